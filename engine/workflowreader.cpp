@@ -1,0 +1,274 @@
+#include "workflowreader_p.h"
+
+#include "units.h"
+
+#include <QRegularExpression>
+
+#include <limits>
+
+namespace Sandflow::Internal {
+
+using namespace Qt::StringLiterals;
+
+bool isDnsLabel(const QString &name)
+{
+    static const QRegularExpression pattern(u"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"_s);
+    return name.size() <= 63 && pattern.match(name).hasMatch();
+}
+
+WorkflowReader::WorkflowReader(const YamlSource &source, const StepTypeRegistry &stepTypes, Workflow *workflow)
+    : m_source(source)
+    , m_stepTypes(stepTypes)
+    , m_workflow(workflow)
+{
+}
+
+void WorkflowReader::read(const YAML::Node &root)
+{
+    MappingReader map(m_source, root, u"the workflow"_s);
+    if (!map.isValid())
+        return;
+
+    const YAML::Node version = map.required(u"version"_s);
+    if (version.IsDefined()) {
+        if (!version.IsScalar() || version.Scalar() != "1")
+            m_source.error(version, u"unsupported workflow version `%1` (this Sandflow reads version 1)"_s
+                                        .arg(QString::fromStdString(version.IsScalar() ? version.Scalar() : "?")));
+    }
+
+    const YAML::Node name = map.required(u"name"_s);
+    if (name.IsDefined()) {
+        const Text nameText = text(name, u"`name`"_s);
+        m_workflow->name = nameText.source();
+        m_workflow->namePos = nameText.pos;
+        if (nameText.isSet && m_workflow->name.trimmed().isEmpty())
+            m_source.error(name, u"`name` must not be empty"_s);
+    }
+
+    const YAML::Node runner = map.value(u"runner"_s);
+    if (runner.IsDefined()) {
+        const QStringList runners = {u"local"_s, u"opensandbox"_s};
+        const QString value = text(runner, u"`runner`"_s).source();
+        if (runner.IsScalar() && !runners.contains(value))
+            m_source.error(runner, u"unknown runner `%1` (expected `local` or `opensandbox`)"_s.arg(value));
+        else
+            m_workflow->runner = value;
+    }
+
+    readServer(map.value(u"server"_s));
+    m_workflow->vars = textMap(map.value(u"vars"_s), u"`vars`"_s);
+    m_workflow->env = textMap(map.value(u"env"_s), u"`env`"_s);
+
+    const YAML::Node secrets = map.value(u"secrets"_s);
+    if (secrets.IsDefined()) {
+        if (!secrets.IsSequence()) {
+            m_source.error(secrets, u"`secrets` must be a list of environment variable names, not %1"_s
+                                        .arg(describeNode(secrets)));
+        } else {
+            for (const YAML::Node &secret : secrets) {
+                if (const auto secretName = identifier(secret, u"secret name"_s))
+                    m_workflow->secrets.append(*secretName);
+            }
+        }
+    }
+
+    readVolumes(map.value(u"volumes"_s));
+    readNetworks(map.value(u"networks"_s));
+    readSandboxes(map.value(u"sandboxes"_s));
+    readJobs(map.required(u"jobs"_s));
+    map.finish();
+}
+
+void WorkflowReader::recordExpressions(Text *value, const YAML::Node &node,
+                                       const QList<Template::ParseError> &errors, bool bare)
+{
+    for (const Template::ParseError &error : errors)
+        m_source.error(m_source.positionInScalar(node, error.offset), error.message);
+    int index = 0;
+    for (const Template::Segment &segment : value->value.segments()) {
+        if (!segment.expression.isValid())
+            continue;
+        if (bare) {
+            value->expressionPos.append(m_source.positionInScalar(node, segment.offset));
+        } else {
+            SourcePos pos = m_source.positionOfExpression(node, index);
+            pos.column += 3;   // past `${{`
+            value->expressionPos.append(pos);
+        }
+        ++index;
+    }
+}
+
+Text WorkflowReader::text(const YAML::Node &node, const QString &what)
+{
+    Text result;
+    if (!node.IsDefined())
+        return result;
+    result.pos = m_source.position(node);
+    if (!node.IsScalar() && !node.IsNull()) {
+        m_source.error(node, u"%1 must be a string, not %2"_s.arg(what, describeNode(node)));
+        return result;
+    }
+    QList<Template::ParseError> errors;
+    result.value = Template::parse(node.IsNull() ? QString() : QString::fromStdString(node.Scalar()), &errors);
+    result.isSet = true;
+    recordExpressions(&result, node, errors, false);
+    return result;
+}
+
+Text WorkflowReader::condition(const YAML::Node &node, const QString &what)
+{
+    Text result;
+    if (!node.IsDefined())
+        return result;
+    result.pos = m_source.position(node);
+    if (!node.IsScalar()) {
+        m_source.error(node, u"%1 must be an expression, not %2"_s.arg(what, describeNode(node)));
+        return result;
+    }
+    QList<Template::ParseError> errors;
+    const QString source = QString::fromStdString(node.Scalar());
+    const bool bare = !source.contains(u"${{"_s);
+    result.value = bare ? Template::fromExpression(source, &errors) : Template::parse(source, &errors);
+    result.isSet = true;
+    recordExpressions(&result, node, errors, bare);
+    return result;
+}
+
+TextMap WorkflowReader::textMap(const YAML::Node &node, const QString &what)
+{
+    TextMap result;
+    if (!node.IsDefined() || node.IsNull())
+        return result;
+    MappingReader map(m_source, node, what);
+    const QList<MappingReader::Entry> entries = map.entries();
+    for (const MappingReader::Entry &entry : entries) {
+        map.accept({entry.key});
+        Text value = entry.value.IsNull() ? Text{{}, m_source.position(entry.keyNode), {}, true}
+                                          : text(entry.value, u"`%1` in %2"_s.arg(entry.key, what));
+        result.append({entry.key, m_source.position(entry.keyNode), value});
+    }
+    map.finish();
+    return result;
+}
+
+QList<Text> WorkflowReader::textList(const YAML::Node &node, const QString &what)
+{
+    QList<Text> result;
+    if (!node.IsDefined())
+        return result;
+    if (!node.IsSequence()) {
+        m_source.error(node, u"%1 must be a list of strings, not %2"_s.arg(what, describeNode(node)));
+        return result;
+    }
+    for (const YAML::Node &item : node)
+        result.append(text(item, u"an item of %1"_s.arg(what)));
+    return result;
+}
+
+std::optional<QString> WorkflowReader::identifier(const YAML::Node &node, const QString &what)
+{
+    static const QRegularExpression pattern(u"^[A-Za-z_][A-Za-z0-9_]*$"_s);
+    if (!node.IsScalar()) {
+        m_source.error(node, u"%1 must be a string, not %2"_s.arg(what, describeNode(node)));
+        return std::nullopt;
+    }
+    const QString value = QString::fromStdString(node.Scalar());
+    if (!pattern.match(value).hasMatch()) {
+        m_source.error(node, u"invalid %1 `%2` (use letters, digits and `_`, not starting with a digit)"_s
+                                 .arg(what, value));
+        return std::nullopt;
+    }
+    return value;
+}
+
+std::optional<bool> WorkflowReader::boolean(const YAML::Node &node, const QString &what)
+{
+    if (!node.IsDefined())
+        return std::nullopt;
+    if (const auto value = plainBoolean(node))
+        return value;
+    m_source.error(node, u"%1 must be `true` or `false`, not %2"_s.arg(what, describeNode(node)));
+    return std::nullopt;
+}
+
+Setting<bool> WorkflowReader::boolSetting(const YAML::Node &node, const QString &what)
+{
+    Setting<bool> result;
+    if (!node.IsDefined())
+        return result;
+    result.pos = m_source.position(node);
+    if (const auto value = plainBoolean(node)) {
+        result.literal = value;
+    } else if (node.IsScalar() && node.Scalar().find("${{") != std::string::npos) {
+        result.expression = text(node, what);
+    } else {
+        m_source.error(node, u"%1 must be `true`, `false` or an expression, not %2"_s.arg(what, describeNode(node)));
+    }
+    return result;
+}
+
+Setting<int> WorkflowReader::intSetting(const YAML::Node &node, const QString &what, int minimum)
+{
+    Setting<int> result;
+    if (!node.IsDefined())
+        return result;
+    result.pos = m_source.position(node);
+    const QJsonValue value = scalarToJson(node);
+    if (node.IsScalar() && node.Scalar().find("${{") != std::string::npos) {
+        result.expression = text(node, what);
+    } else if (!node.IsScalar() || !value.isDouble() || value.toDouble() != double(qint64(value.toDouble()))) {
+        m_source.error(node, u"%1 must be a whole number or an expression, not %2"_s.arg(what, describeNode(node)));
+    } else if (value.toDouble() < minimum || value.toDouble() > std::numeric_limits<int>::max()) {
+        m_source.error(node, u"%1 must be at least %2"_s.arg(what).arg(minimum));
+    } else {
+        result.literal = int(value.toDouble());
+    }
+    return result;
+}
+
+Setting<Duration> WorkflowReader::durationSetting(const YAML::Node &node, const QString &what, bool allowNone)
+{
+    Setting<Duration> result;
+    if (!node.IsDefined())
+        return result;
+    result.pos = m_source.position(node);
+    if (!node.IsScalar()) {
+        m_source.error(node, u"%1 must be a duration, not %2"_s.arg(what, describeNode(node)));
+        return result;
+    }
+    const QString value = QString::fromStdString(node.Scalar());
+    if (value.contains(u"${{"_s)) {
+        result.expression = text(node, what);
+    } else if (allowNone && value == u"none"_s) {
+        result.literal = NoExpiry;
+    } else if (const auto milliseconds = parseDuration(value); milliseconds && *milliseconds > 0) {
+        result.literal = *milliseconds;
+    } else {
+        m_source.error(node, u"invalid duration `%1` for %2 (use e.g. 500ms, 30s, 5m, 2h%3)"_s
+                                 .arg(value, what, allowNone ? u" or none"_s : QString()));
+    }
+    return result;
+}
+
+void WorkflowReader::checkQuantity(const Text &value, const QString &what)
+{
+    if (value.isSet && value.isLiteral() && !parseQuantity(value.source()))
+        m_source.error(value.pos, u"invalid quantity `%1` for %2 (use e.g. 500m, 2, 512Mi, 2Gi)"_s
+                                      .arg(value.source(), what));
+}
+
+void WorkflowReader::readServer(const YAML::Node &node)
+{
+    if (!node.IsDefined())
+        return;
+    MappingReader map(m_source, node, u"`server`"_s);
+    if (!map.isValid())
+        return;
+    m_workflow->server.url = text(map.value(u"url"_s), u"`server.url`"_s);
+    m_workflow->server.apiKey = text(map.value(u"apiKey"_s), u"`server.apiKey`"_s);
+    m_workflow->server.useServerProxy = boolean(map.value(u"useServerProxy"_s), u"`server.useServerProxy`"_s);
+    map.finish();
+}
+
+} // namespace Sandflow::Internal

@@ -1,0 +1,69 @@
+// Builds the Workflow model from a YAML document, section by section. Structural problems
+// (types, unknown or missing keys, bad literals) are reported here; problems that need the
+// whole model (references, cycles, expression scopes) are WorkflowValidator's.
+#pragma once
+
+#include "stepplugin.h"
+#include "workflow.h"
+#include "yamlreader_p.h"
+
+namespace Sandflow::Internal {
+
+class WorkflowReader
+{
+public:
+    WorkflowReader(const YamlSource &source, const StepTypeRegistry &stepTypes, Workflow *workflow);
+
+    void read(const YAML::Node &root);
+
+private:
+    // Values (workflowreader.cpp)
+    Text text(const YAML::Node &node, const QString &what);
+    Text condition(const YAML::Node &node, const QString &what);
+    TextMap textMap(const YAML::Node &node, const QString &what);
+    QList<Text> textList(const YAML::Node &node, const QString &what);
+    std::optional<QString> identifier(const YAML::Node &node, const QString &what);
+    Setting<bool> boolSetting(const YAML::Node &node, const QString &what);
+    Setting<int> intSetting(const YAML::Node &node, const QString &what, int minimum);
+    Setting<Duration> durationSetting(const YAML::Node &node, const QString &what, bool allowNone = false);
+    std::optional<bool> boolean(const YAML::Node &node, const QString &what);
+    void checkQuantity(const Text &value, const QString &what);
+    QJsonValue jsonValue(const YAML::Node &node);
+    void recordExpressions(Text *value, const YAML::Node &node, const QList<Template::ParseError> &errors,
+                           bool bare);
+
+    // Top-level sections (workflowreader.cpp, sandboxreader.cpp)
+    void readVolumes(const YAML::Node &node);
+    void readVolume(const QString &name, const YAML::Node &keyNode, const YAML::Node &node);
+    void readNetworks(const YAML::Node &node);
+    NetworkPolicy readNetwork(const YAML::Node &node, const QString &what);
+    void readSandboxes(const YAML::Node &node);
+    SandboxSpec readSandbox(const YAML::Node &node, const QString &what);
+    QList<Mount> readMounts(const YAML::Node &node, const QString &what);
+    void readServer(const YAML::Node &node);
+
+    // Jobs and steps (jobreader.cpp, stepreader.cpp)
+    void readJobs(const YAML::Node &node);
+    Job readJob(const QString &id, const YAML::Node &keyNode, const YAML::Node &node);
+    void readNeeds(const YAML::Node &node, Job *job);
+    void readJobSandbox(const YAML::Node &node, Job *job);
+    void readStrategy(const YAML::Node &node, Job *job);
+    void readMatrix(const YAML::Node &node, Job *job);
+    QList<QJsonObject> readMatrixEntries(const YAML::Node &node, const QString &what,
+                                         const QStringList *allowedKeys);
+    Step readStep(const YAML::Node &node, const QString &what);
+    void readStepAction(MappingReader &map, Step *step, const QString &what);
+    void readTransfer(const YAML::Node &node, Step *step, const QString &what);
+    void readWrite(const YAML::Node &node, Step *step, const QString &what);
+    void readUses(MappingReader &map, Step *step);
+    RetryPolicy readRetry(const YAML::Node &node, const QString &what);
+
+    const YamlSource &m_source;
+    const StepTypeRegistry &m_stepTypes;
+    Workflow *m_workflow;
+};
+
+/// True for a Kubernetes-style DNS label: lowercase alphanumerics and `-`, at most 63.
+bool isDnsLabel(const QString &name);
+
+} // namespace Sandflow::Internal
