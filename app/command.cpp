@@ -1,0 +1,137 @@
+#include "command.h"
+
+#include "diagnostics.h"
+
+#include <QCoreApplication>
+
+namespace Sandflow::Cli {
+
+using namespace Qt::StringLiterals;
+
+static QString optionColumn(const QCommandLineOption &option)
+{
+    QStringList names;
+    for (const QString &name : option.names())
+        names.append(name.size() == 1 ? u"-"_s + name : u"--"_s + name);
+    QString column = names.join(u", "_s);
+    if (!option.valueName().isEmpty())
+        column += u" "_s + option.valueName();
+    return column;
+}
+
+static QString formatOptions(const QList<QCommandLineOption> &options)
+{
+    QString text;
+    for (const QCommandLineOption &option : options)
+        text += u"  %1  %2\n"_s.arg(optionColumn(option), -22).arg(option.description());
+    return text;
+}
+
+static QCommandLineOption helpOption()
+{
+    return QCommandLineOption({u"h"_s, u"help"_s}, u"Show this help"_s);
+}
+
+QString Command::helpText() const
+{
+    QString text = u"Usage: sandflow %1 [OPTIONS] %2\n\n%3\n"_s.arg(name, arguments, description);
+    text += u"\nOptions:\n"_s + formatOptions(QList<QCommandLineOption>(options) << helpOption());
+    return text;
+}
+
+const QList<Command> &commands()
+{
+    static const QList<Command> all = {validateCommand(), planCommand()};
+    return all;
+}
+
+static QString globalHelp()
+{
+    QString text = u"Usage: sandflow COMMAND [OPTIONS] [ARGUMENTS]\n\n"
+                   u"Sandflow runs declarative YAML workflows in sandboxes.\n\nCommands:\n"_s;
+    for (const Command &command : commands())
+        text += u"  %1  %2\n"_s.arg(command.name + u' ' + command.arguments, -22).arg(command.summary);
+    text += u"\nOptions:\n"_s;
+    text += formatOptions({QCommandLineOption({u"h"_s, u"help"_s}, u"Show this help"_s),
+                           QCommandLineOption({u"V"_s, u"version"_s}, u"Show the version"_s)});
+    text += u"\nRun 'sandflow COMMAND --help' for the options of a command.\n"_s;
+    return text;
+}
+
+static QString versionText()
+{
+    return u"sandflow %1 (Qt %2, workflow format version 1)\n"_s.arg(QStringLiteral(SANDFLOW_VERSION),
+                                                                      QString::fromLatin1(qVersion()));
+}
+
+static const Command *findCommand(const QString &name)
+{
+    for (const Command &command : commands()) {
+        if (command.name == name)
+            return &command;
+    }
+    return nullptr;
+}
+
+static int usageError(const Terminal &terminal, const QString &where, const QString &message, const QString &helpCommand)
+{
+    terminal.err(u"%1: %2\nRun '%3 --help' for usage.\n"_s.arg(where, message, helpCommand));
+    return ExitUsage;
+}
+
+static int runCommand(const Command &command, const QStringList &arguments, const Terminal &terminal)
+{
+    const QString where = u"sandflow "_s + command.name;
+    QCommandLineParser parser;
+    parser.setOptionsAfterPositionalArgumentsMode(QCommandLineParser::ParseAsOptions);
+    parser.addOptions(command.options);
+    parser.addOption(helpOption());
+    if (!parser.parse(QStringList{where} + arguments))
+        return usageError(terminal, where, parser.errorText(), where);
+    if (parser.isSet(u"help"_s)) {
+        terminal.out(command.helpText());
+        return ExitSuccess;
+    }
+    const qsizetype count = parser.positionalArguments().size();
+    if (count < command.minPositional)
+        return usageError(terminal, where, u"missing %1"_s.arg(command.arguments), where);
+    if (command.maxPositional >= 0 && count > command.maxPositional)
+        return usageError(terminal, where, u"unexpected argument `%1`"_s.arg(parser.positionalArguments().at(command.maxPositional)), where);
+    return command.run(parser, terminal);
+}
+
+int runCli(const QStringList &arguments)
+{
+    const Terminal terminal;
+    if (arguments.isEmpty()) {
+        terminal.err(globalHelp());
+        return ExitUsage;
+    }
+    const QString first = arguments.first();
+    if (first == u"-h"_s || first == u"--help"_s) {
+        terminal.out(globalHelp());
+        return ExitSuccess;
+    }
+    if (first == u"help"_s) {
+        const Command *command = arguments.size() > 1 ? findCommand(arguments.at(1)) : nullptr;
+        terminal.out(command ? command->helpText() : globalHelp());
+        return arguments.size() > 1 && !command ? ExitUsage : ExitSuccess;
+    }
+    if (first == u"-V"_s || first == u"--version"_s) {
+        terminal.out(versionText());
+        return ExitSuccess;
+    }
+    if (first.startsWith(u'-'))
+        return usageError(terminal, u"sandflow"_s, u"unknown option `%1`"_s.arg(first), u"sandflow"_s);
+    const Command *command = findCommand(first);
+    if (!command) {
+        QStringList names;
+        for (const Command &candidate : commands())
+            names.append(candidate.name);
+        return usageError(terminal, u"sandflow"_s, u"unknown command `%1`%2"_s.arg(first, didYouMean(first, names)),
+                          u"sandflow"_s);
+    }
+    return runCommand(*command, arguments.mid(1), terminal);
+}
+
+} // namespace Sandflow::Cli

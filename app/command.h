@@ -1,0 +1,45 @@
+// Subcommands of the CLI: each declares its usage and options and runs with parsed
+// arguments. Parsing errors and --help are handled here, the same way for every command.
+#pragma once
+
+#include "terminal.h"
+
+#include <QCommandLineOption>
+#include <QCommandLineParser>
+#include <QList>
+#include <QString>
+
+#include <functional>
+
+namespace Sandflow::Cli {
+
+/// Exit statuses of the CLI.
+enum ExitCode : int {
+    ExitSuccess = 0,
+    ExitFailure = 1,      ///< the workflow ran and failed
+    ExitUsage = 2,        ///< invalid input: bad arguments or an invalid workflow; nothing ran
+    ExitInterrupted = 130,
+};
+
+struct Command
+{
+    QString name;
+    QString arguments;        ///< e.g. "FILE..."
+    QString summary;          ///< one line, for `sandflow --help`
+    QString description;      ///< a paragraph, for `sandflow NAME --help`
+    QList<QCommandLineOption> options;
+    int minPositional = 0;
+    int maxPositional = -1;   ///< -1: unbounded
+    std::function<int(const QCommandLineParser &, const Terminal &)> run;
+
+    QString helpText() const;
+};
+
+const QList<Command> &commands();
+Command validateCommand();
+Command planCommand();
+
+/// Runs the CLI with `arguments` (without the program name); returns the exit status.
+int runCli(const QStringList &arguments);
+
+} // namespace Sandflow::Cli

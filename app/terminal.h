@@ -1,0 +1,29 @@
+// Where the CLI writes: stdout for results, stderr for diagnostics, colour only on a TTY
+// and never when NO_COLOR is set (https://no-color.org).
+#pragma once
+
+#include "diagnostics.h"
+
+#include <QString>
+
+namespace Sandflow::Cli {
+
+class Terminal
+{
+public:
+    Terminal();
+
+    bool colourOut() const { return m_colourOut; }
+    bool colourErr() const { return m_colourErr; }
+
+    void out(const QString &text) const;
+    void err(const QString &text) const;
+    /// `FILE:LINE:COL: error: MESSAGE`, with the severity coloured on a TTY.
+    void diagnostic(const Diagnostic &diagnostic) const;
+
+private:
+    bool m_colourOut = false;
+    bool m_colourErr = false;
+};
+
+} // namespace Sandflow::Cli
