@@ -306,6 +306,7 @@ MappingReader::MappingReader(const YamlSource &source, const YAML::Node &node, Q
         return;
     }
     m_valid = true;
+    QList<Entry> merged;
     for (auto it = node.begin(); it != node.end(); ++it) {
         const YAML::Node keyNode = it->first;
         if (!keyNode.IsScalar()) {
@@ -313,6 +314,10 @@ MappingReader::MappingReader(const YamlSource &source, const YAML::Node &node, Q
             continue;
         }
         const QString key = QString::fromStdString(keyNode.Scalar());
+        if (key == u"<<"_s && keyNode.Tag() != "!") {
+            collectMerged(it->second, 0, &merged);
+            continue;
+        }
         const auto first = std::find_if(m_entries.cbegin(), m_entries.cend(),
                                         [&](const Entry &e) { return e.key == key; });
         if (first != m_entries.cend()) {
@@ -321,6 +326,45 @@ MappingReader::MappingReader(const YamlSource &source, const YAML::Node &node, Q
             continue;
         }
         m_entries.append({key, keyNode, it->second});
+    }
+    // Keys written in the mapping itself win over merged ones.
+    for (const Entry &entry : std::as_const(merged)) {
+        if (!has(entry.key))
+            m_entries.append(entry);
+    }
+}
+
+void MappingReader::collectMerged(const YAML::Node &value, int depth, QList<Entry> *merged) const
+{
+    // Aliases cannot form cycles in valid YAML, but hostile input is not valid YAML.
+    constexpr int maxDepth = 16;
+    if (depth > maxDepth) {
+        m_source.error(value, u"merge keys (`<<`) nest too deeply"_s);
+        return;
+    }
+    if (value.IsSequence()) {
+        for (const YAML::Node &item : value)
+            collectMerged(item, depth + 1, merged);
+        return;
+    }
+    if (!value.IsMap()) {
+        m_source.error(value, u"`<<` merges a mapping or a list of mappings, not %1"_s.arg(describeNode(value)));
+        return;
+    }
+    QList<Entry> own;
+    QList<Entry> nested;
+    for (auto it = value.begin(); it != value.end(); ++it) {
+        const QString key = QString::fromStdString(it->first.IsScalar() ? it->first.Scalar() : std::string());
+        if (key == u"<<"_s && it->first.Tag() != "!")
+            collectMerged(it->second, depth + 1, &nested);
+        else if (!key.isEmpty())
+            own.append({key, it->first, it->second});
+    }
+    // Earlier merged mappings win over later ones; a mapping's own keys over its merges.
+    for (const Entry &entry : own + nested) {
+        const bool seen = std::any_of(merged->cbegin(), merged->cend(), [&](const Entry &e) { return e.key == entry.key; });
+        if (!seen)
+            merged->append(entry);
     }
 }
 

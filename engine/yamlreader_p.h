@@ -120,6 +120,9 @@ public:
     void finish();
 
 private:
+    /// YAML merge keys (`<<: *anchor`), which yaml-cpp 0.7 does not resolve.
+    void collectMerged(const YAML::Node &value, int depth, QList<Entry> *merged) const;
+
     const YamlSource &m_source;
     YAML::Node m_node;
     QString m_what;
