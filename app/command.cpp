@@ -8,11 +8,17 @@ namespace Sandflow::Cli {
 
 using namespace Qt::StringLiterals;
 
+// An option as typed: `-h` for one letter, `--help` otherwise.
+static QString dashed(const QString &name)
+{
+    return name.size() == 1 ? u"-"_s + name : u"--"_s + name;
+}
+
 static QString optionColumn(const QCommandLineOption &option)
 {
     QStringList names;
     for (const QString &name : option.names())
-        names.append(name.size() == 1 ? u"-"_s + name : u"--"_s + name);
+        names.append(dashed(name));
     QString column = names.join(u", "_s);
     if (!option.valueName().isEmpty())
         column += u" "_s + option.valueName();
@@ -86,8 +92,18 @@ static int runCommand(const Command &command, const QStringList &arguments, cons
     parser.setOptionsAfterPositionalArgumentsMode(QCommandLineParser::ParseAsOptions);
     parser.addOptions(command.options);
     parser.addOption(helpOption());
-    if (!parser.parse(QStringList{where} + arguments))
-        return usageError(terminal, where, parser.errorText(), where);
+    if (!parser.parse(QStringList{where} + arguments)) {
+        const QStringList unknown = parser.unknownOptionNames();
+        if (unknown.isEmpty())
+            return usageError(terminal, where, parser.errorText(), where);
+        QStringList known;
+        for (const QCommandLineOption &option : command.options + QList<QCommandLineOption>{helpOption()}) {
+            for (const QString &name : option.names())
+                known.append(dashed(name));
+        }
+        const QString given = dashed(unknown.first());
+        return usageError(terminal, where, u"unknown option `%1`%2"_s.arg(given, didYouMean(given, known)), where);
+    }
     if (parser.isSet(u"help"_s)) {
         terminal.out(command.helpText());
         return ExitSuccess;
