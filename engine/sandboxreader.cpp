@@ -12,14 +12,9 @@ using namespace Qt::StringLiterals;
 
 void WorkflowReader::readVolumes(const YAML::Node &node)
 {
-    if (!node.IsDefined() || node.IsNull())
-        return;
-    MappingReader map(m_source, node, u"`volumes`"_s);
-    for (const MappingReader::Entry &entry : map.entries()) {
-        map.accept({entry.key});
+    forEachEntry(node, u"`volumes`"_s, [this](const MappingReader::Entry &entry) {
         readVolume(entry.key, entry.keyNode, entry.value);
-    }
-    map.finish();
+    });
 }
 
 void WorkflowReader::readVolume(const QString &name, const YAML::Node &keyNode, const YAML::Node &node)
@@ -108,17 +103,12 @@ void WorkflowReader::readVolume(const QString &name, const YAML::Node &keyNode, 
 
 void WorkflowReader::readNetworks(const YAML::Node &node)
 {
-    if (!node.IsDefined() || node.IsNull())
-        return;
-    MappingReader map(m_source, node, u"`networks`"_s);
-    for (const MappingReader::Entry &entry : map.entries()) {
-        map.accept({entry.key});
+    forEachEntry(node, u"`networks`"_s, [this](const MappingReader::Entry &entry) {
         NetworkPolicy policy = readNetwork(entry.value, u"network `%1`"_s.arg(entry.key));
         policy.name = entry.key;
         policy.pos = m_source.position(entry.keyNode);
         m_workflow->networks.append(policy);
-    }
-    map.finish();
+    });
 }
 
 static bool isAction(const QString &value)
@@ -168,17 +158,12 @@ NetworkPolicy WorkflowReader::readNetwork(const YAML::Node &node, const QString 
 
 void WorkflowReader::readSandboxes(const YAML::Node &node)
 {
-    if (!node.IsDefined() || node.IsNull())
-        return;
-    MappingReader map(m_source, node, u"`sandboxes`"_s);
-    for (const MappingReader::Entry &entry : map.entries()) {
-        map.accept({entry.key});
+    forEachEntry(node, u"`sandboxes`"_s, [this](const MappingReader::Entry &entry) {
         SandboxSpec spec = readSandbox(entry.value, u"sandbox `%1`"_s.arg(entry.key));
         spec.name = entry.key;
         spec.pos = m_source.position(entry.keyNode);
         m_workflow->sandboxes.append(spec);
-    }
-    map.finish();
+    });
 }
 
 SandboxSpec WorkflowReader::readSandbox(const YAML::Node &node, const QString &what)

@@ -138,17 +138,11 @@ Text WorkflowReader::condition(const YAML::Node &node, const QString &what)
 TextMap WorkflowReader::textMap(const YAML::Node &node, const QString &what)
 {
     TextMap result;
-    if (!node.IsDefined() || node.IsNull())
-        return result;
-    MappingReader map(m_source, node, what);
-    const QList<MappingReader::Entry> entries = map.entries();
-    for (const MappingReader::Entry &entry : entries) {
-        map.accept({entry.key});
-        Text value = entry.value.IsNull() ? Text{{}, m_source.position(entry.keyNode), {}, true}
-                                          : text(entry.value, u"`%1` in %2"_s.arg(entry.key, what));
+    forEachEntry(node, what, [&](const MappingReader::Entry &entry) {
+        const Text value = entry.value.IsNull() ? Text{{}, m_source.position(entry.keyNode), {}, true}
+                                                : text(entry.value, u"`%1` in %2"_s.arg(entry.key, what));
         result.append({entry.key, m_source.position(entry.keyNode), value});
-    }
-    map.finish();
+    });
     return result;
 }
 

@@ -32,6 +32,20 @@ private:
     void recordExpressions(Text *value, const YAML::Node &node, const QList<Template::ParseError> &errors,
                            bool bare);
 
+    /// Calls `read` for every entry of a mapping of user-chosen names (volumes, sandboxes…).
+    template <typename Read>
+    void forEachEntry(const YAML::Node &node, const QString &what, Read read)
+    {
+        if (!node.IsDefined() || node.IsNull())
+            return;
+        MappingReader map(m_source, node, what);
+        for (const MappingReader::Entry &entry : map.entries()) {
+            map.accept({entry.key});
+            read(entry);
+        }
+        map.finish();
+    }
+
     // Top-level sections (workflowreader.cpp, sandboxreader.cpp)
     void readVolumes(const YAML::Node &node);
     void readVolume(const QString &name, const YAML::Node &keyNode, const YAML::Node &node);
