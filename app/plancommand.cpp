@@ -11,11 +11,10 @@ using namespace Qt::StringLiterals;
 
 static int plan(const QCommandLineParser &parser, const Terminal &terminal)
 {
-    const StepTypeRegistry stepTypes = StepTypeRegistry::builtin();
-    WorkflowLoader loader(stepTypes);
-    if (!configureLoader(parser, terminal, &loader))
+    const CommandLoader loader(parser, terminal);
+    if (!loader.isValid())
         return ExitUsage;
-    const LoadResult result = loadAndReport(loader, parser.positionalArguments().first(), terminal);
+    const LoadResult result = loader.load(parser.positionalArguments().first());
     if (!result.ok())
         return ExitUsage;
     const Plan plan = Plan::build(*result.workflow);

@@ -8,15 +8,14 @@ using namespace Qt::StringLiterals;
 
 static int validate(const QCommandLineParser &parser, const Terminal &terminal)
 {
-    const StepTypeRegistry stepTypes = StepTypeRegistry::builtin();
-    WorkflowLoader loader(stepTypes);
-    if (!configureLoader(parser, terminal, &loader))
+    const CommandLoader loader(parser, terminal);
+    if (!loader.isValid())
         return ExitUsage;
     const bool quiet = parser.isSet(u"quiet"_s);
     int invalidFiles = 0;
     int errors = 0;
     for (const QString &path : parser.positionalArguments()) {
-        const LoadResult result = loadAndReport(loader, path, terminal);
+        const LoadResult result = loader.load(path);
         if (result.ok()) {
             if (!quiet) {
                 const Workflow &workflow = *result.workflow;

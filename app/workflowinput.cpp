@@ -9,24 +9,27 @@ QCommandLineOption varOption()
     return QCommandLineOption(u"var"_s, u"Set a workflow variable (repeatable)"_s, u"NAME=VALUE"_s);
 }
 
-bool configureLoader(const QCommandLineParser &parser, const Terminal &terminal, WorkflowLoader *loader)
+CommandLoader::CommandLoader(const QCommandLineParser &parser, const Terminal &terminal)
+    : m_terminal(terminal)
+    , m_stepTypes(StepTypeRegistry::builtin())
+    , m_loader(m_stepTypes)
 {
     for (const QString &assignment : parser.values(u"var"_s)) {
         const qsizetype equals = assignment.indexOf(u'=');
         if (equals <= 0) {
             terminal.err(u"sandflow: invalid --var `%1` (expected NAME=VALUE)\n"_s.arg(assignment));
-            return false;
+            m_valid = false;
+            continue;
         }
-        loader->setVariable(assignment.left(equals), assignment.mid(equals + 1));
+        m_loader.setVariable(assignment.left(equals), assignment.mid(equals + 1));
     }
-    return true;
 }
 
-LoadResult loadAndReport(const WorkflowLoader &loader, const QString &path, const Terminal &terminal)
+LoadResult CommandLoader::load(const QString &path) const
 {
-    LoadResult result = loader.loadFile(path);
+    LoadResult result = m_loader.loadFile(path);
     for (const Diagnostic &diagnostic : result.diagnostics.items())
-        terminal.diagnostic(diagnostic);
+        m_terminal.diagnostic(diagnostic);
     return result;
 }
 

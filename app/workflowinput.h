@@ -12,11 +12,22 @@ namespace Sandflow::Cli {
 /// `--var NAME=VALUE`, repeatable: overrides a `vars:` entry.
 QCommandLineOption varOption();
 
-/// A loader configured from the parsed `--var` options; false (with the problem printed)
-/// when an option is malformed.
-bool configureLoader(const QCommandLineParser &parser, const Terminal &terminal, WorkflowLoader *loader);
+/// The loader a command uses: the built-in step types and the parsed `--var` options.
+/// Every diagnostic of a load is printed.
+class CommandLoader
+{
+public:
+    CommandLoader(const QCommandLineParser &parser, const Terminal &terminal);
 
-/// Loads `path` and prints every diagnostic; the workflow when it has no errors.
-LoadResult loadAndReport(const WorkflowLoader &loader, const QString &path, const Terminal &terminal);
+    /// False when a `--var` option was malformed (the problem is already printed).
+    bool isValid() const { return m_valid; }
+    LoadResult load(const QString &path) const;
+
+private:
+    const Terminal &m_terminal;
+    StepTypeRegistry m_stepTypes;
+    WorkflowLoader m_loader;
+    bool m_valid = true;
+};
 
 } // namespace Sandflow::Cli
