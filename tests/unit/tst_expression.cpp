@@ -1,6 +1,7 @@
 // `${{ }}` expressions: parsing, static views and evaluation, checked against GitHub Actions'
 // documented semantics.
 #include "expression.h"
+#include "jsoncompare.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -17,6 +18,9 @@ Q_DECLARE_METATYPE(Sandflow::ExecutionStatus)
 Q_DECLARE_METATYPE(Sandflow::EvaluationResult::State)
 
 namespace {
+
+using SandflowTest::json;
+using SandflowTest::normalized;
 
 const QByteArray contextsJson = R"({
     "vars": {
@@ -58,22 +62,6 @@ private:
     ExecutionStatus m_status;
 };
 
-/// Compact JSON of any value, so that a failed comparison shows both sides and 3 is not "3".
-QByteArray json(const QJsonValue &value)
-{
-    const QByteArray wrapped = QJsonDocument(QJsonArray{value}).toJson(QJsonDocument::Compact);
-    return wrapped.sliced(1, wrapped.size() - 2);
-}
-
-/// `text` as compact JSON, so expectations may be written with spaces.
-QByteArray normalized(const QByteArray &text)
-{
-    QJsonParseError error;
-    const QJsonDocument document = QJsonDocument::fromJson('[' + text + ']', &error);
-    if (error.error != QJsonParseError::NoError)
-        return "invalid expectation: " + text;
-    return json(document.array().first());
-}
 
 Expression parsed(const QString &source)
 {

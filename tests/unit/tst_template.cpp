@@ -1,5 +1,6 @@
 // Strings with `${{ }}` parts: splitting, error reporting with template offsets, evaluation.
 #include "expression.h"
+#include "jsoncompare.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -12,6 +13,9 @@ using namespace Qt::StringLiterals;
 Q_DECLARE_METATYPE(Sandflow::EvaluationResult::State)
 
 namespace {
+
+using SandflowTest::json;
+using SandflowTest::normalized;
 
 /// Knows `vars` and `matrix`; every other context is not known yet.
 class TestScope : public ExpressionScope
@@ -29,22 +33,6 @@ public:
     }
 };
 
-/// Compact JSON of any value, so that a failed comparison shows both sides and 3 is not "3".
-QByteArray json(const QJsonValue &value)
-{
-    const QByteArray wrapped = QJsonDocument(QJsonArray{value}).toJson(QJsonDocument::Compact);
-    return wrapped.sliced(1, wrapped.size() - 2);
-}
-
-/// `text` as compact JSON, so expectations may be written with spaces.
-QByteArray normalized(const QByteArray &text)
-{
-    QJsonParseError error;
-    const QJsonDocument document = QJsonDocument::fromJson('[' + text + ']', &error);
-    if (error.error != QJsonParseError::NoError)
-        return "invalid expectation: " + text;
-    return json(document.array().first());
-}
 
 /// "L:text@offset" for a literal, "E:expression source@offset" for an expression part
 /// ("E!" when the part is invalid).
