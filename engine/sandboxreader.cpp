@@ -5,6 +5,7 @@
 #include "units.h"
 
 #include <QDir>
+#include <QRegularExpression>
 
 namespace Sandflow::Internal {
 
@@ -193,6 +194,7 @@ SandboxSpec WorkflowReader::readSandbox(const YAML::Node &node, const QString &w
     }
     spec.env = textMap(map.value(u"env"_s), u"`env`"_s);
     spec.metadata = textMap(map.value(u"metadata"_s), u"`metadata`"_s);
+    checkMetadata(spec.metadata);
     spec.timeout = durationSetting(map.value(u"timeout"_s), u"`timeout`"_s, true);
 
     const YAML::Node network = map.value(u"network"_s);
@@ -208,6 +210,25 @@ SandboxSpec WorkflowReader::readSandbox(const YAML::Node &node, const QString &w
     spec.mounts = readMounts(map.value(u"mounts"_s), what);
     map.finish();
     return spec;
+}
+
+// Metadata becomes labels on the server (Kubernetes or Docker), so it follows label rules;
+// the server's own labels live under `opensandbox.io/`.
+void WorkflowReader::checkMetadata(const TextMap &metadata)
+{
+    static const QRegularExpression key(
+        u"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"_s);
+    static const QRegularExpression value(u"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"_s);
+    for (const TextEntry &entry : metadata) {
+        if (entry.key.startsWith(u"opensandbox.io/"_s))
+            m_source.error(entry.keyPos, u"metadata key `%1` uses the reserved prefix `opensandbox.io/`"_s.arg(entry.key));
+        else if (!key.match(entry.key).hasMatch())
+            m_source.error(entry.keyPos, u"metadata key `%1` is not a valid label key ([prefix/]name, name: "
+                                         u"letters, digits, `-`, `_`, `.`, at most 63)"_s.arg(entry.key));
+        else if (entry.value.isLiteral() && !value.match(entry.value.source()).hasMatch())
+            m_source.error(entry.value.pos, u"metadata value `%1` is not a valid label value (letters, digits, `-`, "
+                                            u"`_`, `.`, at most 63)"_s.arg(entry.value.source()));
+    }
 }
 
 QList<Mount> WorkflowReader::readMounts(const YAML::Node &node, const QString &what)

@@ -28,6 +28,7 @@ private:
     Setting<Duration> durationSetting(const YAML::Node &node, const QString &what, bool allowNone = false);
     std::optional<bool> boolean(const YAML::Node &node, const QString &what);
     void checkQuantity(const Text &value, const QString &what);
+    void checkMetadata(const TextMap &metadata);
     QJsonValue jsonValue(const YAML::Node &node);
     void recordExpressions(Text *value, const YAML::Node &node, const QList<Template::ParseError> &errors,
                            bool bare);
