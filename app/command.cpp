@@ -85,6 +85,15 @@ static int usageError(const Terminal &terminal, const QString &where, const QStr
     return ExitUsage;
 }
 
+static int unknownCommand(const Terminal &terminal, const QString &name)
+{
+    QStringList names;
+    for (const Command &candidate : commands())
+        names.append(candidate.name);
+    return usageError(terminal, u"sandflow"_s, u"unknown command `%1`%2"_s.arg(name, didYouMean(name, names)),
+                      u"sandflow"_s);
+}
+
 static int runCommand(const Command &command, const QStringList &arguments, const Terminal &terminal)
 {
     const QString where = u"sandflow "_s + command.name;
@@ -128,10 +137,16 @@ int runCli(const QStringList &arguments)
         terminal.out(globalHelp());
         return ExitSuccess;
     }
+    if (first == u"help"_s && arguments.size() > 1) {
+        if (const Command *command = findCommand(arguments.at(1))) {
+            terminal.out(command->helpText());
+            return ExitSuccess;
+        }
+        return unknownCommand(terminal, arguments.at(1));
+    }
     if (first == u"help"_s) {
-        const Command *command = arguments.size() > 1 ? findCommand(arguments.at(1)) : nullptr;
-        terminal.out(command ? command->helpText() : globalHelp());
-        return arguments.size() > 1 && !command ? ExitUsage : ExitSuccess;
+        terminal.out(globalHelp());
+        return ExitSuccess;
     }
     if (first == u"-V"_s || first == u"--version"_s) {
         terminal.out(versionText());
@@ -140,13 +155,8 @@ int runCli(const QStringList &arguments)
     if (first.startsWith(u'-'))
         return usageError(terminal, u"sandflow"_s, u"unknown option `%1`"_s.arg(first), u"sandflow"_s);
     const Command *command = findCommand(first);
-    if (!command) {
-        QStringList names;
-        for (const Command &candidate : commands())
-            names.append(candidate.name);
-        return usageError(terminal, u"sandflow"_s, u"unknown command `%1`%2"_s.arg(first, didYouMean(first, names)),
-                          u"sandflow"_s);
-    }
+    if (!command)
+        return unknownCommand(terminal, first);
     return runCommand(*command, arguments.mid(1), terminal);
 }
 
