@@ -14,6 +14,18 @@ static bool isValidId(const QString &id)
     return pattern.match(id).hasMatch();
 }
 
+// Matrix values are constants: they are what expressions elsewhere read.
+static bool holdsExpression(const YAML::Node &node)
+{
+    if (node.IsScalar())
+        return node.Scalar().find("${{") != std::string::npos;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+        if (holdsExpression(node.IsMap() ? it->second : *it))
+            return true;
+    }
+    return false;
+}
+
 QJsonValue WorkflowReader::jsonValue(const YAML::Node &node)
 {
     // Matrix values are small; only aliases nested on aliases could make them huge.
@@ -21,6 +33,8 @@ QJsonValue WorkflowReader::jsonValue(const YAML::Node &node)
     const QJsonValue value = nodeToJson(node, &budget);
     if (budget < 0)
         m_source.error(node, u"this value expands to more than 100000 nodes through aliases"_s);
+    else if (holdsExpression(node))
+        m_source.error(node, u"matrix values cannot hold expressions (`${{`); list literal values"_s);
     return value;
 }
 
@@ -61,7 +75,7 @@ Job WorkflowReader::readJob(const QString &id, const YAML::Node &keyNode, const 
     readStrategy(map.value(u"strategy"_s), &job);
     job.timeout = durationSetting(map.value(u"timeout"_s), u"`timeout`"_s);
     job.continueOnError = boolSetting(map.value(u"continue-on-error"_s), u"`continue-on-error`"_s);
-    job.env = textMap(map.value(u"env"_s), u"`env`"_s);
+    job.env = envMap(map.value(u"env"_s));
     job.outputs = textMap(map.value(u"outputs"_s), u"`outputs`"_s);
 
     const YAML::Node steps = map.required(u"steps"_s);
@@ -200,8 +214,10 @@ void WorkflowReader::readMatrix(const YAML::Node &node, Job *job)
     // Exclude entries must name axes, or they silently match nothing.
     matrix.exclude = readMatrixEntries(map.value(u"exclude"_s), u"`exclude`"_s, &axes);
     map.finish();
-    if (map.entries().isEmpty())
+    if (map.entries().isEmpty() || (axes.isEmpty() && matrix.include.isEmpty()))
         m_source.error(node, u"`matrix` is empty"_s);
+    else if (!matrix.axes.isEmpty() && expandMatrix(matrix).isEmpty())
+        m_source.error(node, u"`exclude` removes every combination of the matrix"_s);
 }
 
 QList<QJsonObject> WorkflowReader::readMatrixEntries(const YAML::Node &node, const QString &what,

@@ -52,6 +52,8 @@ void WorkflowReader::readVolume(const QString &name, const YAML::Node &keyNode, 
         if (backend == u"host"_s) {
             volume.backend = Volume::Backend::Host;
             volume.hostPath = text(config.required(u"path"_s), u"`path` of %1"_s.arg(what));
+            if (volume.hostPath.isSet && volume.hostPath.source().isEmpty())
+                m_source.error(volume.hostPath.pos, u"`path` of %1 must not be empty"_s.arg(what));
             if (volume.hostPath.isLiteral() && !volume.hostPath.source().isEmpty()) {
                 const QString absolute = QDir::cleanPath(QDir(m_workflow->baseDirectory).absoluteFilePath(volume.hostPath.source()));
                 QList<Template::ParseError> none;
@@ -60,8 +62,11 @@ void WorkflowReader::readVolume(const QString &name, const YAML::Node &keyNode, 
         } else if (backend == u"pvc"_s) {
             volume.backend = Volume::Backend::Pvc;
             const Text claim = text(config.required(u"claimName"_s), u"`claimName` of %1"_s.arg(what));
-            if (claim.isSet && claim.isLiteral() && !isDnsLabel(claim.source()))
-                m_source.error(claim.pos, u"claim name `%1` is not a DNS label"_s.arg(claim.source()));
+            static const QRegularExpression claimPattern(u"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"_s);
+            if (claim.isSet && claim.isLiteral()
+                && (claim.source().size() > 253 || !claimPattern.match(claim.source()).hasMatch()))
+                m_source.error(claim.pos, u"claim name `%1` must be lowercase letters, digits and `-`, at most 253 "
+                                          u"characters"_s.arg(claim.source()));
             volume.options.append({u"claimName"_s, claim.pos, claim});
             for (const QString &key : {u"storageClass"_s, u"storage"_s}) {
                 const Text value = text(config.value(key), u"`%1` of %2"_s.arg(key, what));
@@ -175,6 +180,8 @@ SandboxSpec WorkflowReader::readSandbox(const YAML::Node &node, const QString &w
     if (!map.isValid())
         return spec;
     spec.image = text(map.value(u"image"_s), u"`image`"_s);
+    if (spec.image.isSet && spec.image.source().trimmed().isEmpty())
+        m_source.error(map.keyPosition(u"image"_s), u"`image` must not be empty"_s);
     spec.rootfs = text(map.value(u"rootfs"_s), u"`rootfs`"_s);
     const YAML::Node entrypoint = map.value(u"entrypoint"_s);
     spec.entrypoint = textList(entrypoint, u"`entrypoint`"_s);
@@ -192,7 +199,7 @@ SandboxSpec WorkflowReader::readSandbox(const YAML::Node &node, const QString &w
         checkQuantity(spec.gpu, u"`gpu`"_s);
         limits.finish();
     }
-    spec.env = textMap(map.value(u"env"_s), u"`env`"_s);
+    spec.env = envMap(map.value(u"env"_s));
     spec.metadata = textMap(map.value(u"metadata"_s), u"`metadata`"_s);
     checkMetadata(spec.metadata);
     spec.timeout = durationSetting(map.value(u"timeout"_s), u"`timeout`"_s, true);

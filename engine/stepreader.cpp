@@ -37,7 +37,7 @@ Step WorkflowReader::readStep(const YAML::Node &node, const QString &what)
     }
     step.name = text(map.value(u"name"_s), u"`name`"_s);
     step.condition = condition(map.value(u"if"_s), u"`if`"_s);
-    step.env = textMap(map.value(u"env"_s), u"`env`"_s);
+    step.env = envMap(map.value(u"env"_s));
     step.cwd = text(map.value(u"cwd"_s), u"`cwd`"_s);
     if (step.cwd.isSet && step.cwd.isLiteral() && !step.cwd.source().startsWith(u'/'))
         m_source.error(step.cwd.pos, u"working directory `%1` must be absolute"_s.arg(step.cwd.source()));
@@ -130,7 +130,7 @@ void WorkflowReader::readWrite(const YAML::Node &node, Step *step, const QString
     step->content = text(map.required(u"content"_s), u"`content`"_s);
     // The raw text is read, so `mode: 0644` means octal even unquoted (YAML reads it as 644).
     step->mode = text(map.value(u"mode"_s), u"`mode`"_s);
-    static const QRegularExpression octal(u"^0?[0-7]{3,4}$"_s);
+    static const QRegularExpression octal(u"^[0-7]{3,4}$"_s);
     const YAML::Node mode = map.value(u"mode"_s);
     if (step->mode.isSet && step->mode.isLiteral()) {
         if (!octal.match(step->mode.source()).hasMatch())
@@ -153,7 +153,7 @@ static bool matchesInputType(const YAML::Node &value, const QString &type)
     if (type == u"boolean"_s)
         return json.isBool();
     if (type == u"duration"_s)
-        return parseDuration(QString::fromStdString(value.Scalar())).has_value();
+        return parseDuration(QString::fromStdString(value.Scalar())).value_or(0) > 0;
     return true;
 }
 
@@ -216,15 +216,28 @@ RetryPolicy WorkflowReader::readRetry(const YAML::Node &node, const QString &wha
     if (!node.IsDefined())
         return retry;
     retry.pos = m_source.position(node);
+    // The scheduler plans retries before a step runs, so these are literals, not expressions.
+    const auto literal = [&](const YAML::Node &value, const QString &what) {
+        if (value.IsScalar() && value.Scalar().find("${{") != std::string::npos) {
+            m_source.error(value, u"%1 must be a literal value, not an expression"_s.arg(what));
+            return false;
+        }
+        return true;
+    };
     if (node.IsScalar()) {   // `retry: 3` is short for `retry: {attempts: 3}`
-        retry.attempts = intSetting(node, u"`retry`"_s, 1).valueOr(1);
+        if (literal(node, u"`retry`"_s))
+            retry.attempts = intSetting(node, u"`retry`"_s, 1).valueOr(1);
         return retry;
     }
     MappingReader map(m_source, node, what);
     if (!map.isValid())
         return retry;
-    retry.attempts = intSetting(map.required(u"attempts"_s), u"`attempts`"_s, 1).valueOr(1);
-    retry.backoff = durationSetting(map.value(u"backoff"_s), u"`backoff`"_s).valueOr(0);
+    const YAML::Node attempts = map.required(u"attempts"_s);
+    if (literal(attempts, u"`attempts`"_s))
+        retry.attempts = intSetting(attempts, u"`attempts`"_s, 1).valueOr(1);
+    const YAML::Node backoff = map.value(u"backoff"_s);
+    if (literal(backoff, u"`backoff`"_s))
+        retry.backoff = durationSetting(backoff, u"`backoff`"_s).valueOr(retry.backoff);
     const YAML::Node on = map.value(u"on"_s);
     if (on.IsDefined()) {
         const auto addCondition = [&](const YAML::Node &item) {
@@ -238,7 +251,10 @@ RetryPolicy WorkflowReader::readRetry(const YAML::Node &node, const QString &wha
                 m_source.error(item, u"`on` takes exit codes (0-255) and `infra`, not `%1`"_s
                                          .arg(QString::fromStdString(item.IsScalar() ? item.Scalar() : "?")));
         };
-        if (on.IsSequence()) {
+        if (on.IsSequence() && on.size() == 0) {
+            m_source.error(on, u"`on` must name at least one exit code or `infra` (leave it out to retry "
+                               u"every failure)"_s);
+        } else if (on.IsSequence()) {
             for (const YAML::Node &item : on)
                 addCondition(item);
         } else {

@@ -119,7 +119,7 @@ struct SandboxSpec
 struct RetryPolicy
 {
     int attempts = 1;
-    Duration backoff = 0;
+    Duration backoff = 1000;   ///< doubled before each further attempt
     QList<int> exitCodes;      ///< retry only these exit codes (empty with onInfra false: any failure)
     bool onInfra = false;      ///< retry infrastructure failures (sandbox lost, connection lost)
     SourcePos pos;

@@ -74,6 +74,11 @@ LoadResult WorkflowLoader::loadData(const QByteArray &text, const QString &fileN
     workflow.baseDirectory = baseDirectory;
     WorkflowReader(source, m_stepTypes, &workflow).read(*root);
     for (auto it = m_variables.cbegin(); it != m_variables.cend(); ++it) {
+        if (it.value().contains(u"${{"_s)) {
+            result.diagnostics.error(fileName, {}, u"--var %1: values given on the command line are plain text and "
+                                                   u"cannot hold `${{`"_s.arg(it.key()));
+            continue;
+        }
         QList<Template::ParseError> none;
         const Text value{Template::parse(it.value(), &none), {}, {}, true};
         const auto existing = std::find_if(workflow.vars.begin(), workflow.vars.end(),

@@ -49,15 +49,17 @@ void WorkflowReader::read(const YAML::Node &root)
     if (runner.IsDefined()) {
         const QStringList runners = {u"local"_s, u"opensandbox"_s};
         const QString value = text(runner, u"`runner`"_s).source();
-        if (runner.IsScalar() && !runners.contains(value))
+        if (runner.IsNull())
+            m_source.error(map.keyPosition(u"runner"_s), u"`runner` must be `local` or `opensandbox`"_s);
+        else if (runner.IsScalar() && !runners.contains(value))
             m_source.error(runner, u"unknown runner `%1` (expected `local` or `opensandbox`)"_s.arg(value));
-        else
+        else if (runner.IsScalar())
             m_workflow->runner = value;
     }
 
     readServer(map.value(u"server"_s));
     m_workflow->vars = textMap(map.value(u"vars"_s), u"`vars`"_s);
-    m_workflow->env = textMap(map.value(u"env"_s), u"`env`"_s);
+    m_workflow->env = envMap(map.value(u"env"_s));
 
     const YAML::Node secrets = map.value(u"secrets"_s);
     if (secrets.IsDefined()) {
@@ -144,6 +146,18 @@ TextMap WorkflowReader::textMap(const YAML::Node &node, const QString &what)
         result.append({entry.key, m_source.position(entry.keyNode), value});
     });
     return result;
+}
+
+TextMap WorkflowReader::envMap(const YAML::Node &node)
+{
+    static const QRegularExpression name(u"^[A-Za-z_][A-Za-z0-9_]*$"_s);
+    TextMap env = textMap(node, u"`env`"_s);
+    for (const TextEntry &entry : std::as_const(env)) {
+        if (!name.match(entry.key).hasMatch())
+            m_source.error(entry.keyPos, u"invalid environment variable name `%1` (use letters, digits and `_`, "
+                                         u"not starting with a digit)"_s.arg(entry.key));
+    }
+    return env;
 }
 
 QList<Text> WorkflowReader::textList(const YAML::Node &node, const QString &what)

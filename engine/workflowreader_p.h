@@ -21,6 +21,8 @@ private:
     Text text(const YAML::Node &node, const QString &what);
     Text condition(const YAML::Node &node, const QString &what);
     TextMap textMap(const YAML::Node &node, const QString &what);
+    /// An `env:` mapping: a TextMap whose keys must be exportable variable names.
+    TextMap envMap(const YAML::Node &node);
     QList<Text> textList(const YAML::Node &node, const QString &what);
     std::optional<QString> identifier(const YAML::Node &node, const QString &what);
     Setting<bool> boolSetting(const YAML::Node &node, const QString &what);

@@ -1,5 +1,6 @@
 #include "workflowvalidator_p.h"
 
+#include <QDir>
 #include <QSet>
 
 #include <functional>
@@ -91,9 +92,10 @@ void WorkflowValidator::checkSandbox(const SandboxSpec &spec, const ExpressionSc
             error(mount.volumePos, u"unknown volume `%1`%2"_s.arg(mount.volume, didYouMean(mount.volume, volumeNames)));
         checkText(mount.path, scope);
         checkText(mount.subPath, scope);
-        if (mount.path.isLiteral() && mountPaths.contains(mount.path.source()))
-            error(mount.path.pos, u"two mounts at `%1`"_s.arg(mount.path.source()));
-        mountPaths.append(mount.path.source());
+        const QString path = QDir::cleanPath(mount.path.source());
+        if (mount.path.isLiteral() && mountPaths.contains(path))
+            error(mount.path.pos, u"two mounts at `%1`"_s.arg(path));
+        mountPaths.append(path);
     }
 }
 
@@ -178,10 +180,12 @@ void WorkflowValidator::checkSteps(const Job &job, ExpressionScopeInfo scope)
     QMap<QString, SourcePos> seen;
     const Step *gradeStep = nullptr;
     for (const Step &step : job.steps) {
-        if (step.grade && gradeStep)
+        // A grade on other kinds of step is reported where the step is read.
+        const bool grades = step.grade && (step.kind == Step::Kind::Run || step.kind == Step::Kind::Uses);
+        if (grades && gradeStep)
             error(step.pos, u"job `%1` has a second `grade` step (the first is at line %2); one step decides "
                             u"pass or fail"_s.arg(job.id).arg(gradeStep->pos.line));
-        else if (step.grade)
+        else if (grades)
             gradeStep = &step;
         if (step.id.isEmpty())
             continue;

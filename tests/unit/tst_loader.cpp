@@ -16,6 +16,7 @@ private slots:
     void mergeKeysAndExtensionKeys();
     void relativeHostPathsResolveAgainstTheWorkflow();
     void variablesCanBeOverridden();
+    void variablesFromTheCommandLineArePlainText();
     void scalarsFollowYaml12();
     void conditionsMayBeBare();
     void stepsKeepTheirSettings();
@@ -79,6 +80,18 @@ void TestLoader::variablesCanBeOverridden()
     QCOMPARE(workflow.vars.size(), 2);
     QCOMPARE(workflow.vars.at(0).value.source(), u"hi there"_s);
     QCOMPARE(workflow.vars.at(1).value.source(), u"world"_s);
+}
+
+void TestLoader::variablesFromTheCommandLineArePlainText()
+{
+    WorkflowLoader loader(m_stepTypes);
+    loader.setVariable(u"tag"_s, u"${{ secrets.X }}"_s);
+    const LoadResult result = loader.loadData("version: 1\nname: v\nvars: {tag: a}\njobs: {a: {steps: [{run: x}]}}\n",
+                                              u"t.yaml"_s, u"."_s);
+    QVERIFY(!result.ok());
+    QCOMPARE(result.diagnostics.items().size(), 1);
+    QCOMPARE(result.diagnostics.items().first().toString(),
+             u"t.yaml: error: --var tag: values given on the command line are plain text and cannot hold `${{`"_s);
 }
 
 // YAML 1.2 core schema: unquoted 3.10 is the number 3.1 (as in GitHub Actions), `yes` is
