@@ -1,0 +1,57 @@
+// sandflow-agent: the first process in every sandbox of the local runner. It speaks the
+// protocol of agentprotocol.h on its stdin and stdout and runs commands for the runner.
+// Deliberately plain C++ and statically linked, so it runs in any root filesystem.
+#include "agent.h"
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <csignal>
+
+namespace {
+
+/// Protocol pipes move to here, out of the way of the low numbers commands inherit.
+constexpr int FirstProtocolFd = 100;
+
+} // namespace
+
+int main()
+{
+    // Close-on-exec copies of the protocol pipes; 0, 1 and 2 then become /dev/null, so no
+    // command can inherit the control channel or corrupt it by printing to the wrong fd.
+    const int input = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, FirstProtocolFd);
+    const int output = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, FirstProtocolFd);
+    const int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (input < 0 || output < 0 || null < 0)
+        return 2;
+    for (const int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) {
+        if (dup2(null, fd) < 0)
+            return 2;
+    }
+    close(null);
+
+    // A full runner pipe must not block the loop: output waits in the agent's queue instead.
+    const int flags = fcntl(output, F_GETFL);
+    if (flags < 0 || fcntl(output, F_SETFL, flags | O_NONBLOCK) != 0)
+        return 2;
+
+    // Orphans of commands (`daemon &`) are reparented to the agent rather than escaping to
+    // an init that may not reap them, and the agent still knows about them when killing.
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+    // A runner that went away shows as EPIPE from write(), not as a fatal signal.
+    signal(SIGPIPE, SIG_IGN);
+    // Child exits and requests to end arrive as readable data in the event loop.
+    sigset_t handled;
+    sigemptyset(&handled);
+    for (const int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP})
+        sigaddset(&handled, sig);
+    sigprocmask(SIG_BLOCK, &handled, nullptr);
+    const int signals = signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (signals < 0)
+        return 2;
+
+    return Sandflow::Agent::Agent(input, output, signals).run();
+}

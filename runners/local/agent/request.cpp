@@ -1,0 +1,178 @@
+#include "request.h"
+
+#include "json.h"
+
+#include <csignal>
+
+namespace Sandflow::Agent {
+
+namespace {
+
+using Json::Value;
+
+bool fieldError(std::string &error, std::string_view field, std::string_view problem)
+{
+    error = '"' + std::string(field) + "\" " + std::string(problem);
+    return false;
+}
+
+bool hasNul(std::string_view text)
+{
+    return text.find('\0') != std::string_view::npos;
+}
+
+/// A value of [min, max] into `out`; false with an error otherwise.
+bool integerIn(const Value &value, std::string_view field, std::int64_t min, std::int64_t max,
+               std::int64_t &out, std::string &error)
+{
+    if (value.kind != Value::Kind::Integer)
+        return fieldError(error, field, "must be an integer");
+    if (value.integer < min || value.integer > max)
+        return fieldError(error, field, "is out of range");
+    out = value.integer;
+    return true;
+}
+
+/// A user or group id; -1 is excluded because set*id() reads it as "leave unchanged".
+bool id(const Value &value, std::string_view field, std::int64_t &out, std::string &error)
+{
+    return integerIn(value, field, 0, 0xFFFFFFFE, out, error);
+}
+
+bool execField(std::string_view name, const Value &value, ExecRequest &exec, std::string &error)
+{
+    if (name == "argv") {
+        if (value.kind != Value::Kind::StringArray)
+            return fieldError(error, name, "must be an array of strings");
+        if (value.strings.empty() || value.strings.front().empty())
+            return fieldError(error, name, "must name a program");
+        for (const std::string &argument : value.strings) {
+            if (hasNul(argument))
+                return fieldError(error, name, "must not contain NUL characters");
+        }
+        exec.argv = value.strings;
+        return true;
+    }
+    if (name == "env") {
+        if (value.kind != Value::Kind::StringObject)
+            return fieldError(error, name, "must be an object of strings");
+        std::vector<std::string> env;
+        for (const auto &[key, text] : value.members) {
+            if (key.empty() || key.find('=') != std::string::npos || hasNul(key) || hasNul(text))
+                return fieldError(error, name, "has an invalid variable \"" + key + '"');
+            env.push_back(key + '=' + text);
+        }
+        exec.env = std::move(env);
+        return true;
+    }
+    if (name == "cwd") {
+        if (value.kind != Value::Kind::String)
+            return fieldError(error, name, "must be a string");
+        if (value.string.empty() || hasNul(value.string))
+            return fieldError(error, name, "must be a path");
+        exec.cwd = value.string;
+        return true;
+    }
+    std::int64_t number = 0;
+    if (name == "uid") {
+        if (!id(value, name, number, error))
+            return false;
+        exec.uid = uid_t(number);
+        return true;
+    }
+    if (name == "gid") {
+        if (!id(value, name, number, error))
+            return false;
+        exec.gid = gid_t(number);
+        return true;
+    }
+    if (name == "timeoutMs")
+        return integerIn(value, name, 0, INT64_MAX, exec.timeoutMs, error);
+    if (name == "stdin") {
+        if (value.kind != Value::Kind::Bool)
+            return fieldError(error, name, "must be a boolean");
+        exec.stdinPipe = value.boolean;
+        return true;
+    }
+    return fieldError(error, name, "is not a field of \"exec\"");
+}
+
+bool signalField(std::string_view name, const Value &value, SignalRequest &signal, std::string &error)
+{
+    std::int64_t number = 0;
+    if (name == "target") {
+        if (!integerIn(value, name, 0, UINT32_MAX, number, error))
+            return false;
+        signal.target = std::uint32_t(number);
+        return true;
+    }
+    if (name == "signal") {
+        if (!integerIn(value, name, 1, NSIG - 1, number, error))
+            return false;
+        signal.signal = int(number);
+        return true;
+    }
+    return fieldError(error, name, "is not a field of \"signal\"");
+}
+
+} // namespace
+
+bool parseRequest(std::string_view payload, Request &request, std::string &error)
+{
+    Json::Object object;
+    if (!Json::parseObject(payload, object, error)) {
+        error = "invalid JSON: " + error;
+        return false;
+    }
+
+    const Value *op = nullptr;
+    for (const auto &[name, value] : object) {
+        if (name == "op")
+            op = &value;
+    }
+    if (!op || op->kind != Value::Kind::String)
+        return fieldError(error, "op", "must be a string");
+    if (op->string == "ping")
+        request.op = Request::Op::Ping;
+    else if (op->string == "exec")
+        request.op = Request::Op::Exec;
+    else if (op->string == "signal")
+        request.op = Request::Op::Signal;
+    else if (op->string == "shutdown")
+        request.op = Request::Op::Shutdown;
+    else
+        return fieldError(error, "op", "is unknown: \"" + op->string + '"');
+
+    bool hasTarget = false, hasSignal = false;
+    for (const auto &[name, value] : object) {
+        if (name == "op" || value.kind == Value::Kind::Null)
+            continue;
+        switch (request.op) {
+        case Request::Op::Exec:
+            if (!execField(name, value, request.exec, error))
+                return false;
+            break;
+        case Request::Op::Signal:
+            if (!signalField(name, value, request.signal, error))
+                return false;
+            hasTarget = hasTarget || name == "target";
+            hasSignal = hasSignal || name == "signal";
+            break;
+        case Request::Op::Ping:
+        case Request::Op::Shutdown:
+            return fieldError(error, name, "is not a field of \"" + op->string + '"');
+        }
+    }
+
+    if (request.op == Request::Op::Exec) {
+        if (request.exec.argv.empty())
+            return fieldError(error, "argv", "is required");
+        if (request.exec.gid && !request.exec.uid)
+            return fieldError(error, "gid", "needs \"uid\" as well");
+    }
+    if (request.op == Request::Op::Signal && (!hasTarget || !hasSignal))
+        return fieldError(error, hasTarget ? "signal" : "target", "is required");
+    return true;
+}
+
+} // namespace Sandflow::Agent

@@ -1,0 +1,152 @@
+#include "agentconnection_p.h"
+
+#include <QJsonDocument>
+#include <QtEndian>
+
+namespace Sandflow::Internal {
+
+using namespace Qt::StringLiterals;
+using AgentProtocol::FrameType;
+
+AgentConnection::AgentConnection(QObject *parent)
+    : QObject(parent)
+{
+    // The agent's stderr is for its own crash messages only; keep it out of the protocol.
+    m_process.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    connect(&m_process, &QProcess::started, this, &AgentConnection::started);
+    connect(&m_process, &QProcess::readyReadStandardOutput, this, &AgentConnection::readFrames);
+    connect(&m_process, &QProcess::errorOccurred, this, [this](QProcess::ProcessError error) {
+        if (error == QProcess::FailedToStart)
+            fail(u"cannot start %1: %2"_s.arg(m_process.program(), m_process.errorString()));
+    });
+    connect(&m_process, &QProcess::finished, this, [this](int exitCode, QProcess::ExitStatus status) {
+        readFrames();
+        fail(status == QProcess::CrashExit ? u"the agent was killed"_s
+                                           : u"the agent exited with status %1"_s.arg(exitCode));
+    });
+}
+
+// Owners stop the agent through closeControl() and wait for `disconnected`; this is the
+// last resort, and SIGKILL of bubblewrap takes the whole sandbox down (--die-with-parent
+// and the pid namespace), so QProcess's reaping in its destructor returns at once.
+AgentConnection::~AgentConnection()
+{
+    m_process.disconnect(this);
+    if (m_process.state() != QProcess::NotRunning)
+        m_process.kill();
+}
+
+void AgentConnection::start(const QString &program, const QStringList &arguments)
+{
+    m_process.start(program, arguments);
+}
+
+bool AgentConnection::isRunning() const
+{
+    return m_process.state() == QProcess::Running && !m_disconnected;
+}
+
+qint64 AgentConnection::processId() const
+{
+    return m_process.processId();
+}
+
+quint32 AgentConnection::request(const QJsonObject &request)
+{
+    const quint32 channel = m_nextChannel++;
+    writeFrame(FrameType::Request, channel, QJsonDocument(request).toJson(QJsonDocument::Compact));
+    return channel;
+}
+
+void AgentConnection::writeStdin(quint32 channel, const QByteArray &data)
+{
+    // Large inputs go in protocol-sized pieces; an empty frame is the end-of-input marker.
+    for (qsizetype offset = 0; offset < data.size(); offset += AgentProtocol::MaxPayload)
+        writeFrame(FrameType::Stdin, channel, data.mid(offset, AgentProtocol::MaxPayload));
+    if (data.isEmpty())
+        writeFrame(FrameType::Stdin, channel, {});
+}
+
+void AgentConnection::closeControl()
+{
+    m_process.closeWriteChannel();
+}
+
+void AgentConnection::writeFrame(FrameType type, quint32 channel, const QByteArray &payload)
+{
+    char header[AgentProtocol::HeaderSize];
+    qToLittleEndian<quint32>(quint32(payload.size()), header);
+    header[4] = char(type);
+    qToLittleEndian<quint32>(channel, header + 5);
+    m_process.write(header, sizeof header);
+    m_process.write(payload);
+}
+
+void AgentConnection::readFrames()
+{
+    m_buffer.append(m_process.readAllStandardOutput());
+    qsizetype offset = 0;
+    while (!m_disconnected && m_buffer.size() - offset >= qsizetype(AgentProtocol::HeaderSize)) {
+        const char *header = m_buffer.constData() + offset;
+        const quint32 length = qFromLittleEndian<quint32>(header);
+        if (length > AgentProtocol::MaxPayload) {
+            fail(u"the agent sent a corrupt frame (%1 bytes)"_s.arg(length));
+            return;
+        }
+        if (m_buffer.size() - offset < qsizetype(AgentProtocol::HeaderSize + length))
+            break;
+        const quint8 type = quint8(header[4]);
+        const quint32 channel = qFromLittleEndian<quint32>(header + 5);
+        offset += AgentProtocol::HeaderSize;
+        dispatch(type, channel, m_buffer.sliced(offset, length));
+        offset += length;
+    }
+    m_buffer.remove(0, offset);
+}
+
+void AgentConnection::dispatch(quint8 type, quint32 channel, const QByteArray &payload)
+{
+    switch (FrameType(type)) {
+    case FrameType::Stdout:
+        emit output(channel, Stream::Stdout, payload);
+        return;
+    case FrameType::Stderr:
+        emit output(channel, Stream::Stderr, payload);
+        return;
+    case FrameType::Reply:
+    case FrameType::Exit:
+    case FrameType::Event:
+        break;
+    case FrameType::Request:
+    case FrameType::Stdin:
+    default:
+        fail(u"the agent sent an unknown frame type %1"_s.arg(type));
+        return;
+    }
+    QJsonParseError error;
+    const QJsonDocument document = QJsonDocument::fromJson(payload, &error);
+    if (error.error != QJsonParseError::NoError || !document.isObject()) {
+        fail(u"the agent sent malformed JSON: %1"_s.arg(error.errorString()));
+        return;
+    }
+    if (FrameType(type) == FrameType::Reply)
+        emit replied(channel, document.object());
+    else if (FrameType(type) == FrameType::Exit)
+        emit commandExited(channel, document.object());
+    else
+        emit notified(document.object());
+}
+
+void AgentConnection::fail(const QString &reason)
+{
+    if (m_disconnected)
+        return;
+    m_disconnected = true;
+    if (m_process.state() != QProcess::NotRunning) {
+        m_process.closeWriteChannel();
+        m_process.kill();
+    }
+    emit disconnected(reason);
+}
+
+} // namespace Sandflow::Internal

@@ -1,0 +1,60 @@
+// The runner's end of the agent protocol (agentprotocol.h): starts the process that runs
+// the agent (bubblewrap in production, the bare agent in its tests), frames requests and
+// turns the agent's frames into signals.
+#pragma once
+
+#include "agentprotocol.h"
+
+#include <QByteArray>
+#include <QJsonObject>
+#include <QObject>
+#include <QProcess>
+
+namespace Sandflow::Internal {
+
+class AgentConnection final : public QObject
+{
+    Q_OBJECT
+
+public:
+    enum class Stream { Stdout, Stderr };
+    Q_ENUM(Stream)
+
+    explicit AgentConnection(QObject *parent = nullptr);
+    ~AgentConnection() override;
+
+    /// Starts `program` (whose stdin and stdout are the agent's control pipes).
+    void start(const QString &program, const QStringList &arguments);
+    bool isRunning() const;
+    qint64 processId() const;
+
+    /// Sends a request on a new channel and returns the channel.
+    quint32 request(const QJsonObject &request);
+    /// Feeds a command's stdin; an empty `data` closes it.
+    void writeStdin(quint32 channel, const QByteArray &data);
+    /// Closes the control pipe: the agent then kills every command and exits.
+    void closeControl();
+
+signals:
+    void started();
+    void replied(quint32 channel, const QJsonObject &reply);
+    void output(quint32 channel, Sandflow::Internal::AgentConnection::Stream stream, const QByteArray &data);
+    void commandExited(quint32 channel, const QJsonObject &status);
+    void notified(const QJsonObject &event);
+    /// The agent is gone (its process ended, or it sent a corrupt stream, after which the
+    /// connection is closed). Emitted once.
+    void disconnected(const QString &reason);
+
+private:
+    void writeFrame(AgentProtocol::FrameType type, quint32 channel, const QByteArray &payload);
+    void readFrames();
+    void dispatch(quint8 type, quint32 channel, const QByteArray &payload);
+    void fail(const QString &reason);
+
+    QProcess m_process;
+    QByteArray m_buffer;
+    quint32 m_nextChannel = 1;
+    bool m_disconnected = false;
+};
+
+} // namespace Sandflow::Internal
