@@ -1,0 +1,82 @@
+#include "sandboxlayout_p.h"
+
+#include <QFileInfo>
+#include <QStandardPaths>
+
+namespace Sandflow::Internal {
+
+using namespace Qt::StringLiterals;
+
+QString bwrapProgram()
+{
+    const QString found = QStandardPaths::findExecutable(u"bwrap"_s);
+    return found.isEmpty() ? u"bwrap"_s : found;
+}
+
+// The host's top-level system directories: symbolic links on merged-/usr systems (Debian
+// 12), real directories elsewhere. Either way the sandbox sees the same shape.
+static void addSystemTree(QStringList *args)
+{
+    args->append({u"--ro-bind"_s, u"/usr"_s, u"/usr"_s});
+    for (const QString &top : {u"/bin"_s, u"/sbin"_s, u"/lib"_s, u"/lib32"_s, u"/lib64"_s, u"/libx32"_s}) {
+        const QFileInfo info(top);
+        if (info.isSymLink())
+            args->append({u"--symlink"_s, info.symLinkTarget().mid(1), top});
+        else if (info.isDir())
+            args->append({u"--ro-bind"_s, top, top});
+    }
+}
+
+// What ordinary programs read from /etc: users and groups by name, name resolution, time
+// zone, TLS roots, the dynamic linker's cache and Debian's alternatives links. Nothing
+// that holds credentials.
+static void addEtc(QStringList *args)
+{
+    static const QStringList entries = {
+        u"passwd"_s, u"group"_s, u"hosts"_s, u"resolv.conf"_s, u"nsswitch.conf"_s, u"host.conf"_s,
+        u"gai.conf"_s, u"localtime"_s, u"timezone"_s, u"ssl"_s, u"ca-certificates"_s, u"alternatives"_s,
+        u"ld.so.cache"_s, u"ld.so.conf"_s, u"ld.so.conf.d"_s, u"mime.types"_s, u"protocols"_s, u"services"_s,
+        u"debian_version"_s, u"os-release"_s, u"profile"_s, u"bash.bashrc"_s, u"inputrc"_s,
+    };
+    args->append({u"--dir"_s, u"/etc"_s});
+    for (const QString &entry : entries) {
+        const QString path = u"/etc/"_s + entry;
+        // ro-bind-try: a host without the file simply does not pass it on.
+        args->append({u"--ro-bind-try"_s, path, path});
+    }
+}
+
+QStringList bwrapArguments(const SandboxLayout &layout)
+{
+    QStringList args = {
+        u"--unshare-user"_s, u"--unshare-pid"_s, u"--unshare-ipc"_s, u"--unshare-uts"_s,
+        u"--unshare-cgroup-try"_s,
+        // As root, bwrap would otherwise keep nearly every capability inside.
+        u"--cap-drop"_s, u"ALL"_s,
+        u"--die-with-parent"_s,
+        // A new session: commands cannot inject input into the runner's terminal (TIOCSTI).
+        u"--new-session"_s,
+        u"--hostname"_s, layout.id,
+    };
+    if (layout.isolateNetwork)
+        args.append(u"--unshare-net"_s);
+    addSystemTree(&args);
+    addEtc(&args);
+    args.append({u"--proc"_s, u"/proc"_s, u"--dev"_s, u"/dev"_s,
+                 u"--tmpfs"_s, u"/tmp"_s,
+                 u"--tmpfs"_s, u"/workspace"_s,
+                 u"--ro-bind"_s, layout.agentPath, QString::fromLatin1(AgentPathInSandbox),
+                 // Last: the root tmpfs (with /etc in it) turns read-only; the mounts on it
+                 // (/tmp, /workspace) stay as they are.
+                 u"--remount-ro"_s, u"/"_s,
+                 u"--chdir"_s, u"/workspace"_s,
+                 u"--clearenv"_s});
+    for (const QString &assignment : layout.env) {
+        const qsizetype equals = assignment.indexOf(u'=');
+        args.append({u"--setenv"_s, assignment.left(equals), assignment.mid(equals + 1)});
+    }
+    args.append({u"--"_s, QString::fromLatin1(AgentPathInSandbox)});
+    return args;
+}
+
+} // namespace Sandflow::Internal
