@@ -72,6 +72,11 @@ void AgentConnection::closeControl()
     m_process.closeWriteChannel();
 }
 
+void AgentConnection::kill()
+{
+    m_process.kill();
+}
+
 void AgentConnection::writeFrame(FrameType type, quint32 channel, const QByteArray &payload)
 {
     char header[AgentProtocol::HeaderSize];

@@ -34,6 +34,8 @@ public:
     void writeStdin(quint32 channel, const QByteArray &data);
     /// Closes the control pipe: the agent then kills every command and exits.
     void closeControl();
+    /// Kills the process at once, for an agent that does not answer. `disconnected` follows.
+    void kill();
 
 signals:
     void started();

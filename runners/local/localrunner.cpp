@@ -1,0 +1,227 @@
+#include "localrunner.h"
+
+#include "localsandbox_p.h"
+
+#include <QJsonArray>
+
+#include <csignal>
+
+namespace Sandflow {
+
+using namespace Qt::StringLiterals;
+using Internal::LocalSandbox;
+
+namespace {
+
+JobError notFound(const QString &id)
+{
+    return {JobError::Kind::Invalid, u"SANDBOX_NOT_FOUND"_s, u"no sandbox `%1`"_s.arg(id), {{u"id"_s, id}}};
+}
+
+JobError sandboxLost(const QString &id, const QString &reason)
+{
+    return {JobError::Kind::Infra, u"SANDBOX_LOST"_s, u"sandbox `%1` is gone: %2"_s.arg(id, reason), {{u"id"_s, id}}};
+}
+
+class CreateJob final : public SandboxJob
+{
+public:
+    CreateJob(LocalSandbox *sandbox, qint64 readyTimeoutMs)
+        : m_sandbox(sandbox), m_readyTimeoutMs(readyTimeoutMs)
+    {
+    }
+
+protected:
+    void doStart() override
+    {
+        connect(m_sandbox, &LocalSandbox::ready, this, [this] {
+            m_info = m_sandbox->info();
+            finish();
+        });
+        connect(m_sandbox, &LocalSandbox::stopped, this, [this](const QString &reason) {
+            finish(JobError{JobError::Kind::Infra, u"SANDBOX_CREATE_FAILED"_s,
+                            u"cannot create the sandbox: %1"_s.arg(reason), {{u"id"_s, m_sandbox->info().id}}});
+        });
+        m_sandbox->start(m_readyTimeoutMs);
+    }
+
+    // A half-made sandbox is removed before the job reports the cancellation.
+    void doCancel() override
+    {
+        m_sandbox->disconnect(this);
+        connect(m_sandbox, &LocalSandbox::stopped, this, [this] { finish(cancelledError()); });
+        m_sandbox->stop();
+    }
+
+private:
+    LocalSandbox *m_sandbox;
+    qint64 m_readyTimeoutMs;
+};
+
+class DeleteJob final : public AsyncJob
+{
+public:
+    DeleteJob(LocalRunner *runner, QString id) : m_runner(runner), m_id(std::move(id)) {}
+
+protected:
+    void doStart() override
+    {
+        LocalSandbox *sandbox = m_runner->find(m_id);
+        if (!sandbox) {
+            finish(notFound(m_id));
+            return;
+        }
+        connect(sandbox, &LocalSandbox::stopped, this, [this] { finish(); });
+        sandbox->stop();
+    }
+
+private:
+    LocalRunner *m_runner;
+    QString m_id;
+};
+
+// One command through the agent. Interrupting follows execd: SIGTERM to the process
+// group, then SIGKILL if it is still there three seconds later.
+class LocalCommandJob final : public CommandJob
+{
+public:
+    LocalCommandJob(LocalRunner *runner, QString id, CommandRequest request)
+        : m_runner(runner), m_id(std::move(id)), m_request(std::move(request))
+    {
+    }
+
+protected:
+    void doStart() override
+    {
+        m_sandbox = m_runner->find(m_id);
+        if (!m_sandbox || m_sandbox->info().state != SandboxState::Running) {
+            finish(notFound(m_id));
+            return;
+        }
+        Internal::AgentConnection &agent = m_sandbox->agent();
+        connect(&agent, &Internal::AgentConnection::output, this,
+                [this](quint32 channel, Internal::AgentConnection::Stream stream, const QByteArray &data) {
+                    if (channel == m_channel)
+                        emit output(stream == Internal::AgentConnection::Stream::Stdout ? Stream::Stdout : Stream::Stderr, data);
+                });
+        connect(&agent, &Internal::AgentConnection::replied, this, [this](quint32 channel, const QJsonObject &reply) {
+            if (channel == m_channel && !reply.value(u"ok"_s).toBool())
+                finish(JobError{JobError::Kind::Task, u"COMMAND_START_FAILED"_s, reply.value(u"error"_s).toString(), {}});
+        });
+        connect(&agent, &Internal::AgentConnection::commandExited, this, [this](quint32 channel, const QJsonObject &status) {
+            if (channel == m_channel)
+                onExited(status);
+        });
+        connect(m_sandbox, &LocalSandbox::stopped, this, [this](const QString &reason) {
+            finish(sandboxLost(m_id, reason));
+        });
+
+        QMap<QString, QString> environment = m_sandbox->environment();
+        environment.insert(m_request.env);
+        QJsonObject env;
+        for (auto it = environment.cbegin(); it != environment.cend(); ++it)
+            env.insert(it.key(), it.value());
+        QJsonObject exec{{u"op"_s, u"exec"_s},
+                         {u"argv"_s, QJsonArray{u"/bin/sh"_s, u"-c"_s, m_request.command}},
+                         {u"env"_s, env}};
+        if (!m_request.cwd.isEmpty())
+            exec.insert(u"cwd"_s, m_request.cwd);
+        if (m_request.timeoutMs)
+            exec.insert(u"timeoutMs"_s, *m_request.timeoutMs);
+        m_channel = agent.request(exec);
+    }
+
+    void doCancel() override
+    {
+        m_cancelled = true;
+        signal(SIGTERM);
+        QTimer::singleShot(3000, this, [this] { signal(SIGKILL); });
+    }
+
+private:
+    void signal(int number)
+    {
+        if (m_sandbox)
+            m_sandbox->agent().request({{u"op"_s, u"signal"_s}, {u"target"_s, qint64(m_channel)}, {u"signal"_s, number}});
+    }
+
+    void onExited(const QJsonObject &status)
+    {
+        if (status.contains(u"exitCode"_s))
+            m_exitCode = status.value(u"exitCode"_s).toInt();
+        if (m_cancelled) {
+            finish(cancelledError());
+        } else if (m_exitCode == 0) {
+            finish();
+        } else if (status.value(u"timedOut"_s).toBool()) {
+            finish(JobError{JobError::Kind::Timeout, u"COMMAND_TIMEOUT"_s, u"the command ran out of time"_s,
+                            {{u"signal"_s, status.value(u"signal"_s)}}});
+        } else if (m_exitCode) {
+            finish(JobError{JobError::Kind::Task, u"COMMAND_FAILED"_s, u"exit status %1"_s.arg(*m_exitCode),
+                            {{u"exitCode"_s, *m_exitCode}}});
+        } else {
+            finish(JobError{JobError::Kind::Task, u"COMMAND_KILLED"_s,
+                            u"killed by signal %1"_s.arg(status.value(u"signal"_s).toInt()),
+                            {{u"signal"_s, status.value(u"signal"_s)}}});
+        }
+    }
+
+    LocalRunner *m_runner;
+    QString m_id;
+    CommandRequest m_request;
+    QPointer<LocalSandbox> m_sandbox;
+    quint32 m_channel = 0;
+    bool m_cancelled = false;
+};
+
+} // namespace
+
+LocalRunner::LocalRunner(Options options, QObject *parent)
+    : Runner(parent)
+    , m_options(std::move(options))
+{
+}
+
+LocalRunner::~LocalRunner() = default;
+
+SandboxJob *LocalRunner::createSandbox(const SandboxRequest &request)
+{
+    auto sandbox = std::make_unique<LocalSandbox>(m_options.agentPath, request);
+    LocalSandbox *raw = sandbox.get();
+    const QString id = raw->info().id;
+    // Whatever ends the sandbox, the runner forgets it, once the signal has been delivered.
+    connect(raw, &LocalSandbox::stopped, this, [this, id] { forget(id); }, Qt::QueuedConnection);
+    m_sandboxes.emplace(id, std::move(sandbox));
+    return new CreateJob(raw, m_options.readyTimeoutMs);
+}
+
+AsyncJob *LocalRunner::deleteSandbox(const QString &id)
+{
+    return new DeleteJob(this, id);
+}
+
+CommandJob *LocalRunner::runCommand(const QString &sandboxId, const CommandRequest &request)
+{
+    return new LocalCommandJob(this, sandboxId, request);
+}
+
+QList<SandboxInfo> LocalRunner::sandboxes() const
+{
+    QList<SandboxInfo> result;
+    for (const auto &[id, sandbox] : m_sandboxes)
+        result.append(sandbox->info());
+    return result;
+}
+
+Internal::LocalSandbox *LocalRunner::find(const QString &id) const
+{
+    const auto it = m_sandboxes.find(id);
+    return it == m_sandboxes.end() ? nullptr : it->second.get();
+}
+
+void LocalRunner::forget(const QString &id)
+{
+    m_sandboxes.erase(id);
+}
+
+} // namespace Sandflow

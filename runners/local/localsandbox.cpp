@@ -1,0 +1,113 @@
+#include "localsandbox_p.h"
+
+#include "sandboxlayout_p.h"
+
+#include <QJsonArray>
+#include <QUuid>
+
+#include <algorithm>
+#include <limits>
+
+namespace Sandflow::Internal {
+
+using namespace Qt::StringLiterals;
+
+LocalSandbox::LocalSandbox(const QString &agentPath, const SandboxRequest &request)
+    : m_request(request)
+    , m_agentPath(agentPath)
+{
+    m_info.id = QUuid::createUuid().toString(QUuid::Id128);
+    m_info.state = SandboxState::Pending;
+    m_info.image = request.image;
+    m_info.entrypoint = request.entrypoint;
+    m_info.metadata = request.metadata;
+    m_info.createdAt = QDateTime::currentDateTimeUtc();
+    if (request.timeoutMs)
+        m_info.expiresAt = m_info.createdAt.addMSecs(*request.timeoutMs);
+
+    // What a login shell on a minimal system would have; the request adds to it.
+    m_environment = {{u"PATH"_s, u"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"_s},
+                     {u"HOME"_s, u"/workspace"_s},
+                     {u"LANG"_s, u"C.UTF-8"_s}};
+    m_environment.insert(request.env);
+
+    m_readyTimer.setSingleShot(true);
+    connect(&m_readyTimer, &QTimer::timeout, this, [this] {
+        m_info.reason = u"READY_TIMEOUT"_s;
+        m_stopReason = u"the sandbox did not become ready in time"_s;
+        m_agent.kill();
+    });
+    m_expiryTimer.setSingleShot(true);
+    connect(&m_expiryTimer, &QTimer::timeout, this, [this] {
+        m_info.reason = u"EXPIRED"_s;
+        stop();
+    });
+    connect(&m_agent, &AgentConnection::replied, this, &LocalSandbox::onReplied);
+    connect(&m_agent, &AgentConnection::commandExited, this, &LocalSandbox::onCommandExited);
+    connect(&m_agent, &AgentConnection::disconnected, this, [this](const QString &reason) {
+        m_readyTimer.stop();
+        m_expiryTimer.stop();
+        if (m_info.state == SandboxState::Pending || m_info.state == SandboxState::Running)
+            m_info.state = SandboxState::Terminated;
+        emit stopped(m_stopReason.isEmpty() ? reason : m_stopReason);
+    });
+}
+
+void LocalSandbox::start(qint64 readyTimeoutMs)
+{
+    SandboxLayout layout;
+    layout.id = m_info.id.left(12);
+    layout.agentPath = m_agentPath;
+    layout.isolateNetwork = !m_request.networkAllowed;
+    for (auto it = m_environment.cbegin(); it != m_environment.cend(); ++it)
+        layout.env.append(it.key() + u'=' + it.value());
+    m_readyTimer.start(int(std::min<qint64>(readyTimeoutMs, std::numeric_limits<int>::max())));
+    m_agent.start(bwrapProgram(), bwrapArguments(layout));
+    // Ready means the agent answered, as OpenSandbox clients poll execd's /ping.
+    m_pingChannel = m_agent.request({{u"op"_s, u"ping"_s}});
+}
+
+void LocalSandbox::stop()
+{
+    m_agent.closeControl();
+}
+
+void LocalSandbox::onReplied(quint32 channel, const QJsonObject &reply)
+{
+    if (channel == m_entrypointChannel && !reply.value(u"ok"_s).toBool()) {
+        m_info.state = SandboxState::Failed;
+        m_info.reason = u"ENTRYPOINT_FAILED"_s;
+        return;
+    }
+    if (channel != m_pingChannel || m_info.state != SandboxState::Pending)
+        return;
+    m_readyTimer.stop();
+    m_info.state = SandboxState::Running;
+    m_info.reason = u"AGENT_READY"_s;
+    if (m_info.expiresAt)
+        m_expiryTimer.start(int(std::clamp<qint64>(QDateTime::currentDateTimeUtc().msecsTo(*m_info.expiresAt), 0,
+                                                   std::numeric_limits<int>::max())));
+    if (!m_request.entrypoint.isEmpty()) {
+        QJsonObject env;
+        for (auto it = m_environment.cbegin(); it != m_environment.cend(); ++it)
+            env.insert(it.key(), it.value());
+        m_entrypointChannel = m_agent.request({{u"op"_s, u"exec"_s},
+                                               {u"argv"_s, QJsonArray::fromStringList(m_request.entrypoint)},
+                                               {u"env"_s, env}});
+    }
+    emit ready();
+}
+
+// As in OpenSandbox, the sandbox lives as long as its entrypoint: when it ends, the sandbox
+// is Terminated (status 0) or Failed, and goes away.
+void LocalSandbox::onCommandExited(quint32 channel, const QJsonObject &status)
+{
+    if (channel != m_entrypointChannel || m_entrypointChannel == 0)
+        return;
+    const bool clean = status.contains(u"exitCode"_s) && status.value(u"exitCode"_s).toInt() == 0;
+    m_info.state = clean ? SandboxState::Terminated : SandboxState::Failed;
+    m_info.reason = clean ? u"ENTRYPOINT_EXITED"_s : u"ENTRYPOINT_EXITED_ERROR"_s;
+    stop();
+}
+
+} // namespace Sandflow::Internal

@@ -1,0 +1,51 @@
+// One live local sandbox: its bubblewrap process, the agent connection, its state and
+// its expiry timer.
+#pragma once
+
+#include "agentconnection_p.h"
+#include "runner.h"
+
+#include <QObject>
+#include <QTimer>
+
+namespace Sandflow::Internal {
+
+class LocalSandbox final : public QObject
+{
+    Q_OBJECT
+
+public:
+    LocalSandbox(const QString &agentPath, const SandboxRequest &request);
+
+    const SandboxInfo &info() const { return m_info; }
+    AgentConnection &agent() { return m_agent; }
+    /// The environment every command starts from: the sandbox's, over a minimal base.
+    const QMap<QString, QString> &environment() const { return m_environment; }
+
+    /// Starts bubblewrap and the agent; `ready` or `stopped` follows.
+    void start(qint64 readyTimeoutMs);
+    /// Closes the agent's control pipe: the agent kills every command and exits, and
+    /// bubblewrap takes the namespaces down. `stopped` follows.
+    void stop();
+
+signals:
+    void ready();
+    void stopped(const QString &reason);
+
+private:
+    void onReplied(quint32 channel, const QJsonObject &reply);
+    void onCommandExited(quint32 channel, const QJsonObject &status);
+
+    AgentConnection m_agent;
+    SandboxInfo m_info;
+    SandboxRequest m_request;
+    QMap<QString, QString> m_environment;
+    QTimer m_readyTimer;
+    QTimer m_expiryTimer;
+    quint32 m_pingChannel = 0;
+    quint32 m_entrypointChannel = 0;
+    QString m_agentPath;
+    QString m_stopReason;   // why the runner stopped it, when it did
+};
+
+} // namespace Sandflow::Internal

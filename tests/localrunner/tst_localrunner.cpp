@@ -1,0 +1,208 @@
+// LocalRunner through the Runner interface, with real sandboxes: create until ready, run
+// commands, interrupt them, delete, expire, and leave nothing running.
+#include "localrunner.h"
+
+#include <QSignalSpy>
+#include <QTest>
+
+#include <functional>
+
+using namespace Sandflow;
+using namespace Qt::StringLiterals;
+
+namespace {
+
+/// Starts `job` and waits for it; the job stays alive for inspection.
+template <typename Job>
+Job *run(Job *job, int timeoutMs = 30'000)
+{
+    job->setAutoDelete(false);
+    QSignalSpy finished(job, &AsyncJob::finished);
+    job->start();
+    if (!finished.wait(timeoutMs))
+        qWarning("job did not finish");
+    return job;
+}
+
+struct Output
+{
+    QByteArray out;
+    QByteArray err;
+};
+
+} // namespace
+
+class TestLocalRunner : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void createRunDelete();
+    void commandsSeeTheSandboxEnvironment();
+    void failuresAreValues();
+    void interruptStopsTheProcessGroup();
+    void expiryRemovesTheSandbox();
+    void entrypointEndsTheSandbox();
+    void unknownSandbox();
+    void cancellingCreationLeavesNothing();
+
+private:
+    static SandboxRequest sandbox(const std::function<void(SandboxRequest &)> &set)
+    {
+        SandboxRequest request;
+        set(request);
+        return request;
+    }
+    static CommandRequest command(const QString &text, const std::function<void(CommandRequest &)> &set = {})
+    {
+        CommandRequest request;
+        request.command = text;
+        if (set)
+            set(request);
+        return request;
+    }
+    static LocalRunner::Options options() { return {QStringLiteral(SANDFLOW_AGENT_PATH), 30'000}; }
+    static QString create(LocalRunner *runner, SandboxRequest request = {});
+    static Output collect(CommandJob *job);
+};
+
+QString TestLocalRunner::create(LocalRunner *runner, SandboxRequest request)
+{
+    std::unique_ptr<SandboxJob> job(run(runner->createSandbox(request)));
+    if (job->error())
+        qWarning("%s", qPrintable(job->error()->message));
+    return job->error() ? QString() : job->info().id;
+}
+
+Output TestLocalRunner::collect(CommandJob *job)
+{
+    auto output = std::make_shared<Output>();
+    QObject::connect(job, &CommandJob::output, job, [output](CommandJob::Stream stream, const QByteArray &data) {
+        (stream == CommandJob::Stream::Stdout ? output->out : output->err) += data;
+    });
+    run(job);
+    return *output;
+}
+
+void TestLocalRunner::createRunDelete()
+{
+    LocalRunner runner(options());
+    const QString id = create(&runner, sandbox([](SandboxRequest &r) {
+        r.image = u"debian:12"_s;
+        r.metadata = {{u"team"_s, u"ml"_s}};
+    }));
+    QVERIFY(!id.isEmpty());
+    QCOMPARE(runner.sandboxes().size(), 1);
+    QCOMPARE(runner.sandboxes().first().state, SandboxState::Running);
+    QCOMPARE(runner.sandboxes().first().metadata.value(u"team"_s), u"ml"_s);
+
+    std::unique_ptr<CommandJob> job(runner.runCommand(id, command(u"echo hello; echo oops >&2"_s)));
+    const Output output = collect(job.get());
+    QVERIFY(!job->error());
+    QCOMPARE(job->exitCode(), std::optional<int>(0));
+    QCOMPARE(output.out, QByteArray("hello\n"));
+    QCOMPARE(output.err, QByteArray("oops\n"));
+
+    std::unique_ptr<AsyncJob> removal(run(runner.deleteSandbox(id)));
+    QVERIFY(!removal->error());
+    QTRY_VERIFY(runner.sandboxes().isEmpty());
+}
+
+void TestLocalRunner::commandsSeeTheSandboxEnvironment()
+{
+    LocalRunner runner(options());
+    const QString id = create(&runner, sandbox([](SandboxRequest &r) {
+        r.env = {{u"FROM_SANDBOX"_s, u"s"_s}, {u"BOTH"_s, u"sandbox"_s}};
+    }));
+    std::unique_ptr<CommandJob> job(runner.runCommand(id, command(u"echo $FROM_SANDBOX $BOTH $FROM_COMMAND; pwd"_s,
+                                                                   [](CommandRequest &r) {
+                                                                       r.env = {{u"BOTH"_s, u"command"_s}, {u"FROM_COMMAND"_s, u"c"_s}};
+                                                                       r.cwd = u"/tmp"_s;
+                                                                   })));
+    QCOMPARE(collect(job.get()).out, QByteArray("s command c\n/tmp\n"));
+    std::unique_ptr<CommandJob> home(runner.runCommand(id, command(u"pwd; echo $HOME"_s)));
+    QCOMPARE(collect(home.get()).out, QByteArray("/workspace\n/workspace\n"));
+}
+
+void TestLocalRunner::failuresAreValues()
+{
+    LocalRunner runner(options());
+    const QString id = create(&runner);
+    std::unique_ptr<CommandJob> failed(runner.runCommand(id, command(u"exit 3"_s)));
+    collect(failed.get());
+    QCOMPARE(failed->exitCode(), std::optional<int>(3));
+    QCOMPARE(failed->error()->kind, JobError::Kind::Task);
+    QCOMPARE(failed->error()->context.value(u"exitCode"_s).toInt(), 3);
+
+    std::unique_ptr<CommandJob> slow(runner.runCommand(id, command(u"sleep 30"_s, [](CommandRequest &r) { r.timeoutMs = 200; })));
+    collect(slow.get());
+    QCOMPARE(slow->error()->kind, JobError::Kind::Timeout);
+    QCOMPARE(slow->exitCode(), std::nullopt);
+
+    std::unique_ptr<CommandJob> badCwd(runner.runCommand(id, command(u"true"_s, [](CommandRequest &r) { r.cwd = u"/nonexistent"_s; })));
+    collect(badCwd.get());
+    QCOMPARE(badCwd->error()->code, u"COMMAND_START_FAILED"_s);
+}
+
+void TestLocalRunner::interruptStopsTheProcessGroup()
+{
+    LocalRunner runner(options());
+    const QString id = create(&runner);
+    // The shell ignores SIGTERM, so the interrupt has to escalate to SIGKILL.
+    std::unique_ptr<CommandJob> job(runner.runCommand(id, command(u"trap '' TERM; sleep 100 & echo started; wait"_s)));
+    job->setAutoDelete(false);
+    QSignalSpy finished(job.get(), &AsyncJob::finished);
+    QByteArray out;
+    connect(job.get(), &CommandJob::output, this, [&](CommandJob::Stream, const QByteArray &data) { out += data; });
+    job->start();
+    QTRY_COMPARE(out, QByteArray("started\n"));
+    job->cancel();
+    QVERIFY(finished.wait(20'000));
+    QCOMPARE(job->error()->kind, JobError::Kind::Cancelled);
+    std::unique_ptr<CommandJob> check(runner.runCommand(id, command(u"ps -e -o comm= | grep -c '^sleep$' || true"_s)));
+    QCOMPARE(collect(check.get()).out, QByteArray("0\n"));
+}
+
+void TestLocalRunner::expiryRemovesTheSandbox()
+{
+    LocalRunner runner(options());
+    const QString id = create(&runner, sandbox([](SandboxRequest &r) { r.timeoutMs = 300; }));
+    QVERIFY(!id.isEmpty());
+    QVERIFY(runner.sandboxes().first().expiresAt.has_value());
+    QTRY_VERIFY_WITH_TIMEOUT(runner.sandboxes().isEmpty(), 20'000);
+    std::unique_ptr<CommandJob> late(runner.runCommand(id, command(u"true"_s)));
+    collect(late.get());
+    QCOMPARE(late->error()->code, u"SANDBOX_NOT_FOUND"_s);
+}
+
+void TestLocalRunner::entrypointEndsTheSandbox()
+{
+    LocalRunner runner(options());
+    const QString id = create(&runner, sandbox([](SandboxRequest &r) { r.entrypoint = {u"/bin/sh"_s, u"-c"_s, u"sleep 0.2"_s}; }));
+    QVERIFY(!id.isEmpty());
+    QTRY_VERIFY_WITH_TIMEOUT(runner.sandboxes().isEmpty(), 20'000);
+}
+
+void TestLocalRunner::unknownSandbox()
+{
+    LocalRunner runner(options());
+    std::unique_ptr<AsyncJob> removal(run(runner.deleteSandbox(u"nope"_s)));
+    QCOMPARE(removal->error()->code, u"SANDBOX_NOT_FOUND"_s);
+    QCOMPARE(removal->error()->kind, JobError::Kind::Invalid);
+}
+
+void TestLocalRunner::cancellingCreationLeavesNothing()
+{
+    LocalRunner runner(options());
+    std::unique_ptr<SandboxJob> job(runner.createSandbox({}));
+    job->setAutoDelete(false);
+    QSignalSpy finished(job.get(), &AsyncJob::finished);
+    job->start();
+    QTest::qWait(1);   // let the start run, so the sandbox is on its way
+    job->cancel();
+    QVERIFY(finished.wait(20'000));
+    QTRY_VERIFY(runner.sandboxes().isEmpty());
+}
+
+QTEST_GUILESS_MAIN(TestLocalRunner)
+#include "tst_localrunner.moc"
