@@ -26,6 +26,9 @@ struct SandboxRequest
     QMap<QString, QString> metadata;
     std::optional<qint64> timeoutMs;   ///< time to live; std::nullopt: no expiry
     bool networkAllowed = true;     ///< false: no network at all (policy `defaultAction: deny`)
+    std::optional<double> cpus;     ///< CPU time, in cores
+    std::optional<qint64> memoryBytes;
+    std::optional<qint64> maxProcesses;   ///< std::nullopt: the runner's default
 };
 
 /// Sandbox states as OpenSandbox reports them; servers may report others (Unknown).
@@ -99,7 +102,14 @@ public:
     virtual SandboxJob *createSandbox(const SandboxRequest &request) = 0;
     /// Removes a sandbox and everything running in it.
     virtual AsyncJob *deleteSandbox(const QString &id) = 0;
+    /// Stops every process of a sandbox at once (state Paused), and lets them go on.
+    virtual AsyncJob *pauseSandbox(const QString &id) = 0;
+    virtual AsyncJob *resumeSandbox(const QString &id) = 0;
     virtual CommandJob *runCommand(const QString &sandboxId, const CommandRequest &request) = 0;
+
+signals:
+    /// Something the user should know that is not an error, e.g. limits that cannot be applied.
+    void warning(const QString &message);
 };
 
 } // namespace Sandflow

@@ -36,8 +36,11 @@ AgentConnection::~AgentConnection()
         m_process.kill();
 }
 
-void AgentConnection::start(const QString &program, const QStringList &arguments)
+void AgentConnection::start(const QString &program, const QStringList &arguments,
+                            const std::function<void()> &childSetup)
 {
+    if (childSetup)
+        m_process.setChildProcessModifier(childSetup);
     m_process.start(program, arguments);
 }
 

@@ -10,6 +10,8 @@
 #include <QObject>
 #include <QProcess>
 
+#include <functional>
+
 namespace Sandflow::Internal {
 
 class AgentConnection final : public QObject
@@ -23,8 +25,9 @@ public:
     explicit AgentConnection(QObject *parent = nullptr);
     ~AgentConnection() override;
 
-    /// Starts `program` (whose stdin and stdout are the agent's control pipes).
-    void start(const QString &program, const QStringList &arguments);
+    /// Starts `program` (whose stdin and stdout are the agent's control pipes). `childSetup`
+    /// runs in the child between fork and exec and must be async-signal-safe.
+    void start(const QString &program, const QStringList &arguments, const std::function<void()> &childSetup = {});
     bool isRunning() const;
     qint64 processId() const;
 

@@ -26,8 +26,8 @@ JobError sandboxLost(const QString &id, const QString &reason)
 class CreateJob final : public SandboxJob
 {
 public:
-    CreateJob(LocalSandbox *sandbox, qint64 readyTimeoutMs)
-        : m_sandbox(sandbox), m_readyTimeoutMs(readyTimeoutMs)
+    CreateJob(LocalRunner *runner, LocalSandbox *sandbox, const LocalRunner::Options &options)
+        : m_runner(runner), m_sandbox(sandbox), m_options(options)
     {
     }
 
@@ -42,7 +42,10 @@ protected:
             finish(JobError{JobError::Kind::Infra, u"SANDBOX_CREATE_FAILED"_s,
                             u"cannot create the sandbox: %1"_s.arg(reason), {{u"id"_s, m_sandbox->info().id}}});
         });
-        m_sandbox->start(m_readyTimeoutMs);
+        QString warning;
+        m_sandbox->start(m_options.readyTimeoutMs, m_options.defaultMaxProcesses, &warning);
+        if (!warning.isEmpty())
+            m_runner->warnOnce(warning);
     }
 
     // A half-made sandbox is removed before the job reports the cancellation.
@@ -54,8 +57,9 @@ protected:
     }
 
 private:
+    LocalRunner *m_runner;
     LocalSandbox *m_sandbox;
-    qint64 m_readyTimeoutMs;
+    LocalRunner::Options m_options;
 };
 
 class DeleteJob final : public AsyncJob
@@ -80,6 +84,36 @@ private:
     QString m_id;
 };
 
+// Freezing or thawing a sandbox's cgroup: immediate, so the job finishes in doStart.
+class PauseJob final : public AsyncJob
+{
+public:
+    PauseJob(LocalRunner *runner, QString id, bool pause) : m_runner(runner), m_id(std::move(id)), m_pause(pause) {}
+
+protected:
+    void doStart() override
+    {
+        LocalSandbox *sandbox = m_runner->find(m_id);
+        const SandboxState from = m_pause ? SandboxState::Running : SandboxState::Paused;
+        if (!sandbox)
+            finish(notFound(m_id));
+        else if (sandbox->info().state != from)
+            finish(JobError{JobError::Kind::Invalid, u"INVALID_STATE"_s,
+                            u"sandbox `%1` is %2, not %3"_s.arg(m_id, sandboxStateName(sandbox->info().state),
+                                                                sandboxStateName(from)), {{u"id"_s, m_id}}});
+        else if (!sandbox->setPaused(m_pause))
+            finish(JobError{JobError::Kind::Invalid, u"NOT_SUPPORTED"_s,
+                            u"pausing needs the cgroup v1 freezer, which is not available here"_s, {}});
+        else
+            finish();
+    }
+
+private:
+    LocalRunner *m_runner;
+    QString m_id;
+    bool m_pause;
+};
+
 // One command through the agent. Interrupting follows execd: SIGTERM to the process
 // group, then SIGKILL if it is still there three seconds later.
 class LocalCommandJob final : public CommandJob
@@ -95,9 +129,13 @@ protected:
     {
         m_sandbox = m_runner->find(m_id);
         if (!m_sandbox || m_sandbox->info().state != SandboxState::Running) {
-            finish(notFound(m_id));
+            finish(m_sandbox ? JobError{JobError::Kind::Invalid, u"SANDBOX_NOT_RUNNING"_s,
+                                        u"sandbox `%1` is %2"_s.arg(m_id, sandboxStateName(m_sandbox->info().state)),
+                                        {{u"id"_s, m_id}}}
+                             : notFound(m_id));
             return;
         }
+        m_oomKillsBefore = m_sandbox->cgroup() ? m_sandbox->cgroup()->oomKills() : 0;
         Internal::AgentConnection &agent = m_sandbox->agent();
         connect(&agent, &Internal::AgentConnection::output, this,
                 [this](quint32 channel, Internal::AgentConnection::Stream stream, const QByteArray &data) {
@@ -156,6 +194,10 @@ private:
         } else if (status.value(u"timedOut"_s).toBool()) {
             finish(JobError{JobError::Kind::Timeout, u"COMMAND_TIMEOUT"_s, u"the command ran out of time"_s,
                             {{u"signal"_s, status.value(u"signal"_s)}}});
+        } else if (m_sandbox && m_sandbox->cgroup() && m_sandbox->cgroup()->oomKills() > m_oomKillsBefore) {
+            finish(JobError{JobError::Kind::Task, u"COMMAND_OOM_KILLED"_s,
+                            u"killed by the kernel: the sandbox ran out of its memory limit"_s,
+                            {{u"signal"_s, status.value(u"signal"_s)}}});
         } else if (m_exitCode) {
             finish(JobError{JobError::Kind::Task, u"COMMAND_FAILED"_s, u"exit status %1"_s.arg(*m_exitCode),
                             {{u"exitCode"_s, *m_exitCode}}});
@@ -171,6 +213,7 @@ private:
     CommandRequest m_request;
     QPointer<LocalSandbox> m_sandbox;
     quint32 m_channel = 0;
+    int m_oomKillsBefore = 0;
     bool m_cancelled = false;
 };
 
@@ -192,12 +235,30 @@ SandboxJob *LocalRunner::createSandbox(const SandboxRequest &request)
     // Whatever ends the sandbox, the runner forgets it, once the signal has been delivered.
     connect(raw, &LocalSandbox::stopped, this, [this, id] { forget(id); }, Qt::QueuedConnection);
     m_sandboxes.emplace(id, std::move(sandbox));
-    return new CreateJob(raw, m_options.readyTimeoutMs);
+    return new CreateJob(this, raw, m_options);
 }
 
 AsyncJob *LocalRunner::deleteSandbox(const QString &id)
 {
     return new DeleteJob(this, id);
+}
+
+AsyncJob *LocalRunner::pauseSandbox(const QString &id)
+{
+    return new PauseJob(this, id, true);
+}
+
+AsyncJob *LocalRunner::resumeSandbox(const QString &id)
+{
+    return new PauseJob(this, id, false);
+}
+
+void LocalRunner::warnOnce(const QString &message)
+{
+    if (m_warned.contains(message))
+        return;
+    m_warned.append(message);
+    emit warning(message);
 }
 
 CommandJob *LocalRunner::runCommand(const QString &sandboxId, const CommandRequest &request)

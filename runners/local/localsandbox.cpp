@@ -47,14 +47,42 @@ LocalSandbox::LocalSandbox(const QString &agentPath, const SandboxRequest &reque
     connect(&m_agent, &AgentConnection::disconnected, this, [this](const QString &reason) {
         m_readyTimer.stop();
         m_expiryTimer.stop();
-        if (m_info.state == SandboxState::Pending || m_info.state == SandboxState::Running)
+        if (m_info.state == SandboxState::Pending || m_info.state == SandboxState::Running
+            || m_info.state == SandboxState::Paused)
             m_info.state = SandboxState::Terminated;
-        emit stopped(m_stopReason.isEmpty() ? reason : m_stopReason);
+        finishStopping(m_stopReason.isEmpty() ? reason : m_stopReason, 0);
     });
 }
 
-void LocalSandbox::start(qint64 readyTimeoutMs)
+// The sandbox is stopped once nothing of it is left: its cgroups can only be removed after
+// the kernel has torn down its last process, which follows bubblewrap's exit closely.
+void LocalSandbox::finishStopping(const QString &reason, int attempt)
 {
+    constexpr int retryMs = 20;
+    constexpr int attempts = 250;
+    if (m_cgroup && !m_cgroup->remove() && attempt < attempts) {
+        QTimer::singleShot(retryMs, this, [this, reason, attempt] { finishStopping(reason, attempt + 1); });
+        return;
+    }
+    emit stopped(reason);
+}
+
+bool LocalSandbox::setPaused(bool paused)
+{
+    if (!m_cgroup || !m_cgroup->setFrozen(paused))
+        return false;
+    m_info.state = paused ? SandboxState::Paused : SandboxState::Running;
+    m_info.reason = paused ? u"PAUSED"_s : u"RESUMED"_s;
+    return true;
+}
+
+void LocalSandbox::start(qint64 readyTimeoutMs, qint64 defaultMaxProcesses, QString *warning)
+{
+    SandboxCgroup::Limits limits;
+    limits.cpus = m_request.cpus;
+    limits.memoryBytes = m_request.memoryBytes;
+    limits.maxProcesses = m_request.maxProcesses.value_or(defaultMaxProcesses);
+    m_cgroup = SandboxCgroup::create(m_info.id, limits, warning);
     SandboxLayout layout;
     layout.id = m_info.id.left(12);
     layout.agentPath = m_agentPath;
@@ -62,7 +90,10 @@ void LocalSandbox::start(qint64 readyTimeoutMs)
     for (auto it = m_environment.cbegin(); it != m_environment.cend(); ++it)
         layout.env.append(it.key() + u'=' + it.value());
     m_readyTimer.start(int(std::min<qint64>(readyTimeoutMs, std::numeric_limits<int>::max())));
-    m_agent.start(bwrapProgram(), bwrapArguments(layout));
+    const SandboxCgroup *cgroup = m_cgroup.get();
+    m_agent.start(bwrapProgram(), bwrapArguments(layout), cgroup ? std::function<void()>([cgroup] {
+        cgroup->joinFromChild();
+    }) : std::function<void()>());
     // Ready means the agent answered, as OpenSandbox clients poll execd's /ping.
     m_pingChannel = m_agent.request({{u"op"_s, u"ping"_s}});
 }

@@ -4,6 +4,7 @@
 
 #include "agentconnection_p.h"
 #include "runner.h"
+#include "sandboxcgroup_p.h"
 
 #include <QObject>
 #include <QTimer>
@@ -22,8 +23,13 @@ public:
     /// The environment every command starts from: the sandbox's, over a minimal base.
     const QMap<QString, QString> &environment() const { return m_environment; }
 
-    /// Starts bubblewrap and the agent; `ready` or `stopped` follows.
-    void start(qint64 readyTimeoutMs);
+    /// Starts bubblewrap and the agent; `ready` or `stopped` follows. `warning` is set when
+    /// the resource limits cannot be applied.
+    void start(qint64 readyTimeoutMs, qint64 defaultMaxProcesses, QString *warning);
+    /// The sandbox's cgroups, or nullptr where limits are unavailable.
+    const SandboxCgroup *cgroup() const { return m_cgroup.get(); }
+    /// Freezes or thaws every process of the sandbox; false where there is no freezer.
+    bool setPaused(bool paused);
     /// Closes the agent's control pipe: the agent kills every command and exits, and
     /// bubblewrap takes the namespaces down. `stopped` follows.
     void stop();
@@ -34,6 +40,7 @@ signals:
 
 private:
     void onReplied(quint32 channel, const QJsonObject &reply);
+    void finishStopping(const QString &reason, int attempt);
     void onCommandExited(quint32 channel, const QJsonObject &status);
 
     AgentConnection m_agent;
@@ -46,6 +53,7 @@ private:
     quint32 m_entrypointChannel = 0;
     QString m_agentPath;
     QString m_stopReason;   // why the runner stopped it, when it did
+    std::unique_ptr<SandboxCgroup> m_cgroup;
 };
 
 } // namespace Sandflow::Internal

@@ -45,6 +45,9 @@ private slots:
     void entrypointEndsTheSandbox();
     void unknownSandbox();
     void cancellingCreationLeavesNothing();
+    void memoryHogIsOomKilled();
+    void forkBombHitsTheProcessLimit();
+    void pauseFreezesAndResumeContinues();
 
 private:
     static SandboxRequest sandbox(const std::function<void(SandboxRequest &)> &set)
@@ -202,6 +205,67 @@ void TestLocalRunner::cancellingCreationLeavesNothing()
     job->cancel();
     QVERIFY(finished.wait(20'000));
     QTRY_VERIFY(runner.sandboxes().isEmpty());
+}
+
+void TestLocalRunner::memoryHogIsOomKilled()
+{
+    LocalRunner runner(options());
+    const QString id = create(&runner, sandbox([](SandboxRequest &r) { r.memoryBytes = 64 << 20; }));
+    // The shell holds 256 MB in one variable: four times the limit.
+    std::unique_ptr<CommandJob> hog(runner.runCommand(id, command(u"x=$(head -c 268435456 /dev/zero | tr '\\0' a); echo ${#x}"_s)));
+    collect(hog.get());
+    QVERIFY(hog->error());
+    QCOMPARE(hog->error()->code, u"COMMAND_OOM_KILLED"_s);
+    // The sandbox itself survives its command's death.
+    std::unique_ptr<CommandJob> after(runner.runCommand(id, command(u"echo alive"_s)));
+    QCOMPARE(collect(after.get()).out, QByteArray("alive\n"));
+}
+
+void TestLocalRunner::forkBombHitsTheProcessLimit()
+{
+    LocalRunner runner(options());
+    const QString id = create(&runner, sandbox([](SandboxRequest &r) { r.maxProcesses = 24; }));
+    // A hundred sleepers against room for 24 processes: a fork fails, and the shell says so.
+    std::unique_ptr<CommandJob> bomb(runner.runCommand(id, command(u"for i in $(seq 100); do sleep 1 & done; wait"_s)));
+    const Output output = collect(bomb.get());
+    QVERIFY(bomb->error());
+    QVERIFY2(output.err.toLower().contains("fork"), output.err.constData());
+}
+
+void TestLocalRunner::pauseFreezesAndResumeContinues()
+{
+    LocalRunner runner(options());
+    const QString id = create(&runner);
+    std::unique_ptr<CommandJob> counter(runner.runCommand(
+        id, command(u"i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done"_s)));
+    counter->setAutoDelete(false);
+    counter->start();
+    const auto count = [&] {
+        std::unique_ptr<CommandJob> read(runner.runCommand(id, command(u"cat /tmp/count"_s)));
+        return collect(read.get()).out.trimmed().toInt();
+    };
+    QTRY_VERIFY(count() > 0);
+
+    std::unique_ptr<AsyncJob> pause(run(runner.pauseSandbox(id)));
+    QVERIFY(!pause->error());
+    QCOMPARE(runner.sandboxes().first().state, SandboxState::Paused);
+    std::unique_ptr<CommandJob> rejected(runner.runCommand(id, command(u"true"_s)));
+    collect(rejected.get());
+    QCOMPARE(rejected->error()->code, u"SANDBOX_NOT_RUNNING"_s);
+    std::unique_ptr<AsyncJob> again(run(runner.pauseSandbox(id)));
+    QCOMPARE(again->error()->code, u"INVALID_STATE"_s);
+
+    // Frozen for 600 ms, in which a running counter would have gone up about twelve times.
+    std::unique_ptr<AsyncJob> resume;
+    QTest::qWait(600);
+    resume.reset(run(runner.resumeSandbox(id)));
+    QVERIFY(!resume->error());
+    const int afterPause = count();
+    QTest::qWait(600);
+    const int later = count();
+    QVERIFY2(later > afterPause, qPrintable(u"%1 then %2"_s.arg(afterPause).arg(later)));
+    counter->cancel();
+    QTRY_VERIFY(counter->isFinished());
 }
 
 QTEST_GUILESS_MAIN(TestLocalRunner)

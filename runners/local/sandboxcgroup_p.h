@@ -1,0 +1,55 @@
+// Resource limits of one sandbox through the cgroup v1 controllers memory, pids, cpu and
+// freezer, which these machines mount writable. The sandbox's first process joins them
+// between fork and exec, so everything it ever starts is counted and limited.
+#pragma once
+
+#include <QString>
+#include <QStringList>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace Sandflow::Internal {
+
+class SandboxCgroup
+{
+public:
+    struct Limits
+    {
+        std::optional<double> cpus;          ///< CPU time as a number of cores
+        std::optional<qint64> memoryBytes;
+        qint64 maxProcesses = 0;             ///< 0: no limit
+    };
+
+    /// Creates the sandbox's groups below `sandflow/` in each controller. Returns nullptr,
+    /// with `warning` set, where cgroup v1 controllers cannot be written (cgroup v2 only,
+    /// or no permission): the sandbox then runs without limits.
+    static std::unique_ptr<SandboxCgroup> create(const QString &name, const Limits &limits, QString *warning);
+    /// Removes the groups, waiting up to a second for killed processes to leave them.
+    ~SandboxCgroup();
+
+    /// Joins the calling process to every group. Async-signal-safe: it runs in the child
+    /// between fork and exec.
+    void joinFromChild() const;
+
+    /// How many processes the kernel killed for running out of the memory limit.
+    int oomKills() const;
+    /// Stops or resumes every process of the sandbox at once.
+    bool setFrozen(bool frozen) const;
+    /// Kills what is left in the groups and removes them; false while a process is still
+    /// being torn down (try again shortly).
+    bool remove();
+
+private:
+    SandboxCgroup() = default;
+    QString controllerPath(const QString &controller) const;
+
+    QString m_name;
+    QStringList m_controllers;
+    std::vector<std::string> m_procsFiles;   // kept as C strings for joinFromChild
+    bool m_removed = false;
+};
+
+} // namespace Sandflow::Internal
