@@ -246,6 +246,7 @@ void TestLocalRunner::pauseFreezesAndResumeContinues()
     };
     QTRY_VERIFY(count() > 0);
 
+    const int beforePause = count();
     std::unique_ptr<AsyncJob> pause(run(runner.pauseSandbox(id)));
     QVERIFY(!pause->error());
     QCOMPARE(runner.sandboxes().first().state, SandboxState::Paused);
@@ -255,12 +256,15 @@ void TestLocalRunner::pauseFreezesAndResumeContinues()
     std::unique_ptr<AsyncJob> again(run(runner.pauseSandbox(id)));
     QCOMPARE(again->error()->code, u"INVALID_STATE"_s);
 
-    // Frozen for 600 ms, in which a running counter would have gone up about twelve times.
+    // Frozen for 600 ms.
     std::unique_ptr<AsyncJob> resume;
     QTest::qWait(600);
     resume.reset(run(runner.resumeSandbox(id)));
     QVERIFY(!resume->error());
     const int afterPause = count();
+    // Running, the counter would have gone up about twelve times; frozen, it did not move
+    // (a couple of ticks fit between reading it and pausing, and between resuming and reading).
+    QVERIFY2(afterPause - beforePause <= 6, qPrintable(u"%1 then %2"_s.arg(beforePause).arg(afterPause)));
     QTest::qWait(600);
     const int later = count();
     QVERIFY2(later > afterPause, qPrintable(u"%1 then %2"_s.arg(afterPause).arg(later)));
