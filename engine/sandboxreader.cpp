@@ -137,27 +137,19 @@ NetworkPolicy WorkflowReader::readNetwork(const YAML::Node &node, const QString 
         else
             policy.defaultAction = value;
     }
-    const YAML::Node egress = map.value(u"egress"_s);
-    if (egress.IsDefined() && !egress.IsSequence()) {
-        m_source.error(egress, u"`egress` of %1 must be a list of rules, not %2"_s.arg(what, describeNode(egress)));
-    } else if (egress.IsDefined()) {
-        for (const YAML::Node &ruleNode : egress) {
-            MappingReader rule(m_source, ruleNode, u"an egress rule of %1"_s.arg(what));
-            if (!rule.isValid())
-                continue;
-            NetworkRule parsed;
-            parsed.pos = m_source.position(ruleNode);
-            const YAML::Node action = rule.required(u"action"_s);
-            parsed.action = text(action, u"`action`"_s).source();
-            if (action.IsDefined() && !isAction(parsed.action))
-                m_source.error(action, u"`action` must be `allow` or `deny`, not `%1`"_s.arg(parsed.action));
-            parsed.target = text(rule.required(u"target"_s), u"`target`"_s);
-            if (parsed.target.isSet && parsed.target.source().trimmed().isEmpty())
-                m_source.error(parsed.target.pos, u"`target` must not be empty"_s);
-            rule.finish();
-            policy.egress.append(parsed);
-        }
-    }
+    forEachMappingItem(map.value(u"egress"_s), u"`egress` of %1"_s.arg(what), u"an egress rule of %1"_s.arg(what),
+                       [&](const YAML::Node &ruleNode, MappingReader &rule) {
+        NetworkRule parsed;
+        parsed.pos = m_source.position(ruleNode);
+        const YAML::Node action = rule.required(u"action"_s);
+        parsed.action = text(action, u"`action`"_s).source();
+        if (action.IsDefined() && !isAction(parsed.action))
+            m_source.error(action, u"`action` must be `allow` or `deny`, not `%1`"_s.arg(parsed.action));
+        parsed.target = text(rule.required(u"target"_s), u"`target`"_s);
+        if (parsed.target.isSet && parsed.target.source().trimmed().isEmpty())
+            m_source.error(parsed.target.pos, u"`target` must not be empty"_s);
+        policy.egress.append(parsed);
+    });
     map.finish();
     return policy;
 }
@@ -241,16 +233,8 @@ void WorkflowReader::checkMetadata(const TextMap &metadata)
 QList<Mount> WorkflowReader::readMounts(const YAML::Node &node, const QString &what)
 {
     QList<Mount> mounts;
-    if (!node.IsDefined())
-        return mounts;
-    if (!node.IsSequence()) {
-        m_source.error(node, u"`mounts` of %1 must be a list, not %2"_s.arg(what, describeNode(node)));
-        return mounts;
-    }
-    for (const YAML::Node &item : node) {
-        MappingReader map(m_source, item, u"a mount of %1"_s.arg(what));
-        if (!map.isValid())
-            continue;
+    forEachMappingItem(node, u"`mounts` of %1"_s.arg(what), u"a mount of %1"_s.arg(what),
+                       [&](const YAML::Node &item, MappingReader &map) {
         Mount mount;
         mount.pos = m_source.position(item);
         const YAML::Node volume = map.required(u"volume"_s);
@@ -268,9 +252,8 @@ QList<Mount> WorkflowReader::readMounts(const YAML::Node &node, const QString &w
                 m_source.error(mount.subPath.pos, u"`subPath` must be relative"_s);
         }
         mount.readOnly = boolean(map.value(u"readOnly"_s), u"`readOnly`"_s).value_or(false);
-        map.finish();
         mounts.append(mount);
-    }
+    });
     return mounts;
 }
 

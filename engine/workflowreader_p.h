@@ -49,6 +49,26 @@ private:
         map.finish();
     }
 
+    /// Calls `read` with a MappingReader for every item of a list of mappings (egress
+    /// rules, mounts); items that are not mappings are reported and skipped.
+    template <typename Read>
+    void forEachMappingItem(const YAML::Node &node, const QString &listWhat, const QString &itemWhat, Read read)
+    {
+        if (!node.IsDefined())
+            return;
+        if (!node.IsSequence()) {
+            m_source.error(node, QStringLiteral("%1 must be a list, not %2").arg(listWhat, describeNode(node)));
+            return;
+        }
+        for (const YAML::Node &item : node) {
+            MappingReader map(m_source, item, itemWhat);
+            if (map.isValid()) {
+                read(item, map);
+                map.finish();
+            }
+        }
+    }
+
     // Top-level sections (workflowreader.cpp, sandboxreader.cpp)
     void readVolumes(const YAML::Node &node);
     void readVolume(const QString &name, const YAML::Node &keyNode, const YAML::Node &node);

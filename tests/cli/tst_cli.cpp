@@ -154,24 +154,24 @@ Run runOnTerminal(const QStringList &arguments, const QProcessEnvironment &env)
     return result;
 }
 
-/// workflows/examples/*.yaml, relative to the source directory, sorted.
-QStringList exampleWorkflows()
+/// The *.yaml files of `folder` (relative to the source directory), as relative paths, sorted.
+QStringList yamlFilesIn(const QString &folder)
 {
-    const QDir dir(sourceDir() + u"/workflows/examples"_s);
+    const QDir dir(sourceDir() + u'/' + folder);
     QStringList files;
     for (const QString &name : dir.entryList({u"*.yaml"_s}, QDir::Files, QDir::Name))
-        files.append(u"workflows/examples/"_s + name);
+        files.append(folder + u'/' + name);
     return files;
 }
 
-/// tests/data/malformed/*.yaml, relative to the source directory, sorted.
+QStringList exampleWorkflows()
+{
+    return yamlFilesIn(u"workflows/examples"_s);
+}
+
 QStringList malformedCases()
 {
-    const QDir dir(sourceDir() + u"/tests/data/malformed"_s);
-    QStringList files;
-    for (const QString &name : dir.entryList({u"*.yaml"_s}, QDir::Files, QDir::Name))
-        files.append(u"tests/data/malformed/"_s + name);
-    return files;
+    return yamlFilesIn(u"tests/data/malformed"_s);
 }
 
 /// What `validate` must print on stderr for a malformed case: one line per `# expect:` /
