@@ -38,6 +38,8 @@ struct Command
 const QList<Command> &commands();
 Command validateCommand();
 Command planCommand();
+Command lsCommand();
+Command gcCommand();
 
 /// Runs the CLI with `arguments` (without the program name); returns the exit status.
 int runCli(const QStringList &arguments);

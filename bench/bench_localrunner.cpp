@@ -131,7 +131,9 @@ QList<qint64> processTree(qint64 root)
 int main(int argc, char *argv[])
 {
     QCoreApplication app(argc, argv);
-    LocalRunner runner({QStringLiteral(SANDFLOW_AGENT_PATH), 30'000});
+    LocalRunner::Options options;
+    options.agentPath = QStringLiteral(SANDFLOW_AGENT_PATH);
+    LocalRunner runner(options);
 
     QList<double> bare;
     QList<double> sandbox;

@@ -1,6 +1,10 @@
 #include "localrunner.h"
 
 #include "localsandbox_p.h"
+#include "sandboxrecords_p.h"
+
+#include <QDir>
+#include <QThread>
 
 #include <QJsonArray>
 
@@ -234,6 +238,15 @@ SandboxJob *LocalRunner::createSandbox(const SandboxRequest &request)
     const QString id = raw->info().id;
     // Whatever ends the sandbox, the runner forgets it, once the signal has been delivered.
     connect(raw, &LocalSandbox::stopped, this, [this, id] { forget(id); }, Qt::QueuedConnection);
+    const Internal::SandboxRecords records(m_options.stateDirectory);
+    if (records.isEnabled()) {
+        connect(&raw->agent(), &Internal::AgentConnection::started, this, [this, raw, records] {
+            const qint64 pid = raw->agent().processId();
+            records.write({raw->info().id, m_options.runId, pid, Internal::SandboxRecords::processStartTicks(pid),
+                           raw->info().image, raw->info().createdAt});
+        });
+        connect(raw, &LocalSandbox::stopped, this, [records, id] { records.remove(id); });
+    }
     m_sandboxes.emplace(id, std::move(sandbox));
     return new CreateJob(this, raw, m_options);
 }
@@ -264,6 +277,48 @@ void LocalRunner::warnOnce(const QString &message)
 CommandJob *LocalRunner::runCommand(const QString &sandboxId, const CommandRequest &request)
 {
     return new LocalCommandJob(this, sandboxId, request);
+}
+
+QString LocalRunner::defaultStateDirectory()
+{
+    const QString explicitDirectory = qEnvironmentVariable("SANDFLOW_STATE_DIR");
+    if (!explicitDirectory.isEmpty())
+        return explicitDirectory;
+    const QString xdg = qEnvironmentVariable("XDG_STATE_HOME");
+    return (xdg.isEmpty() ? QDir::homePath() + u"/.local/state"_s : xdg) + u"/sandflow"_s;
+}
+
+QList<LocalRunner::RecordedSandbox> LocalRunner::recordedSandboxes(const QString &stateDirectory)
+{
+    QList<RecordedSandbox> result;
+    for (const Internal::SandboxRecord &record : Internal::SandboxRecords(stateDirectory).all())
+        result.append({record.id, record.runId, record.pid, record.isAlive(), record.image, record.createdAt});
+    return result;
+}
+
+QStringList LocalRunner::collectGarbage(const QString &stateDirectory, bool includeAlive)
+{
+    const Internal::SandboxRecords records(stateDirectory);
+    QStringList removed;
+    for (const Internal::SandboxRecord &record : records.all()) {
+        if (record.isAlive() && !includeAlive)
+            continue;
+        // Killing bubblewrap's outer process takes the sandbox down (--die-with-parent and
+        // the pid namespace); the cgroups then only wait for the kernel's teardown.
+        if (record.isAlive())
+            ::kill(pid_t(record.pid), SIGKILL);
+        bool cgroupsGone = false;
+        for (int attempt = 0; attempt < 200 && !cgroupsGone; ++attempt) {
+            cgroupsGone = Internal::SandboxCgroup::removeLeftover(record.id);
+            if (!cgroupsGone)
+                QThread::msleep(5);
+        }
+        if (!cgroupsGone)
+            continue;
+        records.remove(record.id);
+        removed.append(record.id);
+    }
+    return removed;
 }
 
 QList<SandboxInfo> LocalRunner::sandboxes() const

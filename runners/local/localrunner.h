@@ -26,7 +26,32 @@ public:
         /// Processes a sandbox may have at once unless its request says otherwise, so that a
         /// fork bomb stays inside its sandbox.
         qint64 defaultMaxProcesses = 4096;
+        /// Where each live sandbox is recorded for `sandflow ls` and `sandflow gc`; empty: nowhere.
+        QString stateDirectory;
+        /// Recorded with each sandbox, to tell which run left it.
+        QString runId;
     };
+
+    /// A sandbox recorded in a state directory, alive or left by a runner that crashed.
+    struct RecordedSandbox
+    {
+        QString id;
+        QString runId;
+        qint64 pid = 0;
+        bool alive = false;
+        QString image;
+        QDateTime createdAt;
+    };
+    /// The sandboxes recorded in `stateDirectory`.
+    static QList<RecordedSandbox> recordedSandboxes(const QString &stateDirectory);
+    /// Removes every sandbox recorded in `stateDirectory` whose runner is gone, or every
+    /// recorded sandbox with `includeAlive`: kills its processes, removes its cgroups and
+    /// its record. Returns the ids removed.
+    static QStringList collectGarbage(const QString &stateDirectory, bool includeAlive);
+
+    /// The default state directory: $SANDFLOW_STATE_DIR, else $XDG_STATE_HOME/sandflow,
+    /// else ~/.local/state/sandflow.
+    static QString defaultStateDirectory();
 
     explicit LocalRunner(Options options, QObject *parent = nullptr);
     /// Every sandbox still alive is killed with the runner (bubblewrap --die-with-parent).

@@ -70,6 +70,16 @@ std::unique_ptr<SandboxCgroup> SandboxCgroup::create(const QString &name, const 
 // Reached with processes left only when a runner is destroyed with live sandboxes (the
 // program is ending): the killed processes leave their groups within milliseconds, and
 // waiting for that here is what keeps the machine clean.
+bool SandboxCgroup::removeLeftover(const QString &name)
+{
+    SandboxCgroup group;
+    group.m_name = name;
+    group.m_controllers = {u"memory"_s, u"pids"_s, u"cpu"_s, u"freezer"_s};
+    const bool removed = group.remove();
+    group.m_removed = true;   // one attempt here; the caller decides about retrying
+    return removed;
+}
+
 SandboxCgroup::~SandboxCgroup()
 {
     constexpr int attempts = 200;

@@ -30,6 +30,10 @@ public:
     /// Removes the groups, waiting up to a second for killed processes to leave them.
     ~SandboxCgroup();
 
+    /// Removes the groups a sandbox left behind (its runner crashed); false while any of them
+    /// still holds a process.
+    static bool removeLeftover(const QString &name);
+
     /// Joins the calling process to every group. Async-signal-safe: it runs in the child
     /// between fork and exec.
     void joinFromChild() const;

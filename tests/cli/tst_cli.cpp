@@ -230,6 +230,7 @@ class TestCli : public QObject
 
 private slots:
     void initTestCase();
+    void sandboxesLeftBehindAreListedAndCollected();
 
     void globalHelp_data();
     void globalHelp();
@@ -882,6 +883,45 @@ void TestCli::colourOnTerminal()
         QVERIFY2(plain.contains(u"job-unknown-key.yaml:7:3: error: job `a` is missing required key `steps`"_s),
                  qPrintable(plain));
     QCOMPARE(result.out.contains(u"\x1b["_s), colour);
+}
+
+// A record whose bubblewrap process is gone is what a crashed run leaves: `ls` shows it as
+// left behind and `gc` removes it. (Real crashed runners: tests/localrunner.)
+void TestCli::sandboxesLeftBehindAreListedAndCollected()
+{
+    QTemporaryDir state;
+    QVERIFY(state.isValid());
+    const QStringList stateDir = {u"--state-dir"_s, state.path()};
+    Run result = run(QStringList{u"ls"_s} + stateDir);
+    CHECK_EXIT(result, 0);
+    QCOMPARE(result.out, u"No sandboxes.\n"_s);
+
+    const QString id = u"0123456789abcdef0123456789abcdef"_s;
+    QVERIFY(QDir().mkpath(state.filePath(u"sandboxes"_s)));
+    QFile record(state.filePath(u"sandboxes/%1.json"_s.arg(id)));
+    QVERIFY(record.open(QIODevice::WriteOnly));
+    // pid 1 never has the recorded start time, so the sandbox is not alive.
+    record.write(R"({"id": "0123456789abcdef0123456789abcdef", "runId": "run-9", "pid": 1, "pidStartTicks": 1,
+                     "image": "debian:12", "createdAt": "2026-01-02T03:04:05.000Z"})");
+    record.close();
+
+    result = run(QStringList{u"ls"_s} + stateDir);
+    CHECK_EXIT(result, 0);
+    QVERIFY2(result.out.contains(id + u"  run-9"_s), qPrintable(result.out));
+    QVERIFY(result.out.contains(u"left behind"_s));
+    QVERIFY(result.out.contains(u"remove with 'sandflow gc'"_s));
+    result = run(QStringList{u"ls"_s, u"--json"_s} + stateDir);
+    CHECK_EXIT(result, 0);
+    const QJsonArray listed = QJsonDocument::fromJson(result.out.toUtf8()).array();
+    QCOMPARE(listed.size(), 1);
+    QCOMPARE(listed.first()[u"alive"_s].toBool(), false);
+
+    result = run(QStringList{u"gc"_s} + stateDir);
+    CHECK_EXIT(result, 0);
+    QCOMPARE(result.out, u"removed %1\n1 sandbox removed\n"_s.arg(id));
+    QVERIFY(!record.exists());
+    result = run(QStringList{u"ls"_s} + stateDir);
+    QCOMPARE(result.out, u"No sandboxes.\n"_s);
 }
 
 QTEST_GUILESS_MAIN(TestCli)

@@ -64,7 +64,12 @@ private:
             set(request);
         return request;
     }
-    static LocalRunner::Options options() { return {QStringLiteral(SANDFLOW_AGENT_PATH), 30'000}; }
+    static LocalRunner::Options options()
+    {
+        LocalRunner::Options options;
+        options.agentPath = QStringLiteral(SANDFLOW_AGENT_PATH);
+        return options;
+    }
     static QString create(LocalRunner *runner, SandboxRequest request = {});
     static Output collect(CommandJob *job);
 };

@@ -1,0 +1,92 @@
+// `sandflow ls` and `sandflow gc`: sandboxes recorded in the state directory, including
+// those a crashed run left behind.
+#include "command.h"
+#include "localrunner.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+namespace Sandflow::Cli {
+
+using namespace Qt::StringLiterals;
+
+static QCommandLineOption stateDirOption()
+{
+    return QCommandLineOption(u"state-dir"_s, u"Where sandboxes are recorded (default: %1)"_s
+                                                  .arg(u"$SANDFLOW_STATE_DIR or ~/.local/state/sandflow"_s),
+                              u"DIR"_s);
+}
+
+static QString stateDirectory(const QCommandLineParser &parser)
+{
+    return parser.isSet(u"state-dir"_s) ? parser.value(u"state-dir"_s) : LocalRunner::defaultStateDirectory();
+}
+
+static int list(const QCommandLineParser &parser, const Terminal &terminal)
+{
+    const QList<LocalRunner::RecordedSandbox> sandboxes = LocalRunner::recordedSandboxes(stateDirectory(parser));
+    if (parser.isSet(u"json"_s)) {
+        QJsonArray array;
+        for (const LocalRunner::RecordedSandbox &sandbox : sandboxes)
+            array.append(QJsonObject{{u"id"_s, sandbox.id}, {u"run"_s, sandbox.runId}, {u"pid"_s, sandbox.pid},
+                                     {u"alive"_s, sandbox.alive}, {u"image"_s, sandbox.image},
+                                     {u"createdAt"_s, sandbox.createdAt.toString(Qt::ISODate)}});
+        terminal.out(QString::fromUtf8(QJsonDocument(array).toJson(QJsonDocument::Indented)));
+        return ExitSuccess;
+    }
+    if (sandboxes.isEmpty()) {
+        terminal.out(u"No sandboxes.\n"_s);
+        return ExitSuccess;
+    }
+    terminal.out(u"%1  %2  %3  %4  %5\n"_s.arg(u"ID"_s, -32).arg(u"RUN"_s, -12).arg(u"STATE"_s, -12)
+                     .arg(u"CREATED"_s, -20).arg(u"IMAGE"_s));
+    int leftBehind = 0;
+    for (const LocalRunner::RecordedSandbox &sandbox : sandboxes) {
+        leftBehind += sandbox.alive ? 0 : 1;
+        terminal.out(u"%1  %2  %3  %4  %5\n"_s.arg(sandbox.id, -32).arg(sandbox.runId, -12)
+                         .arg(sandbox.alive ? u"running"_s : u"left behind"_s, -12)
+                         .arg(sandbox.createdAt.toLocalTime().toString(u"yyyy-MM-dd hh:mm:ss"_s), -20)
+                         .arg(sandbox.image));
+    }
+    if (leftBehind > 0)
+        terminal.out(u"\n%1 left behind by runs that ended abnormally: remove with 'sandflow gc'.\n"_s.arg(leftBehind));
+    return ExitSuccess;
+}
+
+static int collect(const QCommandLineParser &parser, const Terminal &terminal)
+{
+    const QStringList removed = LocalRunner::collectGarbage(stateDirectory(parser), parser.isSet(u"all"_s));
+    for (const QString &id : removed)
+        terminal.out(u"removed %1\n"_s.arg(id));
+    terminal.out(u"%1 sandbox%2 removed\n"_s.arg(removed.size()).arg(removed.size() == 1 ? QString() : u"es"_s));
+    return ExitSuccess;
+}
+
+Command lsCommand()
+{
+    return {u"ls"_s,
+            QString(),
+            u"List sandboxes, including those left behind"_s,
+            u"Lists the local sandboxes recorded in the state directory: running ones, and those left\n"
+            u"behind by a run that ended abnormally (remove them with 'sandflow gc')."_s,
+            {stateDirOption(), QCommandLineOption(u"json"_s, u"Print the list as JSON"_s)},
+            0,
+            0,
+            list};
+}
+
+Command gcCommand()
+{
+    return {u"gc"_s,
+            QString(),
+            u"Remove sandboxes left behind by crashed runs"_s,
+            u"Removes every local sandbox whose run has ended without removing it: its processes,\n"
+            u"its cgroups and its record. With --all, running sandboxes are removed too."_s,
+            {stateDirOption(), QCommandLineOption(u"all"_s, u"Also remove running sandboxes"_s)},
+            0,
+            0,
+            collect};
+}
+
+} // namespace Sandflow::Cli

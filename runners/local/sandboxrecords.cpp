@@ -1,0 +1,87 @@
+#include "sandboxrecords_p.h"
+
+#include <QDir>
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSaveFile>
+
+namespace Sandflow::Internal {
+
+using namespace Qt::StringLiterals;
+
+qint64 SandboxRecords::processStartTicks(qint64 pid)
+{
+    QFile stat(u"/proc/%1/stat"_s.arg(pid));
+    if (pid <= 0 || !stat.open(QIODevice::ReadOnly))
+        return 0;
+    // "pid (comm) state ppid ..." and comm may hold spaces: count fields after its ')'.
+    // starttime is field 22, the 20th after the ')'.
+    const QByteArray line = stat.readAll();
+    const QList<QByteArray> fields = line.mid(line.lastIndexOf(')') + 2).split(' ');
+    return fields.size() > 19 ? fields.at(19).toLongLong() : 0;
+}
+
+bool SandboxRecord::isAlive() const
+{
+    return pid > 0 && SandboxRecords::processStartTicks(pid) == pidStartTicks;
+}
+
+SandboxRecords::SandboxRecords(QString stateDirectory)
+    : m_directory(stateDirectory.isEmpty() ? QString() : stateDirectory + u"/sandboxes"_s)
+{
+}
+
+QString SandboxRecords::path(const QString &id) const
+{
+    return u"%1/%2.json"_s.arg(m_directory, id);
+}
+
+bool SandboxRecords::write(const SandboxRecord &record) const
+{
+    if (!isEnabled() || !QDir().mkpath(m_directory))
+        return false;
+    QSaveFile file(path(record.id));
+    if (!file.open(QIODevice::WriteOnly))
+        return false;
+    file.write(QJsonDocument(QJsonObject{{u"id"_s, record.id},
+                                         {u"runId"_s, record.runId},
+                                         {u"pid"_s, record.pid},
+                                         {u"pidStartTicks"_s, record.pidStartTicks},
+                                         {u"image"_s, record.image},
+                                         {u"createdAt"_s, record.createdAt.toString(Qt::ISODateWithMs)}})
+                   .toJson(QJsonDocument::Compact));
+    return file.commit();
+}
+
+void SandboxRecords::remove(const QString &id) const
+{
+    if (isEnabled())
+        QFile::remove(path(id));
+}
+
+QList<SandboxRecord> SandboxRecords::all() const
+{
+    QList<SandboxRecord> records;
+    if (!isEnabled())
+        return records;
+    const QDir dir(m_directory);
+    for (const QString &name : dir.entryList({u"*.json"_s}, QDir::Files, QDir::Name)) {
+        QFile file(dir.filePath(name));
+        if (!file.open(QIODevice::ReadOnly))
+            continue;
+        const QJsonObject object = QJsonDocument::fromJson(file.readAll()).object();
+        // A record that does not parse was cut short by a crash: its id is still in its name.
+        SandboxRecord record;
+        record.id = object.value(u"id"_s).toString(name.chopped(5));
+        record.runId = object.value(u"runId"_s).toString();
+        record.pid = object.value(u"pid"_s).toInteger();
+        record.pidStartTicks = object.value(u"pidStartTicks"_s).toInteger();
+        record.image = object.value(u"image"_s).toString();
+        record.createdAt = QDateTime::fromString(object.value(u"createdAt"_s).toString(), Qt::ISODateWithMs);
+        records.append(record);
+    }
+    return records;
+}
+
+} // namespace Sandflow::Internal

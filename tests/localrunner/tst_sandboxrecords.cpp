@@ -1,0 +1,112 @@
+// The state directory: each live sandbox is recorded, and what a crashed runner left
+// (records and cgroups; its processes die with it) is found and removed by collectGarbage.
+#include "localrunner.h"
+
+#include <QDir>
+#include <QProcess>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <csignal>
+
+using namespace Sandflow;
+using namespace Qt::StringLiterals;
+
+class TestSandboxRecords : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void recordsFollowTheSandbox();
+    void garbageOfACrashedRunnerIsCollected();
+    void collectingEverythingKillsLiveSandboxes();
+
+private:
+    static bool cgroupExists(const QString &id)
+    {
+        return QFileInfo::exists(u"/sys/fs/cgroup/memory/sandflow/%1"_s.arg(id));
+    }
+    /// Starts a runner in another process that creates one sandbox; returns the sandbox id.
+    static QString startHolder(QProcess *holder, const QString &stateDirectory)
+    {
+        holder->start(QStringLiteral(SANDBOX_HOLDER), {QStringLiteral(SANDFLOW_AGENT_PATH), stateDirectory, u"run-7"_s});
+        if (!holder->waitForReadyRead(30'000))
+            return {};
+        return QString::fromUtf8(holder->readLine().trimmed());
+    }
+};
+
+void TestSandboxRecords::recordsFollowTheSandbox()
+{
+    QTemporaryDir state;
+    LocalRunner::Options options;
+    options.agentPath = QStringLiteral(SANDFLOW_AGENT_PATH);
+    options.stateDirectory = state.path();
+    options.runId = u"run-1"_s;
+    LocalRunner runner(options);
+    SandboxRequest request;
+    request.image = u"debian:12"_s;
+    std::unique_ptr<SandboxJob> create(runner.createSandbox(request));
+    create->setAutoDelete(false);
+    QSignalSpy created(create.get(), &AsyncJob::finished);
+    create->start();
+    QVERIFY(created.wait(30'000));
+    QVERIFY(!create->error());
+
+    const QList<LocalRunner::RecordedSandbox> recorded = LocalRunner::recordedSandboxes(state.path());
+    QCOMPARE(recorded.size(), 1);
+    QCOMPARE(recorded.first().id, create->info().id);
+    QCOMPARE(recorded.first().runId, u"run-1"_s);
+    QCOMPARE(recorded.first().image, u"debian:12"_s);
+    QVERIFY(recorded.first().alive);
+    // A live sandbox of a live runner is not garbage.
+    QCOMPARE(LocalRunner::collectGarbage(state.path(), false), QStringList());
+
+    std::unique_ptr<AsyncJob> removal(runner.deleteSandbox(create->info().id));
+    removal->setAutoDelete(false);
+    QSignalSpy removed(removal.get(), &AsyncJob::finished);
+    removal->start();
+    QVERIFY(removed.wait(30'000));
+    QVERIFY(LocalRunner::recordedSandboxes(state.path()).isEmpty());
+}
+
+void TestSandboxRecords::garbageOfACrashedRunnerIsCollected()
+{
+    QTemporaryDir state;
+    QProcess holder;
+    const QString id = startHolder(&holder, state.path());
+    QVERIFY2(id.size() == 32, qPrintable(id));
+    QVERIFY(cgroupExists(id));
+
+    ::kill(pid_t(holder.processId()), SIGKILL);   // the runner crashes
+    QVERIFY(holder.waitForFinished(10'000));
+    // Its sandbox dies with it; the record and the cgroups stay behind.
+    QTRY_VERIFY(!LocalRunner::recordedSandboxes(state.path()).value(0).alive);
+    QCOMPARE(LocalRunner::recordedSandboxes(state.path()).value(0).runId, u"run-7"_s);
+    QVERIFY(cgroupExists(id));
+
+    QCOMPARE(LocalRunner::collectGarbage(state.path(), false), QStringList{id});
+    QVERIFY(LocalRunner::recordedSandboxes(state.path()).isEmpty());
+    QVERIFY(!cgroupExists(id));
+}
+
+void TestSandboxRecords::collectingEverythingKillsLiveSandboxes()
+{
+    QTemporaryDir state;
+    QProcess holder;
+    const QString id = startHolder(&holder, state.path());
+    QVERIFY(id.size() == 32);
+    const qint64 bwrap = LocalRunner::recordedSandboxes(state.path()).value(0).pid;
+    QVERIFY(bwrap > 0);
+
+    QCOMPARE(LocalRunner::collectGarbage(state.path(), true), QStringList{id});
+    QTRY_VERIFY(::kill(pid_t(bwrap), 0) != 0);
+    QVERIFY(!cgroupExists(id));
+    QVERIFY(LocalRunner::recordedSandboxes(state.path()).isEmpty());
+    holder.kill();
+    holder.waitForFinished(10'000);
+}
+
+QTEST_GUILESS_MAIN(TestSandboxRecords)
+#include "tst_sandboxrecords.moc"
