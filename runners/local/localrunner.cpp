@@ -233,6 +233,10 @@ LocalRunner::~LocalRunner() = default;
 
 SandboxJob *LocalRunner::createSandbox(const SandboxRequest &request)
 {
+    // Said once per runner (one runner serves a whole run), not once per sandbox.
+    if (!request.image.isEmpty())
+        warnOnce(u"the local runner does not pull images: sandboxes run on this machine's read-only system "
+                 u"tree instead of their `image`"_s);
     auto sandbox = std::make_unique<LocalSandbox>(m_options.agentPath, request);
     LocalSandbox *raw = sandbox.get();
     const QString id = raw->info().id;

@@ -45,6 +45,7 @@ private slots:
     void entrypointEndsTheSandbox();
     void unknownSandbox();
     void cancellingCreationLeavesNothing();
+    void imagesAreNotPulledAndThatIsSaidOnce();
     void memoryHogIsOomKilled();
     void forkBombHitsTheProcessLimit();
     void pauseFreezesAndResumeContinues();
@@ -210,6 +211,22 @@ void TestLocalRunner::cancellingCreationLeavesNothing()
     job->cancel();
     QVERIFY(finished.wait(20'000));
     QTRY_VERIFY(runner.sandboxes().isEmpty());
+}
+
+void TestLocalRunner::imagesAreNotPulledAndThatIsSaidOnce()
+{
+    LocalRunner runner(options());
+    QSignalSpy warnings(&runner, &Runner::warning);
+    for (const QString &image : {u"python:3.11"_s, u"debian:12"_s}) {
+        const QString id = create(&runner, sandbox([&](SandboxRequest &r) { r.image = image; }));
+        QVERIFY(!id.isEmpty());
+        const QList<SandboxInfo> live = runner.sandboxes();
+        const auto created = std::find_if(live.cbegin(), live.cend(), [&](const SandboxInfo &s) { return s.id == id; });
+        QVERIFY(created != live.cend());
+        QCOMPARE(created->image, image);
+    }
+    QCOMPARE(warnings.size(), 1);
+    QVERIFY(warnings.first().first().toString().contains(u"does not pull images"_s));
 }
 
 void TestLocalRunner::memoryHogIsOomKilled()
