@@ -12,25 +12,31 @@ namespace {
 
 /// What planning knows: constants, the instance's matrix values and dataset row. Secrets
 /// are never read while planning; anything that only exists at run time stays unresolved.
+/// The contexts that are the same for every instance, worked out once per plan.
+struct PlanConstants
+{
+    QJsonObject vars;
+    QJsonObject secrets;
+
+    static PlanConstants of(const Workflow &workflow);
+};
+
 class PlanScope final : public ExpressionScope
 {
 public:
-    PlanScope(const Workflow &workflow, const QJsonObject &matrix, const QJsonObject &task)
-        : m_matrix(matrix)
+    PlanScope(const PlanConstants &constants, const QJsonObject &matrix, const QJsonObject &task)
+        : m_constants(constants)
+        , m_matrix(matrix)
         , m_task(task)
     {
-        for (const QString &secret : workflow.secrets)
-            m_secrets.insert(secret, u"***"_s);
-        for (const TextEntry &entry : workflow.vars)
-            m_vars.insert(entry.key, evaluate(entry.value));
     }
 
     std::optional<QJsonValue> context(const QString &name) const override
     {
         if (name == u"vars"_s)
-            return m_vars;
+            return m_constants.vars;
         if (name == u"secrets"_s)
-            return m_secrets;
+            return m_constants.secrets;
         if (name == u"matrix"_s)
             return m_matrix;
         if (name == u"task"_s)
@@ -52,11 +58,24 @@ public:
     }
 
 private:
-    QJsonObject m_vars;
-    QJsonObject m_secrets;
+    const PlanConstants &m_constants;
     QJsonObject m_matrix;
     QJsonObject m_task;
 };
+
+PlanConstants PlanConstants::of(const Workflow &workflow)
+{
+    PlanConstants constants;
+    // Secrets are never read while planning.
+    for (const QString &secret : workflow.secrets)
+        constants.secrets.insert(secret, u"***"_s);
+    // Variables read no context, so an empty scope evaluates them.
+    const PlanConstants none;
+    const PlanScope scope(none, {}, {});
+    for (const TextEntry &entry : workflow.vars)
+        constants.vars.insert(entry.key, scope.evaluate(entry.value));
+    return constants;
+}
 
 QJsonObject textMapToJson(const TextMap &map, const PlanScope &scope)
 {
@@ -214,15 +233,16 @@ qsizetype Plan::instanceCount() const
     return count;
 }
 
-static PlanScope scopeFor(const Workflow &workflow, const PlannedJob &job, const JobInstance &instance)
+static PlanScope scopeFor(const PlanConstants &constants, const PlannedJob &job, const JobInstance &instance)
 {
-    return PlanScope(workflow,
+    return PlanScope(constants,
                      instance.combination >= 0 ? job.combinations.at(instance.combination) : QJsonObject(),
                      instance.row >= 0 ? job.job->strategy.dataset.row(instance.row) : QJsonObject());
 }
 
 QJsonObject Plan::toJson() const
 {
+    const PlanConstants constants = PlanConstants::of(*m_workflow);
     QJsonArray stageArray;
     for (const auto &stage : stages()) {
         QJsonArray ids;
@@ -240,7 +260,7 @@ QJsonObject Plan::toJson() const
         QJsonArray instances;
         for (qsizetype i = 0; i < planned.instanceCount; ++i) {
             const JobInstance instance = planned.instance(i);
-            const PlanScope scope = scopeFor(*m_workflow, planned, instance);
+            const PlanScope scope = scopeFor(constants, planned, instance);
             QJsonObject object{{u"name"_s, planned.instanceName(instance)},
                                {u"sandbox"_s, sandboxToJson(*m_workflow, job.sandbox, scope)}};
             if (instance.combination >= 0)
@@ -292,6 +312,7 @@ static QString describeSandbox(const QJsonObject &sandbox)
 
 QString Plan::toText(bool colour) const
 {
+    const PlanConstants constants = PlanConstants::of(*m_workflow);
     const auto bold = [&](const QString &text) { return colour ? u"\x1b[1m%1\x1b[0m"_s.arg(text) : text; };
     const auto dim = [&](const QString &text) { return colour ? u"\x1b[2m%1\x1b[0m"_s.arg(text) : text; };
     // Enough to see the shape of a fan-out; --json lists every instance.
@@ -322,7 +343,7 @@ QString Plan::toText(bool colour) const
             const qsizetype shown = std::min(planned->instanceCount, shownInstances);
             for (qsizetype i = 0; i < shown; ++i) {
                 const JobInstance instance = planned->instance(i);
-                const QJsonObject sandbox = sandboxToJson(*m_workflow, job.sandbox, scopeFor(*m_workflow, *planned, instance));
+                const QJsonObject sandbox = sandboxToJson(*m_workflow, job.sandbox, scopeFor(constants, *planned, instance));
                 out += u"    %1  %2\n"_s.arg(planned->instanceName(instance), dim(u"sandbox: "_s + describeSandbox(sandbox)));
             }
             if (planned->instanceCount > shown)
