@@ -2,17 +2,10 @@
 #include "workflowreader_p.h"
 
 #include <QDir>
-#include <QRegularExpression>
 
 namespace Sandflow::Internal {
 
 using namespace Qt::StringLiterals;
-
-static bool isValidId(const QString &id)
-{
-    static const QRegularExpression pattern(u"^[A-Za-z_][A-Za-z0-9_-]*$"_s);
-    return pattern.match(id).hasMatch();
-}
 
 // Matrix values are constants: they are what expressions elsewhere read.
 static bool holdsExpression(const YAML::Node &node)
@@ -50,7 +43,7 @@ void WorkflowReader::readJobs(const YAML::Node &node)
         m_source.error(node, u"`jobs` must define at least one job"_s);
     for (const MappingReader::Entry &entry : entries) {
         map.accept({entry.key});
-        if (!isValidId(entry.key)) {
+        if (!isValidName(entry.key, NameKind::Id)) {
             m_source.error(entry.keyNode, u"invalid job id `%1` (use letters, digits, `-` and `_`, starting "
                                           u"with a letter or `_`)"_s.arg(entry.key));
         }

@@ -23,7 +23,7 @@ void WorkflowReader::readVolume(const QString &name, const YAML::Node &keyNode, 
     Volume volume;
     volume.name = name;
     volume.pos = m_source.position(keyNode);
-    if (!isDnsLabel(name))
+    if (!isDnsName(name))
         m_source.error(keyNode, u"volume name `%1` is not a DNS label (lowercase letters, digits and `-`, "
                                 u"at most 63 characters)"_s.arg(name));
     const QString what = u"volume `%1`"_s.arg(name);
@@ -62,9 +62,7 @@ void WorkflowReader::readVolume(const QString &name, const YAML::Node &keyNode, 
         } else if (backend == u"pvc"_s) {
             volume.backend = Volume::Backend::Pvc;
             const Text claim = text(config.required(u"claimName"_s), u"`claimName` of %1"_s.arg(what));
-            static const QRegularExpression claimPattern(u"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"_s);
-            if (claim.isSet && claim.isLiteral()
-                && (claim.source().size() > 253 || !claimPattern.match(claim.source()).hasMatch()))
+            if (claim.isSet && claim.isLiteral() && !isDnsName(claim.source(), 253))
                 m_source.error(claim.pos, u"claim name `%1` must be lowercase letters, digits and `-`, at most 253 "
                                           u"characters"_s.arg(claim.source()));
             volume.options.append({u"claimName"_s, claim.pos, claim});

@@ -26,10 +26,9 @@ Step WorkflowReader::readStep(const YAML::Node &node, const QString &what)
 
     const YAML::Node id = map.value(u"id"_s);
     if (id.IsDefined()) {
-        static const QRegularExpression pattern(u"^[A-Za-z_][A-Za-z0-9_-]*$"_s);
         step.id = QString::fromStdString(id.IsScalar() ? id.Scalar() : std::string());
         step.idPos = m_source.position(id);
-        if (!id.IsScalar() || !pattern.match(step.id).hasMatch()) {
+        if (!id.IsScalar() || !isValidName(step.id, NameKind::Id)) {
             m_source.error(id, u"invalid step id `%1` (use letters, digits, `-` and `_`, starting with a "
                                u"letter or `_`)"_s.arg(step.id));
             step.id.clear();

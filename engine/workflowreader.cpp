@@ -10,10 +10,17 @@ namespace Sandflow::Internal {
 
 using namespace Qt::StringLiterals;
 
-bool isDnsLabel(const QString &name)
+bool isDnsName(const QString &name, qsizetype maxLength)
 {
     static const QRegularExpression pattern(u"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"_s);
-    return name.size() <= 63 && pattern.match(name).hasMatch();
+    return name.size() <= maxLength && pattern.match(name).hasMatch();
+}
+
+bool isValidName(const QString &name, NameKind kind)
+{
+    static const QRegularExpression id(u"^[A-Za-z_][A-Za-z0-9_-]*$"_s);
+    static const QRegularExpression variable(u"^[A-Za-z_][A-Za-z0-9_]*$"_s);
+    return (kind == NameKind::Id ? id : variable).match(name).hasMatch();
 }
 
 WorkflowReader::WorkflowReader(const YamlSource &source, const StepTypeRegistry &stepTypes, Workflow *workflow)
@@ -150,10 +157,9 @@ TextMap WorkflowReader::textMap(const YAML::Node &node, const QString &what)
 
 TextMap WorkflowReader::envMap(const YAML::Node &node)
 {
-    static const QRegularExpression name(u"^[A-Za-z_][A-Za-z0-9_]*$"_s);
     TextMap env = textMap(node, u"`env`"_s);
     for (const TextEntry &entry : std::as_const(env)) {
-        if (!name.match(entry.key).hasMatch())
+        if (!isValidName(entry.key, NameKind::EnvironmentVariable))
             m_source.error(entry.keyPos, u"invalid environment variable name `%1` (use letters, digits and `_`, "
                                          u"not starting with a digit)"_s.arg(entry.key));
     }
@@ -176,13 +182,12 @@ QList<Text> WorkflowReader::textList(const YAML::Node &node, const QString &what
 
 std::optional<QString> WorkflowReader::identifier(const YAML::Node &node, const QString &what)
 {
-    static const QRegularExpression pattern(u"^[A-Za-z_][A-Za-z0-9_]*$"_s);
     if (!node.IsScalar()) {
         m_source.error(node, u"%1 must be a string, not %2"_s.arg(what, describeNode(node)));
         return std::nullopt;
     }
     const QString value = QString::fromStdString(node.Scalar());
-    if (!pattern.match(value).hasMatch()) {
+    if (!isValidName(value, NameKind::EnvironmentVariable)) {
         m_source.error(node, u"invalid %1 `%2` (use letters, digits and `_`, not starting with a digit)"_s
                                  .arg(what, value));
         return std::nullopt;

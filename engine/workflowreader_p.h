@@ -100,7 +100,13 @@ private:
     Workflow *m_workflow;
 };
 
-/// True for a Kubernetes-style DNS label: lowercase alphanumerics and `-`, at most 63.
-bool isDnsLabel(const QString &name);
+/// Lowercase alphanumerics and `-`, starting and ending with an alphanumeric, at most
+/// `maxLength` characters: a DNS label with 63, a Kubernetes object name with 253.
+bool isDnsName(const QString &name, qsizetype maxLength = 63);
+
+/// The names of the format. Ids (jobs, steps) may hold `-`, as in GitHub Actions;
+/// environment variable names may not, or a shell could not export them.
+enum class NameKind { Id, EnvironmentVariable };
+bool isValidName(const QString &name, NameKind kind);
 
 } // namespace Sandflow::Internal
