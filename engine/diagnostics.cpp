@@ -20,19 +20,9 @@ void Diagnostics::error(const QString &file, SourcePos pos, const QString &messa
     m_items.append({Diagnostic::Severity::Error, file, pos, message});
 }
 
-void Diagnostics::warning(const QString &file, SourcePos pos, const QString &message)
-{
-    m_items.append({Diagnostic::Severity::Warning, file, pos, message});
-}
-
 void Diagnostics::add(const Diagnostic &diagnostic)
 {
     m_items.append(diagnostic);
-}
-
-void Diagnostics::append(const Diagnostics &other)
-{
-    m_items.append(other.m_items);
 }
 
 bool Diagnostics::hasErrors() const

@@ -35,9 +35,7 @@ class Diagnostics
 {
 public:
     void error(const QString &file, SourcePos pos, const QString &message);
-    void warning(const QString &file, SourcePos pos, const QString &message);
     void add(const Diagnostic &diagnostic);
-    void append(const Diagnostics &other);
 
     bool hasErrors() const;
     int errorCount() const;

@@ -158,14 +158,9 @@ protected:
             finish(sandboxLost(m_id, reason));
         });
 
-        QMap<QString, QString> environment = m_sandbox->environment();
-        environment.insert(m_request.env);
-        QJsonObject env;
-        for (auto it = environment.cbegin(); it != environment.cend(); ++it)
-            env.insert(it.key(), it.value());
         QJsonObject exec{{u"op"_s, u"exec"_s},
                          {u"argv"_s, QJsonArray{u"/bin/sh"_s, u"-c"_s, m_request.command}},
-                         {u"env"_s, env}};
+                         {u"env"_s, m_sandbox->commandEnvironment(m_request.env)}};
         if (!m_request.cwd.isEmpty())
             exec.insert(u"cwd"_s, m_request.cwd);
         if (m_request.timeoutMs)
@@ -305,11 +300,12 @@ QStringList LocalRunner::collectGarbage(const QString &stateDirectory, bool incl
     const Internal::SandboxRecords records(stateDirectory);
     QStringList removed;
     for (const Internal::SandboxRecord &record : records.all()) {
-        if (record.isAlive() && !includeAlive)
+        const bool alive = record.isAlive();
+        if (alive && !includeAlive)
             continue;
         // Killing bubblewrap's outer process takes the sandbox down (--die-with-parent and
         // the pid namespace); the cgroups then only wait for the kernel's teardown.
-        if (record.isAlive())
+        if (alive)
             ::kill(pid_t(record.pid), SIGKILL);
         bool cgroupsGone = false;
         for (int attempt = 0; attempt < 200 && !cgroupsGone; ++attempt) {

@@ -98,6 +98,16 @@ void LocalSandbox::start(qint64 readyTimeoutMs, qint64 defaultMaxProcesses, QStr
     m_pingChannel = m_agent.request({{u"op"_s, u"ping"_s}});
 }
 
+QJsonObject LocalSandbox::commandEnvironment(const QMap<QString, QString> &overrides) const
+{
+    QMap<QString, QString> environment = m_environment;
+    environment.insert(overrides);
+    QJsonObject env;
+    for (auto it = environment.cbegin(); it != environment.cend(); ++it)
+        env.insert(it.key(), it.value());
+    return env;
+}
+
 void LocalSandbox::stop()
 {
     m_agent.closeControl();
@@ -119,12 +129,9 @@ void LocalSandbox::onReplied(quint32 channel, const QJsonObject &reply)
         m_expiryTimer.start(int(std::clamp<qint64>(QDateTime::currentDateTimeUtc().msecsTo(*m_info.expiresAt), 0,
                                                    std::numeric_limits<int>::max())));
     if (!m_request.entrypoint.isEmpty()) {
-        QJsonObject env;
-        for (auto it = m_environment.cbegin(); it != m_environment.cend(); ++it)
-            env.insert(it.key(), it.value());
         m_entrypointChannel = m_agent.request({{u"op"_s, u"exec"_s},
                                                {u"argv"_s, QJsonArray::fromStringList(m_request.entrypoint)},
-                                               {u"env"_s, env}});
+                                               {u"env"_s, commandEnvironment()}});
     }
     emit ready();
 }

@@ -20,8 +20,9 @@ public:
 
     const SandboxInfo &info() const { return m_info; }
     AgentConnection &agent() { return m_agent; }
-    /// The environment every command starts from: the sandbox's, over a minimal base.
-    const QMap<QString, QString> &environment() const { return m_environment; }
+    /// A command's whole environment for the agent: `overrides` over the sandbox's, which
+    /// is over a minimal base.
+    QJsonObject commandEnvironment(const QMap<QString, QString> &overrides = {}) const;
 
     /// Starts bubblewrap and the agent; `ready` or `stopped` follows. `warning` is set when
     /// the resource limits cannot be applied.
