@@ -58,8 +58,8 @@ LocalSandbox::LocalSandbox(const QString &agentPath, const SandboxRequest &reque
 // the kernel has torn down its last process, which follows bubblewrap's exit closely.
 void LocalSandbox::finishStopping(const QString &reason, int attempt)
 {
-    constexpr int retryMs = 20;
-    constexpr int attempts = 250;
+    constexpr int retryMs = 1;
+    constexpr int attempts = 5000;
     if (m_cgroup && !m_cgroup->remove() && attempt < attempts) {
         QTimer::singleShot(retryMs, this, [this, reason, attempt] { finishStopping(reason, attempt + 1); });
         return;

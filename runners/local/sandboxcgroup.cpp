@@ -33,7 +33,12 @@ std::unique_ptr<SandboxCgroup> SandboxCgroup::create(const QString &name, const 
     }
     std::unique_ptr<SandboxCgroup> group(new SandboxCgroup);
     group->m_name = name;
-    for (const QString &controller : {u"memory"_s, u"pids"_s, u"cpu"_s, u"freezer"_s}) {
+    // Each group costs a mkdir now and an rmdir at the end, on every sandbox: the cpu group
+    // only when there is a cpu limit to enforce.
+    QStringList controllers = {u"memory"_s, u"pids"_s, u"freezer"_s};
+    if (limits.cpus)
+        controllers.append(u"cpu"_s);
+    for (const QString &controller : std::as_const(controllers)) {
         const QString path = group->controllerPath(controller);
         if (!QDir().mkpath(path)) {
             *warning = u"cannot create cgroup %1 (no writable cgroup v1 %2 controller): sandboxes run without "
