@@ -38,7 +38,9 @@ enum class FrameType : std::uint8_t {
 //   {"op": "ping"}                                  -> Reply {"ok": true, "pid": <agent pid>}
 //   {"op": "exec", "argv": [...], "env": {...},     -> Reply {"ok": true, "pid": n} once started, or
 //    "cwd": "/w", "uid": n?, "gid": n?,                   {"ok": false, "error": "..."} (then no Exit);
-//    "timeoutMs": n?, "stdin": bool}                  then Stdout/Stderr frames, then one Exit frame
+//    "timeoutMs": n?, "stdin": bool,                  then Stdout/Stderr frames, then one Exit frame;
+//    "output": "/path"?}                               with "output", both streams are appended
+//                                                      to that file instead (no output frames)
 //   {"op": "signal", "target": <channel>,           -> Reply {"ok": true} or {"ok": false, "error"}
 //    "signal": n}                                      (signals the command's whole process group)
 //   {"op": "shutdown"}                              -> kills every process group, replies, exits 0

@@ -356,6 +356,30 @@ private slots:
         QCOMPARE(output.exit, exitCode(0));
     }
 
+    void outputFileTakesBothStreams()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString log = dir.filePath(u"command.log"_s);
+        Agent agent;
+        QJsonObject request = shell(u"echo out; echo err >&2; cat; echo last"_s);
+        request[u"output"_s] = log;
+        const Agent::Output output = agent.run(1, request);
+        QCOMPARE(output.out, "");
+        QCOMPARE(output.err, "");
+        QCOMPARE(output.exit, exitCode(0));
+        QFile file(log);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        // stdin is /dev/null, so `cat` ends at once; appending keeps the order of writes.
+        QCOMPARE(file.readAll(), "out\nerr\nlast\n");
+        QCOMPARE(file.permissions() & (QFile::ReadOther | QFile::ReadGroup), QFile::Permissions());
+
+        request[u"output"_s] = dir.filePath(u"missing/command.log"_s);
+        const QJsonObject refused = agent.exec(2, request);
+        QCOMPARE(refused[u"ok"_s], false);
+        QVERIFY2(refused[u"error"_s].toString().contains(u"missing/command.log"_s), qPrintable(refused[u"error"_s].toString()));
+    }
+
     void stdinIsDevNullByDefault()
     {
         Agent agent;
@@ -493,6 +517,9 @@ private slots:
                                     << u"\"argv\" must be an array of strings"_s;
         QTest::newRow("NUL in argv") << QByteArray(R"({"op": "exec", "argv": ["a\u0000b"]})")
                                      << u"\"argv\" must not contain NUL characters"_s;
+        QTest::newRow("output with stdin")
+            << QByteArray(R"({"op": "exec", "argv": ["cat"], "stdin": true, "output": "/tmp/log"})")
+            << u"\"output\" cannot be combined with \"stdin\""_s;
         QTest::newRow("bad signal") << QByteArray(R"({"op": "signal", "target": 1, "signal": 0})")
                                     << u"\"signal\" is out of range"_s;
         QTest::newRow("negative timeout") << QByteArray(R"({"op": "exec", "argv": ["true"], "timeoutMs": -1})")

@@ -65,12 +65,12 @@ bool execField(std::string_view name, const Value &value, ExecRequest &exec, std
         exec.env = std::move(env);
         return true;
     }
-    if (name == "cwd") {
+    if (name == "cwd" || name == "output") {
         if (value.kind != Value::Kind::String)
             return fieldError(error, name, "must be a string");
         if (value.string.empty() || hasNul(value.string))
             return fieldError(error, name, "must be a path");
-        exec.cwd = value.string;
+        (name == "cwd" ? exec.cwd : exec.output) = value.string;
         return true;
     }
     std::int64_t number = 0;
@@ -169,6 +169,8 @@ bool parseRequest(std::string_view payload, Request &request, std::string &error
             return fieldError(error, "argv", "is required");
         if (request.exec.gid && !request.exec.uid)
             return fieldError(error, "gid", "needs \"uid\" as well");
+        if (request.exec.output && request.exec.stdinPipe)
+            return fieldError(error, "output", "cannot be combined with \"stdin\"");
     }
     if (request.op == Request::Op::Signal && (!hasTarget || !hasSignal))
         return fieldError(error, hasTarget ? "signal" : "target", "is required");

@@ -19,6 +19,8 @@ struct ExecRequest {
     std::optional<gid_t> gid;                      ///< only together with uid
     std::int64_t timeoutMs = 0;                    ///< 0: no limit
     bool stdinPipe = false;                        ///< feed stdin from Stdin frames instead of /dev/null
+    /// Append stdout and stderr to this file instead of streaming them (background commands).
+    std::optional<std::string> output;
 };
 
 struct SignalRequest {

@@ -194,10 +194,22 @@ std::string spawn(const ExecRequest &request, Child &child)
         env = pointers(*request.env);
 
     Pipe in, out, err, report;
-    if ((request.stdinPipe && !in.open()) || !out.open() || !err.open() || !report.open())
+    if ((request.stdinPipe && !in.open()) || !report.open())
         return systemError("pipe");
+    if (request.output) {
+        // Both streams into one file, as execd keeps a background command's combined log.
+        out.write = open(request.output->c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (out.write < 0)
+            return systemError(("open(" + *request.output + ")").c_str());
+        err.write = fcntl(out.write, F_DUPFD_CLOEXEC, 0);
+        if (err.write < 0)
+            return systemError("fcntl");
+    } else if (!out.open() || !err.open()) {
+        return systemError("pipe");
+    }
     // Only the agent's ends: the command gets ordinary blocking pipes.
-    if ((in.write >= 0 && !setNonBlocking(in.write)) || !setNonBlocking(out.read) || !setNonBlocking(err.read))
+    if ((in.write >= 0 && !setNonBlocking(in.write)) || (out.read >= 0 && !setNonBlocking(out.read))
+        || (err.read >= 0 && !setNonBlocking(err.read)))
         return systemError("fcntl");
 
     const pid_t pid = fork();
