@@ -6,6 +6,7 @@
 #include "fstree.h"
 #include "glob.h"
 #include "json.h"
+#include "number.h"
 #include "userdb.h"
 
 #include <fcntl.h>
@@ -14,7 +15,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <climits>
 #include <cstdlib>
 #include <exception>
@@ -35,22 +35,20 @@ void printLine(std::string text)
 
 std::int64_t integerArgument(const std::string &text, std::string_view name, std::int64_t minimum)
 {
-    std::int64_t value = 0;
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || error != std::errc() || end != text.data() + text.size() || value < minimum)
+    const auto value = parseNumber<std::int64_t>(text);
+    if (!value || *value < minimum)
         fail("INVALID_ARGUMENT", std::string(name) + " must be an integer of at least " + std::to_string(minimum)
                                      + ", not \"" + text + '"');
-    return value;
+    return *value;
 }
 
 /// An octal mode such as "644"; 0 asks to leave the mode alone.
 mode_t modeArgument(const std::string &text)
 {
-    unsigned value = 0;
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value, 8);
-    if (text.empty() || error != std::errc() || end != text.data() + text.size() || value > 07777)
+    const auto value = parseNumber<unsigned>(text, 8);
+    if (!value || *value > 07777)
         fail("INVALID_ARGUMENT", "mode must be octal digits up to 7777, not \"" + text + '"');
-    return mode_t(value);
+    return mode_t(*value);
 }
 
 /// The owner and group an operation should give; -1 leaves that one as it is.
@@ -86,14 +84,6 @@ void applyAttributes(const std::string &path, mode_t mode, const Ownership &owne
         failErrno(errno, "cannot change the owner of", path);
     if (mode != 0 && chmod(path.c_str(), mode) != 0)
         failErrno(errno, "cannot change the mode of", path);
-}
-
-struct stat lstatOrFail(const std::string &path)
-{
-    struct stat st;
-    if (lstat(path.c_str(), &st) != 0)
-        failErrno(errno, "cannot stat", path);
-    return st;
 }
 
 /// `path` itself, not a link to one, must be a directory.

@@ -37,12 +37,6 @@ std::vector<std::string> entryNames(const std::string &dir)
     return names;
 }
 
-void lstatOrFail(const std::string &path, struct stat &st)
-{
-    if (lstat(path.c_str(), &st) != 0)
-        failErrno(errno, "cannot stat", path);
-}
-
 /// Gives `path` the owner of `st` as far as this process may: an unprivileged move still
 /// succeeds, with the files owned by the mover, as with mv(1).
 void copyOwner(const std::string &path, const struct stat &st)
@@ -101,6 +95,14 @@ void copyDirectory(const std::string &from, const std::string &to, const struct 
 }
 
 } // namespace
+
+struct stat lstatOrFail(const std::string &path)
+{
+    struct stat st;
+    if (lstat(path.c_str(), &st) != 0)
+        failErrno(errno, "cannot stat", path);
+    return st;
+}
 
 std::string childPath(const std::string &parent, const std::string &name)
 {
@@ -170,8 +172,7 @@ void walk(const std::string &dir, int depth,
 
 void copyTree(const std::string &from, const std::string &to)
 {
-    struct stat st;
-    lstatOrFail(from, st);
+    const struct stat st = lstatOrFail(from);
     if (S_ISDIR(st.st_mode))
         copyDirectory(from, to, st);
     else if (S_ISLNK(st.st_mode))
@@ -187,9 +188,7 @@ void removeTree(const std::string &dir)
 {
     for (const std::string &name : entryNames(dir)) {
         const std::string path = childPath(dir, name);
-        struct stat st;
-        lstatOrFail(path, st);
-        if (S_ISDIR(st.st_mode))
+        if (S_ISDIR(lstatOrFail(path).st_mode))
             removeTree(path);
         else if (unlink(path.c_str()) != 0)
             failErrno(errno, "cannot remove", path);

@@ -1,5 +1,5 @@
-// Whole directory trees for the fs tool: creating paths, walking, copying and removing.
-// None of them follows a symbolic link found inside a tree.
+// Paths and whole directory trees for the fs tool: creating, walking, copying and removing.
+// None of these follows a symbolic link found inside a tree.
 #pragma once
 
 #include <sys/stat.h>
@@ -9,6 +9,9 @@
 #include <vector>
 
 namespace Sandflow::Agent::Fs {
+
+/// lstat(2) of `path`, failing with the errno's code and naming `path`.
+struct stat lstatOrFail(const std::string &path);
 
 /// `parent` and `name` joined by exactly one slash.
 std::string childPath(const std::string &parent, const std::string &name);

@@ -1,6 +1,7 @@
 #include "userdb.h"
 
-#include <charconv>
+#include "number.h"
+
 #include <fstream>
 #include <utility>
 #include <vector>
@@ -11,15 +12,6 @@ namespace {
 
 /// name -> id of one database file, whose lines both look like "name:password:id:...".
 using Table = std::vector<std::pair<std::string, unsigned>>;
-
-std::optional<unsigned> decimal(std::string_view text)
-{
-    unsigned value = 0;
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || error != std::errc() || end != text.data() + text.size())
-        return std::nullopt;
-    return value;
-}
 
 Table load(const char *path)
 {
@@ -33,7 +25,7 @@ Table load(const char *path)
         if (second == view.npos || first == 0)
             continue;
         const auto third = view.find(':', second + 1);
-        const auto id = decimal(view.substr(second + 1, third == view.npos ? view.npos : third - second - 1));
+        const auto id = parseNumber<unsigned>(view.substr(second + 1, third == view.npos ? view.npos : third - second - 1));
         if (id)
             table.emplace_back(std::string(view.substr(0, first)), *id);
     }
@@ -68,7 +60,7 @@ std::optional<unsigned> idIn(const Table &table, std::string_view nameOrId)
         if (name == nameOrId)
             return id;
     }
-    return decimal(nameOrId);
+    return parseNumber<unsigned>(nameOrId);
 }
 
 } // namespace
