@@ -6,6 +6,40 @@ namespace Sandflow::Agent::Json {
 
 namespace {
 
+/// The length of the UTF-8 sequence at `pos`, or 0 unless it is the shortest form of a
+/// scalar value (no overlong forms, no surrogates, nothing above U+10FFFF).
+std::size_t utf8SequenceLength(std::string_view text, std::size_t pos)
+{
+    const auto lead = static_cast<unsigned char>(text[pos]);
+    std::size_t length = 0;
+    unsigned char low = 0x80, high = 0xBF; // allowed range of the second byte
+    if (lead >= 0xC2 && lead <= 0xDF) {
+        length = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+        length = 3;
+        if (lead == 0xE0)
+            low = 0xA0;
+        else if (lead == 0xED)
+            high = 0x9F;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+        length = 4;
+        if (lead == 0xF0)
+            low = 0x90;
+        else if (lead == 0xF4)
+            high = 0x8F;
+    } else {
+        return 0;
+    }
+    if (text.size() - pos < length)
+        return 0;
+    for (std::size_t i = 1; i < length; ++i) {
+        const auto byte = static_cast<unsigned char>(text[pos + i]);
+        if (byte < (i == 1 ? low : 0x80) || byte > (i == 1 ? high : 0xBF))
+            return 0;
+    }
+    return length;
+}
+
 class Parser {
 public:
     explicit Parser(std::string_view text) : text_(text) {}
@@ -245,36 +279,11 @@ private:
         }
     }
 
-    /// Copies one UTF-8 sequence starting with `lead`, checking it is the shortest form
-    /// of a scalar value (no overlong forms, no surrogates, nothing above U+10FFFF).
-    bool utf8Sequence(unsigned char lead, std::string &out)
+    bool utf8Sequence(std::string &out)
     {
-        std::size_t length = 0;
-        unsigned char low = 0x80, high = 0xBF; // allowed range of the second byte
-        if (lead >= 0xC2 && lead <= 0xDF) {
-            length = 2;
-        } else if (lead >= 0xE0 && lead <= 0xEF) {
-            length = 3;
-            if (lead == 0xE0)
-                low = 0xA0;
-            else if (lead == 0xED)
-                high = 0x9F;
-        } else if (lead >= 0xF0 && lead <= 0xF4) {
-            length = 4;
-            if (lead == 0xF0)
-                low = 0x90;
-            else if (lead == 0xF4)
-                high = 0x8F;
-        } else {
+        const std::size_t length = utf8SequenceLength(text_, pos_);
+        if (length == 0)
             return fail("invalid UTF-8");
-        }
-        if (text_.size() - pos_ < length)
-            return fail("invalid UTF-8");
-        for (std::size_t i = 1; i < length; ++i) {
-            const auto byte = static_cast<unsigned char>(text_[pos_ + i]);
-            if (byte < (i == 1 ? low : 0x80) || byte > (i == 1 ? high : 0xBF))
-                return fail("invalid UTF-8");
-        }
         out.append(text_.substr(pos_, length));
         pos_ += length;
         return true;
@@ -301,7 +310,7 @@ private:
             } else if (c < 0x80) {
                 out += char(c);
                 ++pos_;
-            } else if (!utf8Sequence(c, out)) {
+            } else if (!utf8Sequence(out)) {
                 return false;
             }
         }
@@ -362,7 +371,8 @@ void Writer::appendString(std::string_view value)
 {
     static constexpr char Hex[] = "0123456789abcdef";
     text_ += '"';
-    for (const char c : value) {
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        const char c = value[i];
         switch (c) {
         case '"': text_ += "\\\""; break;
         case '\\': text_ += "\\\\"; break;
@@ -376,8 +386,13 @@ void Writer::appendString(std::string_view value)
                 text_ += "\\u00";
                 text_ += Hex[(c >> 4) & 0xF];
                 text_ += Hex[c & 0xF];
-            } else {
+            } else if (static_cast<unsigned char>(c) < 0x80) {
                 text_ += c;
+            } else if (const std::size_t length = utf8SequenceLength(value, i)) {
+                text_.append(value.substr(i, length));
+                i += length - 1;
+            } else {
+                text_ += "\\ufffd";
             }
         }
     }

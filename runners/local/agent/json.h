@@ -30,7 +30,8 @@ using Object = std::vector<std::pair<std::string, Value>>;
 bool parseObject(std::string_view text, Object &object, std::string &error);
 
 /// Writes one flat object. Strings are copied as they are apart from the escapes JSON
-/// requires, so they must already be UTF-8.
+/// requires; bytes that are not UTF-8 (possible in file names) become U+FFFD, so the
+/// output always parses.
 class Writer {
 public:
     Writer &addString(std::string_view key, std::string_view value);

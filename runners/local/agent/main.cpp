@@ -1,7 +1,9 @@
 // sandflow-agent: the first process in every sandbox of the local runner. It speaks the
 // protocol of agentprotocol.h on its stdin and stdout and runs commands for the runner.
 // Deliberately plain C++ and statically linked, so it runs in any root filesystem.
+// Run as `sandflow-agent fs OP ARGS...` it is instead the sandbox's file tool (fstool.h).
 #include "agent.h"
+#include "fstool.h"
 
 #include <fcntl.h>
 #include <sys/prctl.h>
@@ -9,6 +11,9 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace {
 
@@ -17,8 +22,11 @@ constexpr int FirstProtocolFd = 100;
 
 } // namespace
 
-int main()
+int main(int argc, char **argv)
 {
+    if (argc > 1 && std::string_view(argv[1]) == "fs")
+        return Sandflow::Agent::Fs::run(std::vector<std::string>(argv + 2, argv + argc));
+
     // Close-on-exec copies of the protocol pipes; 0, 1 and 2 then become /dev/null, so no
     // command can inherit the control channel or corrupt it by printing to the wrong fd.
     const int input = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, FirstProtocolFd);
