@@ -84,7 +84,7 @@ void sandboxCycle(LocalRunner *runner, const std::function<void()> &done)
 {
     SandboxJob *create = runner->createSandbox({});
     QObject::connect(create, &AsyncJob::finished, runner, [runner, done](AsyncJob *job) {
-        const QString id = static_cast<SandboxJob *>(job)->info().id;
+        const QString id = static_cast<SandboxJob *>(job)->result().id;
         CommandRequest echo;
         echo.command = u"echo hello"_s;
         CommandJob *command = runner->runCommand(id, echo);

@@ -1,7 +1,6 @@
 // Runners create sandboxes and run commands in them. The interface mirrors the
 // OpenSandbox lifecycle and execd APIs, so that the local runner, a remote OpenSandbox
 // server and `sandflow serve` are interchangeable. Every operation is an AsyncJob.
-// Operations join this interface as the runners implement them.
 #pragma once
 
 #include "asyncjob.h"
@@ -14,6 +13,8 @@
 #include <QStringList>
 
 #include <optional>
+
+class QIODevice;
 
 namespace Sandflow {
 
@@ -54,20 +55,103 @@ struct CommandRequest
     QMap<QString, QString> env;     ///< added to the sandbox's environment
     QString cwd;                    ///< empty: the sandbox's working directory
     std::optional<qint64> timeoutMs;   ///< then the whole process group is killed
+    /// Runs detached: the job finishes once the command has started, its stdout and stderr
+    /// go (combined) to a log read with Runner::commandLogs, and it has no stdin.
+    bool background = false;
+    std::optional<uint> uid;        ///< run as this user (with its groups, unless `gid`)
+    std::optional<uint> gid;        ///< needs `uid` too
 };
 
-/// Creating or looking up a sandbox; info() is valid once finished without error.
-class SandboxJob : public AsyncJob
+/// What a runner knows about a command it ran, foreground or background.
+struct CommandStatus
 {
-    Q_OBJECT
+    QString id;
+    QString command;
+    bool running = false;
+    std::optional<int> exitCode;    ///< once finished; -1 when a signal ended it
+    QString error;                  ///< why it failed, e.g. "exit status 3"
+    QDateTime startedAt;
+    std::optional<QDateTime> finishedAt;
+};
 
+/// A slice of a background command's combined output.
+struct CommandLogs
+{
+    QByteArray data;                ///< from the requested byte offset to the current end
+    qint64 nextCursor = 0;          ///< the byte offset to ask for next time
+};
+
+/// Which sandboxes to list: a sandbox matches when its state is any of `states` and it
+/// carries every pair of `metadata`. Results are newest first, one page at a time.
+struct SandboxFilter
+{
+    QStringList states;             ///< compared case-insensitively; empty: any state
+    QMap<QString, QString> metadata;
+    int page = 1;                   ///< from 1
+    int pageSize = 20;
+};
+
+struct SandboxPage
+{
+    QList<SandboxInfo> items;
+    int page = 1;
+    int pageSize = 20;
+    int totalItems = 0;
+    int totalPages = 0;
+    bool hasNextPage = false;
+};
+
+/// Filters and pages `sandboxes` as OpenSandbox servers do (newest first).
+SandboxPage selectSandboxes(QList<SandboxInfo> sandboxes, const SandboxFilter &filter);
+
+/// A file, directory or link in a sandbox (never followed).
+struct FileInfo
+{
+    enum class Type { File, Directory, Symlink, Other };
+
+    QString path;
+    Type type = Type::Other;
+    qint64 size = 0;
+    QDateTime modifiedAt;
+    QDateTime changedAt;            ///< the inode's change time (what execd calls created_at)
+    QString owner;                  ///< a user name, or the numeric id when it has none
+    QString group;
+    int mode = 0;                   ///< permission bits, 0 to 0777
+};
+QString fileTypeName(FileInfo::Type type);
+
+/// Mode and ownership to give a file. Each part is optional.
+struct FilePermissions
+{
+    int mode = 0;                   ///< permission bits; 0: leave as is
+    QString owner;                  ///< a user name or numeric id; empty: leave as is
+    QString group;
+};
+
+/// Live figures of a sandbox.
+struct SandboxMetrics
+{
+    double cpuCount = 0;            ///< CPUs the sandbox may use (its limit, else the machine's)
+    double cpuUsedPercent = 0;      ///< of cpuCount, over the last sampling interval
+    double memoryTotalMiB = 0;      ///< its memory limit, else the machine's memory
+    double memoryUsedMiB = 0;
+    QDateTime timestamp;
+};
+
+/// A job that produces a value: result() is valid once finished without error.
+template <typename T>
+class ResultJob : public AsyncJob
+{
 public:
     using AsyncJob::AsyncJob;
-    const SandboxInfo &info() const { return m_info; }
+    const T &result() const { return m_result; }
 
 protected:
-    SandboxInfo m_info;
+    T m_result{};
 };
+
+/// Creating or looking up a sandbox: the result describes it.
+using SandboxJob = ResultJob<SandboxInfo>;
 
 /// A running command. Output arrives as it is produced; the job finishes when the command
 /// has exited: without error for exit status 0, else with a Task error (Timeout when its
@@ -81,35 +165,126 @@ public:
     Q_ENUM(Stream)
 
     using AsyncJob::AsyncJob;
+    /// The command's id, for status, logs and interrupts, once `started` was emitted.
+    const QString &commandId() const { return m_commandId; }
     /// The exit status, once finished; std::nullopt when it never ran or died of a signal.
     std::optional<int> exitCode() const { return m_exitCode; }
 
 signals:
+    /// The command is running (execd's `init` event).
+    void started(const QString &commandId);
     void output(Sandflow::CommandJob::Stream stream, const QByteArray &data);
 
 protected:
+    QString m_commandId;
     std::optional<int> m_exitCode;
 };
 
+/// Reading a file: its bytes arrive as `data`, in order, as they are read.
+class FileReadJob : public AsyncJob
+{
+    Q_OBJECT
+
+public:
+    using AsyncJob::AsyncJob;
+
+signals:
+    void data(const QByteArray &bytes);
+};
+
+/// The operations of OpenSandbox's lifecycle and execd APIs. Every call returns a job that
+/// has not started; errors come as JobError values (SANDBOX_NOT_FOUND, INVALID_STATE,
+/// FILE_NOT_FOUND, ...). Paths in a sandbox are absolute or relative to its working directory.
 class Runner : public QObject
 {
     Q_OBJECT
 
 public:
+    /// What a runner can do beyond the operations every runner has.
+    enum class Capability {
+        Pause = 0x1,
+        HostVolumes = 0x2,
+        NamedVolumes = 0x4,
+        EgressRules = 0x8,          ///< per-domain network rules, beyond deny-all and allow-all
+        Images = 0x10,              ///< sandboxes run the requested image
+    };
+    Q_DECLARE_FLAGS(Capabilities, Capability)
+    Q_FLAG(Capabilities)
+
     using QObject::QObject;
+
+    virtual Capabilities capabilities() const = 0;
+
+    // Lifecycle
 
     /// Creates a sandbox and finishes once it is ready for commands.
     virtual SandboxJob *createSandbox(const SandboxRequest &request) = 0;
+    virtual SandboxJob *getSandbox(const QString &id) = 0;
+    virtual ResultJob<SandboxPage> *listSandboxes(const SandboxFilter &filter) = 0;
     /// Removes a sandbox and everything running in it.
     virtual AsyncJob *deleteSandbox(const QString &id) = 0;
     /// Stops every process of a sandbox at once (state Paused), and lets them go on.
     virtual AsyncJob *pauseSandbox(const QString &id) = 0;
     virtual AsyncJob *resumeSandbox(const QString &id) = 0;
+    /// Moves the expiry to `expiresAt`, earlier or later, as long as it is in the future.
+    /// The result is the new expiry.
+    virtual ResultJob<QDateTime> *renewSandbox(const QString &id, const QDateTime &expiresAt) = 0;
+    /// Adds or replaces each key with a value, removes each key without one (a merge patch).
+    virtual SandboxJob *updateMetadata(const QString &id, const QMap<QString, std::optional<QString>> &patch) = 0;
+
+    // Commands
+
     virtual CommandJob *runCommand(const QString &sandboxId, const CommandRequest &request) = 0;
+    virtual ResultJob<CommandStatus> *commandStatus(const QString &sandboxId, const QString &commandId) = 0;
+    /// A background command's output from byte offset `cursor`.
+    virtual ResultJob<CommandLogs> *commandLogs(const QString &sandboxId, const QString &commandId, qint64 cursor) = 0;
+    /// SIGTERM to the command's process group, SIGKILL three seconds later if still there.
+    virtual AsyncJob *interruptCommand(const QString &sandboxId, const QString &commandId) = 0;
+
+    // Bash sessions: the working directory and exported variables persist between runs.
+
+    /// The result is the new session's id.
+    virtual ResultJob<QString> *createSession(const QString &sandboxId, const QString &cwd) = 0;
+    /// Runs `request.command` in the session; stderr is merged into stdout.
+    virtual CommandJob *runInSession(const QString &sandboxId, const QString &sessionId,
+                                     const CommandRequest &request) = 0;
+    virtual AsyncJob *deleteSession(const QString &sandboxId, const QString &sessionId) = 0;
+
+    // Files and directories
+
+    virtual ResultJob<QList<FileInfo>> *fileInfo(const QString &sandboxId, const QStringList &paths) = 0;
+    /// Writes `source` (read to its end; the job takes ownership) to `path`, making missing
+    /// parent directories. The result describes the written file.
+    virtual ResultJob<FileInfo> *uploadFile(const QString &sandboxId, const QString &path,
+                                            const FilePermissions &permissions, QIODevice *source) = 0;
+    /// Reads `length` bytes (-1: to the end) from `offset`.
+    virtual FileReadJob *downloadFile(const QString &sandboxId, const QString &path, qint64 offset, qint64 length) = 0;
+    /// The regular files below `directory` whose base name matches the glob `pattern`.
+    virtual ResultJob<QList<FileInfo>> *searchFiles(const QString &sandboxId, const QString &directory,
+                                                    const QString &pattern) = 0;
+    /// Entries below `directory`, `depth` levels deep, parents before their children.
+    virtual ResultJob<QList<FileInfo>> *listDirectory(const QString &sandboxId, const QString &directory, int depth) = 0;
+    /// Replaces every occurrence of `before`; the result is how many there were.
+    virtual ResultJob<int> *replaceInFile(const QString &sandboxId, const QString &path, const QString &before,
+                                          const QString &after) = 0;
+    virtual AsyncJob *setPermissions(const QString &sandboxId, const QString &path, const FilePermissions &permissions) = 0;
+    virtual AsyncJob *moveFile(const QString &sandboxId, const QString &from, const QString &to) = 0;
+    /// Removes a file or link; not a directory.
+    virtual AsyncJob *removeFile(const QString &sandboxId, const QString &path) = 0;
+    /// Makes `path` and missing parents (`mkdir -p`); new directories get `permissions`.
+    virtual AsyncJob *makeDirectory(const QString &sandboxId, const QString &path, const FilePermissions &permissions) = 0;
+    /// Removes a directory and everything in it.
+    virtual AsyncJob *removeDirectory(const QString &sandboxId, const QString &path) = 0;
+
+    // Metrics
+
+    virtual ResultJob<SandboxMetrics> *metrics(const QString &sandboxId) = 0;
 
 signals:
     /// Something the user should know that is not an error, e.g. limits that cannot be applied.
     void warning(const QString &message);
 };
+
+Q_DECLARE_OPERATORS_FOR_FLAGS(Runner::Capabilities)
 
 } // namespace Sandflow

@@ -15,6 +15,7 @@ AgentConnection::AgentConnection(QObject *parent)
     m_process.setProcessChannelMode(QProcess::ForwardedErrorChannel);
     connect(&m_process, &QProcess::started, this, &AgentConnection::started);
     connect(&m_process, &QProcess::readyReadStandardOutput, this, &AgentConnection::readFrames);
+    connect(&m_process, &QProcess::bytesWritten, this, &AgentConnection::written);
     connect(&m_process, &QProcess::errorOccurred, this, [this](QProcess::ProcessError error) {
         if (error == QProcess::FailedToStart)
             fail(u"cannot start %1: %2"_s.arg(m_process.program(), m_process.errorString()));
@@ -32,8 +33,12 @@ AgentConnection::AgentConnection(QObject *parent)
 AgentConnection::~AgentConnection()
 {
     m_process.disconnect(this);
-    if (m_process.state() != QProcess::NotRunning)
+    if (m_process.state() != QProcess::NotRunning) {
         m_process.kill();
+        // Only reached when a runner is torn down with live sandboxes: reaping the killed
+        // process here is what QProcess's destructor would do anyway, without its warning.
+        m_process.waitForFinished(1000);
+    }
 }
 
 void AgentConnection::start(const QString &program, const QStringList &arguments,

@@ -33,6 +33,10 @@ public:
 
     /// Sends a request on a new channel and returns the channel.
     quint32 request(const QJsonObject &request);
+    /// The channel the next request will get.
+    quint32 nextChannel() const { return m_nextChannel; }
+    /// Bytes written to the agent but not yet taken by it, to pace large stdin streams.
+    qint64 pendingBytes() const { return m_process.bytesToWrite(); }
     /// Feeds a command's stdin; an empty `data` closes it.
     void writeStdin(quint32 channel, const QByteArray &data);
     /// Closes the control pipe: the agent then kills every command and exits.
@@ -43,6 +47,8 @@ public:
 signals:
     void started();
     void replied(quint32 channel, const QJsonObject &reply);
+    /// The agent took some of the pending bytes.
+    void written();
     void output(quint32 channel, Sandflow::Internal::AgentConnection::Stream stream, const QByteArray &data);
     void commandExited(quint32 channel, const QJsonObject &status);
     void notified(const QJsonObject &event);

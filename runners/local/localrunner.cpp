@@ -1,31 +1,22 @@
 #include "localrunner.h"
 
+#include "immediatejob_p.h"
+#include "localerrors_p.h"
 #include "localsandbox_p.h"
 #include "sandboxrecords_p.h"
 
 #include <QDir>
 #include <QThread>
 
-#include <QJsonArray>
-
 #include <csignal>
 
 namespace Sandflow {
 
 using namespace Qt::StringLiterals;
+using Internal::ImmediateJob;
 using Internal::LocalSandbox;
 
 namespace {
-
-JobError notFound(const QString &id)
-{
-    return {JobError::Kind::Invalid, u"SANDBOX_NOT_FOUND"_s, u"no sandbox `%1`"_s.arg(id), {{u"id"_s, id}}};
-}
-
-JobError sandboxLost(const QString &id, const QString &reason)
-{
-    return {JobError::Kind::Infra, u"SANDBOX_LOST"_s, u"sandbox `%1` is gone: %2"_s.arg(id, reason), {{u"id"_s, id}}};
-}
 
 class CreateJob final : public SandboxJob
 {
@@ -39,7 +30,7 @@ protected:
     void doStart() override
     {
         connect(m_sandbox, &LocalSandbox::ready, this, [this] {
-            m_info = m_sandbox->info();
+            m_result = m_sandbox->info();
             finish();
         });
         connect(m_sandbox, &LocalSandbox::stopped, this, [this](const QString &reason) {
@@ -76,7 +67,7 @@ protected:
     {
         LocalSandbox *sandbox = m_runner->find(m_id);
         if (!sandbox) {
-            finish(notFound(m_id));
+            finish(Internal::sandboxNotFound(m_id));
             return;
         }
         connect(sandbox, &LocalSandbox::stopped, this, [this] { finish(); });
@@ -100,7 +91,7 @@ protected:
         LocalSandbox *sandbox = m_runner->find(m_id);
         const SandboxState from = m_pause ? SandboxState::Running : SandboxState::Paused;
         if (!sandbox)
-            finish(notFound(m_id));
+            finish(Internal::sandboxNotFound(m_id));
         else if (sandbox->info().state != from)
             finish(JobError{JobError::Kind::Invalid, u"INVALID_STATE"_s,
                             u"sandbox `%1` is %2, not %3"_s.arg(m_id, sandboxStateName(sandbox->info().state),
@@ -116,104 +107,6 @@ private:
     LocalRunner *m_runner;
     QString m_id;
     bool m_pause;
-};
-
-// One command through the agent. Interrupting follows execd: SIGTERM to the process
-// group, then SIGKILL if it is still there three seconds later.
-class LocalCommandJob final : public CommandJob
-{
-public:
-    LocalCommandJob(LocalRunner *runner, QString id, CommandRequest request)
-        : m_runner(runner), m_id(std::move(id)), m_request(std::move(request))
-    {
-    }
-
-protected:
-    void doStart() override
-    {
-        m_sandbox = m_runner->find(m_id);
-        if (!m_sandbox || m_sandbox->info().state != SandboxState::Running) {
-            finish(m_sandbox ? JobError{JobError::Kind::Invalid, u"SANDBOX_NOT_RUNNING"_s,
-                                        u"sandbox `%1` is %2"_s.arg(m_id, sandboxStateName(m_sandbox->info().state)),
-                                        {{u"id"_s, m_id}}}
-                             : notFound(m_id));
-            return;
-        }
-        m_oomKillsBefore = m_sandbox->cgroup() ? m_sandbox->cgroup()->oomKills() : 0;
-        Internal::AgentConnection &agent = m_sandbox->agent();
-        connect(&agent, &Internal::AgentConnection::output, this,
-                [this](quint32 channel, Internal::AgentConnection::Stream stream, const QByteArray &data) {
-                    if (channel == m_channel)
-                        emit output(stream == Internal::AgentConnection::Stream::Stdout ? Stream::Stdout : Stream::Stderr, data);
-                });
-        connect(&agent, &Internal::AgentConnection::replied, this, [this](quint32 channel, const QJsonObject &reply) {
-            if (channel == m_channel && !reply.value(u"ok"_s).toBool())
-                finish(JobError{JobError::Kind::Task, u"COMMAND_START_FAILED"_s, reply.value(u"error"_s).toString(), {}});
-        });
-        connect(&agent, &Internal::AgentConnection::commandExited, this, [this](quint32 channel, const QJsonObject &status) {
-            if (channel == m_channel)
-                onExited(status);
-        });
-        connect(m_sandbox, &LocalSandbox::stopped, this, [this](const QString &reason) {
-            finish(sandboxLost(m_id, reason));
-        });
-
-        QJsonObject exec{{u"op"_s, u"exec"_s},
-                         {u"argv"_s, QJsonArray{u"/bin/sh"_s, u"-c"_s, m_request.command}},
-                         {u"env"_s, m_sandbox->commandEnvironment(m_request.env)}};
-        if (!m_request.cwd.isEmpty())
-            exec.insert(u"cwd"_s, m_request.cwd);
-        if (m_request.timeoutMs)
-            exec.insert(u"timeoutMs"_s, *m_request.timeoutMs);
-        m_channel = agent.request(exec);
-    }
-
-    void doCancel() override
-    {
-        m_cancelled = true;
-        signal(SIGTERM);
-        QTimer::singleShot(3000, this, [this] { signal(SIGKILL); });
-    }
-
-private:
-    void signal(int number)
-    {
-        if (m_sandbox)
-            m_sandbox->agent().request({{u"op"_s, u"signal"_s}, {u"target"_s, qint64(m_channel)}, {u"signal"_s, number}});
-    }
-
-    void onExited(const QJsonObject &status)
-    {
-        if (status.contains(u"exitCode"_s))
-            m_exitCode = status.value(u"exitCode"_s).toInt();
-        if (m_cancelled) {
-            finish(cancelledError());
-        } else if (m_exitCode == 0) {
-            finish();
-        } else if (status.value(u"timedOut"_s).toBool()) {
-            finish(JobError{JobError::Kind::Timeout, u"COMMAND_TIMEOUT"_s, u"the command ran out of time"_s,
-                            {{u"signal"_s, status.value(u"signal"_s)}}});
-        } else if (m_sandbox && m_sandbox->cgroup() && m_sandbox->cgroup()->oomKills() > m_oomKillsBefore) {
-            finish(JobError{JobError::Kind::Task, u"COMMAND_OOM_KILLED"_s,
-                            u"killed by the kernel: the sandbox ran out of its memory limit"_s,
-                            {{u"signal"_s, status.value(u"signal"_s)}}});
-        } else if (m_exitCode) {
-            finish(JobError{JobError::Kind::Task, u"COMMAND_FAILED"_s, u"exit status %1"_s.arg(*m_exitCode),
-                            {{u"exitCode"_s, *m_exitCode}}});
-        } else {
-            finish(JobError{JobError::Kind::Task, u"COMMAND_KILLED"_s,
-                            u"killed by signal %1"_s.arg(status.value(u"signal"_s).toInt()),
-                            {{u"signal"_s, status.value(u"signal"_s)}}});
-        }
-    }
-
-    LocalRunner *m_runner;
-    QString m_id;
-    CommandRequest m_request;
-    QPointer<LocalSandbox> m_sandbox;
-    quint32 m_channel = 0;
-    int m_oomKillsBefore = 0;
-    bool m_cancelled = false;
 };
 
 } // namespace
@@ -250,6 +143,62 @@ SandboxJob *LocalRunner::createSandbox(const SandboxRequest &request)
     return new CreateJob(this, raw, m_options);
 }
 
+LocalRunner::Capabilities LocalRunner::capabilities() const
+{
+    return Capability::Pause;
+}
+
+SandboxJob *LocalRunner::getSandbox(const QString &id)
+{
+    return new ImmediateJob<SandboxInfo>([this, id](SandboxInfo &info) -> std::optional<JobError> {
+        const LocalSandbox *sandbox = find(id);
+        if (!sandbox)
+            return Internal::sandboxNotFound(id);
+        info = sandbox->info();
+        return std::nullopt;
+    });
+}
+
+ResultJob<SandboxPage> *LocalRunner::listSandboxes(const SandboxFilter &filter)
+{
+    return new ImmediateJob<SandboxPage>([this, filter](SandboxPage &page) -> std::optional<JobError> {
+        page = selectSandboxes(sandboxes(), filter);
+        return std::nullopt;
+    });
+}
+
+// As OpenSandbox: any time in the future will do, earlier than the current expiry too; a
+// sandbox created without expiry keeps living until it is deleted.
+ResultJob<QDateTime> *LocalRunner::renewSandbox(const QString &id, const QDateTime &expiresAt)
+{
+    return new ImmediateJob<QDateTime>([this, id, expiresAt](QDateTime &result) -> std::optional<JobError> {
+        LocalSandbox *sandbox = find(id);
+        if (!sandbox)
+            return Internal::sandboxNotFound(id);
+        if (!sandbox->info().expiresAt)
+            return JobError{JobError::Kind::Invalid, u"SANDBOX_NO_EXPIRY"_s,
+                            u"sandbox `%1` was created without a timeout and does not expire"_s.arg(id), {{u"id"_s, id}}};
+        if (!expiresAt.isValid() || expiresAt <= QDateTime::currentDateTimeUtc())
+            return JobError{JobError::Kind::Invalid, u"INVALID_EXPIRATION"_s,
+                            u"the new expiry of sandbox `%1` must be in the future"_s.arg(id), {{u"id"_s, id}}};
+        sandbox->setExpiry(expiresAt.toUTC());
+        result = expiresAt.toUTC();
+        return std::nullopt;
+    });
+}
+
+SandboxJob *LocalRunner::updateMetadata(const QString &id, const QMap<QString, std::optional<QString>> &patch)
+{
+    return new ImmediateJob<SandboxInfo>([this, id, patch](SandboxInfo &info) -> std::optional<JobError> {
+        LocalSandbox *sandbox = find(id);
+        if (!sandbox)
+            return Internal::sandboxNotFound(id);
+        sandbox->updateMetadata(patch);
+        info = sandbox->info();
+        return std::nullopt;
+    });
+}
+
 AsyncJob *LocalRunner::deleteSandbox(const QString &id)
 {
     return new DeleteJob(this, id);
@@ -271,11 +220,6 @@ void LocalRunner::warnOnce(const QString &message)
         return;
     m_warned.append(message);
     emit warning(message);
-}
-
-CommandJob *LocalRunner::runCommand(const QString &sandboxId, const CommandRequest &request)
-{
-    return new LocalCommandJob(this, sandboxId, request);
 }
 
 QString LocalRunner::defaultStateDirectory()

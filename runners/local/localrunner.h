@@ -57,11 +57,42 @@ public:
     /// Every sandbox still alive is killed with the runner (bubblewrap --die-with-parent).
     ~LocalRunner() override;
 
+    Capabilities capabilities() const override;
+
     SandboxJob *createSandbox(const SandboxRequest &request) override;
+    SandboxJob *getSandbox(const QString &id) override;
+    ResultJob<SandboxPage> *listSandboxes(const SandboxFilter &filter) override;
     AsyncJob *deleteSandbox(const QString &id) override;
     AsyncJob *pauseSandbox(const QString &id) override;
     AsyncJob *resumeSandbox(const QString &id) override;
+    ResultJob<QDateTime> *renewSandbox(const QString &id, const QDateTime &expiresAt) override;
+    SandboxJob *updateMetadata(const QString &id, const QMap<QString, std::optional<QString>> &patch) override;
+
     CommandJob *runCommand(const QString &sandboxId, const CommandRequest &request) override;
+    ResultJob<CommandStatus> *commandStatus(const QString &sandboxId, const QString &commandId) override;
+    ResultJob<CommandLogs> *commandLogs(const QString &sandboxId, const QString &commandId, qint64 cursor) override;
+    AsyncJob *interruptCommand(const QString &sandboxId, const QString &commandId) override;
+
+    ResultJob<QString> *createSession(const QString &sandboxId, const QString &cwd) override;
+    CommandJob *runInSession(const QString &sandboxId, const QString &sessionId, const CommandRequest &request) override;
+    AsyncJob *deleteSession(const QString &sandboxId, const QString &sessionId) override;
+
+    ResultJob<QList<FileInfo>> *fileInfo(const QString &sandboxId, const QStringList &paths) override;
+    ResultJob<FileInfo> *uploadFile(const QString &sandboxId, const QString &path, const FilePermissions &permissions,
+                                    QIODevice *source) override;
+    FileReadJob *downloadFile(const QString &sandboxId, const QString &path, qint64 offset, qint64 length) override;
+    ResultJob<QList<FileInfo>> *searchFiles(const QString &sandboxId, const QString &directory,
+                                            const QString &pattern) override;
+    ResultJob<QList<FileInfo>> *listDirectory(const QString &sandboxId, const QString &directory, int depth) override;
+    ResultJob<int> *replaceInFile(const QString &sandboxId, const QString &path, const QString &before,
+                                  const QString &after) override;
+    AsyncJob *setPermissions(const QString &sandboxId, const QString &path, const FilePermissions &permissions) override;
+    AsyncJob *moveFile(const QString &sandboxId, const QString &from, const QString &to) override;
+    AsyncJob *removeFile(const QString &sandboxId, const QString &path) override;
+    AsyncJob *makeDirectory(const QString &sandboxId, const QString &path, const FilePermissions &permissions) override;
+    AsyncJob *removeDirectory(const QString &sandboxId, const QString &path) override;
+
+    ResultJob<SandboxMetrics> *metrics(const QString &sandboxId) override;
 
     QList<SandboxInfo> sandboxes() const;
 

@@ -1,12 +1,16 @@
 #include "localsandbox_p.h"
 
 #include "sandboxlayout_p.h"
+#include "sandboxuserns_p.h"
 
 #include <QJsonArray>
 #include <QUuid>
 
 #include <algorithm>
+#include <csignal>
 #include <limits>
+
+#include <unistd.h>
 
 namespace Sandflow::Internal {
 
@@ -89,11 +93,21 @@ void LocalSandbox::start(qint64 readyTimeoutMs, qint64 defaultMaxProcesses, QStr
     layout.isolateNetwork = !m_request.networkAllowed;
     for (auto it = m_environment.cbegin(); it != m_environment.cend(); ++it)
         layout.env.append(it.key() + u'=' + it.value());
+    layout.inMappedUserNamespace = canMapUserRange();
     m_readyTimer.start(int(std::min<qint64>(readyTimeoutMs, std::numeric_limits<int>::max())));
     const SandboxCgroup *cgroup = m_cgroup.get();
-    m_agent.start(bwrapProgram(), bwrapArguments(layout), cgroup ? std::function<void()>([cgroup] {
-        cgroup->joinFromChild();
-    }) : std::function<void()>());
+    const bool mapUsers = layout.inMappedUserNamespace;
+    // Between fork and exec: async-signal-safe calls only.
+    m_agent.start(bwrapProgram(), bwrapArguments(layout), [cgroup, mapUsers] {
+        // Joined first: the cgroup files belong to the machine's root, outside the namespace.
+        if (cgroup)
+            cgroup->joinFromChild();
+        if (mapUsers && !enterMappedUserNamespace()) {
+            static const char message[] = "sandflow: cannot make the sandbox's user namespace\n";
+            [[maybe_unused]] const ssize_t written = ::write(STDERR_FILENO, message, sizeof message - 1);
+            ::_exit(127);
+        }
+    });
     // Ready means the agent answered, as OpenSandbox clients poll execd's /ping.
     m_pingChannel = m_agent.request({{u"op"_s, u"ping"_s}});
 }
@@ -113,8 +127,97 @@ void LocalSandbox::stop()
     m_agent.closeControl();
 }
 
+void LocalSandbox::startExpiryTimer()
+{
+    if (m_info.expiresAt)
+        m_expiryTimer.start(int(std::clamp<qint64>(QDateTime::currentDateTimeUtc().msecsTo(*m_info.expiresAt), 0,
+                                                   std::numeric_limits<int>::max())));
+}
+
+void LocalSandbox::setExpiry(const QDateTime &expiresAt)
+{
+    m_info.expiresAt = expiresAt;
+    if (m_info.state != SandboxState::Pending)
+        startExpiryTimer();
+}
+
+void LocalSandbox::updateMetadata(const QMap<QString, std::optional<QString>> &patch)
+{
+    for (auto it = patch.cbegin(); it != patch.cend(); ++it) {
+        if (it.value())
+            m_info.metadata.insert(it.key(), *it.value());
+        else
+            m_info.metadata.remove(it.key());
+    }
+}
+
+QString LocalSandbox::startCommand(const CommandRequest &request, const QStringList &argv)
+{
+    QJsonObject exec{{u"op"_s, u"exec"_s},
+                     {u"argv"_s, QJsonArray::fromStringList(argv)},
+                     {u"env"_s, commandEnvironment(request.env)}};
+    if (!request.cwd.isEmpty())
+        exec.insert(u"cwd"_s, request.cwd);
+    if (request.timeoutMs)
+        exec.insert(u"timeoutMs"_s, *request.timeoutMs);
+    if (request.uid)
+        exec.insert(u"uid"_s, qint64(*request.uid));
+    if (request.gid)
+        exec.insert(u"gid"_s, qint64(*request.gid));
+    // The channel is known before the request is written, so the table can name the log.
+    const quint32 channel = m_agent.nextChannel();
+    const QString id = m_commands.add(channel, request.command, request.background);
+    if (request.background)
+        exec.insert(u"output"_s, m_commands.find(id)->logPath);
+    m_agent.request(exec);
+    return id;
+}
+
+void LocalSandbox::signalCommand(quint32 channel, int signal)
+{
+    m_agent.request({{u"op"_s, u"signal"_s}, {u"target"_s, qint64(channel)}, {u"signal"_s, signal}});
+}
+
+bool LocalSandbox::interruptCommand(const QString &commandId)
+{
+    const CommandTable::Entry *entry = m_commands.find(commandId);
+    if (!entry || !entry->status.running)
+        return false;
+    const quint32 channel = entry->channel;
+    signalCommand(channel, SIGTERM);
+    QTimer::singleShot(3000, this, [this, commandId, channel] {
+        const CommandTable::Entry *entry = m_commands.find(commandId);
+        if (entry && entry->status.running)
+            signalCommand(channel, SIGKILL);
+    });
+    return true;
+}
+
+QString LocalSandbox::addSession(const QString &cwd)
+{
+    const QString id = QUuid::createUuid().toString(QUuid::Id128);
+    SessionState state;
+    state.cwd = cwd;
+    state.createCwd = !cwd.isEmpty();
+    m_sessions.insert(id, state);
+    return id;
+}
+
+SessionState *LocalSandbox::session(const QString &id)
+{
+    const auto it = m_sessions.find(id);
+    return it == m_sessions.end() ? nullptr : &*it;
+}
+
+bool LocalSandbox::removeSession(const QString &id)
+{
+    return m_sessions.remove(id) > 0;
+}
+
 void LocalSandbox::onReplied(quint32 channel, const QJsonObject &reply)
 {
+    if (!reply.value(u"ok"_s).toBool())
+        m_commands.failedToStart(channel, reply.value(u"error"_s).toString());
     if (channel == m_entrypointChannel && !reply.value(u"ok"_s).toBool()) {
         m_info.state = SandboxState::Failed;
         m_info.reason = u"ENTRYPOINT_FAILED"_s;
@@ -125,9 +228,7 @@ void LocalSandbox::onReplied(quint32 channel, const QJsonObject &reply)
     m_readyTimer.stop();
     m_info.state = SandboxState::Running;
     m_info.reason = u"AGENT_READY"_s;
-    if (m_info.expiresAt)
-        m_expiryTimer.start(int(std::clamp<qint64>(QDateTime::currentDateTimeUtc().msecsTo(*m_info.expiresAt), 0,
-                                                   std::numeric_limits<int>::max())));
+    startExpiryTimer();
     if (!m_request.entrypoint.isEmpty()) {
         m_entrypointChannel = m_agent.request({{u"op"_s, u"exec"_s},
                                                {u"argv"_s, QJsonArray::fromStringList(m_request.entrypoint)},
@@ -140,6 +241,7 @@ void LocalSandbox::onReplied(quint32 channel, const QJsonObject &reply)
 // is Terminated (status 0) or Failed, and goes away.
 void LocalSandbox::onCommandExited(quint32 channel, const QJsonObject &status)
 {
+    m_commands.exited(channel, status);
     if (channel != m_entrypointChannel || m_entrypointChannel == 0)
         return;
     const bool clean = status.contains(u"exitCode"_s) && status.value(u"exitCode"_s).toInt() == 0;

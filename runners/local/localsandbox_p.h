@@ -3,9 +3,12 @@
 #pragma once
 
 #include "agentconnection_p.h"
+#include "commandtable_p.h"
 #include "runner.h"
 #include "sandboxcgroup_p.h"
+#include "sessionscript_p.h"
 
+#include <QHash>
 #include <QObject>
 #include <QTimer>
 
@@ -35,6 +38,25 @@ public:
     /// bubblewrap takes the namespaces down. `stopped` follows.
     void stop();
 
+    /// Moves the expiry (the sandbox must have one).
+    void setExpiry(const QDateTime &expiresAt);
+    /// A merge patch: a value adds or replaces its key, no value removes it.
+    void updateMetadata(const QMap<QString, std::optional<QString>> &patch);
+
+    /// Starts `argv` through the agent with the request's environment, directory, user and
+    /// limits, and tracks it; returns its command id. Output arrives on the agent's channel
+    /// (CommandTable::Entry::channel), or in the log file for background commands.
+    QString startCommand(const CommandRequest &request, const QStringList &argv);
+    const CommandTable &commands() const { return m_commands; }
+    /// SIGTERM to the command's process group, then SIGKILL three seconds later if it is
+    /// still running. False when it is not running.
+    bool interruptCommand(const QString &commandId);
+
+    /// A new bash session starting in `cwd` (made on its first run); returns its id.
+    QString addSession(const QString &cwd);
+    SessionState *session(const QString &id);
+    bool removeSession(const QString &id);
+
 signals:
     void ready();
     void stopped(const QString &reason);
@@ -43,6 +65,8 @@ private:
     void onReplied(quint32 channel, const QJsonObject &reply);
     void finishStopping(const QString &reason, int attempt);
     void onCommandExited(quint32 channel, const QJsonObject &status);
+    void startExpiryTimer();
+    void signalCommand(quint32 channel, int signal);
 
     AgentConnection m_agent;
     SandboxInfo m_info;
@@ -55,6 +79,8 @@ private:
     QString m_agentPath;
     QString m_stopReason;   // why the runner stopped it, when it did
     std::unique_ptr<SandboxCgroup> m_cgroup;
+    CommandTable m_commands;
+    QHash<QString, SessionState> m_sessions;
 };
 
 } // namespace Sandflow::Internal

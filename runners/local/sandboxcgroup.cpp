@@ -33,9 +33,10 @@ std::unique_ptr<SandboxCgroup> SandboxCgroup::create(const QString &name, const 
     }
     std::unique_ptr<SandboxCgroup> group(new SandboxCgroup);
     group->m_name = name;
+    group->m_limits = limits;
     // Each group costs a mkdir now and an rmdir at the end, on every sandbox: the cpu group
-    // only when there is a cpu limit to enforce.
-    QStringList controllers = {u"memory"_s, u"pids"_s, u"freezer"_s};
+    // only when there is a cpu limit to enforce (cpuacct, for metrics, is a separate hierarchy).
+    QStringList controllers = {u"memory"_s, u"pids"_s, u"freezer"_s, u"cpuacct"_s};
     if (limits.cpus)
         controllers.append(u"cpu"_s);
     for (const QString &controller : std::as_const(controllers)) {
@@ -79,7 +80,7 @@ bool SandboxCgroup::removeLeftover(const QString &name)
 {
     SandboxCgroup group;
     group.m_name = name;
-    group.m_controllers = {u"memory"_s, u"pids"_s, u"cpu"_s, u"freezer"_s};
+    group.m_controllers = {u"memory"_s, u"pids"_s, u"cpu"_s, u"cpuacct"_s, u"freezer"_s};
     const bool removed = group.remove();
     group.m_removed = true;   // one attempt here; the caller decides about retrying
     return removed;
@@ -114,6 +115,24 @@ int SandboxCgroup::oomKills() const
             return line.mid(9).trimmed().toInt();
     }
     return 0;
+}
+
+static std::optional<qint64> readNumber(const QString &path)
+{
+    QFile file(path);
+    bool ok = false;
+    const qint64 value = file.open(QIODevice::ReadOnly) ? file.readAll().trimmed().toLongLong(&ok) : 0;
+    return ok ? std::optional<qint64>(value) : std::nullopt;
+}
+
+std::optional<qint64> SandboxCgroup::cpuUsageNs() const
+{
+    return readNumber(controllerPath(u"cpuacct"_s) + u"/cpuacct.usage"_s);
+}
+
+std::optional<qint64> SandboxCgroup::memoryUsageBytes() const
+{
+    return readNumber(controllerPath(u"memory"_s) + u"/memory.usage_in_bytes"_s);
 }
 
 bool SandboxCgroup::setFrozen(bool frozen) const

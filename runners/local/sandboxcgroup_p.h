@@ -1,5 +1,5 @@
-// Resource limits of one sandbox through the cgroup v1 controllers memory, pids, cpu and
-// freezer, which these machines mount writable. The sandbox's first process joins them
+// Resource limits and usage of one sandbox through the cgroup v1 controllers memory, pids,
+// cpu, cpuacct and freezer, which these machines mount writable. The sandbox's first process joins them
 // between fork and exec, so everything it ever starts is counted and limited.
 #pragma once
 
@@ -40,6 +40,11 @@ public:
 
     /// How many processes the kernel killed for running out of the memory limit.
     int oomKills() const;
+    const Limits &limits() const { return m_limits; }
+    /// CPU time used by the sandbox's processes so far, dead ones included.
+    std::optional<qint64> cpuUsageNs() const;
+    /// Memory charged to the sandbox now (its processes and its tmpfs files).
+    std::optional<qint64> memoryUsageBytes() const;
     /// Stops or resumes every process of the sandbox at once.
     bool setFrozen(bool frozen) const;
     /// Kills what is left in the groups and removes them; false while a process is still
@@ -51,6 +56,7 @@ private:
     QString controllerPath(const QString &controller) const;
 
     QString m_name;
+    Limits m_limits;
     QStringList m_controllers;
     std::vector<std::string> m_procsFiles;   // kept as C strings for joinFromChild
     bool m_removed = false;

@@ -49,8 +49,7 @@ static void addEtc(QStringList *args)
 QStringList bwrapArguments(const SandboxLayout &layout)
 {
     QStringList args = {
-        u"--unshare-user"_s, u"--unshare-pid"_s, u"--unshare-ipc"_s, u"--unshare-uts"_s,
-        u"--unshare-cgroup-try"_s,
+        u"--unshare-pid"_s, u"--unshare-ipc"_s, u"--unshare-uts"_s, u"--unshare-cgroup-try"_s,
         // As root, bwrap would otherwise keep nearly every capability inside.
         u"--cap-drop"_s, u"ALL"_s,
         u"--die-with-parent"_s,
@@ -58,12 +57,22 @@ QStringList bwrapArguments(const SandboxLayout &layout)
         u"--new-session"_s,
         u"--hostname"_s, layout.id,
     };
+    if (layout.inMappedUserNamespace) {
+        // What Docker grants a container's root by default, minus what needs the network
+        // or devices: enough to act as root on the sandbox's own files and users.
+        for (const QString &capability : {u"CAP_CHOWN"_s, u"CAP_DAC_OVERRIDE"_s, u"CAP_FOWNER"_s, u"CAP_KILL"_s,
+                                          u"CAP_SETGID"_s, u"CAP_SETUID"_s})
+            args.append({u"--cap-add"_s, capability});
+    } else {
+        args.append(u"--unshare-user"_s);
+    }
     if (layout.isolateNetwork)
         args.append(u"--unshare-net"_s);
     addSystemTree(&args);
     addEtc(&args);
     args.append({u"--proc"_s, u"/proc"_s, u"--dev"_s, u"/dev"_s,
-                 u"--tmpfs"_s, u"/tmp"_s,
+                 // Sticky and writable by all, as /tmp is everywhere, for commands run as other users.
+                 u"--perms"_s, u"1777"_s, u"--tmpfs"_s, u"/tmp"_s,
                  u"--tmpfs"_s, u"/workspace"_s,
                  u"--ro-bind"_s, layout.agentPath, QString::fromLatin1(AgentPathInSandbox),
                  // Last: the root tmpfs (with /etc in it) turns read-only; the mounts on it

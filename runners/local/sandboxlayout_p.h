@@ -13,6 +13,10 @@ struct SandboxLayout
     QString id;                 ///< becomes the sandbox's host name
     QString agentPath;          ///< the host's sandflow-agent binary
     bool isolateNetwork = true; ///< an empty network namespace (policy `defaultAction: deny`)
+    /// bubblewrap starts inside a user namespace the runner made (sandboxuserns_p.h) rather
+    /// than making its own, and the sandbox's root keeps the capabilities to act as root
+    /// there (switch users, own files).
+    bool inMappedUserNamespace = false;
     QStringList env;            ///< NAME=VALUE for the agent and, by default, its commands
 };
 

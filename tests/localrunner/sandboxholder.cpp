@@ -24,7 +24,7 @@ int main(int argc, char *argv[])
     request.memoryBytes = 256 << 20;
     SandboxJob *job = runner.createSandbox(request);
     QObject::connect(job, &AsyncJob::finished, &app, [job] {
-        std::printf("%s\n", job->error() ? "error" : qPrintable(job->info().id));
+        std::printf("%s\n", job->error() ? "error" : qPrintable(job->result().id));
         std::fflush(stdout);
     });
     job->start();

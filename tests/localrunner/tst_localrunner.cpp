@@ -1,6 +1,6 @@
 // LocalRunner through the Runner interface, with real sandboxes: create until ready, run
 // commands, interrupt them, delete, expire, and leave nothing running.
-#include "localrunner.h"
+#include "runnertesting.h"
 
 #include <QSignalSpy>
 #include <QTest>
@@ -8,29 +8,8 @@
 #include <functional>
 
 using namespace Sandflow;
+using namespace RunnerTesting;
 using namespace Qt::StringLiterals;
-
-namespace {
-
-/// Starts `job` and waits for it; the job stays alive for inspection.
-template <typename Job>
-Job *run(Job *job, int timeoutMs = 30'000)
-{
-    job->setAutoDelete(false);
-    QSignalSpy finished(job, &AsyncJob::finished);
-    job->start();
-    if (!finished.wait(timeoutMs))
-        qWarning("job did not finish");
-    return job;
-}
-
-struct Output
-{
-    QByteArray out;
-    QByteArray err;
-};
-
-} // namespace
 
 class TestLocalRunner : public QObject
 {
@@ -50,52 +29,11 @@ private slots:
     void forkBombHitsTheProcessLimit();
     void pauseFreezesAndResumeContinues();
 
-private:
-    static SandboxRequest sandbox(const std::function<void(SandboxRequest &)> &set)
-    {
-        SandboxRequest request;
-        set(request);
-        return request;
-    }
-    static CommandRequest command(const QString &text, const std::function<void(CommandRequest &)> &set = {})
-    {
-        CommandRequest request;
-        request.command = text;
-        if (set)
-            set(request);
-        return request;
-    }
-    static LocalRunner::Options options()
-    {
-        LocalRunner::Options options;
-        options.agentPath = QStringLiteral(SANDFLOW_AGENT_PATH);
-        return options;
-    }
-    static QString create(LocalRunner *runner, SandboxRequest request = {});
-    static Output collect(CommandJob *job);
 };
-
-QString TestLocalRunner::create(LocalRunner *runner, SandboxRequest request)
-{
-    std::unique_ptr<SandboxJob> job(run(runner->createSandbox(request)));
-    if (job->error())
-        qWarning("%s", qPrintable(job->error()->message));
-    return job->error() ? QString() : job->info().id;
-}
-
-Output TestLocalRunner::collect(CommandJob *job)
-{
-    auto output = std::make_shared<Output>();
-    QObject::connect(job, &CommandJob::output, job, [output](CommandJob::Stream stream, const QByteArray &data) {
-        (stream == CommandJob::Stream::Stdout ? output->out : output->err) += data;
-    });
-    run(job);
-    return *output;
-}
 
 void TestLocalRunner::createRunDelete()
 {
-    LocalRunner runner(options());
+    LocalRunner runner(runnerOptions());
     const QString id = create(&runner, sandbox([](SandboxRequest &r) {
         r.image = u"debian:12"_s;
         r.metadata = {{u"team"_s, u"ml"_s}};
@@ -119,7 +57,7 @@ void TestLocalRunner::createRunDelete()
 
 void TestLocalRunner::commandsSeeTheSandboxEnvironment()
 {
-    LocalRunner runner(options());
+    LocalRunner runner(runnerOptions());
     const QString id = create(&runner, sandbox([](SandboxRequest &r) {
         r.env = {{u"FROM_SANDBOX"_s, u"s"_s}, {u"BOTH"_s, u"sandbox"_s}};
     }));
@@ -135,7 +73,7 @@ void TestLocalRunner::commandsSeeTheSandboxEnvironment()
 
 void TestLocalRunner::failuresAreValues()
 {
-    LocalRunner runner(options());
+    LocalRunner runner(runnerOptions());
     const QString id = create(&runner);
     std::unique_ptr<CommandJob> failed(runner.runCommand(id, command(u"exit 3"_s)));
     collect(failed.get());
@@ -155,7 +93,7 @@ void TestLocalRunner::failuresAreValues()
 
 void TestLocalRunner::interruptStopsTheProcessGroup()
 {
-    LocalRunner runner(options());
+    LocalRunner runner(runnerOptions());
     const QString id = create(&runner);
     // The shell ignores SIGTERM, so the interrupt has to escalate to SIGKILL.
     std::unique_ptr<CommandJob> job(runner.runCommand(id, command(u"trap '' TERM; sleep 100 & echo started; wait"_s)));
@@ -174,7 +112,7 @@ void TestLocalRunner::interruptStopsTheProcessGroup()
 
 void TestLocalRunner::expiryRemovesTheSandbox()
 {
-    LocalRunner runner(options());
+    LocalRunner runner(runnerOptions());
     const QString id = create(&runner, sandbox([](SandboxRequest &r) { r.timeoutMs = 300; }));
     QVERIFY(!id.isEmpty());
     QVERIFY(runner.sandboxes().first().expiresAt.has_value());
@@ -186,7 +124,7 @@ void TestLocalRunner::expiryRemovesTheSandbox()
 
 void TestLocalRunner::entrypointEndsTheSandbox()
 {
-    LocalRunner runner(options());
+    LocalRunner runner(runnerOptions());
     const QString id = create(&runner, sandbox([](SandboxRequest &r) { r.entrypoint = {u"/bin/sh"_s, u"-c"_s, u"sleep 0.2"_s}; }));
     QVERIFY(!id.isEmpty());
     QTRY_VERIFY_WITH_TIMEOUT(runner.sandboxes().isEmpty(), 20'000);
@@ -194,7 +132,7 @@ void TestLocalRunner::entrypointEndsTheSandbox()
 
 void TestLocalRunner::unknownSandbox()
 {
-    LocalRunner runner(options());
+    LocalRunner runner(runnerOptions());
     std::unique_ptr<AsyncJob> removal(run(runner.deleteSandbox(u"nope"_s)));
     QCOMPARE(removal->error()->code, u"SANDBOX_NOT_FOUND"_s);
     QCOMPARE(removal->error()->kind, JobError::Kind::Invalid);
@@ -202,7 +140,7 @@ void TestLocalRunner::unknownSandbox()
 
 void TestLocalRunner::cancellingCreationLeavesNothing()
 {
-    LocalRunner runner(options());
+    LocalRunner runner(runnerOptions());
     std::unique_ptr<SandboxJob> job(runner.createSandbox({}));
     job->setAutoDelete(false);
     QSignalSpy finished(job.get(), &AsyncJob::finished);
@@ -215,7 +153,7 @@ void TestLocalRunner::cancellingCreationLeavesNothing()
 
 void TestLocalRunner::imagesAreNotPulledAndThatIsSaidOnce()
 {
-    LocalRunner runner(options());
+    LocalRunner runner(runnerOptions());
     QSignalSpy warnings(&runner, &Runner::warning);
     for (const QString &image : {u"python:3.11"_s, u"debian:12"_s}) {
         const QString id = create(&runner, sandbox([&](SandboxRequest &r) { r.image = image; }));
@@ -231,7 +169,7 @@ void TestLocalRunner::imagesAreNotPulledAndThatIsSaidOnce()
 
 void TestLocalRunner::memoryHogIsOomKilled()
 {
-    LocalRunner runner(options());
+    LocalRunner runner(runnerOptions());
     const QString id = create(&runner, sandbox([](SandboxRequest &r) { r.memoryBytes = 64 << 20; }));
     // The shell holds 256 MB in one variable: four times the limit.
     std::unique_ptr<CommandJob> hog(runner.runCommand(id, command(u"x=$(head -c 268435456 /dev/zero | tr '\\0' a); echo ${#x}"_s)));
@@ -245,7 +183,7 @@ void TestLocalRunner::memoryHogIsOomKilled()
 
 void TestLocalRunner::forkBombHitsTheProcessLimit()
 {
-    LocalRunner runner(options());
+    LocalRunner runner(runnerOptions());
     const QString id = create(&runner, sandbox([](SandboxRequest &r) { r.maxProcesses = 24; }));
     // A hundred sleepers against room for 24 processes: a fork fails, and the shell says so.
     std::unique_ptr<CommandJob> bomb(runner.runCommand(id, command(u"for i in $(seq 100); do sleep 1 & done; wait"_s)));
@@ -256,7 +194,7 @@ void TestLocalRunner::forkBombHitsTheProcessLimit()
 
 void TestLocalRunner::pauseFreezesAndResumeContinues()
 {
-    LocalRunner runner(options());
+    LocalRunner runner(runnerOptions());
     const QString id = create(&runner);
     std::unique_ptr<CommandJob> counter(runner.runCommand(
         id, command(u"i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done"_s)));

@@ -56,14 +56,14 @@ void TestSandboxRecords::recordsFollowTheSandbox()
 
     const QList<LocalRunner::RecordedSandbox> recorded = LocalRunner::recordedSandboxes(state.path());
     QCOMPARE(recorded.size(), 1);
-    QCOMPARE(recorded.first().id, create->info().id);
+    QCOMPARE(recorded.first().id, create->result().id);
     QCOMPARE(recorded.first().runId, u"run-1"_s);
     QCOMPARE(recorded.first().image, u"debian:12"_s);
     QVERIFY(recorded.first().alive);
     // A live sandbox of a live runner is not garbage.
     QCOMPARE(LocalRunner::collectGarbage(state.path(), false), QStringList());
 
-    std::unique_ptr<AsyncJob> removal(runner.deleteSandbox(create->info().id));
+    std::unique_ptr<AsyncJob> removal(runner.deleteSandbox(create->result().id));
     removal->setAutoDelete(false);
     QSignalSpy removed(removal.get(), &AsyncJob::finished);
     removal->start();

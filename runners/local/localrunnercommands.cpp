@@ -1,0 +1,111 @@
+// LocalRunner: commands, their status and logs, and bash sessions.
+#include "localrunner.h"
+
+#include "agenttool_p.h"
+#include "immediatejob_p.h"
+#include "localcommandjob_p.h"
+#include "localerrors_p.h"
+#include "localsandbox_p.h"
+
+namespace Sandflow {
+
+using namespace Qt::StringLiterals;
+using Internal::ImmediateActionJob;
+using Internal::ImmediateJob;
+using Internal::LocalSandbox;
+
+namespace {
+
+JobError commandNotFound(const QString &sandboxId, const QString &commandId)
+{
+    return {JobError::Kind::Invalid, u"COMMAND_NOT_FOUND"_s,
+            u"no command `%1` in sandbox `%2`"_s.arg(commandId, sandboxId), {{u"commandId"_s, commandId}}};
+}
+
+} // namespace
+
+CommandJob *LocalRunner::runCommand(const QString &sandboxId, const CommandRequest &request)
+{
+    return new Internal::LocalCommandJob(this, sandboxId, request);
+}
+
+ResultJob<CommandStatus> *LocalRunner::commandStatus(const QString &sandboxId, const QString &commandId)
+{
+    return new ImmediateJob<CommandStatus>([this, sandboxId, commandId](CommandStatus &status) -> std::optional<JobError> {
+        const LocalSandbox *sandbox = find(sandboxId);
+        if (!sandbox)
+            return Internal::sandboxNotFound(sandboxId);
+        const Internal::CommandTable::Entry *entry = sandbox->commands().find(commandId);
+        if (!entry)
+            return commandNotFound(sandboxId, commandId);
+        status = entry->status;
+        return std::nullopt;
+    });
+}
+
+ResultJob<CommandLogs> *LocalRunner::commandLogs(const QString &sandboxId, const QString &commandId, qint64 cursor)
+{
+    const LocalSandbox *sandbox = find(sandboxId);
+    const Internal::CommandTable::Entry *entry = sandbox ? sandbox->commands().find(commandId) : nullptr;
+    if (!entry || entry->logPath.isEmpty()) {
+        const JobError error = !sandbox ? Internal::sandboxNotFound(sandboxId)
+            : !entry ? commandNotFound(sandboxId, commandId)
+                     : JobError{JobError::Kind::Invalid, u"COMMAND_NOT_IN_BACKGROUND"_s,
+                                u"command `%1` ran in the foreground: its output was streamed, not kept"_s.arg(commandId),
+                                {{u"commandId"_s, commandId}}};
+        return new ImmediateJob<CommandLogs>([error](CommandLogs &) { return error; });
+    }
+    cursor = std::max<qint64>(cursor, 0);
+    return new Internal::AgentToolJob<CommandLogs>(
+        this, sandboxId, {u"read"_s, entry->logPath, QString::number(cursor), u"-1"_s},
+        [cursor](const QByteArray &bytes, CommandLogs &logs) -> std::optional<JobError> {
+            logs.data = bytes;
+            logs.nextCursor = cursor + bytes.size();
+            return std::nullopt;
+        });
+}
+
+AsyncJob *LocalRunner::interruptCommand(const QString &sandboxId, const QString &commandId)
+{
+    return new ImmediateActionJob([this, sandboxId, commandId](std::monostate &) -> std::optional<JobError> {
+        LocalSandbox *sandbox = find(sandboxId);
+        if (!sandbox)
+            return Internal::sandboxNotFound(sandboxId);
+        if (!sandbox->commands().find(commandId))
+            return commandNotFound(sandboxId, commandId);
+        if (!sandbox->interruptCommand(commandId))
+            return JobError{JobError::Kind::Invalid, u"COMMAND_NOT_RUNNING"_s,
+                            u"command `%1` has already finished"_s.arg(commandId), {{u"commandId"_s, commandId}}};
+        return std::nullopt;
+    });
+}
+
+ResultJob<QString> *LocalRunner::createSession(const QString &sandboxId, const QString &cwd)
+{
+    return new ImmediateJob<QString>([this, sandboxId, cwd](QString &sessionId) -> std::optional<JobError> {
+        LocalSandbox *sandbox = find(sandboxId);
+        if (!sandbox)
+            return Internal::sandboxNotFound(sandboxId);
+        sessionId = sandbox->addSession(cwd);
+        return std::nullopt;
+    });
+}
+
+CommandJob *LocalRunner::runInSession(const QString &sandboxId, const QString &sessionId, const CommandRequest &request)
+{
+    return new Internal::SessionRunJob(this, sandboxId, sessionId, request);
+}
+
+AsyncJob *LocalRunner::deleteSession(const QString &sandboxId, const QString &sessionId)
+{
+    return new ImmediateActionJob([this, sandboxId, sessionId](std::monostate &) -> std::optional<JobError> {
+        LocalSandbox *sandbox = find(sandboxId);
+        if (!sandbox)
+            return Internal::sandboxNotFound(sandboxId);
+        if (!sandbox->removeSession(sessionId))
+            return Internal::sessionNotFound(sessionId);
+        return std::nullopt;
+    });
+}
+
+} // namespace Sandflow
