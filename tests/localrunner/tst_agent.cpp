@@ -342,6 +342,20 @@ private slots:
         QCOMPARE(output.exit, exitCode(0));
     }
 
+    // Without a gid the user gets its own groups, never the agent's (root's).
+    void userAloneGetsItsOwnGroups()
+    {
+        if (geteuid() != 0)
+            QSKIP("changing the user needs root");
+        Agent agent;
+        QJsonObject request = shell(u"id -u; id -g; id -G"_s);
+        request[u"uid"_s] = 65534;   // nobody, whose group in Debian's passwd is nogroup
+        QCOMPARE(agent.run(1, request).out, "65534\n65534\n65534\n");
+        // A number with no account: only the group of the same number.
+        request[u"uid"_s] = 54321;
+        QCOMPARE(agent.run(2, request).out, "54321\n54321\n54321\n");
+    }
+
     void stdinIsFed()
     {
         Agent agent;

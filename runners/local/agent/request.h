@@ -15,7 +15,7 @@ struct ExecRequest {
     std::vector<std::string> argv;                 ///< non-empty, no NUL bytes
     std::optional<std::vector<std::string>> env;   ///< "KEY=VALUE" entries; absent: inherit the agent's
     std::optional<std::string> cwd;                ///< absent: the agent's working directory
-    std::optional<uid_t> uid;                      ///< without gid the agent's groups are kept
+    std::optional<uid_t> uid;                      ///< without gid: the user's groups, from /etc/passwd and /etc/group
     std::optional<gid_t> gid;                      ///< only together with uid
     std::int64_t timeoutMs = 0;                    ///< 0: no limit
     bool stdinPipe = false;                        ///< feed stdin from Stdin frames instead of /dev/null

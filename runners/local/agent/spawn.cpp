@@ -1,5 +1,7 @@
 #include "spawn.h"
 
+#include "accounts.h"
+
 #include <fcntl.h>
 #include <grp.h>
 #include <sys/wait.h>
@@ -113,8 +115,8 @@ std::vector<char *> pointers(const std::vector<std::string> &strings)
 }
 
 /// The child between fork and exec. Everything it needs was prepared before the fork.
-[[noreturn]] void runChild(const ExecRequest &request, const std::vector<std::string> &paths, char *const argv[],
-                           char *const envp[], int stdinFd, int stdoutFd, int stderrFd, int report)
+[[noreturn]] void runChild(const ExecRequest &request, const Groups &groups, const std::vector<std::string> &paths,
+                           char *const argv[], char *const envp[], int stdinFd, int stdoutFd, int stderrFd, int report)
 {
     setpgid(0, 0);
     // The agent blocks and ignores signals for its own loop; commands start with defaults.
@@ -130,12 +132,12 @@ std::vector<char *> pointers(const std::vector<std::string> &strings)
     dup2(stdoutFd, STDOUT_FILENO);
     dup2(stderrFd, STDERR_FILENO);
 
-    if (request.gid) {
-        // Only drop supplementary groups the agent has: in a user namespace setgroups() is
-        // usually denied, and with none to drop it is not needed.
-        if (getgroups(0, nullptr) > 0 && setgroups(1, &*request.gid) != 0)
+    if (request.uid) {
+        // Only change supplementary groups where the agent has some: in a user namespace
+        // made by bubblewrap setgroups() is denied, and with none to drop it is not needed.
+        if (getgroups(0, nullptr) > 0 && setgroups(groups.all.size(), groups.all.data()) != 0)
             fail(report, Step::Setgroups);
-        if (setgid(*request.gid) != 0)
+        if (setgid(groups.primary) != 0)
             fail(report, Step::Setgid);
     }
     if (request.uid && setuid(*request.uid) != 0)
@@ -159,12 +161,12 @@ std::vector<char *> pointers(const std::vector<std::string> &strings)
     fail(report, Step::Exec);
 }
 
-std::string describe(const Failure &failure, const ExecRequest &request)
+std::string describe(const Failure &failure, const ExecRequest &request, const Groups &groups)
 {
     std::string what;
     switch (failure.step) {
-    case Step::Setgroups: what = "setgroups(" + std::to_string(*request.gid) + ")"; break;
-    case Step::Setgid: what = "setgid(" + std::to_string(*request.gid) + ")"; break;
+    case Step::Setgroups: what = "setgroups"; break;
+    case Step::Setgid: what = "setgid(" + std::to_string(groups.primary) + ")"; break;
     case Step::Setuid: what = "setuid(" + std::to_string(*request.uid) + ")"; break;
     case Step::Chdir: what = "chdir(" + *request.cwd + ")"; break;
     case Step::Exec: what = "exec(" + request.argv.front() + ")"; break;
@@ -188,6 +190,12 @@ std::string systemError(const char *what)
 std::string spawn(const ExecRequest &request, Child &child)
 {
     const std::vector<std::string> paths = candidates(request.argv.front(), request);
+    // Looked up before the fork: the child may only make async-signal-safe calls. An
+    // explicit gid is the command's only group, as with `setpriv --regid --clear-groups`.
+    Groups groups;
+    if (request.uid) {
+        groups = request.gid ? Groups{*request.gid, {*request.gid}} : groupsOf(*request.uid);
+    }
     const std::vector<char *> argv = pointers(request.argv);
     std::vector<char *> env;
     if (request.env)
@@ -216,7 +224,7 @@ std::string spawn(const ExecRequest &request, Child &child)
     if (pid < 0)
         return systemError("fork");
     if (pid == 0)
-        runChild(request, paths, argv.data(), request.env ? env.data() : environ, in.read, out.write, err.write,
+        runChild(request, groups, paths, argv.data(), request.env ? env.data() : environ, in.read, out.write, err.write,
                  report.write);
 
     // Also here, so the group exists before the reply promises it, whichever process runs first.
@@ -234,7 +242,7 @@ std::string spawn(const ExecRequest &request, Child &child)
     } while (n < 0 && errno == EINTR);
     if (n == sizeof failure) {
         waitpid(pid, nullptr, 0);
-        return describe(failure, request);
+        return describe(failure, request, groups);
     }
 
     child.pid = pid;
