@@ -1,8 +1,8 @@
 #include "localrunner.h"
 
 #include "localsandbox_p.h"
-#include "sandboxrequest_p.h"
 #include "sandboxrecords_p.h"
+#include "sandboxrequest_p.h"
 
 #include <QDir>
 #include <QThread>

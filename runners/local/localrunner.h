@@ -30,8 +30,8 @@ public:
         /// Where each live sandbox is recorded for `sandflow ls` and `sandflow gc`, and where
         /// pvc volumes live (`volumes/CLAIM`); empty: nowhere, and pvc volumes are refused.
         QString stateDirectory;
-        /// The host paths that host volumes may mount, as prefixes (`/data` allows `/data/x`,
-        /// not `/database`). Empty: every host volume is refused, as OpenSandbox does.
+        /// The host paths that host volumes may mount, as absolute prefixes (`/data` allows
+        /// `/data/x`, not `/database`). Empty: every host volume is refused, as OpenSandbox does.
         QStringList allowedHostPaths;
         /// Recorded with each sandbox, to tell which run left it.
         QString runId;

@@ -117,7 +117,7 @@ std::optional<JobError> resolvePvc(const SandboxVolume &volume, const QString &s
         return refusal(volume, u"VOLUME_INVALID_CLAIM_NAME"_s,
                        u"claim name `%1` is not a DNS name (lowercase letters, digits and `-`)"_s.arg(volume.claimName),
                        {{u"claimName"_s, volume.claimName}});
-    const QString root = stateDirectory + u"/volumes/"_s + volume.claimName;
+    const QString root = QFileInfo(stateDirectory).absoluteFilePath() + u"/volumes/"_s + volume.claimName;
     return placeSource(volume, withSubPath(root, volume.subPath), {root},
                        refusal(volume, u"VOLUME_INVALID_SUBPATH"_s,
                                u"subPath `%1` leads out of the volume through a symbolic link"_s.arg(volume.subPath),
