@@ -7,6 +7,7 @@
 
 #include <QByteArray>
 #include <QDateTime>
+#include <QList>
 #include <QMap>
 #include <QObject>
 #include <QString>
@@ -18,6 +19,37 @@ class QIODevice;
 
 namespace Sandflow {
 
+/// A volume mounted into a sandbox, as OpenSandbox's `volumes[]` entries: one backend,
+/// its source fields, and where it appears inside.
+struct SandboxVolume
+{
+    enum class Kind { Host, Pvc, Ossfs };
+
+    QString name;                   ///< the volume's name in the workflow, for messages
+    QString mountPath;              ///< where it appears: absolute, not `/` nor in the system tree
+    bool readOnly = false;          ///< writes inside fail; the source stays untouched
+    QString subPath;                ///< a relative path inside the volume (no `..`); empty: all of it
+    Kind kind = Kind::Host;
+    QString hostPath;               ///< Host: an absolute path on the runner's machine
+    QString claimName;              ///< Pvc: the named volume, a DNS name; kept across sandboxes
+};
+
+/// Where a sandbox may connect, as OpenSandbox's egress NetworkPolicy: the first rule whose
+/// target matches decides, else `defaultAction`.
+struct SandboxNetworkPolicy
+{
+    enum class Action { Allow, Deny };
+
+    struct Rule
+    {
+        Action action = Action::Allow;
+        QString target;             ///< a host name, `*.domain`, an IP or a CIDR
+    };
+
+    Action defaultAction = Action::Allow;
+    QList<Rule> egress;
+};
+
 /// A sandbox to create, fully resolved (no expressions left).
 struct SandboxRequest
 {
@@ -26,7 +58,11 @@ struct SandboxRequest
     QMap<QString, QString> env;     ///< the sandbox's environment, inherited by every command
     QMap<QString, QString> metadata;
     std::optional<qint64> timeoutMs;   ///< time to live; std::nullopt: no expiry
-    bool networkAllowed = true;     ///< false: no network at all (policy `defaultAction: deny`)
+    SandboxNetworkPolicy network;   ///< by default, the host's network
+    QList<SandboxVolume> volumes;
+    /// Local runner: an unpacked root filesystem to run in instead of the host's system
+    /// tree; empty: the host's.
+    QString rootfs;
     std::optional<double> cpus;     ///< CPU time, in cores
     std::optional<qint64> memoryBytes;
     std::optional<qint64> maxProcesses;   ///< std::nullopt: the runner's default

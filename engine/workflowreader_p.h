@@ -3,6 +3,7 @@
 // whole model (references, cycles, expression scopes) are WorkflowValidator's.
 #pragma once
 
+#include "names_p.h"
 #include "stepplugin.h"
 #include "workflow.h"
 #include "yamlreader_p.h"
@@ -99,14 +100,5 @@ private:
     const StepTypeRegistry &m_stepTypes;
     Workflow *m_workflow;
 };
-
-/// Lowercase alphanumerics and `-`, starting and ending with an alphanumeric, at most
-/// `maxLength` characters: a DNS label with 63, a Kubernetes object name with 253.
-bool isDnsName(const QString &name, qsizetype maxLength = 63);
-
-/// The names of the format. Ids (jobs, steps) may hold `-`, as in GitHub Actions;
-/// environment variable names may not, or a shell could not export them.
-enum class NameKind { Id, EnvironmentVariable };
-bool isValidName(const QString &name, NameKind kind);
 
 } // namespace Sandflow::Internal

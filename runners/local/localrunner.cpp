@@ -4,6 +4,7 @@
 #include "localerrors_p.h"
 #include "localsandbox_p.h"
 #include "sandboxrecords_p.h"
+#include "sandboxrequest_p.h"
 
 #include <QDir>
 #include <QThread>
@@ -55,6 +56,19 @@ private:
     LocalRunner *m_runner;
     LocalSandbox *m_sandbox;
     LocalRunner::Options m_options;
+};
+
+// A request the runner cannot serve: the job fails without a sandbox ever starting.
+class RefusedCreateJob final : public SandboxJob
+{
+public:
+    explicit RefusedCreateJob(JobError error) : m_error(std::move(error)) {}
+
+protected:
+    void doStart() override { finish(m_error); }
+
+private:
+    JobError m_error;
 };
 
 class DeleteJob final : public AsyncJob
@@ -121,11 +135,15 @@ LocalRunner::~LocalRunner() = default;
 
 SandboxJob *LocalRunner::createSandbox(const SandboxRequest &request)
 {
-    // Said once per runner (one runner serves a whole run), not once per sandbox.
-    if (!request.image.isEmpty())
+    // Said once per runner (one runner serves a whole run), not once per sandbox. A rootfs
+    // stands for the image.
+    if (!request.image.isEmpty() && request.rootfs.isEmpty())
         warnOnce(u"the local runner does not pull images: sandboxes run on this machine's read-only system "
                  u"tree instead of their `image`"_s);
-    auto sandbox = std::make_unique<LocalSandbox>(m_options.agentPath, request);
+    Internal::SandboxLayout layout;
+    if (std::optional<JobError> refusal = Internal::layoutForRequest(request, m_options, &layout))
+        return new RefusedCreateJob(std::move(*refusal));
+    auto sandbox = std::make_unique<LocalSandbox>(layout, request);
     LocalSandbox *raw = sandbox.get();
     const QString id = raw->info().id;
     // Whatever ends the sandbox, the runner forgets it, once the signal has been delivered.
@@ -145,7 +163,7 @@ SandboxJob *LocalRunner::createSandbox(const SandboxRequest &request)
 
 LocalRunner::Capabilities LocalRunner::capabilities() const
 {
-    return Capability::Pause;
+    return Capability::Pause | Capability::HostVolumes | Capability::NamedVolumes;
 }
 
 SandboxJob *LocalRunner::getSandbox(const QString &id)

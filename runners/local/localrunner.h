@@ -6,6 +6,7 @@
 #include <QList>
 #include <QPointer>
 #include <QString>
+#include <QStringList>
 
 #include <map>
 #include <memory>
@@ -26,8 +27,12 @@ public:
         /// Processes a sandbox may have at once unless its request says otherwise, so that a
         /// fork bomb stays inside its sandbox.
         qint64 defaultMaxProcesses = 4096;
-        /// Where each live sandbox is recorded for `sandflow ls` and `sandflow gc`; empty: nowhere.
+        /// Where each live sandbox is recorded for `sandflow ls` and `sandflow gc`, and where
+        /// pvc volumes live (`volumes/CLAIM`); empty: nowhere, and pvc volumes are refused.
         QString stateDirectory;
+        /// The host paths that host volumes may mount, as absolute prefixes (`/data` allows
+        /// `/data/x`, not `/database`). Empty: every host volume is refused, as OpenSandbox does.
+        QStringList allowedHostPaths;
         /// Recorded with each sandbox, to tell which run left it.
         QString runId;
     };

@@ -1,6 +1,5 @@
 #include "localsandbox_p.h"
 
-#include "sandboxlayout_p.h"
 #include "sandboxuserns_p.h"
 
 #include <QJsonArray>
@@ -16,9 +15,9 @@ namespace Sandflow::Internal {
 
 using namespace Qt::StringLiterals;
 
-LocalSandbox::LocalSandbox(const QString &agentPath, const SandboxRequest &request)
+LocalSandbox::LocalSandbox(const SandboxLayout &layout, const SandboxRequest &request)
     : m_request(request)
-    , m_agentPath(agentPath)
+    , m_layout(layout)
 {
     m_info.id = QUuid::createUuid().toString(QUuid::Id128);
     m_info.state = SandboxState::Pending;
@@ -87,10 +86,8 @@ void LocalSandbox::start(qint64 readyTimeoutMs, qint64 defaultMaxProcesses, QStr
     limits.memoryBytes = m_request.memoryBytes;
     limits.maxProcesses = m_request.maxProcesses.value_or(defaultMaxProcesses);
     m_cgroup = SandboxCgroup::create(m_info.id, limits, warning);
-    SandboxLayout layout;
+    SandboxLayout layout = m_layout;
     layout.id = m_info.id.left(12);
-    layout.agentPath = m_agentPath;
-    layout.isolateNetwork = !m_request.networkAllowed;
     for (auto it = m_environment.cbegin(); it != m_environment.cend(); ++it)
         layout.env.append(it.key() + u'=' + it.value());
     layout.inMappedUserNamespace = canMapUserRange();

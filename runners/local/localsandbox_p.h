@@ -6,6 +6,7 @@
 #include "commandtable_p.h"
 #include "runner.h"
 #include "sandboxcgroup_p.h"
+#include "sandboxlayout_p.h"
 #include "sessionscript_p.h"
 
 #include <QHash>
@@ -19,7 +20,9 @@ class LocalSandbox final : public QObject
     Q_OBJECT
 
 public:
-    LocalSandbox(const QString &agentPath, const SandboxRequest &request);
+    /// `layout` is what the request resolved to (see layoutForRequest); the sandbox adds its
+    /// id and environment.
+    LocalSandbox(const SandboxLayout &layout, const SandboxRequest &request);
 
     const SandboxInfo &info() const { return m_info; }
     AgentConnection &agent() { return m_agent; }
@@ -76,7 +79,7 @@ private:
     QTimer m_expiryTimer;
     quint32 m_pingChannel = 0;
     quint32 m_entrypointChannel = 0;
-    QString m_agentPath;
+    SandboxLayout m_layout;
     QString m_stopReason;   // why the runner stopped it, when it did
     std::unique_ptr<SandboxCgroup> m_cgroup;
     CommandTable m_commands;

@@ -1,7 +1,12 @@
 #include "sandboxlayout_p.h"
 
+#include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QStandardPaths>
+
+#include <climits>
+#include <unistd.h>
 
 namespace Sandflow::Internal {
 
@@ -13,6 +18,15 @@ QString bwrapProgram()
     return found.isEmpty() ? u"bwrap"_s : found;
 }
 
+// What a symbolic link says, unresolved: QFileInfo only gives the target resolved on the
+// host, which for a link in a rootfs is not where it points inside the sandbox.
+static QString symbolicLinkText(const QString &path)
+{
+    QByteArray text(PATH_MAX, '\0');
+    const ssize_t length = ::readlink(QFile::encodeName(path).constData(), text.data(), size_t(text.size()));
+    return length < 0 ? QString() : QFile::decodeName(text.left(length));
+}
+
 // The host's top-level system directories: symbolic links on merged-/usr systems (Debian
 // 12), real directories elsewhere. Either way the sandbox sees the same shape.
 static void addSystemTree(QStringList *args)
@@ -21,7 +35,7 @@ static void addSystemTree(QStringList *args)
     for (const QString &top : {u"/bin"_s, u"/sbin"_s, u"/lib"_s, u"/lib32"_s, u"/lib64"_s, u"/libx32"_s}) {
         const QFileInfo info(top);
         if (info.isSymLink())
-            args->append({u"--symlink"_s, info.symLinkTarget().mid(1), top});
+            args->append({u"--symlink"_s, symbolicLinkText(top), top});
         else if (info.isDir())
             args->append({u"--ro-bind"_s, top, top});
     }
@@ -46,6 +60,35 @@ static void addEtc(QStringList *args)
     }
 }
 
+// An unpacked root filesystem. Bound read-only as `/` itself, it would leave bwrap no place
+// for the mount points it must create when the rootfs lacks them (/workspace, /.sandflow,
+// volume paths): a read-only directory cannot gain entries. So the root stays bwrap's own
+// tmpfs and gets each top-level entry of the rootfs: directories and files bound read-only,
+// symbolic links recreated as written (they are meant to resolve inside the rootfs, as
+// `bin -> usr/bin` does). What the sandbox gets anew anyway is left out.
+static void addRootfs(const QString &rootfs, QStringList *args)
+{
+    static const QStringList replaced = {u"proc"_s, u"dev"_s, u"tmp"_s, u"workspace"_s, u".sandflow"_s};
+    const QFileInfoList entries = QDir(rootfs).entryInfoList(QDir::AllEntries | QDir::Hidden | QDir::System
+                                                             | QDir::NoDotAndDotDot, QDir::Name);
+    for (const QFileInfo &entry : entries) {
+        if (replaced.contains(entry.fileName()))
+            continue;
+        const QString target = u'/' + entry.fileName();
+        if (entry.isSymLink())
+            args->append({u"--symlink"_s, symbolicLinkText(entry.filePath()), target});
+        else if (entry.isDir() || entry.isFile())
+            args->append({u"--ro-bind"_s, entry.filePath(), target});
+    }
+}
+
+// Over the root tmpfs while it is still writable, so that bwrap can create the mount points.
+static void addMounts(const QList<BindMount> &mounts, QStringList *args)
+{
+    for (const BindMount &mount : mounts)
+        args->append({mount.readOnly ? u"--ro-bind"_s : u"--bind"_s, mount.source, mount.target});
+}
+
 QStringList bwrapArguments(const SandboxLayout &layout)
 {
     QStringList args = {
@@ -68,16 +111,21 @@ QStringList bwrapArguments(const SandboxLayout &layout)
     }
     if (layout.isolateNetwork)
         args.append(u"--unshare-net"_s);
-    addSystemTree(&args);
-    addEtc(&args);
+    if (layout.rootfs.isEmpty()) {
+        addSystemTree(&args);
+        addEtc(&args);
+    } else {
+        addRootfs(layout.rootfs, &args);
+    }
     args.append({u"--proc"_s, u"/proc"_s, u"--dev"_s, u"/dev"_s,
                  // Sticky and writable by all, as /tmp is everywhere, for commands run as other users.
                  u"--perms"_s, u"1777"_s, u"--tmpfs"_s, u"/tmp"_s,
                  u"--tmpfs"_s, u"/workspace"_s,
-                 u"--ro-bind"_s, layout.agentPath, QString::fromLatin1(AgentPathInSandbox),
-                 // Last: the root tmpfs (with /etc in it) turns read-only; the mounts on it
-                 // (/tmp, /workspace) stay as they are.
-                 u"--remount-ro"_s, u"/"_s,
+                 u"--ro-bind"_s, layout.agentPath, QString::fromLatin1(AgentPathInSandbox)});
+    addMounts(layout.mounts, &args);
+    // Last: the root tmpfs (with /etc and the mount points in it) turns read-only; the mounts
+    // on it (/tmp, /workspace, volumes) stay as they are.
+    args.append({u"--remount-ro"_s, u"/"_s,
                  u"--chdir"_s, u"/workspace"_s,
                  u"--clearenv"_s});
     for (const QString &assignment : layout.env) {

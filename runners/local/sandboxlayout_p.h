@@ -3,10 +3,19 @@
 // by running real sandboxes with nothing else around them.
 #pragma once
 
+#include <QList>
 #include <QString>
 #include <QStringList>
 
 namespace Sandflow::Internal {
+
+/// A host file or directory that appears inside the sandbox.
+struct BindMount
+{
+    QString source;             ///< on the host, absolute, symbolic links resolved
+    QString target;             ///< inside the sandbox, absolute
+    bool readOnly = false;
+};
 
 struct SandboxLayout
 {
@@ -18,6 +27,10 @@ struct SandboxLayout
     /// there (switch users, own files).
     bool inMappedUserNamespace = false;
     QStringList env;            ///< NAME=VALUE for the agent and, by default, its commands
+    /// An unpacked root filesystem (absolute) to use instead of the host's system tree;
+    /// empty: the host's.
+    QString rootfs;
+    QList<BindMount> mounts;    ///< volumes, mounted in this order
 };
 
 /// The program to start (bwrap) and its arguments. The agent is the sandbox's first
@@ -25,8 +38,9 @@ struct SandboxLayout
 ///
 /// The root is a fresh tmpfs holding read-only binds of the host's system tree (`/usr` and
 /// the merged-/usr links, and only the parts of `/etc` programs need, so that secrets such
-/// as /etc/shadow stay out), a private /proc and /dev, and writable /tmp and /workspace
-/// (tmpfs); the root itself is read-only.
+/// as /etc/shadow stay out) or of the top-level entries of `rootfs`, a private /proc and
+/// /dev, writable /tmp and /workspace (tmpfs), and the volumes on top; the root itself is
+/// read-only.
 /// Every namespace is new (user, pid, ipc, uts, cgroup, and net unless the network is
 /// allowed), all capabilities are dropped, and the sandbox dies with the runner.
 QString bwrapProgram();

@@ -2,7 +2,12 @@
 // commands, interrupt them, delete, expire, and leave nothing running.
 #include "runnertesting.h"
 
+#include <QDir>
+#include <QFile>
+#include <QProcess>
+#include <QRegularExpression>
 #include <QSignalSpy>
+#include <QTemporaryDir>
 #include <QTest>
 
 #include <functional>
@@ -28,8 +33,49 @@ private slots:
     void memoryHogIsOomKilled();
     void forkBombHitsTheProcessLimit();
     void pauseFreezesAndResumeContinues();
+    void hostVolumesMountWithinTheAllowedPaths();
+    void volumesThatCouldEscapeAreRefused();
+    void pvcVolumesOutliveTheirSandboxes();
+    void networkIsAllOrNothing();
+    void rootfsReplacesTheSystemTree();
 
+
+private:
+    /// Runs `script` in sandbox `id` and waits for it; `*exitCode` is its status.
+    static Output shell(LocalRunner *runner, const QString &id, const QString &script, int *exitCode = nullptr);
+    /// The error that creating `request` fails with, or none.
+    static std::optional<JobError> refusal(LocalRunner *runner, const SandboxRequest &request);
+    static SandboxVolume volume(SandboxVolume::Kind kind, const QString &source, const QString &mountPath,
+                                const std::function<void(SandboxVolume &)> &set = {});
 };
+
+Output TestLocalRunner::shell(LocalRunner *runner, const QString &id, const QString &script, int *exitCode)
+{
+    std::unique_ptr<CommandJob> job(runner->runCommand(id, command(script)));
+    const Output output = collect(job.get());
+    if (exitCode)
+        *exitCode = job->exitCode().value_or(-1);
+    return output;
+}
+
+std::optional<JobError> TestLocalRunner::refusal(LocalRunner *runner, const SandboxRequest &request)
+{
+    std::unique_ptr<SandboxJob> job(run(runner->createSandbox(request)));
+    return job->error();
+}
+
+SandboxVolume TestLocalRunner::volume(SandboxVolume::Kind kind, const QString &source, const QString &mountPath,
+                                      const std::function<void(SandboxVolume &)> &set)
+{
+    SandboxVolume volume;
+    volume.name = u"vol"_s;
+    volume.kind = kind;
+    (kind == SandboxVolume::Kind::Pvc ? volume.claimName : volume.hostPath) = source;
+    volume.mountPath = mountPath;
+    if (set)
+        set(volume);
+    return volume;
+}
 
 void TestLocalRunner::createRunDelete()
 {
@@ -230,6 +276,211 @@ void TestLocalRunner::pauseFreezesAndResumeContinues()
     QVERIFY2(later > afterPause, qPrintable(u"%1 then %2"_s.arg(afterPause).arg(later)));
     counter->cancel();
     QTRY_VERIFY(counter->isFinished());
+}
+
+void TestLocalRunner::hostVolumesMountWithinTheAllowedPaths()
+{
+    QTemporaryDir host;
+    QVERIFY(host.isValid());
+    LocalRunner::Options withHostPaths = runnerOptions();
+    withHostPaths.allowedHostPaths = {host.filePath(u"data"_s)};
+    LocalRunner runner(withHostPaths);
+    // `data/sets` is missing: the runner creates it, as OpenSandbox does.
+    const QString sets = host.filePath(u"data/sets"_s);
+    const QString id = create(&runner, sandbox([&](SandboxRequest &r) {
+        r.volumes = {volume(SandboxVolume::Kind::Host, sets, u"/mnt/train"_s, [](SandboxVolume &v) { v.subPath = u"train"_s; }),
+                     volume(SandboxVolume::Kind::Host, sets, u"/mnt/all"_s, [](SandboxVolume &v) { v.readOnly = true; })};
+    }));
+    QVERIFY(!id.isEmpty());
+    int status = -1;
+    shell(&runner, id, u"echo sample > /mnt/train/one"_s, &status);
+    QCOMPARE(status, 0);
+    QFile written(sets + u"/train/one"_s);
+    QVERIFY(written.open(QIODevice::ReadOnly));
+    QCOMPARE(written.readAll(), QByteArray("sample\n"));
+    QCOMPARE(shell(&runner, id, u"cat /mnt/all/train/one"_s).out, QByteArray("sample\n"));
+    shell(&runner, id, u"touch /mnt/all/two"_s, &status);
+    QVERIFY(status != 0);
+    QVERIFY(!QFile::exists(sets + u"/two"_s));
+}
+
+void TestLocalRunner::volumesThatCouldEscapeAreRefused()
+{
+    QTemporaryDir host;
+    QVERIFY(host.isValid());
+    const QString data = host.filePath(u"data"_s);
+    QVERIFY(QDir().mkpath(data) && QDir().mkpath(host.filePath(u"database"_s))
+            && QDir().mkpath(host.filePath(u"outside"_s)));
+    QVERIFY(QFile::link(host.filePath(u"outside"_s), data + u"/link"_s));
+    LocalRunner::Options withHostPaths = runnerOptions();
+    withHostPaths.allowedHostPaths = {data};
+    LocalRunner runner(withHostPaths);
+    using Kind = SandboxVolume::Kind;
+    const auto subPath = [](const QString &path) { return [path](SandboxVolume &v) { v.subPath = path; }; };
+    const struct
+    {
+        SandboxVolume volume;
+        QString code;
+    } cases[] = {
+        {volume(Kind::Host, host.filePath(u"database"_s), u"/mnt"_s), u"VOLUME_HOST_PATH_NOT_ALLOWED"_s},
+        {volume(Kind::Host, data + u"/../outside"_s, u"/mnt"_s), u"VOLUME_HOST_PATH_NOT_ALLOWED"_s},
+        {volume(Kind::Host, data + u"/link"_s, u"/mnt"_s), u"VOLUME_HOST_PATH_NOT_ALLOWED"_s},
+        // Nothing may be created where the link leads, either.
+        {volume(Kind::Host, data + u"/link/new"_s, u"/mnt"_s), u"VOLUME_HOST_PATH_NOT_ALLOWED"_s},
+        {volume(Kind::Host, data, u"/mnt"_s, subPath(u"../outside"_s)), u"VOLUME_INVALID_SUBPATH"_s},
+        {volume(Kind::Host, data, u"/mnt"_s, subPath(u"/etc"_s)), u"VOLUME_INVALID_SUBPATH"_s},
+        {volume(Kind::Host, data, u"mnt"_s), u"VOLUME_INVALID_MOUNT_PATH"_s},
+        {volume(Kind::Host, data, u"/"_s), u"VOLUME_INVALID_MOUNT_PATH"_s},
+        {volume(Kind::Host, data, u"/usr/local/data"_s), u"VOLUME_INVALID_MOUNT_PATH"_s},
+        {volume(Kind::Host, data, u"/.sandflow"_s), u"VOLUME_INVALID_MOUNT_PATH"_s},
+        {volume(Kind::Pvc, u"cache"_s, u"/mnt"_s), u"VOLUME_NO_STATE_DIRECTORY"_s},
+        {volume(Kind::Ossfs, QString(), u"/mnt"_s), u"VOLUME_NOT_SUPPORTED"_s},
+    };
+    for (const auto &refused : cases) {
+        const std::optional<JobError> error = refusal(&runner, sandbox([&](SandboxRequest &r) { r.volumes = {refused.volume}; }));
+        const QString what = refused.volume.hostPath + u" at "_s + refused.volume.mountPath;
+        QVERIFY2(error, qPrintable(what));
+        QVERIFY2(error->code == refused.code, qPrintable(what + u": "_s + error->code + u" "_s + error->message));
+        QCOMPARE(error->kind, JobError::Kind::Invalid);
+        QVERIFY(error->message.contains(u"`vol`"_s));
+    }
+    QVERIFY(!QFile::exists(host.filePath(u"outside/new"_s)));
+    QVERIFY(runner.sandboxes().isEmpty());
+    // The message says what is allowed; with nothing allowed, every host volume is refused.
+    const std::optional<JobError> outside = refusal(&runner, sandbox([&](SandboxRequest &r) {
+        r.volumes = {volume(Kind::Host, host.filePath(u"database"_s), u"/mnt"_s)};
+    }));
+    QVERIFY2(outside->message.contains(host.filePath(u"database"_s)) && outside->message.contains(data),
+             qPrintable(outside->message));
+    LocalRunner closed(runnerOptions());
+    QCOMPARE(refusal(&closed, sandbox([&](SandboxRequest &r) { r.volumes = {volume(Kind::Host, data, u"/mnt"_s)}; }))->code,
+             u"VOLUME_HOST_PATH_NOT_ALLOWED"_s);
+}
+
+void TestLocalRunner::pvcVolumesOutliveTheirSandboxes()
+{
+    QTemporaryDir state;
+    QVERIFY(state.isValid());
+    LocalRunner::Options withState = runnerOptions();
+    withState.stateDirectory = state.path();
+    LocalRunner runner(withState);
+    const SandboxVolume cache = volume(SandboxVolume::Kind::Pvc, u"pip-cache"_s, u"/cache"_s,
+                                       [](SandboxVolume &v) { v.subPath = u"wheels"_s; });
+    const QString first = create(&runner, sandbox([&](SandboxRequest &r) { r.volumes = {cache}; }));
+    QVERIFY(!first.isEmpty());
+    int status = -1;
+    shell(&runner, first, u"echo built > /cache/numpy.whl"_s, &status);
+    QCOMPARE(status, 0);
+    std::unique_ptr<AsyncJob> removal(run(runner.deleteSandbox(first)));
+    QVERIFY(!removal->error());
+    QVERIFY(QFile::exists(state.filePath(u"volumes/pip-cache/wheels/numpy.whl"_s)));
+
+    const QString second = create(&runner, sandbox([&](SandboxRequest &r) {
+        r.volumes = {volume(SandboxVolume::Kind::Pvc, u"pip-cache"_s, u"/root/.cache"_s)};
+    }));
+    QCOMPARE(shell(&runner, second, u"cat /root/.cache/wheels/numpy.whl"_s).out, QByteArray("built\n"));
+
+    // A link inside the volume cannot take a sub-path out of it; a claim is one DNS name.
+    QVERIFY(QFile::link(QDir::rootPath(), state.filePath(u"volumes/pip-cache/escape"_s)));
+    QCOMPARE(refusal(&runner, sandbox([](SandboxRequest &r) {
+                 r.volumes = {volume(SandboxVolume::Kind::Pvc, u"pip-cache"_s, u"/mnt"_s,
+                                     [](SandboxVolume &v) { v.subPath = u"escape/etc"_s; })};
+             }))->code,
+             u"VOLUME_INVALID_SUBPATH"_s);
+    QCOMPARE(refusal(&runner, sandbox([](SandboxRequest &r) {
+                 r.volumes = {volume(SandboxVolume::Kind::Pvc, u"../sandboxes"_s, u"/mnt"_s)};
+             }))->code,
+             u"VOLUME_INVALID_CLAIM_NAME"_s);
+}
+
+void TestLocalRunner::networkIsAllOrNothing()
+{
+    using Action = SandboxNetworkPolicy::Action;
+    LocalRunner runner(runnerOptions());
+    const QString interfaces = u"tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '"_s;
+    // Deny rules under a deny default change nothing.
+    const QString offline = create(&runner, sandbox([](SandboxRequest &r) {
+        r.network.defaultAction = Action::Deny;
+        r.network.egress = {{Action::Deny, u"example.com"_s}};
+    }));
+    QCOMPARE(shell(&runner, offline, interfaces).out, QByteArray("lo\n"));
+
+    QProcess host;
+    host.start(u"/bin/sh"_s, {u"-c"_s, interfaces});
+    QVERIFY(host.waitForFinished());
+    const QString online = create(&runner, sandbox([](SandboxRequest &r) {
+        r.network.egress = {{Action::Allow, u"*.example.com"_s}};
+    }));
+    QCOMPARE(shell(&runner, online, interfaces).out, host.readAllStandardOutput());
+
+    for (const SandboxNetworkPolicy::Rule &rule :
+         {SandboxNetworkPolicy::Rule{Action::Allow, u"pypi.org"_s}, SandboxNetworkPolicy::Rule{Action::Deny, u"10.0.0.0/8"_s}}) {
+        // The rule that repeats the default passes; the one after it is named.
+        const Action defaultAction = rule.action == Action::Allow ? Action::Deny : Action::Allow;
+        const std::optional<JobError> error = refusal(&runner, sandbox([&](SandboxRequest &r) {
+            r.network.defaultAction = defaultAction;
+            r.network.egress = {{defaultAction, u"*.example.com"_s}, rule};
+        }));
+        QVERIFY(error);
+        QCOMPARE(error->code, u"NETWORK_POLICY_NOT_SUPPORTED"_s);
+        QCOMPARE(error->kind, JobError::Kind::Invalid);
+        QVERIFY2(error->message.contains(rule.target), qPrintable(error->message));
+    }
+}
+
+// A root filesystem with only dash, the libraries it loads and a marker. Its /bin is a
+// relative link to usr/bin, as on merged-/usr systems, so the link must be kept as written.
+static bool makeTinyRootfs(const QString &root)
+{
+    const QString shell = QFileInfo(u"/bin/sh"_s).canonicalFilePath();
+    QProcess ldd;
+    ldd.start(u"ldd"_s, {shell});
+    if (!ldd.waitForFinished() || ldd.exitCode() != 0)
+        return false;
+    static const QRegularExpression library(u"(/\\S+)"_s);
+    QStringList files;
+    for (const QRegularExpressionMatch &match : library.globalMatch(QString::fromLocal8Bit(ldd.readAllStandardOutput())))
+        files.append(match.captured(1));
+    files.append(u"/usr/bin/sh"_s);
+    for (const QString &file : files) {
+        const QString copy = root + file;
+        if (!QDir().mkpath(QFileInfo(copy).path())
+            || !QFile::copy(file == u"/usr/bin/sh"_s ? shell : file, copy))
+            return false;
+    }
+    QFile marker(root + u"/etc/marker"_s);
+    return QDir().mkpath(root + u"/etc"_s) && QFile::link(u"usr/bin"_s, root + u"/bin"_s)
+           && marker.open(QIODevice::WriteOnly) && marker.write("tiny\n") == 5;
+}
+
+void TestLocalRunner::rootfsReplacesTheSystemTree()
+{
+    QTemporaryDir rootfs;
+    QVERIFY(rootfs.isValid());
+    QVERIFY(makeTinyRootfs(rootfs.path()));
+    LocalRunner runner(runnerOptions());
+    QSignalSpy warnings(&runner, &Runner::warning);
+    const QString id = create(&runner, sandbox([&](SandboxRequest &r) {
+        r.image = u"tiny"_s;
+        r.rootfs = rootfs.path();
+    }));
+    QVERIFY(!id.isEmpty());
+    // dash alone: its builtins, no cat or ls.
+    int status = -1;
+    const Output output = shell(&runner, id, u"read m < /etc/marker; echo $m; "
+                                             u"test -e /etc/debian_version && echo host-etc; "
+                                             u"test -e /usr/bin/env && echo host-usr; "
+                                             u"echo w > /workspace/f && read w < /workspace/f && echo $w; "
+                                             u"(echo x > /etc/new) 2>/dev/null && echo root-writable; true"_s, &status);
+    QCOMPARE(status, 0);
+    QCOMPARE(output.out, QByteArray("tiny\nw\n"));
+    QVERIFY(!QFile::exists(rootfs.filePath(u"etc/new"_s)));
+    QVERIFY(warnings.isEmpty());
+
+    QCOMPARE(refusal(&runner, sandbox([&](SandboxRequest &r) { r.rootfs = rootfs.filePath(u"missing"_s); }))->code,
+             u"ROOTFS_NOT_FOUND"_s);
+    QCOMPARE(refusal(&runner, sandbox([&](SandboxRequest &r) { r.rootfs = rootfs.filePath(u"etc/marker"_s); }))->code,
+             u"ROOTFS_NOT_FOUND"_s);
 }
 
 QTEST_GUILESS_MAIN(TestLocalRunner)

@@ -11,6 +11,7 @@
 #include <QTest>
 
 #include <csignal>
+#include <functional>
 
 using namespace Qt::StringLiterals;
 using namespace Sandflow::Internal;
@@ -28,13 +29,15 @@ struct Result
 class Sandbox
 {
 public:
-    explicit Sandbox(bool isolateNetwork = true)
+    /// `adjust` changes the default layout: isolated network, the host's system tree.
+    explicit Sandbox(const std::function<void(SandboxLayout &)> &adjust = {})
     {
         SandboxLayout layout;
         layout.id = u"sandbox-test"_s;
         layout.agentPath = QStringLiteral(SANDFLOW_AGENT_PATH);
-        layout.isolateNetwork = isolateNetwork;
         layout.env = {u"PATH=/usr/local/bin:/usr/bin:/bin"_s, u"HOME=/workspace"_s};
+        if (adjust)
+            adjust(layout);
         QObject::connect(&connection, &AgentConnection::output, &connection,
                          [this](quint32, AgentConnection::Stream stream, const QByteArray &data) {
                              (stream == AgentConnection::Stream::Stdout ? current.out : current.err) += data;
@@ -83,6 +86,7 @@ private slots:
     void hostFilesStayOutside();
     void noCapabilitiesNoNewPrivileges();
     void deniedNetworkHasOnlyLoopback();
+    void bindMountsKeepTheirModeOnTheReadOnlyRoot();
     void closingTheControlPipeRemovesTheSandbox();
 };
 
@@ -142,12 +146,39 @@ void TestSandboxLayout::deniedNetworkHasOnlyLoopback()
     QCOMPARE(result.exitCode, 0);
     QCOMPARE(result.out, QByteArray("lo\n"));
     // Allowed, the sandbox shares the host's interfaces.
-    Sandbox open(false);
+    Sandbox open([](SandboxLayout &layout) { layout.isolateNetwork = false; });
     QFile hostDev(u"/proc/net/dev"_s);
     QVERIFY(hostDev.open(QIODevice::ReadOnly));
     const int hostInterfaces = int(hostDev.readAll().trimmed().split('\n').size()) - 2;
     const Result shared = open.run(u"tail -n +3 /proc/net/dev | wc -l"_s);
     QCOMPARE(shared.out.trimmed().toInt(), hostInterfaces);
+}
+
+void TestSandboxLayout::bindMountsKeepTheirModeOnTheReadOnlyRoot()
+{
+    QTemporaryDir host;
+    QVERIFY(host.isValid());
+    QVERIFY(QDir(host.path()).mkpath(u"ro"_s) && QDir(host.path()).mkpath(u"rw"_s));
+    QFile file(host.filePath(u"settings"_s));
+    QVERIFY(file.open(QIODevice::WriteOnly) && file.write("v1\n") == 3);
+    file.close();
+    // Mount points that neither the host's tree nor the root tmpfs has yet, two levels deep.
+    Sandbox sandbox([&host](SandboxLayout &layout) {
+        layout.mounts = {{host.filePath(u"ro"_s), u"/data/ro"_s, true},
+                         {host.filePath(u"rw"_s), u"/data/rw"_s, false},
+                         {host.filePath(u"settings"_s), u"/config/settings"_s, true}};
+    });
+    QVERIFY(sandbox.run(u"touch /data/ro/f"_s).exitCode != 0);
+    QVERIFY(sandbox.run(u"echo v2 > /config/settings"_s).exitCode != 0);
+    QCOMPARE(sandbox.run(u"cat /config/settings"_s).out, QByteArray("v1\n"));
+    QCOMPARE(sandbox.run(u"echo written > /data/rw/f"_s).exitCode, 0);
+    QFile written(host.filePath(u"rw/f"_s));
+    QVERIFY(written.open(QIODevice::ReadOnly));
+    QCOMPARE(written.readAll(), QByteArray("written\n"));
+    QVERIFY(!QFile::exists(host.filePath(u"ro/f"_s)));
+    // The mount points went onto the root before it turned read-only.
+    QVERIFY(sandbox.run(u"touch /data/new"_s).exitCode != 0);
+    QVERIFY(sandbox.run(u"touch /new"_s).exitCode != 0);
 }
 
 void TestSandboxLayout::closingTheControlPipeRemovesTheSandbox()

@@ -1,0 +1,20 @@
+// What a sandbox request asks of this machine, checked before anything starts: its network
+// policy, root filesystem and volumes become a bubblewrap layout, or an error saying why the
+// local runner cannot give them.
+#pragma once
+
+#include "asyncjob.h"
+#include "localrunner.h"
+#include "sandboxlayout_p.h"
+
+#include <optional>
+
+namespace Sandflow::Internal {
+
+/// Fills in `layout`'s agent, network, root filesystem and mounts (not its id or
+/// environment). Returns the first refusal (Kind::Invalid: NETWORK_POLICY_NOT_SUPPORTED,
+/// ROOTFS_NOT_FOUND, VOLUME_*) or, when a volume cannot be created, a Kind::Infra error.
+std::optional<JobError> layoutForRequest(const SandboxRequest &request, const LocalRunner::Options &options,
+                                         SandboxLayout *layout);
+
+} // namespace Sandflow::Internal
