@@ -2,7 +2,9 @@
 //   1. one at a time: create until ready, run `echo`, delete, against starting the same
 //      bwrap command line with `true` instead of the agent (median of each);
 //   2. 200 of them, 8 at a time, against 200 bare starts 8 at a time (total time);
-//   3. what an idle sandbox costs: PSS of its bwrap processes and the agent.
+//   3. what an idle sandbox costs: PSS of its bwrap processes and the agent;
+//   4. one command printing 1 GiB to stdout, streamed through the Runner interface, against
+//      reading the same command's output from a plain pipe on the host (QProcess).
 // Prints figures; not a test.
 #include "localrunner.h"
 #include "localsandbox_p.h"
@@ -27,6 +29,8 @@ namespace {
 constexpr int SequentialRuns = 30;
 constexpr int Batch = 200;
 constexpr int Concurrency = 8;
+constexpr qint64 StreamBytes = 1ll << 30;
+const QString StreamCommand = u"head -c %1 /dev/zero"_s.arg(StreamBytes);
 
 double median(QList<double> values)
 {
@@ -128,6 +132,47 @@ QList<qint64> processTree(qint64 root)
 
 } // namespace
 
+double megabytesPerSecond(qint64 bytes, qint64 elapsedMs)
+{
+    return double(bytes) / (1024.0 * 1024.0) / (double(std::max<qint64>(elapsedMs, 1)) / 1000.0);
+}
+
+/// Reads the command's output on the host through a pipe, with the same event loop.
+double pipeThroughput()
+{
+    QProcess process;
+    qint64 received = 0;
+    QObject::connect(&process, &QProcess::readyReadStandardOutput, &process, [&] {
+        received += process.readAllStandardOutput().size();
+    });
+    QEventLoop loop;
+    QObject::connect(&process, &QProcess::finished, &loop, &QEventLoop::quit);
+    QElapsedTimer clock;
+    clock.start();
+    process.start(u"/bin/sh"_s, {u"-c"_s, StreamCommand});
+    loop.exec();
+    received += process.readAllStandardOutput().size();
+    return received == StreamBytes ? megabytesPerSecond(received, clock.elapsed()) : 0;
+}
+
+double sandboxThroughput(LocalRunner *runner, const QString &id)
+{
+    CommandRequest request;
+    request.command = StreamCommand;
+    CommandJob *job = runner->runCommand(id, request);
+    qint64 received = 0;
+    QObject::connect(job, &CommandJob::output, job, [&](CommandJob::Stream, const QByteArray &data) {
+        received += data.size();
+    });
+    QEventLoop loop;
+    QObject::connect(job, &AsyncJob::finished, &loop, &QEventLoop::quit);
+    QElapsedTimer clock;
+    clock.start();
+    job->start();
+    loop.exec();
+    return received == StreamBytes ? megabytesPerSecond(received, clock.elapsed()) : 0;
+}
+
 int main(int argc, char *argv[])
 {
     QCoreApplication app(argc, argv);
@@ -174,6 +219,13 @@ int main(int argc, char *argv[])
             std::printf("  %-20s %6lld kB\n", comm.readAll().trimmed().constData(), pss);
         }
         std::printf("  total                %6lld kB\n", total);
+
+        const double pipe = pipeThroughput();
+        const double streamed = sandboxThroughput(&runner, live.first().id);
+        std::printf("1 GiB on stdout\n");
+        std::printf("  baseline, plain pipe on the host:               %7.0f MB/s\n", pipe);
+        std::printf("  through the Runner interface:                   %7.0f MB/s  (%.2fx baseline)\n", streamed,
+                    streamed / pipe);
         AsyncJob *removal = runner.deleteSandbox(live.first().id);
         QObject::connect(removal, &AsyncJob::finished, &loop, &QEventLoop::quit);
         removal->start();

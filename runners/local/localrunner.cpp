@@ -5,11 +5,14 @@
 #include "localsandbox_p.h"
 #include "sandboxrecords_p.h"
 #include "sandboxrequest_p.h"
+#include "sandboxuserns_p.h"
 
 #include <QDir>
 #include <QThread>
 
 #include <csignal>
+
+#include <unistd.h>
 
 namespace Sandflow {
 
@@ -143,6 +146,7 @@ SandboxJob *LocalRunner::createSandbox(const SandboxRequest &request)
     Internal::SandboxLayout layout;
     if (std::optional<JobError> refusal = Internal::layoutForRequest(request, m_options, &layout))
         return new RefusedCreateJob(std::move(*refusal));
+    layout.userNamespaceFd = userNamespaceFd();
     auto sandbox = std::make_unique<LocalSandbox>(layout, request);
     LocalSandbox *raw = sandbox.get();
     const QString id = raw->info().id;
@@ -159,6 +163,19 @@ SandboxJob *LocalRunner::createSandbox(const SandboxRequest &request)
     }
     m_sandboxes.emplace(id, std::move(sandbox));
     return new CreateJob(this, raw, m_options);
+}
+
+int LocalRunner::userNamespaceFd()
+{
+    if (!m_userNamespace) {
+        QString error;
+        m_userNamespace = std::make_unique<Internal::MappedUserNamespace>(Internal::MappedUserNamespace::create(&error));
+        // Only root can have one; for anyone else this is how it is, not news.
+        if (!m_userNamespace->isValid() && geteuid() == 0)
+            warnOnce(u"sandboxes get bubblewrap's own user namespace, so commands cannot run as other users: %1"_s
+                         .arg(error));
+    }
+    return m_userNamespace->fd();
 }
 
 LocalRunner::Capabilities LocalRunner::capabilities() const

@@ -13,7 +13,10 @@
 
 namespace Sandflow {
 
-namespace Internal { class LocalSandbox; }
+namespace Internal {
+class LocalSandbox;
+class MappedUserNamespace;
+}
 
 class LocalRunner final : public Runner
 {
@@ -108,9 +111,12 @@ public:
 
 private:
     void forget(const QString &id);
+    /// The shared user namespace's descriptor, made on first use; -1 where there is none.
+    int userNamespaceFd();
 
     Options m_options;
     QStringList m_warned;
+    std::unique_ptr<Internal::MappedUserNamespace> m_userNamespace;
     std::map<QString, std::unique_ptr<Internal::LocalSandbox>> m_sandboxes;
 };
 

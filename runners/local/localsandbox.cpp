@@ -9,8 +9,6 @@
 #include <csignal>
 #include <limits>
 
-#include <unistd.h>
-
 namespace Sandflow::Internal {
 
 using namespace Qt::StringLiterals;
@@ -90,20 +88,14 @@ void LocalSandbox::start(qint64 readyTimeoutMs, qint64 defaultMaxProcesses, QStr
     layout.id = m_info.id.left(12);
     for (auto it = m_environment.cbegin(); it != m_environment.cend(); ++it)
         layout.env.append(it.key() + u'=' + it.value());
-    layout.inMappedUserNamespace = canMapUserRange();
     m_readyTimer.start(int(std::min<qint64>(readyTimeoutMs, std::numeric_limits<int>::max())));
     const SandboxCgroup *cgroup = m_cgroup.get();
-    const bool mapUsers = layout.inMappedUserNamespace;
+    const int userNamespace = layout.userNamespaceFd;
     // Between fork and exec: async-signal-safe calls only.
-    m_agent.start(bwrapProgram(), bwrapArguments(layout), [cgroup, mapUsers] {
-        // Joined first: the cgroup files belong to the machine's root, outside the namespace.
+    m_agent.start(bwrapProgram(), bwrapArguments(layout), [cgroup, userNamespace] {
         if (cgroup)
             cgroup->joinFromChild();
-        if (mapUsers && !enterMappedUserNamespace()) {
-            static const char message[] = "sandflow: cannot make the sandbox's user namespace\n";
-            [[maybe_unused]] const ssize_t written = ::write(STDERR_FILENO, message, sizeof message - 1);
-            ::_exit(127);
-        }
+        MappedUserNamespace::inheritInChild(userNamespace);
     });
     // Ready means the agent answered, as OpenSandbox clients poll execd's /ping.
     m_pingChannel = m_agent.request({{u"op"_s, u"ping"_s}});

@@ -100,7 +100,8 @@ QStringList bwrapArguments(const SandboxLayout &layout)
         u"--new-session"_s,
         u"--hostname"_s, layout.id,
     };
-    if (layout.inMappedUserNamespace) {
+    if (layout.userNamespaceFd >= 0) {
+        args.append({u"--userns"_s, QString::number(layout.userNamespaceFd)});
         // What Docker grants a container's root by default, minus what needs the network
         // or devices: enough to act as root on the sandbox's own files and users.
         for (const QString &capability : {u"CAP_CHOWN"_s, u"CAP_DAC_OVERRIDE"_s, u"CAP_FOWNER"_s, u"CAP_KILL"_s,

@@ -22,10 +22,10 @@ struct SandboxLayout
     QString id;                 ///< becomes the sandbox's host name
     QString agentPath;          ///< the host's sandflow-agent binary
     bool isolateNetwork = true; ///< an empty network namespace (policy `defaultAction: deny`)
-    /// bubblewrap starts inside a user namespace the runner made (sandboxuserns_p.h) rather
-    /// than making its own, and the sandbox's root keeps the capabilities to act as root
-    /// there (switch users, own files).
-    bool inMappedUserNamespace = false;
+    /// A user namespace the runner made (sandboxuserns_p.h), open in bubblewrap as this
+    /// descriptor: the sandbox enters it rather than making its own, and its root keeps the
+    /// capabilities to act as root there (switch users, own files). -1: bubblewrap makes one.
+    int userNamespaceFd = -1;
     QStringList env;            ///< NAME=VALUE for the agent and, by default, its commands
     /// An unpacked root filesystem (absolute) to use instead of the host's system tree;
     /// empty: the host's.

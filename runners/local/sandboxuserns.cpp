@@ -1,83 +1,121 @@
 #include "sandboxuserns_p.h"
 
+#include <QFile>
+
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstddef>
+#include <cstring>
+#include <utility>
 
 namespace Sandflow::Internal {
 
+using namespace Qt::StringLiterals;
+
 namespace {
 
-/// Appends `value` in decimal; snprintf is not async-signal-safe.
-char *appendNumber(char *out, unsigned long value)
+bool writeMap(pid_t pid, const QString &file)
 {
-    char digits[24];
-    std::size_t count = 0;
-    do {
-        digits[count++] = char('0' + value % 10);
-        value /= 10;
-    } while (value);
-    while (count)
-        *out++ = digits[--count];
-    return out;
+    QFile map(u"/proc/%1/%2"_s.arg(pid).arg(file));
+    const QByteArray line = "0 0 " + QByteArray::number(MappedUserNamespace::MappedIds) + '\n';
+    return map.open(QIODevice::WriteOnly | QIODevice::Unbuffered) && map.write(line) == line.size();
 }
 
-bool writeMap(pid_t pid, const char *file)
+void closeBoth(int fds[2])
 {
-    char path[64] = "/proc/";
-    char *end = appendNumber(path + 6, static_cast<unsigned long>(pid));
-    *end++ = '/';
-    for (const char *c = file; *c;)
-        *end++ = *c++;
-    *end = '\0';
-
-    char line[48] = "0 0 ";
-    end = appendNumber(line + 4, MappedIds);
-    *end++ = '\n';
-    const int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    const bool written = write(fd, line, std::size_t(end - line)) == end - line;
-    close(fd);
-    return written;
+    ::close(fds[0]);
+    ::close(fds[1]);
 }
 
 } // namespace
 
-bool canMapUserRange()
+// A short-lived child makes the namespace and waits while this process, still outside it
+// and root there, writes its maps and opens it. The open descriptor keeps the namespace
+// alive after the child has gone. All of this takes about a millisecond, once per runner.
+MappedUserNamespace MappedUserNamespace::create(QString *error)
 {
-    return geteuid() == 0;
+    MappedUserNamespace result;
+    const auto fail = [error](const QString &what) {
+        *error = u"%1: %2"_s.arg(what, QString::fromLocal8Bit(strerror(errno)));
+    };
+    if (geteuid() != 0) {
+        *error = u"only root can map a range of user ids"_s;
+        return result;
+    }
+    int unshared[2];
+    int mapped[2];
+    if (pipe2(unshared, O_CLOEXEC) != 0) {
+        fail(u"pipe"_s);
+        return result;
+    }
+    if (pipe2(mapped, O_CLOEXEC) != 0) {
+        fail(u"pipe"_s);
+        closeBoth(unshared);
+        return result;
+    }
+    const pid_t child = fork();
+    if (child < 0) {
+        fail(u"fork"_s);
+        closeBoth(unshared);
+        closeBoth(mapped);
+        return result;
+    }
+    if (child == 0) {
+        // Async-signal-safe calls only: the runner may have other threads. Its own copy
+        // of the write end would keep the end of file from ever coming.
+        ::close(mapped[1]);
+        const char status = unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
+        [[maybe_unused]] const ssize_t told = write(unshared[1], &status, 1);
+        char done;
+        [[maybe_unused]] const ssize_t waited = read(mapped[0], &done, 1);
+        _exit(0);
+    }
+    ::close(unshared[1]);
+    ::close(mapped[0]);
+    char status = 'n';
+    while (read(unshared[0], &status, 1) < 0 && errno == EINTR) {
+    }
+    if (status != 'y') {
+        *error = u"user namespaces are not available"_s;
+    } else if (!writeMap(child, u"uid_map"_s) || !writeMap(child, u"gid_map"_s)) {
+        fail(u"cannot write the user namespace's id maps"_s);
+    } else {
+        const QByteArray path = "/proc/" + QByteArray::number(child) + "/ns/user";
+        result.m_fd = ::open(path.constData(), O_RDONLY | O_CLOEXEC);
+        if (result.m_fd < 0)
+            fail(u"cannot open the user namespace"_s);
+    }
+    ::close(unshared[0]);
+    ::close(mapped[1]);   // the child ends on end of file
+    while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return result;
 }
 
-bool enterMappedUserNamespace()
+MappedUserNamespace::MappedUserNamespace(MappedUserNamespace &&other) noexcept
+    : m_fd(std::exchange(other.m_fd, -1))
 {
-    int unshared[2];
-    if (pipe2(unshared, O_CLOEXEC) != 0)
-        return false;
-    const pid_t self = getpid();
-    const pid_t helper = fork();
-    if (helper < 0)
-        return false;
-    if (helper == 0) {
-        close(unshared[1]);
-        char byte;
-        const bool proceed = read(unshared[0], &byte, 1) == 1 && byte == 'y';
-        _exit(proceed && writeMap(self, "uid_map") && writeMap(self, "gid_map") ? 0 : 1);
-    }
-    close(unshared[0]);
-    const bool entered = unshare(CLONE_NEWUSER) == 0;
-    // Told either way, so that the helper always ends.
-    const char byte = entered ? 'y' : 'n';
-    [[maybe_unused]] const ssize_t told = write(unshared[1], &byte, 1);
-    close(unshared[1]);
-    int status = 0;
-    while (waitpid(helper, &status, 0) < 0 && errno == EINTR) {
-    }
-    return entered && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+MappedUserNamespace &MappedUserNamespace::operator=(MappedUserNamespace &&other) noexcept
+{
+    std::swap(m_fd, other.m_fd);
+    return *this;
+}
+
+MappedUserNamespace::~MappedUserNamespace()
+{
+    if (m_fd >= 0)
+        ::close(m_fd);
+}
+
+void MappedUserNamespace::inheritInChild(int fd)
+{
+    if (fd >= 0)
+        fcntl(fd, F_SETFD, 0);
 }
 
 } // namespace Sandflow::Internal

@@ -1,22 +1,42 @@
-// The user namespace of a local sandbox. bubblewrap's own --unshare-user maps one id, so
+// The user namespace of local sandboxes. bubblewrap's own --unshare-user maps one id, so
 // root in the sandbox could never switch to another user or hand a file to one. A runner
-// running as root instead makes the namespace itself, mapping the ids 0-65535 to the same
-// ids outside, as a container runtime does; bubblewrap then works inside it and keeps a
-// Docker-like set of capabilities for the sandbox's root, which only count inside.
+// running as root instead makes one namespace that maps the ids 0-65535 to the same ids
+// outside, as a container runtime does, and every sandbox's bubblewrap enters it
+// (`--userns FD`) and makes its other namespaces there. Sharing it costs no isolation: the
+// sandboxes' processes, mounts and networks are still apart, and root in a sandbox keeps
+// only capabilities over its own files and users.
 #pragma once
+
+#include <QString>
 
 namespace Sandflow::Internal {
 
-/// Whether this process may map a range of ids (it has CAP_SETUID outside: it is root).
-bool canMapUserRange();
+class MappedUserNamespace
+{
+public:
+    /// Makes the namespace; isValid() is false where that is not possible (not root, or user
+    /// namespaces disabled), with `error` saying why.
+    static MappedUserNamespace create(QString *error);
 
-/// Moves the calling process into a new user namespace with ids 0-65535 mapped to
-/// themselves. Async-signal-safe: it runs in the child between fork and exec. A helper
-/// process forked before the namespace exists writes the maps, since only a process
-/// outside the namespace may map ranges. Returns false when that failed.
-bool enterMappedUserNamespace();
+    MappedUserNamespace() = default;
+    MappedUserNamespace(MappedUserNamespace &&other) noexcept;
+    MappedUserNamespace &operator=(MappedUserNamespace &&other) noexcept;
+    MappedUserNamespace(const MappedUserNamespace &) = delete;
+    MappedUserNamespace &operator=(const MappedUserNamespace &) = delete;
+    ~MappedUserNamespace();
 
-/// How many ids the namespace maps.
-inline constexpr unsigned MappedIds = 65536;
+    bool isValid() const { return m_fd >= 0; }
+    /// An open descriptor of the namespace (close-on-exec; see inheritInChild).
+    int fd() const { return m_fd; }
+    /// Lets descriptor `fd` pass to the program about to be executed. Async-signal-safe: it
+    /// runs in the child between fork and exec.
+    static void inheritInChild(int fd);
+
+    /// How many ids the namespace maps.
+    static constexpr unsigned MappedIds = 65536;
+
+private:
+    int m_fd = -1;
+};
 
 } // namespace Sandflow::Internal

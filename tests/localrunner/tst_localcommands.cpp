@@ -17,6 +17,7 @@ private slots:
     void interruptByIdEscalatesToKill();
     void unknownCommands();
     void userAndGroup();
+    void commandsInheritOnlyTheirStreams();
     void sessionsKeepDirectoryAndExports();
     void sessionRunsReportFailures();
     void deletedSessionsAreGone();
@@ -124,6 +125,15 @@ void TestLocalCommands::userAndGroup()
     // inside: hand files to other users.
     QCOMPARE(shellOutput(&runner, id, u"id -u; chown 1000:1000 /tmp/mine && stat -c %u /tmp/mine"_s),
              QByteArray("0\n1000\n"));
+}
+
+void TestLocalCommands::commandsInheritOnlyTheirStreams()
+{
+    LocalRunner runner(runnerOptions());
+    const QString id = create(&runner);
+    // 0-2, and the directory `ls` itself opens to read /proc/self/fd: nothing of the agent's
+    // or bubblewrap's (such as the user namespace the sandbox entered).
+    QCOMPARE(shellOutput(&runner, id, u"ls /proc/self/fd | sort -n | tr '\\n' ' '"_s), QByteArray("0 1 2 3 "));
 }
 
 void TestLocalCommands::sessionsKeepDirectoryAndExports()

@@ -6,6 +6,7 @@
 #include "fstool.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -39,6 +40,9 @@ int main(int argc, char **argv)
             return 2;
     }
     close(null);
+    // Whatever else the agent was started with (bubblewrap passes its own descriptors on)
+    // must not reach commands.
+    close_range(STDERR_FILENO + 1, ~0u, CLOSE_RANGE_CLOEXEC);
 
     // A full runner pipe must not block the loop: output waits in the agent's queue instead.
     const int flags = fcntl(output, F_GETFL);
