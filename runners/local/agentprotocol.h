@@ -42,7 +42,9 @@ enum class FrameType : std::uint8_t {
 //    "output": "/path"?}                               with "output", both streams are appended
 //                                                      to that file instead (no output frames)
 //   {"op": "signal", "target": <channel>,           -> Reply {"ok": true} or {"ok": false, "error"}
-//    "signal": n}                                      (signals the command's whole process group)
+//    "signal": n}                                      (signals the command's whole process group;
+//                                                      target 0: every descendant of the agent,
+//                                                      Reply {"ok": true, "processes": n})
 //   {"op": "shutdown"}                              -> kills every process group, replies, exits 0
 //
 // Every command runs in its own process group; on timeout the group gets SIGKILL and the

@@ -42,7 +42,7 @@ protected:
                             u"cannot create the sandbox: %1"_s.arg(reason), {{u"id"_s, m_sandbox->info().id}}});
         });
         QString warning;
-        m_sandbox->start(m_options.readyTimeoutMs, m_options.defaultMaxProcesses, &warning);
+        m_sandbox->start(m_options, &warning);
         if (!warning.isEmpty())
             m_runner->warnOnce(warning);
     }
@@ -113,11 +113,10 @@ protected:
             finish(JobError{JobError::Kind::Invalid, u"INVALID_STATE"_s,
                             u"sandbox `%1` is %2, not %3"_s.arg(m_id, sandboxStateName(sandbox->info().state),
                                                                 sandboxStateName(from)), {{u"id"_s, m_id}}});
-        else if (!sandbox->setPaused(m_pause))
-            finish(JobError{JobError::Kind::Invalid, u"NOT_SUPPORTED"_s,
-                            u"pausing needs the cgroup v1 freezer, which is not available here"_s, {}});
-        else
+        else {
+            sandbox->setPaused(m_pause);
             finish();
+        }
     }
 
 private:

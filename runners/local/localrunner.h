@@ -30,6 +30,9 @@ public:
         /// Processes a sandbox may have at once unless its request says otherwise, so that a
         /// fork bomb stays inside its sandbox.
         qint64 defaultMaxProcesses = 4096;
+        /// false: sandboxes get no cgroups, so no cpu, memory or process limits and no
+        /// metrics, and pausing stops their processes with SIGSTOP instead of freezing them.
+        bool resourceLimits = true;
         /// Where each live sandbox is recorded for `sandflow ls` and `sandflow gc`, and where
         /// pvc volumes live (`volumes/CLAIM`); empty: nowhere, and pvc volumes are refused.
         QString stateDirectory;

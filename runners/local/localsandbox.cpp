@@ -68,27 +68,30 @@ void LocalSandbox::finishStopping(const QString &reason, int attempt)
     emit stopped(reason);
 }
 
-bool LocalSandbox::setPaused(bool paused)
+void LocalSandbox::setPaused(bool paused)
 {
-    if (!m_cgroup || !m_cgroup->setFrozen(paused))
-        return false;
+    if (!m_cgroup || !m_cgroup->setFrozen(paused)) {
+        // Target 0: every descendant of the agent, wherever it went.
+        m_agent.request({{u"op"_s, u"signal"_s}, {u"target"_s, 0}, {u"signal"_s, paused ? SIGSTOP : SIGCONT}});
+    }
     m_info.state = paused ? SandboxState::Paused : SandboxState::Running;
     m_info.reason = paused ? u"PAUSED"_s : u"RESUMED"_s;
-    return true;
 }
 
-void LocalSandbox::start(qint64 readyTimeoutMs, qint64 defaultMaxProcesses, QString *warning)
+void LocalSandbox::start(const LocalRunner::Options &options, QString *warning)
 {
-    SandboxCgroup::Limits limits;
-    limits.cpus = m_request.cpus;
-    limits.memoryBytes = m_request.memoryBytes;
-    limits.maxProcesses = m_request.maxProcesses.value_or(defaultMaxProcesses);
-    m_cgroup = SandboxCgroup::create(m_info.id, limits, warning);
+    if (options.resourceLimits) {
+        SandboxCgroup::Limits limits;
+        limits.cpus = m_request.cpus;
+        limits.memoryBytes = m_request.memoryBytes;
+        limits.maxProcesses = m_request.maxProcesses.value_or(options.defaultMaxProcesses);
+        m_cgroup = SandboxCgroup::create(m_info.id, limits, warning);
+    }
     SandboxLayout layout = m_layout;
     layout.id = m_info.id.left(12);
     for (auto it = m_environment.cbegin(); it != m_environment.cend(); ++it)
         layout.env.append(it.key() + u'=' + it.value());
-    m_readyTimer.start(int(std::min<qint64>(readyTimeoutMs, std::numeric_limits<int>::max())));
+    m_readyTimer.start(int(std::min<qint64>(options.readyTimeoutMs, std::numeric_limits<int>::max())));
     const SandboxCgroup *cgroup = m_cgroup.get();
     const int userNamespace = layout.userNamespaceFd;
     // Between fork and exec: async-signal-safe calls only.
@@ -174,7 +177,8 @@ bool LocalSandbox::interruptCommand(const QString &commandId)
         return false;
     const quint32 channel = entry->channel;
     signalCommand(channel, SIGTERM);
-    QTimer::singleShot(3000, this, [this, commandId, channel] {
+    // Precise: a coarse timer may fire 5% early, and the grace period is a promise.
+    QTimer::singleShot(3000, Qt::PreciseTimer, this, [this, commandId, channel] {
         const CommandTable::Entry *entry = m_commands.find(commandId);
         if (entry && entry->status.running)
             signalCommand(channel, SIGKILL);

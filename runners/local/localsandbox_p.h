@@ -4,6 +4,7 @@
 
 #include "agentconnection_p.h"
 #include "commandtable_p.h"
+#include "localrunner.h"
 #include "runner.h"
 #include "sandboxcgroup_p.h"
 #include "sandboxlayout_p.h"
@@ -32,11 +33,12 @@ public:
 
     /// Starts bubblewrap and the agent; `ready` or `stopped` follows. `warning` is set when
     /// the resource limits cannot be applied.
-    void start(qint64 readyTimeoutMs, qint64 defaultMaxProcesses, QString *warning);
+    void start(const LocalRunner::Options &options, QString *warning);
     /// The sandbox's cgroups, or nullptr where limits are unavailable.
     const SandboxCgroup *cgroup() const { return m_cgroup.get(); }
-    /// Freezes or thaws every process of the sandbox; false where there is no freezer.
-    bool setPaused(bool paused);
+    /// Stops or resumes every process of the sandbox: with the cgroup freezer, else with
+    /// SIGSTOP and SIGCONT to each of the agent's descendants.
+    void setPaused(bool paused);
     /// Closes the agent's control pipe: the agent kills every command and exits, and
     /// bubblewrap takes the namespaces down. `stopped` follows.
     void stop();

@@ -5,6 +5,7 @@
 #include <QDeadlineTimer>
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -416,6 +417,29 @@ private slots:
         QCOMPARE(agent.exec(3, argv({u"sleep"_s, u"100"_s}))[u"ok"_s], true);
         QCOMPARE(agent.call(4, R"({"op": "signal", "target": 3, "signal": 15})"), ok());
         QCOMPARE(agent.collect(3).exit, killedBy(SIGTERM, false));
+    }
+
+    // Target 0 stops and continues every descendant, also those that left their group.
+    void signalTheWholeTree()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString counter = dir.filePath(u"counter"_s);
+        Agent agent;
+        QJsonObject request = shell(u"setsid sh -c 'while :; do echo x >> \"$0\"; sleep 0.02; done' \"%1\" & "
+                                    "echo started; wait"_s.arg(counter));
+        QCOMPARE(agent.exec(1, request)[u"ok"_s], true);
+        QTRY_VERIFY_WITH_TIMEOUT(QFileInfo(counter).size() > 0, HangMs);
+        const QJsonObject stopped = agent.call(2, R"({"op": "signal", "target": 0, "signal": 19})");
+        QCOMPARE(stopped[u"ok"_s], true);
+        QCOMPARE(stopped[u"processes"_s].toInt() >= 2, true);
+        const qint64 frozen = QFileInfo(counter).size();
+        QTest::qWait(300);
+        QCOMPARE(QFileInfo(counter).size(), frozen);
+        QCOMPARE(agent.call(3, R"({"op": "signal", "target": 0, "signal": 18})")[u"ok"_s], true);
+        QTRY_VERIFY_WITH_TIMEOUT(QFileInfo(counter).size() > frozen, HangMs);
+        QCOMPARE(agent.call(4, R"({"op": "signal", "target": 0, "signal": 9})")[u"ok"_s], true);
+        QCOMPARE(agent.collect(1).exit, killedBy(SIGKILL, false));
     }
 
     void signalWithoutCommand()

@@ -32,6 +32,7 @@ private slots:
     void imagesAreNotPulledAndThatIsSaidOnce();
     void memoryHogIsOomKilled();
     void forkBombHitsTheProcessLimit();
+    void pauseFreezesAndResumeContinues_data();
     void pauseFreezesAndResumeContinues();
     void hostVolumesMountWithinTheAllowedPaths();
     void volumesThatCouldEscapeAreRefused();
@@ -238,9 +239,20 @@ void TestLocalRunner::forkBombHitsTheProcessLimit()
     QVERIFY2(output.err.toLower().contains("fork"), output.err.constData());
 }
 
+void TestLocalRunner::pauseFreezesAndResumeContinues_data()
+{
+    QTest::addColumn<bool>("resourceLimits");
+    QTest::newRow("cgroup freezer") << true;
+    // Without cgroups every process of the sandbox gets SIGSTOP, then SIGCONT.
+    QTest::newRow("stop signals") << false;
+}
+
 void TestLocalRunner::pauseFreezesAndResumeContinues()
 {
-    LocalRunner runner(runnerOptions());
+    QFETCH(bool, resourceLimits);
+    LocalRunner::Options options = runnerOptions();
+    options.resourceLimits = resourceLimits;
+    LocalRunner runner(options);
     const QString id = create(&runner);
     std::unique_ptr<CommandJob> counter(runner.runCommand(
         id, command(u"i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done"_s)));

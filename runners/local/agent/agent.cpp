@@ -1,6 +1,7 @@
 #include "agent.h"
 
 #include "json.h"
+#include "processtree.h"
 #include "spawn.h"
 
 #include <poll.h>
@@ -159,6 +160,11 @@ void Agent::handleRequest(std::uint32_t channel, std::string_view payload)
         exec(channel, request.exec);
         break;
     case Request::Op::Signal: {
+        if (request.signal.target == 0) {
+            const int count = signalDescendants(getpid(), request.signal.signal);
+            reply(channel, Json::Writer().addBool("ok", true).addInteger("processes", count).finish());
+            break;
+        }
         const auto it = commands_.find(request.signal.target);
         if (it == commands_.end() || it->second.exited)
             replyError(channel, "no running command on channel " + std::to_string(request.signal.target));
