@@ -6,7 +6,7 @@
 //     2026-12-01T19:40:00.123Z out | a line the step wrote to stdout
 //     2026-12-01T19:40:00.125Z err | a line it wrote to stderr
 //     2026-12-01T19:40:03.000Z --- attempt 2
-//     2026-12-01T19:40:09.500Z --- failure after 6.5s: exit status 1
+//     2026-12-01T19:40:09.500Z --- failure after 6.500s: exit status 1
 //
 // Retries go on in the same file after an `attempt N` line; the last line says how the step
 // ended. Past the size limit of a step, one `… truncated` line replaces the rest of its
