@@ -82,7 +82,8 @@ void ProgressView::handle(const RunEvent &event)
         m_workflow = event.text;
         m_runId = event.runId;
         m_startedAt = event.time;
-        // {"jobs": {jobId: instances}} gives the totals of fanned-out jobs up front.
+        // {"jobs": {jobId: instances}} gives the totals of fanned-out jobs up front; the
+        // jobs it names are listed in the order of their ids, as a JSON object keeps no other.
         const QJsonObject jobs = event.details.value(u"jobs"_s).toObject();
         for (auto it = jobs.begin(); it != jobs.end(); ++it)
             groupOf(it.key()).total = it.value().toInteger();
