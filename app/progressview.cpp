@@ -1,0 +1,272 @@
+#include "progressview.h"
+
+#include "viewformat_p.h"
+
+#include <QIODevice>
+#include <QJsonObject>
+
+#include <sys/ioctl.h>
+
+namespace Sandflow::Cli {
+
+using namespace Qt::StringLiterals;
+using namespace Internal;
+
+static const QString HideCursor = u"\x1b[?25l"_s;
+static const QString ShowCursor = u"\x1b[?25h"_s;
+
+static QString lineKey(const QString &job, const QString &step)
+{
+    return job + u'\n' + step;
+}
+
+ProgressView::ProgressView(QIODevice *terminal, int terminalFd, QObject *parent)
+    : QObject(parent)
+    , m_terminal(terminal)
+    , m_fd(terminalFd)
+    , m_clock(&QDateTime::currentDateTimeUtc)
+{
+    m_timer.setInterval(100);
+    connect(&m_timer, &QTimer::timeout, this, &ProgressView::redraw);
+}
+
+ProgressView::~ProgressView()
+{
+    if (m_cursorHidden)
+        m_terminal->write(ShowCursor.toUtf8());
+}
+
+QSize ProgressView::terminalSize(int fd)
+{
+    winsize size{};
+    if (fd < 0 || ioctl(fd, TIOCGWINSZ, &size) != 0 || size.ws_col == 0 || size.ws_row == 0)
+        return QSize(80, 24);
+    return QSize(size.ws_col, size.ws_row);
+}
+
+ProgressView::Group &ProgressView::groupOf(const QString &jobId)
+{
+    for (Group &group : m_groups) {
+        if (group.jobId == jobId)
+            return group;
+    }
+    m_groups.append(Group{jobId, 0, {}});
+    return m_groups.last();
+}
+
+ProgressView::Instance &ProgressView::instanceOf(const RunEvent &event)
+{
+    for (Group &group : m_groups) {
+        for (Instance &instance : group.instances) {
+            if (instance.name == event.job)
+                return instance;
+        }
+    }
+    Group &group = groupOf(event.jobId.isEmpty() ? event.job : event.jobId);
+    Instance instance;
+    instance.name = event.job;
+    instance.startedAt = event.time;
+    group.instances.append(instance);
+    return group.instances.last();
+}
+
+void ProgressView::handle(const RunEvent &event)
+{
+    using Type = RunEvent::Type;
+    if (m_closed)
+        return;
+    if (!m_timer.isActive())
+        m_timer.start();
+    switch (event.type) {
+    case Type::RunStarted: {
+        m_workflow = event.text;
+        m_runId = event.runId;
+        m_startedAt = event.time;
+        // {"jobs": {jobId: instances}} gives the totals of fanned-out jobs up front; the
+        // jobs it names are listed in the order of their ids, as a JSON object keeps no other.
+        const QJsonObject jobs = event.details.value(u"jobs"_s).toObject();
+        for (auto it = jobs.begin(); it != jobs.end(); ++it)
+            groupOf(it.key()).total = it.value().toInteger();
+        return;
+    }
+    case Type::RunFinished:
+        m_outcome = event.outcome;
+        m_durationMs = event.durationMs;
+        return;
+    case Type::JobStarted:
+        instanceOf(event);
+        return;
+    case Type::JobFinished: {
+        Instance &instance = instanceOf(event);
+        instance.outcome = event.outcome;
+        instance.durationMs = event.durationMs;
+        instance.step.clear();
+        return;
+    }
+    case Type::StepStarted: {
+        Instance &instance = instanceOf(event);
+        instance.step = event.step;
+        instance.stepName = event.stepName;
+        instance.stepStartedAt = event.time;
+        instance.attempt = event.attempt;
+        // A retry's failure shows the lines of the attempt that failed.
+        m_lastLines.remove(lineKey(event.job, event.step));
+        return;
+    }
+    case Type::LogLine: {
+        QStringList &lines = m_lastLines[lineKey(event.job, event.step)];
+        if (lines.size() == PinnedLines)
+            lines.removeFirst();
+        lines.append(event.text);
+        return;
+    }
+    case Type::StepFinished: {
+        const QString conclusion = event.conclusion.isEmpty() ? event.outcome : event.conclusion;
+        const QStringList lines = m_lastLines.take(lineKey(event.job, event.step));
+        if (isFailure(conclusion)) {
+            m_failures.append(Failure{event.job, event.step, event.stepName, event.outcome,
+                                      event.durationMs, event.text, lines});
+        }
+        Instance &instance = instanceOf(event);
+        if (instance.step == event.step)
+            instance.step.clear();
+        return;
+    }
+    case Type::Warning: {
+        QString text = u"warning: "_s;
+        if (!event.job.isEmpty())
+            text += u"[%1] "_s.arg(event.job);
+        if (!event.step.isEmpty())
+            text += event.step + u": "_s;
+        write(text + event.text + u'\n');
+        return;
+    }
+    case Type::SandboxCreated:
+    case Type::SandboxDeleted:
+    case Type::StepRetrying:
+        return;
+    }
+}
+
+QString ProgressView::groupLine(const Group &group) const
+{
+    qsizetype running = 0, succeeded = 0, failed = 0, skipped = 0;
+    for (const Instance &instance : group.instances) {
+        if (instance.outcome.isEmpty())
+            ++running;
+        else if (instance.outcome == u"success"_s)
+            ++succeeded;
+        else if (isFailure(instance.outcome))
+            ++failed;
+        else
+            ++skipped;
+    }
+    const qsizetype total = std::max(group.total, group.instances.size());
+    const qsizetype done = succeeded + failed + skipped;
+    QString symbol = u"○"_s;
+    if (running > 0 || (done > 0 && done < total))
+        symbol = u"▸"_s;
+    else if (done == total)
+        symbol = failed > 0 ? u"✘"_s : u"✔"_s;
+    return u"%1 %2  %3/%4  running %5  ✔ %6  ✘ %7  ○ %8"_s.arg(symbol, group.jobId)
+        .arg(done).arg(total).arg(running).arg(succeeded).arg(failed).arg(skipped);
+}
+
+QString ProgressView::instanceLine(const Instance &instance, const QDateTime &now) const
+{
+    if (!instance.outcome.isEmpty()) {
+        QString line = u"%1 %2  %3"_s.arg(outcomeSymbol(instance.outcome), instance.name, instance.outcome);
+        if (!isSkipped(instance.outcome))
+            line += u"  "_s + formatElapsed(instance.durationMs);
+        return line;
+    }
+    if (instance.step.isEmpty())
+        return u"▸ %1  %2"_s.arg(instance.name, formatElapsed(instance.startedAt.msecsTo(now)));
+    QString line = u"▸ %1  %2 %3  %4"_s.arg(instance.name, instance.step, instance.stepName,
+                                             formatElapsed(instance.stepStartedAt.msecsTo(now)));
+    if (instance.attempt > 1)
+        line += u"  attempt %1"_s.arg(instance.attempt);
+    return line;
+}
+
+QString ProgressView::render(int width, int height, const QDateTime &now) const
+{
+    QStringList lines;
+    const qint64 elapsed = m_outcome.isEmpty() ? m_startedAt.msecsTo(now) : m_durationMs;
+    QString header = u"%1  %2  "_s.arg(m_workflow, m_runId);
+    if (!m_outcome.isEmpty())
+        header += m_outcome + u" in "_s;
+    lines.append(header + formatElapsed(elapsed));
+    for (const Group &group : m_groups) {
+        if (group.total > 1 || group.instances.size() > 1)
+            lines.append(groupLine(group));
+        else if (group.instances.isEmpty())
+            lines.append(u"○ %1  waiting"_s.arg(group.jobId));
+        else
+            lines.append(instanceLine(group.instances.first(), now));
+    }
+    for (const Failure &failure : m_failures) {
+        lines.append(u"✘ %1 › %2 %3: %4 after %5"_s.arg(failure.job, failure.step, failure.stepName,
+                                                         failure.outcome, formatElapsed(failure.durationMs)));
+        if (!failure.error.isEmpty())
+            lines.last() += u": "_s + failure.error;
+        for (const QString &line : failure.lastLines)
+            lines.append(u"    "_s + line);
+    }
+    if (height > 0 && lines.size() > height) {
+        const qsizetype cut = lines.size() - (height - 1);
+        lines.resize(height - 1);
+        lines.append(u"+%1 more"_s.arg(cut));
+    }
+    for (QString &line : lines) {
+        // Control characters from step output would move the cursor and break the frame.
+        for (QChar &c : line) {
+            if (c.unicode() < 0x20)
+                c = u' ';
+        }
+        line.truncate(width);
+    }
+    return lines.join(u'\n');
+}
+
+void ProgressView::write(const QString &above)
+{
+    const QSize size = terminalSize(m_fd);
+    // One line is left free: a frame as high as the terminal would scroll it, and the top
+    // line could then not be redrawn.
+    const QString frame = render(size.width(), size.height() - 1, m_clock());
+    if (above.isEmpty() && frame == m_lastFrame && m_drawnLines > 0)
+        return;
+    QString out;
+    if (!m_cursorHidden) {
+        out += HideCursor;
+        m_cursorHidden = true;
+    }
+    if (m_drawnLines > 0)
+        out += u"\x1b[%1F\x1b[J"_s.arg(m_drawnLines);
+    out += above + frame + u'\n';
+    // The whole frame in one write: a terminal never shows half of one.
+    m_terminal->write(out.toUtf8());
+    m_lastFrame = frame;
+    m_drawnLines = frame.count(u'\n') + 1;
+}
+
+void ProgressView::redraw()
+{
+    write({});
+}
+
+void ProgressView::close()
+{
+    if (m_closed)
+        return;
+    m_timer.stop();
+    write({});
+    m_closed = true;
+    if (m_cursorHidden) {
+        m_terminal->write(ShowCursor.toUtf8());
+        m_cursorHidden = false;
+    }
+}
+
+} // namespace Sandflow::Cli

@@ -1,0 +1,84 @@
+#include "runsummarytext.h"
+
+#include "viewformat_p.h"
+
+#include <QStringList>
+
+namespace Sandflow::Cli {
+
+using namespace Qt::StringLiterals;
+using namespace Internal;
+
+namespace {
+
+struct JobCounts
+{
+    QString jobId;
+    int passed = 0;
+    int failed = 0;
+    int skipped = 0;
+    int cancelled = 0;
+};
+
+} // namespace
+
+static QList<JobCounts> countByJobId(const RunSummary &summary)
+{
+    QList<JobCounts> counts;
+    for (const JobSummary &job : summary.jobs) {
+        const QString id = job.jobId.isEmpty() ? job.name : job.jobId;
+        auto it = std::find_if(counts.begin(), counts.end(),
+                               [&id](const JobCounts &c) { return c.jobId == id; });
+        if (it == counts.end()) {
+            counts.append(JobCounts{id, 0, 0, 0, 0});
+            it = counts.end() - 1;
+        }
+        if (job.outcome == u"success"_s)
+            ++it->passed;
+        else if (isFailure(job.outcome))
+            ++it->failed;
+        else if (job.outcome == u"skipped"_s)
+            ++it->skipped;
+        else if (job.outcome == u"cancelled"_s)
+            ++it->cancelled;
+    }
+    return counts;
+}
+
+QString formatRunSummary(const RunSummary &summary, const ReportLocations &locations)
+{
+    QString text = u"Run %1: %2 in %3\n"_s.arg(summary.runId, summary.outcome, formatElapsed(summary.durationMs));
+    const QList<JobCounts> counts = countByJobId(summary);
+    qsizetype idWidth = 0;
+    for (const JobCounts &job : counts)
+        idWidth = std::max(idWidth, job.jobId.size());
+    for (const JobCounts &job : counts) {
+        QStringList parts;
+        const auto add = [&parts](int n, const QString &what) {
+            if (n > 0)
+                parts.append(u"%1 %2"_s.arg(n).arg(what));
+        };
+        add(job.passed, u"passed"_s);
+        add(job.failed, u"failed"_s);
+        add(job.skipped, u"skipped"_s);
+        add(job.cancelled, u"cancelled"_s);
+        const QString symbol = job.failed > 0 ? u"✘"_s : job.passed > 0 ? u"✔"_s : u"○"_s;
+        text += u"  %1 %2  %3\n"_s.arg(symbol, job.jobId.leftJustified(idWidth), parts.join(u", "_s));
+    }
+    const QList<SlowStep> slowest = summary.slowestSteps(5);
+    if (!slowest.isEmpty()) {
+        text += u"Slowest steps:\n"_s;
+        for (const SlowStep &step : slowest)
+            text += u"  %1  %2 › %3\n"_s.arg(formatElapsed(step.durationMs), 6).arg(step.job, step.step);
+    }
+    const auto where = [&text](const QString &label, const QString &path) {
+        if (!path.isEmpty())
+            text += u"%1: %2\n"_s.arg(label, path);
+    };
+    where(u"Run directory"_s, locations.runDirectory);
+    where(u"Summary"_s, locations.summaryFile);
+    where(u"JUnit"_s, locations.junitFile);
+    return text;
+}
+
+} // namespace Sandflow::Cli

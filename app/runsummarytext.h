@@ -1,0 +1,34 @@
+// The few lines printed when a run is over: how each job did, the slowest steps, and
+// where the run left its files.
+#pragma once
+
+#include "runsummary.h"
+
+#include <QString>
+
+namespace Sandflow::Cli {
+
+/// Where a run's reports are; empty ones are not mentioned.
+struct ReportLocations
+{
+    QString runDirectory;
+    QString summaryFile;
+    QString junitFile;
+};
+
+/// For example:
+///
+///     Run r1: failure in 11.3s
+///       ✔ build   1 passed
+///       ✘ test    1 passed, 2 failed
+///       ○ deploy  1 skipped
+///     Slowest steps:
+///        6.0s  test (3.12) › step-1
+///     Run directory: runs/r1
+///     Summary: runs/r1/summary.json
+///     JUnit: runs/r1/junit.xml
+///
+/// Jobs are counted by instance; timed_out counts as failed.
+QString formatRunSummary(const RunSummary &summary, const ReportLocations &locations);
+
+} // namespace Sandflow::Cli

@@ -1,0 +1,294 @@
+// How a run looks on a terminal, in a pipe and as --json: the views are fed events and
+// what they write is compared, byte for byte.
+#include "jsonlinesview.h"
+#include "plainview.h"
+#include "progressview.h"
+#include "runsummarytext.h"
+
+#include <QBuffer>
+#include <QJsonDocument>
+#include <QTest>
+#include <QTimeZone>
+
+using namespace Sandflow;
+using namespace Sandflow::Cli;
+using namespace Qt::StringLiterals;
+
+namespace {
+
+using Type = RunEvent::Type;
+
+QDateTime at(qint64 ms)
+{
+    return QDateTime(QDate(2026, 12, 1), QTime(19, 40), QTimeZone::utc()).addMSecs(ms);
+}
+
+RunEvent makeEvent(Type type, qint64 ms, const QString &job = {}, const QString &jobId = {})
+{
+    RunEvent e;
+    e.type = type;
+    e.time = at(ms);
+    e.runId = u"r1"_s;
+    e.job = job;
+    e.jobId = jobId.isEmpty() ? job : jobId;
+    return e;
+}
+
+RunEvent step(Type type, qint64 ms, const QString &job, const QString &id, const QString &name = {})
+{
+    RunEvent e = makeEvent(type, ms, job);
+    e.step = id;
+    e.stepName = name;
+    e.attempt = 1;
+    return e;
+}
+
+RunEvent finished(Type type, qint64 ms, const QString &job, const QString &outcome, qint64 duration)
+{
+    RunEvent e = makeEvent(type, ms, job, job.section(u' ', 0, 0));
+    e.outcome = outcome;
+    e.conclusion = outcome;
+    e.durationMs = duration;
+    return e;
+}
+
+// Counts the writes that reach it: a frame must be one.
+class RecordingDevice final : public QIODevice
+{
+public:
+    RecordingDevice() { open(QIODevice::WriteOnly | QIODevice::Unbuffered); }
+    QList<QByteArray> writes;
+
+protected:
+    qint64 readData(char *, qint64) override { return -1; }
+    qint64 writeData(const char *data, qint64 size) override
+    {
+        writes.append(QByteArray(data, size));
+        return size;
+    }
+};
+
+// A build job running its second step, a fan-out of 5 eval instances of which 3 started,
+// one failed with output, and a job not started yet. The jobs the run announced come in the
+// order of their ids (JSON objects keep no order).
+void feed(ProgressView &view)
+{
+    RunEvent started = makeEvent(Type::RunStarted, 0);
+    started.text = u"CI"_s;
+    started.details = QJsonObject{{u"jobs"_s, QJsonObject{{u"build"_s, 1}, {u"eval"_s, 5}, {u"deploy"_s, 1}}}};
+    view.handle(started);
+    view.handle(makeEvent(Type::JobStarted, 0, u"build"_s));
+    view.handle(step(Type::StepStarted, 0, u"build"_s, u"step-1"_s, u"Install"_s));
+    view.handle(finished(Type::StepFinished, 1000, u"build"_s, u"success"_s, 1000));
+    view.handle(step(Type::StepStarted, 1000, u"build"_s, u"compile"_s, u"Compile"_s));
+    for (const QString &name : {u"eval (a)"_s, u"eval (b)"_s, u"eval (c)"_s})
+        view.handle(makeEvent(Type::JobStarted, 100, name, u"eval"_s));
+    RunEvent sixLines;
+    for (int i = 1; i <= 6; ++i) {
+        RunEvent line = step(Type::LogLine, 200 + i, u"eval (b)"_s, u"step-1"_s);
+        line.text = u"line %1\x1b[0m"_s.arg(i);
+        view.handle(line);
+    }
+    RunEvent failed = finished(Type::StepFinished, 2000, u"eval (b)"_s, u"failure"_s, 1900);
+    failed.step = u"step-1"_s;
+    failed.stepName = u"Score"_s;
+    failed.text = u"exit status 3"_s;
+    view.handle(failed);
+    view.handle(finished(Type::JobFinished, 2100, u"eval (b)"_s, u"failure"_s, 2000));
+    view.handle(finished(Type::JobFinished, 2200, u"eval (c)"_s, u"success"_s, 2100));
+}
+
+} // namespace
+
+class TestViews : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void progressFrame()
+    {
+        RecordingDevice device;
+        ProgressView view(&device);
+        feed(view);
+        QCOMPARE(view.render(100, 20, at(3500)).split(u'\n'), (QStringList{
+            u"CI  r1  3.5s"_s,
+            u"▸ build  compile Compile  2.5s"_s,
+            u"○ deploy  waiting"_s,
+            u"▸ eval  2/5  running 1  ✔ 1  ✘ 1  ○ 0"_s,
+            u"✘ eval (b) › step-1 Score: failure after 1.9s: exit status 3"_s,
+            u"    line 2 [0m"_s,
+            u"    line 3 [0m"_s,
+            u"    line 4 [0m"_s,
+            u"    line 5 [0m"_s,
+            u"    line 6 [0m"_s}));
+        QCOMPARE(view.render(12, 4, at(3500)).split(u'\n'), (QStringList{
+            u"CI  r1  3.5s"_s, u"▸ build  com"_s, u"○ deploy  wa"_s, u"+7 more"_s}));
+        QVERIFY(device.writes.isEmpty());   // nothing is drawn before the timer or a redraw
+
+        RunEvent done = finished(Type::RunFinished, 9000, {}, u"failure"_s, 9000);
+        view.handle(done);
+        QCOMPARE(view.render(100, 2, at(9999)).split(u'\n'), (QStringList{u"CI  r1  failure in 9.0s"_s, u"+9 more"_s}));
+    }
+
+    void progressRedrawsInPlace()
+    {
+        RecordingDevice device;
+        QDateTime now = at(3500);
+        {
+            ProgressView view(&device);
+            view.setClock([&now] { return now; });
+            feed(view);
+            view.redraw();
+            QCOMPARE(device.writes.size(), 1);
+            const QString first = QString::fromUtf8(device.writes.at(0));
+            QCOMPARE(first, u"\x1b[?25l"_s + view.render(80, 23, now) + u'\n');
+
+            view.redraw();   // nothing changed: nothing written
+            QCOMPARE(device.writes.size(), 1);
+
+            now = at(4500);
+            view.redraw();
+            QCOMPARE(device.writes.size(), 2);
+            QCOMPARE(QString::fromUtf8(device.writes.at(1)), u"\x1b[10F\x1b[J"_s + view.render(80, 23, now) + u'\n');
+
+            RunEvent warning = makeEvent(Type::Warning, 4000, u"build"_s);
+            warning.text = u"disk almost full"_s;
+            view.handle(warning);
+            QCOMPARE(device.writes.size(), 3);
+            QVERIFY(device.writes.at(2).startsWith("\x1b[10F\x1b[Jwarning: [build] disk almost full\nCI  r1"));
+
+            view.close();
+            QCOMPARE(device.writes.last(), QByteArray("\x1b[?25h"));
+            const qsizetype afterClose = device.writes.size();
+            view.redraw();
+            view.handle(warning);
+            QCOMPARE(device.writes.size(), afterClose);
+        }
+        QCOMPARE(device.writes.last(), QByteArray("\x1b[?25h"));   // not shown twice
+        QCOMPARE(device.writes.count(QByteArray("\x1b[?25h")), 1);
+
+        RecordingDevice abandoned;
+        {
+            ProgressView view(&abandoned);
+            feed(view);
+            view.redraw();
+        }
+        QCOMPARE(abandoned.writes.last(), QByteArray("\x1b[?25h"));   // restored without close()
+    }
+
+    void terminalSizeFallback()
+    {
+        QCOMPARE(ProgressView::terminalSize(-1), QSize(80, 24));
+    }
+
+    void plainLines()
+    {
+        RecordingDevice device;
+        PlainView view(&device);
+        RunEvent log = step(Type::LogLine, 10, u"test (3.11)"_s, u"step-1"_s);
+        log.text = u"100% done %1"_s;
+        RunEvent allowed = finished(Type::StepFinished, 20, u"test (3.11)"_s, u"failure"_s, 300);
+        allowed.step = u"lint"_s;
+        allowed.conclusion = u"success"_s;
+        allowed.text = u"exit status 1"_s;
+        RunEvent timedOut = finished(Type::StepFinished, 20, u"test (3.11)"_s, u"timed_out"_s, 30000);
+        timedOut.step = u"step-2"_s;
+        RunEvent skipped = finished(Type::StepFinished, 20, u"test (3.11)"_s, u"skipped"_s, 0);
+        skipped.step = u"step-3"_s;
+        RunEvent retry = step(Type::StepRetrying, 20, u"test (3.11)"_s, u"step-1"_s);
+        retry.text = u"exit status 1"_s;
+        retry.details = QJsonObject{{u"backoffMs"_s, 2000}};
+        RunEvent second = step(Type::StepStarted, 20, u"test (3.11)"_s, u"step-1"_s, u"Install"_s);
+        second.attempt = 2;
+        RunEvent kept = makeEvent(Type::SandboxDeleted, 20, u"test (3.11)"_s);
+        kept.sandboxId = u"sb-1"_s;
+        kept.details = QJsonObject{{u"kept"_s, true}};
+        RunEvent warning = step(Type::Warning, 20, u"test (3.11)"_s, u"step-1"_s);
+        warning.text = u"slow"_s;
+        RunEvent done = finished(Type::RunFinished, 20, {}, u"failure"_s, 61000);
+        RunEvent succeeded = finished(Type::StepFinished, 20, u"test (3.11)"_s, u"success"_s, 1200);
+        succeeded.step = u"step-1"_s;
+        for (const RunEvent &e : {makeEvent(Type::JobStarted, 0, u"test (3.11)"_s),
+                                  step(Type::StepStarted, 0, u"test (3.11)"_s, u"step-1"_s, u"Install"_s),
+                                  log, retry, second,
+                                  succeeded,
+                                  allowed, timedOut, skipped, kept, warning, done})
+            view.handle(e);
+        QStringList lines;
+        for (const QByteArray &write : std::as_const(device.writes)) {
+            QVERIFY(write.endsWith('\n'));
+            lines.append(QString::fromUtf8(write.chopped(1)));
+        }
+        QCOMPARE(lines, (QStringList{
+            u"[test (3.11)] ▶ job started"_s,
+            u"[test (3.11)] ▶ step-1 Install"_s,
+            u"[test (3.11)] step-1 | 100% done %1"_s,
+            u"[test (3.11)] ↻ step-1 attempt 1 failed: exit status 1; retrying in 2.0s"_s,
+            u"[test (3.11)] ▶ step-1 Install (attempt 2)"_s,
+            u"[test (3.11)] ✔ step-1 success 1.2s"_s,
+            u"[test (3.11)] ✔ lint failure, allowed to fail 0.3s: exit status 1"_s,
+            u"[test (3.11)] ✘ step-2 timed_out 30.0s"_s,
+            u"[test (3.11)] ○ step-3 skipped"_s,
+            u"[test (3.11)] sandbox sb-1 kept"_s,
+            u"warning: [test (3.11)] step-1: slow"_s,
+            u"run r1 failure in 1m01s"_s}));
+    }
+
+    void jsonLines()
+    {
+        RecordingDevice device;
+        JsonLinesView view(&device);
+        RunEvent log = step(Type::LogLine, 5, u"build"_s, u"step-1"_s);
+        log.stream = u"stderr"_s;
+        log.text = u"oops \"quoted\""_s;
+        view.handle(makeEvent(Type::JobStarted, 0, u"build"_s));
+        view.handle(log);
+        QCOMPARE(device.writes, (QList<QByteArray>{
+            "{\"instance\":0,\"job\":\"build\",\"jobId\":\"build\",\"runId\":\"r1\","
+            "\"time\":\"2026-12-01T19:40:00.000Z\",\"type\":\"job_started\"}\n",
+            "{\"attempt\":1,\"instance\":0,\"job\":\"build\",\"jobId\":\"build\",\"runId\":\"r1\",\"step\":\"step-1\",\"stream\":\"stderr\","
+            "\"text\":\"oops \\\"quoted\\\"\",\"time\":\"2026-12-01T19:40:00.005Z\",\"type\":\"log_line\"}\n"}));
+    }
+
+    void endSummary()
+    {
+        RunSummary summary;
+        summary.runId = u"r1"_s;
+        summary.outcome = u"failure"_s;
+        summary.durationMs = 11300;
+        const auto job = [](const QString &name, const QString &id, const QString &outcome, qint64 stepMs) {
+            JobSummary j;
+            j.name = name;
+            j.jobId = id;
+            j.outcome = outcome;
+            if (stepMs > 0) {
+                StepSummary s;
+                s.id = u"step-1"_s;
+                s.durationMs = stepMs;
+                j.steps.append(s);
+            }
+            return j;
+        };
+        summary.jobs = {job(u"build"_s, u"build"_s, u"success"_s, 1200),
+                        job(u"test (a)"_s, u"test"_s, u"success"_s, 2500),
+                        job(u"test (b)"_s, u"test"_s, u"failure"_s, 4000),
+                        job(u"test (c)"_s, u"test"_s, u"timed_out"_s, 6000),
+                        job(u"test (d)"_s, u"test"_s, u"cancelled"_s, 0),
+                        job(u"deploy"_s, u"deploy"_s, u"skipped"_s, 0)};
+        QCOMPARE(formatRunSummary(summary, {u"runs/r1"_s, u"runs/r1/summary.json"_s, QString()}),
+                 u"Run r1: failure in 11.3s\n"
+                 u"  ✔ build   1 passed\n"
+                 u"  ✘ test    1 passed, 2 failed, 1 cancelled\n"
+                 u"  ○ deploy  1 skipped\n"
+                 u"Slowest steps:\n"
+                 u"    6.0s  test (c) › step-1\n"
+                 u"    4.0s  test (b) › step-1\n"
+                 u"    2.5s  test (a) › step-1\n"
+                 u"    1.2s  build › step-1\n"
+                 u"Run directory: runs/r1\n"
+                 u"Summary: runs/r1/summary.json\n"_s);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestViews)
+#include "tst_views.moc"
