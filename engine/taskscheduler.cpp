@@ -359,7 +359,12 @@ void TaskRun::forceStop()
         m_job = nullptr;
         job->disconnect(this);
         job->cancel();
-        job->deleteLater();
+        // Abandoned: a job that ignores cancel ends when it will and then deletes itself;
+        // destroying it while it runs would break its contract.
+        if (job->isFinished())
+            job->deleteLater();
+        else
+            job->setAutoDelete(true);
     }
     for (Child &child : m_children) {
         if (child.state == Child::State::Running && child.run) {
