@@ -333,7 +333,7 @@ void TaskRun::cancel()
     if (node().kind == Task::Node::Kind::Job) {
         if (m_backoff.isActive()) {
             m_backoff.stop();
-            finishWith(TaskOutcome::Cancelled, m_result.error);
+            finishWith(m_timedOut ? TaskOutcome::TimedOut : TaskOutcome::Cancelled, m_result.error);
         } else if (m_job) {
             m_job->cancel();
         }
