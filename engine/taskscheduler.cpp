@@ -158,6 +158,11 @@ void TaskRun::startAttempt()
 {
     ++m_attempt;
     m_scheduler->emitEvent(TaskEvent::Type::Started, m_path, TaskOutcome::Success, m_attempt);
+    // Cancelled while starting (from onStarted or a taskEvent receiver): no job to run.
+    if (m_cancelling) {
+        finishWith(m_timedOut ? TaskOutcome::TimedOut : TaskOutcome::Cancelled, m_result.error);
+        return;
+    }
     AsyncJob *job = node().factory ? node().factory() : nullptr;
     if (!job) {
         finishWith(TaskOutcome::Failure, JobError{JobError::Kind::Invalid, u"TASK_NO_JOB"_s,
