@@ -280,6 +280,18 @@ bool TaskRun::startChild(qsizetype index)
     return true;
 }
 
+// The children running now. Cancelling one can end it at once and start the next
+// (a clean-up task) or grow m_children, so cancelling loops go over this copy.
+QList<QPointer<TaskRun>> TaskRun::runningChildren() const
+{
+    QList<QPointer<TaskRun>> running;
+    for (const Child &child : m_children) {
+        if (child.state == Child::State::Running && child.run)
+            running.append(child.run);
+    }
+    return running;
+}
+
 void TaskRun::childFinished(qsizetype index, TaskRun *run)
 {
     Child &child = m_children[index];
@@ -296,9 +308,9 @@ void TaskRun::childFinished(qsizetype index, TaskRun *run)
             m_result.error = child.result.error;
         // Fail-fast: the first failure cancels what runs; what waits is skipped.
         if (first && node().failFast && node().kind != Task::Node::Kind::Sequence) {
-            for (Child &sibling : m_children) {
-                if (sibling.state == Child::State::Running && sibling.run)
-                    sibling.run->cancel();
+            for (const QPointer<TaskRun> &sibling : runningChildren()) {
+                if (sibling)
+                    sibling->cancel();
             }
         }
     }
@@ -344,9 +356,9 @@ void TaskRun::cancel()
         }
         return;
     }
-    for (const Child &child : std::as_const(m_children)) {
-        if (child.state == Child::State::Running && child.run)
-            child.run->cancel();
+    for (const QPointer<TaskRun> &child : runningChildren()) {
+        if (child)
+            child->cancel();
     }
     // What has not started yet now meets `cancelled` in its condition.
     advance();

@@ -95,6 +95,7 @@ private:
     void advance();
     bool startChild(qsizetype index);
     void childFinished(qsizetype index, TaskRun *run);
+    QList<QPointer<TaskRun>> runningChildren() const;
     ConditionState childCondition(qsizetype index) const;
     bool mayStartMore() const;
     void finishGroupIfDone();
