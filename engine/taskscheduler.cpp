@@ -300,6 +300,9 @@ void TaskRun::childFinished(qsizetype index, TaskRun *run)
     child.run = nullptr;
     --m_runningChildren;
     run->deleteLater();
+    // Being force-stopped: nothing reacts any more, in particular nothing starts.
+    if (m_stopping)
+        return;
     const TaskOutcome outcome = child.result.outcome;
     if (countsAsFailure(outcome) && !child.continueOnError) {
         const bool first = !m_failed;
@@ -369,6 +372,7 @@ void TaskRun::forceStop()
     if (m_finished)
         return;
     m_cancelling = true;
+    m_stopping = true;
     if (m_waiting)
         m_scheduler->forgetWaiter(this);
     if (m_job) {
@@ -383,11 +387,9 @@ void TaskRun::forceStop()
         else
             job->setAutoDelete(true);
     }
-    for (Child &child : m_children) {
-        if (child.state == Child::State::Running && child.run) {
-            TaskRun *run = child.run;
-            run->forceStop();
-        }
+    for (const QPointer<TaskRun> &child : runningChildren()) {
+        if (child)
+            child->forceStop();
     }
     // Nothing more starts: what was never reached is skipped without its condition.
     const qsizetype total = node().kind == Task::Node::Kind::ParallelFor ? node().count : m_children.size();

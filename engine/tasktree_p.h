@@ -111,6 +111,7 @@ private:
     bool m_waiting = false;
     bool m_finished = false;
     bool m_cancelling = false;
+    bool m_stopping = false;        // forceStop: children that end start nothing more
     bool m_timedOut = false;
     bool m_failed = false;          // groups: a child failed; fail-fast: stop starting more
     bool m_advancing = false;
