@@ -427,13 +427,14 @@ void TaskRun::finishWith(TaskOutcome outcome, std::optional<JobError> error)
     m_result.outcome = outcome;
     m_result.error = std::move(error);
     m_result.attempts = m_attempt;
+    if (node().onFinished)
+        node().onFinished(m_result);
+    m_scheduler->emitEvent(TaskEvent::Type::Finished, m_path, outcome);
+    // Given back once finished: the next holder starts after this one has ended.
     if (m_holdsToken) {
         m_holdsToken = false;
         m_scheduler->release(node().pool);
     }
-    if (node().onFinished)
-        node().onFinished(m_result);
-    m_scheduler->emitEvent(TaskEvent::Type::Finished, m_path, outcome);
     m_done(this);
 }
 
