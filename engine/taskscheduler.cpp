@@ -264,6 +264,9 @@ bool TaskRun::startChild(qsizetype index)
     if (node().failFast && m_failed && node().kind != Task::Node::Kind::Sequence) {
         m_children[index].state = Child::State::Done;
         m_children[index].result.outcome = TaskOutcome::Skipped;
+        // A fan-out's child is not made just to be skipped; a listed one gets its hook.
+        if (!fanOut && node().children.at(index).node()->onFinished)
+            node().children.at(index).node()->onFinished(m_children[index].result);
         m_scheduler->emitEvent(TaskEvent::Type::Finished, m_path + u"/"_s + (fanOut ? u"%1[%2]"_s.arg(node().name).arg(index)
                                                                                       : node().children.at(index).name()),
                                TaskOutcome::Skipped);
