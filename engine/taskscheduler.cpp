@@ -310,8 +310,10 @@ void TaskRun::childFinished(qsizetype index, TaskRun *run)
     if (countsAsFailure(outcome) && !child.continueOnError) {
         const bool first = !m_failed;
         m_failed = true;
-        if (first && !m_result.error)
+        if (first && !m_result.error) {
             m_result.error = child.result.error;
+            m_failedPath = run->failedPath();
+        }
         // Fail-fast: the first failure cancels what runs; what waits is skipped.
         if (first && node().failFast && node().kind != Task::Node::Kind::Sequence) {
             for (const QPointer<TaskRun> &sibling : runningChildren()) {
@@ -430,6 +432,8 @@ void TaskRun::finishWith(TaskOutcome outcome, std::optional<JobError> error)
     m_result.outcome = outcome;
     m_result.error = std::move(error);
     m_result.attempts = m_attempt;
+    if (countsAsFailure(outcome) && m_failedPath.isEmpty())
+        m_failedPath = m_path;
     if (node().onFinished)
         node().onFinished(m_result);
     m_scheduler->emitEvent(TaskEvent::Type::Finished, m_path, outcome);
@@ -494,9 +498,10 @@ void TaskTreeRunner::doStart()
             break;
         }
         const QString why = d->result.error ? d->result.error->message : QString();
+        const QString where = run->failedPath().isEmpty() ? d->root.name() : run->failedPath();
         finish(JobError{d->result.outcome == TaskOutcome::TimedOut ? JobError::Kind::Timeout : JobError::Kind::Task,
                         u"TASK_FAILED"_s,
-                        why.isEmpty() ? u"%1 failed"_s.arg(d->root.name()) : u"%1 failed: %2"_s.arg(d->root.name(), why),
+                        why.isEmpty() ? u"%1 failed"_s.arg(where) : u"%1 failed: %2"_s.arg(where, why),
                         {}});
     }, this);
     d->run->begin(ConditionState());

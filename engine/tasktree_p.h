@@ -75,6 +75,8 @@ public:
     const Task &task() const { return m_task; }
     const TaskResult &result() const { return m_result; }
     bool isFinished() const { return m_finished; }
+    /// Failed: the path of the task whose failure this one reports (its own or a child's).
+    const QString &failedPath() const { return m_failedPath; }
     /// Called by the scheduler when a pool token arrives for a waiting task.
     void startWithToken();
 
@@ -107,6 +109,7 @@ private:
     QString m_path;
     Done m_done;
     TaskResult m_result;
+    QString m_failedPath;
     bool m_started = false;
     bool m_waiting = false;
     bool m_finished = false;
