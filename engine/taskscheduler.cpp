@@ -280,6 +280,10 @@ bool TaskRun::startChild(qsizetype index)
                             [this, index](TaskRun *finished) { childFinished(index, finished); }, this);
     m_children[index].run = run;
     run->begin(childCondition(index));
+    // Ended while starting (skipped, or an empty group): deleted now rather than on the next
+    // turn of the event loop, so that a long run of such children does not pile up.
+    if (run->isFinished())
+        delete run;
     return true;
 }
 
