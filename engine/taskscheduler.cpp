@@ -158,6 +158,11 @@ void TaskRun::startAttempt()
 {
     ++m_attempt;
     m_scheduler->emitEvent(TaskEvent::Type::Started, m_path, TaskOutcome::Success, m_attempt);
+    // Cancelled while starting (from onStarted or a taskEvent receiver): no job to run.
+    if (m_cancelling) {
+        finishWith(m_timedOut ? TaskOutcome::TimedOut : TaskOutcome::Cancelled, m_result.error);
+        return;
+    }
     AsyncJob *job = node().factory ? node().factory() : nullptr;
     if (!job) {
         finishWith(TaskOutcome::Failure, JobError{JobError::Kind::Invalid, u"TASK_NO_JOB"_s,
@@ -259,6 +264,9 @@ bool TaskRun::startChild(qsizetype index)
     if (node().failFast && m_failed && node().kind != Task::Node::Kind::Sequence) {
         m_children[index].state = Child::State::Done;
         m_children[index].result.outcome = TaskOutcome::Skipped;
+        // A fan-out's child is not made just to be skipped; a listed one gets its hook.
+        if (!fanOut && node().children.at(index).node()->onFinished)
+            node().children.at(index).node()->onFinished(m_children[index].result);
         m_scheduler->emitEvent(TaskEvent::Type::Finished, m_path + u"/"_s + (fanOut ? u"%1[%2]"_s.arg(node().name).arg(index)
                                                                                       : node().children.at(index).name()),
                                TaskOutcome::Skipped);
@@ -272,7 +280,23 @@ bool TaskRun::startChild(qsizetype index)
                             [this, index](TaskRun *finished) { childFinished(index, finished); }, this);
     m_children[index].run = run;
     run->begin(childCondition(index));
+    // Ended while starting (skipped, or an empty group): deleted now rather than on the next
+    // turn of the event loop, so that a long run of such children does not pile up.
+    if (run->isFinished())
+        delete run;
     return true;
+}
+
+// The children running now. Cancelling one can end it at once and start the next
+// (a clean-up task) or grow m_children, so cancelling loops go over this copy.
+QList<QPointer<TaskRun>> TaskRun::runningChildren() const
+{
+    QList<QPointer<TaskRun>> running;
+    for (const Child &child : m_children) {
+        if (child.state == Child::State::Running && child.run)
+            running.append(child.run);
+    }
+    return running;
 }
 
 void TaskRun::childFinished(qsizetype index, TaskRun *run)
@@ -283,17 +307,22 @@ void TaskRun::childFinished(qsizetype index, TaskRun *run)
     child.run = nullptr;
     --m_runningChildren;
     run->deleteLater();
+    // Being force-stopped: nothing reacts any more, in particular nothing starts.
+    if (m_stopping)
+        return;
     const TaskOutcome outcome = child.result.outcome;
     if (countsAsFailure(outcome) && !child.continueOnError) {
         const bool first = !m_failed;
         m_failed = true;
-        if (first && !m_result.error)
+        if (first && !m_result.error) {
             m_result.error = child.result.error;
+            m_failedPath = run->failedPath();
+        }
         // Fail-fast: the first failure cancels what runs; what waits is skipped.
         if (first && node().failFast && node().kind != Task::Node::Kind::Sequence) {
-            for (Child &sibling : m_children) {
-                if (sibling.state == Child::State::Running && sibling.run)
-                    sibling.run->cancel();
+            for (const QPointer<TaskRun> &sibling : runningChildren()) {
+                if (sibling)
+                    sibling->cancel();
             }
         }
     }
@@ -333,15 +362,15 @@ void TaskRun::cancel()
     if (node().kind == Task::Node::Kind::Job) {
         if (m_backoff.isActive()) {
             m_backoff.stop();
-            finishWith(TaskOutcome::Cancelled, m_result.error);
+            finishWith(m_timedOut ? TaskOutcome::TimedOut : TaskOutcome::Cancelled, m_result.error);
         } else if (m_job) {
             m_job->cancel();
         }
         return;
     }
-    for (const Child &child : std::as_const(m_children)) {
-        if (child.state == Child::State::Running && child.run)
-            child.run->cancel();
+    for (const QPointer<TaskRun> &child : runningChildren()) {
+        if (child)
+            child->cancel();
     }
     // What has not started yet now meets `cancelled` in its condition.
     advance();
@@ -352,6 +381,7 @@ void TaskRun::forceStop()
     if (m_finished)
         return;
     m_cancelling = true;
+    m_stopping = true;
     if (m_waiting)
         m_scheduler->forgetWaiter(this);
     if (m_job) {
@@ -359,13 +389,16 @@ void TaskRun::forceStop()
         m_job = nullptr;
         job->disconnect(this);
         job->cancel();
-        job->deleteLater();
+        // Abandoned: a job that ignores cancel ends when it will and then deletes itself;
+        // destroying it while it runs would break its contract.
+        if (job->isFinished())
+            job->deleteLater();
+        else
+            job->setAutoDelete(true);
     }
-    for (Child &child : m_children) {
-        if (child.state == Child::State::Running && child.run) {
-            TaskRun *run = child.run;
-            run->forceStop();
-        }
+    for (const QPointer<TaskRun> &child : runningChildren()) {
+        if (child)
+            child->forceStop();
     }
     // Nothing more starts: what was never reached is skipped without its condition.
     const qsizetype total = node().kind == Task::Node::Kind::ParallelFor ? node().count : m_children.size();
@@ -403,13 +436,16 @@ void TaskRun::finishWith(TaskOutcome outcome, std::optional<JobError> error)
     m_result.outcome = outcome;
     m_result.error = std::move(error);
     m_result.attempts = m_attempt;
+    if (countsAsFailure(outcome) && m_failedPath.isEmpty())
+        m_failedPath = m_path;
+    if (node().onFinished)
+        node().onFinished(m_result);
+    m_scheduler->emitEvent(TaskEvent::Type::Finished, m_path, outcome);
+    // Given back once finished: the next holder starts after this one has ended.
     if (m_holdsToken) {
         m_holdsToken = false;
         m_scheduler->release(node().pool);
     }
-    if (node().onFinished)
-        node().onFinished(m_result);
-    m_scheduler->emitEvent(TaskEvent::Type::Finished, m_path, outcome);
     m_done(this);
 }
 
@@ -466,9 +502,10 @@ void TaskTreeRunner::doStart()
             break;
         }
         const QString why = d->result.error ? d->result.error->message : QString();
+        const QString where = run->failedPath().isEmpty() ? d->root.name() : run->failedPath();
         finish(JobError{d->result.outcome == TaskOutcome::TimedOut ? JobError::Kind::Timeout : JobError::Kind::Task,
                         u"TASK_FAILED"_s,
-                        why.isEmpty() ? u"%1 failed"_s.arg(d->root.name()) : u"%1 failed: %2"_s.arg(d->root.name(), why),
+                        why.isEmpty() ? u"%1 failed"_s.arg(where) : u"%1 failed: %2"_s.arg(where, why),
                         {}});
     }, this);
     d->run->begin(ConditionState());

@@ -75,6 +75,8 @@ public:
     const Task &task() const { return m_task; }
     const TaskResult &result() const { return m_result; }
     bool isFinished() const { return m_finished; }
+    /// Failed: the path of the task whose failure this one reports (its own or a child's).
+    const QString &failedPath() const { return m_failedPath; }
     /// Called by the scheduler when a pool token arrives for a waiting task.
     void startWithToken();
 
@@ -95,6 +97,7 @@ private:
     void advance();
     bool startChild(qsizetype index);
     void childFinished(qsizetype index, TaskRun *run);
+    QList<QPointer<TaskRun>> runningChildren() const;
     ConditionState childCondition(qsizetype index) const;
     bool mayStartMore() const;
     void finishGroupIfDone();
@@ -106,10 +109,12 @@ private:
     QString m_path;
     Done m_done;
     TaskResult m_result;
+    QString m_failedPath;
     bool m_started = false;
     bool m_waiting = false;
     bool m_finished = false;
     bool m_cancelling = false;
+    bool m_stopping = false;        // forceStop: children that end start nothing more
     bool m_timedOut = false;
     bool m_failed = false;          // groups: a child failed; fail-fast: stop starting more
     bool m_advancing = false;
