@@ -142,15 +142,32 @@ Task &Task::withPool(const QString &pool)
     return *this;
 }
 
+// Hooks add up: whoever builds a recipe and whoever wraps it can each watch it.
 Task &Task::onStarted(std::function<void()> hook)
 {
-    detach().m_node->onStarted = std::move(hook);
+    detach();
+    if (auto earlier = m_node->onStarted) {
+        m_node->onStarted = [earlier, hook] {
+            earlier();
+            hook();
+        };
+    } else {
+        m_node->onStarted = std::move(hook);
+    }
     return *this;
 }
 
 Task &Task::onFinished(std::function<void(const TaskResult &)> hook)
 {
-    detach().m_node->onFinished = std::move(hook);
+    detach();
+    if (auto earlier = m_node->onFinished) {
+        m_node->onFinished = [earlier, hook](const TaskResult &result) {
+            earlier(result);
+            hook(result);
+        };
+    } else {
+        m_node->onFinished = std::move(hook);
+    }
     return *this;
 }
 

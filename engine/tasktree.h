@@ -113,10 +113,11 @@ public:
     /// The task holds one token of the named pool (TaskTreeRunner::setPoolSize) from
     /// before it starts until it has finished; it waits for a free one first.
     Task &withPool(const QString &pool);
-    /// Called when the task starts (not when it is skipped).
+    /// Called when the task starts (not when it is skipped). Hooks add up: each one given
+    /// is called, in the order they were given.
     Task &onStarted(std::function<void()> hook);
     /// Called once when the task has ended, whatever the outcome (also Skipped), before its
-    /// parent goes on.
+    /// parent goes on. Hooks add up, like onStarted's.
     Task &onFinished(std::function<void(const TaskResult &)> hook);
 
     const QString &name() const;
