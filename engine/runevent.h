@@ -11,7 +11,9 @@ namespace Sandflow {
 struct RunEvent
 {
     enum class Type {
-        RunStarted,       ///< runId, text: the workflow's name, details: {"file", "runDirectory", "jobs"}
+        /// runId, text: the workflow's name, details: {"file", "runDirectory",
+        /// "jobs": {jobId: number of instances}}
+        RunStarted,
         RunFinished,      ///< outcome, durationMs
         JobStarted,       ///< job, jobId, instance
         JobFinished,      ///< job, jobId, outcome, durationMs, details: {"outputs": {...}} when set

@@ -1,0 +1,530 @@
+// The task of one job instance: create its sandbox, run its steps, publish its outputs,
+// delete its sandbox.
+#include "instancetasks_p.h"
+
+#include "sandboxrequestbuilder_p.h"
+#include "units.h"
+
+#include <QDir>
+
+namespace Sandflow::Internal {
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+/// Where a `run` step's $SANDFLOW_OUTPUT lives in the sandbox; one file per attempt.
+QString outputsPath(int stepIndex, int attempt)
+{
+    return u"/tmp/.sandflow-output-%1-%2"_s.arg(stepIndex + 1).arg(attempt);
+}
+
+/// What `steps.<id>.outcome` reads: a time-out is a failure there, as in GitHub Actions.
+QString expressionOutcome(const QString &outcome)
+{
+    return outcome == u"timed_out"_s ? u"failure"_s : outcome;
+}
+
+bool isFailure(TaskOutcome outcome)
+{
+    return outcome == TaskOutcome::Failure || outcome == TaskOutcome::TimedOut;
+}
+
+/// The shell command line that runs `script`, as the workflow format defines `shell`.
+QStringList shellCommand(const QString &shell)
+{
+    if (shell.isEmpty() || shell == u"sh"_s)
+        return {u"sh"_s, u"-e"_s, u"-c"_s};
+    if (shell == u"bash"_s)
+        return {u"bash"_s, u"--noprofile"_s, u"--norc"_s, u"-eo"_s, u"pipefail"_s, u"-c"_s};
+    return {};
+}
+
+QString shellQuoted(const QString &text)
+{
+    QString quoted = text;
+    quoted.replace(u"'"_s, u"'\\''"_s);
+    return u'\'' + quoted + u'\'';
+}
+
+/// How a step is shown: its name as written, else its command's first line, else its id.
+QString stepName(const Step &step, const QString &id)
+{
+    if (step.name.isSet)
+        return step.name.source();
+    if (step.kind == Step::Kind::Run)
+        return step.run.source().section(u'\n', 0, 0);
+    return id;
+}
+
+/// The steps whose outputs something in the job reads: only theirs are fetched after they
+/// ran, which saves a transfer per step for the rest.
+QSet<QString> stepsWithReadOutputs(const Job &job)
+{
+    QList<const Text *> texts;
+    for (const TextEntry &entry : job.outputs)
+        texts.append(&entry.value);
+    for (const Step &step : job.steps) {
+        for (const Text *text : {&step.name, &step.condition, &step.cwd, &step.run, &step.from, &step.to, &step.path,
+                                 &step.content, &step.mode, &step.user, &step.shell})
+            texts.append(text);
+        for (const TextMap *map : {&step.env, &step.with}) {
+            for (const TextEntry &entry : *map)
+                texts.append(&entry.value);
+        }
+    }
+    QSet<QString> ids;
+    for (const Text *text : std::as_const(texts)) {
+        for (const Template::Segment &segment : text->value.segments()) {
+            if (!segment.expression.isValid())
+                continue;
+            for (const ExpressionReference &reference : segment.expression.references()) {
+                if (reference.context == u"steps"_s && !reference.path.isEmpty()
+                    && (reference.path.size() < 2 || reference.path.at(1) == u"outputs"_s))
+                    ids.insert(reference.path.first());
+            }
+        }
+    }
+    return ids;
+}
+
+} // namespace
+
+RunEvent InstanceTasks::event(RunEvent::Type type) const
+{
+    RunEvent event;
+    event.type = type;
+    event.time = QDateTime::currentDateTimeUtc();
+    event.runId = m_run.options->runId;
+    event.job = m_state->name;
+    event.jobId = m_state->jobId;
+    event.instance = m_state->index;
+    return event;
+}
+
+RunEvent InstanceTasks::stepEvent(RunEvent::Type type, const QString &step, const QString &stepName) const
+{
+    RunEvent e = event(type);
+    e.step = step;
+    e.stepName = stepName;
+    return e;
+}
+
+InstanceTasks::InstanceTasks(const RunContext &run, const PlannedJob &planned, qsizetype index,
+                             const QHash<QString, JobState> &jobs)
+    : m_run(run)
+    , m_job(*planned.job)
+    , m_state(std::make_shared<InstanceState>(run.constants))
+{
+    const JobInstance instance = planned.instance(index);
+    m_state->name = planned.instanceName(instance);
+    m_state->jobId = m_job.id;
+    m_state->index = index;
+    InstanceScope &scope = m_state->scope;
+    if (instance.combination >= 0)
+        scope.matrix = planned.combinations.at(instance.combination);
+    if (instance.row >= 0)
+        scope.task = m_job.strategy.dataset.row(instance.row);
+    for (const QString &need : m_job.needs) {
+        const JobState state = jobs.value(need);
+        scope.needs.insert(need, QJsonObject{{u"result"_s, state.result()}, {u"outputs"_s, state.outputs}});
+    }
+    scope.job = QJsonObject{{u"id"_s, m_job.id}, {u"name"_s, m_state->name}};
+    scope.setStatus(ExecutionStatus::Success);
+    QJsonObject env;
+    if (scope.textMap(m_run.workflow->env, &env, &m_state->setupError, true))
+        scope.textMap(m_job.env, &env, &m_state->setupError, true);
+    m_env = env;
+    m_readsOutputs = stepsWithReadOutputs(m_job);
+}
+
+Task InstanceTasks::build()
+{
+    QList<Task> children = {createTask()};
+    const bool hasGrade = std::any_of(m_job.steps.cbegin(), m_job.steps.cend(), [](const Step &s) { return s.grade; });
+    for (int i = 0; i < m_job.steps.size(); ++i)
+        children.append(stepTask(i, hasGrade));
+    children.append(finishTask());
+    children.append(deleteTask());
+
+    const std::shared_ptr<InstanceState> state = m_state;
+    const RunContext run = m_run;
+    auto startedAt = std::make_shared<QDateTime>();
+    Task task = Task::sequence(m_state->name, children)
+                    .onStarted([this_event = event(RunEvent::Type::JobStarted), run, startedAt]() mutable {
+                        *startedAt = QDateTime::currentDateTimeUtc();
+                        this_event.time = *startedAt;
+                        run.publish(this_event);
+                    })
+                    .onFinished([finishedEvent = event(RunEvent::Type::JobFinished), run, state,
+                                 startedAt](const TaskResult &result) mutable {
+                        finishedEvent.time = QDateTime::currentDateTimeUtc();
+                        finishedEvent.outcome = taskOutcomeName(result.outcome);
+                        finishedEvent.conclusion = finishedEvent.outcome;
+                        if (startedAt->isValid())
+                            finishedEvent.durationMs = startedAt->msecsTo(finishedEvent.time);
+                        if (!state->outputs.isEmpty())
+                            finishedEvent.details.insert(u"outputs"_s, state->outputs);
+                        if (result.error && result.outcome != TaskOutcome::Success)
+                            finishedEvent.text = result.error->message;
+                        run.publish(finishedEvent);
+                    });
+    if (m_run.options->maxSandboxes > 0)
+        task.withPool(SandboxPool);
+    if (m_job.timeout.literal)
+        task.withTimeout(*m_job.timeout.literal, m_run.options->cancelGraceMs);
+    return task;
+}
+
+Task InstanceTasks::createTask()
+{
+    const std::shared_ptr<InstanceState> state = m_state;
+    const RunContext run = m_run;
+    const Job *job = &m_job;
+    const QJsonObject env = m_env;
+    return Task::job(u"create"_s, [state, run, job, env]() -> AsyncJob * {
+        if (!state->setupError.isEmpty())
+            return new FinishedJob(JobError{JobError::Kind::Invalid, u"INVALID_JOB"_s, state->setupError, {}});
+        SandboxRequest request;
+        QString error;
+        if (!buildSandboxRequest(*run.workflow, job->sandbox, state->scope, &request, &error))
+            return new FinishedJob(JobError{JobError::Kind::Invalid, u"INVALID_SANDBOX"_s, error, {}});
+        request.metadata.insert(u"sandflow.run-id"_s, run.options->runId);
+        request.metadata.insert(u"sandflow.job"_s, state->jobId);
+        SandboxJob *create = run.runner->createSandbox(request);
+        QObject::connect(create, &AsyncJob::finished, create, [state, run, create] {
+            if (create->error())
+                return;
+            state->sandboxId = create->result().id;
+            run.sandboxes->insert(state->sandboxId, state->name);
+            RunEvent created;
+            created.type = RunEvent::Type::SandboxCreated;
+            created.time = QDateTime::currentDateTimeUtc();
+            created.runId = run.options->runId;
+            created.job = state->name;
+            created.jobId = state->jobId;
+            created.instance = state->index;
+            created.sandboxId = state->sandboxId;
+            run.publish(created);
+        });
+        return create;
+    });
+}
+
+bool InstanceTasks::evaluateBool(const Setting<bool> &setting, bool fallback)
+{
+    if (setting.literal)
+        return *setting.literal;
+    if (!setting.expression.isSet)
+        return fallback;
+    const EvaluationResult result = setting.expression.value.evaluate(m_state->scope);
+    return result.isValue() ? Expression::isTruthy(result.value) : fallback;
+}
+
+Task InstanceTasks::stepTask(int index, bool jobHasGrade)
+{
+    const Step &step = m_job.steps.at(index);
+    const QString id = step.displayId(index);
+    const bool continueOnError = evaluateBool(step.continueOnError, false);
+    const QString stepName = Internal::stepName(step, id);
+    const Step *stepPtr = &step;
+    auto outputs = std::make_shared<QJsonObject>();
+    auto backgroundStarted = std::make_shared<bool>(false);
+
+    const std::shared_ptr<InstanceTasks> self = shared_from_this();
+    Task task = Task::job(id, [self, stepPtr, index, id, stepName, outputs, backgroundStarted,
+                               continueOnError]() -> AsyncJob * {
+        const int attempt = ++self->m_state->attempts[id];
+        RunEvent started = self->stepEvent(RunEvent::Type::StepStarted, id, stepName);
+        started.attempt = attempt;
+        if (attempt == 1)
+            self->m_state->stepStartedAt.insert(id, started.time);
+        self->m_run.publish(started);
+        return self->makeStepJob(*stepPtr, index, id, attempt, outputs, backgroundStarted, continueOnError);
+    });
+    task.withCondition([self, stepPtr, id](const ConditionState &condition) {
+        return self->conditionHolds(*stepPtr, id, condition);
+    });
+
+    if (step.timeout.literal)
+        task.withTimeout(*step.timeout.literal, m_run.options->cancelGraceMs);
+    if (step.retry.attempts > 1) {
+        TaskRetry retry;
+        retry.attempts = step.retry.attempts;
+        retry.backoffMs = step.retry.backoff;
+        const QList<int> exitCodes = step.retry.exitCodes;
+        const bool onInfra = step.retry.onInfra;
+        if (!exitCodes.isEmpty() || onInfra) {
+            retry.retryOn = [exitCodes, onInfra](const JobError &error) {
+                if (error.kind == JobError::Kind::Infra)
+                    return onInfra;
+                return error.kind == JobError::Kind::Task
+                    && exitCodes.contains(error.context.value(u"exitCode"_s).toInt(-1));
+            };
+        }
+        task.withRetry(retry);
+    }
+    // With a grade step, only the grade decides the instance; the others still say what
+    // happened to them.
+    if (continueOnError || (jobHasGrade && !step.grade))
+        task.withContinueOnError();
+
+    task.onFinished([self, id, stepName, stepPtr, outputs, backgroundStarted, continueOnError](const TaskResult &result) {
+        if (*backgroundStarted)
+            return;   // its BackgroundStep reports it when the command ends
+        self->finishStep(*stepPtr, id, stepName, result.outcome, result.error, result.attempts, *outputs,
+                         continueOnError);
+    });
+    return task;
+}
+
+bool InstanceTasks::conditionHolds(const Step &step, const QString &id, const ConditionState &condition)
+{
+    if (m_state->sandboxId.isEmpty())
+        return false;   // no sandbox: nothing can run, not even clean-up steps
+    const ExecutionStatus status = condition.cancelled ? ExecutionStatus::Cancelled
+        : m_state->failed                              ? ExecutionStatus::Failure
+                                                       : ExecutionStatus::Success;
+    m_state->scope.setStatus(status);
+    if (!step.condition.isSet)
+        return step.grade ? status != ExecutionStatus::Cancelled : status == ExecutionStatus::Success;
+    m_state->scope.env = m_env;
+    const EvaluationResult result = step.condition.value.evaluate(m_state->scope);
+    if (!result.isValue()) {
+        RunEvent warning = stepEvent(RunEvent::Type::Warning, id, QString());
+        warning.text = u"%1:%2: cannot evaluate `if`: %3"_s.arg(step.condition.pos.line)
+                           .arg(step.condition.pos.column)
+                           .arg(result.error.isEmpty() ? u"a value is not known"_s : result.error);
+        m_run.publish(warning);
+        return false;
+    }
+    return Expression::isTruthy(result.value);
+}
+
+void InstanceTasks::finishStep(const Step &step, const QString &id, const QString &stepName, TaskOutcome outcome,
+                               const std::optional<JobError> &error, int attempts, const QJsonObject &outputs,
+                               bool continueOnError)
+{
+    const QString outcomeName = taskOutcomeName(outcome);
+    const QString conclusion = continueOnError && isFailure(outcome) ? u"success"_s : outcomeName;
+    if (conclusion == u"failure"_s || conclusion == u"timed_out"_s)
+        m_state->failed = true;
+    if (!step.id.isEmpty()) {
+        m_state->scope.steps.insert(step.id, QJsonObject{{u"outputs"_s, outputs},
+                                                         {u"outcome"_s, expressionOutcome(outcomeName)},
+                                                         {u"conclusion"_s, expressionOutcome(conclusion)}});
+    }
+    RunEvent finished = stepEvent(RunEvent::Type::StepFinished, id, stepName);
+    finished.outcome = outcomeName;
+    finished.conclusion = conclusion;
+    finished.attempt = attempts;
+    if (m_state->stepStartedAt.contains(id))
+        finished.durationMs = m_state->stepStartedAt.value(id).msecsTo(finished.time);
+    if (error && outcome != TaskOutcome::Success)
+        finished.text = error->message;
+    if (!outputs.isEmpty())
+        finished.details.insert(u"outputs"_s, outputs);
+    m_run.publish(finished);
+}
+
+AsyncJob *InstanceTasks::makeStepJob(const Step &step, int index, const QString &id, int attempt,
+                                     const std::shared_ptr<QJsonObject> &outputs,
+                                     const std::shared_ptr<bool> &backgroundStarted, bool continueOnError)
+{
+    const QJsonObject &jobEnv = m_env;
+    InstanceScope &scope = m_state->scope;
+    scope.env = jobEnv;
+    QString error;
+    QJsonObject stepEnv;
+    scope.textMap(step.env, &stepEnv, &error, true);
+    const auto invalid = [](const QString &message) {
+        return new FinishedJob(JobError{JobError::Kind::Invalid, u"INVALID_STEP"_s, message, {}});
+    };
+    if (!error.isEmpty())
+        return invalid(error);
+
+    const QString sandbox = m_state->sandboxId;
+    switch (step.kind) {
+    case Step::Kind::Run: {
+        const QString script = scope.text(step.run, &error);
+        const QString shell = scope.text(step.shell, &error);
+        const QString cwd = scope.text(step.cwd, &error);
+        const QString user = scope.text(step.user, &error);
+        if (!error.isEmpty())
+            return invalid(error);
+        CommandRequest request;
+        const QStringList prefix = shellCommand(shell);
+        if (!prefix.isEmpty())
+            request.command = (QStringList(prefix) << shellQuoted(script)).join(u' ');
+        else if (shell.contains(u"{0}"_s))
+            request.command = u"f=$(mktemp) && printf '%s' "_s + shellQuoted(script) + u" > \"$f\" && "_s
+                + QString(shell).replace(u"{0}"_s, u"\"$f\""_s);
+        else
+            return invalid(u"`shell: %1` has no `{0}` for the script file"_s.arg(shell));
+        for (auto it = jobEnv.constBegin(); it != jobEnv.constEnd(); ++it)
+            request.env.insert(it.key(), it.value().toString());
+        for (auto it = stepEnv.constBegin(); it != stepEnv.constEnd(); ++it)
+            request.env.insert(it.key(), it.value().toString());
+        const QString outputFile = outputsPath(index, attempt);
+        request.env.insert(u"SANDFLOW_OUTPUT"_s, outputFile);
+        request.cwd = cwd;
+        if (!user.isEmpty()) {
+            bool numeric = false;
+            const uint uid = user.toUInt(&numeric);
+            if (!numeric)
+                return invalid(u"`user: %1`: give the user as a number (names are not supported yet)"_s.arg(user));
+            request.uid = uid;
+        }
+        const RunContext run = m_run;
+        const std::shared_ptr<InstanceState> state = m_state;
+        const RunEvent lineTemplate = stepEvent(RunEvent::Type::LogLine, id, QString());
+        LineSink lines = [run, lineTemplate](CommandJob::Stream stream, const QString &line) {
+            RunEvent event = lineTemplate;
+            event.time = QDateTime::currentDateTimeUtc();
+            event.stream = stream == CommandJob::Stream::Stdout ? u"stdout"_s : u"stderr"_s;
+            event.text = line;
+            run.publish(event);
+        };
+        if (step.background) {
+            request.background = true;
+            CommandJob *command = m_run.runner->runCommand(sandbox, request);
+            const std::shared_ptr<InstanceTasks> self = shared_from_this();
+            QObject::connect(command, &AsyncJob::finished, command,
+                             [self, command, lines, backgroundStarted, &step, id, continueOnError] {
+                                 if (command->error())
+                                     return;
+                                 *backgroundStarted = true;
+                                 self->followBackground(step, id, stepName(step, id), command->commandId(), lines,
+                                                        continueOnError);
+                             });
+            return command;
+        }
+        auto *job = new CommandStepJob(m_run.runner, sandbox, request, lines,
+                                       m_readsOutputs.contains(id) || step.grade ? outputFile : QString());
+        QObject::connect(job, &AsyncJob::finished, job, [job, outputs] { *outputs = job->outputs(); });
+        return job;
+    }
+    case Step::Kind::Write: {
+        const QString path = scope.text(step.path, &error);
+        const QString content = scope.text(step.content, &error);
+        const QString mode = step.mode.isSet ? scope.text(step.mode, &error) : u"0644"_s;
+        if (!error.isEmpty())
+            return invalid(error);
+        bool ok = false;
+        const int bits = mode.toInt(&ok, 8);
+        if (!ok)
+            return invalid(u"`mode: %1` is not octal"_s.arg(mode));
+        return new UploadStepJob(m_run.runner, sandbox, content.toUtf8(), path, bits);
+    }
+    case Step::Kind::Upload: {
+        const QString from = QDir(m_run.workflow->baseDirectory).absoluteFilePath(scope.text(step.from, &error));
+        const QString to = scope.text(step.to, &error);
+        if (!error.isEmpty())
+            return invalid(error);
+        return new UploadStepJob(m_run.runner, sandbox, from, to);
+    }
+    case Step::Kind::Download: {
+        const QString from = scope.text(step.from, &error);
+        const QString to = QDir(m_run.options->runDirectory).absoluteFilePath(scope.text(step.to, &error));
+        if (!error.isEmpty())
+            return invalid(error);
+        return new DownloadStepJob(m_run.runner, sandbox, from, to);
+    }
+    case Step::Kind::Uses:
+        break;
+    }
+    return new FinishedJob(JobError{JobError::Kind::Invalid, u"STEP_TYPE_NOT_RUNNABLE"_s,
+                                    u"step type `%1` cannot run yet: plugin steps are not executed by this "
+                                    u"version"_s.arg(step.uses), {}});
+}
+
+void InstanceTasks::followBackground(const Step &step, const QString &id, const QString &stepName,
+                                     const QString &commandId, const LineSink &lines, bool continueOnError)
+{
+    auto *follower = new BackgroundStep(m_run.runner, m_state->sandboxId, commandId, lines, nullptr);
+    m_state->background.append(follower);
+    const std::shared_ptr<InstanceTasks> self = shared_from_this();
+    QObject::connect(follower, &BackgroundStep::ended, follower,
+                     [self, follower, &step, id, stepName, continueOnError](std::optional<int> exitCode) {
+                         const bool failed = exitCode && *exitCode != 0;
+                         if (failed && !continueOnError)
+                             self->m_state->backgroundFailed = true;
+                         const std::optional<JobError> error = failed
+                             ? std::optional<JobError>(JobError{JobError::Kind::Task, u"COMMAND_FAILED"_s,
+                                                                u"exit status %1"_s.arg(*exitCode), {}})
+                             : std::nullopt;
+                         self->finishStep(step, id, stepName, failed ? TaskOutcome::Failure : TaskOutcome::Success,
+                                          error, 1, {}, continueOnError);
+                         follower->deleteLater();
+                     });
+}
+
+Task InstanceTasks::finishTask()
+{
+    const std::shared_ptr<InstanceState> state = m_state;
+    const Job *job = &m_job;
+    return Task::job(u"outputs"_s, [state, job]() -> AsyncJob * {
+        auto *done = new BackgroundEndJob(state);
+        QString error;
+        QJsonObject outputs;
+        if (state->scope.textMap(job->outputs, &outputs, &error))
+            state->outputs = outputs;
+        return done;
+    }).withCondition([state](const ConditionState &) { return !state->sandboxId.isEmpty(); });
+}
+
+Task InstanceTasks::deleteTask()
+{
+    const std::shared_ptr<InstanceState> state = m_state;
+    const RunContext run = m_run;
+    return Task::job(u"delete"_s, [state, run]() -> AsyncJob * {
+        RunEvent deleted;
+        deleted.type = RunEvent::Type::SandboxDeleted;
+        deleted.runId = run.options->runId;
+        deleted.job = state->name;
+        deleted.jobId = state->jobId;
+        deleted.instance = state->index;
+        deleted.sandboxId = state->sandboxId;
+        if (run.options->keepSandboxes) {
+            deleted.time = QDateTime::currentDateTimeUtc();
+            deleted.details.insert(u"kept"_s, true);
+            run.publish(deleted);
+            return new FinishedJob(std::nullopt);
+        }
+        AsyncJob *removal = run.runner->deleteSandbox(state->sandboxId);
+        QObject::connect(removal, &AsyncJob::finished, removal, [run, deleted]() mutable {
+            run.sandboxes->remove(deleted.sandboxId);
+            deleted.time = QDateTime::currentDateTimeUtc();
+            run.publish(deleted);
+        });
+        return removal;
+    }).withCondition([state](const ConditionState &) { return !state->sandboxId.isEmpty(); });
+}
+
+BackgroundEndJob::BackgroundEndJob(std::shared_ptr<InstanceState> state) : m_state(std::move(state)) {}
+
+void BackgroundEndJob::doStart()
+{
+    for (const QPointer<BackgroundStep> &step : std::as_const(m_state->background)) {
+        if (!step)
+            continue;
+        ++m_pending;
+        connect(step, &BackgroundStep::ended, this, [this] {
+            if (--m_pending == 0)
+                finishWithBackgroundResult();
+        });
+        step->stop();
+    }
+    if (m_pending == 0)
+        finishWithBackgroundResult();
+}
+
+// A background command that failed fails its instance, unless it may fail.
+void BackgroundEndJob::finishWithBackgroundResult()
+{
+    finish(m_state->backgroundFailed ? std::optional<JobError>(JobError{JobError::Kind::Task, u"STEP_FAILED"_s,
+                                                              u"a step failed"_s, {}})
+                           : std::nullopt);
+}
+
+} // namespace Sandflow::Internal

@@ -1,0 +1,266 @@
+#include "stepjobs_p.h"
+
+#include "stepoutputs_p.h"
+
+#include <QBuffer>
+#include <QDir>
+#include <QFileInfo>
+
+namespace Sandflow::Internal {
+
+using namespace Qt::StringLiterals;
+
+void LineSplitter::add(CommandJob::Stream stream, const QByteArray &data)
+{
+    QByteArray &partial = m_partial[int(stream)];
+    partial += data;
+    qsizetype start = 0;
+    for (qsizetype end = partial.indexOf('\n'); end >= 0; end = partial.indexOf('\n', start)) {
+        qsizetype length = end - start;
+        if (length > 0 && partial[end - 1] == '\r')
+            --length;
+        m_sink(stream, QString::fromUtf8(partial.constData() + start, length));
+        start = end + 1;
+    }
+    partial.remove(0, start);
+}
+
+void LineSplitter::flush()
+{
+    for (const CommandJob::Stream stream : {CommandJob::Stream::Stdout, CommandJob::Stream::Stderr}) {
+        QByteArray &partial = m_partial[int(stream)];
+        if (!partial.isEmpty())
+            m_sink(stream, QString::fromUtf8(partial));
+        partial.clear();
+    }
+}
+
+CommandStepJob::CommandStepJob(Runner *runner, QString sandboxId, CommandRequest request, LineSink lines,
+                               QString outputsPath)
+    : m_runner(runner)
+    , m_sandboxId(std::move(sandboxId))
+    , m_request(std::move(request))
+    , m_lines(std::move(lines))
+    , m_outputsPath(std::move(outputsPath))
+{
+}
+
+void CommandStepJob::doStart()
+{
+    m_command = m_runner->runCommand(m_sandboxId, m_request);
+    connect(m_command, &CommandJob::output, this, [this](CommandJob::Stream stream, const QByteArray &data) {
+        m_lines.add(stream, data);
+    });
+    connect(m_command, &AsyncJob::finished, this, [this](AsyncJob *command) {
+        m_lines.flush();
+        const std::optional<JobError> error = command->error();
+        if (m_outputsPath.isEmpty() || (error && error->kind == JobError::Kind::Cancelled))
+            finish(error);
+        else
+            readOutputs(error);
+    });
+    m_command->start();
+}
+
+// The graceful interrupt: the command gets SIGTERM, then SIGKILL, and the job finishes
+// when it has ended.
+void CommandStepJob::doCancel()
+{
+    if (m_command)
+        m_command->cancel();
+    else
+        finish(cancelledError());
+}
+
+// Outputs are read after a failure too: a step may say why it failed.
+void CommandStepJob::readOutputs(std::optional<JobError> commandError)
+{
+    FileReadJob *read = m_runner->downloadFile(m_sandboxId, m_outputsPath, 0, -1);
+    auto content = std::make_shared<QByteArray>();
+    connect(read, &FileReadJob::data, this, [content](const QByteArray &bytes) { *content += bytes; });
+    connect(read, &AsyncJob::finished, this, [this, content, commandError](AsyncJob *job) {
+        // A step that wrote no outputs has no file.
+        if (job->error() && job->error()->code != u"NOT_FOUND"_s) {
+            finish(commandError ? commandError : job->error());
+            return;
+        }
+        m_outputs = parseStepOutputs(*content);
+        finish(commandError);
+    });
+    read->start();
+}
+
+UploadStepJob::UploadStepJob(Runner *runner, QString sandboxId, QString from, QString to)
+    : m_runner(runner)
+    , m_sandboxId(std::move(sandboxId))
+    , m_from(std::move(from))
+    , m_to(std::move(to))
+{
+}
+
+UploadStepJob::UploadStepJob(Runner *runner, QString sandboxId, QByteArray content, QString to, int mode)
+    : m_runner(runner)
+    , m_sandboxId(std::move(sandboxId))
+    , m_to(std::move(to))
+    , m_content(std::move(content))
+    , m_mode(mode)
+{
+}
+
+UploadStepJob::~UploadStepJob() = default;
+
+static FilePermissions permissionsOf(const QFileInfo &file)
+{
+    FilePermissions permissions;
+    // QFile's flags repeat the owner's bits as "user" bits; the mode is rebuilt from the
+    // owner, group and other ones.
+    const QFile::Permissions flags = file.permissions();
+    const std::pair<QFile::Permission, int> bits[] = {
+        {QFile::ReadOwner, 0400}, {QFile::WriteOwner, 0200}, {QFile::ExeOwner, 0100},
+        {QFile::ReadGroup, 040},  {QFile::WriteGroup, 020},  {QFile::ExeGroup, 010},
+        {QFile::ReadOther, 04},   {QFile::WriteOther, 02},   {QFile::ExeOther, 01}};
+    for (const auto &bit : bits) {
+        if (flags.testFlag(bit.first))
+            permissions.mode |= bit.second;
+    }
+    return permissions;
+}
+
+void UploadStepJob::doStart()
+{
+    if (m_content) {
+        auto *buffer = new QBuffer;
+        buffer->setData(*m_content);
+        buffer->open(QIODevice::ReadOnly);
+        FilePermissions permissions;
+        permissions.mode = m_mode;
+        send(m_runner->uploadFile(m_sandboxId, m_to, permissions, buffer));
+        m_content.reset();
+        return;
+    }
+    const QFileInfo source(m_from);
+    if (source.isDir()) {
+        m_walk = std::make_unique<QDirIterator>(m_from, QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot,
+                                                QDirIterator::Subdirectories);
+        FilePermissions permissions = permissionsOf(source);
+        send(m_runner->makeDirectory(m_sandboxId, m_to, permissions));
+        return;
+    }
+    auto *file = new QFile(m_from);
+    if (!file->open(QIODevice::ReadOnly)) {
+        const QString reason = file->errorString();
+        delete file;
+        finish(JobError{JobError::Kind::Invalid, u"UPLOAD_SOURCE_UNREADABLE"_s,
+                        u"cannot read `%1`: %2"_s.arg(m_from, reason), {{u"path"_s, m_from}}});
+        return;
+    }
+    m_from.clear();   // a single file: nothing follows it
+    send(m_runner->uploadFile(m_sandboxId, m_to, permissionsOf(source), file));
+}
+
+void UploadStepJob::send(AsyncJob *job)
+{
+    connect(job, &AsyncJob::finished, this, [this](AsyncJob *done) {
+        if (done->error())
+            finish(done->error());
+        else
+            uploadNext();
+    });
+    job->start();
+}
+
+// One entry of the tree at a time, so a tree of any size costs one open file.
+void UploadStepJob::uploadNext()
+{
+    if (!m_walk || !m_walk->hasNext()) {
+        finish();
+        return;
+    }
+    const QString path = m_walk->next();
+    const QFileInfo entry = m_walk->fileInfo();
+    const QString target = m_to + u'/' + QDir(m_from).relativeFilePath(path);
+    if (entry.isDir()) {
+        send(m_runner->makeDirectory(m_sandboxId, target, permissionsOf(entry)));
+        return;
+    }
+    auto *file = new QFile(path);
+    if (!file->open(QIODevice::ReadOnly)) {
+        const QString reason = file->errorString();
+        delete file;
+        finish(JobError{JobError::Kind::Invalid, u"UPLOAD_SOURCE_UNREADABLE"_s,
+                        u"cannot read `%1`: %2"_s.arg(path, reason), {{u"path"_s, path}}});
+        return;
+    }
+    send(m_runner->uploadFile(m_sandboxId, target, permissionsOf(entry), file));
+}
+
+DownloadStepJob::DownloadStepJob(Runner *runner, QString sandboxId, QString from, QString to)
+    : m_runner(runner)
+    , m_sandboxId(std::move(sandboxId))
+    , m_from(std::move(from))
+    , m_to(std::move(to))
+{
+}
+
+void DownloadStepJob::doStart()
+{
+    auto *info = m_runner->fileInfo(m_sandboxId, {m_from});
+    connect(info, &AsyncJob::finished, this, [this, info] {
+        if (info->error()) {
+            finish(info->error());
+            return;
+        }
+        if (info->result().first().type != FileInfo::Type::Directory) {
+            m_files.append({m_from, m_to});
+            downloadNext();
+            return;
+        }
+        // Every level below, parents first, so directories exist before their files.
+        auto *listing = m_runner->listDirectory(m_sandboxId, m_from, 4096);
+        connect(listing, &AsyncJob::finished, this, [this, listing] {
+            if (listing->error()) {
+                finish(listing->error());
+                return;
+            }
+            QDir().mkpath(m_to);
+            for (const FileInfo &entry : listing->result()) {
+                const QString target = m_to + u'/' + entry.path.mid(m_from.size() + 1);
+                if (entry.type == FileInfo::Type::Directory)
+                    QDir().mkpath(target);
+                else if (entry.type == FileInfo::Type::File)
+                    m_files.append({entry.path, target});
+            }
+            downloadNext();
+        });
+        listing->start();
+    });
+    info->start();
+}
+
+void DownloadStepJob::downloadNext()
+{
+    if (m_files.isEmpty()) {
+        finish();
+        return;
+    }
+    const auto [from, to] = m_files.takeFirst();
+    QDir().mkpath(QFileInfo(to).absolutePath());
+    m_file = std::make_unique<QFile>(to);
+    if (!m_file->open(QIODevice::WriteOnly | QIODevice::Truncate)) {
+        finish(JobError{JobError::Kind::Invalid, u"DOWNLOAD_TARGET_UNWRITABLE"_s,
+                        u"cannot write `%1`: %2"_s.arg(to, m_file->errorString()), {{u"path"_s, to}}});
+        return;
+    }
+    FileReadJob *read = m_runner->downloadFile(m_sandboxId, from, 0, -1);
+    connect(read, &FileReadJob::data, this, [this](const QByteArray &bytes) { m_file->write(bytes); });
+    connect(read, &AsyncJob::finished, this, [this](AsyncJob *job) {
+        m_file->close();
+        if (job->error())
+            finish(job->error());
+        else
+            downloadNext();
+    });
+    read->start();
+}
+
+} // namespace Sandflow::Internal

@@ -1,0 +1,101 @@
+// The built-in step actions as jobs over the Runner interface: a command whose output
+// becomes log lines and whose $SANDFLOW_OUTPUT becomes outputs, and file transfers.
+#pragma once
+
+#include "runner.h"
+
+#include <QDirIterator>
+#include <QFile>
+#include <QJsonObject>
+#include <QPointer>
+
+#include <functional>
+
+namespace Sandflow::Internal {
+
+/// Receives a command's output one line at a time (without the line break).
+using LineSink = std::function<void(CommandJob::Stream stream, const QString &line)>;
+
+/// Splits output chunks into lines per stream; a last line without a break comes on flush.
+class LineSplitter
+{
+public:
+    explicit LineSplitter(LineSink sink) : m_sink(std::move(sink)) {}
+    void add(CommandJob::Stream stream, const QByteArray &data);
+    void flush();
+
+private:
+    LineSink m_sink;
+    QByteArray m_partial[2];
+};
+
+/// A `run` step: the command, then (when `outputsPath` is set) its outputs file.
+class CommandStepJob final : public AsyncJob
+{
+public:
+    CommandStepJob(Runner *runner, QString sandboxId, CommandRequest request, LineSink lines, QString outputsPath);
+
+    const QJsonObject &outputs() const { return m_outputs; }
+
+protected:
+    void doStart() override;
+    void doCancel() override;
+
+private:
+    void readOutputs(std::optional<JobError> commandError);
+
+    Runner *m_runner;
+    QString m_sandboxId;
+    CommandRequest m_request;
+    LineSplitter m_lines;
+    QString m_outputsPath;
+    QPointer<CommandJob> m_command;
+    QJsonObject m_outputs;
+};
+
+/// An `upload` step (a host file, or a directory whose contents go below `to`, sent one
+/// file at a time as the tree is walked), or a `write` step (`content` with `mode`).
+class UploadStepJob final : public AsyncJob
+{
+public:
+    UploadStepJob(Runner *runner, QString sandboxId, QString from, QString to);
+    UploadStepJob(Runner *runner, QString sandboxId, QByteArray content, QString to, int mode);
+    ~UploadStepJob() override;
+
+protected:
+    void doStart() override;
+
+private:
+    void uploadNext();
+    void send(AsyncJob *job);
+
+    Runner *m_runner;
+    QString m_sandboxId;
+    QString m_from;
+    QString m_to;
+    std::optional<QByteArray> m_content;
+    int m_mode = 0;
+    std::unique_ptr<QDirIterator> m_walk;
+};
+
+/// A `download` step: a file or directory of the sandbox to the host, straight to disk.
+class DownloadStepJob final : public AsyncJob
+{
+public:
+    DownloadStepJob(Runner *runner, QString sandboxId, QString from, QString to);
+
+protected:
+    void doStart() override;
+
+private:
+    void downloadNext();
+
+    Runner *m_runner;
+    QString m_sandboxId;
+    QString m_from;
+    QString m_to;
+    QList<std::pair<QString, QString>> m_files;   // sandbox path, host path
+    std::unique_ptr<QFile> m_file;
+};
+
+} // namespace Sandflow::Internal

@@ -1,0 +1,238 @@
+#include "workflowrun.h"
+
+#include "instancetasks_p.h"
+#include "plan.h"
+#include "workflow.h"
+
+#include <QProcessEnvironment>
+
+namespace Sandflow {
+
+using namespace Qt::StringLiterals;
+using namespace Internal;
+
+namespace Internal {
+
+QString JobState::result() const
+{
+    if (skipped)
+        return u"skipped"_s;
+    if (anyFailure)
+        return u"failure"_s;
+    if (anyCancelled)
+        return u"cancelled"_s;
+    return u"success"_s;
+}
+
+} // namespace Internal
+
+struct WorkflowRun::Private
+{
+    WorkflowRun *q;
+    const Workflow &workflow;
+    RunOptions options;
+    Plan plan;
+    RunConstants constants;
+    QHash<QString, JobState> jobs;
+    QHash<QString, QString> sandboxes;
+    RunContext context;
+    QPointer<TaskTreeRunner> tree;
+    TaskOutcome outcome = TaskOutcome::Success;
+    QDateTime startedAt;
+
+    Private(WorkflowRun *run, const Workflow &w, Runner *runner, RunOptions o, Publish publish)
+        : q(run)
+        , workflow(w)
+        , options(std::move(o))
+        , plan(Plan::build(w))
+    {
+        for (auto it = options.secrets.cbegin(); it != options.secrets.cend(); ++it)
+            constants.secrets.insert(it.key(), it.value());
+        constants.run = QJsonObject{{u"id"_s, options.runId}, {u"dir"_s, options.runDirectory}};
+        InstanceScope scope(&constants);
+        QString ignored;
+        scope.textMap(workflow.vars, &constants.vars, &ignored);
+        context.workflow = &workflow;
+        context.runner = runner;
+        context.options = &options;
+        context.constants = &constants;
+        context.publish = std::move(publish);
+        context.sandboxes = &sandboxes;
+    }
+
+    RunEvent runEvent(RunEvent::Type type) const
+    {
+        RunEvent event;
+        event.type = type;
+        event.time = QDateTime::currentDateTimeUtc();
+        event.runId = options.runId;
+        return event;
+    }
+
+    Task jobTask(const PlannedJob &planned);
+    bool jobCondition(const Job &job, const ConditionState &condition);
+    Task build();
+};
+
+// A job's instances run as one fan-out; its own `if` is decided once, when the jobs it
+// needs have finished.
+Task WorkflowRun::Private::jobTask(const PlannedJob &planned)
+{
+    const Job &job = *planned.job;
+    const PlannedJob *plannedPtr = &planned;
+    Task task = Task::parallelFor(job.id, planned.instanceCount, [this, plannedPtr](qsizetype index) {
+        auto instance = std::make_shared<InstanceTasks>(context, *plannedPtr, index, jobs);
+        const std::shared_ptr<InstanceState> state = instance->state();
+        Task built = instance->build();
+        // The instance's outcome counts for its job's result and outputs once it ends.
+        return built.onFinished([this, state, jobId = plannedPtr->job->id](const TaskResult &result) {
+            JobState &job = jobs[jobId];
+            job.anyFailure |= result.outcome == TaskOutcome::Failure || result.outcome == TaskOutcome::TimedOut;
+            job.anyCancelled |= result.outcome == TaskOutcome::Cancelled;
+            if (!state->outputs.isEmpty())
+                job.outputs = state->outputs;
+        });
+    });
+    if (job.strategy.maxParallel.literal)
+        task.withLimit(*job.strategy.maxParallel.literal);
+    task.withFailFast(job.strategy.failFast.valueOr(!job.strategy.hasDataset()));
+    if (job.continueOnError.literal.value_or(false))
+        task.withContinueOnError();
+    const Job *jobPtr = &job;
+    task.withCondition([this, jobPtr](const ConditionState &condition) { return jobCondition(*jobPtr, condition); });
+    task.onFinished([this, jobPtr](const TaskResult &result) {
+        if (result.outcome == TaskOutcome::Skipped)
+            jobs[jobPtr->id].skipped = true;
+    });
+    return task;
+}
+
+bool WorkflowRun::Private::jobCondition(const Job &job, const ConditionState &condition)
+{
+    const ExecutionStatus status = condition.cancelled ? ExecutionStatus::Cancelled
+        : condition.failed                             ? ExecutionStatus::Failure
+                                                       : ExecutionStatus::Success;
+    if (!job.condition.isSet)
+        return status == ExecutionStatus::Success;
+    InstanceScope scope(&constants);
+    scope.setStatus(status);
+    scope.job.insert(u"id"_s, job.id);
+    for (const QString &need : job.needs) {
+        const JobState state = jobs.value(need);
+        scope.needs.insert(need, QJsonObject{{u"result"_s, state.result()}, {u"outputs"_s, state.outputs}});
+    }
+    const EvaluationResult result = job.condition.value.evaluate(scope);
+    if (!result.isValue()) {
+        RunEvent warning = runEvent(RunEvent::Type::Warning);
+        warning.jobId = job.id;
+        warning.text = u"%1:%2: cannot evaluate the `if` of job `%3`: %4"_s.arg(job.condition.pos.line)
+                           .arg(job.condition.pos.column)
+                           .arg(job.id, result.error.isEmpty() ? u"a value is not known"_s : result.error);
+        context.publish(warning);
+        return false;
+    }
+    return Expression::isTruthy(result.value);
+}
+
+Task WorkflowRun::Private::build()
+{
+    QList<Task> children;
+    QList<QList<int>> dependencies;
+    QHash<QString, int> indexOf;
+    for (const PlannedJob &planned : plan.jobs())
+        indexOf.insert(planned.job->id, int(indexOf.size()));
+    for (const PlannedJob &planned : plan.jobs()) {
+        children.append(jobTask(planned));
+        QList<int> needs;
+        for (const QString &need : planned.job->needs)
+            needs.append(indexOf.value(need));
+        dependencies.append(needs);
+    }
+    return Task::graph(u"run"_s, children, dependencies);
+}
+
+WorkflowRun::WorkflowRun(const Workflow &workflow, Runner *runner, RunOptions options, Publish publish,
+                         QObject *parent)
+    : AsyncJob(parent)
+    , d(std::make_unique<Private>(this, workflow, runner, std::move(options), std::move(publish)))
+{
+}
+
+WorkflowRun::~WorkflowRun() = default;
+
+void WorkflowRun::doStart()
+{
+    d->startedAt = QDateTime::currentDateTimeUtc();
+    RunEvent started = d->runEvent(RunEvent::Type::RunStarted);
+    started.text = d->workflow.name;
+    QJsonObject jobs;
+    for (const PlannedJob &planned : d->plan.jobs())
+        jobs.insert(planned.job->id, planned.instanceCount);
+    started.details = QJsonObject{{u"file"_s, d->workflow.file},
+                                  {u"runDirectory"_s, d->options.runDirectory},
+                                  {u"jobs"_s, jobs}};
+    d->context.publish(started);
+
+    d->tree = new TaskTreeRunner(d->build(), this);
+    if (d->options.maxSandboxes > 0)
+        d->tree->setPoolSize(SandboxPool, d->options.maxSandboxes);
+    connect(d->tree, &AsyncJob::finished, this, [this] {
+        d->outcome = d->tree->result().outcome;
+        RunEvent finished = d->runEvent(RunEvent::Type::RunFinished);
+        finished.outcome = taskOutcomeName(d->outcome);
+        finished.conclusion = finished.outcome;
+        finished.durationMs = d->startedAt.msecsTo(finished.time);
+        d->context.publish(finished);
+        switch (d->outcome) {
+        case TaskOutcome::Success:
+        case TaskOutcome::Skipped:
+            finish();
+            break;
+        case TaskOutcome::Cancelled:
+            finish(cancelledError());
+            break;
+        case TaskOutcome::Failure:
+        case TaskOutcome::TimedOut:
+            finish(JobError{JobError::Kind::Task, u"RUN_FAILED"_s, u"the run failed"_s, {}});
+            break;
+        }
+    });
+    d->tree->setAutoDelete(false);
+    d->tree->start();
+}
+
+void WorkflowRun::doCancel()
+{
+    if (d->tree)
+        d->tree->cancel();
+    else
+        finish(cancelledError());
+}
+
+void WorkflowRun::forceStop()
+{
+    if (d->tree && !d->tree->isFinished())
+        d->tree->forceStop();
+    // Nothing waits for these: a local runner ends its sandboxes itself when it goes, and
+    // a remote server gets the requests.
+    for (auto it = d->sandboxes.cbegin(); it != d->sandboxes.cend(); ++it)
+        d->context.runner->deleteSandbox(it.key())->start();
+    d->sandboxes.clear();
+}
+
+TaskOutcome WorkflowRun::outcome() const
+{
+    return d->outcome;
+}
+
+QList<std::pair<QString, QString>> WorkflowRun::keptSandboxes() const
+{
+    QList<std::pair<QString, QString>> kept;
+    if (d->options.keepSandboxes) {
+        for (auto it = d->sandboxes.cbegin(); it != d->sandboxes.cend(); ++it)
+            kept.append({it.key(), it.value()});
+    }
+    return kept;
+}
+
+} // namespace Sandflow
