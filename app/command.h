@@ -38,6 +38,7 @@ struct Command
 const QList<Command> &commands();
 Command validateCommand();
 Command planCommand();
+Command runCommand();
 Command lsCommand();
 Command gcCommand();
 

@@ -1,0 +1,154 @@
+// `sandflow run FILE`: runs a workflow on the local runner and reports it as it goes.
+#include "command.h"
+#include "interruptwatcher.h"
+#include "localrunner.h"
+#include "runoutput.h"
+#include "workflow.h"
+#include "workflowinput.h"
+#include "workflowrun.h"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QEventLoop>
+#include <QFileInfo>
+#include <QRandomGenerator>
+#include <QThread>
+
+#include <unistd.h>
+
+namespace Sandflow::Cli {
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+QString newRunId()
+{
+    return QDateTime::currentDateTimeUtc().toString(u"yyyyMMdd-HHmmss"_s) + u'-'
+        + QString::number(QRandomGenerator::global()->bounded(0x10000), 16).rightJustified(4, u'0');
+}
+
+/// Enough sandboxes to keep the cores busy, few enough that each can have 512 MiB.
+int defaultMaxSandboxes()
+{
+    const qint64 pages = sysconf(_SC_PHYS_PAGES);
+    const qint64 memoryMiB = pages > 0 ? pages * sysconf(_SC_PAGE_SIZE) / (1024 * 1024) : 4096;
+    return int(std::clamp<qint64>(std::min<qint64>(QThread::idealThreadCount() * 4, memoryMiB / 512), 1, 256));
+}
+
+int run(const QCommandLineParser &parser, const Terminal &terminal)
+{
+    const CommandLoader loader(parser, terminal);
+    if (!loader.isValid())
+        return ExitUsage;
+    const LoadResult loaded = loader.load(parser.positionalArguments().first());
+    if (!loaded.ok())
+        return ExitUsage;
+    const Workflow &workflow = *loaded.workflow;
+
+    RunOptions options;
+    options.runId = newRunId();
+    options.keepSandboxes = parser.isSet(u"keep"_s);
+    options.maxSandboxes = defaultMaxSandboxes();
+    if (parser.isSet(u"max-sandboxes"_s)) {
+        bool ok = false;
+        options.maxSandboxes = parser.value(u"max-sandboxes"_s).toInt(&ok);
+        if (!ok || options.maxSandboxes < 1) {
+            terminal.err(u"sandflow run: --max-sandboxes wants a whole number of at least 1, not `%1`\n"_s
+                             .arg(parser.value(u"max-sandboxes"_s)));
+            return ExitUsage;
+        }
+    }
+    for (const QString &secret : workflow.secrets) {
+        if (!qEnvironmentVariableIsSet(secret.toLocal8Bit().constData())) {
+            terminal.err(u"%1: error: secret `%2` is not set in the environment\n"_s.arg(workflow.file, secret));
+            return ExitUsage;
+        }
+        options.secrets.insert(secret, qEnvironmentVariable(secret.toLocal8Bit().constData()));
+    }
+    options.runDirectory = QDir(parser.isSet(u"run-dir"_s) ? parser.value(u"run-dir"_s)
+                                                            : u".sandflow/runs/"_s + options.runId)
+                               .absolutePath();
+    if (!QDir().mkpath(options.runDirectory)) {
+        terminal.err(u"sandflow run: cannot create the run directory %1\n"_s.arg(options.runDirectory));
+        return ExitUsage;
+    }
+
+    LocalRunner::Options runnerOptions;
+    runnerOptions.agentPath = QCoreApplication::applicationDirPath() + u"/sandflow-agent"_s;
+    runnerOptions.stateDirectory = LocalRunner::defaultStateDirectory();
+    runnerOptions.runId = options.runId;
+    LocalRunner runner(runnerOptions);
+
+    RunOutput::Options outputOptions;
+    outputOptions.json = parser.isSet(u"json"_s);
+    if (parser.isSet(u"junit"_s))
+        outputOptions.junitPath = QFileInfo(parser.value(u"junit"_s)).absoluteFilePath();
+    RunOutput output(options, outputOptions, terminal);
+    QObject::connect(&runner, &Runner::warning, &runner, [&output](const QString &message) { output.notice(message); });
+
+    WorkflowRun workflowRun(workflow, &runner, options, [&output](const RunEvent &event) { output.publish(event); });
+    workflowRun.setAutoDelete(false);
+    InterruptWatcher interrupts;
+    QObject::connect(&interrupts, &InterruptWatcher::interrupted, &workflowRun, [&](int count) {
+        if (count == 1) {
+            output.notice(u"interrupted: cancelling the running steps and deleting the sandboxes "
+                          u"(Ctrl-C again to stop at once)"_s);
+            workflowRun.cancel();
+        } else {
+            workflowRun.forceStop();
+        }
+    });
+    QEventLoop loop;
+    QObject::connect(&workflowRun, &AsyncJob::finished, &loop, &QEventLoop::quit);
+    workflowRun.start();
+    if (!workflowRun.isFinished())
+        loop.exec();
+    output.close();
+
+    if (options.keepSandboxes && !workflowRun.keptSandboxes().isEmpty()) {
+        // Local sandboxes live as long as this process: it stays until Ctrl-C.
+        output.notice(u"kept sandboxes (they last until Ctrl-C):"_s);
+        for (const auto &[id, job] : workflowRun.keptSandboxes())
+            output.notice(u"  %1  %2"_s.arg(id, job));
+        QObject::connect(&interrupts, &InterruptWatcher::interrupted, &loop, &QEventLoop::quit);
+        loop.exec();
+    }
+    switch (workflowRun.outcome()) {
+    case TaskOutcome::Success:
+    case TaskOutcome::Skipped:
+        return ExitSuccess;
+    case TaskOutcome::Cancelled:
+        return ExitInterrupted;
+    case TaskOutcome::Failure:
+    case TaskOutcome::TimedOut:
+        break;
+    }
+    return ExitFailure;
+}
+
+} // namespace
+
+Command runCommand()
+{
+    return {u"run"_s,
+            u"FILE"_s,
+            u"Run a workflow"_s,
+            u"Runs every job of the workflow, each job instance in its own sandbox, in parallel as\n"
+            u"`needs` allows. Logs and reports go to the run directory. Exit status: 0 the run\n"
+            u"succeeded, 1 it failed, 2 invalid input (nothing ran), 130 interrupted. Ctrl-C cancels\n"
+            u"the running steps, runs the clean-up steps and deletes the sandboxes; a second Ctrl-C\n"
+            u"stops at once."_s,
+            {varOption(),
+             QCommandLineOption(u"max-sandboxes"_s, u"Live sandboxes at most (default: from cores and memory)"_s,
+                                u"N"_s),
+             QCommandLineOption(u"keep"_s, u"Keep the sandboxes after the run, until Ctrl-C"_s),
+             QCommandLineOption(u"json"_s, u"Print one JSON event per line instead of the progress view"_s),
+             QCommandLineOption(u"junit"_s, u"Write the JUnit XML report to FILE"_s, u"FILE"_s),
+             QCommandLineOption(u"run-dir"_s, u"The run directory (default: .sandflow/runs/RUN-ID)"_s, u"DIR"_s)},
+            1,
+            1,
+            run};
+}
+
+} // namespace Sandflow::Cli
