@@ -1,0 +1,257 @@
+// `sandflow run` end to end: the built program runs every example workflow on the local
+// runner, and the run's exit status, events, logs and reports are checked. One run is
+// interrupted with SIGINT, and nothing may be left behind.
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <csignal>
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+struct RunResult
+{
+    int exitCode = -1;
+    QList<QJsonObject> events;
+    QString err;
+    QString runDir;
+
+    QList<QJsonObject> eventsOf(const QString &type) const
+    {
+        QList<QJsonObject> found;
+        for (const QJsonObject &event : events) {
+            if (event.value(u"type"_s).toString() == type)
+                found.append(event);
+        }
+        return found;
+    }
+
+    /// The step_finished event of `step` in `job`.
+    QJsonObject step(const QString &job, const QString &step) const
+    {
+        for (const QJsonObject &event : eventsOf(u"step_finished"_s)) {
+            if (event.value(u"job"_s).toString() == job && event.value(u"step"_s).toString() == step)
+                return event;
+        }
+        return {};
+    }
+
+    /// Every log line of `job` (all steps), in order.
+    QStringList lines(const QString &job) const
+    {
+        QStringList found;
+        for (const QJsonObject &event : eventsOf(u"log_line"_s)) {
+            if (event.value(u"job"_s).toString() == job)
+                found.append(event.value(u"text"_s).toString());
+        }
+        return found;
+    }
+
+    QJsonObject summary() const
+    {
+        QFile file(runDir + u"/summary.json"_s);
+        return file.open(QIODevice::ReadOnly) ? QJsonDocument::fromJson(file.readAll()).object() : QJsonObject();
+    }
+};
+
+QList<QJsonObject> parseEvents(const QByteArray &out)
+{
+    QList<QJsonObject> events;
+    for (const QByteArray &line : out.split('\n')) {
+        if (!line.trimmed().isEmpty())
+            events.append(QJsonDocument::fromJson(line).object());
+    }
+    return events;
+}
+
+} // namespace
+
+class TestRun : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void hello();
+    void matrix();
+    void outputsBetweenJobs();
+    void background();
+    void failing();
+    void dataset();
+    void uploadsAndDownloads();
+    void interruptLeavesNothing();
+
+private:
+    void prepare(QProcess &process, const QString &example, const QString &runDir);
+    RunResult run(const QString &example);
+
+    QTemporaryDir m_dir;
+};
+
+void TestRun::initTestCase()
+{
+    QVERIFY(m_dir.isValid());
+}
+
+void TestRun::prepare(QProcess &process, const QString &example, const QString &runDir)
+{
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(u"SANDFLOW_STATE_DIR"_s, m_dir.filePath(u"state"_s));
+    process.setProcessEnvironment(env);
+    process.setProgram(QStringLiteral(SANDFLOW_BINARY));
+    process.setArguments({u"run"_s, u"--json"_s, u"--run-dir"_s, runDir,
+                          QStringLiteral(SANDFLOW_SOURCE_DIR) + u"/workflows/examples/"_s + example});
+    process.setStandardInputFile(QProcess::nullDevice());
+}
+
+RunResult TestRun::run(const QString &example)
+{
+    RunResult result;
+    result.runDir = m_dir.filePath(example);
+    QProcess process;
+    prepare(process, example, result.runDir);
+    process.start();
+    if (!process.waitForFinished(180'000))
+        process.kill();
+    process.waitForFinished();
+    result.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
+    result.events = parseEvents(process.readAllStandardOutput());
+    result.err = QString::fromUtf8(process.readAllStandardError());
+    return result;
+}
+
+void TestRun::hello()
+{
+    const RunResult result = run(u"hello.yaml"_s);
+    QVERIFY2(result.exitCode == 0, qPrintable(result.err));
+    QCOMPARE(result.eventsOf(u"run_started"_s).size(), 1);
+    QCOMPARE(result.eventsOf(u"run_finished"_s).first().value(u"outcome"_s).toString(), u"success"_s);
+    QCOMPARE(result.eventsOf(u"sandbox_created"_s).size(), 1);
+    QCOMPARE(result.eventsOf(u"sandbox_deleted"_s).size(), 1);
+    const QStringList lines = result.lines(u"hello"_s);
+    QVERIFY2(lines.contains(u"hello, world"_s), qPrintable(lines.join(u'\n')));
+    QVERIFY(lines.contains(u"hello from a file"_s));
+    QVERIFY(lines.contains(u"the file has 1 line"_s));
+    QVERIFY(lines.contains(u"the previous step said 'hello, world'"_s));
+    const QJsonObject job = result.eventsOf(u"job_finished"_s).first();
+    QCOMPARE(job.value(u"outcome"_s).toString(), u"success"_s);
+    QCOMPARE(job.value(u"details"_s).toObject().value(u"outputs"_s).toObject().value(u"message"_s).toString(),
+             u"hello, world"_s);
+}
+
+void TestRun::matrix()
+{
+    const RunResult result = run(u"matrix.yaml"_s);
+    QVERIFY2(result.exitCode == 0, qPrintable(result.err));
+    QCOMPARE(result.eventsOf(u"job_finished"_s).size(), 4);
+    QCOMPARE(result.lines(u"build (debian, large, --verbose)"_s).count(u"only the large build gets here"_s), 1);
+    QCOMPARE(result.lines(u"build (debian, small)"_s).count(u"only the large build gets here"_s), 0);
+    QVERIFY(result.lines(u"build (debian, large, --verbose)"_s).contains(u"distro=debian size=large flags=--verbose"_s));
+    QCOMPARE(result.step(u"build (alpine, small)"_s, u"step-2"_s).value(u"outcome"_s).toString(), u"skipped"_s);
+    // max-parallel: 2, so never more than two instances at once.
+    int live = 0, most = 0;
+    for (const QJsonObject &event : result.events) {
+        const QString type = event.value(u"type"_s).toString();
+        live += type == u"job_started"_s ? 1 : type == u"job_finished"_s ? -1 : 0;
+        most = std::max(most, live);
+    }
+    QCOMPARE(most, 2);
+}
+
+void TestRun::outputsBetweenJobs()
+{
+    const RunResult result = run(u"outputs.yaml"_s);
+    QVERIFY2(result.exitCode == 0, qPrintable(result.err));
+    const QStringList lines = result.lines(u"consume"_s);
+    QVERIFY2(lines.contains(u"produce finished with: success"_s), qPrintable(lines.join(u'\n')));
+    QVERIFY(result.lines(u"produce"_s).contains(u"produced version 1.2.3"_s));
+}
+
+void TestRun::background()
+{
+    const RunResult result = run(u"background.yaml"_s);
+    QVERIFY2(result.exitCode == 0, qPrintable(result.err));
+    QVERIFY(result.lines(u"main"_s).contains(u"ready at step 1"_s));
+    QCOMPARE(result.step(u"main"_s, u"producer"_s).value(u"outcome"_s).toString(), u"success"_s);
+}
+
+void TestRun::failing()
+{
+    const RunResult result = run(u"failing.yaml"_s);
+    QCOMPARE(result.exitCode, 1);
+    const QJsonObject tolerated = result.step(u"fails"_s, u"tolerated"_s);
+    QCOMPARE(tolerated.value(u"outcome"_s).toString(), u"failure"_s);
+    QCOMPARE(tolerated.value(u"conclusion"_s).toString(), u"success"_s);
+    QCOMPARE(result.step(u"fails"_s, u"boom"_s).value(u"outcome"_s).toString(), u"failure"_s);
+    QCOMPARE(result.step(u"fails"_s, u"step-3"_s).value(u"outcome"_s).toString(), u"skipped"_s);
+    const QStringList lines = result.lines(u"fails"_s);
+    QVERIFY(lines.contains(u"about to fail"_s));
+    QVERIFY(!lines.contains(u"not printed"_s));
+    QVERIFY(lines.contains(u"boom ended with failure"_s));
+    QVERIFY(lines.contains(u"tolerated: outcome=failure conclusion=success"_s));
+    QVERIFY(result.lines(u"summary"_s).contains(u"the job 'fails' ended with failure"_s));
+}
+
+void TestRun::dataset()
+{
+    const RunResult result = run(u"dataset.yaml"_s);
+    QVERIFY2(result.exitCode == 0, qPrintable(result.err));
+    const QList<QJsonObject> jobs = result.eventsOf(u"job_finished"_s);
+    QCOMPARE(jobs.size(), 5);
+    for (const QJsonObject &job : jobs) {
+        QCOMPARE(job.value(u"outcome"_s).toString(), u"success"_s);
+        QCOMPARE(job.value(u"details"_s).toObject().value(u"outputs"_s).toObject().value(u"reward"_s).toString(), u"1"_s);
+    }
+}
+
+void TestRun::uploadsAndDownloads()
+{
+    const RunResult result = run(u"uploads.yaml"_s);
+    QVERIFY2(result.exitCode == 0, qPrintable(result.err));
+    QFile downloaded(result.runDir + u"/result.txt"_s);
+    QVERIFY(downloaded.open(QIODevice::ReadOnly));
+    QVERIFY(downloaded.readAll().startsWith("lines: "));
+}
+
+void TestRun::interruptLeavesNothing()
+{
+    const QString runDir = m_dir.filePath(u"interrupted"_s);
+    QProcess process;
+    prepare(process, u"long-running.yaml"_s, runDir);
+    QByteArray out;
+    connect(&process, &QProcess::readyReadStandardOutput, this, [&] { out += process.readAllStandardOutput(); });
+    process.start();
+    // Interrupt while `sleep 300` runs.
+    QTRY_VERIFY_WITH_TIMEOUT(out.contains("sleep 300") || out.contains("Sleep for five minutes"), 30'000);
+    QString sandboxId;
+    for (const QJsonObject &event : parseEvents(out)) {
+        if (event.value(u"type"_s).toString() == u"sandbox_created"_s)
+            sandboxId = event.value(u"sandboxId"_s).toString();
+    }
+    QVERIFY(!sandboxId.isEmpty());
+    ::kill(pid_t(process.processId()), SIGINT);
+    QVERIFY(process.waitForFinished(30'000));
+    out += process.readAllStandardOutput();
+    QCOMPARE(process.exitCode(), 130);
+    const QList<QJsonObject> events = parseEvents(out);
+    QVERIFY(std::any_of(events.cbegin(), events.cend(), [](const QJsonObject &e) {
+        return e.value(u"type"_s).toString() == u"sandbox_deleted"_s;
+    }));
+    // Nothing left: no record, no cgroup, no process of the sandbox.
+    QVERIFY(QDir(m_dir.filePath(u"state/sandboxes"_s)).entryList(QDir::Files).isEmpty());
+    QVERIFY(!QFileInfo::exists(u"/sys/fs/cgroup/memory/sandflow/"_s + sandboxId));
+    QProcess pgrep;
+    pgrep.start(u"pgrep"_s, {u"-f"_s, u"sleep 300"_s});
+    pgrep.waitForFinished();
+    QCOMPARE(pgrep.readAllStandardOutput(), QByteArray());
+}
+
+QTEST_GUILESS_MAIN(TestRun)
+#include "tst_run.moc"
