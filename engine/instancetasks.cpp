@@ -430,12 +430,29 @@ AsyncJob *InstanceTasks::makeStepJob(const Step &step, int index, const QString 
             return invalid(error);
         return new DownloadStepJob(m_run.runner, sandbox, from, to);
     }
-    case Step::Kind::Uses:
-        break;
+    case Step::Kind::Uses: {
+        StepPlugin *plugin = m_run.stepTypes ? m_run.stepTypes->plugin(step.uses) : nullptr;
+        if (!plugin)
+            return invalid(u"no plugin provides the step type `%1`"_s.arg(step.uses));
+        StepContext context;
+        context.runner = m_run.runner;
+        context.sandboxId = sandbox;
+        context.stepType = step.uses;
+        if (!scope.textMap(step.with, &context.inputs, &error))
+            return invalid(error);
+        const RunContext run = m_run;
+        const RunEvent lineTemplate = stepEvent(RunEvent::Type::LogLine, id, QString());
+        context.log = [run, lineTemplate](const QString &line) {
+            RunEvent event = lineTemplate;
+            event.time = QDateTime::currentDateTimeUtc();
+            event.stream = u"stdout"_s;
+            event.text = line;
+            run.publish(event);
+        };
+        return plugin->createJob(context);
     }
-    return new FinishedJob(JobError{JobError::Kind::Invalid, u"STEP_TYPE_NOT_RUNNABLE"_s,
-                                    u"step type `%1` cannot run yet: plugin steps are not executed by this "
-                                    u"version"_s.arg(step.uses), {}});
+    }
+    return invalid(u"unknown step kind"_s);
 }
 
 void InstanceTasks::followBackground(const Step &step, const QString &id, const QString &stepName,

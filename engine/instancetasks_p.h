@@ -3,6 +3,7 @@
 // the sandbox. Held by the tasks it builds, so it lives as long as the instance's recipe.
 #pragma once
 
+#include "stepplugin.h"
 #include "workflowrun_p.h"
 
 #include <QSet>
@@ -23,6 +24,7 @@ struct RunContext
     const RunConstants *constants = nullptr;
     WorkflowRun::Publish publish;
     QHash<QString, QString> *sandboxes = nullptr;   ///< live sandbox id -> instance name
+    const StepTypeRegistry *stepTypes = nullptr;     ///< the plugins `uses` steps run
 };
 
 class InstanceTasks final : public std::enable_shared_from_this<InstanceTasks>

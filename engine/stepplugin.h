@@ -10,12 +10,15 @@
 // they use the same interface as third-party ones.
 #pragma once
 
+#include "asyncjob.h"
 #include "diagnostics.h"
 
 #include <QJsonObject>
 #include <QList>
 #include <QString>
 #include <QtPlugin>
+
+#include <functional>
 
 namespace Sandflow {
 
@@ -41,6 +44,20 @@ struct StepTypeInfo
     QStringList inputNames() const;
 };
 
+class Runner;
+
+/// What one run of a plugin step gets.
+struct StepContext
+{
+    Runner *runner = nullptr;
+    QString sandboxId;          ///< the job instance's sandbox, running
+    QString stepType;
+    /// `with:` after evaluation, every value as text (`8080`, `30s`); absent inputs are absent.
+    QJsonObject inputs;
+    /// Adds a line to the step's log.
+    std::function<void(const QString &line)> log;
+};
+
 /// The interface a step plugin implements. Its step types are described by the metadata;
 /// `checkInputs` adds the checks the metadata cannot express (ranges, combinations).
 class StepPlugin
@@ -52,6 +69,9 @@ public:
     /// input name ("" for the step as a whole). Values that are expressions are absent.
     virtual QList<std::pair<QString, QString>> checkInputs(const QString &stepType,
                                                            const QJsonObject &literalInputs) const = 0;
+    /// The job that runs one step; it finishes with an error when the step failed. Inputs
+    /// are as checkInputs accepted them, but expressions may have given any text: check them.
+    virtual AsyncJob *createJob(const StepContext &context) const = 0;
 };
 
 /// The step types available to a workflow, by name.

@@ -35,6 +35,7 @@ struct WorkflowRun::Private
     RunConstants constants;
     QHash<QString, JobState> jobs;
     QHash<QString, QString> sandboxes;
+    StepTypeRegistry stepTypes = StepTypeRegistry::builtin();
     RunContext context;
     QPointer<TaskTreeRunner> tree;
     TaskOutcome outcome = TaskOutcome::Success;
@@ -58,6 +59,7 @@ struct WorkflowRun::Private
         context.constants = &constants;
         context.publish = std::move(publish);
         context.sandboxes = &sandboxes;
+        context.stepTypes = &stepTypes;
     }
 
     RunEvent runEvent(RunEvent::Type type) const

@@ -16,6 +16,7 @@ class HttpWaitPlugin final : public QObject, public StepPlugin
 public:
     QList<std::pair<QString, QString>> checkInputs(const QString &stepType,
                                                    const QJsonObject &literalInputs) const override;
+    AsyncJob *createJob(const StepContext &context) const override;
 };
 
 } // namespace Sandflow::Internal
