@@ -3,6 +3,7 @@
 // interrupted with SIGINT, and nothing may be left behind.
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -86,11 +87,13 @@ private slots:
     void failing();
     void dataset();
     void uploadsAndDownloads();
+    void pluginStepWaitsForAServer();
     void interruptLeavesNothing();
 
 private:
-    void prepare(QProcess &process, const QString &example, const QString &runDir);
-    RunResult run(const QString &example);
+    /// `workflow` is relative to the source tree.
+    void prepare(QProcess &process, const QString &workflow, const QString &runDir);
+    RunResult run(const QString &workflow);
 
     QTemporaryDir m_dir;
 };
@@ -100,23 +103,23 @@ void TestRun::initTestCase()
     QVERIFY(m_dir.isValid());
 }
 
-void TestRun::prepare(QProcess &process, const QString &example, const QString &runDir)
+void TestRun::prepare(QProcess &process, const QString &workflow, const QString &runDir)
 {
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert(u"SANDFLOW_STATE_DIR"_s, m_dir.filePath(u"state"_s));
     process.setProcessEnvironment(env);
     process.setProgram(QStringLiteral(SANDFLOW_BINARY));
     process.setArguments({u"run"_s, u"--json"_s, u"--run-dir"_s, runDir,
-                          QStringLiteral(SANDFLOW_SOURCE_DIR) + u"/workflows/examples/"_s + example});
+                          QStringLiteral(SANDFLOW_SOURCE_DIR) + u'/' + workflow});
     process.setStandardInputFile(QProcess::nullDevice());
 }
 
-RunResult TestRun::run(const QString &example)
+RunResult TestRun::run(const QString &workflow)
 {
     RunResult result;
-    result.runDir = m_dir.filePath(example);
+    result.runDir = m_dir.filePath(QFileInfo(workflow).baseName());
     QProcess process;
-    prepare(process, example, result.runDir);
+    prepare(process, workflow, result.runDir);
     process.start();
     if (!process.waitForFinished(180'000))
         process.kill();
@@ -129,7 +132,7 @@ RunResult TestRun::run(const QString &example)
 
 void TestRun::hello()
 {
-    const RunResult result = run(u"hello.yaml"_s);
+    const RunResult result = run(u"workflows/examples/hello.yaml"_s);
     QVERIFY2(result.exitCode == 0, qPrintable(result.err));
     QCOMPARE(result.eventsOf(u"run_started"_s).size(), 1);
     QCOMPARE(result.eventsOf(u"run_finished"_s).first().value(u"outcome"_s).toString(), u"success"_s);
@@ -148,7 +151,7 @@ void TestRun::hello()
 
 void TestRun::matrix()
 {
-    const RunResult result = run(u"matrix.yaml"_s);
+    const RunResult result = run(u"workflows/examples/matrix.yaml"_s);
     QVERIFY2(result.exitCode == 0, qPrintable(result.err));
     QCOMPARE(result.eventsOf(u"job_finished"_s).size(), 4);
     QCOMPARE(result.lines(u"build (debian, large, --verbose)"_s).count(u"only the large build gets here"_s), 1);
@@ -167,7 +170,7 @@ void TestRun::matrix()
 
 void TestRun::outputsBetweenJobs()
 {
-    const RunResult result = run(u"outputs.yaml"_s);
+    const RunResult result = run(u"workflows/examples/outputs.yaml"_s);
     QVERIFY2(result.exitCode == 0, qPrintable(result.err));
     const QStringList lines = result.lines(u"consume"_s);
     QVERIFY2(lines.contains(u"produce finished with: success"_s), qPrintable(lines.join(u'\n')));
@@ -176,7 +179,7 @@ void TestRun::outputsBetweenJobs()
 
 void TestRun::background()
 {
-    const RunResult result = run(u"background.yaml"_s);
+    const RunResult result = run(u"workflows/examples/background.yaml"_s);
     QVERIFY2(result.exitCode == 0, qPrintable(result.err));
     QVERIFY(result.lines(u"main"_s).contains(u"ready at step 1"_s));
     QCOMPARE(result.step(u"main"_s, u"producer"_s).value(u"outcome"_s).toString(), u"success"_s);
@@ -184,7 +187,7 @@ void TestRun::background()
 
 void TestRun::failing()
 {
-    const RunResult result = run(u"failing.yaml"_s);
+    const RunResult result = run(u"workflows/examples/failing.yaml"_s);
     QCOMPARE(result.exitCode, 1);
     const QJsonObject tolerated = result.step(u"fails"_s, u"tolerated"_s);
     QCOMPARE(tolerated.value(u"outcome"_s).toString(), u"failure"_s);
@@ -201,7 +204,7 @@ void TestRun::failing()
 
 void TestRun::dataset()
 {
-    const RunResult result = run(u"dataset.yaml"_s);
+    const RunResult result = run(u"workflows/examples/dataset.yaml"_s);
     QVERIFY2(result.exitCode == 0, qPrintable(result.err));
     const QList<QJsonObject> jobs = result.eventsOf(u"job_finished"_s);
     QCOMPARE(jobs.size(), 5);
@@ -213,18 +216,33 @@ void TestRun::dataset()
 
 void TestRun::uploadsAndDownloads()
 {
-    const RunResult result = run(u"uploads.yaml"_s);
+    const RunResult result = run(u"workflows/examples/uploads.yaml"_s);
     QVERIFY2(result.exitCode == 0, qPrintable(result.err));
     QFile downloaded(result.runDir + u"/result.txt"_s);
     QVERIFY(downloaded.open(QIODevice::ReadOnly));
     QVERIFY(downloaded.readAll().startsWith("lines: "));
 }
 
+void TestRun::pluginStepWaitsForAServer()
+{
+    const RunResult result = run(u"tests/data/run/http-wait.yaml"_s);
+    QVERIFY2(result.exitCode == 0, qPrintable(result.err));
+    QCOMPARE(result.step(u"serve"_s, u"up"_s).value(u"outcome"_s).toString(), u"success"_s);
+    const QStringList lines = result.lines(u"serve"_s);
+    QVERIFY2(std::any_of(lines.cbegin(), lines.cend(),
+                         [](const QString &line) { return line.startsWith(u"http://127.0.0.1:8765/ answered 200"_s); }),
+             qPrintable(lines.join(u'\n')));
+    const QJsonObject nobody = result.step(u"serve"_s, u"nobody"_s);
+    QCOMPARE(nobody.value(u"outcome"_s).toString(), u"failure"_s);
+    QCOMPARE(nobody.value(u"conclusion"_s).toString(), u"success"_s);
+    QVERIFY(nobody.value(u"text"_s).toString().contains(u"did not answer within 1000 ms"_s));
+}
+
 void TestRun::interruptLeavesNothing()
 {
     const QString runDir = m_dir.filePath(u"interrupted"_s);
     QProcess process;
-    prepare(process, u"long-running.yaml"_s, runDir);
+    prepare(process, u"workflows/examples/long-running.yaml"_s, runDir);
     QByteArray out;
     connect(&process, &QProcess::readyReadStandardOutput, this, [&] { out += process.readAllStandardOutput(); });
     process.start();
