@@ -30,21 +30,27 @@ bool isFailure(TaskOutcome outcome)
     return outcome == TaskOutcome::Failure || outcome == TaskOutcome::TimedOut;
 }
 
-/// The shell command line that runs `script`, as the workflow format defines `shell`.
-QStringList shellCommand(const QString &shell)
-{
-    if (shell.isEmpty() || shell == u"sh"_s)
-        return {u"sh"_s, u"-e"_s, u"-c"_s};
-    if (shell == u"bash"_s)
-        return {u"bash"_s, u"--noprofile"_s, u"--norc"_s, u"-eo"_s, u"pipefail"_s, u"-c"_s};
-    return {};
-}
-
 QString shellQuoted(const QString &text)
 {
     QString quoted = text;
     quoted.replace(u"'"_s, u"'\\''"_s);
     return u'\'' + quoted + u'\'';
+}
+
+/// The command (for the runner's `sh -c`) that runs `script` as the workflow format defines
+/// `shell`; empty when `shell` names no known shell and has no `{0}`.
+QString shellCommand(const QString &shell, const QString &script)
+{
+    // The runner's own sh runs the script: `set -e` first makes it `sh -e` without a
+    // second shell per step.
+    if (shell.isEmpty() || shell == u"sh"_s)
+        return u"set -e\n"_s + script;
+    if (shell == u"bash"_s)
+        return u"exec bash --noprofile --norc -eo pipefail -c "_s + shellQuoted(script);
+    if (shell.contains(u"{0}"_s))
+        return u"f=$(mktemp) && printf '%s' "_s + shellQuoted(script) + u" > \"$f\" && "_s
+            + QString(shell).replace(u"{0}"_s, u"\"$f\""_s);
+    return {};
 }
 
 /// How a step is shown: its name as written, else its command's first line, else its id.
@@ -353,13 +359,8 @@ AsyncJob *InstanceTasks::makeStepJob(const Step &step, int index, const QString 
         if (!error.isEmpty())
             return invalid(error);
         CommandRequest request;
-        const QStringList prefix = shellCommand(shell);
-        if (!prefix.isEmpty())
-            request.command = (QStringList(prefix) << shellQuoted(script)).join(u' ');
-        else if (shell.contains(u"{0}"_s))
-            request.command = u"f=$(mktemp) && printf '%s' "_s + shellQuoted(script) + u" > \"$f\" && "_s
-                + QString(shell).replace(u"{0}"_s, u"\"$f\""_s);
-        else
+        request.command = shellCommand(shell, script);
+        if (request.command.isEmpty())
             return invalid(u"`shell: %1` has no `{0}` for the script file"_s.arg(shell));
         for (auto it = jobEnv.constBegin(); it != jobEnv.constEnd(); ++it)
             request.env.insert(it.key(), it.value().toString());
