@@ -214,6 +214,7 @@ private slots:
     void fanOutOfSynchronousChildren();
     void fanOutOfInstantJobs();
     void hooksAreCalledOnce();
+    void hooksAddUp();
     void runnerResultAndErrors();
     void runningJobCount();
 
@@ -1060,6 +1061,24 @@ void TestTaskTree::hooksAreCalledOnce()
         u"onFinished c skipped 0"_s, u"finished run/c skipped"_s,
         u"onFinished run failure 0"_s, u"finished run failure"_s,
     }));
+}
+
+// Whoever builds a recipe and whoever wraps it can both watch it; copies stay independent.
+void TestTaskTree::hooksAddUp()
+{
+    Probe probe;
+    QStringList hooks;
+    const Task built = fake(probe, u"a"_s, ok())
+                           .onStarted([&hooks] { hooks.append(u"builder started"_s); })
+                           .onFinished([&hooks](const TaskResult &) { hooks.append(u"builder finished"_s); });
+    Task wrapped = built;
+    wrapped.onStarted([&hooks] { hooks.append(u"wrapper started"_s); })
+        .onFinished([&hooks](const TaskResult &r) { hooks.append(u"wrapper finished "_s + taskOutcomeName(r.outcome)); });
+    Harness h(Task::sequence(u"run"_s, {wrapped, built}));
+    h.runner->start();
+    QTRY_COMPARE(h.finishedCount, 1);
+    QCOMPARE(hooks, QStringList({u"builder started"_s, u"wrapper started"_s, u"builder finished"_s,
+                                 u"wrapper finished success"_s, u"builder started"_s, u"builder finished"_s}));
 }
 
 void TestTaskTree::runnerResultAndErrors()
