@@ -8,6 +8,7 @@
 // Prints figures; not a test.
 #include "localrunner.h"
 #include "localsandbox_p.h"
+#include "runnercycles.h"
 #include "sandboxlayout_p.h"
 
 #include <QCoreApplication>
@@ -22,6 +23,7 @@
 #include <functional>
 
 using namespace Sandflow;
+using Bench::runConcurrently;
 using namespace Qt::StringLiterals;
 
 namespace {
@@ -49,31 +51,6 @@ QStringList bareArguments()
     return arguments;
 }
 
-/// Runs `count` tasks, at most `concurrency` at once; each calls its `done` when finished.
-double runConcurrently(int count, int concurrency, const std::function<void(std::function<void()>)> &task)
-{
-    QEventLoop loop;
-    int started = 0;
-    int finished = 0;
-    QElapsedTimer timer;
-    timer.start();
-    std::function<void()> next = [&] {
-        if (started == count)
-            return;
-        ++started;
-        task([&] {
-            if (++finished == count)
-                loop.quit();
-            else
-                next();
-        });
-    };
-    for (int i = 0; i < concurrency; ++i)
-        next();
-    loop.exec();
-    return double(timer.nsecsElapsed()) / 1e6;
-}
-
 void bareStart(const std::function<void()> &done)
 {
     auto *process = new QProcess;
@@ -82,24 +59,6 @@ void bareStart(const std::function<void()> &done)
         done();
     });
     process->start(Internal::bwrapProgram(), bareArguments());
-}
-
-void sandboxCycle(LocalRunner *runner, const std::function<void()> &done)
-{
-    SandboxJob *create = runner->createSandbox({});
-    QObject::connect(create, &AsyncJob::finished, runner, [runner, done](AsyncJob *job) {
-        const QString id = static_cast<SandboxJob *>(job)->result().id;
-        CommandRequest echo;
-        echo.command = u"echo hello"_s;
-        CommandJob *command = runner->runCommand(id, echo);
-        QObject::connect(command, &AsyncJob::finished, runner, [runner, id, done] {
-            AsyncJob *removal = runner->deleteSandbox(id);
-            QObject::connect(removal, &AsyncJob::finished, runner, [done] { done(); });
-            removal->start();
-        });
-        command->start();
-    });
-    create->start();
 }
 
 qint64 pssKb(qint64 pid)
@@ -184,7 +143,7 @@ int main(int argc, char *argv[])
     QList<double> sandbox;
     for (int i = 0; i < SequentialRuns; ++i) {
         bare.append(runConcurrently(1, 1, bareStart));
-        sandbox.append(runConcurrently(1, 1, [&](std::function<void()> done) { sandboxCycle(&runner, done); }));
+        sandbox.append(runConcurrently(1, 1, [&](std::function<void()> done) { Bench::sandboxCycle(&runner, u"echo hello"_s, done); }));
     }
     std::printf("bench_localrunner: %d sequential runs, medians\n", SequentialRuns);
     std::printf("  baseline, bare bwrap start of `true`:           %7.2f ms\n", median(bare));
@@ -193,7 +152,7 @@ int main(int argc, char *argv[])
 
     const double bareBatch = runConcurrently(Batch, Concurrency, bareStart);
     const double sandboxBatch = runConcurrently(Batch, Concurrency, [&](std::function<void()> done) {
-        sandboxCycle(&runner, done);
+        Bench::sandboxCycle(&runner, u"echo hello"_s, done);
     });
     std::printf("%d at concurrency %d, total\n", Batch, Concurrency);
     std::printf("  baseline, bare bwrap starts:                    %7.0f ms\n", bareBatch);
