@@ -2,6 +2,7 @@
 #include "command.h"
 #include "interruptwatcher.h"
 #include "localrunner.h"
+#include "units.h"
 #include "runoutput.h"
 #include "workflow.h"
 #include "workflowinput.h"
@@ -59,6 +60,14 @@ int run(const QCommandLineParser &parser, const Terminal &terminal)
             return ExitUsage;
         }
     }
+    if (parser.isSet(u"timeout"_s)) {
+        options.timeoutMs = parseDuration(parser.value(u"timeout"_s));
+        if (!options.timeoutMs) {
+            terminal.err(u"sandflow run: --timeout wants a duration such as 30m, not `%1`\n"_s
+                             .arg(parser.value(u"timeout"_s)));
+            return ExitUsage;
+        }
+    }
     for (const QString &secret : workflow.secrets) {
         if (!qEnvironmentVariableIsSet(secret.toLocal8Bit().constData())) {
             terminal.err(u"%1: error: secret `%2` is not set in the environment\n"_s.arg(workflow.file, secret));
@@ -82,6 +91,15 @@ int run(const QCommandLineParser &parser, const Terminal &terminal)
 
     RunOutput::Options outputOptions;
     outputOptions.json = parser.isSet(u"json"_s);
+    if (parser.isSet(u"log-limit"_s)) {
+        const std::optional<double> bytes = parseQuantity(parser.value(u"log-limit"_s));
+        if (!bytes || *bytes < 1) {
+            terminal.err(u"sandflow run: --log-limit wants a size such as 10Mi, not `%1`\n"_s
+                             .arg(parser.value(u"log-limit"_s)));
+            return ExitUsage;
+        }
+        outputOptions.logLimitBytes = qint64(*bytes);
+    }
     if (parser.isSet(u"junit"_s))
         outputOptions.junitPath = QFileInfo(parser.value(u"junit"_s)).absoluteFilePath();
     RunOutput output(options, outputOptions, terminal);
@@ -145,7 +163,9 @@ Command runCommand()
              QCommandLineOption(u"keep"_s, u"Keep the sandboxes after the run, until Ctrl-C"_s),
              QCommandLineOption(u"json"_s, u"Print one JSON event per line instead of the progress view"_s),
              QCommandLineOption(u"junit"_s, u"Write the JUnit XML report to FILE"_s, u"FILE"_s),
-             QCommandLineOption(u"run-dir"_s, u"The run directory (default: .sandflow/runs/RUN-ID)"_s, u"DIR"_s)},
+             QCommandLineOption(u"run-dir"_s, u"The run directory (default: .sandflow/runs/RUN-ID)"_s, u"DIR"_s),
+             QCommandLineOption(u"timeout"_s, u"Time for the whole run, e.g. 30m; then it is cancelled"_s, u"DURATION"_s),
+             QCommandLineOption(u"log-limit"_s, u"Most output kept per step log, e.g. 10Mi (default)"_s, u"SIZE"_s)},
             1,
             1,
             run};

@@ -32,7 +32,7 @@ RunOutput::RunOutput(const RunOptions &run, const Options &options, const Termin
     , m_junitPath(options.junitPath.isEmpty() ? run.runDirectory + u"/junit.xml"_s : options.junitPath)
 {
     m_bus.setMasker(SecretMasker(run.secrets.values()));
-    auto *logs = m_bus.addSink(std::make_unique<StepLogWriter>(run.runDirectory));
+    auto *logs = m_bus.addSink(std::make_unique<StepLogWriter>(run.runDirectory, options.logLimitBytes));
     m_summary = m_bus.addSink(std::make_unique<SummaryWriter>(run.runDirectory, logs));
     m_bus.addSink(std::make_unique<JUnitWriter>(m_junitPath));
     // The journal keeps every event for tools and for resuming; a view keeps only some.

@@ -25,6 +25,7 @@ public:
     {
         bool json = false;     ///< JSON lines on stdout instead of a view for people
         QString junitPath;     ///< empty: junit.xml in the run directory
+        qint64 logLimitBytes = 10 * 1024 * 1024;   ///< per step log
     };
 
     RunOutput(const RunOptions &run, const Options &options, const Terminal &terminal);

@@ -177,8 +177,8 @@ Task InstanceTasks::build()
                     });
     if (m_run.options->maxSandboxes > 0)
         task.withPool(SandboxPool);
-    if (m_job.timeout.literal)
-        task.withTimeout(*m_job.timeout.literal, m_run.options->cancelGraceMs);
+    if (const std::optional<qint64> timeout = evaluateDuration(m_job.timeout))
+        task.withTimeout(*timeout, m_run.options->cancelGraceMs);
     return task;
 }
 
@@ -217,6 +217,26 @@ Task InstanceTasks::createTask()
     });
 }
 
+// An expression that does not give a duration is reported and means no time-out.
+std::optional<qint64> InstanceTasks::evaluateDuration(const Setting<Duration> &setting)
+{
+    if (setting.literal)
+        return setting.literal;
+    if (!setting.expression.isSet)
+        return std::nullopt;
+    QString error;
+    const QString text = m_state->scope.text(setting.expression, &error);
+    const std::optional<qint64> duration = error.isEmpty() ? parseDuration(text) : std::nullopt;
+    if (!duration) {
+        RunEvent warning = event(RunEvent::Type::Warning);
+        warning.text = u"%1:%2: `%3` is not a duration; no time-out applies"_s.arg(setting.expression.pos.line)
+                           .arg(setting.expression.pos.column)
+                           .arg(error.isEmpty() ? text : error);
+        m_run.publish(warning);
+    }
+    return duration;
+}
+
 bool InstanceTasks::evaluateBool(const Setting<bool> &setting, bool fallback)
 {
     if (setting.literal)
@@ -252,22 +272,34 @@ Task InstanceTasks::stepTask(int index, bool jobHasGrade)
         return self->conditionHolds(*stepPtr, id, condition);
     });
 
-    if (step.timeout.literal)
-        task.withTimeout(*step.timeout.literal, m_run.options->cancelGraceMs);
+    if (const std::optional<qint64> timeout = evaluateDuration(step.timeout))
+        task.withTimeout(*timeout, m_run.options->cancelGraceMs);
     if (step.retry.attempts > 1) {
         TaskRetry retry;
         retry.attempts = step.retry.attempts;
         retry.backoffMs = step.retry.backoff;
         const QList<int> exitCodes = step.retry.exitCodes;
         const bool onInfra = step.retry.onInfra;
-        if (!exitCodes.isEmpty() || onInfra) {
-            retry.retryOn = [exitCodes, onInfra](const JobError &error) {
-                if (error.kind == JobError::Kind::Infra)
-                    return onInfra;
-                return error.kind == JobError::Kind::Task
-                    && exitCodes.contains(error.context.value(u"exitCode"_s).toInt(-1));
-            };
-        }
+        const qint64 backoff = step.retry.backoff;
+        // Asked only when attempts are left: a yes is the moment the retry is decided.
+        retry.retryOn = [self, id, stepName, exitCodes, onInfra, backoff](const JobError &error) {
+            bool retried = error.kind == JobError::Kind::Task || error.kind == JobError::Kind::Infra;
+            if (!exitCodes.isEmpty() || onInfra) {
+                retried = error.kind == JobError::Kind::Infra
+                    ? onInfra
+                    : error.kind == JobError::Kind::Task
+                        && exitCodes.contains(error.context.value(u"exitCode"_s).toInt(-1));
+            }
+            if (retried) {
+                const int attempt = self->m_state->attempts.value(id);
+                RunEvent retrying = self->stepEvent(RunEvent::Type::StepRetrying, id, stepName);
+                retrying.attempt = attempt;
+                retrying.text = error.message;
+                retrying.details.insert(u"backoffMs"_s, backoff << std::min(attempt - 1, 20));
+                self->m_run.publish(retrying);
+            }
+            return retried;
+        };
         task.withRetry(retry);
     }
     // With a grade step, only the grade decides the instance; the others still say what

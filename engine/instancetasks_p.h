@@ -53,6 +53,7 @@ private:
                     bool continueOnError);
     bool conditionHolds(const Step &step, const QString &id, const ConditionState &condition);
     bool evaluateBool(const Setting<bool> &setting, bool fallback);
+    std::optional<qint64> evaluateDuration(const Setting<Duration> &setting);
 
     RunEvent event(RunEvent::Type type) const;
     RunEvent stepEvent(RunEvent::Type type, const QString &step, const QString &stepName) const;

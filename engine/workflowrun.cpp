@@ -150,7 +150,10 @@ Task WorkflowRun::Private::build()
             needs.append(indexOf.value(need));
         dependencies.append(needs);
     }
-    return Task::graph(u"run"_s, children, dependencies);
+    Task run = Task::graph(u"run"_s, children, dependencies);
+    if (options.timeoutMs)
+        run.withTimeout(*options.timeoutMs, options.cancelGraceMs);
+    return run;
 }
 
 WorkflowRun::WorkflowRun(const Workflow &workflow, Runner *runner, RunOptions options, Publish publish,
@@ -194,8 +197,10 @@ void WorkflowRun::doStart()
             finish(cancelledError());
             break;
         case TaskOutcome::Failure:
-        case TaskOutcome::TimedOut:
             finish(JobError{JobError::Kind::Task, u"RUN_FAILED"_s, u"the run failed"_s, {}});
+            break;
+        case TaskOutcome::TimedOut:
+            finish(JobError{JobError::Kind::Timeout, u"RUN_TIMED_OUT"_s, u"the run ran out of time"_s, {}});
             break;
         }
     });

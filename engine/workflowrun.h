@@ -28,6 +28,9 @@ struct RunOptions
     bool keepSandboxes = false;
     /// Values of the workflow's `secrets`, by name (read from the host's environment).
     QMap<QString, QString> secrets;
+    /// The whole run's time; when it runs out the run is cancelled (clean-up steps still
+    /// run) and it ends timed out. std::nullopt: no limit.
+    std::optional<qint64> timeoutMs;
     /// A cancelled step gets this long to end after its interrupt before it is abandoned.
     qint64 cancelGraceMs = 10'000;
 };

@@ -88,12 +88,14 @@ private slots:
     void dataset();
     void uploadsAndDownloads();
     void pluginStepWaitsForAServer();
+    void retriesTimeoutsAndLogLimit();
+    void runTimeoutCancelsAndCleansUp();
     void interruptLeavesNothing();
 
 private:
     /// `workflow` is relative to the source tree.
-    void prepare(QProcess &process, const QString &workflow, const QString &runDir);
-    RunResult run(const QString &workflow);
+    void prepare(QProcess &process, const QString &workflow, const QString &runDir, const QStringList &options = {});
+    RunResult run(const QString &workflow, const QStringList &options = {});
 
     QTemporaryDir m_dir;
 };
@@ -103,23 +105,23 @@ void TestRun::initTestCase()
     QVERIFY(m_dir.isValid());
 }
 
-void TestRun::prepare(QProcess &process, const QString &workflow, const QString &runDir)
+void TestRun::prepare(QProcess &process, const QString &workflow, const QString &runDir, const QStringList &options)
 {
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert(u"SANDFLOW_STATE_DIR"_s, m_dir.filePath(u"state"_s));
     process.setProcessEnvironment(env);
     process.setProgram(QStringLiteral(SANDFLOW_BINARY));
-    process.setArguments({u"run"_s, u"--json"_s, u"--run-dir"_s, runDir,
-                          QStringLiteral(SANDFLOW_SOURCE_DIR) + u'/' + workflow});
+    process.setArguments(QStringList{u"run"_s, u"--json"_s, u"--run-dir"_s, runDir} + options
+                         + QStringList{QStringLiteral(SANDFLOW_SOURCE_DIR) + u'/' + workflow});
     process.setStandardInputFile(QProcess::nullDevice());
 }
 
-RunResult TestRun::run(const QString &workflow)
+RunResult TestRun::run(const QString &workflow, const QStringList &options)
 {
     RunResult result;
     result.runDir = m_dir.filePath(QFileInfo(workflow).baseName());
     QProcess process;
-    prepare(process, workflow, result.runDir);
+    prepare(process, workflow, result.runDir, options);
     process.start();
     if (!process.waitForFinished(180'000))
         process.kill();
@@ -238,11 +240,50 @@ void TestRun::pluginStepWaitsForAServer()
     QVERIFY(nobody.value(u"text"_s).toString().contains(u"did not answer within 1000 ms"_s));
 }
 
+void TestRun::retriesTimeoutsAndLogLimit()
+{
+    const RunResult result = run(u"tests/data/run/retries.yaml"_s, {u"--log-limit"_s, u"1Ki"_s});
+    QVERIFY2(result.exitCode == 0, qPrintable(result.err));
+    // Every attempt is in the record.
+    const QJsonObject flaky = result.step(u"steps"_s, u"flaky"_s);
+    QCOMPARE(flaky.value(u"outcome"_s).toString(), u"success"_s);
+    QCOMPARE(flaky.value(u"attempt"_s).toInt(), 3);
+    QList<int> retried;
+    for (const QJsonObject &event : result.eventsOf(u"step_retrying"_s))
+        retried.append(event.value(u"attempt"_s).toInt());
+    QCOMPARE(retried, (QList<int>{1, 2}));
+    QCOMPARE(result.eventsOf(u"step_retrying"_s).last().value(u"details"_s).toObject().value(u"backoffMs"_s).toInt(), 200);
+    QStringList attempts = result.lines(u"steps"_s).filter(u"attempt "_s);
+    QCOMPARE(attempts, (QStringList{u"attempt 1"_s, u"attempt 2"_s, u"attempt 3"_s}));
+    // A time-out is reported as such, not as a failure.
+    const QJsonObject slow = result.step(u"steps"_s, u"slow"_s);
+    QCOMPARE(slow.value(u"outcome"_s).toString(), u"timed_out"_s);
+    QCOMPARE(slow.value(u"conclusion"_s).toString(), u"success"_s);
+    QVERIFY(slow.value(u"durationMs"_s).toInt() < 10'000);
+    // The log keeps 1 KiB of the step's output and says where it stopped.
+    QFile log(result.runDir + u"/steps/loud.log"_s);
+    QVERIFY(log.open(QIODevice::ReadOnly));
+    const QByteArray text = log.readAll();
+    QVERIFY(text.contains("line 1 of noise"));
+    QVERIFY(!text.contains("line 2000 of noise"));
+    QVERIFY(text.contains("truncated"));
+    QCOMPARE(result.lines(u"steps"_s).filter(u"of noise"_s).size(), 2000);
+}
+
+void TestRun::runTimeoutCancelsAndCleansUp()
+{
+    const RunResult result = run(u"workflows/examples/long-running.yaml"_s, {u"--timeout"_s, u"2s"_s});
+    QCOMPARE(result.exitCode, 1);
+    QCOMPARE(result.eventsOf(u"run_finished"_s).first().value(u"outcome"_s).toString(), u"timed_out"_s);
+    QCOMPARE(result.eventsOf(u"sandbox_deleted"_s).size(), 1);
+    QVERIFY(result.eventsOf(u"run_finished"_s).first().value(u"durationMs"_s).toInt() < 30'000);
+}
+
 void TestRun::interruptLeavesNothing()
 {
     const QString runDir = m_dir.filePath(u"interrupted"_s);
     QProcess process;
-    prepare(process, u"workflows/examples/long-running.yaml"_s, runDir);
+    prepare(process, u"workflows/examples/long-running.yaml"_s, runDir, {});
     QByteArray out;
     connect(&process, &QProcess::readyReadStandardOutput, this, [&] { out += process.readAllStandardOutput(); });
     process.start();
