@@ -268,6 +268,7 @@ void TestRun::retriesTimeoutsAndLogLimit()
     QVERIFY(!text.contains("line 2000 of noise"));
     QVERIFY(text.contains("truncated"));
     QCOMPARE(result.lines(u"steps"_s).filter(u"of noise"_s).size(), 2000);
+    QVERIFY(result.lines(u"steps"_s).contains(u"uid 65534"_s));
 }
 
 void TestRun::runTimeoutCancelsAndCleansUp()
