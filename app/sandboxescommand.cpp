@@ -1,7 +1,8 @@
 // `sandflow ls` and `sandflow gc`: sandboxes recorded in the state directory, including
-// those a crashed run left behind.
+// those a crashed run left behind, and (`ls --runs`) the runs themselves.
 #include "command.h"
 #include "localrunner.h"
+#include "runlisting.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -25,6 +26,9 @@ static QString stateDirectory(const QCommandLineParser &parser)
 
 static int list(const QCommandLineParser &parser, const Terminal &terminal)
 {
+    if (parser.isSet(u"runs"_s) || parser.isSet(u"runs-dir"_s))
+        return listRuns(parser.isSet(u"runs-dir"_s) ? parser.value(u"runs-dir"_s) : defaultRunsDirectory(),
+                        parser.isSet(u"json"_s), terminal);
     const QList<LocalRunner::RecordedSandbox> sandboxes = LocalRunner::recordedSandboxes(stateDirectory(parser));
     if (parser.isSet(u"json"_s)) {
         QJsonArray array;
@@ -67,10 +71,15 @@ Command lsCommand()
 {
     return {u"ls"_s,
             QString(),
-            u"List sandboxes, including those left behind"_s,
+            u"List sandboxes (or runs), including those left behind"_s,
             u"Lists the local sandboxes recorded in the state directory: running ones, and those left\n"
-            u"behind by a run that ended abnormally (remove them with 'sandflow gc')."_s,
-            {stateDirOption(), QCommandLineOption(u"json"_s, u"Print the list as JSON"_s)},
+            u"behind by a run that ended abnormally (remove them with 'sandflow gc'). With --runs,\n"
+            u"lists the runs in .sandflow/runs (or --runs-dir) instead, with their outcome; a run\n"
+            u"without a summary is still running or ended abnormally."_s,
+            {stateDirOption(), QCommandLineOption(u"json"_s, u"Print the list as JSON"_s),
+             QCommandLineOption(u"runs"_s, u"List runs instead of sandboxes"_s),
+             QCommandLineOption(u"runs-dir"_s, u"Where the runs are (default: .sandflow/runs); implies --runs"_s,
+                                u"DIR"_s)},
             0,
             0,
             list};

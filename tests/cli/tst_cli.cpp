@@ -231,6 +231,7 @@ class TestCli : public QObject
 private slots:
     void initTestCase();
     void sandboxesLeftBehindAreListedAndCollected();
+    void runsAreListedFromTheirDirectories();
 
     void globalHelp_data();
     void globalHelp();
@@ -922,6 +923,46 @@ void TestCli::sandboxesLeftBehindAreListedAndCollected()
     QVERIFY(!record.exists());
     result = run(QStringList{u"ls"_s} + stateDir);
     QCOMPARE(result.out, u"No sandboxes.\n"_s);
+}
+
+// Runs are listed from their run directories: a finished one by its summary, one without a
+// summary (killed, or still going) as incomplete.
+void TestCli::runsAreListedFromTheirDirectories()
+{
+    QTemporaryDir runs;
+    QVERIFY(runs.isValid());
+    const QStringList runsDir = {u"--runs-dir"_s, runs.path()};
+    Run result = run(QStringList{u"ls"_s} + runsDir);
+    CHECK_EXIT(result, 0);
+    QCOMPARE(result.out, u"No runs in %1.\n"_s.arg(runs.path()));
+
+    QVERIFY(QDir().mkpath(runs.filePath(u"20260102-030405-aaaa"_s)));
+    QFile summary(runs.filePath(u"20260102-030405-aaaa/summary.json"_s));
+    QVERIFY(summary.open(QIODevice::WriteOnly));
+    summary.write(R"({"workflow": "hello", "outcome": "failure", "startedAt": "2026-01-02T03:04:05.000Z", "durationMs": 1500})");
+    summary.close();
+    QVERIFY(QDir().mkpath(runs.filePath(u"20260102-040000-bbbb"_s)));
+    QFile journal(runs.filePath(u"20260102-040000-bbbb/events.jsonl"_s));
+    QVERIFY(journal.open(QIODevice::WriteOnly));
+    journal.write(R"({"type": "run_started", "text": "matrix", "time": "2026-01-02T04:00:00.000Z"})" "\n");
+    journal.close();
+
+    result = run(QStringList{u"ls"_s} + runsDir);
+    CHECK_EXIT(result, 0);
+    const QStringList lines = result.outLines();
+    QCOMPARE(lines.size(), 4);
+    QVERIFY2(lines.at(1).startsWith(u"20260102-030405-aaaa  failure"_s), qPrintable(result.out));
+    QVERIFY(lines.at(1).endsWith(u"hello"_s));
+    QVERIFY(lines.at(2).startsWith(u"20260102-040000-bbbb  incomplete"_s));
+    QVERIFY(lines.at(3).startsWith(u"1 incomplete"_s));
+
+    result = run(QStringList{u"ls"_s, u"--json"_s} + runsDir);
+    CHECK_EXIT(result, 0);
+    const QJsonArray listed = QJsonDocument::fromJson(result.out.toUtf8()).array();
+    QCOMPARE(listed.size(), 2);
+    QCOMPARE(listed.at(0)[u"durationMs"_s].toInt(), 1500);
+    QCOMPARE(listed.at(1)[u"outcome"_s].toString(), u"incomplete"_s);
+    QCOMPARE(listed.at(1)[u"workflow"_s].toString(), u"matrix"_s);
 }
 
 QTEST_GUILESS_MAIN(TestCli)
