@@ -2,6 +2,7 @@
 // runner, and the run's exit status, events, logs and reports are checked. One run is
 // interrupted with SIGINT, and nothing may be left behind.
 #include <QDir>
+#include <QDirIterator>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
@@ -89,6 +90,7 @@ private slots:
     void uploadsAndDownloads();
     void pluginStepWaitsForAServer();
     void retriesTimeoutsAndLogLimit();
+    void secretsAreMaskedEverywhere();
     void runTimeoutCancelsAndCleansUp();
     void interruptLeavesNothing();
 
@@ -109,6 +111,7 @@ void TestRun::prepare(QProcess &process, const QString &workflow, const QString 
 {
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert(u"SANDFLOW_STATE_DIR"_s, m_dir.filePath(u"state"_s));
+    env.insert(u"SANDFLOW_TEST_TOKEN"_s, u"s3cr3t-value-4711"_s);
     process.setProcessEnvironment(env);
     process.setProgram(QStringLiteral(SANDFLOW_BINARY));
     process.setArguments(QStringList{u"run"_s, u"--json"_s, u"--run-dir"_s, runDir} + options
@@ -269,6 +272,39 @@ void TestRun::retriesTimeoutsAndLogLimit()
     QVERIFY(text.contains("truncated"));
     QCOMPARE(result.lines(u"steps"_s).filter(u"of noise"_s).size(), 2000);
     QVERIFY(result.lines(u"steps"_s).contains(u"uid 65534"_s));
+}
+
+void TestRun::secretsAreMaskedEverywhere()
+{
+    const RunResult result = run(u"tests/data/run/secret.yaml"_s);
+    QVERIFY2(result.exitCode == 0, qPrintable(result.err));
+    // The step got the real value (its length), and nobody sees it.
+    const QStringList lines = result.lines(u"use"_s);
+    QVERIFY2(lines.contains(u"token is ***"_s), qPrintable(lines.join(u'\n')));
+    QVERIFY(lines.contains(u"length 17"_s));
+    QVERIFY(!result.err.contains(u"s3cr3t-value-4711"_s));
+    for (const QJsonObject &event : result.events)
+        QVERIFY(!QJsonDocument(event).toJson().contains("s3cr3t-value-4711"));
+    QDirIterator files(result.runDir, QDir::Files, QDirIterator::Subdirectories);
+    int checked = 0;
+    while (files.hasNext()) {
+        QFile file(files.next());
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        QVERIFY2(!file.readAll().contains("s3cr3t-value-4711"), qPrintable(file.fileName()));
+        ++checked;
+    }
+    QVERIFY(checked >= 4);   // the step log, events.jsonl, summary.json, junit.xml
+
+    // A secret that is not set is refused before anything runs.
+    QProcess process;
+    prepare(process, u"tests/data/run/secret.yaml"_s, m_dir.filePath(u"unset"_s));
+    QProcessEnvironment env = process.processEnvironment();
+    env.remove(u"SANDFLOW_TEST_TOKEN"_s);
+    process.setProcessEnvironment(env);
+    process.start();
+    QVERIFY(process.waitForFinished(30'000));
+    QCOMPARE(process.exitCode(), 2);
+    QVERIFY(process.readAllStandardError().contains("secret `SANDFLOW_TEST_TOKEN` is not set"));
 }
 
 void TestRun::runTimeoutCancelsAndCleansUp()
