@@ -102,9 +102,17 @@ Task WorkflowRun::Private::jobTask(const PlannedJob &planned)
         task.withContinueOnError();
     const Job *jobPtr = &job;
     task.withCondition([this, jobPtr](const ConditionState &condition) { return jobCondition(*jobPtr, condition); });
+    // A skipped job never had instances: it is reported once, under its id.
     task.onFinished([this, jobPtr](const TaskResult &result) {
-        if (result.outcome == TaskOutcome::Skipped)
-            jobs[jobPtr->id].skipped = true;
+        if (result.outcome != TaskOutcome::Skipped)
+            return;
+        jobs[jobPtr->id].skipped = true;
+        RunEvent skipped = runEvent(RunEvent::Type::JobFinished);
+        skipped.job = jobPtr->id;
+        skipped.jobId = jobPtr->id;
+        skipped.outcome = taskOutcomeName(TaskOutcome::Skipped);
+        skipped.conclusion = skipped.outcome;
+        context.publish(skipped);
     });
     return task;
 }

@@ -91,6 +91,7 @@ private slots:
     void pluginStepWaitsForAServer();
     void retriesTimeoutsAndLogLimit();
     void secretsAreMaskedEverywhere();
+    void skippedJobsAreReported();
     void runTimeoutCancelsAndCleansUp();
     void interruptLeavesNothing();
 
@@ -305,6 +306,21 @@ void TestRun::secretsAreMaskedEverywhere()
     QVERIFY(process.waitForFinished(30'000));
     QCOMPARE(process.exitCode(), 2);
     QVERIFY(process.readAllStandardError().contains("secret `SANDFLOW_TEST_TOKEN` is not set"));
+}
+
+void TestRun::skippedJobsAreReported()
+{
+    const RunResult result = run(u"tests/data/run/skipped-job.yaml"_s);
+    QCOMPARE(result.exitCode, 1);
+    QMap<QString, QString> outcomes;
+    for (const QJsonObject &event : result.eventsOf(u"job_finished"_s))
+        outcomes.insert(event.value(u"job"_s).toString(), event.value(u"outcome"_s).toString());
+    QCOMPARE(outcomes, (QMap<QString, QString>{{u"never"_s, u"skipped"_s}, {u"fails"_s, u"failure"_s},
+                                               {u"after"_s, u"skipped"_s}}));
+    QCOMPARE(result.eventsOf(u"sandbox_created"_s).size(), 1);
+    const QJsonObject counts = result.summary().value(u"counts"_s).toObject();
+    QCOMPARE(counts.value(u"skipped"_s).toInt(), 2);
+    QCOMPARE(counts.value(u"failure"_s).toInt(), 1);
 }
 
 void TestRun::runTimeoutCancelsAndCleansUp()
