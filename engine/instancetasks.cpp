@@ -157,10 +157,10 @@ Task InstanceTasks::build()
     const RunContext run = m_run;
     auto startedAt = std::make_shared<QDateTime>();
     Task task = Task::sequence(m_state->name, children)
-                    .onStarted([this_event = event(RunEvent::Type::JobStarted), run, startedAt]() mutable {
+                    .onStarted([startedEvent = event(RunEvent::Type::JobStarted), run, startedAt]() mutable {
                         *startedAt = QDateTime::currentDateTimeUtc();
-                        this_event.time = *startedAt;
-                        run.publish(this_event);
+                        startedEvent.time = *startedAt;
+                        run.publish(startedEvent);
                     })
                     .onFinished([finishedEvent = event(RunEvent::Type::JobFinished), run, state,
                                  startedAt](const TaskResult &result) mutable {
@@ -187,8 +187,7 @@ Task InstanceTasks::createTask()
     const std::shared_ptr<InstanceState> state = m_state;
     const RunContext run = m_run;
     const Job *job = &m_job;
-    const QJsonObject env = m_env;
-    return Task::job(u"create"_s, [state, run, job, env]() -> AsyncJob * {
+    return Task::job(u"create"_s, [state, run, job]() -> AsyncJob * {
         if (!state->setupError.isEmpty())
             return new FinishedJob(JobError{JobError::Kind::Invalid, u"INVALID_JOB"_s, state->setupError, {}});
         SandboxRequest request;
