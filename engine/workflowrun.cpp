@@ -26,6 +26,18 @@ QString JobState::result() const
 
 } // namespace Internal
 
+namespace {
+
+/// A boolean setting from an expression: variables are text, so `"false"` means false.
+bool settingIsTrue(const QJsonValue &value)
+{
+    if (value.isString() && value.toString().compare(u"false"_s, Qt::CaseInsensitive) == 0)
+        return false;
+    return Expression::isTruthy(value);
+}
+
+} // namespace
+
 struct WorkflowRun::Private
 {
     WorkflowRun *q;
@@ -72,6 +84,10 @@ struct WorkflowRun::Private
     }
 
     Task jobTask(const PlannedJob &planned);
+    /// A job's strategy setting: its literal, else its expression evaluated with what is
+    /// known before the run (vars, secrets, run); std::nullopt when it is not set or
+    /// cannot be worked out then (reported as a warning).
+    std::optional<QJsonValue> jobSetting(const Job &job, const QJsonValue &literal, const Text &expression);
     bool jobCondition(const Job &job, const ConditionState &condition);
     Task build();
 };
@@ -95,10 +111,20 @@ Task WorkflowRun::Private::jobTask(const PlannedJob &planned)
                 job.outputs = state->outputs;
         });
     });
-    if (job.strategy.maxParallel.literal)
-        task.withLimit(*job.strategy.maxParallel.literal);
-    task.withFailFast(job.strategy.failFast.valueOr(!job.strategy.hasDataset()));
-    if (job.continueOnError.literal.value_or(false))
+    if (const std::optional<QJsonValue> limit = jobSetting(job, job.strategy.maxParallel.literal.has_value()
+                                                                ? QJsonValue(*job.strategy.maxParallel.literal)
+                                                                : QJsonValue(),
+                                                            job.strategy.maxParallel.expression)) {
+        task.withLimit(std::max(1, limit->isString() ? limit->toString().toInt() : limit->toInt()));
+    }
+    const std::optional<QJsonValue> failFast = jobSetting(
+        job, job.strategy.failFast.literal ? QJsonValue(*job.strategy.failFast.literal) : QJsonValue(),
+        job.strategy.failFast.expression);
+    task.withFailFast(failFast ? settingIsTrue(*failFast) : !job.strategy.hasDataset());
+    const std::optional<QJsonValue> continueOnError = jobSetting(
+        job, job.continueOnError.literal ? QJsonValue(*job.continueOnError.literal) : QJsonValue(),
+        job.continueOnError.expression);
+    if (continueOnError && settingIsTrue(*continueOnError))
         task.withContinueOnError();
     const Job *jobPtr = &job;
     task.withCondition([this, jobPtr](const ConditionState &condition) { return jobCondition(*jobPtr, condition); });
@@ -115,6 +141,27 @@ Task WorkflowRun::Private::jobTask(const PlannedJob &planned)
         context.publish(skipped);
     });
     return task;
+}
+
+std::optional<QJsonValue> WorkflowRun::Private::jobSetting(const Job &job, const QJsonValue &literal,
+                                                           const Text &expression)
+{
+    if (!literal.isUndefined() && !literal.isNull())
+        return literal;
+    if (!expression.isSet)
+        return std::nullopt;
+    const InstanceScope scope(&constants);
+    const EvaluationResult result = expression.value.evaluate(scope);
+    if (result.isValue())
+        return result.value;
+    RunEvent warning = runEvent(RunEvent::Type::Warning);
+    warning.jobId = job.id;
+    warning.text = u"%1:%2: `%3` cannot be worked out before the run starts; the default applies"_s
+                       .arg(expression.pos.line)
+                       .arg(expression.pos.column)
+                       .arg(expression.source());
+    context.publish(warning);
+    return std::nullopt;
 }
 
 bool WorkflowRun::Private::jobCondition(const Job &job, const ConditionState &condition)

@@ -92,6 +92,7 @@ private slots:
     void retriesTimeoutsAndLogLimit();
     void secretsAreMaskedEverywhere();
     void skippedJobsAreReported();
+    void strategyExpressions();
     void runTimeoutCancelsAndCleansUp();
     void interruptLeavesNothing();
 
@@ -321,6 +322,26 @@ void TestRun::skippedJobsAreReported()
     const QJsonObject counts = result.summary().value(u"counts"_s).toObject();
     QCOMPARE(counts.value(u"skipped"_s).toInt(), 2);
     QCOMPARE(counts.value(u"failure"_s).toInt(), 1);
+}
+
+void TestRun::strategyExpressions()
+{
+    const RunResult result = run(u"tests/data/run/strategy-expressions.yaml"_s);
+    // continue-on-error from a variable: the failing instance does not fail the run.
+    QVERIFY2(result.exitCode == 0, qPrintable(result.err));
+    QStringList outcomes;
+    int live = 0, most = 0;
+    for (const QJsonObject &event : result.events) {
+        const QString type = event.value(u"type"_s).toString();
+        live += type == u"job_started"_s ? 1 : type == u"job_finished"_s ? -1 : 0;
+        most = std::max(most, live);
+        if (type == u"job_finished"_s)
+            outcomes.append(event.value(u"outcome"_s).toString());
+    }
+    // max-parallel from a variable; fail-fast off, so every instance ran.
+    QCOMPARE(most, 2);
+    QCOMPARE(outcomes.size(), 5);
+    QCOMPARE(outcomes.count(u"failure"_s), 1);
 }
 
 void TestRun::runTimeoutCancelsAndCleansUp()
