@@ -62,7 +62,7 @@ int run(const QCommandLineParser &parser, const Terminal &terminal)
     }
     if (parser.isSet(u"timeout"_s)) {
         options.timeoutMs = parseDuration(parser.value(u"timeout"_s));
-        if (!options.timeoutMs) {
+        if (!options.timeoutMs || *options.timeoutMs <= 0) {
             terminal.err(u"sandflow run: --timeout wants a duration such as 30m, not `%1`\n"_s
                              .arg(parser.value(u"timeout"_s)));
             return ExitUsage;

@@ -36,7 +36,8 @@ RunOutput::RunOutput(const RunOptions &run, const Options &options, const Termin
     m_summary = m_bus.addSink(std::make_unique<SummaryWriter>(run.runDirectory, logs));
     m_bus.addSink(std::make_unique<JUnitWriter>(m_junitPath));
     // The journal keeps every event for tools and for resuming; a view keeps only some.
-    if (m_journal.open(QIODevice::WriteOnly | QIODevice::Truncate))
+    // Unbuffered: what a killed run leaves in it is everything up to its end.
+    if (m_journal.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Unbuffered))
         m_bus.addSink(std::make_unique<JsonLinesView>(&m_journal));
     // One write per line or frame reaches the terminal as one write.
     m_stdout.open(STDOUT_FILENO, QIODevice::WriteOnly | QIODevice::Unbuffered);

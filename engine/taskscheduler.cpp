@@ -1,6 +1,8 @@
 // The one scheduler: runs a recipe on the event loop, node by node.
 #include "tasktree_p.h"
 
+#include "units.h"
+
 namespace Sandflow {
 
 using namespace Qt::StringLiterals;
@@ -428,6 +430,10 @@ void TaskRun::finishWith(TaskOutcome outcome, std::optional<JobError> error)
     if (m_finished)
         return;
     m_finished = true;
+    // Its own time ran out: say that, not how the interrupted work happened to end.
+    if (outcome == TaskOutcome::TimedOut && m_timedOut)
+        error = JobError{JobError::Kind::Timeout, u"TIMED_OUT"_s,
+                         u"timed out after %1"_s.arg(formatDuration(node().timeoutMs)), {}};
     m_timeout.stop();
     m_grace.stop();
     m_backoff.stop();

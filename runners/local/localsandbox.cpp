@@ -9,6 +9,8 @@
 #include <csignal>
 #include <limits>
 
+#include <unistd.h>
+
 namespace Sandflow::Internal {
 
 using namespace Qt::StringLiterals;
@@ -96,6 +98,9 @@ void LocalSandbox::start(const LocalRunner::Options &options, QString *warning)
     const int userNamespace = layout.userNamespaceFd;
     // Between fork and exec: async-signal-safe calls only.
     m_agent.start(bwrapProgram(), bwrapArguments(layout), [cgroup, userNamespace] {
+        // Out of the runner's process group: a Ctrl-C on the terminal is for the runner,
+        // which cancels commands as it should, not for every sandbox at once.
+        ::setsid();
         if (cgroup)
             cgroup->joinFromChild();
         MappedUserNamespace::inheritInChild(userNamespace);

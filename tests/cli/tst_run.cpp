@@ -13,6 +13,7 @@
 #include <QTest>
 
 #include <csignal>
+#include <unistd.h>
 
 using namespace Qt::StringLiterals;
 
@@ -264,6 +265,7 @@ void TestRun::retriesTimeoutsAndLogLimit()
     const QJsonObject slow = result.step(u"steps"_s, u"slow"_s);
     QCOMPARE(slow.value(u"outcome"_s).toString(), u"timed_out"_s);
     QCOMPARE(slow.value(u"conclusion"_s).toString(), u"success"_s);
+    QCOMPARE(slow.value(u"text"_s).toString(), u"timed out after 500ms"_s);
     QVERIFY(slow.value(u"durationMs"_s).toInt() < 10'000);
     // The log keeps 1 KiB of the step's output and says where it stopped.
     QFile log(result.runDir + u"/steps/loud.log"_s);
@@ -358,6 +360,7 @@ void TestRun::interruptLeavesNothing()
     const QString runDir = m_dir.filePath(u"interrupted"_s);
     QProcess process;
     prepare(process, u"workflows/examples/long-running.yaml"_s, runDir, {});
+    process.setChildProcessModifier([] { ::setsid(); });
     QByteArray out;
     connect(&process, &QProcess::readyReadStandardOutput, this, [&] { out += process.readAllStandardOutput(); });
     process.start();
@@ -369,7 +372,8 @@ void TestRun::interruptLeavesNothing()
             sandboxId = event.value(u"sandboxId"_s).toString();
     }
     QVERIFY(!sandboxId.isEmpty());
-    ::kill(pid_t(process.processId()), SIGINT);
+    // As Ctrl-C on a terminal does: SIGINT to the whole process group the program leads.
+    ::kill(-pid_t(process.processId()), SIGINT);
     QVERIFY(process.waitForFinished(30'000));
     out += process.readAllStandardOutput();
     QCOMPARE(process.exitCode(), 130);
@@ -377,6 +381,12 @@ void TestRun::interruptLeavesNothing()
     QVERIFY(std::any_of(events.cbegin(), events.cend(), [](const QJsonObject &e) {
         return e.value(u"type"_s).toString() == u"sandbox_deleted"_s;
     }));
+    // The interrupted step was cancelled by the run, not killed with its sandbox.
+    const auto sleeper = std::find_if(events.cbegin(), events.cend(), [](const QJsonObject &e) {
+        return e.value(u"type"_s).toString() == u"step_finished"_s && e.value(u"step"_s).toString() == u"step-2"_s;
+    });
+    QVERIFY(sleeper != events.cend());
+    QCOMPARE(sleeper->value(u"outcome"_s).toString(), u"cancelled"_s);
     // Nothing left: no record, no cgroup, no process of the sandbox.
     QVERIFY(QDir(m_dir.filePath(u"state/sandboxes"_s)).entryList(QDir::Files).isEmpty());
     QVERIFY(!QFileInfo::exists(u"/sys/fs/cgroup/memory/sandflow/"_s + sandboxId));
