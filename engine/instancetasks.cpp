@@ -53,13 +53,21 @@ QString shellCommand(const QString &shell, const QString &script)
     return {};
 }
 
-/// How a step is shown: its name as written, else its command's first line, else its id.
-QString stepName(const Step &step, const QString &id)
+/// How a step is shown: its name (evaluated when it can be already), else what it does.
+QString stepName(const Step &step, const QString &id, const InstanceScope &scope)
 {
-    if (step.name.isSet)
-        return step.name.source();
-    if (step.kind == Step::Kind::Run)
-        return step.run.source().section(u'\n', 0, 0);
+    if (step.name.isSet) {
+        QString error;
+        const QString name = scope.text(step.name, &error);
+        return error.isEmpty() ? name : step.name.source();
+    }
+    switch (step.kind) {
+    case Step::Kind::Run: return step.run.source().section(u'\n', 0, 0);
+    case Step::Kind::Upload: return u"upload %1 to %2"_s.arg(step.from.source(), step.to.source());
+    case Step::Kind::Download: return u"download %1 to %2"_s.arg(step.from.source(), step.to.source());
+    case Step::Kind::Write: return u"write %1"_s.arg(step.path.source());
+    case Step::Kind::Uses: return u"uses %1"_s.arg(step.uses);
+    }
     return id;
 }
 
@@ -123,7 +131,6 @@ InstanceTasks::InstanceTasks(const RunContext &run, const PlannedJob &planned, q
     , m_state(std::make_shared<InstanceState>(run.constants))
 {
     const JobInstance instance = planned.instance(index);
-    m_state->name = planned.instanceName(instance);
     m_state->jobId = m_job.id;
     m_state->index = index;
     InstanceScope &scope = m_state->scope;
@@ -135,6 +142,7 @@ InstanceTasks::InstanceTasks(const RunContext &run, const PlannedJob &planned, q
         const JobState state = jobs.value(need);
         scope.needs.insert(need, QJsonObject{{u"result"_s, state.result()}, {u"outputs"_s, state.outputs}});
     }
+    m_state->name = displayName(planned, instance);
     scope.job = QJsonObject{{u"id"_s, m_job.id}, {u"name"_s, m_state->name}};
     scope.setStatus(ExecutionStatus::Success);
     QJsonObject env;
@@ -142,6 +150,25 @@ InstanceTasks::InstanceTasks(const RunContext &run, const PlannedJob &planned, q
         scope.textMap(m_job.env, &env, &m_state->setupError, true);
     m_env = env;
     m_readsOutputs = stepsWithReadOutputs(m_job);
+}
+
+// The job's `name` as the instance evaluates it, else its id with its matrix values and
+// task. Names key the logs and reports, so a name taken already gets the instance's number.
+QString InstanceTasks::displayName(const PlannedJob &planned, const JobInstance &instance) const
+{
+    QString name;
+    if (m_job.name.isSet) {
+        QString error;
+        name = m_state->scope.text(m_job.name, &error).simplified();
+        if (!error.isEmpty())
+            name.clear();
+    }
+    if (name.isEmpty())
+        name = planned.instanceName(instance);
+    if (m_run.names->contains(name))
+        name += u" #%1"_s.arg(m_state->index + 1);
+    m_run.names->insert(name);
+    return name;
 }
 
 Task InstanceTasks::build()
@@ -251,7 +278,7 @@ Task InstanceTasks::stepTask(int index, bool jobHasGrade)
     const Step &step = m_job.steps.at(index);
     const QString id = step.displayId(index);
     const bool continueOnError = evaluateBool(step.continueOnError, false);
-    const QString stepName = Internal::stepName(step, id);
+    const QString stepName = Internal::stepName(step, id, m_state->scope);
     const Step *stepPtr = &step;
     auto outputs = std::make_shared<QJsonObject>();
     auto backgroundStarted = std::make_shared<bool>(false);
@@ -426,7 +453,8 @@ AsyncJob *InstanceTasks::makeStepJob(const Step &step, int index, const QString 
                                  if (command->error())
                                      return;
                                  *backgroundStarted = true;
-                                 self->followBackground(step, id, stepName(step, id), command->commandId(), lines,
+                                 self->followBackground(step, id, stepName(step, id, self->m_state->scope),
+                                                        command->commandId(), lines,
                                                         continueOnError);
                              });
             return command;

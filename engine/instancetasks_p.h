@@ -25,6 +25,7 @@ struct RunContext
     WorkflowRun::Publish publish;
     QHash<QString, QString> *sandboxes = nullptr;   ///< live sandbox id -> instance name
     const StepTypeRegistry *stepTypes = nullptr;     ///< the plugins `uses` steps run
+    QSet<QString> *names = nullptr;                  ///< job instance names given so far
 };
 
 class InstanceTasks final : public std::enable_shared_from_this<InstanceTasks>
@@ -55,6 +56,7 @@ private:
     bool evaluateBool(const Setting<bool> &setting, bool fallback);
     std::optional<qint64> evaluateDuration(const Setting<Duration> &setting);
 
+    QString displayName(const PlannedJob &planned, const JobInstance &instance) const;
     RunEvent event(RunEvent::Type type) const;
     RunEvent stepEvent(RunEvent::Type type, const QString &step, const QString &stepName) const;
 

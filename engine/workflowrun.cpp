@@ -47,6 +47,7 @@ struct WorkflowRun::Private
     RunConstants constants;
     QHash<QString, JobState> jobs;
     QHash<QString, QString> sandboxes;
+    QSet<QString> names;
     StepTypeRegistry stepTypes = StepTypeRegistry::builtin();
     RunContext context;
     QPointer<TaskTreeRunner> tree;
@@ -72,6 +73,7 @@ struct WorkflowRun::Private
         context.publish = std::move(publish);
         context.sandboxes = &sandboxes;
         context.stepTypes = &stepTypes;
+        context.names = &names;
     }
 
     RunEvent runEvent(RunEvent::Type type) const

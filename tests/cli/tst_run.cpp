@@ -162,10 +162,10 @@ void TestRun::matrix()
     const RunResult result = run(u"workflows/examples/matrix.yaml"_s);
     QVERIFY2(result.exitCode == 0, qPrintable(result.err));
     QCOMPARE(result.eventsOf(u"job_finished"_s).size(), 4);
-    QCOMPARE(result.lines(u"build (debian, large, --verbose)"_s).count(u"only the large build gets here"_s), 1);
-    QCOMPARE(result.lines(u"build (debian, small)"_s).count(u"only the large build gets here"_s), 0);
-    QVERIFY(result.lines(u"build (debian, large, --verbose)"_s).contains(u"distro=debian size=large flags=--verbose"_s));
-    QCOMPARE(result.step(u"build (alpine, small)"_s, u"step-2"_s).value(u"outcome"_s).toString(), u"skipped"_s);
+    QCOMPARE(result.lines(u"build debian/large"_s).count(u"only the large build gets here"_s), 1);
+    QCOMPARE(result.lines(u"build debian/small"_s).count(u"only the large build gets here"_s), 0);
+    QVERIFY(result.lines(u"build debian/large"_s).contains(u"distro=debian size=large flags=--verbose"_s));
+    QCOMPARE(result.step(u"build alpine/small"_s, u"step-2"_s).value(u"outcome"_s).toString(), u"skipped"_s);
     // max-parallel: 2, so never more than two instances at once.
     int live = 0, most = 0;
     for (const QJsonObject &event : result.events) {
