@@ -146,16 +146,20 @@ void UploadStepJob::doStart()
         send(m_runner->makeDirectory(m_sandboxId, m_to, permissions));
         return;
     }
-    auto *file = new QFile(m_from);
+    sendFile(source, m_to);
+}
+
+void UploadStepJob::sendFile(const QFileInfo &source, const QString &target)
+{
+    auto *file = new QFile(source.filePath());
     if (!file->open(QIODevice::ReadOnly)) {
         const QString reason = file->errorString();
         delete file;
         finish(JobError{JobError::Kind::Invalid, u"UPLOAD_SOURCE_UNREADABLE"_s,
-                        u"cannot read `%1`: %2"_s.arg(m_from, reason), {{u"path"_s, m_from}}});
+                        u"cannot read `%1`: %2"_s.arg(source.filePath(), reason), {{u"path"_s, source.filePath()}}});
         return;
     }
-    m_from.clear();   // a single file: nothing follows it
-    send(m_runner->uploadFile(m_sandboxId, m_to, permissionsOf(source), file));
+    send(m_runner->uploadFile(m_sandboxId, target, permissionsOf(source), file));
 }
 
 void UploadStepJob::send(AsyncJob *job)
@@ -183,15 +187,7 @@ void UploadStepJob::uploadNext()
         send(m_runner->makeDirectory(m_sandboxId, target, permissionsOf(entry)));
         return;
     }
-    auto *file = new QFile(path);
-    if (!file->open(QIODevice::ReadOnly)) {
-        const QString reason = file->errorString();
-        delete file;
-        finish(JobError{JobError::Kind::Invalid, u"UPLOAD_SOURCE_UNREADABLE"_s,
-                        u"cannot read `%1`: %2"_s.arg(path, reason), {{u"path"_s, path}}});
-        return;
-    }
-    send(m_runner->uploadFile(m_sandboxId, target, permissionsOf(entry), file));
+    sendFile(entry, target);
 }
 
 DownloadStepJob::DownloadStepJob(Runner *runner, QString sandboxId, QString from, QString to)

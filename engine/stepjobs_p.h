@@ -6,6 +6,7 @@
 
 #include <QDirIterator>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonObject>
 #include <QPointer>
 
@@ -67,6 +68,8 @@ protected:
 
 private:
     void uploadNext();
+    /// Opens `source` and uploads it to `target`, or finishes with why it cannot be read.
+    void sendFile(const QFileInfo &source, const QString &target);
     void send(AsyncJob *job);
 
     Runner *m_runner;
