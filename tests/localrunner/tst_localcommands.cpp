@@ -140,7 +140,7 @@ void TestLocalCommands::sessionsKeepDirectoryAndExports()
 {
     LocalRunner runner(runnerOptions());
     const QString id = create(&runner);
-    const QString session = resultOf(runner.createSession(id, u"/tmp/work"_s));
+    const QString session = resultOf(runner.createSession(id, u"/workspace/session"_s));
     QVERIFY(!session.isEmpty());
     const auto inSession = [&](const QString &text, const QString &cwd = {}) {
         std::unique_ptr<CommandJob> job(runner.runInSession(id, session, command(text, [&](CommandRequest &r) { r.cwd = cwd; })));
@@ -150,8 +150,8 @@ void TestLocalCommands::sessionsKeepDirectoryAndExports()
         return output;
     };
     // The session's directory is made on first use.
-    QCOMPARE(inSession(u"pwd; export KEPT=yes; LOST=no; mkdir sub; cd sub"_s).out, QByteArray("/tmp/work\n"));
-    QCOMPARE(inSession(u"pwd; echo \"$KEPT/$LOST\""_s).out, QByteArray("/tmp/work/sub\nyes/\n"));
+    QCOMPARE(inSession(u"pwd; export KEPT=yes; LOST=no; mkdir sub; cd sub"_s).out, QByteArray("/workspace/session\n"));
+    QCOMPARE(inSession(u"pwd; echo \"$KEPT/$LOST\""_s).out, QByteArray("/workspace/session/sub\nyes/\n"));
     // stderr is merged into stdout, as execd does.
     const Output merged = inSession(u"echo out; echo err >&2"_s);
     QCOMPARE(merged.out, QByteArray("out\nerr\n"));
