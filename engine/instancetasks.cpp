@@ -3,6 +3,7 @@
 #include "instancetasks_p.h"
 
 #include "sandboxrequestbuilder_p.h"
+#include "shellquote.h"
 #include "units.h"
 
 #include <QDir>
@@ -28,13 +29,6 @@ QString expressionOutcome(const QString &outcome)
 bool isFailure(TaskOutcome outcome)
 {
     return outcome == TaskOutcome::Failure || outcome == TaskOutcome::TimedOut;
-}
-
-QString shellQuoted(const QString &text)
-{
-    QString quoted = text;
-    quoted.replace(u"'"_s, u"'\\''"_s);
-    return u'\'' + quoted + u'\'';
 }
 
 /// The command (for the runner's `sh -c`) that runs `script` as the workflow format defines

@@ -1,21 +1,12 @@
 #include "httpwaitjob.h"
 
+#include "shellquote.h"
+
 #include <QRegularExpression>
 
 namespace Sandflow::Internal {
 
 using namespace Qt::StringLiterals;
-
-namespace {
-
-QString shellQuoted(const QString &text)
-{
-    QString quoted = text;
-    quoted.replace(u"'"_s, u"'\\''"_s);
-    return u'\'' + quoted + u'\'';
-}
-
-} // namespace
 
 HttpWaitJob::HttpWaitJob(StepContext context, Target target)
     : m_context(std::move(context))

@@ -1,5 +1,7 @@
 #include "sessionscript_p.h"
 
+#include "shellquote.h"
+
 #include <QRegularExpression>
 
 namespace Sandflow::Internal {
@@ -19,13 +21,6 @@ bool isShellOwn(const QString &name)
 /// As execd: longer values are not carried over.
 constexpr qsizetype MaxValueBytes = 8 * 1024;
 
-QString quoted(const QString &text)
-{
-    QString result = text;
-    result.replace(u"'"_s, u"'\\''"_s);
-    return u'\'' + result + u'\'';
-}
-
 } // namespace
 
 QStringList sessionArgv(const SessionState &state, const QString &command, const QString &cwd)
@@ -38,12 +33,12 @@ QStringList sessionArgv(const SessionState &state, const QString &command, const
                      "printf \"%s=%s\\0\" \"$__sandflow_name\" \"${!__sandflow_name}\"; done; } >&3; "
                      "exit $__sandflow_status' EXIT\n"_s;
     for (auto it = state.exported.cbegin(); it != state.exported.cend(); ++it)
-        script += u"export "_s + it.key() + u'=' + quoted(it.value()) + u'\n';
+        script += u"export "_s + it.key() + u'=' + shellQuoted(it.value()) + u'\n';
     const QString directory = cwd.isEmpty() ? state.cwd : cwd;
     if (!directory.isEmpty()) {
         if (state.createCwd && cwd.isEmpty())
-            script += u"mkdir -p -- "_s + quoted(directory) + u'\n';
-        script += u"cd -- "_s + quoted(directory) + u" || exit 1\n"_s;
+            script += u"mkdir -p -- "_s + shellQuoted(directory) + u'\n';
+        script += u"cd -- "_s + shellQuoted(directory) + u" || exit 1\n"_s;
     }
     script += command + u'\n';
     return {u"bash"_s, u"--noprofile"_s, u"--norc"_s, u"-c"_s, script};
