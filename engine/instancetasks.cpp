@@ -65,8 +65,9 @@ QString stepName(const Step &step, const QString &id, const InstanceScope &scope
     return id;
 }
 
-/// The steps whose outputs something in the job reads: only theirs are fetched after they
-/// ran, which saves a transfer per step for the rest.
+
+} // namespace
+
 QSet<QString> stepsWithReadOutputs(const Job &job)
 {
     QList<const Text *> texts;
@@ -96,8 +97,6 @@ QSet<QString> stepsWithReadOutputs(const Job &job)
     return ids;
 }
 
-} // namespace
-
 RunEvent InstanceTasks::event(RunEvent::Type type) const
 {
     RunEvent event;
@@ -119,10 +118,12 @@ RunEvent InstanceTasks::stepEvent(RunEvent::Type type, const QString &step, cons
 }
 
 InstanceTasks::InstanceTasks(const RunContext &run, const PlannedJob &planned, qsizetype index,
-                             const QHash<QString, JobState> &jobs)
+                             const QHash<QString, JobState> &jobs,
+                             std::shared_ptr<const QSet<QString>> readsOutputs)
     : m_run(run)
     , m_job(*planned.job)
     , m_state(std::make_shared<InstanceState>(run.constants))
+    , m_readsOutputs(std::move(readsOutputs))
 {
     const JobInstance instance = planned.instance(index);
     m_state->jobId = m_job.id;
@@ -132,10 +133,7 @@ InstanceTasks::InstanceTasks(const RunContext &run, const PlannedJob &planned, q
         scope.matrix = planned.combinations.at(instance.combination);
     if (instance.row >= 0)
         scope.task = m_job.strategy.dataset.row(instance.row);
-    for (const QString &need : m_job.needs) {
-        const JobState state = jobs.value(need);
-        scope.needs.insert(need, QJsonObject{{u"result"_s, state.result()}, {u"outputs"_s, state.outputs}});
-    }
+    scope.needs = needsContext(m_job, jobs);
     m_state->name = displayName(planned, instance);
     scope.job = QJsonObject{{u"id"_s, m_job.id}, {u"name"_s, m_state->name}};
     scope.setStatus(ExecutionStatus::Success);
@@ -143,7 +141,6 @@ InstanceTasks::InstanceTasks(const RunContext &run, const PlannedJob &planned, q
     if (scope.textMap(m_run.workflow->env, &env, &m_state->setupError, true))
         scope.textMap(m_job.env, &env, &m_state->setupError, true);
     m_env = env;
-    m_readsOutputs = stepsWithReadOutputs(m_job);
 }
 
 // The job's `name` as the instance evaluates it, else its id with its matrix values and
@@ -454,7 +451,7 @@ AsyncJob *InstanceTasks::makeStepJob(const Step &step, int index, const QString 
             return command;
         }
         auto *job = new CommandStepJob(m_run.runner, sandbox, request, lines,
-                                       m_readsOutputs.contains(id) || step.grade ? outputFile : QString());
+                                       m_readsOutputs->contains(id) || step.grade ? outputFile : QString());
         QObject::connect(job, &AsyncJob::finished, job, [job, outputs] { *outputs = job->outputs(); });
         return job;
     }

@@ -28,12 +28,17 @@ struct RunContext
     QSet<QString> *names = nullptr;                  ///< job instance names given so far
 };
 
+/// The steps whose outputs something in the job reads: only theirs are fetched after they
+/// ran, which saves a transfer per step for the rest. The same for every instance.
+QSet<QString> stepsWithReadOutputs(const Job &job);
+
 class InstanceTasks final : public std::enable_shared_from_this<InstanceTasks>
 {
 public:
-    /// `jobs` gives the results of the jobs this one needs, which have all finished.
+    /// `jobs` gives the results of the jobs this one needs, which have all finished;
+    /// `readsOutputs` is stepsWithReadOutputs() of the job, shared by its instances.
     InstanceTasks(const RunContext &run, const PlannedJob &planned, qsizetype index,
-                  const QHash<QString, JobState> &jobs);
+                  const QHash<QString, JobState> &jobs, std::shared_ptr<const QSet<QString>> readsOutputs);
 
     Task build();
     const std::shared_ptr<InstanceState> &state() const { return m_state; }
@@ -64,7 +69,7 @@ private:
     const Job &m_job;
     std::shared_ptr<InstanceState> m_state;
     QJsonObject m_env;                 ///< the workflow's and the job's env, evaluated
-    QSet<QString> m_readsOutputs;      ///< steps whose outputs something reads
+    std::shared_ptr<const QSet<QString>> m_readsOutputs;   ///< steps whose outputs something reads
 };
 
 /// The instance's last task before its sandbox goes: background commands are followed to

@@ -24,6 +24,16 @@ QString JobState::result() const
     return u"success"_s;
 }
 
+QJsonObject needsContext(const Job &job, const QHash<QString, JobState> &jobs)
+{
+    QJsonObject needs;
+    for (const QString &need : job.needs) {
+        const JobState state = jobs.value(need);
+        needs.insert(need, QJsonObject{{u"result"_s, state.result()}, {u"outputs"_s, state.outputs}});
+    }
+    return needs;
+}
+
 } // namespace Internal
 
 namespace {
@@ -100,8 +110,9 @@ Task WorkflowRun::Private::jobTask(const PlannedJob &planned)
 {
     const Job &job = *planned.job;
     const PlannedJob *plannedPtr = &planned;
-    Task task = Task::parallelFor(job.id, planned.instanceCount, [this, plannedPtr](qsizetype index) {
-        auto instance = std::make_shared<InstanceTasks>(context, *plannedPtr, index, jobs);
+    const auto readsOutputs = std::make_shared<const QSet<QString>>(stepsWithReadOutputs(job));
+    Task task = Task::parallelFor(job.id, planned.instanceCount, [this, plannedPtr, readsOutputs](qsizetype index) {
+        auto instance = std::make_shared<InstanceTasks>(context, *plannedPtr, index, jobs, readsOutputs);
         const std::shared_ptr<InstanceState> state = instance->state();
         Task built = instance->build();
         // The instance's outcome counts for its job's result and outputs once it ends.
@@ -176,10 +187,7 @@ bool WorkflowRun::Private::jobCondition(const Job &job, const ConditionState &co
     InstanceScope scope(&constants);
     scope.setStatus(status);
     scope.job.insert(u"id"_s, job.id);
-    for (const QString &need : job.needs) {
-        const JobState state = jobs.value(need);
-        scope.needs.insert(need, QJsonObject{{u"result"_s, state.result()}, {u"outputs"_s, state.outputs}});
-    }
+    scope.needs = needsContext(job, jobs);
     const EvaluationResult result = job.condition.value.evaluate(scope);
     if (!result.isValue()) {
         RunEvent warning = runEvent(RunEvent::Type::Warning);

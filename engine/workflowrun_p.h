@@ -61,6 +61,9 @@ struct JobState
     QString result() const;
 };
 
+/// The `needs` context of `job`: each needed job's result and outputs.
+QJsonObject needsContext(const Job &job, const QHash<QString, JobState> &jobs);
+
 /// Follows a background command: its log by cursor and its status, until it exits or the
 /// job ends (stop()), then reports the step.
 class BackgroundStep final : public QObject
