@@ -200,12 +200,24 @@ Task InstanceTasks::build()
     return task;
 }
 
+LineSink InstanceTasks::logLines(const QString &step) const
+{
+    return [run = m_run, line = stepEvent(RunEvent::Type::LogLine, step, QString())](CommandJob::Stream stream,
+                                                                                     const QString &text) mutable {
+        line.time = QDateTime::currentDateTimeUtc();
+        line.stream = stream == CommandJob::Stream::Stdout ? u"stdout"_s : u"stderr"_s;
+        line.text = text;
+        run.publish(line);
+    };
+}
+
 Task InstanceTasks::createTask()
 {
+    const std::shared_ptr<InstanceTasks> self = shared_from_this();
     const std::shared_ptr<InstanceState> state = m_state;
     const RunContext run = m_run;
     const Job *job = &m_job;
-    return Task::job(u"create"_s, [state, run, job]() -> AsyncJob * {
+    return Task::job(u"create"_s, [self, state, run, job]() -> AsyncJob * {
         if (!state->setupError.isEmpty())
             return new FinishedJob(JobError{JobError::Kind::Invalid, u"INVALID_JOB"_s, state->setupError, {}});
         SandboxRequest request;
@@ -215,18 +227,12 @@ Task InstanceTasks::createTask()
         request.metadata.insert(u"sandflow.run-id"_s, run.options->runId);
         request.metadata.insert(u"sandflow.job"_s, state->jobId);
         SandboxJob *create = run.runner->createSandbox(request);
-        QObject::connect(create, &AsyncJob::finished, create, [state, run, create] {
+        QObject::connect(create, &AsyncJob::finished, create, [self, state, run, create] {
             if (create->error())
                 return;
             state->sandboxId = create->result().id;
             run.sandboxes->insert(state->sandboxId, state->name);
-            RunEvent created;
-            created.type = RunEvent::Type::SandboxCreated;
-            created.time = QDateTime::currentDateTimeUtc();
-            created.runId = run.options->runId;
-            created.job = state->name;
-            created.jobId = state->jobId;
-            created.instance = state->index;
+            RunEvent created = self->event(RunEvent::Type::SandboxCreated);
             created.sandboxId = state->sandboxId;
             run.publish(created);
         });
@@ -425,16 +431,7 @@ AsyncJob *InstanceTasks::makeStepJob(const Step &step, int index, const QString 
                 return invalid(u"`user: %1`: give the user as a number (names are not supported yet)"_s.arg(user));
             request.uid = uid;
         }
-        const RunContext run = m_run;
-        const std::shared_ptr<InstanceState> state = m_state;
-        const RunEvent lineTemplate = stepEvent(RunEvent::Type::LogLine, id, QString());
-        LineSink lines = [run, lineTemplate](CommandJob::Stream stream, const QString &line) {
-            RunEvent event = lineTemplate;
-            event.time = QDateTime::currentDateTimeUtc();
-            event.stream = stream == CommandJob::Stream::Stdout ? u"stdout"_s : u"stderr"_s;
-            event.text = line;
-            run.publish(event);
-        };
+        const LineSink lines = logLines(id);
         if (step.background) {
             request.background = true;
             CommandJob *command = m_run.runner->runCommand(sandbox, request);
@@ -491,15 +488,7 @@ AsyncJob *InstanceTasks::makeStepJob(const Step &step, int index, const QString 
         context.stepType = step.uses;
         if (!scope.textMap(step.with, &context.inputs, &error))
             return invalid(error);
-        const RunContext run = m_run;
-        const RunEvent lineTemplate = stepEvent(RunEvent::Type::LogLine, id, QString());
-        context.log = [run, lineTemplate](const QString &line) {
-            RunEvent event = lineTemplate;
-            event.time = QDateTime::currentDateTimeUtc();
-            event.stream = u"stdout"_s;
-            event.text = line;
-            run.publish(event);
-        };
+        context.log = [lines = logLines(id)](const QString &line) { lines(CommandJob::Stream::Stdout, line); };
         return plugin->createJob(context);
     }
     }
@@ -543,18 +532,13 @@ Task InstanceTasks::finishTask()
 
 Task InstanceTasks::deleteTask()
 {
+    const std::shared_ptr<InstanceTasks> self = shared_from_this();
     const std::shared_ptr<InstanceState> state = m_state;
     const RunContext run = m_run;
-    return Task::job(u"delete"_s, [state, run]() -> AsyncJob * {
-        RunEvent deleted;
-        deleted.type = RunEvent::Type::SandboxDeleted;
-        deleted.runId = run.options->runId;
-        deleted.job = state->name;
-        deleted.jobId = state->jobId;
-        deleted.instance = state->index;
+    return Task::job(u"delete"_s, [self, state, run]() -> AsyncJob * {
+        RunEvent deleted = self->event(RunEvent::Type::SandboxDeleted);
         deleted.sandboxId = state->sandboxId;
         if (run.options->keepSandboxes) {
-            deleted.time = QDateTime::currentDateTimeUtc();
             deleted.details.insert(u"kept"_s, true);
             run.publish(deleted);
             return new FinishedJob(std::nullopt);

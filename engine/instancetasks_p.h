@@ -63,6 +63,8 @@ private:
 
     QString displayName(const PlannedJob &planned, const JobInstance &instance) const;
     RunEvent event(RunEvent::Type type) const;
+    /// Publishes each line a step prints as a LogLine event.
+    LineSink logLines(const QString &step) const;
     RunEvent stepEvent(RunEvent::Type type, const QString &step, const QString &stepName) const;
 
     RunContext m_run;

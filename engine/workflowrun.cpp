@@ -99,7 +99,14 @@ struct WorkflowRun::Private
     /// A job's strategy setting: its literal, else its expression evaluated with what is
     /// known before the run (vars, secrets, run); std::nullopt when it is not set or
     /// cannot be worked out then (reported as a warning).
-    std::optional<QJsonValue> jobSetting(const Job &job, const QJsonValue &literal, const Text &expression);
+    template <typename T>
+    std::optional<QJsonValue> jobSetting(const Job &job, const Setting<T> &setting)
+    {
+        if (setting.literal)
+            return QJsonValue(*setting.literal);
+        return jobSettingExpression(job, setting.expression);
+    }
+    std::optional<QJsonValue> jobSettingExpression(const Job &job, const Text &expression);
     bool jobCondition(const Job &job, const ConditionState &condition);
     Task build();
 };
@@ -124,19 +131,11 @@ Task WorkflowRun::Private::jobTask(const PlannedJob &planned)
                 job.outputs = state->outputs;
         });
     });
-    if (const std::optional<QJsonValue> limit = jobSetting(job, job.strategy.maxParallel.literal.has_value()
-                                                                ? QJsonValue(*job.strategy.maxParallel.literal)
-                                                                : QJsonValue(),
-                                                            job.strategy.maxParallel.expression)) {
+    if (const std::optional<QJsonValue> limit = jobSetting(job, job.strategy.maxParallel))
         task.withLimit(std::max(1, limit->isString() ? limit->toString().toInt() : limit->toInt()));
-    }
-    const std::optional<QJsonValue> failFast = jobSetting(
-        job, job.strategy.failFast.literal ? QJsonValue(*job.strategy.failFast.literal) : QJsonValue(),
-        job.strategy.failFast.expression);
+    const std::optional<QJsonValue> failFast = jobSetting(job, job.strategy.failFast);
     task.withFailFast(failFast ? settingIsTrue(*failFast) : !job.strategy.hasDataset());
-    const std::optional<QJsonValue> continueOnError = jobSetting(
-        job, job.continueOnError.literal ? QJsonValue(*job.continueOnError.literal) : QJsonValue(),
-        job.continueOnError.expression);
+    const std::optional<QJsonValue> continueOnError = jobSetting(job, job.continueOnError);
     if (continueOnError && settingIsTrue(*continueOnError))
         task.withContinueOnError();
     const Job *jobPtr = &job;
@@ -156,11 +155,8 @@ Task WorkflowRun::Private::jobTask(const PlannedJob &planned)
     return task;
 }
 
-std::optional<QJsonValue> WorkflowRun::Private::jobSetting(const Job &job, const QJsonValue &literal,
-                                                           const Text &expression)
+std::optional<QJsonValue> WorkflowRun::Private::jobSettingExpression(const Job &job, const Text &expression)
 {
-    if (!literal.isUndefined() && !literal.isNull())
-        return literal;
     if (!expression.isSet)
         return std::nullopt;
     const InstanceScope scope(&constants);
