@@ -1,8 +1,8 @@
 #include "userdb.h"
 
+#include "accountfile.h"
 #include "number.h"
 
-#include <fstream>
 #include <utility>
 #include <vector>
 
@@ -16,19 +16,12 @@ using Table = std::vector<std::pair<std::string, unsigned>>;
 Table load(const char *path)
 {
     Table table;
-    std::ifstream file(path);
-    std::string line;
-    while (std::getline(file, line)) {
-        const std::string_view view(line);
-        const auto first = view.find(':');
-        const auto second = first == view.npos ? view.npos : view.find(':', first + 1);
-        if (second == view.npos || first == 0)
-            continue;
-        const auto third = view.find(':', second + 1);
-        const auto id = parseNumber<unsigned>(view.substr(second + 1, third == view.npos ? view.npos : third - second - 1));
-        if (id)
-            table.emplace_back(std::string(view.substr(0, first)), *id);
-    }
+    forEachAccountEntry(path, [&table](const std::vector<std::string_view> &entry) {
+        const auto id = entry.size() >= 3 ? parseNumber<unsigned>(entry[2]) : std::nullopt;
+        if (id && !entry[0].empty())
+            table.emplace_back(std::string(entry[0]), *id);
+        return true;
+    });
     return table;
 }
 
