@@ -1,0 +1,63 @@
+// One client connection of the HTTP layer: it answers requests strictly in order, closes
+// the connection when it sits idle, refuses bodies over the size limit before they are
+// buffered, and is the only place that writes to the socket, so that nothing is written to
+// a socket whose client has gone.
+#pragma once
+
+#include "httpexchange_p.h"
+
+#include <QPointer>
+#include <QTimer>
+
+#include <functional>
+
+class QTcpSocket;
+
+namespace Sandflow::Internal {
+
+struct HttpLimits
+{
+    qint64 maxBodyBytes = 1024LL * 1024 * 1024;   ///< the parser holds a whole body in memory
+    int idleTimeoutMs = 60'000;                   ///< with no request in progress
+    int maxHeaderBytes = 64 * 1024;
+};
+
+class HttpConnection final : public QObject
+{
+    Q_OBJECT
+
+public:
+    using Dispatch = std::function<void(HttpExchange *)>;
+
+    /// Lives as long as `socket` (its parent). Must see the socket's data before the parser
+    /// does, so it is made before the socket is handed to QAbstractHttpServer.
+    HttpConnection(QTcpSocket *socket, const HttpLimits &limits, Dispatch dispatch);
+
+    static HttpConnection *of(QTcpSocket *socket);
+
+    /// A parsed request: answered after the ones before it on this connection.
+    void enqueue(HttpExchange *exchange);
+
+    // For HttpExchange.
+    void write(QByteArrayView bytes);
+    qint64 pendingBytes() const;
+    void exchangeDone(HttpExchange *exchange, bool closeConnection);
+
+private:
+    void checkIncomingHead();
+    void refuse(int status, const QByteArray &message);
+    void dispatchNext();
+    void clientLeft();
+    void updateIdleTimer();
+
+    QPointer<QTcpSocket> m_socket;
+    HttpLimits m_limits;
+    Dispatch m_dispatch;
+    QTimer m_idleTimer;
+    QList<QPointer<HttpExchange>> m_queue;
+    QPointer<HttpExchange> m_active;
+    bool m_headChecked = false;       ///< the request being received was checked already
+    bool m_closing = false;
+};
+
+} // namespace Sandflow::Internal

@@ -1,0 +1,92 @@
+// One HTTP request and its response, as the server's handlers see them. The HTTP layer
+// parses requests (QAbstractHttpServer) and writes responses itself, straight to the socket,
+// so that every write is guarded against a client that has gone and streams use explicit
+// chunked framing.
+#pragma once
+
+#include <QByteArray>
+#include <QHostAddress>
+#include <QJsonValue>
+#include <QList>
+#include <QObject>
+#include <QPair>
+#include <QPointer>
+#include <QString>
+#include <QUrlQuery>
+
+namespace Sandflow::Internal {
+
+class HttpConnection;
+
+using HttpHeaders = QList<QPair<QByteArray, QByteArray>>;
+
+/// A request, copied out of the parser (whose request object lives only during dispatch).
+struct HttpRequest
+{
+    QByteArray method;          ///< upper case, e.g. "GET"
+    QString path;               ///< percent-decoded
+    QByteArray encodedQuery;    ///< the query string as sent, without `?`
+    QUrlQuery query;
+    HttpHeaders headers;
+    QByteArray body;
+    QHostAddress peer;
+
+    /// The first value of header `name`, compared case-insensitively; empty when absent.
+    QByteArray header(QByteArrayView name) const;
+};
+
+/// The exchange deletes itself once its response is complete or its client has gone, so
+/// asynchronous handlers keep a QPointer to it.
+class HttpExchange final : public QObject
+{
+    Q_OBJECT
+
+public:
+    HttpExchange(HttpRequest request, QByteArray requestId, HttpConnection *connection);
+
+    const HttpRequest &request() const { return m_request; }
+    /// The request's X-Request-ID, or one made up for it; sent back on every response.
+    const QByteArray &requestId() const { return m_requestId; }
+
+    /// A complete response. `extraHeaders` come after the ones every response has.
+    void respond(int status, const QByteArray &contentType, const QByteArray &body,
+                 const HttpHeaders &extraHeaders = {});
+    void respondJson(int status, const QJsonValue &json, const HttpHeaders &extraHeaders = {});
+    void respondEmpty(int status, const HttpHeaders &extraHeaders = {});
+
+    /// Starts a response of unknown length (chunked); the headers go out at once.
+    void beginStream(int status, const QByteArray &contentType, const HttpHeaders &extraHeaders = {});
+    void writeChunk(QByteArrayView data);
+    void endStream();
+    /// Sends `head` and then the body as it comes, unframed, and closes the connection at
+    /// the end: for answers relayed from elsewhere whose framing is kept as is.
+    void beginRaw(QByteArrayView bytes);
+    void writeRaw(QByteArrayView bytes);
+    void endRaw();
+
+    bool isResponding() const { return m_state != State::Idle; }
+    /// Bytes accepted but not yet written to the client: producers pause above a limit.
+    qint64 pendingBytes() const;
+
+signals:
+    /// The client went away before the response was complete; the exchange is deleted next.
+    void clientGone();
+    /// Everything queued so far has been written to the client.
+    void drained();
+
+private:
+    friend class HttpConnection;
+    enum class State { Idle, Streaming, Raw, Done };
+
+    void writeHead(int status, const QByteArray &contentType, std::optional<qint64> length,
+                   const HttpHeaders &extraHeaders);
+    void complete(bool closeConnection);
+    void abandon();
+
+    HttpRequest m_request;
+    QByteArray m_requestId;
+    QPointer<HttpConnection> m_connection;
+    State m_state = State::Idle;
+};
+
+} // namespace Sandflow::Internal

@@ -1,0 +1,100 @@
+#include "httpserver_p.h"
+
+#include <QHttpServerRequest>
+#include <QMetaEnum>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QUuid>
+
+namespace Sandflow::Internal {
+
+namespace {
+
+/// Gives every accepted socket its HttpConnection before the parser connects to it.
+class HttpListener final : public QTcpServer
+{
+public:
+    HttpListener(const HttpLimits &limits, HttpConnection::Dispatch dispatch, QObject *parent)
+        : QTcpServer(parent)
+        , m_limits(limits)
+        , m_dispatch(std::move(dispatch))
+    {
+    }
+
+protected:
+    void incomingConnection(qintptr descriptor) override
+    {
+        auto *socket = new QTcpSocket(this);
+        if (!socket->setSocketDescriptor(descriptor)) {
+            delete socket;
+            return;
+        }
+        new HttpConnection(socket, m_limits, m_dispatch);
+        addPendingConnection(socket);
+    }
+
+private:
+    HttpLimits m_limits;
+    HttpConnection::Dispatch m_dispatch;
+};
+
+QByteArray methodName(QHttpServerRequest::Method method)
+{
+    return QByteArray(QMetaEnum::fromType<QHttpServerRequest::Method>().valueToKey(int(method))).toUpper();
+}
+
+/// Like execd and the lifecycle server: 32 hex digits.
+QByteArray newRequestId()
+{
+    return QUuid::createUuid().toByteArray(QUuid::Id128);
+}
+
+} // namespace
+
+HttpServer::HttpServer(const HttpLimits &limits, HttpConnection::Dispatch dispatch, QObject *parent)
+    : QAbstractHttpServer(parent)
+    , m_limits(limits)
+    , m_dispatch(std::move(dispatch))
+{
+}
+
+bool HttpServer::start(const QHostAddress &address, quint16 port, QString *error)
+{
+    auto *listener = new HttpListener(m_limits, m_dispatch, this);
+    if (!listener->listen(address, port)) {
+        *error = listener->errorString();
+        delete listener;
+        return false;
+    }
+    m_port = listener->serverPort();
+    bind(listener);
+    return true;
+}
+
+bool HttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *socket)
+{
+    HttpConnection *connection = HttpConnection::of(socket);
+    if (!connection)
+        return true;
+    HttpRequest copy;
+    copy.method = methodName(request.method());
+    const QUrl url = request.url();
+    copy.path = url.path(QUrl::FullyDecoded);
+    copy.encodedQuery = url.query(QUrl::FullyEncoded).toLatin1();
+    copy.query = request.query();
+    copy.headers = request.headers();
+    copy.body = request.body();
+    copy.peer = request.remoteAddress();
+    QByteArray requestId = copy.header("x-request-id");
+    if (requestId.isEmpty())
+        requestId = newRequestId();
+    connection->enqueue(new HttpExchange(std::move(copy), std::move(requestId), connection));
+    return true;
+}
+
+void HttpServer::missingHandler(const QHttpServerRequest &, QTcpSocket *)
+{
+    // handleRequest takes every request; the router answers 404 itself.
+}
+
+} // namespace Sandflow::Internal

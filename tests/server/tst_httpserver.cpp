@@ -1,0 +1,240 @@
+// The HTTP layer of `sandflow serve` on a real socket: framing, order, limits, and clients
+// that leave in the middle of a response.
+#include "httpserver_p.h"
+
+#include <QSignalSpy>
+#include <QTcpSocket>
+#include <QTest>
+#include <QTimer>
+
+using namespace Qt::StringLiterals;
+using namespace Sandflow::Internal;
+
+namespace {
+
+/// A raw client: what it reads is exactly what the server wrote.
+class RawClient
+{
+public:
+    explicit RawClient(quint16 port)
+    {
+        m_socket.connectToHost(u"127.0.0.1"_s, port);
+        QVERIFY(m_socket.waitForConnected(5000));
+    }
+
+    void send(const QByteArray &bytes) { m_socket.write(bytes); m_socket.flush(); }
+
+    /// Reads until `needle` has arrived (or the peer closed), returns everything read so far.
+    QByteArray readUntil(const QByteArray &needle, int timeoutMs = 5000)
+    {
+        QElapsedTimer clock;
+        clock.start();
+        while (!m_received.contains(needle) && clock.elapsed() < timeoutMs) {
+            if (m_socket.state() != QAbstractSocket::ConnectedState && m_socket.bytesAvailable() == 0)
+                break;
+            if (m_socket.bytesAvailable() == 0)
+                QTest::qWait(5);
+            m_received += m_socket.readAll();
+        }
+        return m_received;
+    }
+
+    bool waitClosed(int timeoutMs = 5000)
+    {
+        QElapsedTimer clock;
+        clock.start();
+        while (m_socket.state() == QAbstractSocket::ConnectedState && clock.elapsed() < timeoutMs) {
+            QTest::qWait(10);
+            m_received += m_socket.readAll();
+        }
+        return m_socket.state() != QAbstractSocket::ConnectedState;
+    }
+
+    void abort() { m_socket.abort(); }
+    void clear() { m_received.clear(); }
+
+private:
+    QTcpSocket m_socket;
+    QByteArray m_received;
+};
+
+} // namespace
+
+class tst_HttpServer : public QObject
+{
+    Q_OBJECT
+
+private:
+    /// A server whose handler is `dispatch`; the port is returned.
+    quint16 startServer(HttpConnection::Dispatch dispatch, HttpLimits limits = {})
+    {
+        m_server = std::make_unique<HttpServer>(limits, std::move(dispatch));
+        QString error;
+        if (!m_server->start(QHostAddress::LocalHost, 0, &error))
+            qFatal("cannot listen: %s", qPrintable(error));
+        return m_server->port();
+    }
+
+    std::unique_ptr<HttpServer> m_server;
+
+private slots:
+    void cleanup() { m_server.reset(); }
+
+    void answersWithLengthAndRequestId()
+    {
+        QByteArray seenBody;
+        QByteArray seenPath;
+        const quint16 port = startServer([&](HttpExchange *exchange) {
+            seenBody = exchange->request().body;
+            seenPath = exchange->request().path.toUtf8() + '?' + exchange->request().encodedQuery;
+            exchange->respond(200, "text/plain", "hello");
+        });
+        RawClient client(port);
+        client.send("POST /a%20b?x=1&y=%2F HTTP/1.1\r\nHost: h\r\nX-Request-ID: abc123\r\nContent-Length: 4\r\n\r\nbody");
+        const QByteArray answer = client.readUntil("hello");
+        QCOMPARE(answer, "HTTP/1.1 200 OK\r\nX-Request-ID: abc123\r\nAccess-Control-Allow-Origin: *\r\n"
+                         "Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello");
+        QCOMPARE(seenBody, "body");
+        QCOMPARE(seenPath, "/a b?x=1&y=%2F");
+    }
+
+    void makesUpARequestIdWhenNoneIsGiven()
+    {
+        const quint16 port = startServer([](HttpExchange *exchange) { exchange->respondEmpty(204); });
+        RawClient client(port);
+        client.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+        const QByteArray answer = client.readUntil("\r\n\r\n");
+        static const QRegularExpression id(u"X-Request-ID: [0-9a-f]{32}\r\n"_s);
+        QVERIFY2(id.match(QString::fromLatin1(answer)).hasMatch(), answer.constData());
+    }
+
+    void answersInOrderOnOneConnection()
+    {
+        // The first request is answered late; the second must still come second.
+        const quint16 port = startServer([](HttpExchange *exchange) {
+            const QByteArray path = exchange->request().path.toUtf8();
+            if (path == "/slow") {
+                QPointer<HttpExchange> guard(exchange);
+                QTimer::singleShot(100, exchange, [guard] { guard->respond(200, "text/plain", "slow"); });
+            } else {
+                exchange->respond(200, "text/plain", "fast");
+            }
+        });
+        RawClient client(port);
+        client.send("GET /slow HTTP/1.1\r\nHost: h\r\n\r\nGET /fast HTTP/1.1\r\nHost: h\r\n\r\n");
+        const QByteArray answer = client.readUntil("fast");
+        QVERIFY(answer.indexOf("slow") >= 0);
+        QVERIFY(answer.indexOf("slow") < answer.indexOf("fast"));
+    }
+
+    void streamsChunks()
+    {
+        const quint16 port = startServer([](HttpExchange *exchange) {
+            exchange->beginStream(200, "text/event-stream");
+            exchange->writeChunk("{\"a\":1}\n\n");
+            exchange->writeChunk("");   // nothing: an empty chunk would end the stream
+            exchange->writeChunk("0123456789abcdef!");
+            exchange->endStream();
+        });
+        RawClient client(port);
+        client.send("POST /command HTTP/1.1\r\nHost: h\r\nX-Request-ID: r\r\nContent-Length: 0\r\n\r\n");
+        const QByteArray answer = client.readUntil("0\r\n\r\n");
+        QCOMPARE(answer, "HTTP/1.1 200 OK\r\nX-Request-ID: r\r\nAccess-Control-Allow-Origin: *\r\n"
+                         "Content-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+                         "9\r\n{\"a\":1}\n\n\r\n11\r\n0123456789abcdef!\r\n0\r\n\r\n");
+    }
+
+    void survivesAClientThatLeavesMidStream()
+    {
+        QPointer<HttpExchange> streaming;
+        bool gone = false;
+        const quint16 port = startServer([&](HttpExchange *exchange) {
+            streaming = exchange;
+            QObject::connect(exchange, &HttpExchange::clientGone, [&] { gone = true; });
+            exchange->beginStream(200, "text/event-stream");
+            exchange->writeChunk("first\n\n");
+        });
+        {
+            RawClient client(port);
+            client.send("POST /command HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
+            client.readUntil("first");
+            client.abort();
+        }
+        QTRY_VERIFY(gone);
+        // The producer may still write once before it hears of it: nothing must happen.
+        if (streaming)
+            streaming->writeChunk("late\n\n");
+        QTRY_VERIFY(streaming.isNull());
+    }
+
+    void refusesAnOversizedBodyBeforeReadingIt()
+    {
+        int dispatched = 0;
+        HttpLimits limits;
+        limits.maxBodyBytes = 1000;
+        const quint16 port = startServer([&](HttpExchange *exchange) {
+            ++dispatched;
+            exchange->respondEmpty(200);
+        }, limits);
+        RawClient client(port);
+        client.send("POST /files/upload HTTP/1.1\r\nHost: h\r\nContent-Length: 5000\r\n\r\n" + QByteArray(100, 'x'));
+        const QByteArray answer = client.readUntil("}");
+        QVERIFY2(answer.startsWith("HTTP/1.1 413 Payload Too Large\r\n"), answer.constData());
+        QVERIFY(answer.contains("\"code\":\"REQUEST_TOO_LARGE\""));
+        QVERIFY(client.waitClosed());
+        QCOMPARE(dispatched, 0);
+    }
+
+    void acceptsABodyAtTheLimit()
+    {
+        HttpLimits limits;
+        limits.maxBodyBytes = 1000;
+        const quint16 port = startServer([](HttpExchange *exchange) {
+            exchange->respond(200, "text/plain", QByteArray::number(exchange->request().body.size()));
+        }, limits);
+        RawClient client(port);
+        client.send("POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\n");
+        for (int i = 0; i < 10; ++i) {
+            client.send(QByteArray(100, 'y'));
+            QTest::qWait(5);
+        }
+        QVERIFY(client.readUntil("\r\n\r\n1000").endsWith("1000"));
+    }
+
+    void closesIdleConnections()
+    {
+        HttpLimits limits;
+        limits.idleTimeoutMs = 200;
+        const quint16 port = startServer([](HttpExchange *exchange) { exchange->respondEmpty(204); }, limits);
+        RawClient client(port);
+        client.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+        QVERIFY(client.readUntil("\r\n\r\n").startsWith("HTTP/1.1 204"));
+        QVERIFY(client.waitClosed(3000));
+    }
+
+    void keepsBusyConnectionsOpen()
+    {
+        // A response in progress is not idleness, however long it takes.
+        HttpLimits limits;
+        limits.idleTimeoutMs = 100;
+        const quint16 port = startServer([](HttpExchange *exchange) {
+            QPointer<HttpExchange> guard(exchange);
+            QTimer::singleShot(400, exchange, [guard] { guard->respond(200, "text/plain", "late"); });
+        }, limits);
+        RawClient client(port);
+        client.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+        QVERIFY(client.readUntil("late").endsWith("late"));
+    }
+
+    void honoursConnectionClose()
+    {
+        const quint16 port = startServer([](HttpExchange *exchange) { exchange->respond(200, "text/plain", "x"); });
+        RawClient client(port);
+        client.send("GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+        QVERIFY(client.readUntil("x").contains("Connection: close\r\n"));
+        QVERIFY(client.waitClosed());
+    }
+};
+
+QTEST_GUILESS_MAIN(tst_HttpServer)
+#include "tst_httpserver.moc"
