@@ -1,9 +1,11 @@
 // sandflow-agent: the first process in every sandbox of the local runner. It speaks the
 // protocol of agentprotocol.h on its stdin and stdout and runs commands for the runner.
 // Deliberately plain C++ and statically linked, so it runs in any root filesystem.
-// Run as `sandflow-agent fs OP ARGS...` it is instead the sandbox's file tool (fstool.h).
+// Run as `sandflow-agent fs OP ARGS...` it is instead the sandbox's file tool (fstool.h), and
+// as `sandflow-agent relay PORT` a pipe to a service on the sandbox's loopback (relaytool.h).
 #include "agent.h"
 #include "fstool.h"
+#include "relaytool.h"
 
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -27,6 +29,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && std::string_view(argv[1]) == "fs")
         return Sandflow::Agent::Fs::run(std::vector<std::string>(argv + 2, argv + argc));
+    if (argc > 1 && std::string_view(argv[1]) == "relay")
+        return Sandflow::Agent::Relay::run(std::vector<std::string>(argv + 2, argv + argc));
 
     // Close-on-exec copies of the protocol pipes; 0, 1 and 2 then become /dev/null, so no
     // command can inherit the control channel or corrupt it by printing to the wrong fd.
