@@ -7,6 +7,8 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 
+#include <csignal>
+
 namespace Sandflow::Internal {
 
 using namespace Qt::StringLiterals;
@@ -69,12 +71,26 @@ void AgentToolRun::start()
     });
 
     QJsonObject exec{{u"op"_s, u"exec"_s},
-                     {u"argv"_s, QJsonArray::fromStringList(QStringList{QString::fromLatin1(AgentPathInSandbox),
-                                                                        u"fs"_s} + m_arguments)},
+                     {u"argv"_s, QJsonArray::fromStringList(QStringList{QString::fromLatin1(AgentPathInSandbox)}
+                                                            + m_arguments)},
                      {u"env"_s, m_sandbox->commandEnvironment()}};
     if (m_input)
         exec.insert(u"stdin"_s, true);
     m_channel = agent.request(exec);
+}
+
+void AgentToolRun::kill()
+{
+    if (m_ended || m_killed)
+        return;
+    if (!m_sandbox) {
+        end(sandboxLost(m_sandboxId, u"it was removed"_s));
+        return;
+    }
+    m_killed = true;
+    // SIGKILL at once: the tool holds nothing that needs cleaning up. The agent handles
+    // requests in order, so this reaches the tool even if its exec is not answered yet.
+    m_sandbox->agent().request({{u"op"_s, u"signal"_s}, {u"target"_s, qint64(m_channel)}, {u"signal"_s, SIGKILL}});
 }
 
 void AgentToolRun::pump()
@@ -99,11 +115,14 @@ void AgentToolRun::pump()
     }
 }
 
-// The tool reports a failure as one JSON line on stderr: {"code", "message"}.
+// The run's own mapping decides when it has one. The fs tool reports a failure as one JSON
+// line on stderr: {"code", "message"}.
 std::optional<JobError> AgentToolRun::failure(const QJsonObject &status) const
 {
     if (status.value(u"exitCode"_s).toInt(-1) == 0 && status.contains(u"exitCode"_s))
         return std::nullopt;
+    if (m_callbacks.failure)
+        return m_callbacks.failure(status, m_stderr);
     const QJsonObject reported = QJsonDocument::fromJson(m_stderr.trimmed()).object();
     if (reported.contains(u"code"_s)) {
         const QString code = reported.value(u"code"_s).toString();
@@ -129,12 +148,22 @@ std::optional<JobError> ignoreOutput(const QByteArray &, std::monostate &)
     return std::nullopt;
 }
 
-AgentReadJob::AgentReadJob(LocalRunner *runner, const QString &sandboxId, const QStringList &arguments)
+AgentReadJob::AgentReadJob(LocalRunner *runner, const QString &sandboxId, const QStringList &arguments,
+                           std::unique_ptr<QIODevice> input, AgentToolRun::Failure failure)
 {
     AgentToolRun::Callbacks callbacks;
     callbacks.output = [this](const QByteArray &bytes) { emit data(bytes); };
-    callbacks.finished = [this](std::optional<JobError> error) { finish(std::move(error)); };
-    m_run = new AgentToolRun(runner, sandboxId, arguments, {}, std::move(callbacks), this);
+    callbacks.finished = [this](std::optional<JobError> error) {
+        finish(m_cancelled ? cancelledError() : std::move(error));
+    };
+    callbacks.failure = std::move(failure);
+    m_run = new AgentToolRun(runner, sandboxId, arguments, std::move(input), std::move(callbacks), this);
+}
+
+void AgentReadJob::doCancel()
+{
+    m_cancelled = true;
+    m_run->kill();
 }
 
 } // namespace Sandflow::Internal

@@ -1,6 +1,7 @@
-// File operations in a local sandbox: the runner execs the agent binary inside the sandbox
-// as a file tool (`/.sandflow/agent fs OP ARGS...`, see agent/fstool.h). Running inside the
-// sandbox's own mount namespace, it sees exactly what commands see, and no symbolic link
+// File operations and relays to services in a local sandbox: the runner execs the agent
+// binary inside the sandbox as a tool (`/.sandflow/agent fs OP ARGS...`, see agent/fstool.h;
+// `/.sandflow/agent relay PORT`, see agent/relaytool.h). Running inside the sandbox's own
+// namespaces, it sees exactly the files and network that commands see, and no symbolic link
 // in the sandbox can lead it to the host's files.
 #pragma once
 
@@ -20,21 +21,29 @@ class LocalRunner;
 
 namespace Sandflow::Internal {
 
-/// One run of the file tool, for the job that owns it.
+/// One run of the agent as a tool, for the job that owns it.
 class AgentToolRun final : public QObject
 {
 public:
+    /// The error for a tool that did not exit 0, from its Exit status and its stderr.
+    using Failure = std::function<JobError(const QJsonObject &exitStatus, const QByteArray &stderrBytes)>;
+
     struct Callbacks
     {
         std::function<void(const QByteArray &)> output;            ///< stdout, as it arrives
         std::function<void(std::optional<JobError>)> finished;      ///< once, at the end
+        Failure failure;                                            ///< unset: the fs tool's JSON line
     };
 
+    /// `arguments` follow the agent's path: the tool (`fs`, `relay`) and its operands.
     /// `input`, when given, is streamed to the tool's stdin (paced to the agent's pace).
     AgentToolRun(LocalRunner *runner, QString sandboxId, QStringList arguments, std::unique_ptr<QIODevice> input,
                  Callbacks callbacks, QObject *parent);
 
     void start();
+    /// Kills the tool; `finished` follows once it has exited (or the sandbox is gone), so that
+    /// nothing of the run is left in the sandbox.
+    void kill();
 
 private:
     void pump();
@@ -50,10 +59,11 @@ private:
     quint32 m_channel = 0;
     bool m_started = false;
     bool m_ended = false;
+    bool m_killed = false;
     QByteArray m_stderr;
 };
 
-/// A file operation whose stdout, once complete, becomes the result.
+/// A file operation (`fs` tool) whose stdout, once complete, becomes the result.
 template <typename Result>
 class AgentToolJob final : public ResultJob<Result>
 {
@@ -69,7 +79,8 @@ public:
         callbacks.finished = [this](std::optional<JobError> error) {
             this->finish(error ? error : m_parse(m_stdout, this->m_result));
         };
-        m_run = new AgentToolRun(runner, sandboxId, arguments, std::move(input), std::move(callbacks), this);
+        m_run = new AgentToolRun(runner, sandboxId, QStringList{QStringLiteral("fs")} + arguments, std::move(input),
+                                 std::move(callbacks), this);
     }
 
 protected:
@@ -84,17 +95,22 @@ private:
 /// A file operation that returns nothing.
 std::optional<JobError> ignoreOutput(const QByteArray &, std::monostate &);
 
-/// Reading a file: the tool's stdout is the file's bytes.
+/// Reading from a sandbox: the tool's stdout, as it arrives, is the data. Cancelling kills
+/// the tool, which may otherwise wait on a service for ever.
 class AgentReadJob final : public FileReadJob
 {
 public:
-    AgentReadJob(LocalRunner *runner, const QString &sandboxId, const QStringList &arguments);
+    /// `arguments` as for AgentToolRun; `failure` unset: the fs tool's errors.
+    AgentReadJob(LocalRunner *runner, const QString &sandboxId, const QStringList &arguments,
+                 std::unique_ptr<QIODevice> input = {}, AgentToolRun::Failure failure = {});
 
 protected:
     void doStart() override { m_run->start(); }
+    void doCancel() override;
 
 private:
     AgentToolRun *m_run = nullptr;
+    bool m_cancelled = false;
 };
 
 } // namespace Sandflow::Internal

@@ -93,7 +93,7 @@ ResultJob<FileInfo> *LocalRunner::uploadFile(const QString &sandboxId, const QSt
 
 FileReadJob *LocalRunner::downloadFile(const QString &sandboxId, const QString &path, qint64 offset, qint64 length)
 {
-    return new Internal::AgentReadJob(this, sandboxId, {u"read"_s, sandboxPath(path), QString::number(offset),
+    return new Internal::AgentReadJob(this, sandboxId, {u"fs"_s, u"read"_s, sandboxPath(path), QString::number(offset),
                                                         QString::number(length < 0 ? -1 : length)});
 }
 

@@ -62,6 +62,7 @@ private slots:
     void largeUploadIsStreamed();
     void infoDescribesWithoutFollowing();
     void downloadRanges();
+    void cancelledDownloadEndsTheTool();
     void searchMatchesBaseNames();
     void listDirectoryGoesDepthFirst();
     void replaceCountsAndKeepsTheMode();
@@ -145,6 +146,27 @@ void TestLocalFiles::downloadRanges()
     QCOMPARE(download(m_runner.get(), m_id, u"/tmp/digits"_s, 7), QByteArray("789"));
     QCOMPARE(download(m_runner.get(), m_id, u"/tmp/digits"_s, 10), QByteArray());
     QCOMPARE(errorCodeOf(m_runner->downloadFile(m_id, u"/tmp/digits"_s, 11, -1)), u"RANGE_NOT_SATISFIABLE"_s);
+}
+
+void TestLocalFiles::cancelledDownloadEndsTheTool()
+{
+    const QString toolsRunning = u"for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done"
+                                 " | grep -c '^/.sandflow/agent [f]s read'"_s;
+    // Without an end, the download goes on until it is cancelled.
+    std::unique_ptr<FileReadJob> job(m_runner->downloadFile(m_id, u"/dev/zero"_s, 0, -1));
+    job->setAutoDelete(false);
+    qint64 received = 0;
+    connect(job.get(), &FileReadJob::data, job.get(), [&received](const QByteArray &chunk) { received += chunk.size(); });
+    QSignalSpy finished(job.get(), &AsyncJob::finished);
+    job->start();
+    QTRY_VERIFY(received > 0);
+    QCOMPARE(shellOutput(m_runner.get(), m_id, toolsRunning), QByteArray("1\n"));
+
+    job->cancel();
+    QTRY_VERIFY(!finished.isEmpty());
+    QVERIFY(job->error());
+    QCOMPARE(job->error()->code, u"CANCELLED"_s);
+    QCOMPARE(shellOutput(m_runner.get(), m_id, toolsRunning), QByteArray("0\n"));
 }
 
 void TestLocalFiles::searchMatchesBaseNames()
