@@ -216,7 +216,7 @@ protected:
     std::optional<int> m_exitCode;
 };
 
-/// Reading a file: its bytes arrive as `data`, in order, as they are read.
+/// Bytes read from a sandbox: a file, or a service's answer, arrive as `data`, in order.
 class FileReadJob : public AsyncJob
 {
     Q_OBJECT
@@ -315,6 +315,14 @@ public:
     // Metrics
 
     virtual ResultJob<SandboxMetrics> *metrics(const QString &sandboxId) = 0;
+
+    // Services
+
+    /// Connects to `port` on the sandbox's own loopback (where a service listening inside the
+    /// sandbox on 127.0.0.1:port is reached), sends all of `request` (read to its end; the job
+    /// takes ownership), then half-closes the connection, and streams back as `data` everything
+    /// the service sends until it closes. Fails with PORT_UNREACHABLE when nothing accepts there.
+    virtual FileReadJob *relayToPort(const QString &sandboxId, quint16 port, QIODevice *request) = 0;
 
 signals:
     /// Something the user should know that is not an error, e.g. limits that cannot be applied.

@@ -105,6 +105,8 @@ public:
 
     ResultJob<SandboxMetrics> *metrics(const QString &sandboxId) override;
 
+    FileReadJob *relayToPort(const QString &sandboxId, quint16 port, QIODevice *request) override;
+
     QList<SandboxInfo> sandboxes() const;
 
     /// The sandbox, while it exists (for the runner's own jobs).
