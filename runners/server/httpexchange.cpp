@@ -80,18 +80,22 @@ void HttpExchange::respondEmpty(int status, const HttpHeaders &extraHeaders)
     respond(status, {}, {}, extraHeaders);
 }
 
-void HttpExchange::beginStream(int status, const QByteArray &contentType, const HttpHeaders &extraHeaders)
+void HttpExchange::beginStream(int status, const QByteArray &contentType, const HttpHeaders &extraHeaders,
+                               std::optional<qint64> length)
 {
     if (m_state != State::Idle)
         return;
-    writeHead(status, contentType, std::nullopt, extraHeaders);
+    writeHead(status, contentType, length, extraHeaders);
     m_state = State::Streaming;
+    m_chunked = !length;
 }
 
 void HttpExchange::writeChunk(QByteArrayView data)
 {
     if (m_state != State::Streaming || data.isEmpty() || !m_connection)
         return;
+    if (!m_chunked)
+        return m_connection->write(data);
     m_connection->write(QByteArray::number(data.size(), 16) + "\r\n");
     m_connection->write(data);
     m_connection->write("\r\n");
@@ -101,7 +105,7 @@ void HttpExchange::endStream()
 {
     if (m_state != State::Streaming)
         return;
-    if (m_connection)
+    if (m_connection && m_chunked)
         m_connection->write("0\r\n\r\n");
     complete(wantsClose(m_request));
 }
@@ -134,6 +138,7 @@ qint64 HttpExchange::pendingBytes() const
 void HttpExchange::writeHead(int status, const QByteArray &contentType, std::optional<qint64> length,
                              const HttpHeaders &extraHeaders)
 {
+    m_status = status;
     QByteArray head = "HTTP/1.1 " + QByteArray::number(status) + ' ' + reasonPhrase(status) + "\r\n";
     head += "X-Request-ID: " + m_requestId + "\r\n";
     // Browsers may call the API from any page, as upstream allows.
@@ -156,6 +161,7 @@ void HttpExchange::writeHead(int status, const QByteArray &contentType, std::opt
 void HttpExchange::complete(bool closeConnection)
 {
     m_state = State::Done;
+    emit completed(m_status);
     if (m_connection)
         m_connection->exchangeDone(this, closeConnection);
     else

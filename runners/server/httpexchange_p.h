@@ -54,8 +54,10 @@ public:
     void respondJson(int status, const QJsonValue &json, const HttpHeaders &extraHeaders = {});
     void respondEmpty(int status, const HttpHeaders &extraHeaders = {});
 
-    /// Starts a response of unknown length (chunked); the headers go out at once.
-    void beginStream(int status, const QByteArray &contentType, const HttpHeaders &extraHeaders = {});
+    /// Starts a response whose body follows in pieces; the headers go out at once. Without
+    /// `length` the body is chunked, with it the pieces must add up to exactly `length`.
+    void beginStream(int status, const QByteArray &contentType, const HttpHeaders &extraHeaders = {},
+                     std::optional<qint64> length = std::nullopt);
     void writeChunk(QByteArrayView data);
     void endStream();
     /// Sends `head` and then the body as it comes, unframed, and closes the connection at
@@ -73,6 +75,8 @@ signals:
     void clientGone();
     /// Everything queued so far has been written to the client.
     void drained();
+    /// The response is complete (it may still be on its way to the client).
+    void completed(int status);
 
 private:
     friend class HttpConnection;
@@ -87,6 +91,8 @@ private:
     QByteArray m_requestId;
     QPointer<HttpConnection> m_connection;
     State m_state = State::Idle;
+    bool m_chunked = false;
+    int m_status = 0;
 };
 
 } // namespace Sandflow::Internal

@@ -144,6 +144,24 @@ private slots:
                          "9\r\n{\"a\":1}\n\n\r\n11\r\n0123456789abcdef!\r\n0\r\n\r\n");
     }
 
+    void streamsABodyOfKnownLength()
+    {
+        int completedWith = 0;
+        const quint16 port = startServer([&](HttpExchange *exchange) {
+            QObject::connect(exchange, &HttpExchange::completed, [&](int status) { completedWith = status; });
+            exchange->beginStream(206, "application/octet-stream", {{"Content-Range", "bytes 0-5/10"}}, 6);
+            exchange->writeChunk("abc");
+            exchange->writeChunk("def");
+            exchange->endStream();
+        });
+        RawClient client(port);
+        client.send("GET /files/download HTTP/1.1\r\nHost: h\r\nX-Request-ID: r\r\n\r\n");
+        QCOMPARE(client.readUntil("abcdef"), "HTTP/1.1 206 Partial Content\r\nX-Request-ID: r\r\n"
+                                             "Access-Control-Allow-Origin: *\r\nContent-Type: application/octet-stream\r\n"
+                                             "Content-Length: 6\r\nContent-Range: bytes 0-5/10\r\n\r\nabcdef");
+        QCOMPARE(completedWith, 206);
+    }
+
     void survivesAClientThatLeavesMidStream()
     {
         QPointer<HttpExchange> streaming;
