@@ -1,0 +1,6 @@
+# The lifecycle API's wire format: request bodies and queries in, response and error bodies
+# out, with no HTTP and no runner. Kept apart from CMakeLists.txt so the server's other parts
+# add their sources without touching this list.
+target_sources(sandflow_server PRIVATE
+    ${CMAKE_CURRENT_LIST_DIR}/apierror_p.h ${CMAKE_CURRENT_LIST_DIR}/apierror.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/jsonbody_p.h ${CMAKE_CURRENT_LIST_DIR}/jsonbody.cpp)
