@@ -3,4 +3,7 @@
 # add their sources without touching this list.
 target_sources(sandflow_server PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/apierror_p.h ${CMAKE_CURRENT_LIST_DIR}/apierror.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/jsonbody_p.h ${CMAKE_CURRENT_LIST_DIR}/jsonbody.cpp)
+    ${CMAKE_CURRENT_LIST_DIR}/jsonbody_p.h ${CMAKE_CURRENT_LIST_DIR}/jsonbody.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/labelrules_p.h ${CMAKE_CURRENT_LIST_DIR}/labelrules.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/resourcelimits_p.h ${CMAKE_CURRENT_LIST_DIR}/resourcelimits.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/wiretime_p.h ${CMAKE_CURRENT_LIST_DIR}/wiretime.cpp)
