@@ -6,4 +6,6 @@ target_sources(sandflow_server PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/jsonbody_p.h ${CMAKE_CURRENT_LIST_DIR}/jsonbody.cpp
     ${CMAKE_CURRENT_LIST_DIR}/labelrules_p.h ${CMAKE_CURRENT_LIST_DIR}/labelrules.cpp
     ${CMAKE_CURRENT_LIST_DIR}/resourcelimits_p.h ${CMAKE_CURRENT_LIST_DIR}/resourcelimits.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/wiretime_p.h ${CMAKE_CURRENT_LIST_DIR}/wiretime.cpp)
+    ${CMAKE_CURRENT_LIST_DIR}/wiretime_p.h ${CMAKE_CURRENT_LIST_DIR}/wiretime.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/lifecyclewire_p.h
+    ${CMAKE_CURRENT_LIST_DIR}/createrequest.cpp)
