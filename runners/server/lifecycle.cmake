@@ -8,4 +8,5 @@ target_sources(sandflow_server PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/resourcelimits_p.h ${CMAKE_CURRENT_LIST_DIR}/resourcelimits.cpp
     ${CMAKE_CURRENT_LIST_DIR}/wiretime_p.h ${CMAKE_CURRENT_LIST_DIR}/wiretime.cpp
     ${CMAKE_CURRENT_LIST_DIR}/lifecyclewire_p.h
-    ${CMAKE_CURRENT_LIST_DIR}/createrequest.cpp)
+    ${CMAKE_CURRENT_LIST_DIR}/createrequest.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/lifecyclewire.cpp)

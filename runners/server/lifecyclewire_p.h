@@ -13,10 +13,14 @@
 
 #include <QByteArray>
 #include <QDateTime>
+#include <QJsonObject>
+#include <QMap>
 #include <QString>
 #include <QStringList>
 
 #include <optional>
+
+class QUrlQuery;
 
 namespace Sandflow::Internal {
 
@@ -64,5 +68,74 @@ struct CreateRequest
 /// Unknown members are ignored. Whether a host path is allowed is the runner's decision, and
 /// ossfs volumes are passed on for the runner to refuse.
 Parsed<CreateRequest> parseCreateRequest(const QByteArray &body, const CreatePolicy &policy);
+
+// Responses
+
+/// A Sandbox, as GET, list items and PATCH metadata return it: `{id, image: {uri},
+/// status: {state, reason, lastTransitionAt}, metadata, entrypoint, expiresAt, createdAt}`.
+/// Members without a value are left out, never null: `image` without an image, `reason`
+/// without one, `metadata` when empty, `expiresAt` without expiry. `lastTransitionAt` is the
+/// creation time, as SandboxInfo records no later transition.
+QJsonObject sandboxJson(const SandboxInfo &sandbox);
+
+/// A CreateSandboxResponse: the same without `image`.
+QJsonObject createResponseJson(const SandboxInfo &sandbox);
+
+/// A ListSandboxesResponse: `{items, pagination: {page, pageSize, totalItems, totalPages,
+/// hasNextPage}}`.
+QJsonObject pageJson(const SandboxPage &page);
+
+// List: GET /sandboxes
+
+/// Reads the list query: `state` repeated (any of them); `metadata` once, its decoded value
+/// a form-encoded `k1=v1&k2=v2` (all pairs; blank values kept, a pair without `=` is a 400
+/// INVALID_METADATA_FORMAT); `page` at least 1 (default 1) and `pageSize` 1 to 200
+/// (default 20), else a 422. Of a parameter given more than once (other than `state`), the
+/// last counts.
+Parsed<SandboxFilter> parseListQuery(const QUrlQuery &query);
+
+// Metadata: PATCH /sandboxes/{id}/metadata
+
+/// Reads a JSON merge patch of metadata: a value adds or replaces its key, null removes it.
+/// 422 for a body that is not an object of strings and nulls; 400 INVALID_METADATA_LABEL
+/// (without a namespace, unlike create) for a reserved key or a key or value that breaks the
+/// label rules. Only the keys and values being set are checked against the rules.
+Parsed<QMap<QString, std::optional<QString>>> parseMetadataPatch(const QByteArray &body);
+
+// Renew: POST /sandboxes/{id}/renew-expiration
+
+/// Reads `{"expiresAt": "<RFC 3339>"}`; a timestamp without an offset is UTC. 422 when it is
+/// missing or not a timestamp; 400 DOCKER::INVALID_EXPIRATION unless it is after `now`. An
+/// earlier expiry than the current one is fine: clients shorten sandboxes' lives this way.
+Parsed<QDateTime> parseRenewRequest(const QByteArray &body, const QDateTime &now);
+
+/// `{"expiresAt": "..."}`, in UTC.
+QJsonObject renewResponseJson(const QDateTime &expiresAt);
+
+// Endpoints: GET /sandboxes/{id}/endpoints/{port}
+
+/// `{"endpoint": "HOST:SERVERPORT/sandboxes/ID/proxy/PORT"}`: the server's own proxy route,
+/// without a scheme (clients add theirs) and without `/v1`, ending in `/PORT` as clients
+/// check. An IPv6 `host` is put in brackets.
+QJsonObject endpointJson(const QString &host, quint16 serverPort, const QString &sandboxId, quint16 port);
+
+/// The `{port}` path parameter: 422 when it is not an integer, 400 DOCKER::INVALID_PORT
+/// when it is outside 1 to 65535.
+Parsed<quint16> parseEndpointPort(const QString &text);
+
+// Errors that do not come from reading a request
+
+/// 404 DOCKER::SANDBOX_NOT_FOUND.
+ApiError notFoundError(const QString &sandboxId);
+/// 409 DOCKER::SANDBOX_NOT_RUNNING: pausing a sandbox that is not running.
+ApiError notRunningError(const QString &sandboxId);
+/// 409 DOCKER::SANDBOX_NOT_PAUSED: resuming a sandbox that is not paused.
+ApiError notPausedError(const QString &sandboxId);
+/// 409 DOCKER::INVALID_EXPIRATION: renewing a sandbox that has no expiry.
+ApiError noExpiryError(const QString &sandboxId);
+/// 401 MISSING_API_KEY: no OPEN-SANDBOX-API-KEY header.
+ApiError missingApiKeyError();
+/// 401 INVALID_API_KEY: a key other than the server's.
+ApiError invalidApiKeyError();
 
 } // namespace Sandflow::Internal
