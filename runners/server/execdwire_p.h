@@ -1,0 +1,11 @@
+// execd's wire format, for the handlers of `sandflow serve`: everything between an HTTP
+// request and a Runner call, and between a Runner result and the bytes execd would send.
+// Pure functions and small value types, with no I/O; the behaviour they copy is execd's as
+// observed, which differs from its OpenAPI description in places (noted where it matters).
+//
+//   execderror_p.h       execd's {code, message} errors, as ApiErrors for Parsed<T>
+//   execdjson_p.h        FileInfo, CommandStatus and metrics as JSON; modes; times
+#pragma once
+
+#include "execderror_p.h"
+#include "execdjson_p.h"

@@ -1,0 +1,211 @@
+// execd's wire format, byte for byte: what `sandflow serve` reads from requests and writes
+// in answers, without a server or a runner.
+#include "execdwire_p.h"
+#include "jsoncompare.h"
+
+#include <QTest>
+
+#include <csignal>
+#include <ctime>
+
+using namespace Sandflow;
+using namespace Sandflow::Internal;
+using namespace Qt::StringLiterals;
+using SandflowTest::json;
+using SandflowTest::normalized;
+
+namespace {
+
+/// "ok", or an error as "STATUS CODE: message".
+template <typename T>
+QString outcome(const Parsed<T> &result)
+{
+    if (result.ok())
+        return u"ok"_s;
+    return u"%1 %2"_s.arg(result.error().status).arg(result.error().message());
+}
+
+} // namespace
+
+class TestExecdWire : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+
+    // Errors and values
+    void errorBodies();
+    void modes_data();
+    void modes();
+    void modesFromRequests_data();
+    void modesFromRequests();
+    void times_data();
+    void times();
+    void fileInfo();
+    void commandStatus();
+    void metrics();
+};
+
+void TestExecdWire::initTestCase()
+{
+    // A fixed local zone without tzdata: execd writes times in its local offset.
+    qputenv("TZ", "<+0530>-05:30");
+    tzset();
+}
+
+// Errors and values
+
+void TestExecdWire::errorBodies()
+{
+    QCOMPARE(json(execdErrorJson(u"FILE_NOT_FOUND"_s, u"no file `/a`"_s)),
+             normalized(R"({"code": "FILE_NOT_FOUND", "message": "no file `/a`"})"));
+    QCOMPARE(json(execdErrorJson(u"UNKNOWN"_s, {})), normalized(R"({"code": "UNKNOWN"})"));
+    QCOMPARE(json(execdErrorJson({}, {})), "{}");
+    const ApiError invalid = invalidRequestBody(u"`command` is required"_s);
+    QCOMPARE(invalid.status, 400);
+    QCOMPARE(json(invalid.body), normalized(R"({"code": "INVALID_REQUEST_BODY", "message": "`command` is required"})"));
+    const ApiError missing = execdError(400, u"MISSING_QUERY"_s, u"missing query parameter `path`"_s);
+    QCOMPARE(missing.status, 400);
+    QCOMPARE(json(missing.body), normalized(R"({"code": "MISSING_QUERY", "message": "missing query parameter `path`"})"));
+}
+
+void TestExecdWire::modes_data()
+{
+    QTest::addColumn<int>("mode");
+    QTest::addColumn<int>("digits");
+    QTest::newRow("0755") << 0755 << 755;
+    QTest::newRow("0644") << 0644 << 644;
+    QTest::newRow("0700") << 0700 << 700;
+    QTest::newRow("0007") << 0007 << 7;
+    QTest::newRow("0777") << 0777 << 777;
+    QTest::newRow("0") << 0 << 0;
+}
+
+void TestExecdWire::modes()
+{
+    QFETCH(int, mode);
+    QFETCH(int, digits);
+    QCOMPARE(modeToDigits(mode), digits);
+    QCOMPARE(modeFromDigits(digits), std::optional<int>(mode));
+    // Only the permission bits are reported.
+    QCOMPARE(modeToDigits(mode | 04000 | 01000), digits);
+}
+
+void TestExecdWire::modesFromRequests_data()
+{
+    QTest::addColumn<qint64>("digits");
+    QTest::addColumn<std::optional<int>>("mode");
+    QTest::newRow("setuid digit dropped") << qint64(4755) << std::optional<int>(0755);
+    QTest::newRow("8") << qint64(8) << std::optional<int>();
+    QTest::newRow("9 in the middle") << qint64(795) << std::optional<int>();
+    QTest::newRow("negative") << qint64(-755) << std::optional<int>();
+    QTest::newRow("five digits") << qint64(10000) << std::optional<int>();
+}
+
+void TestExecdWire::modesFromRequests()
+{
+    QFETCH(qint64, digits);
+    QFETCH(std::optional<int>, mode);
+    QCOMPARE(modeFromDigits(digits), mode);
+}
+
+void TestExecdWire::times_data()
+{
+    QTest::addColumn<QDateTime>("time");
+    QTest::addColumn<QString>("text");
+    const QDate day(2026, 12, 1);
+    QTest::newRow("UTC, milliseconds") << QDateTime(day, QTime(10, 0, 0, 123), Qt::UTC)
+                                       << u"2026-12-01T10:00:00.123Z"_s;
+    QTest::newRow("trailing zeros trimmed") << QDateTime(day, QTime(10, 0, 0, 120), Qt::UTC)
+                                            << u"2026-12-01T10:00:00.12Z"_s;
+    QTest::newRow("no fraction") << QDateTime(day, QTime(10, 0, 0), Qt::UTC) << u"2026-12-01T10:00:00Z"_s;
+    QTest::newRow("positive offset") << QDateTime(day, QTime(15, 30, 0, 5), Qt::OffsetFromUTC, 5 * 3600 + 1800)
+                                     << u"2026-12-01T15:30:00.005+05:30"_s;
+    QTest::newRow("negative offset") << QDateTime(day, QTime(2, 4, 6, 780), Qt::OffsetFromUTC, -8 * 3600)
+                                     << u"2026-12-01T02:04:06.78-08:00"_s;
+    QTest::newRow("invalid: Go's zero time") << QDateTime() << u"0001-01-01T00:00:00Z"_s;
+}
+
+void TestExecdWire::times()
+{
+    QFETCH(QDateTime, time);
+    QFETCH(QString, text);
+    QCOMPARE(rfc3339Nano(time), text);
+}
+
+void TestExecdWire::fileInfo()
+{
+    FileInfo info;
+    info.path = u"/workspace/a \"b\".txt"_s;
+    info.type = FileInfo::Type::File;
+    info.size = 2048;
+    info.modifiedAt = QDateTime(QDate(2026, 12, 1), QTime(10, 0, 0, 123), Qt::UTC);
+    info.changedAt = QDateTime(QDate(2026, 12, 1), QTime(10, 0, 1), Qt::UTC);
+    info.owner = u"root"_s;
+    info.group = u"1001"_s;
+    info.mode = 0755;
+    // Times in the local zone (+05:30 here), as execd writes them.
+    const QByteArray expected = normalized(R"({
+        "path": "/workspace/a \"b\".txt", "type": "file", "size": 2048,
+        "modified_at": "2026-12-01T15:30:00.123+05:30", "created_at": "2026-12-01T15:30:01+05:30",
+        "owner": "root", "group": "1001", "mode": 755})");
+    QCOMPARE(json(fileInfoJson(info)), expected);
+
+    info.type = FileInfo::Type::Symlink;
+    info.mode = 0777;
+    QCOMPARE(fileInfoJson(info).value(u"type"_s).toString(), u"symlink"_s);
+    QCOMPARE(fileInfoJson(info).value(u"mode"_s).toInt(), 777);
+    info.type = FileInfo::Type::Directory;
+    QCOMPARE(fileInfoJson(info).value(u"type"_s).toString(), u"directory"_s);
+    info.type = FileInfo::Type::Other;
+    QCOMPARE(fileInfoJson(info).value(u"type"_s).toString(), u"other"_s);
+}
+
+void TestExecdWire::commandStatus()
+{
+    CommandStatus status;
+    status.id = u"0123456789abcdef0123456789abcdef"_s;
+    status.command = u"sleep 10"_s;
+    status.running = true;
+    status.startedAt = QDateTime(QDate(2026, 12, 1), QTime(9, 8, 5), Qt::UTC);
+    const QByteArray running = normalized(R"({
+        "id": "0123456789abcdef0123456789abcdef", "content": "sleep 10", "running": true,
+        "started_at": "2026-12-01T14:38:05+05:30"})");
+    QCOMPARE(json(commandStatusJson(status)), running);
+
+    status.running = false;
+    status.exitCode = 3;
+    status.error = u"exit status 3"_s;
+    status.finishedAt = QDateTime(QDate(2026, 12, 1), QTime(9, 8, 9, 500), Qt::UTC);
+    const QByteArray finished = normalized(R"({
+        "id": "0123456789abcdef0123456789abcdef", "content": "sleep 10", "running": false,
+        "exit_code": 3, "error": "exit status 3",
+        "started_at": "2026-12-01T14:38:05+05:30", "finished_at": "2026-12-01T14:38:09.5+05:30"})");
+    QCOMPARE(json(commandStatusJson(status)), finished);
+
+    // A success has an exit code and no error.
+    status.exitCode = 0;
+    status.error.clear();
+    const QJsonObject success = commandStatusJson(status);
+    QCOMPARE(json(success.value(u"exit_code"_s)), "0");
+    QVERIFY(!success.contains(u"error"_s));
+}
+
+void TestExecdWire::metrics()
+{
+    SandboxMetrics metrics;
+    metrics.cpuCount = 2;
+    metrics.cpuUsedPercent = 45.5;
+    metrics.memoryTotalMiB = 8192;
+    metrics.memoryUsedMiB = 1024.25;
+    metrics.timestamp = QDateTime::fromMSecsSinceEpoch(1700000000123, Qt::UTC);
+    const QByteArray expected = normalized(R"({
+        "cpu_count": 2, "cpu_used_pct": 45.5, "mem_total_mib": 8192, "mem_used_mib": 1024.25,
+        "timestamp": 1700000000123})");
+    QCOMPARE(json(metricsJson(metrics)), expected);
+}
+
+QTEST_GUILESS_MAIN(TestExecdWire)
+
+#include "tst_execdwire.moc"
