@@ -45,6 +45,13 @@ private slots:
     void fileInfo();
     void commandStatus();
     void metrics();
+
+    // Output lines
+    void lines_data();
+    void lines();
+    void linesAtEverySplit_data();
+    void linesAtEverySplit();
+    void lineEndsAsSoonAsItsCarriageReturnArrives();
 };
 
 void TestExecdWire::initTestCase()
@@ -204,6 +211,109 @@ void TestExecdWire::metrics()
         "cpu_count": 2, "cpu_used_pct": 45.5, "mem_total_mib": 8192, "mem_used_mib": 1024.25,
         "timestamp": 1700000000123})");
     QCOMPARE(json(metricsJson(metrics)), expected);
+}
+
+// Output lines
+
+namespace {
+
+/// Each emitted line, as its text (lines are text in these tests).
+QStringList split(ExecdLineSplitter &splitter, const QList<QByteArray> &chunks)
+{
+    QStringList lines;
+    const auto sink = [&lines](const QByteArray &line) { lines.append(QString::fromUtf8(line)); };
+    for (const QByteArray &chunk : chunks)
+        splitter.add(chunk, sink);
+    splitter.flush(sink);
+    return lines;
+}
+
+} // namespace
+
+void TestExecdWire::lines_data()
+{
+    QTest::addColumn<QByteArray>("output");
+    QTest::addColumn<qsizetype>("maxLineLength");
+    QTest::addColumn<QStringList>("lines");
+    const qsizetype unlimited = ExecdLineSplitter::DefaultMaxLineLength;
+    QTest::newRow("every kind of break") << QByteArray("a\r\nb\rc\n\nd") << unlimited
+                                         << QStringList{u"a"_s, u"b"_s, u"c"_s, u"\n"_s, u"d"_s};
+    QTest::newRow("nothing") << QByteArray() << unlimited << QStringList();
+    QTest::newRow("one line") << QByteArray("Hello OpenSandbox E2E\n") << unlimited
+                              << QStringList{u"Hello OpenSandbox E2E"_s};
+    QTest::newRow("no final break") << QByteArray("partial") << unlimited << QStringList{u"partial"_s};
+    QTest::newRow("only a break") << QByteArray("\n") << unlimited << QStringList{u"\n"_s};
+    QTest::newRow("CRLF is one break") << QByteArray("\r\n") << unlimited << QStringList{u"\n"_s};
+    QTest::newRow("two CRs are two") << QByteArray("x\r\ry") << unlimited << QStringList{u"x"_s, u"\n"_s, u"y"_s};
+    QTest::newRow("LF CR is two") << QByteArray("x\n\ry") << unlimited << QStringList{u"x"_s, u"\n"_s, u"y"_s};
+    QTest::newRow("blank CRLF lines") << QByteArray("x\r\n\r\n\r\ny\r\n") << unlimited
+                                      << QStringList{u"x"_s, u"\n"_s, u"\n"_s, u"y"_s};
+    QTest::newRow("progress bar") << QByteArray("10%\r50%\r100%\ndone\n") << unlimited
+                                  << QStringList{u"10%"_s, u"50%"_s, u"100%"_s, u"done"_s};
+    QTest::newRow("UTF-8") << QByteArray("h\xC3\xA9llo\nw\xC3\xB6rld") << unlimited
+                           << QStringList{u"h\u00E9llo"_s, u"w\u00F6rld"_s};
+    QTest::newRow("long line in pieces") << QByteArray("abcdefghij\nxy\n") << qsizetype(4)
+                                         << QStringList{u"abcd"_s, u"efgh"_s, u"ij"_s, u"xy"_s};
+    QTest::newRow("piece of exactly the limit") << QByteArray("abcd\nabcd") << qsizetype(4)
+                                                << QStringList{u"abcd"_s, u"abcd"_s};
+    // 'a', 'b', 'c', then a two-byte é that must not be cut.
+    QTest::newRow("pieces keep characters whole") << QByteArray("abc\xC3\xA9\xC3\xA9\n") << qsizetype(4)
+                                                  << QStringList{u"abc"_s, u"\u00E9\u00E9"_s};
+}
+
+void TestExecdWire::lines()
+{
+    QFETCH(QByteArray, output);
+    QFETCH(qsizetype, maxLineLength);
+    QFETCH(QStringList, lines);
+    ExecdLineSplitter splitter(maxLineLength);
+    QCOMPARE(split(splitter, {output}), lines);
+}
+
+void TestExecdWire::linesAtEverySplit_data()
+{
+    lines_data();
+}
+
+void TestExecdWire::linesAtEverySplit()
+{
+    QFETCH(QByteArray, output);
+    QFETCH(qsizetype, maxLineLength);
+    QFETCH(QStringList, lines);
+    // The same bytes in two and in three chunks, cut at every pair of offsets: the lines
+    // never depend on where the output was cut.
+    for (qsizetype first = 0; first <= output.size(); ++first) {
+        for (qsizetype second = first; second <= output.size(); ++second) {
+            ExecdLineSplitter splitter(maxLineLength);
+            const QStringList got = split(splitter, {output.first(first), output.sliced(first, second - first),
+                                                     output.sliced(second)});
+            if (got != lines)
+                qWarning("cut at %lld and %lld", qlonglong(first), qlonglong(second));
+            QCOMPARE(got, lines);
+        }
+    }
+    // And byte by byte.
+    ExecdLineSplitter splitter(maxLineLength);
+    QList<QByteArray> bytes;
+    for (const char c : output)
+        bytes.append(QByteArray(1, c));
+    QCOMPARE(split(splitter, bytes), lines);
+}
+
+void TestExecdWire::lineEndsAsSoonAsItsCarriageReturnArrives()
+{
+    ExecdLineSplitter splitter;
+    QStringList lines;
+    const auto sink = [&lines](const QByteArray &line) { lines.append(QString::fromUtf8(line)); };
+    splitter.add("50%\r", sink);
+    QCOMPARE(lines, QStringList{u"50%"_s});
+    splitter.add("\n", sink);   // the rest of a CRLF: no line
+    QCOMPARE(lines, QStringList{u"50%"_s});
+    splitter.add("", sink);
+    splitter.add("\n", sink);   // a break of its own: an empty line
+    QCOMPARE(lines, (QStringList{u"50%"_s, u"\n"_s}));
+    splitter.flush(sink);
+    QCOMPARE(lines.size(), 2);
 }
 
 QTEST_GUILESS_MAIN(TestExecdWire)
