@@ -6,8 +6,10 @@
 //   execderror_p.h       execd's {code, message} errors, as ApiErrors for Parsed<T>
 //   execdjson_p.h        FileInfo, CommandStatus and metrics as JSON; modes; times
 //   execdlines_p.h       ExecdLineSplitter: command output as one event per line
+//   execdevents_p.h      the event stream of /command and /session/{id}/run
 #pragma once
 
 #include "execderror_p.h"
+#include "execdevents_p.h"
 #include "execdjson_p.h"
 #include "execdlines_p.h"

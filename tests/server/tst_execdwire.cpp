@@ -52,6 +52,13 @@ private slots:
     void linesAtEverySplit_data();
     void linesAtEverySplit();
     void lineEndsAsSoonAsItsCarriageReturnArrives();
+
+    // Events
+    void events();
+    void outputIsUtf8Text();
+    void executionErrors_data();
+    void executionErrors();
+    void finalEvents();
 };
 
 void TestExecdWire::initTestCase()
@@ -314,6 +321,138 @@ void TestExecdWire::lineEndsAsSoonAsItsCarriageReturnArrives()
     QCOMPARE(lines, (QStringList{u"50%"_s, u"\n"_s}));
     splitter.flush(sink);
     QCOMPARE(lines.size(), 2);
+}
+
+// Events
+
+// Readable values for failed comparisons.
+namespace Sandflow::Internal {
+
+char *toString(const ExecutionError &error)
+{
+    return QTest::toString(u"{%1, %2, [%3]}"_s.arg(error.ename, error.evalue, error.traceback.join(u", "_s)));
+}
+
+} // namespace Sandflow::Internal
+
+void TestExecdWire::events()
+{
+    const qint64 at = 1700000000123;
+    QCOMPARE(initEvent(u"0123456789abcdef0123456789abcdef"_s, at),
+             R"({"type":"init","text":"0123456789abcdef0123456789abcdef","timestamp":1700000000123})" "\n\n");
+    QCOMPARE(initEvent({}, at), R"({"type":"init","timestamp":1700000000123})" "\n\n");
+    QCOMPARE(pingEvent(at), R"({"type":"ping","text":"pong","timestamp":1700000000123})" "\n\n");
+    QCOMPARE(outputEvent(CommandJob::Stream::Stdout, "Hello", at),
+             R"({"type":"stdout","text":"Hello","timestamp":1700000000123})" "\n\n");
+    QCOMPARE(outputEvent(CommandJob::Stream::Stderr, "say \"hi\"\\\t", at),
+             R"({"type":"stderr","text":"say \"hi\"\\\t","timestamp":1700000000123})" "\n\n");
+    QCOMPARE(outputEvent(CommandJob::Stream::Stdout, "\n", at),
+             R"({"type":"stdout","text":"\n","timestamp":1700000000123})" "\n\n");
+    QCOMPARE(errorEvent({u"CommandExecError"_s, u"3"_s, {u"exit status 3"_s}}, at),
+             R"({"type":"error","timestamp":1700000000123,"error":{"ename":"CommandExecError","evalue":"3","traceback":["exit status 3"]}})" "\n\n");
+    QCOMPARE(executionCompleteEvent(150, at),
+             R"({"type":"execution_complete","execution_time":150,"timestamp":1700000000123})" "\n\n");
+    QCOMPARE(executionCompleteEvent(0, at), R"({"type":"execution_complete","timestamp":1700000000123})" "\n\n");
+
+    // Without a timestamp, now.
+    const qint64 before = QDateTime::currentMSecsSinceEpoch();
+    const QJsonObject ping = QJsonDocument::fromJson(pingEvent()).object();
+    QVERIFY(ping.value(u"timestamp"_s).toInteger() >= before);
+    QVERIFY(ping.value(u"timestamp"_s).toInteger() <= QDateTime::currentMSecsSinceEpoch());
+}
+
+void TestExecdWire::outputIsUtf8Text()
+{
+    QCOMPARE(outputEvent(CommandJob::Stream::Stdout, "caf\xC3\xA9 \x01", 5),
+             "{\"type\":\"stdout\",\"text\":\"caf\xC3\xA9 \\u0001\",\"timestamp\":5}\n\n");
+    // A byte that is not UTF-8 becomes U+FFFD (EF BF BD).
+    QCOMPARE(outputEvent(CommandJob::Stream::Stdout, "a\xFF" "b", 5),
+             "{\"type\":\"stdout\",\"text\":\"a\xEF\xBF\xBD" "b\",\"timestamp\":5}\n\n");
+}
+
+void TestExecdWire::executionErrors_data()
+{
+    QTest::addColumn<std::optional<JobError>>("error");
+    QTest::addColumn<std::optional<int>>("exitCode");
+    QTest::addColumn<FailureWording>("wording");
+    QTest::addColumn<std::optional<ExecutionError>>("expected");
+
+    using Kind = JobError::Kind;
+    const auto failure = [](QString evalue, QString traceback) {
+        return std::optional<ExecutionError>(ExecutionError{u"CommandExecError"_s, evalue, {traceback}});
+    };
+    const auto command = FailureWording::Command;
+    const auto session = FailureWording::Session;
+    const JobError exit3{Kind::Task, u"COMMAND_FAILED"_s, u"exit status 3"_s, {{u"exitCode"_s, 3}}};
+    const JobError timeout{Kind::Timeout, u"COMMAND_TIMEOUT"_s, u"the command ran out of time"_s,
+                           {{u"signal"_s, SIGKILL}}};
+    const JobError interrupted{Kind::Task, u"COMMAND_KILLED"_s, u"killed by signal 15"_s, {{u"signal"_s, SIGTERM}}};
+    const JobError oom{Kind::Task, u"COMMAND_OOM_KILLED"_s, u"killed by the kernel"_s, {{u"signal"_s, SIGKILL}}};
+    const JobError startFailed{Kind::Task, u"COMMAND_START_FAILED"_s,
+                               u"chdir /nope: no such file or directory"_s, {}};
+
+    QTest::newRow("exit 0") << std::optional<JobError>() << std::optional<int>(0) << command
+                            << std::optional<ExecutionError>();
+    QTest::newRow("background, started") << std::optional<JobError>() << std::optional<int>() << command
+                                         << std::optional<ExecutionError>();
+    QTest::newRow("exit 3") << std::optional<JobError>(exit3) << std::optional<int>(3) << command
+                            << failure(u"3"_s, u"exit status 3"_s);
+    QTest::newRow("exit 3 in a session") << std::optional<JobError>(exit3) << std::optional<int>(3) << session
+                                         << failure(u"3"_s, u"command exited with code 3"_s);
+    QTest::newRow("exit code in the context only")
+        << std::optional<JobError>(JobError{Kind::Task, u"COMMAND_FAILED"_s, u"exit status 2"_s, {{u"exitCode"_s, 2}}})
+        << std::optional<int>() << command << failure(u"2"_s, u"exit status 2"_s);
+    QTest::newRow("timeout") << std::optional<JobError>(timeout) << std::optional<int>() << command
+                             << failure(u"-1"_s, u"signal: killed"_s);
+    QTest::newRow("timeout without a signal")
+        << std::optional<JobError>(JobError{Kind::Timeout, u"COMMAND_TIMEOUT"_s, u"out of time"_s, {}})
+        << std::optional<int>() << command << failure(u"-1"_s, u"signal: killed"_s);
+    QTest::newRow("interrupt") << std::optional<JobError>(interrupted) << std::optional<int>() << command
+                               << failure(u"-1"_s, u"signal: terminated"_s);
+    QTest::newRow("interrupt in a session") << std::optional<JobError>(interrupted) << std::optional<int>() << session
+                                            << failure(u"-1"_s, u"signal: terminated"_s);
+    QTest::newRow("OOM killed") << std::optional<JobError>(oom) << std::optional<int>() << command
+                                << failure(u"-1"_s, u"signal: killed"_s);
+    QTest::newRow("segfault")
+        << std::optional<JobError>(JobError{Kind::Task, u"COMMAND_KILLED"_s, u"killed by signal 11"_s, {{u"signal"_s, 11}}})
+        << std::optional<int>() << command << failure(u"-1"_s, u"signal: segmentation fault"_s);
+    QTest::newRow("unnamed signal")
+        << std::optional<JobError>(JobError{Kind::Task, u"COMMAND_KILLED"_s, u"killed by signal 40"_s, {{u"signal"_s, 40}}})
+        << std::optional<int>() << command << failure(u"-1"_s, u"signal: signal 40"_s);
+    QTest::newRow("cancelled") << std::optional<JobError>(JobError{Kind::Cancelled, u"CANCELLED"_s, u"cancelled"_s, {}})
+                               << std::optional<int>() << command << failure(u"-1"_s, u"signal: terminated"_s);
+    QTest::newRow("start failure") << std::optional<JobError>(startFailed) << std::optional<int>() << command
+                                   << failure(u"chdir /nope: no such file or directory"_s,
+                                              u"chdir /nope: no such file or directory"_s);
+    QTest::newRow("sandbox lost")
+        << std::optional<JobError>(JobError{Kind::Infra, u"SANDBOX_LOST"_s, u"sandbox `s1` is gone: stopped"_s, {}})
+        << std::optional<int>() << session
+        << failure(u"sandbox `s1` is gone: stopped"_s, u"sandbox `s1` is gone: stopped"_s);
+}
+
+void TestExecdWire::executionErrors()
+{
+    QFETCH(std::optional<JobError>, error);
+    QFETCH(std::optional<int>, exitCode);
+    QFETCH(FailureWording, wording);
+    QFETCH(std::optional<ExecutionError>, expected);
+    QCOMPARE(commandExecutionError(error, exitCode, wording), expected);
+}
+
+void TestExecdWire::finalEvents()
+{
+    QCOMPARE(finalEvent(std::nullopt, 0, 1234, FailureWording::Command, 7),
+             R"({"type":"execution_complete","execution_time":1234,"timestamp":7})" "\n\n");
+    const JobError exit1{JobError::Kind::Task, u"COMMAND_FAILED"_s, u"exit status 1"_s, {{u"exitCode"_s, 1}}};
+    QCOMPARE(finalEvent(exit1, 1, 1234, FailureWording::Command, 7),
+             R"({"type":"error","timestamp":7,"error":{"ename":"CommandExecError","evalue":"1","traceback":["exit status 1"]}})" "\n\n");
+    QCOMPARE(finalEvent(exit1, 1, 1234, FailureWording::Session, 7),
+             R"({"type":"error","timestamp":7,"error":{"ename":"CommandExecError","evalue":"1","traceback":["command exited with code 1"]}})" "\n\n");
+    QCOMPARE(goSignalName(SIGKILL), u"killed"_s);
+    QCOMPARE(goSignalName(SIGTERM), u"terminated"_s);
+    QCOMPARE(goSignalName(SIGINT), u"interrupt"_s);
+    QCOMPARE(goSignalName(31), u"bad system call"_s);
+    QCOMPARE(goSignalName(0), u"signal 0"_s);
 }
 
 QTEST_GUILESS_MAIN(TestExecdWire)
