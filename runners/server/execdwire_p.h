@@ -7,9 +7,11 @@
 //   execdjson_p.h        FileInfo, CommandStatus and metrics as JSON; modes; times
 //   execdlines_p.h       ExecdLineSplitter: command output as one event per line
 //   execdevents_p.h      the event stream of /command and /session/{id}/run
+//   execdrequests_p.h    request bodies and `path` query parameters
 #pragma once
 
 #include "execderror_p.h"
 #include "execdevents_p.h"
 #include "execdjson_p.h"
 #include "execdlines_p.h"
+#include "execdrequests_p.h"

@@ -59,6 +59,22 @@ private slots:
     void executionErrors_data();
     void executionErrors();
     void finalEvents();
+
+    // Requests
+    void commandBodies_data();
+    void commandBodies();
+    void sessionBodies_data();
+    void sessionBodies();
+    void sessionRunBodies_data();
+    void sessionRunBodies();
+    void permissionBodies_data();
+    void permissionBodies();
+    void moveBodies_data();
+    void moveBodies();
+    void replaceBodies_data();
+    void replaceBodies();
+    void queries_data();
+    void queries();
 };
 
 void TestExecdWire::initTestCase()
@@ -453,6 +469,300 @@ void TestExecdWire::finalEvents()
     QCOMPARE(goSignalName(SIGINT), u"interrupt"_s);
     QCOMPARE(goSignalName(31), u"bad system call"_s);
     QCOMPARE(goSignalName(0), u"signal 0"_s);
+}
+
+// Requests
+
+namespace {
+
+QByteArray commandJson(const CommandRequest &request)
+{
+    QJsonObject env;
+    for (auto it = request.env.begin(); it != request.env.end(); ++it)
+        env.insert(it.key(), it.value());
+    QJsonObject object{{u"command"_s, request.command}, {u"cwd"_s, request.cwd}, {u"env"_s, env},
+                       {u"background"_s, request.background}};
+    if (request.timeoutMs)
+        object.insert(u"timeoutMs"_s, *request.timeoutMs);
+    if (request.uid)
+        object.insert(u"uid"_s, qint64(*request.uid));
+    if (request.gid)
+        object.insert(u"gid"_s, qint64(*request.gid));
+    return json(object);
+}
+
+QString permissionsText(const FilePermissions &permissions)
+{
+    return u"mode=0%1 owner=%2 group=%3"_s.arg(permissions.mode, 0, 8).arg(permissions.owner, permissions.group);
+}
+
+QStringList permissionsList(const QList<PathPermissions> &list)
+{
+    QStringList lines;
+    for (const PathPermissions &entry : list)
+        lines.append(entry.path + u' ' + permissionsText(entry.permissions));
+    return lines;
+}
+
+} // namespace
+
+void TestExecdWire::commandBodies_data()
+{
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<QString>("outcome");
+    QTest::addColumn<QByteArray>("request");
+
+    QTest::newRow("every field")
+        << QByteArray(R"({"command": "ls -la", "cwd": "/workspace", "envs": {"A": "1", "B": ""},
+                         "timeout": 60000, "uid": 1000, "gid": 100, "background": true, "extra": [1]})")
+        << u"ok"_s
+        << normalized(R"({"command": "ls -la", "cwd": "/workspace", "env": {"A": "1", "B": ""},
+                          "timeoutMs": 60000, "uid": 1000, "gid": 100, "background": true})");
+    QTest::newRow("only the command") << QByteArray(R"({"command": "echo hi"})") << u"ok"_s
+                                      << normalized(R"({"command": "echo hi", "cwd": "", "env": {}, "background": false})");
+    QTest::newRow("nulls are absent")
+        << QByteArray(R"({"command": "x", "cwd": null, "envs": null, "timeout": null, "uid": null, "background": null})")
+        << u"ok"_s << normalized(R"({"command": "x", "cwd": "", "env": {}, "background": false})");
+    QTest::newRow("timeout 0 is none") << QByteArray(R"({"command": "x", "timeout": 0})") << u"ok"_s
+                                       << normalized(R"({"command": "x", "cwd": "", "env": {}, "background": false})");
+    QTest::newRow("uid alone") << QByteArray(R"({"command": "x", "uid": 0})") << u"ok"_s
+                               << normalized(R"({"command": "x", "cwd": "", "env": {}, "background": false, "uid": 0})");
+
+    const auto bad = [](const char *message) { return u"400 INVALID_REQUEST_BODY: "_s + QString::fromUtf8(message); };
+    QTest::newRow("broken JSON") << QByteArray(R"({"command": )") << bad("invalid JSON at offset 12: unterminated object")
+                                 << QByteArray();
+    QTest::newRow("empty body") << QByteArray(" \n") << bad("the body is empty; expected JSON") << QByteArray();
+    QTest::newRow("an array") << QByteArray(R"(["ls"])") << bad("the body must be a JSON object") << QByteArray();
+    QTest::newRow("no command") << QByteArray(R"({"cwd": "/"})") << bad("`command` is required") << QByteArray();
+    QTest::newRow("empty command") << QByteArray(R"({"command": ""})") << bad("`command` is required") << QByteArray();
+    QTest::newRow("command not a string") << QByteArray(R"({"command": ["ls"]})") << bad("`command` must be a string")
+                                          << QByteArray();
+    QTest::newRow("negative timeout") << QByteArray(R"({"command": "x", "timeout": -1})")
+                                      << bad("`timeout` must be a number of milliseconds, 0 or more") << QByteArray();
+    QTest::newRow("fractional timeout") << QByteArray(R"({"command": "x", "timeout": 1.5})")
+                                        << bad("`timeout` must be a number of milliseconds, 0 or more") << QByteArray();
+    QTest::newRow("timeout as text") << QByteArray(R"({"command": "x", "timeout": "60000"})")
+                                     << bad("`timeout` must be a number of milliseconds, 0 or more") << QByteArray();
+    QTest::newRow("gid without uid") << QByteArray(R"({"command": "x", "gid": 100})") << bad("`gid` needs `uid` too")
+                                     << QByteArray();
+    QTest::newRow("negative uid") << QByteArray(R"({"command": "x", "uid": -1})")
+                                  << bad("`uid` must be a user id, 0 or more") << QByteArray();
+    QTest::newRow("uid too large") << QByteArray(R"({"command": "x", "uid": 4294967296})")
+                                   << bad("`uid` must be a user id, 0 or more") << QByteArray();
+    QTest::newRow("envs a list") << QByteArray(R"({"command": "x", "envs": ["A=1"]})")
+                                 << bad("`envs` must be an object of strings") << QByteArray();
+    QTest::newRow("envs with a number") << QByteArray(R"({"command": "x", "envs": {"A": 1}})")
+                                        << bad("`envs` must be an object of strings, and `A` is not a string")
+                                        << QByteArray();
+    QTest::newRow("background as text") << QByteArray(R"({"command": "x", "background": "yes"})")
+                                        << bad("`background` must be true or false") << QByteArray();
+}
+
+void TestExecdWire::commandBodies()
+{
+    QFETCH(QByteArray, body);
+    QFETCH(QString, outcome);
+    QFETCH(QByteArray, request);
+    const Parsed<CommandRequest> result = parseCommandBody(body);
+    QCOMPARE(::outcome(result), outcome);
+    if (result.ok())
+        QCOMPARE(commandJson(result.value()), request);
+}
+
+void TestExecdWire::sessionBodies_data()
+{
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<QString>("outcome");
+    QTest::addColumn<QString>("cwd");
+    QTest::newRow("empty") << QByteArray() << u"ok"_s << QString();
+    QTest::newRow("blank") << QByteArray("\r\n") << u"ok"_s << QString();
+    QTest::newRow("no cwd") << QByteArray("{}") << u"ok"_s << QString();
+    QTest::newRow("cwd") << QByteArray(R"({"cwd": "/workspace"})") << u"ok"_s << u"/workspace"_s;
+    QTest::newRow("cwd a number") << QByteArray(R"({"cwd": 1})")
+                                  << u"400 INVALID_REQUEST_BODY: `cwd` must be a string"_s << QString();
+    QTest::newRow("broken JSON") << QByteArray("{")
+                                 << u"400 INVALID_REQUEST_BODY: invalid JSON at offset 1: unterminated object"_s
+                                 << QString();
+}
+
+void TestExecdWire::sessionBodies()
+{
+    QFETCH(QByteArray, body);
+    QFETCH(QString, outcome);
+    QFETCH(QString, cwd);
+    const Parsed<QString> result = parseSessionBody(body);
+    QCOMPARE(::outcome(result), outcome);
+    if (result.ok())
+        QCOMPARE(result.value(), cwd);
+}
+
+void TestExecdWire::sessionRunBodies_data()
+{
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<QString>("outcome");
+    QTest::addColumn<QByteArray>("request");
+    QTest::newRow("every field") << QByteArray(R"({"command": "pwd", "cwd": "/tmp", "timeout": 5000})") << u"ok"_s
+                                 << normalized(R"({"command": "pwd", "cwd": "/tmp", "env": {}, "background": false,
+                                                   "timeoutMs": 5000})");
+    QTest::newRow("default timeout") << QByteArray(R"({"command": "pwd"})") << u"ok"_s
+                                     << normalized(R"({"command": "pwd", "cwd": "", "env": {}, "background": false,
+                                                       "timeoutMs": 86400000})");
+    QTest::newRow("timeout 0") << QByteArray(R"({"command": "pwd", "timeout": 0})") << u"ok"_s
+                               << normalized(R"({"command": "pwd", "cwd": "", "env": {}, "background": false,
+                                                 "timeoutMs": 86400000})");
+    QTest::newRow("negative timeout")
+        << QByteArray(R"({"command": "pwd", "timeout": -5})")
+        << u"400 INVALID_REQUEST_BODY: `timeout` must be a number of milliseconds, 0 or more"_s << QByteArray();
+    QTest::newRow("no command") << QByteArray(R"({"cwd": "/tmp"})")
+                                << u"400 INVALID_REQUEST_BODY: `command` is required"_s << QByteArray();
+    QTest::newRow("empty body") << QByteArray()
+                                << u"400 INVALID_REQUEST_BODY: the body is empty; expected JSON"_s << QByteArray();
+}
+
+void TestExecdWire::sessionRunBodies()
+{
+    QFETCH(QByteArray, body);
+    QFETCH(QString, outcome);
+    QFETCH(QByteArray, request);
+    const Parsed<CommandRequest> result = parseSessionRunBody(body);
+    QCOMPARE(::outcome(result), outcome);
+    if (result.ok())
+        QCOMPARE(commandJson(result.value()), request);
+}
+
+void TestExecdWire::permissionBodies_data()
+{
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<QString>("outcome");
+    QTest::addColumn<QStringList>("entries");
+    QTest::newRow("two paths") << QByteArray(R"({"/w/b": {"owner": "nobody", "group": "nogroup", "mode": 644},
+                                                 "/w/a": {"owner": null, "group": null, "mode": 755}})")
+                               << u"ok"_s
+                               << QStringList{u"/w/a mode=0755 owner= group="_s,
+                                              u"/w/b mode=0644 owner=nobody group=nogroup"_s};
+    QTest::newRow("mode 0 or absent") << QByteArray(R"({"/a": {"mode": 0}, "/b": {"owner": "root"}})") << u"ok"_s
+                                      << QStringList{u"/a mode=00 owner= group="_s, u"/b mode=00 owner=root group="_s};
+    QTest::newRow("nothing") << QByteArray("{}") << u"ok"_s << QStringList();
+
+    const auto bad = [](const char *message) { return u"400 INVALID_REQUEST_BODY: "_s + QString::fromUtf8(message); };
+    QTest::newRow("digit 8") << QByteArray(R"({"/a": {"mode": 758}})")
+                             << bad("`/a`: `mode` must be a mode in octal digits, such as 755") << QStringList();
+    QTest::newRow("mode as text") << QByteArray(R"({"/a": {"mode": "755"}})")
+                                  << bad("`/a`: `mode` must be a mode in octal digits, such as 755") << QStringList();
+    QTest::newRow("owner a number") << QByteArray(R"({"/a": {"owner": 0, "mode": 755}})")
+                                    << bad("`/a`: `owner` must be a string") << QStringList();
+    QTest::newRow("not an object per path") << QByteArray(R"({"/a": 755})")
+                                            << bad("`/a` must map to an object {owner, group, mode}") << QStringList();
+    QTest::newRow("empty path") << QByteArray(R"({"": {"mode": 755}})") << bad("a path is empty") << QStringList();
+    QTest::newRow("an array") << QByteArray(R"([{"/a": {"mode": 755}}])") << bad("the body must be a JSON object")
+                              << QStringList();
+}
+
+void TestExecdWire::permissionBodies()
+{
+    QFETCH(QByteArray, body);
+    QFETCH(QString, outcome);
+    QFETCH(QStringList, entries);
+    const Parsed<QList<PathPermissions>> result = parsePermissionsBody(body);
+    QCOMPARE(::outcome(result), outcome);
+    if (result.ok())
+        QCOMPARE(permissionsList(result.value()), entries);
+}
+
+void TestExecdWire::moveBodies_data()
+{
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<QString>("outcome");
+    QTest::addColumn<QStringList>("moves");
+    QTest::newRow("two, in order") << QByteArray(R"([{"src": "/b", "dest": "/c"}, {"src": "/a", "dest": "/b"}])")
+                                   << u"ok"_s << QStringList{u"/b -> /c"_s, u"/a -> /b"_s};
+    QTest::newRow("none") << QByteArray("[]") << u"ok"_s << QStringList();
+    QTest::newRow("no dest") << QByteArray(R"([{"src": "/a", "dest": "/b"}, {"src": "/c"}])")
+                             << u"400 INVALID_REQUEST_BODY: item 2: `dest` is required"_s << QStringList();
+    QTest::newRow("not objects") << QByteArray(R"(["/a"])")
+                                 << u"400 INVALID_REQUEST_BODY: item 1 must be an object {src, dest}"_s << QStringList();
+    QTest::newRow("an object") << QByteArray(R"({"src": "/a", "dest": "/b"})")
+                               << u"400 INVALID_REQUEST_BODY: the body must be a JSON array of {src, dest}"_s
+                               << QStringList();
+}
+
+void TestExecdWire::moveBodies()
+{
+    QFETCH(QByteArray, body);
+    QFETCH(QString, outcome);
+    QFETCH(QStringList, moves);
+    const Parsed<QList<FileMove>> result = parseMoveBody(body);
+    QCOMPARE(::outcome(result), outcome);
+    if (!result.ok())
+        return;
+    QStringList got;
+    for (const FileMove &move : result.value())
+        got.append(move.source + u" -> "_s + move.destination);
+    QCOMPARE(got, moves);
+}
+
+void TestExecdWire::replaceBodies_data()
+{
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<QString>("outcome");
+    QTest::addColumn<QStringList>("replacements");
+    QTest::newRow("two files") << QByteArray(R"({"/w/app.py": {"old": "localhost", "new": "0.0.0.0"},
+                                                 "/w/a.cfg": {"old": "debug=1", "new": ""}})")
+                               << u"ok"_s
+                               << QStringList{u"/w/a.cfg: debug=1 -> "_s, u"/w/app.py: localhost -> 0.0.0.0"_s};
+    QTest::newRow("no new") << QByteArray(R"({"/a": {"old": "x"}})") << u"ok"_s << QStringList{u"/a: x -> "_s};
+    QTest::newRow("empty old") << QByteArray(R"({"/a": {"old": "", "new": "y"}})")
+                               << u"400 INVALID_REQUEST_BODY: `/a`: `old` must not be empty"_s << QStringList();
+    QTest::newRow("no old") << QByteArray(R"({"/a": {"new": "y"}})")
+                            << u"400 INVALID_REQUEST_BODY: `/a`: `old` must not be empty"_s << QStringList();
+    QTest::newRow("new a number") << QByteArray(R"({"/a": {"old": "x", "new": 1}})")
+                                  << u"400 INVALID_REQUEST_BODY: `/a`: `new` must be a string"_s << QStringList();
+}
+
+void TestExecdWire::replaceBodies()
+{
+    QFETCH(QByteArray, body);
+    QFETCH(QString, outcome);
+    QFETCH(QStringList, replacements);
+    const Parsed<QList<FileReplacement>> result = parseReplaceBody(body);
+    QCOMPARE(::outcome(result), outcome);
+    if (!result.ok())
+        return;
+    QStringList got;
+    for (const FileReplacement &replacement : result.value())
+        got.append(replacement.path + u": "_s + replacement.before + u" -> "_s + replacement.after);
+    QCOMPARE(got, replacements);
+}
+
+void TestExecdWire::queries_data()
+{
+    QTest::addColumn<QByteArray>("query");
+    QTest::addColumn<QString>("outcome");
+    QTest::addColumn<QStringList>("paths");
+    QTest::newRow("one") << QByteArray("path=%2Fworkspace%2Fa.txt") << u"ok"_s << QStringList{u"/workspace/a.txt"_s};
+    QTest::newRow("repeated, form-encoded")
+        << QByteArray("path=a+b&path=c%2Bd&path=/x%20y&other=1&path=caf%C3%A9") << u"ok"_s
+        << QStringList{u"a b"_s, u"c+d"_s, u"/x y"_s, u"caf\u00E9"_s};
+    QTest::newRow("empty values dropped") << QByteArray("path=&path=/a&path") << u"ok"_s << QStringList{u"/a"_s};
+    QTest::newRow("broken escape skipped") << QByteArray("path=%zz&path=/b&path=%4") << u"ok"_s << QStringList{u"/b"_s};
+    QTest::newRow("encoded name") << QByteArray("pat%68=/c") << u"ok"_s << QStringList{u"/c"_s};
+    QTest::newRow("none") << QByteArray("depth=1") << u"400 MISSING_QUERY: missing query parameter `path`"_s
+                          << QStringList();
+    QTest::newRow("empty query") << QByteArray() << u"400 MISSING_QUERY: missing query parameter `path`"_s
+                                 << QStringList();
+    QTest::newRow("only empty") << QByteArray("path=&path=") << u"400 MISSING_QUERY: missing query parameter `path`"_s
+                                << QStringList();
+}
+
+void TestExecdWire::queries()
+{
+    QFETCH(QByteArray, query);
+    QFETCH(QString, outcome);
+    QFETCH(QStringList, paths);
+    const Parsed<QStringList> result = parsePathQuery(query);
+    QCOMPARE(::outcome(result), outcome);
+    if (result.ok())
+        QCOMPARE(result.value(), paths);
 }
 
 QTEST_GUILESS_MAIN(TestExecdWire)
