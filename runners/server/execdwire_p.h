@@ -8,6 +8,7 @@
 //   execdlines_p.h       ExecdLineSplitter: command output as one event per line
 //   execdevents_p.h      the event stream of /command and /session/{id}/run
 //   execdrequests_p.h    request bodies and `path` query parameters
+//   execdupload_p.h      POST /files/upload (over multipartform_p.h)
 #pragma once
 
 #include "execderror_p.h"
@@ -15,3 +16,5 @@
 #include "execdjson_p.h"
 #include "execdlines_p.h"
 #include "execdrequests_p.h"
+#include "execdupload_p.h"
+#include "multipartform_p.h"

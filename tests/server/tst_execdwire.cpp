@@ -75,6 +75,18 @@ private slots:
     void replaceBodies();
     void queries_data();
     void queries();
+
+    // Multipart and uploads
+    void boundaries_data();
+    void boundaries();
+    void multipartForms_data();
+    void multipartForms();
+    void multipartOffsetsPointIntoTheBody();
+    void malformedMultipart_data();
+    void malformedMultipart();
+    void uploadsOfThePythonSdk();
+    void uploadErrors_data();
+    void uploadErrors();
 };
 
 void TestExecdWire::initTestCase()
@@ -763,6 +775,288 @@ void TestExecdWire::queries()
     QCOMPARE(::outcome(result), outcome);
     if (result.ok())
         QCOMPARE(result.value(), paths);
+}
+
+// Multipart and uploads
+
+namespace {
+
+const QByteArray FormType = "multipart/form-data; boundary=x";
+
+/// What a part holds: "name|filename or -|content type|content".
+QString partText(const MultipartPart &part, const QByteArray &body)
+{
+    return u"%1|%2|%3|%4"_s.arg(part.name, part.fileName.value_or(u"-"_s), QString::fromUtf8(part.contentType),
+                                QString::fromUtf8(body.mid(part.offset, part.length)));
+}
+
+QStringList partTexts(const MultipartForm &form, const QByteArray &body)
+{
+    QStringList texts;
+    for (const MultipartPart &part : form.parts)
+        texts.append(partText(part, body));
+    return texts;
+}
+
+/// One upload pair as the SDKs send it.
+QByteArray uploadPair(const QByteArray &metadata, const QByteArray &fileName, const QByteArray &content)
+{
+    return "--x\r\n"
+           "Content-Disposition: form-data; name=\"metadata\"; filename=\"metadata\"\r\n"
+           "Content-Type: application/json\r\n\r\n"
+        + metadata
+        + "\r\n--x\r\n"
+          "Content-Disposition: form-data; name=\"file\"; filename=\""
+        + fileName
+        + "\"\r\n"
+          "Content-Type: application/octet-stream\r\n\r\n"
+        + content + "\r\n";
+}
+
+} // namespace
+
+void TestExecdWire::boundaries_data()
+{
+    QTest::addColumn<QByteArray>("contentType");
+    QTest::addColumn<QByteArray>("boundary");
+    QTest::addColumn<QString>("error");
+    QTest::newRow("unquoted") << QByteArray("multipart/form-data; boundary=abc123") << QByteArray("abc123") << QString();
+    QTest::newRow("quoted") << QByteArray(R"(multipart/form-data; boundary="a b;c")") << QByteArray("a b;c")
+                            << QString();
+    QTest::newRow("case and spaces") << QByteArray("Multipart/Form-Data ;  charset=utf-8 ; BOUNDARY = xyz ;")
+                                     << QByteArray("xyz") << QString();
+    QTest::newRow("httpx") << QByteArray("multipart/form-data; boundary=9a0c1b2e3f4d5c6b7a8f9e0d1c2b3a4f")
+                           << QByteArray("9a0c1b2e3f4d5c6b7a8f9e0d1c2b3a4f") << QString();
+    QTest::newRow("another type") << QByteArray("application/json") << QByteArray()
+                                  << u"the Content-Type is `application/json`, not multipart/form-data"_s;
+    QTest::newRow("mixed") << QByteArray("multipart/mixed; boundary=x") << QByteArray()
+                           << u"the Content-Type is `multipart/mixed`, not multipart/form-data"_s;
+    QTest::newRow("no boundary") << QByteArray("multipart/form-data") << QByteArray()
+                                 << u"the Content-Type has no boundary"_s;
+    QTest::newRow("empty boundary") << QByteArray("multipart/form-data; boundary=\"\"") << QByteArray()
+                                    << u"the Content-Type has no boundary"_s;
+    QTest::newRow("unterminated quote") << QByteArray("multipart/form-data; boundary=\"abc") << QByteArray()
+                                        << u"bad Content-Type: the value of parameter `boundary` lacks its closing quote"_s;
+    QTest::newRow("no value") << QByteArray("multipart/form-data; boundary") << QByteArray()
+                              << u"bad Content-Type: parameter `boundary` has no value"_s;
+    QTest::newRow("empty") << QByteArray() << QByteArray() << u"the Content-Type is ``, not multipart/form-data"_s;
+}
+
+void TestExecdWire::boundaries()
+{
+    QFETCH(QByteArray, contentType);
+    QFETCH(QByteArray, boundary);
+    QFETCH(QString, error);
+    QString got;
+    QCOMPARE(multipartBoundary(contentType, &got).value_or(QByteArray()), boundary);
+    QCOMPARE(got, error);
+}
+
+void TestExecdWire::multipartForms_data()
+{
+    QTest::addColumn<QByteArray>("contentType");
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<QStringList>("parts");
+
+    QTest::newRow("one value, one file")
+        << FormType
+        << QByteArray("--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nvalue\r\n"
+                      "--x\r\ncontent-disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n"
+                      "CONTENT-TYPE: text/plain\r\n\r\nline 1\r\nline 2\r\n--x--\r\n")
+        << QStringList{u"a|-||value"_s, u"file|a.txt|text/plain|line 1\r\nline 2"_s};
+    QTest::newRow("boundary-like text without CRLF before it")
+        << FormType
+        << QByteArray("--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\n"
+                      "a--x\r\nb --x--\r\n\n--x\r\n--xy\r\n\r\n--x-\r\n--x--")
+        << QStringList{u"file|f||a--x\r\nb --x--\r\n\n--x\r\n--xy\r\n\r\n--x-"_s};
+    QTest::newRow("preamble and epilogue")
+        << FormType
+        << QByteArray("This is a preamble.\r\n--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n"
+                      "--x--\r\nThis is an epilogue, with a boundary:\r\n--x\r\n")
+        << QStringList{u"a|-||1"_s};
+    QTest::newRow("padding after boundaries")
+        << FormType
+        << QByteArray("--x \t\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--x  \r\n"
+                      "Content-Disposition: form-data; name=\"b\"\r\n\r\n2\r\n--x--")
+        << QStringList{u"a|-||1"_s, u"b|-||2"_s};
+    QTest::newRow("empty contents")
+        << FormType
+        << QByteArray("--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"empty\"\r\n\r\n\r\n"
+                      "--x\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\n--x--\r\n")
+        << QStringList{u"file|empty||"_s, u"b|-||"_s};
+    QTest::newRow("no headers")
+        << FormType << QByteArray("--x\r\n\r\nanonymous\r\n--x--") << QStringList{u"|-||anonymous"_s};
+    QTest::newRow("no parts") << FormType << QByteArray("--x--\r\n") << QStringList();
+    QTest::newRow("quoted boundary")
+        << QByteArray("multipart/form-data; boundary=\"b:c d\"")
+        << QByteArray("--b:c d\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--b:c d--\r\n")
+        << QStringList{u"a|-||1"_s};
+    QTest::newRow("file names")
+        << FormType
+        << QByteArray("--x\r\nContent-Disposition: form-data; name=\"f\"; filename=\"say \\\"hi\\\".txt\"\r\n\r\n1\r\n"
+                      "--x\r\nContent-Disposition: form-data; name=\"f\"; filename=\"C:\\dir\\a.txt\"\r\n\r\n2\r\n"
+                      "--x\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x\"; "
+                      "filename*=UTF-8''caf%C3%A9%20a.txt\r\n\r\n3\r\n"
+                      "--x\r\nContent-Disposition: form-data; name=\"f\"; filename=\"\"\r\n\r\n4\r\n"
+                      "--x\r\nContent-Disposition: form-data; name=f; filename=plain.txt\r\n\r\n5\r\n"
+                      "--x\r\nContent-Disposition: form-data; name=\"f\"; filename=\"caf\xC3\xA9.txt\"\r\n\r\n6\r\n"
+                      "--x\r\nContent-Disposition: form-data; name=\"f\"; filename=\"fallback\"; "
+                      "filename*=latin-1''x\r\n\r\n7\r\n"
+                      "--x\r\nContent-Disposition: attachment; name=\"f\"; filename=\"a\"\r\n\r\n8\r\n--x--")
+        << QStringList{u"f|say \"hi\".txt||1"_s, u"f|C:\\dir\\a.txt||2"_s, u"f|caf\u00E9 a.txt||3"_s, u"f|-||4"_s,
+                       u"f|plain.txt||5"_s, u"f|caf\u00E9.txt||6"_s, u"f|fallback||7"_s, u"|a||8"_s};
+}
+
+void TestExecdWire::multipartForms()
+{
+    QFETCH(QByteArray, contentType);
+    QFETCH(QByteArray, body);
+    QFETCH(QStringList, parts);
+    const MultipartForm form = parseMultipartForm(contentType, body);
+    QCOMPARE(form.error, QString());
+    QCOMPARE(partTexts(form, body), parts);
+}
+
+void TestExecdWire::multipartOffsetsPointIntoTheBody()
+{
+    const QByteArray body = "--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\n"
+                            "0123456789\r\n--x--\r\n";
+    const MultipartForm form = parseMultipartForm(FormType, body);
+    QCOMPARE(form.error, QString());
+    QCOMPARE(form.parts.size(), 1);
+    QCOMPARE(form.parts[0].offset, body.indexOf("0123"));
+    QCOMPARE(form.parts[0].length, 10);
+}
+
+void TestExecdWire::malformedMultipart_data()
+{
+    QTest::addColumn<QByteArray>("contentType");
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<QString>("error");
+    QTest::newRow("no boundary line") << FormType << QByteArray("just text") << u"the body has no boundary line `--x`"_s;
+    QTest::newRow("empty body") << FormType << QByteArray() << u"the body has no boundary line `--x`"_s;
+    QTest::newRow("boundary not on its own line")
+        << FormType << QByteArray("text--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1")
+        << u"the body has no boundary line `--x`"_s;
+    QTest::newRow("LF line ends") << FormType << QByteArray("--x\nContent-Disposition: form-data; name=\"a\"\n\n1\n--x--\n")
+                                  << u"the body has no boundary line `--x`"_s;
+    QTest::newRow("no closing boundary")
+        << FormType << QByteArray("--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\ntruncated upl")
+        << u"part 1: the body ends before its closing boundary `--x--`"_s;
+    QTest::newRow("second part not closed")
+        << FormType << QByteArray("--x\r\n\r\n1\r\n--x\r\n\r\n2\r\n--x")
+        << u"part 2: the body ends before its closing boundary `--x--`"_s;
+    QTest::newRow("headers never end")
+        << FormType << QByteArray("--x\r\nContent-Disposition: form-data; name=\"a\"\r\n--x--")
+        << u"part 1: its headers do not end with an empty line"_s;
+    QTest::newRow("header without colon")
+        << FormType << QByteArray("--x\r\nContent-Disposition form-data\r\n\r\n1\r\n--x--")
+        << u"part 1: header line `Content-Disposition form-data` has no name and colon"_s;
+    QTest::newRow("folded header")
+        << FormType << QByteArray("--x\r\nContent-Disposition: form-data;\r\n name=\"a\"\r\n\r\n1\r\n--x--")
+        << u"part 1: folded header lines are not supported"_s;
+    QTest::newRow("bad disposition")
+        << FormType << QByteArray("--x\r\nContent-Disposition: form-data; name=\"a\r\n\r\n1\r\n--x--")
+        << u"part 1: bad Content-Disposition: the value of parameter `name` lacks its closing quote"_s;
+    QTest::newRow("not multipart") << QByteArray("text/plain") << QByteArray("--x--")
+                                   << u"the Content-Type is `text/plain`, not multipart/form-data"_s;
+}
+
+void TestExecdWire::malformedMultipart()
+{
+    QFETCH(QByteArray, contentType);
+    QFETCH(QByteArray, body);
+    QFETCH(QString, error);
+    const MultipartForm form = parseMultipartForm(contentType, body);
+    QCOMPARE(form.error, error);
+    QVERIFY(!form.ok());
+}
+
+void TestExecdWire::uploadsOfThePythonSdk()
+{
+    // All pairs in one request, the file part named after the full path.
+    const QByteArray body = uploadPair(R"({"path": "/workspace/a.txt", "owner": null, "group": null, "mode": 755})",
+                                       "/workspace/a.txt", "first\r\n--x file")
+        + uploadPair(R"({"path": "/workspace/dir/b.bin", "owner": "nobody", "group": "nogroup", "mode": 600})",
+                     "/workspace/dir/b.bin", QByteArray("\x00\xFF\r\n", 4))
+        + "--x--\r\n";
+    const Parsed<QList<UploadItem>> result = parseUpload(FormType, body);
+    QCOMPARE(outcome(result), u"ok"_s);
+    QCOMPARE(result->size(), 2);
+    const UploadItem &first = result->at(0);
+    QCOMPARE(first.path, u"/workspace/a.txt"_s);
+    QCOMPARE(permissionsText(first.permissions), u"mode=0755 owner= group="_s);
+    QCOMPARE(body.mid(first.offset, first.length), "first\r\n--x file");
+    const UploadItem &second = result->at(1);
+    QCOMPARE(second.path, u"/workspace/dir/b.bin"_s);
+    QCOMPARE(permissionsText(second.permissions), u"mode=0600 owner=nobody group=nogroup"_s);
+    QCOMPARE(body.mid(second.offset, second.length), QByteArray("\x00\xFF\r\n", 4));
+
+    // The JS SDK: one pair, mode 0 (leave it), other parts ignored.
+    const QByteArray single = "--x\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nignored\r\n"
+        + uploadPair(R"({"path": "rel.txt", "mode": 0})", "rel.txt", "") + "--x--";
+    const Parsed<QList<UploadItem>> one = parseUpload(FormType, single);
+    QCOMPARE(outcome(one), u"ok"_s);
+    QCOMPARE(one->size(), 1);
+    QCOMPARE(one->at(0).path, u"rel.txt"_s);
+    QCOMPARE(permissionsText(one->at(0).permissions), u"mode=00 owner= group="_s);
+    QCOMPARE(one->at(0).length, 0);
+}
+
+void TestExecdWire::uploadErrors_data()
+{
+    QTest::addColumn<QByteArray>("contentType");
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<QString>("outcome");
+
+    const QByteArray metadata = R"({"path": "/a", "mode": 644})";
+    const QByteArray valueMetadata = "--x\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n" + metadata
+        + "\r\n--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\ncontent\r\n--x--";
+    QTest::newRow("metadata as a plain value")
+        << FormType << valueMetadata
+        << u"400 INVALID_FILE_METADATA: metadata file is missing: a `metadata` part needs a filename, "
+           "such as filename=\"metadata\""_s;
+    QTest::newRow("no metadata")
+        << FormType << QByteArray("--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\n1\r\n--x--")
+        << u"400 INVALID_FILE_METADATA: metadata file is missing"_s;
+    QTest::newRow("no parts") << FormType << QByteArray("--x--")
+                              << u"400 INVALID_FILE_METADATA: metadata file is missing"_s;
+    QTest::newRow("two metadata, one file")
+        << FormType
+        << uploadPair(metadata, "a", "1")
+               + "--x\r\nContent-Disposition: form-data; name=\"metadata\"; filename=\"metadata\"\r\n\r\n" + metadata
+               + "\r\n--x--"
+        << u"400 INVALID_FILE: 2 metadata parts but 1 file parts; each file needs its metadata"_s;
+    QTest::newRow("file as a plain value")
+        << FormType
+        << QByteArray("--x\r\nContent-Disposition: form-data; name=\"metadata\"; filename=\"metadata\"\r\n\r\n" + metadata
+                      + "\r\n--x\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\ncontent\r\n--x--")
+        << u"400 INVALID_FILE: file 1 has no filename, so it is not a file"_s;
+    QTest::newRow("empty path") << FormType << uploadPair(R"({"path": "", "mode": 644})", "a", "1") + "--x--"
+                                << u"400 INVALID_FILE_METADATA: metadata 1: `path` is required"_s;
+    QTest::newRow("no path") << FormType << uploadPair(R"({"mode": 644})", "a", "1") + "--x--"
+                             << u"400 INVALID_FILE_METADATA: metadata 1: `path` is required"_s;
+    QTest::newRow("bad mode in the second")
+        << FormType << uploadPair(metadata, "a", "1") + uploadPair(R"({"path": "/b", "mode": 9})", "b", "2") + "--x--"
+        << u"400 INVALID_FILE_METADATA: metadata 2: `mode` must be a mode in octal digits, such as 755"_s;
+    QTest::newRow("metadata not JSON") << FormType << uploadPair("path=/a", "a", "1") + "--x--"
+                                       << u"400 INVALID_FILE_METADATA: metadata 1: invalid JSON at offset 1: illegal value"_s;
+    QTest::newRow("metadata a list") << FormType << uploadPair(R"(["/a"])", "a", "1") + "--x--"
+                                     << u"400 INVALID_FILE_METADATA: metadata 1: must be a JSON object {path, owner, group, mode}"_s;
+    QTest::newRow("not closed") << FormType << uploadPair(metadata, "a", "1")
+                                << u"400 INVALID_FILE: invalid multipart form: part 2: the body ends before its "
+                                   "closing boundary `--x--`"_s;
+    QTest::newRow("not multipart") << QByteArray("application/octet-stream") << QByteArray("data")
+                                   << u"400 INVALID_FILE: invalid multipart form: the Content-Type is "
+                                      "`application/octet-stream`, not multipart/form-data"_s;
+}
+
+void TestExecdWire::uploadErrors()
+{
+    QFETCH(QByteArray, contentType);
+    QFETCH(QByteArray, body);
+    QFETCH(QString, outcome);
+    QCOMPARE(::outcome(parseUpload(contentType, body)), outcome);
 }
 
 QTEST_GUILESS_MAIN(TestExecdWire)
