@@ -9,8 +9,10 @@
 //   execdevents_p.h      the event stream of /command and /session/{id}/run
 //   execdrequests_p.h    request bodies and `path` query parameters
 //   execdupload_p.h      POST /files/upload (over multipartform_p.h)
+//   execddownload_p.h    GET /files/download: Range, Content-Range, Content-Disposition
 #pragma once
 
+#include "execddownload_p.h"
 #include "execderror_p.h"
 #include "execdevents_p.h"
 #include "execdjson_p.h"

@@ -87,6 +87,13 @@ private slots:
     void uploadsOfThePythonSdk();
     void uploadErrors_data();
     void uploadErrors();
+
+    // Downloads
+    void ranges_data();
+    void ranges();
+    void contentRanges();
+    void contentDispositions_data();
+    void contentDispositions();
 };
 
 void TestExecdWire::initTestCase()
@@ -1057,6 +1064,100 @@ void TestExecdWire::uploadErrors()
     QFETCH(QByteArray, body);
     QFETCH(QString, outcome);
     QCOMPARE(::outcome(parseUpload(contentType, body)), outcome);
+}
+
+// Downloads
+
+// Readable values for failed comparisons.
+namespace Sandflow::Internal {
+
+char *toString(const ByteRange &range)
+{
+    return QTest::toString(u"{kind %1, offset %2, length %3}"_s.arg(int(range.kind)).arg(range.offset).arg(range.length));
+}
+
+} // namespace Sandflow::Internal
+
+void TestExecdWire::ranges_data()
+{
+    QTest::addColumn<QByteArray>("header");
+    QTest::addColumn<qint64>("size");
+    QTest::addColumn<ByteRange>("range");
+    using Kind = ByteRange::Kind;
+    const ByteRange malformed{Kind::Malformed};
+    const ByteRange unsatisfiable{Kind::Unsatisfiable};
+    QTest::newRow("none") << QByteArray() << qint64(1000) << ByteRange{Kind::Whole, 0, 1000};
+    QTest::newRow("blank") << QByteArray("  ") << qint64(1000) << ByteRange{Kind::Whole, 0, 1000};
+    QTest::newRow("a-b") << QByteArray("bytes=0-99") << qint64(1000) << ByteRange{Kind::Partial, 0, 100};
+    QTest::newRow("one byte") << QByteArray("bytes=5-5") << qint64(1000) << ByteRange{Kind::Partial, 5, 1};
+    QTest::newRow("b clamped") << QByteArray("bytes=500-5000") << qint64(1000) << ByteRange{Kind::Partial, 500, 500};
+    QTest::newRow("a-") << QByteArray("bytes=10-") << qint64(1000) << ByteRange{Kind::Partial, 10, 990};
+    QTest::newRow("last byte") << QByteArray("bytes=999-") << qint64(1000) << ByteRange{Kind::Partial, 999, 1};
+    QTest::newRow("-n") << QByteArray("bytes=-100") << qint64(1000) << ByteRange{Kind::Partial, 900, 100};
+    QTest::newRow("-n past the start") << QByteArray("bytes=-2000") << qint64(1000) << ByteRange{Kind::Partial, 0, 1000};
+    QTest::newRow("first of a list") << QByteArray("bytes=0-1,5-6") << qint64(1000) << ByteRange{Kind::Partial, 0, 2};
+    QTest::newRow("spaces") << QByteArray(" bytes= , 1 - 2 ,3-4") << qint64(1000) << ByteRange{Kind::Partial, 1, 2};
+    QTest::newRow("start at the end") << QByteArray("bytes=1000-") << qint64(1000) << unsatisfiable;
+    QTest::newRow("start past the end") << QByteArray("bytes=1500-1600") << qint64(1000) << unsatisfiable;
+    QTest::newRow("first past the end, second fine") << QByteArray("bytes=2000-,0-1") << qint64(1000) << unsatisfiable;
+    QTest::newRow("-0") << QByteArray("bytes=-0") << qint64(1000) << unsatisfiable;
+    QTest::newRow("empty file") << QByteArray("bytes=0-") << qint64(0) << unsatisfiable;
+    QTest::newRow("empty file, suffix") << QByteArray("bytes=-5") << qint64(0) << unsatisfiable;
+    QTest::newRow("a > b") << QByteArray("bytes=5-1") << qint64(1000) << malformed;
+    QTest::newRow("a > b past the end") << QByteArray("bytes=2000-1500") << qint64(1000) << malformed;
+    QTest::newRow("words") << QByteArray("bytes=abc") << qint64(1000) << malformed;
+    QTest::newRow("no numbers") << QByteArray("bytes=-") << qint64(1000) << malformed;
+    QTest::newRow("nothing after =") << QByteArray("bytes=") << qint64(1000) << malformed;
+    QTest::newRow("another unit") << QByteArray("items=0-1") << qint64(1000) << malformed;
+    QTest::newRow("upper case unit") << QByteArray("Bytes=0-1") << qint64(1000) << malformed;
+    QTest::newRow("a sign") << QByteArray("bytes=+1-2") << qint64(1000) << malformed;
+    QTest::newRow("three numbers") << QByteArray("bytes=1-2-3") << qint64(1000) << malformed;
+    QTest::newRow("hex") << QByteArray("bytes=0x10-") << qint64(1000) << malformed;
+    QTest::newRow("overflow") << QByteArray("bytes=99999999999999999999-") << qint64(1000) << malformed;
+    QTest::newRow("suffix overflow") << QByteArray("bytes=-99999999999999999999") << qint64(1000) << malformed;
+}
+
+void TestExecdWire::ranges()
+{
+    QFETCH(QByteArray, header);
+    QFETCH(qint64, size);
+    QFETCH(ByteRange, range);
+    QCOMPARE(parseRange(header, size), range);
+}
+
+void TestExecdWire::contentRanges()
+{
+    QCOMPARE(contentRange(0, 100, 1000), "bytes 0-99/1000");
+    QCOMPARE(contentRange(999, 1, 1000), "bytes 999-999/1000");
+    const ByteRange suffix = parseRange("bytes=-10", 25);
+    QCOMPARE(contentRange(suffix.offset, suffix.length, 25), "bytes 15-24/25");
+    QCOMPARE(unsatisfiedContentRange(1000), "bytes */1000");
+}
+
+void TestExecdWire::contentDispositions_data()
+{
+    QTest::addColumn<QString>("fileName");
+    QTest::addColumn<QByteArray>("header");
+    QTest::newRow("plain") << u"data.csv"_s << QByteArray(R"(attachment; filename="data.csv")");
+    QTest::newRow("spaces and symbols") << u"my file (1);v=2.txt"_s
+                                        << QByteArray(R"(attachment; filename="my file (1);v=2.txt")");
+    QTest::newRow("quote and backslash") << u"a\"b\\c"_s << QByteArray(R"(attachment; filename="a\"b\\c")");
+    QTest::newRow("non-ASCII") << u"r\u00E9sum\u00E9 2.pdf"_s
+                               << QByteArray("attachment; filename=\"r_sum_ 2.pdf\"; "
+                                             "filename*=UTF-8''r%C3%A9sum%C3%A9%202.pdf");
+    QTest::newRow("CJK and emoji") << u"\u6587\u4EF6\U0001F600.txt"_s
+                                   << QByteArray("attachment; filename=\"___.txt\"; "
+                                                 "filename*=UTF-8''%E6%96%87%E4%BB%B6%F0%9F%98%80.txt");
+    QTest::newRow("control characters") << u"a\r\nb\"\t"_s
+                                        << QByteArray("attachment; filename=\"a__b\\\"_\"; "
+                                                      "filename*=UTF-8''a%0D%0Ab%22%09");
+}
+
+void TestExecdWire::contentDispositions()
+{
+    QFETCH(QString, fileName);
+    QFETCH(QByteArray, header);
+    QCOMPARE(contentDispositionAttachment(fileName), header);
 }
 
 QTEST_GUILESS_MAIN(TestExecdWire)
