@@ -1,0 +1,421 @@
+// The execd API of one sandbox, served by the server itself for the proxy route's port
+// 44772: every route answers as execd does, over the Runner interface.
+#include "commandstream_p.h"
+#include "execddownload_p.h"
+#include "execderror_p.h"
+#include "execdjson_p.h"
+#include "execdrequests_p.h"
+#include "execdupload_p.h"
+#include "execdwire_p.h"
+#include "runner.h"
+#include "serverroutes_p.h"
+
+#include <QBuffer>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonObject>
+
+#include <memory>
+
+using namespace Qt::StringLiterals;
+
+namespace Sandflow::Internal {
+
+namespace {
+
+/// Above this many bytes waiting for a slow client, a download stops reading the file.
+constexpr qint64 DownloadHighWater = 8 * 1024 * 1024;
+
+/// execd's answer for a runner error: not found files are 404, everything else is a
+/// runtime error.
+void respondRunnerError(HttpExchange *exchange, const JobError &error)
+{
+    if (error.code == u"FILE_NOT_FOUND"_s || error.code == u"SANDBOX_NOT_FOUND"_s)
+        return respondApiError(exchange, execdError(404, u"FILE_NOT_FOUND"_s, error.message));
+    if (error.kind == JobError::Kind::Invalid)
+        return respondApiError(exchange, execdError(400, u"INVALID_REQUEST_BODY"_s, error.message));
+    respondApiError(exchange, execdError(500, u"RUNTIME_ERROR"_s, error.message));
+}
+
+template <typename Value>
+bool failed(HttpExchange *exchange, const Parsed<Value> &result)
+{
+    if (result.ok())
+        return false;
+    respondApiError(exchange, result.error());
+    return true;
+}
+
+/// Runs one job per item, one after the other; calls `done` when all succeeded (by default
+/// it answers 200 with an empty body), or answers with the first error. `skip` says which
+/// errors do not count (a missing file for DELETE).
+template <typename Item>
+void runEach(HttpExchange *exchange, QList<Item> items, std::function<AsyncJob *(const Item &)> makeJob,
+             std::function<bool(const JobError &)> skip = {}, std::function<void(HttpExchange *)> done = {})
+{
+    if (items.isEmpty())
+        return done ? done(exchange) : exchange->respondEmpty(200);
+    const Item item = items.takeFirst();
+    whenFinished<AsyncJob>(exchange, makeJob(item), [items, makeJob, skip, done](HttpExchange *exchange, AsyncJob *job) {
+        if (job->error() && !(skip && skip(*job->error())))
+            return respondRunnerError(exchange, *job->error());
+        runEach(exchange, items, makeJob, skip, done);
+    });
+}
+
+/// A part of a request body as a device, keeping the body alive as long as it is read.
+class BodySlice final : public QBuffer
+{
+public:
+    BodySlice(const QByteArray &body, qsizetype offset, qsizetype length)
+        : m_body(body)
+    {
+        setData(QByteArray::fromRawData(m_body.constData() + offset, length));
+        open(QIODevice::ReadOnly);
+    }
+
+private:
+    QByteArray m_body;
+};
+
+void ping(const ServerContext &context, HttpExchange *exchange, const QString &id)
+{
+    // A paused sandbox's execd is frozen and cannot answer; clients wait for it by pinging.
+    whenFinished<SandboxJob>(exchange, context.runner->getSandbox(id), [](HttpExchange *exchange, SandboxJob *job) {
+        if (job->error())
+            return respondRunnerError(exchange, *job->error());
+        if (job->result().state != SandboxState::Running)
+            return respondApiError(exchange, execdError(503, u"RUNTIME_ERROR"_s,
+                                                u"the sandbox is "_s + sandboxStateName(job->result().state).toLower()));
+        exchange->respondEmpty(200);
+    });
+}
+
+void runCommand(const ServerContext &context, HttpExchange *exchange, const QString &id)
+{
+    const auto request = parseCommandBody(exchange->request().body);
+    if (failed(exchange, request))
+        return;
+    new CommandStream(exchange, context.runner->runCommand(id, request.value()), CommandStream::Kind::Command);
+}
+
+void interruptCommand(const ServerContext &context, HttpExchange *exchange, const QString &id)
+{
+    const QStringList commandIds = queryValues(exchange->request().encodedQuery, "id");
+    if (commandIds.isEmpty() || commandIds.first().isEmpty())
+        return respondApiError(exchange, execdError(400, u"MISSING_QUERY"_s, u"missing query parameter 'id'"_s));
+    Runner *runner = context.runner;
+    const QString commandId = commandIds.first();
+    whenFinished<AsyncJob>(exchange, runner->interruptCommand(id, commandId), [runner, id, commandId](HttpExchange *exchange, AsyncJob *job) {
+        if (!job->error())
+            return exchange->respondEmpty(200);
+        if (job->error()->code != u"COMMAND_NOT_FOUND"_s)
+            return respondApiError(exchange, execdError(500, u"RUNTIME_ERROR"_s, job->error()->message));
+        // execd interrupts a bash session with the same route: it closes it.
+        whenFinished<AsyncJob>(exchange, runner->deleteSession(id, commandId), [message = job->error()->message](HttpExchange *exchange, AsyncJob *job) {
+            if (job->error())
+                return respondApiError(exchange, execdError(500, u"RUNTIME_ERROR"_s, message));
+            exchange->respondEmpty(200);
+        });
+    });
+}
+
+void commandStatus(const ServerContext &context, HttpExchange *exchange, const QString &id, const QString &commandId)
+{
+    whenFinished<ResultJob<CommandStatus>>(exchange, context.runner->commandStatus(id, commandId),
+                                           [](HttpExchange *exchange, ResultJob<CommandStatus> *job) {
+        if (job->error())
+            return respondApiError(exchange, execdError(404, u"INVALID_REQUEST_BODY"_s, job->error()->message));
+        exchange->respondJson(200, commandStatusJson(job->result()));
+    });
+}
+
+void commandLogs(const ServerContext &context, HttpExchange *exchange, const QString &id, const QString &commandId)
+{
+    // Without a cursor, or with one that is not a number, execd reads from the start.
+    const qint64 cursor = qMax<qint64>(0, queryValues(exchange->request().encodedQuery, "cursor").value(0).toLongLong());
+    whenFinished<ResultJob<CommandLogs>>(exchange, context.runner->commandLogs(id, commandId, cursor),
+                                         [](HttpExchange *exchange, ResultJob<CommandLogs> *job) {
+        if (job->error())
+            return respondApiError(exchange, execdError(400, u"INVALID_REQUEST_BODY"_s, job->error()->message));
+        exchange->respond(200, "text/plain; charset=utf-8", job->result().data,
+                          {{"EXECD-COMMANDS-TAIL-CURSOR", QByteArray::number(job->result().nextCursor)}});
+    });
+}
+
+void createSession(const ServerContext &context, HttpExchange *exchange, const QString &id)
+{
+    const auto cwd = parseSessionBody(exchange->request().body);
+    if (failed(exchange, cwd))
+        return;
+    whenFinished<ResultJob<QString>>(exchange, context.runner->createSession(id, cwd.value()), [](HttpExchange *exchange, ResultJob<QString> *job) {
+        if (job->error())
+            return respondRunnerError(exchange, *job->error());
+        exchange->respondJson(200, QJsonObject{{u"session_id"_s, job->result()}});
+    });
+}
+
+void runInSession(const ServerContext &context, HttpExchange *exchange, const QString &id, const QString &sessionId)
+{
+    const auto request = parseSessionRunBody(exchange->request().body);
+    if (failed(exchange, request))
+        return;
+    CommandJob *job = context.runner->runInSession(id, sessionId, request.value());
+    // execd answers an unknown session with 500, not 404: CommandStream does, as the run
+    // fails before it starts.
+    new CommandStream(exchange, job, CommandStream::Kind::Session, sessionId);
+}
+
+void deleteSession(const ServerContext &context, HttpExchange *exchange, const QString &id, const QString &sessionId)
+{
+    whenFinished<AsyncJob>(exchange, context.runner->deleteSession(id, sessionId), [](HttpExchange *exchange, AsyncJob *job) {
+        if (job->error())
+            return respondApiError(exchange, execdError(404, u"CONTEXT_NOT_FOUND"_s, job->error()->message));
+        exchange->respondEmpty(200);
+    });
+}
+
+void fileInfo(const ServerContext &context, HttpExchange *exchange, const QString &id)
+{
+    const auto paths = parsePathQuery(exchange->request().encodedQuery);
+    if (failed(exchange, paths))
+        return;
+    whenFinished<ResultJob<QList<FileInfo>>>(exchange, context.runner->fileInfo(id, paths.value()),
+                                             [paths = paths.value()](HttpExchange *exchange, ResultJob<QList<FileInfo>> *job) {
+        if (job->error())
+            return respondRunnerError(exchange, *job->error());
+        // Keyed by each path as the client sent it.
+        QJsonObject answer;
+        for (qsizetype i = 0; i < job->result().size() && i < paths.size(); ++i)
+            answer.insert(paths.at(i), fileInfoJson(job->result().at(i)));
+        exchange->respondJson(200, answer);
+    });
+}
+
+void respondFileList(const ServerContext &, HttpExchange *exchange, ResultJob<QList<FileInfo>> *job)
+{
+    whenFinished<ResultJob<QList<FileInfo>>>(exchange, job, [](HttpExchange *exchange, ResultJob<QList<FileInfo>> *job) {
+        if (job->error())
+            return respondRunnerError(exchange, *job->error());
+        QJsonArray answer;
+        for (const FileInfo &info : job->result())
+            answer.append(fileInfoJson(info));
+        exchange->respondJson(200, answer);
+    });
+}
+
+void searchFiles(const ServerContext &context, HttpExchange *exchange, const QString &id)
+{
+    const QByteArray &query = exchange->request().encodedQuery;
+    const QString directory = queryValues(query, "path").value(0);
+    if (directory.isEmpty())
+        return respondApiError(exchange, execdError(400, u"MISSING_QUERY"_s, u"missing query parameter 'path'"_s));
+    const QString pattern = queryValues(query, "pattern").value(0, u"**"_s);
+    respondFileList(context, exchange, context.runner->searchFiles(id, directory, pattern.isEmpty() ? u"**"_s : pattern));
+}
+
+void listDirectory(const ServerContext &context, HttpExchange *exchange, const QString &id)
+{
+    const QByteArray &query = exchange->request().encodedQuery;
+    const QString directory = queryValues(query, "path").value(0);
+    if (directory.isEmpty())
+        return respondApiError(exchange, execdError(400, u"MISSING_QUERY"_s, u"missing query parameter 'path'"_s));
+    const QStringList depthValues = queryValues(query, "depth");
+    bool ok = true;
+    const int depth = depthValues.isEmpty() ? 1 : depthValues.first().toInt(&ok);
+    if (!ok || depth < 0)
+        return respondApiError(exchange, invalidRequestBody(u"depth must be a non-negative integer"_s));
+    if (depth == 0)
+        return exchange->respondJson(200, QJsonArray());
+    respondFileList(context, exchange, context.runner->listDirectory(id, directory, depth));
+}
+
+void replaceInFiles(const ServerContext &context, HttpExchange *exchange, const QString &id)
+{
+    const auto replacements = parseReplaceBody(exchange->request().body);
+    if (failed(exchange, replacements))
+        return;
+    const bool verbose = queryValues(exchange->request().encodedQuery, "verbose").value(0) == u"true"_s;
+    auto counts = std::make_shared<QJsonObject>();
+    Runner *runner = context.runner;
+    runEach<FileReplacement>(
+        exchange, replacements.value(),
+        [runner, id, counts](const FileReplacement &item) {
+            auto *job = runner->replaceInFile(id, item.path, item.before, item.after);
+            QObject::connect(job, &AsyncJob::finished, job, [job, counts, path = item.path] {
+                if (!job->error())
+                    counts->insert(path, QJsonObject{{u"replacedCount"_s, job->result()}});
+            });
+            return job;
+        },
+        {},
+        [verbose, counts](HttpExchange *exchange) {
+            // Keyed by each path as the client sent it.
+            verbose ? exchange->respondJson(200, *counts) : exchange->respondEmpty(200);
+        });
+}
+
+void upload(const ServerContext &context, HttpExchange *exchange, const QString &id)
+{
+    const QByteArray body = exchange->request().body;
+    const auto items = parseUpload(exchange->request().header("content-type"), body);
+    if (failed(exchange, items))
+        return;
+    Runner *runner = context.runner;
+    runEach<UploadItem>(exchange, items.value(), [runner, id, body](const UploadItem &item) -> AsyncJob * {
+        // Each file is read straight out of the request body, without a copy.
+        return runner->uploadFile(id, item.path, item.permissions, new BodySlice(body, item.offset, item.length));
+    });
+}
+
+void download(const ServerContext &context, HttpExchange *exchange, const QString &id)
+{
+    const QString path = queryValues(exchange->request().encodedQuery, "path").value(0);
+    if (path.isEmpty())
+        return respondApiError(exchange, execdError(400, u"MISSING_QUERY"_s, u"missing query parameter 'path'"_s));
+    Runner *runner = context.runner;
+    whenFinished<ResultJob<QList<FileInfo>>>(exchange, runner->fileInfo(id, {path}), [runner, id, path](HttpExchange *exchange, ResultJob<QList<FileInfo>> *job) {
+        if (job->error())
+            return respondRunnerError(exchange, *job->error());
+        const FileInfo info = job->result().value(0);
+        if (info.type == FileInfo::Type::Directory)
+            return respondApiError(exchange, execdError(400, u"INVALID_FILE"_s, path + u" is a directory"_s));
+        const ByteRange range = parseRange(exchange->request().header("range"), info.size);
+        if (range.kind == ByteRange::Kind::Malformed)
+            return respondApiError(exchange, execdError(416, u"UNKNOWN"_s, {}));
+        if (range.kind == ByteRange::Kind::Unsatisfiable)
+            return exchange->respondEmpty(416, {{"Content-Range", unsatisfiedContentRange(info.size)}});
+        HttpHeaders headers{{"Content-Disposition", contentDispositionAttachment(QFileInfo(path).fileName())},
+                            {"Accept-Ranges", "bytes"}};
+        const bool partial = range.kind == ByteRange::Kind::Partial;
+        if (partial)
+            headers.append({"Content-Range", contentRange(range.offset, range.length, info.size)});
+        exchange->beginStream(partial ? 206 : 200, "application/octet-stream", headers, range.length);
+        if (range.length == 0)
+            return exchange->endStream();
+        FileReadJob *read = runner->downloadFile(id, path, range.offset, range.length);
+        QObject::connect(read, &FileReadJob::data, exchange, [exchange](const QByteArray &bytes) { exchange->writeChunk(bytes); });
+        // The length is promised in the headers: a read that fails half-way can only be
+        // told by closing the connection early.
+        whenFinished<FileReadJob>(exchange, read, [](HttpExchange *exchange, FileReadJob *job) {
+            if (job->error())
+                return exchange->endRaw();
+            exchange->endStream();
+        });
+        QObject::connect(exchange, &HttpExchange::clientGone, read, &AsyncJob::cancel);
+    });
+}
+
+void metrics(const ServerContext &context, HttpExchange *exchange, const QString &id)
+{
+    whenFinished<ResultJob<SandboxMetrics>>(exchange, context.runner->metrics(id), [](HttpExchange *exchange, ResultJob<SandboxMetrics> *job) {
+        if (job->error())
+            return respondRunnerError(exchange, *job->error());
+        exchange->respondJson(200, metricsJson(job->result()));
+    });
+}
+
+/// Routes under /files.
+void routeFiles(const ServerContext &context, HttpExchange *exchange, const QString &id, const QString &action)
+{
+    const QByteArray &method = exchange->request().method;
+    Runner *runner = context.runner;
+    if (action.isEmpty() && method == "DELETE") {
+        const auto paths = parsePathQuery(exchange->request().encodedQuery);
+        if (failed(exchange, paths))
+            return;
+        // execd ignores paths that do not exist.
+        return runEach<QString>(exchange, paths.value(), [runner, id](const QString &path) { return runner->removeFile(id, path); },
+                                [](const JobError &error) { return error.code == u"FILE_NOT_FOUND"_s; });
+    }
+    if (action == u"info"_s && method == "GET")
+        return fileInfo(context, exchange, id);
+    if (action == u"search"_s && method == "GET")
+        return searchFiles(context, exchange, id);
+    if (action == u"download"_s && method == "GET")
+        return download(context, exchange, id);
+    if (action == u"upload"_s && method == "POST")
+        return upload(context, exchange, id);
+    if (action == u"replace"_s && method == "POST")
+        return replaceInFiles(context, exchange, id);
+    if (action == u"permissions"_s && method == "POST") {
+        const auto items = parsePermissionsBody(exchange->request().body);
+        if (failed(exchange, items))
+            return;
+        return runEach<PathPermissions>(exchange, items.value(), [runner, id](const PathPermissions &item) {
+            return runner->setPermissions(id, item.path, item.permissions);
+        });
+    }
+    if (action == u"mv"_s && method == "POST") {
+        const auto moves = parseMoveBody(exchange->request().body);
+        if (failed(exchange, moves))
+            return;
+        return runEach<FileMove>(exchange, moves.value(), [runner, id](const FileMove &move) {
+            return runner->moveFile(id, move.source, move.destination);
+        });
+    }
+    exchange->respond(404, "text/plain", "404 page not found");
+}
+
+void routeDirectories(const ServerContext &context, HttpExchange *exchange, const QString &id, const QString &action)
+{
+    const QByteArray &method = exchange->request().method;
+    Runner *runner = context.runner;
+    if (action == u"list"_s && method == "GET")
+        return listDirectory(context, exchange, id);
+    if (action.isEmpty() && method == "POST") {
+        const auto items = parsePermissionsBody(exchange->request().body);
+        if (failed(exchange, items))
+            return;
+        return runEach<PathPermissions>(exchange, items.value(), [runner, id](const PathPermissions &item) {
+            return runner->makeDirectory(id, item.path, item.permissions);
+        });
+    }
+    if (action.isEmpty() && method == "DELETE") {
+        const auto paths = parsePathQuery(exchange->request().encodedQuery);
+        if (failed(exchange, paths))
+            return;
+        // rm -rf: a directory that is not there is fine.
+        return runEach<QString>(exchange, paths.value(), [runner, id](const QString &path) { return runner->removeDirectory(id, path); },
+                                [](const JobError &error) { return error.code == u"FILE_NOT_FOUND"_s; });
+    }
+    exchange->respond(404, "text/plain", "404 page not found");
+}
+
+} // namespace
+
+void routeExecd(const ServerContext &context, HttpExchange *exchange, const QString &id, const QStringList &segments)
+{
+    const QByteArray &method = exchange->request().method;
+    const QString first = segments.value(0);
+    const QString second = segments.value(1);
+    if (segments == QStringList{u"ping"_s} && method == "GET")
+        return ping(context, exchange, id);
+    if (first == u"command"_s) {
+        if (segments.size() == 1 && method == "POST")
+            return runCommand(context, exchange, id);
+        if (segments.size() == 1 && method == "DELETE")
+            return interruptCommand(context, exchange, id);
+        if (segments.size() == 3 && second == u"status"_s && method == "GET")
+            return commandStatus(context, exchange, id, segments.at(2));
+        if (segments.size() == 3 && segments.at(2) == u"logs"_s && method == "GET")
+            return commandLogs(context, exchange, id, second);
+    }
+    if (first == u"session"_s) {
+        if (segments.size() == 1 && method == "POST")
+            return createSession(context, exchange, id);
+        if (segments.size() == 2 && method == "DELETE")
+            return deleteSession(context, exchange, id, second);
+        if (segments.size() == 3 && segments.at(2) == u"run"_s && method == "POST")
+            return runInSession(context, exchange, id, second);
+    }
+    if (first == u"files"_s && segments.size() <= 2)
+        return routeFiles(context, exchange, id, second);
+    if (first == u"directories"_s && segments.size() <= 2)
+        return routeDirectories(context, exchange, id, second);
+    if (segments == QStringList{u"metrics"_s} && method == "GET")
+        return metrics(context, exchange, id);
+    exchange->respond(404, "text/plain", "404 page not found");
+}
+
+} // namespace Sandflow::Internal

@@ -1,0 +1,168 @@
+#include "sandboxserver.h"
+
+#include "httpserver_p.h"
+#include "lifecyclewire_p.h"
+#include "runner.h"
+#include "serverroutes_p.h"
+
+#include <QElapsedTimer>
+#include <QJsonObject>
+
+using namespace Qt::StringLiterals;
+
+namespace Sandflow {
+
+using namespace Internal;
+
+namespace {
+
+/// Compares in time that does not depend on where the strings differ.
+bool sameSecret(const QByteArray &given, const QByteArray &expected)
+{
+    unsigned char difference = given.size() == expected.size() ? 0 : 1;
+    for (qsizetype i = 0; i < given.size(); ++i)
+        difference |= static_cast<unsigned char>(given[i] ^ expected[i % qMax<qsizetype>(expected.size(), 1)]);
+    return difference == 0 && !expected.isEmpty();
+}
+
+/// Where `/sandboxes/ID/proxy/PORT` ends in `path`, or -1.
+qsizetype proxyPrefixEnd(const QString &path, const QStringList &segments, bool versioned)
+{
+    QString prefix = versioned ? u"/v1"_s : QString();
+    prefix += u"/sandboxes/"_s + segments.at(1) + u"/proxy/"_s + segments.at(3);
+    return path.startsWith(prefix) ? prefix.size() : -1;
+}
+
+} // namespace
+
+SandboxServer::SandboxServer(Runner *runner, Options options, QObject *parent)
+    : QObject(parent)
+    , m_runner(runner)
+    , m_options(std::move(options))
+{
+}
+
+SandboxServer::~SandboxServer() = default;
+
+bool SandboxServer::start(QString *error)
+{
+    HttpLimits limits;
+    limits.maxBodyBytes = m_options.maxBodyBytes;
+    limits.idleTimeoutMs = m_options.idleTimeoutMs;
+    m_http = std::make_unique<HttpServer>(limits, [this](HttpExchange *exchange) { dispatch(exchange); });
+    if (!m_http->start(m_options.address, m_options.port, error)) {
+        m_http.reset();
+        return false;
+    }
+    return true;
+}
+
+quint16 SandboxServer::port() const
+{
+    return m_http ? m_http->port() : 0;
+}
+
+bool SandboxServer::authorized(HttpExchange *exchange) const
+{
+    if (m_options.apiKey.isEmpty())
+        return true;
+    const QByteArray given = exchange->request().header("open-sandbox-api-key");
+    if (given.isEmpty()) {
+        respondApiError(exchange, missingApiKeyError());
+        return false;
+    }
+    if (!sameSecret(given, m_options.apiKey.toUtf8())) {
+        respondApiError(exchange, invalidApiKeyError());
+        return false;
+    }
+    return true;
+}
+
+void SandboxServer::dispatch(HttpExchange *exchange)
+{
+    const HttpRequest &request = exchange->request();
+    QElapsedTimer clock;
+    clock.start();
+    connect(exchange, &HttpExchange::completed, this, [this, clock, method = request.method, path = request.path](int status) {
+        emit requestServed(u"%1 %2 %3 %4 ms"_s.arg(QString::fromLatin1(method), path).arg(status).arg(clock.elapsed()));
+    });
+
+    QStringList segments = request.path.split(u'/', Qt::SkipEmptyParts);
+    // The health check lives at the root only, and answers without a key, as upstream's.
+    if (segments == QStringList{u"health"_s}) {
+        if (request.method != "GET")
+            return respondWrongMethod(exchange);
+        return exchange->respondJson(200, QJsonObject{{u"status"_s, u"healthy"_s}});
+    }
+    if (m_stopping)
+        return exchange->respondJson(503, QJsonObject{{u"code"_s, u"SERVER_STOPPING"_s},
+                                                      {u"message"_s, u"The server is shutting down."_s}});
+    const bool versioned = !segments.isEmpty() && segments.first() == u"v1"_s;
+    if (versioned)
+        segments.removeFirst();
+    if (segments.isEmpty() || !authorized(exchange))
+        return segments.isEmpty() ? respondNoRoute(exchange) : void();
+
+    const ServerContext context{m_runner, &m_options, port()};
+    if (segments.first() == u"sandboxes"_s) {
+        if (segments.size() >= 4 && segments.at(2) == u"proxy"_s) {
+            bool ok = false;
+            const uint port = segments.at(3).toUInt(&ok);
+            if (!ok || port == 0 || port > 65535)
+                return respondNoRoute(exchange);
+            if (port == ExecdPort)
+                return routeExecd(context, exchange, segments.at(1), segments.mid(4));
+            const qsizetype end = proxyPrefixEnd(request.path, segments, versioned);
+            const QString rest = end < 0 ? QString() : request.path.mid(end);
+            return relayToService(context, exchange, segments.at(1), quint16(port), rest.isEmpty() ? u"/"_s : rest);
+        }
+        return routeLifecycle(context, exchange, segments.mid(1));
+    }
+    // The JS SDK reports each create here, fire and forget; there is nothing to keep.
+    if (segments == QStringList{u"metrics"_s, u"events"_s} && request.method == "POST")
+        return exchange->respondEmpty(204);
+    respondNoRoute(exchange);
+}
+
+void SandboxServer::stop()
+{
+    if (m_stopping)
+        return;
+    m_stopping = true;
+    m_http.reset();
+    SandboxFilter everything;
+    everything.pageSize = std::numeric_limits<int>::max();
+    auto *list = m_runner->listSandboxes(everything);
+    connect(list, &AsyncJob::finished, this, [this, list] {
+        const QList<SandboxInfo> sandboxes = list->error() ? QList<SandboxInfo>() : list->result().items;
+        auto remaining = std::make_shared<qsizetype>(sandboxes.size());
+        if (*remaining == 0)
+            return emit stopped();
+        for (const SandboxInfo &sandbox : sandboxes) {
+            auto *deletion = m_runner->deleteSandbox(sandbox.id);
+            connect(deletion, &AsyncJob::finished, this, [this, remaining] {
+                if (--*remaining == 0)
+                    emit stopped();
+            });
+            deletion->start();
+        }
+    });
+    list->start();
+}
+
+void Internal::respondApiError(HttpExchange *exchange, const ApiError &error)
+{
+    exchange->respondJson(error.status, error.body);
+}
+
+void Internal::respondNoRoute(HttpExchange *exchange)
+{
+    exchange->respondJson(404, QJsonObject{{u"detail"_s, u"Not Found"_s}});
+}
+
+void Internal::respondWrongMethod(HttpExchange *exchange)
+{
+    exchange->respondJson(405, QJsonObject{{u"detail"_s, u"Method Not Allowed"_s}});
+}
+
+} // namespace Sandflow

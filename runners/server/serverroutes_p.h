@@ -1,0 +1,59 @@
+// The routes of `sandflow serve`, split by API: the lifecycle API, the execd API of a
+// sandbox (the proxy route's port 44772) and the relay to other ports.
+#pragma once
+
+#include "apierror_p.h"
+#include "asyncjob.h"
+#include "httpexchange_p.h"
+#include "sandboxserver.h"
+
+#include <QPointer>
+#include <QStringList>
+
+#include <functional>
+
+namespace Sandflow {
+class Runner;
+}
+
+namespace Sandflow::Internal {
+
+/// The port execd listens on in an upstream sandbox; the server answers it itself.
+inline constexpr quint16 ExecdPort = 44772;
+
+struct ServerContext
+{
+    Runner *runner;
+    const SandboxServer::Options *options;
+    quint16 serverPort;     ///< the port it listens on (options may say 0)
+};
+
+void respondApiError(HttpExchange *exchange, const ApiError &error);
+
+/// `segments` follow `/sandboxes` (and `/v1`), e.g. {"ID", "pause"}.
+void routeLifecycle(const ServerContext &context, HttpExchange *exchange, const QStringList &segments);
+/// `segments` follow `/sandboxes/ID/proxy/44772`, e.g. {"files", "info"}.
+void routeExecd(const ServerContext &context, HttpExchange *exchange, const QString &sandboxId,
+                const QStringList &segments);
+/// Relays the request to `port` inside the sandbox; `path` starts with `/`.
+void relayToService(const ServerContext &context, HttpExchange *exchange, const QString &sandboxId, quint16 port,
+                    const QString &path);
+
+/// Starlette's answers for an unknown route or method, which clients may rely on.
+void respondNoRoute(HttpExchange *exchange);
+void respondWrongMethod(HttpExchange *exchange);
+
+/// Starts `job` and calls `done` once it has finished, unless the client has gone by then
+/// (the job still runs to its end: a deletion is not undone by a client that hung up).
+template <typename Job>
+void whenFinished(HttpExchange *exchange, Job *job, std::function<void(HttpExchange *, Job *)> done)
+{
+    QPointer<HttpExchange> guard(exchange);
+    QObject::connect(job, &AsyncJob::finished, exchange, [guard, job, done = std::move(done)] {
+        if (guard)
+            done(guard, job);
+    });
+    job->start();
+}
+
+} // namespace Sandflow::Internal
