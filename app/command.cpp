@@ -47,7 +47,7 @@ QString Command::helpText() const
 
 const QList<Command> &commands()
 {
-    static const QList<Command> all = {validateCommand(), planCommand(), runCommand(), lsCommand(), gcCommand()};
+    static const QList<Command> all = {validateCommand(), planCommand(), runCommand(), lsCommand(), gcCommand(), serveCommand()};
     return all;
 }
 

@@ -41,6 +41,7 @@ Command planCommand();
 Command runCommand();
 Command lsCommand();
 Command gcCommand();
+Command serveCommand();
 
 /// Runs the CLI with `arguments` (without the program name); returns the exit status.
 int runCli(const QStringList &arguments);
