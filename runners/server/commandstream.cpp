@@ -60,7 +60,8 @@ void CommandStream::end()
         // Nothing was streamed yet: execd answers a command it could not start with a
         // plain error.
         const QString message = error ? error->message : u"the command did not start"_s;
-        const bool badRequest = error && error->kind == JobError::Kind::Invalid;
+        // An unknown session is a runtime error to execd, not a bad request.
+        const bool badRequest = error && error->kind == JobError::Kind::Invalid && error->code != u"SESSION_NOT_FOUND"_s;
         return m_exchange->respondJson(badRequest ? 400 : 500,
                                        execdErrorJson(badRequest ? u"INVALID_REQUEST_BODY"_s : u"RUNTIME_ERROR"_s, message));
     }

@@ -26,13 +26,20 @@ namespace {
 /// Above this many bytes waiting for a slow client, a download stops reading the file.
 constexpr qint64 DownloadHighWater = 8 * 1024 * 1024;
 
-/// execd's answer for a runner error: not found files are 404, everything else is a
-/// runtime error.
+bool isNotFound(const JobError &error)
+{
+    return error.code == u"NOT_FOUND"_s;
+}
+
+/// execd's answer for a runner error: a missing file is 404, a malformed argument 400, and
+/// everything else (permissions, a directory where a file belongs, ...) a runtime error.
 void respondRunnerError(HttpExchange *exchange, const JobError &error)
 {
-    if (error.code == u"FILE_NOT_FOUND"_s || error.code == u"SANDBOX_NOT_FOUND"_s)
+    if (error.code == u"SANDBOX_NOT_FOUND"_s)
+        return respondApiError(exchange, ApiError::coded(404, u"DOCKER::SANDBOX_NOT_FOUND"_s, error.message));
+    if (isNotFound(error))
         return respondApiError(exchange, execdError(404, u"FILE_NOT_FOUND"_s, error.message));
-    if (error.kind == JobError::Kind::Invalid)
+    if (error.code == u"INVALID_ARGUMENT"_s)
         return respondApiError(exchange, execdError(400, u"INVALID_REQUEST_BODY"_s, error.message));
     respondApiError(exchange, execdError(500, u"RUNTIME_ERROR"_s, error.message));
 }
@@ -91,12 +98,32 @@ void ping(const ServerContext &context, HttpExchange *exchange, const QString &i
     });
 }
 
+/// execd refuses a command whose working directory is not a directory before it starts
+/// anything (400), so `start` runs only once `cwd` is known to be one.
+void withWorkingDirectory(const ServerContext &context, HttpExchange *exchange, const QString &id, const QString &cwd,
+                          std::function<void(HttpExchange *)> start)
+{
+    if (cwd.isEmpty())
+        return start(exchange);
+    whenFinished<ResultJob<QList<FileInfo>>>(exchange, context.runner->fileInfo(id, {cwd}),
+                                             [cwd, start](HttpExchange *exchange, ResultJob<QList<FileInfo>> *job) {
+        if (job->error() && !isNotFound(*job->error()))
+            return respondRunnerError(exchange, *job->error());
+        if (job->error() || job->result().value(0).type != FileInfo::Type::Directory)
+            return respondApiError(exchange, invalidRequestBody(u"working directory %1 is not a directory"_s.arg(cwd)));
+        start(exchange);
+    });
+}
+
 void runCommand(const ServerContext &context, HttpExchange *exchange, const QString &id)
 {
     const auto request = parseCommandBody(exchange->request().body);
     if (failed(exchange, request))
         return;
-    new CommandStream(exchange, context.runner->runCommand(id, request.value()), CommandStream::Kind::Command);
+    Runner *runner = context.runner;
+    withWorkingDirectory(context, exchange, id, request->cwd, [runner, id, request = request.value()](HttpExchange *exchange) {
+        new CommandStream(exchange, runner->runCommand(id, request), CommandStream::Kind::Command);
+    });
 }
 
 void interruptCommand(const ServerContext &context, HttpExchange *exchange, const QString &id)
@@ -160,10 +187,10 @@ void runInSession(const ServerContext &context, HttpExchange *exchange, const QS
     const auto request = parseSessionRunBody(exchange->request().body);
     if (failed(exchange, request))
         return;
-    CommandJob *job = context.runner->runInSession(id, sessionId, request.value());
-    // execd answers an unknown session with 500, not 404: CommandStream does, as the run
-    // fails before it starts.
-    new CommandStream(exchange, job, CommandStream::Kind::Session, sessionId);
+    Runner *runner = context.runner;
+    withWorkingDirectory(context, exchange, id, request->cwd, [runner, id, sessionId, request = request.value()](HttpExchange *exchange) {
+        new CommandStream(exchange, runner->runInSession(id, sessionId, request), CommandStream::Kind::Session, sessionId);
+    });
 }
 
 void deleteSession(const ServerContext &context, HttpExchange *exchange, const QString &id, const QString &sessionId)
@@ -326,7 +353,7 @@ void routeFiles(const ServerContext &context, HttpExchange *exchange, const QStr
             return;
         // execd ignores paths that do not exist.
         return runEach<QString>(exchange, paths.value(), [runner, id](const QString &path) { return runner->removeFile(id, path); },
-                                [](const JobError &error) { return error.code == u"FILE_NOT_FOUND"_s; });
+                                isNotFound);
     }
     if (action == u"info"_s && method == "GET")
         return fileInfo(context, exchange, id);
@@ -350,8 +377,16 @@ void routeFiles(const ServerContext &context, HttpExchange *exchange, const QStr
         const auto moves = parseMoveBody(exchange->request().body);
         if (failed(exchange, moves))
             return;
-        return runEach<FileMove>(exchange, moves.value(), [runner, id](const FileMove &move) {
-            return runner->moveFile(id, move.source, move.destination);
+        // execd makes the destination's missing parents; a move then renames.
+        QList<FileMove> steps;
+        for (const FileMove &move : moves.value()) {
+            steps.append({QString(), QFileInfo(move.destination).path()});
+            steps.append(move);
+        }
+        return runEach<FileMove>(exchange, steps, [runner, id](const FileMove &step) -> AsyncJob * {
+            if (step.source.isEmpty())
+                return runner->makeDirectory(id, step.destination, {});
+            return runner->moveFile(id, step.source, step.destination);
         });
     }
     exchange->respond(404, "text/plain", "404 page not found");
@@ -377,7 +412,7 @@ void routeDirectories(const ServerContext &context, HttpExchange *exchange, cons
             return;
         // rm -rf: a directory that is not there is fine.
         return runEach<QString>(exchange, paths.value(), [runner, id](const QString &path) { return runner->removeDirectory(id, path); },
-                                [](const JobError &error) { return error.code == u"FILE_NOT_FOUND"_s; });
+                                isNotFound);
     }
     exchange->respond(404, "text/plain", "404 page not found");
 }
