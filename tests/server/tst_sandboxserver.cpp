@@ -1,0 +1,277 @@
+// The real `sandflow serve` program over HTTP: what the official SDK scenario cannot reach
+// (restarts, relays to other ports, clients that hang up, upstream's error shapes).
+#include <QDir>
+#include <QEventLoop>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QTcpSocket>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <csignal>
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+constexpr auto ApiKey = "test-key";
+
+struct Answer
+{
+    int status = 0;
+    QByteArray body;
+    QByteArray requestId;
+    QJsonObject json() const { return QJsonDocument::fromJson(body).object(); }
+};
+
+/// One `sandflow serve` process on a free port.
+class Server
+{
+public:
+    explicit Server(const QString &stateDir)
+    {
+        m_process.setProgram(QStringLiteral(SANDFLOW_BINARY));
+        m_process.setArguments({u"serve"_s, u"--listen"_s, u"127.0.0.1:0"_s, u"--api-key"_s, QString::fromLatin1(ApiKey),
+                                u"--state-dir"_s, stateDir});
+        m_process.start();
+        QVERIFY(m_process.waitForStarted());
+        QElapsedTimer clock;
+        clock.start();
+        while (!m_process.canReadLine() && clock.elapsed() < 30'000)
+            m_process.waitForReadyRead(100);
+        const QString line = QString::fromUtf8(m_process.readLine());
+        static const QRegularExpression listening(u"^sandflow serve: listening on http://127\\.0\\.0\\.1:(\\d+)\n$"_s);
+        const QRegularExpressionMatch match = listening.match(line);
+        if (!match.hasMatch())
+            QFAIL(qPrintable(line + QString::fromUtf8(m_process.readAllStandardError())));
+        m_base = u"http://127.0.0.1:"_s + match.captured(1);
+    }
+
+    ~Server()
+    {
+        if (m_process.state() != QProcess::NotRunning) {
+            m_process.kill();
+            m_process.waitForFinished();
+        }
+    }
+
+    /// SIGTERM, and the exit status once it has stopped.
+    int stop()
+    {
+        ::kill(pid_t(m_process.processId()), SIGTERM);
+        if (!m_process.waitForFinished(30'000))
+            return -1;
+        return m_process.exitStatus() == QProcess::NormalExit ? m_process.exitCode() : -1;
+    }
+
+    void crash()
+    {
+        m_process.kill();
+        m_process.waitForFinished();
+    }
+
+    QByteArray standardError() { return m_process.readAllStandardError(); }
+    const QString &base() const { return m_base; }
+
+    Answer request(const QByteArray &method, const QString &path, const QByteArray &body = {},
+                   const QList<QPair<QByteArray, QByteArray>> &headers = {{"OPEN-SANDBOX-API-KEY", ApiKey}})
+    {
+        QNetworkRequest request(QUrl(m_base + path));
+        request.setHeader(QNetworkRequest::ContentTypeHeader, u"application/json"_s);
+        for (const auto &[name, value] : headers)
+            request.setRawHeader(name, value);
+        QNetworkReply *reply = m_network.sendCustomRequest(request, method, body);
+        QEventLoop loop;
+        QObject::connect(reply, &QNetworkReply::finished, &loop, &QEventLoop::quit);
+        loop.exec();
+        Answer answer{reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), reply->readAll(),
+                      reply->rawHeader("X-Request-ID")};
+        reply->deleteLater();
+        return answer;
+    }
+
+    /// Creates a sandbox as the SDKs do; returns its id.
+    QString createSandbox()
+    {
+        const Answer answer = request("POST", u"/v1/sandboxes"_s,
+                                      R"({"image":{"uri":"ubuntu"},"entrypoint":["tail","-f","/dev/null"],)"
+                                      R"("resourceLimits":{"cpu":"1","memory":"2Gi"},"timeout":600})");
+        if (answer.status != 202)
+            qWarning("create: %d %s", answer.status, answer.body.constData());
+        return answer.json().value(u"id"_s).toString();
+    }
+
+    qint64 pid() const { return m_process.processId(); }
+
+private:
+    QProcess m_process;
+    QNetworkAccessManager m_network;
+    QString m_base;
+};
+
+/// Processes whose parent is `pid`.
+QList<qint64> childrenOf(qint64 pid)
+{
+    QList<qint64> children;
+    for (const QString &entry : QDir(u"/proc"_s).entryList(QDir::Dirs)) {
+        QFile stat(u"/proc/"_s + entry + u"/stat"_s);
+        if (!stat.open(QIODevice::ReadOnly))
+            continue;
+        const QByteArray text = stat.readAll();
+        const QList<QByteArray> fields = text.mid(text.lastIndexOf(')') + 2).split(' ');
+        if (fields.size() > 1 && fields.at(1).toLongLong() == pid)
+            children.append(entry.toLongLong());
+    }
+    return children;
+}
+
+bool alive(qint64 pid)
+{
+    return QFile::exists(u"/proc/%1"_s.arg(pid));
+}
+
+QStringList records(const QString &stateDir)
+{
+    return QDir(stateDir + u"/sandboxes"_s).entryList(QDir::Files | QDir::Dirs | QDir::NoDotAndDotDot);
+}
+
+} // namespace
+
+class tst_SandboxServer : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void answersWithUpstreamErrorShapes()
+    {
+        QTemporaryDir state;
+        Server server(state.path());
+        // Unknown sandbox: {code, message} and the request id, the client's when it sent one.
+        Answer answer = server.request("GET", u"/v1/sandboxes/nope"_s, {},
+                                       {{"OPEN-SANDBOX-API-KEY", ApiKey}, {"X-Request-ID", "my-request-7"}});
+        QCOMPARE(answer.status, 404);
+        QCOMPARE(answer.json().value(u"code"_s).toString(), u"DOCKER::SANDBOX_NOT_FOUND"_s);
+        QCOMPARE(answer.requestId, "my-request-7");
+        // Routes and methods that do not exist, as Starlette answers them.
+        answer = server.request("GET", u"/v1/nothing-here"_s);
+        QCOMPARE(answer.status, 404);
+        QCOMPARE(answer.body, R"({"detail":"Not Found"})");
+        answer = server.request("PUT", u"/v1/sandboxes"_s);
+        QCOMPARE(answer.status, 405);
+        // Validation failures are FastAPI's 422.
+        answer = server.request("POST", u"/v1/sandboxes"_s, R"({"image":{"uri":"x"},"entrypoint":["sh"],"resourceLimits":{},"timeout":5})");
+        QCOMPARE(answer.status, 422);
+        QVERIFY(answer.json().value(u"detail"_s).isArray());
+        // Keys.
+        answer = server.request("GET", u"/v1/sandboxes"_s, {}, {});
+        QCOMPARE(answer.status, 401);
+        QCOMPARE(answer.json().value(u"code"_s).toString(), u"MISSING_API_KEY"_s);
+        QVERIFY(!answer.requestId.isEmpty());
+        answer = server.request("GET", u"/v1/sandboxes"_s, {}, {{"OPEN-SANDBOX-API-KEY", "wrong"}});
+        QCOMPARE(answer.status, 401);
+        QCOMPARE(answer.json().value(u"code"_s).toString(), u"INVALID_API_KEY"_s);
+        QCOMPARE(server.stop(), 0);
+    }
+
+    void relaysOtherPortsToServicesInside()
+    {
+        QTemporaryDir state;
+        Server server(state.path());
+        const QString id = server.createSandbox();
+        QVERIFY(!id.isEmpty());
+        const QString execd = u"/sandboxes/"_s + id + u"/proxy/44772"_s;
+        Answer answer = server.request("POST", execd + u"/command"_s,
+                                       R"({"command":"mkdir -p /tmp/site/sub && echo served > /tmp/site/sub/page.txt && )"
+                                       R"(cd /tmp/site && python3 -m http.server 8000 --bind 127.0.0.1","background":true})");
+        QCOMPARE(answer.status, 200);
+        // Nothing listens yet, then the service answers through the relay.
+        QElapsedTimer clock;
+        clock.start();
+        do {
+            answer = server.request("GET", u"/sandboxes/"_s + id + u"/proxy/8000/sub/page.txt?x=1"_s);
+        } while (answer.status == 502 && clock.elapsed() < 20'000 && (QTest::qWait(100), true));
+        QCOMPARE(answer.status, 200);
+        QCOMPARE(answer.body, "served\n");
+        answer = server.request("GET", u"/sandboxes/"_s + id + u"/proxy/8000/missing"_s);
+        QCOMPARE(answer.status, 404);
+        answer = server.request("GET", u"/sandboxes/"_s + id + u"/proxy/8001/"_s);
+        QCOMPARE(answer.status, 502);
+        QCOMPARE(answer.json().value(u"code"_s).toString(), u"GENERAL::UNKNOWN_ERROR"_s);
+        QCOMPARE(server.stop(), 0);
+    }
+
+    void keepsTheCommandWhenItsClientHangsUp()
+    {
+        QTemporaryDir state;
+        Server server(state.path());
+        const QString id = server.createSandbox();
+        const QUrl base(server.base());
+        QByteArray received;
+        {
+            QTcpSocket client;
+            client.connectToHost(u"127.0.0.1"_s, quint16(base.port()));
+            QVERIFY(client.waitForConnected());
+            const QByteArray body = R"({"command":"echo first; sleep 2; echo done > /tmp/finished"})";
+            client.write("POST /sandboxes/" + id.toLatin1() + "/proxy/44772/command HTTP/1.1\r\nHost: x\r\n"
+                         "OPEN-SANDBOX-API-KEY: " + QByteArray(ApiKey) + "\r\nContent-Length: "
+                         + QByteArray::number(body.size()) + "\r\n\r\n" + body);
+            while (!received.contains("first") && client.waitForReadyRead(10'000))
+                received += client.readAll();
+            client.abort();
+        }
+        QVERIFY(received.contains(R"({"type":"init")"));
+        // The server is still there, and the command ran to its end, as with execd.
+        QCOMPARE(server.request("GET", u"/health"_s).status, 200);
+        QTRY_COMPARE_WITH_TIMEOUT(server.request("GET", u"/sandboxes/"_s + id + u"/proxy/44772/files/download?path=/tmp/finished"_s).body,
+                                  "done\n", 10'000);
+        QCOMPARE(server.stop(), 0);
+    }
+
+    void stopDeletesEverySandbox()
+    {
+        QTemporaryDir state;
+        Server server(state.path());
+        QVERIFY(!server.createSandbox().isEmpty());
+        QVERIFY(!server.createSandbox().isEmpty());
+        QCOMPARE(records(state.path()).size(), 2);
+        const QList<qint64> sandboxes = childrenOf(server.pid());
+        QVERIFY(!sandboxes.isEmpty());
+        QCOMPARE(server.stop(), 0);
+        QCOMPARE(records(state.path()), QStringList());
+        for (qint64 pid : sandboxes)
+            QVERIFY2(!alive(pid), qPrintable(u"process %1 outlived the server"_s.arg(pid)));
+    }
+
+    void aRestartRemovesWhatACrashedServerLeft()
+    {
+        QTemporaryDir state;
+        QString id;
+        QList<qint64> sandboxes;
+        {
+            Server crashing(state.path());
+            id = crashing.createSandbox();
+            QVERIFY(!id.isEmpty());
+            sandboxes = childrenOf(crashing.pid());
+            crashing.crash();
+        }
+        for (qint64 pid : sandboxes)
+            QTRY_VERIFY2(!alive(pid), qPrintable(u"sandbox process %1 outlived its server"_s.arg(pid)));
+        QCOMPARE(records(state.path()).size(), 1);
+
+        Server next(state.path());
+        QCOMPARE(records(state.path()), QStringList());
+        QCOMPARE(next.request("GET", u"/v1/sandboxes/"_s + id).status, 404);
+        QCOMPARE(next.request("GET", u"/v1/sandboxes"_s).json().value(u"items"_s).toArray().size(), 0);
+        QCOMPARE(next.stop(), 0);
+        const QByteArray log = next.standardError();
+        QVERIFY2(log.contains("removed 1 sandbox(es) left by a server or run that ended abnormally"), log.constData());
+    }
+};
+
+QTEST_GUILESS_MAIN(tst_SandboxServer)
+#include "tst_sandboxserver.moc"
