@@ -89,7 +89,8 @@ async function plainCycle() {
     const { endpoint, headers = {} } = await endpointRes.json();
     const res = await fetch(`http://${endpoint}/command`, {
       method: "POST",
-      headers: { ...headers, "content-type": "application/json", accept: "text/event-stream" },
+      // The key goes to execd too, as the SDK sends it (sandflow serve requires it there).
+      headers: { ...headers, ...lifecycleHeaders, accept: "text/event-stream" },
       body: JSON.stringify({ command: "echo ready" }),
     });
     await expectStatus(res, 200, "POST /command");
