@@ -87,7 +87,13 @@ struct SandboxInfo
 /// A command to run in a sandbox, as execd's POST /command takes it.
 struct CommandRequest
 {
-    QString command;                ///< run with `sh -c`
+    enum class Shell {
+        Sh,         ///< `sh -c`
+        Bash,       ///< `bash -c` where the sandbox has bash, else `sh -c`, as execd runs commands
+    };
+
+    QString command;                ///< run with `shell -c`
+    Shell shell = Shell::Sh;
     QMap<QString, QString> env;     ///< added to the sandbox's environment
     QString cwd;                    ///< empty: the sandbox's working directory
     std::optional<qint64> timeoutMs;   ///< then the whole process group is killed

@@ -11,8 +11,17 @@ LocalCommandJob::LocalCommandJob(LocalRunner *runner, QString sandboxId, Command
     : m_runner(runner)
     , m_sandboxId(std::move(sandboxId))
     , m_request(std::move(request))
-    , m_argv(argv.isEmpty() ? QStringList{u"/bin/sh"_s, u"-c"_s, m_request.command} : std::move(argv))
+    , m_argv(argv.isEmpty() ? shellArguments(m_request) : std::move(argv))
 {
+}
+
+QStringList LocalCommandJob::shellArguments(const CommandRequest &request)
+{
+    if (request.shell == CommandRequest::Shell::Sh)
+        return {u"/bin/sh"_s, u"-c"_s, request.command};
+    // The command is handed on as $0, so it needs no quoting; exec keeps one process.
+    return {u"/bin/sh"_s, u"-c"_s, u"[ -x /bin/bash ] && exec /bin/bash -c \"$0\"; exec /bin/sh -c \"$0\""_s,
+            request.command};
 }
 
 void LocalCommandJob::doStart()

@@ -117,11 +117,13 @@ void withWorkingDirectory(const ServerContext &context, HttpExchange *exchange, 
 
 void runCommand(const ServerContext &context, HttpExchange *exchange, const QString &id)
 {
-    const auto request = parseCommandBody(exchange->request().body);
-    if (failed(exchange, request))
+    const auto parsed = parseCommandBody(exchange->request().body);
+    if (failed(exchange, parsed))
         return;
     Runner *runner = context.runner;
-    withWorkingDirectory(context, exchange, id, request->cwd, [runner, id, request = request.value()](HttpExchange *exchange) {
+    CommandRequest request = parsed.value();
+    request.shell = CommandRequest::Shell::Bash;
+    withWorkingDirectory(context, exchange, id, request.cwd, [runner, id, request](HttpExchange *exchange) {
         new CommandStream(exchange, runner->runCommand(id, request), CommandStream::Kind::Command);
     });
 }

@@ -16,6 +16,7 @@ private slots:
     void backgroundOutputIsReadByCursor();
     void interruptByIdEscalatesToKill();
     void unknownCommands();
+    void bashCommandsAsExecdRunsThem();
     void userAndGroup();
     void commandsInheritOnlyTheirStreams();
     void sessionsKeepDirectoryAndExports();
@@ -97,6 +98,23 @@ void TestLocalCommands::interruptByIdEscalatesToKill()
     QVERIFY2(status.startedAt.msecsTo(*status.finishedAt) >= 3000, qPrintable(QString::number(status.startedAt.msecsTo(*status.finishedAt))));
     QCOMPARE(shellOutput(&runner, id, u"ps -e -o comm= | grep -c '^sleep$' || true"_s), QByteArray("0\n"));
     QCOMPARE(errorCodeOf(runner.interruptCommand(id, commandId)), u"COMMAND_NOT_RUNNING"_s);
+}
+
+void TestLocalCommands::bashCommandsAsExecdRunsThem()
+{
+    LocalRunner runner(runnerOptions());
+    const QString id = create(&runner);
+    const QString script = u"[[ -n $BASH_VERSION ]] && echo \"bash $0\"; arr=(a b); echo ${arr[1]} \"$1\""_s;
+    std::unique_ptr<CommandJob> bash(runner.runCommand(id, command(script, [](CommandRequest &request) {
+        request.shell = CommandRequest::Shell::Bash;
+    })));
+    QCOMPARE(collect(bash.get()).out, QByteArray("bash /bin/bash\nb \n"));
+    QCOMPARE(bash->exitCode(), std::optional<int>(0));
+    // The status shows the command as given, not how it was started.
+    QCOMPARE(resultOf(runner.commandStatus(id, bash->commandId())).command, script);
+    // sh has neither [[ ]] nor arrays.
+    std::unique_ptr<CommandJob> sh(runner.runCommand(id, command(u"[[ -n $BASH_VERSION ]] && echo bash; true"_s)));
+    QCOMPARE(collect(sh.get()).out, QByteArray());
 }
 
 void TestLocalCommands::unknownCommands()
