@@ -1,0 +1,87 @@
+#include "opensandboxclient.h"
+
+#include "commandstreamjob_p.h"
+#include "createsandboxjob_p.h"
+#include "restjob_p.h"
+#include "transferjobs_p.h"
+#include "wirejson_p.h"
+
+namespace Sandflow {
+
+using namespace Qt::StringLiterals;
+using namespace Internal;
+
+OpenSandboxClient::OpenSandboxClient(const OpenSandboxConfig &config, QObject *parent)
+    : QObject(parent)
+    , m_transport(std::make_unique<Transport>(config))
+{
+}
+
+OpenSandboxClient::~OpenSandboxClient() = default;
+
+const OpenSandboxConfig &OpenSandboxClient::config() const
+{
+    return m_transport->config();
+}
+
+SandboxJob *OpenSandboxClient::createSandbox(const OpenSandboxCreateRequest &request)
+{
+    return new CreateSandboxJob(*m_transport, request);
+}
+
+SandboxJob *OpenSandboxClient::getSandbox(const QString &id)
+{
+    return new RestJob<SandboxInfo>(*m_transport, m_transport->lifecycle("GET", u"/sandboxes/"_s + pathSegment(id)),
+                                    jsonReader(&sandboxFromJson));
+}
+
+ResultJob<SandboxPage> *OpenSandboxClient::listSandboxes(const SandboxFilter &filter)
+{
+    return new RestJob<SandboxPage>(*m_transport,
+                                    m_transport->lifecycle("GET", u"/sandboxes"_s, listSandboxesQuery(filter)),
+                                    jsonReader(&sandboxPageFromJson));
+}
+
+AsyncJob *OpenSandboxClient::deleteSandbox(const QString &id)
+{
+    return new RestJob<Nothing>(*m_transport, m_transport->lifecycle("DELETE", u"/sandboxes/"_s + pathSegment(id)));
+}
+
+ResultJob<OpenSandboxEndpoint> *OpenSandboxClient::endpoint(const QString &id, int port)
+{
+    // Always sent, as the JS SDK does, so that servers see the same query either way.
+    const QString useServerProxy = config().useServerProxy ? u"true"_s : u"false"_s;
+    return new RestJob<OpenSandboxEndpoint>(
+        *m_transport,
+        m_transport->lifecycle("GET", u"/sandboxes/%1/endpoints/%2"_s.arg(pathSegment(id)).arg(port),
+                               {{u"use_server_proxy"_s, useServerProxy}}),
+        jsonReader(&endpointFromJson));
+}
+
+AsyncJob *OpenSandboxClient::ping(const OpenSandboxEndpoint &execd)
+{
+    return new RestJob<Nothing>(*m_transport, m_transport->execd(execd, "GET", u"/ping"_s));
+}
+
+CommandJob *OpenSandboxClient::runCommand(const OpenSandboxEndpoint &execd, const CommandRequest &request)
+{
+    return new CommandStreamJob(*m_transport, execd, request);
+}
+
+AsyncJob *OpenSandboxClient::interruptCommand(const OpenSandboxEndpoint &execd, const QString &commandId)
+{
+    return new RestJob<Nothing>(*m_transport, m_transport->execd(execd, "DELETE", u"/command"_s, {{u"id"_s, commandId}}));
+}
+
+AsyncJob *OpenSandboxClient::uploadFile(const OpenSandboxEndpoint &execd, const QString &localPath, const QString &path,
+                                        const FilePermissions &permissions)
+{
+    return new UploadJob(*m_transport, execd, localPath, path, permissions);
+}
+
+AsyncJob *OpenSandboxClient::downloadFile(const OpenSandboxEndpoint &execd, const QString &path, QIODevice *destination)
+{
+    return new DownloadJob(*m_transport, execd, path, destination);
+}
+
+} // namespace Sandflow

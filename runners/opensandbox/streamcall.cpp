@@ -1,0 +1,122 @@
+#include "streamcall_p.h"
+
+#include "httperror_p.h"
+
+#include <QHttpMultiPart>
+#include <QNetworkReply>
+
+namespace Sandflow::Internal {
+
+namespace {
+
+/// An error is explained by a small JSON body; more is not kept.
+constexpr qsizetype MaxErrorBodyBytes = 64 * 1024;
+
+bool successful(int status)
+{
+    return status >= 200 && status <= 299;
+}
+
+} // namespace
+
+StreamCall::StreamCall(Transport &transport, RequestSpec spec, QObject *parent)
+    : QObject(parent)
+    , m_transport(transport)
+    , m_spec(std::move(spec))
+{
+}
+
+StreamCall::~StreamCall()
+{
+    abort();
+}
+
+qint64 StreamCall::contentLength() const
+{
+    return m_contentLength;
+}
+
+void StreamCall::start(Body body, Done done, QHttpMultiPart *multipart)
+{
+    m_body = std::move(body);
+    m_done = std::move(done);
+    QNetworkRequest request = m_transport.networkRequest(m_spec);
+    // No limit on the whole transfer, only on silence; execd pings command streams every 3 s.
+    request.setTransferTimeout(int(m_transport.config().requestTimeout.count()));
+    m_requestId = Transport::requestId(request);
+    m_manager = m_transport.acquireStream();
+    if (multipart) {
+        m_reply = m_manager->sendCustomRequest(request, m_spec.method, multipart);
+        multipart->setParent(m_reply);
+    } else if (m_spec.body.isEmpty() && m_spec.method != "POST") {
+        m_reply = m_manager->sendCustomRequest(request, m_spec.method);
+    } else {
+        m_reply = m_manager->sendCustomRequest(request, m_spec.method, m_spec.body);
+    }
+    connect(m_reply, &QNetworkReply::readyRead, this, &StreamCall::received);
+    connect(m_reply, &QNetworkReply::finished, this, &StreamCall::ended);
+}
+
+void StreamCall::abort()
+{
+    m_body = nullptr;
+    m_done = nullptr;
+    if (QNetworkReply *reply = m_reply) {
+        m_reply = nullptr;
+        reply->disconnect(this);
+        reply->abort();
+        reply->deleteLater();
+    }
+    if (m_manager) {
+        m_transport.releaseStream(m_manager);
+        m_manager = nullptr;
+    }
+}
+
+void StreamCall::received()
+{
+    if (!m_reply)
+        return;
+    if (m_status == 0) {
+        m_status = m_reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+        const QVariant length = m_reply->header(QNetworkRequest::ContentLengthHeader);
+        m_contentLength = length.isValid() ? length.toLongLong() : -1;
+    }
+    const QByteArray bytes = m_reply->readAll();
+    if (!successful(m_status)) {
+        m_errorBody += bytes.left(MaxErrorBodyBytes - m_errorBody.size());
+        return;
+    }
+    // A copy: the callback may abort the call, which drops m_body.
+    if (const Body body = m_body; body && !bytes.isEmpty())
+        body(bytes);
+}
+
+void StreamCall::ended()
+{
+    received();
+    QNetworkReply *reply = m_reply;
+    if (!reply)
+        return;   // a body callback aborted the call
+    HttpResult result;
+    result.status = m_status;
+    result.requestId = m_requestId;
+    // Qt aborts a call that stayed silent past its transfer timeout; every other abort is
+    // this call's own and disconnects first.
+    const QNetworkReply::NetworkError error = reply->error();
+    const bool timedOut = error == QNetworkReply::OperationCanceledError || error == QNetworkReply::TimeoutError;
+    if (brokeOff(reply, timedOut)) {
+        result.error = transportError(m_spec, m_requestId, error, reply->errorString(), timedOut,
+                                      m_transport.config().requestTimeout);
+    } else if (!successful(m_status)) {
+        result.body = m_errorBody;
+        result.error = statusError(m_spec, m_requestId, m_status, m_errorBody,
+                                   reply->attribute(QNetworkRequest::HttpReasonPhraseAttribute).toByteArray());
+    }
+    Done done = std::exchange(m_done, nullptr);
+    abort();
+    if (done)
+        done(result);
+}
+
+} // namespace Sandflow::Internal

@@ -1,0 +1,73 @@
+// The network side of an OpenSandboxClient: its connection pools and how every request is
+// addressed and labelled. Jobs send through it and never make managers of their own.
+#pragma once
+
+#include "opensandboxclient.h"
+
+#include <QHash>
+#include <QNetworkAccessManager>
+#include <QNetworkRequest>
+
+namespace Sandflow::Internal {
+
+/// Query parameters in order, decoded; a name may repeat (`state=A&state=B`).
+using QueryItems = QList<QPair<QString, QString>>;
+
+enum class Api { Lifecycle, Execd };
+
+/// One request to send: a lifecycle call or an execd call.
+struct RequestSpec
+{
+    QByteArray method = "GET";
+    QUrl url;
+    QList<QPair<QByteArray, QByteArray>> headers;   ///< besides those every request gets
+    QByteArray contentType;                         ///< with `body`
+    QByteArray body;
+    Api api = Api::Lifecycle;
+    /// Who answers, for messages: "the server at http://host:8080" or
+    /// "the sandbox's execd at http://...".
+    QString peer;
+};
+
+class Transport final
+{
+public:
+    explicit Transport(const OpenSandboxConfig &config);
+    ~Transport();
+
+    const OpenSandboxConfig &config() const { return m_config; }
+
+    /// A lifecycle call to `path` below /v1, e.g. `/sandboxes/ID`.
+    RequestSpec lifecycle(const QByteArray &method, const QString &path, const QueryItems &query = {}) const;
+    /// An execd call to `path` at `execd`, with the endpoint's headers.
+    RequestSpec execd(const OpenSandboxEndpoint &execd, const QByteArray &method, const QString &path,
+                      const QueryItems &query = {}) const;
+
+    /// The network request for `spec`, with the API key, a user agent and a new request
+    /// id (read back with requestId()).
+    QNetworkRequest networkRequest(const RequestSpec &spec) const;
+    static QString requestId(const QNetworkRequest &request);
+
+    /// The manager for short calls.
+    QNetworkAccessManager *restManager() { return &m_rest; }
+    /// A manager for one long stream or transfer, to be given back with releaseStream().
+    /// Each carries at most as many as Qt opens connections per host, so that no stream
+    /// ever waits for another to end.
+    QNetworkAccessManager *acquireStream();
+    void releaseStream(QNetworkAccessManager *manager);
+
+private:
+    OpenSandboxConfig m_config;
+    QNetworkAccessManager m_rest;
+    std::vector<std::unique_ptr<QNetworkAccessManager>> m_streamManagers;
+    QHash<QNetworkAccessManager *, int> m_streamsInUse;
+};
+
+/// A percent-encoded path segment, so that an id or path cannot change the route.
+QString pathSegment(const QString &text);
+
+/// `url` with `query` as its query, every name and value fully percent-encoded (`&`, `=`
+/// and `+` included), so that a form parser on the server decodes exactly what was given.
+QUrl withQuery(QUrl url, const QueryItems &query);
+
+} // namespace Sandflow::Internal

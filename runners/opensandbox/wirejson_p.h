@@ -1,0 +1,35 @@
+// The lifecycle and execd request and answer bodies, field names exactly as on the wire
+// (camelCase for the lifecycle API, snake_case for execd).
+#pragma once
+
+#include "opensandboxclient.h"
+#include "transport_p.h"
+
+#include <QJsonObject>
+
+#include <optional>
+
+namespace Sandflow::Internal {
+
+/// POST /v1/sandboxes.
+QJsonObject createSandboxJson(const OpenSandboxCreateRequest &request);
+/// The query of GET /v1/sandboxes: `state` repeated, `metadata` as one `k=v&k2=v2` value.
+QueryItems listSandboxesQuery(const SandboxFilter &filter);
+/// POST /command.
+QJsonObject commandJson(const CommandRequest &request);
+/// The `metadata` part of POST /files/upload.
+QJsonObject uploadMetadataJson(const QString &path, const FilePermissions &permissions);
+
+/// A Sandbox or CreateSandboxResponse object; std::nullopt (and `problem`) when it lacks
+/// an id. States the protocol does not name become Unknown.
+std::optional<SandboxInfo> sandboxFromJson(const QJsonObject &object, QString *problem);
+/// ListSandboxesResponse: {items, pagination}.
+std::optional<SandboxPage> sandboxPageFromJson(const QJsonObject &object, QString *problem);
+/// Endpoint: {endpoint, headers?}.
+std::optional<OpenSandboxEndpoint> endpointFromJson(const QJsonObject &object, QString *problem);
+
+SandboxState sandboxStateFromName(const QString &name);
+/// An ISO-8601 time; one without an offset is UTC, as the server means it.
+QDateTime timeFromJson(const QString &text);
+
+} // namespace Sandflow::Internal
