@@ -117,9 +117,9 @@ JobError statusError(const RequestSpec &spec, const QString &requestId, int stat
     context.insert(ErrorKey::Status, status);
     context.insert(ErrorKey::ServerCode, server.code);
     context.insert(ErrorKey::ServerMessage, server.message);
-    const QString label = server.code.isEmpty() ? QString::number(status) : u"%1 %2"_s.arg(status).arg(server.code);
-    return {kindForStatus(status), server.code.isEmpty() ? u"HTTP_%1"_s.arg(status) : server.code,
-            u"%1 (%2, request %3)"_s.arg(server.message, label, requestId), context};
+    JobError error{kindForStatus(status), server.code.isEmpty() ? u"HTTP_%1"_s.arg(status) : server.code, {}, context};
+    error.message = u"%1 (%2)"_s.arg(server.message, OpenSandboxErrorDetails::of(error).label());
+    return error;
 }
 
 JobError unexpectedResponse(const RequestSpec &spec, const QString &requestId, int status, const QString &problem)
@@ -140,3 +140,32 @@ QString shortened(const QString &text, qsizetype limit)
 }
 
 } // namespace Sandflow::Internal
+
+namespace Sandflow {
+
+using namespace Internal;
+using namespace Qt::StringLiterals;
+
+OpenSandboxErrorDetails OpenSandboxErrorDetails::of(const JobError &error)
+{
+    OpenSandboxErrorDetails details;
+    details.status = error.context.value(ErrorKey::Status).toInt();
+    details.serverCode = error.context.value(ErrorKey::ServerCode).toString();
+    details.serverMessage = error.context.value(ErrorKey::ServerMessage).toString();
+    details.requestId = error.context.value(ErrorKey::RequestId).toString();
+    details.execd = error.context.value(ErrorKey::Api).toString() == "execd"_L1;
+    details.connectionRefused = error.context.value(ErrorKey::NetworkError).toString() == "ConnectionRefusedError"_L1;
+    return details;
+}
+
+QString OpenSandboxErrorDetails::label() const
+{
+    QStringList parts;
+    if (status > 0)
+        parts.append(serverCode.isEmpty() ? QString::number(status) : u"%1 %2"_s.arg(status).arg(serverCode));
+    if (!requestId.isEmpty())
+        parts.append(u"request "_s + requestId);
+    return parts.join(u", "_s);
+}
+
+} // namespace Sandflow

@@ -100,6 +100,23 @@ struct OpenSandboxEndpoint
     QUrl url(const QString &protocol) const;
 };
 
+/// What an error of OpenSandboxClient says about the HTTP exchange behind it, read back
+/// from JobError::context.
+struct OpenSandboxErrorDetails
+{
+    int status = 0;                 ///< the HTTP status; 0 when no answer came
+    QString serverCode;             ///< the `code` of the server's error body, if it had one
+    QString serverMessage;
+    QString requestId;              ///< the X-Request-ID that was sent, as the server logs it
+    bool execd = false;             ///< a sandbox's execd failed, not the lifecycle server
+    bool connectionRefused = false; ///< nothing listens at the address
+
+    static OpenSandboxErrorDetails of(const JobError &error);
+    /// `404 DOCKER::SANDBOX_NOT_FOUND, request 1f2e…`: the status, the server's code and
+    /// the request id, as the client's messages show them.
+    QString label() const;
+};
+
 /// The port execd listens on in every sandbox.
 inline constexpr int ExecdPort = 44772;
 
