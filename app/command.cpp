@@ -38,6 +38,23 @@ static QCommandLineOption helpOption()
     return QCommandLineOption({u"h"_s, u"help"_s}, u"Show this help"_s);
 }
 
+static QString formatCommands(const QList<Command> &commands)
+{
+    QString text;
+    for (const Command &command : commands)
+        text += u"  %1  %2\n"_s.arg(command.name + u' ' + command.arguments, -22).arg(command.summary);
+    return text;
+}
+
+QString CommandGroup::helpText() const
+{
+    QString text = u"Usage: sandflow %1 COMMAND [OPTIONS] [ARGUMENTS]\n\n%2\n"_s.arg(name, description);
+    text += u"\nCommands:\n"_s + formatCommands(commands);
+    text += u"\nOptions:\n"_s + formatOptions(QList<QCommandLineOption>(options) << helpOption());
+    text += u"\nRun 'sandflow %1 COMMAND --help' for the options of a command.\n"_s.arg(name);
+    return text;
+}
+
 QString Command::helpText() const
 {
     QString text = u"Usage: sandflow %1 [OPTIONS] %2\n\n%3\n"_s.arg(name, arguments, description);
@@ -51,12 +68,19 @@ const QList<Command> &commands()
     return all;
 }
 
+const QList<CommandGroup> &commandGroups()
+{
+    static const QList<CommandGroup> all = {sandboxGroup()};
+    return all;
+}
+
 static QString globalHelp()
 {
     QString text = u"Usage: sandflow COMMAND [OPTIONS] [ARGUMENTS]\n\n"
                    u"Sandflow runs declarative YAML workflows in sandboxes.\n\nCommands:\n"_s;
-    for (const Command &command : commands())
-        text += u"  %1  %2\n"_s.arg(command.name + u' ' + command.arguments, -22).arg(command.summary);
+    text += formatCommands(commands());
+    for (const CommandGroup &group : commandGroups())
+        text += u"  %1  %2\n"_s.arg(group.name + u" COMMAND"_s, -22).arg(group.summary);
     text += u"\nOptions:\n"_s;
     text += formatOptions({QCommandLineOption({u"h"_s, u"help"_s}, u"Show this help"_s),
                            QCommandLineOption({u"V"_s, u"version"_s}, u"Show the version"_s)});
@@ -79,6 +103,15 @@ static const Command *findCommand(const QString &name)
     return nullptr;
 }
 
+static const CommandGroup *findGroup(const QString &name)
+{
+    for (const CommandGroup &group : commandGroups()) {
+        if (group.name == name)
+            return &group;
+    }
+    return nullptr;
+}
+
 static int usageError(const Terminal &terminal, const QString &where, const QString &message, const QString &helpCommand)
 {
     terminal.err(u"%1: %2\nRun '%3 --help' for usage.\n"_s.arg(where, message, helpCommand));
@@ -89,6 +122,8 @@ static int unknownCommand(const Terminal &terminal, const QString &name)
 {
     QStringList names;
     for (const Command &candidate : commands())
+        names.append(candidate.name);
+    for (const CommandGroup &candidate : commandGroups())
         names.append(candidate.name);
     return usageError(terminal, u"sandflow"_s, u"unknown command `%1`%2"_s.arg(name, didYouMean(name, names)),
                       u"sandflow"_s);
@@ -125,6 +160,57 @@ static int runCommand(const Command &command, const QStringList &arguments, cons
     return command.run(parser, terminal);
 }
 
+// Where the subcommand's name is among `arguments`: the first one that is neither an
+// option of the group nor the value of one; -1 if there is none.
+static qsizetype subcommandIndex(const CommandGroup &group, const QStringList &arguments)
+{
+    for (qsizetype i = 0; i < arguments.size(); ++i) {
+        const QString &argument = arguments.at(i);
+        if (argument == u"--"_s)
+            return -1;
+        if (!argument.startsWith(u'-'))
+            return i;
+        if (argument.contains(u'='))
+            continue;
+        const QString name = argument.mid(argument.startsWith(u"--"_s) ? 2 : 1);
+        for (const QCommandLineOption &option : group.options) {
+            if (option.names().contains(name) && !option.valueName().isEmpty())
+                ++i;   // its value, even one that looks like a name
+        }
+    }
+    return -1;
+}
+
+static int runGroup(const CommandGroup &group, const QStringList &arguments, const Terminal &terminal)
+{
+    const QString where = u"sandflow "_s + group.name;
+    const qsizetype index = subcommandIndex(group, arguments);
+    if (index < 0) {
+        if (arguments.contains(u"-h"_s) || arguments.contains(u"--help"_s)) {
+            terminal.out(group.helpText());
+            return ExitSuccess;
+        }
+        terminal.err(group.helpText());
+        return ExitUsage;
+    }
+    const QString name = arguments.at(index);
+    QStringList names;
+    for (const Command &candidate : group.commands) {
+        if (candidate.name != name) {
+            names.append(candidate.name);
+            continue;
+        }
+        // Run as a command named `GROUP NAME`, which also makes its help and errors say so.
+        Command command = candidate;
+        command.name = group.name + u' ' + candidate.name;
+        command.options += group.options;
+        QStringList rest = arguments;
+        rest.removeAt(index);
+        return runCommand(command, rest, terminal);
+    }
+    return usageError(terminal, where, u"unknown command `%1`%2"_s.arg(name, didYouMean(name, names)), where);
+}
+
 int runCli(const QStringList &arguments)
 {
     const Terminal terminal;
@@ -142,6 +228,9 @@ int runCli(const QStringList &arguments)
             terminal.out(command->helpText());
             return ExitSuccess;
         }
+        // `help GROUP COMMAND` is `GROUP COMMAND --help`.
+        if (const CommandGroup *group = findGroup(arguments.at(1)))
+            return runGroup(*group, arguments.mid(2) << u"--help"_s, terminal);
         return unknownCommand(terminal, arguments.at(1));
     }
     if (first == u"help"_s) {
@@ -154,10 +243,11 @@ int runCli(const QStringList &arguments)
     }
     if (first.startsWith(u'-'))
         return usageError(terminal, u"sandflow"_s, u"unknown option `%1`"_s.arg(first), u"sandflow"_s);
-    const Command *command = findCommand(first);
-    if (!command)
-        return unknownCommand(terminal, first);
-    return runCommand(*command, arguments.mid(1), terminal);
+    if (const Command *command = findCommand(first))
+        return runCommand(*command, arguments.mid(1), terminal);
+    if (const CommandGroup *group = findGroup(first))
+        return runGroup(*group, arguments.mid(1), terminal);
+    return unknownCommand(terminal, first);
 }
 
 } // namespace Sandflow::Cli

@@ -35,13 +35,28 @@ struct Command
     QString helpText() const;
 };
 
+/// Commands under one name (`sandflow sandbox ls`). The group's options go before or
+/// after the subcommand's name, and every subcommand accepts them.
+struct CommandGroup
+{
+    QString name;
+    QString summary;          ///< one line, for `sandflow --help`
+    QString description;      ///< a paragraph, for `sandflow NAME --help`
+    QList<QCommandLineOption> options;
+    QList<Command> commands;
+
+    QString helpText() const;
+};
+
 const QList<Command> &commands();
+const QList<CommandGroup> &commandGroups();
 Command validateCommand();
 Command planCommand();
 Command runCommand();
 Command lsCommand();
 Command gcCommand();
 Command serveCommand();
+CommandGroup sandboxGroup();
 
 /// Runs the CLI with `arguments` (without the program name); returns the exit status.
 int runCli(const QStringList &arguments);

@@ -20,14 +20,22 @@ Terminal::Terminal()
 
 void Terminal::out(const QString &text) const
 {
-    const QByteArray bytes = text.toUtf8();
-    std::fwrite(bytes.constData(), 1, size_t(bytes.size()), stdout);
-    std::fflush(stdout);
+    outBytes(text.toUtf8());
 }
 
 void Terminal::err(const QString &text) const
 {
-    const QByteArray bytes = text.toUtf8();
+    errBytes(text.toUtf8());
+}
+
+void Terminal::outBytes(const QByteArray &bytes) const
+{
+    std::fwrite(bytes.constData(), 1, size_t(bytes.size()), stdout);
+    std::fflush(stdout);
+}
+
+void Terminal::errBytes(const QByteArray &bytes) const
+{
     std::fwrite(bytes.constData(), 1, size_t(bytes.size()), stderr);
     std::fflush(stderr);
 }

@@ -4,6 +4,7 @@
 
 #include "diagnostics.h"
 
+#include <QByteArray>
 #include <QString>
 
 namespace Sandflow::Cli {
@@ -18,6 +19,9 @@ public:
 
     void out(const QString &text) const;
     void err(const QString &text) const;
+    /// Bytes as they are, e.g. a command's output that need not be UTF-8.
+    void outBytes(const QByteArray &bytes) const;
+    void errBytes(const QByteArray &bytes) const;
     /// `FILE:LINE:COL: error: MESSAGE`, with the severity coloured on a TTY.
     void diagnostic(const Diagnostic &diagnostic) const;
 

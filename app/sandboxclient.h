@@ -1,0 +1,61 @@
+// What the `sandflow sandbox` commands share: the client made from --server and --api-key,
+// waiting for a job with Ctrl-C cancelling it, and one-line error messages.
+#pragma once
+
+#include "command.h"
+#include "opensandboxclient.h"
+
+#include <QMap>
+
+#include <memory>
+
+namespace Sandflow::Cli {
+
+/// The client the options ask for: --server (default $OPEN_SANDBOX_DOMAIN or
+/// localhost:8080) and --api-key (default $OPEN_SANDBOX_API_KEY).
+OpenSandboxConfig clientConfig(const QCommandLineParser &parser);
+
+/// How waiting for a job ended.
+struct Waited
+{
+    std::optional<JobError> error;
+    bool interrupted = false;       ///< Ctrl-C cancelled it
+};
+
+/// Starts `job` (made with setAutoDelete(false)) unless it was, and runs the event loop
+/// until it finishes.
+/// The first Ctrl-C cancels it; a second one stops waiting for the cancellation.
+Waited waitForJob(AsyncJob &job);
+
+/// waitForJob() for a job the caller owns. A job still running after a second Ctrl-C is
+/// let go: destroying it would be a bug, and the program is about to end anyway.
+template <typename Job>
+Waited waitFor(std::unique_ptr<Job> &job)
+{
+    const Waited waited = waitForJob(*job);
+    if (!job->isFinished())
+        (void)job.release();
+    return waited;
+}
+
+/// `sandflow sandbox SUB: MESSAGE` for a failed job, with the advice that fits: how to start
+/// a server when none listens, which option sets the API key. `subject` names what was
+/// asked for (e.g. "sandbox abc") and makes 404s read "sandbox abc not found (404 ...)".
+QString errorLine(const QString &where, const JobError &error, const OpenSandboxConfig &config,
+                  const QString &subject = {});
+
+/// `K=V` pairs of a repeatable option, e.g. --env; std::nullopt (and a usage error printed)
+/// when one has no `=` or an empty key.
+std::optional<QMap<QString, QString>> keyValues(const QCommandLineParser &parser, const QString &option,
+                                                const QString &where, const Terminal &terminal);
+
+/// Prints a usage error as every command does; returns ExitUsage.
+int sandboxUsageError(const Terminal &terminal, const QString &where, const QString &message);
+
+int sandboxCreate(const QCommandLineParser &parser, const Terminal &terminal);
+int sandboxList(const QCommandLineParser &parser, const Terminal &terminal);
+int sandboxRemove(const QCommandLineParser &parser, const Terminal &terminal);
+int sandboxExec(const QCommandLineParser &parser, const Terminal &terminal);
+int sandboxCopy(const QCommandLineParser &parser, const Terminal &terminal);
+
+} // namespace Sandflow::Cli

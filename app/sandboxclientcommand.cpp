@@ -1,0 +1,121 @@
+// `sandflow sandbox`: a terminal client of any OpenSandbox server (a `sandflow serve`, or
+// one with Docker or Kubernetes sandboxes). Each subcommand is one or two protocol calls.
+#include "sandboxclient.h"
+
+namespace Sandflow::Cli {
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+QCommandLineOption envOption(const QString &description)
+{
+    return QCommandLineOption(u"env"_s, description, u"K=V"_s);
+}
+
+QCommandLineOption metadataOption(const QString &description)
+{
+    return QCommandLineOption(u"metadata"_s, description, u"K=V"_s);
+}
+
+Command createCommand()
+{
+    return {u"create"_s,
+            QString(),
+            u"Create a sandbox and print its id"_s,
+            u"Creates a sandbox, waits until it can run commands, and prints its id alone on stdout,\n"
+            u"so that scripts can write ID=$(sandflow sandbox create). Like the OpenSandbox SDKs, it asks\n"
+            u"for 1 CPU and 2Gi of memory, runs `tail -f /dev/null` as the sandbox's main process, and\n"
+            u"lets the sandbox expire after 600 seconds unless --timeout says otherwise. A sandbox that\n"
+            u"does not become ready within 30 seconds is deleted again."_s,
+            {QCommandLineOption(u"image"_s, u"The image to run (default: ubuntu)"_s, u"IMAGE"_s, u"ubuntu"_s),
+             QCommandLineOption(u"timeout"_s, u"Seconds until the sandbox expires, at least 60, or `none` (default: 600)"_s,
+                                u"SECONDS"_s),
+             envOption(u"An environment variable of the sandbox (repeatable)"_s),
+             metadataOption(u"A label to find the sandbox by (repeatable)"_s),
+             QCommandLineOption(u"cpu"_s, u"CPU limit, in cores or millicores: 2, 500m (default: 1)"_s, u"N"_s),
+             QCommandLineOption(u"memory"_s, u"Memory limit: 512Mi, 4Gi (default: 2Gi)"_s, u"SIZE"_s)},
+            0,
+            0,
+            sandboxCreate};
+}
+
+Command listCommand()
+{
+    return {u"ls"_s,
+            QString(),
+            u"List the server's sandboxes"_s,
+            u"Lists the sandboxes on the server, newest first: id, state, image, when each was created and\n"
+            u"expires, and its metadata. --state and --metadata narrow the list: a sandbox is shown when its\n"
+            u"state is one of the given ones and it carries every given label."_s,
+            {QCommandLineOption(u"state"_s, u"Only sandboxes in this state, e.g. Running (repeatable)"_s, u"S"_s),
+             metadataOption(u"Only sandboxes with this label (repeatable)"_s),
+             QCommandLineOption(u"json"_s, u"Print the list as JSON"_s)},
+            0,
+            0,
+            sandboxList};
+}
+
+Command execCommand()
+{
+    return {u"exec"_s,
+            u"ID -- COMMAND..."_s,
+            u"Run a command in a sandbox"_s,
+            u"Runs COMMAND in sandbox ID and streams its stdout and stderr here as they come, line by line;\n"
+            u"exits with the command's exit status (1 if there is none). One word after `--` is a shell\n"
+            u"command line ('echo a; exit 3'); several words are a program and its arguments. Ctrl-C\n"
+            u"interrupts the command in the sandbox (SIGTERM, then SIGKILL after 3 seconds) and exits\n"
+            u"with 130; a second Ctrl-C stops waiting for it."_s,
+            {envOption(u"An environment variable for the command (repeatable)"_s),
+             QCommandLineOption(u"cwd"_s, u"The directory to run in (default: the sandbox's)"_s, u"DIR"_s),
+             QCommandLineOption(u"timeout"_s, u"Kill the command after this many seconds"_s, u"SECONDS"_s)},
+            2,
+            -1,
+            sandboxExec};
+}
+
+Command copyCommand()
+{
+    return {u"cp"_s,
+            u"SRC DEST"_s,
+            u"Copy a file into or out of a sandbox"_s,
+            u"Copies one file between this machine and a sandbox. The sandbox side is ID:PATH, the other a\n"
+            u"local path; a relative PATH is relative to the sandbox's working directory. A DEST that is a\n"
+            u"directory (or, in a sandbox, ends with /) gets the file under its own name. Missing\n"
+            u"directories in the sandbox are made; an uploaded file keeps its permission bits. The file\n"
+            u"is streamed, never held in memory, and a failed download leaves no partial file."_s,
+            {},
+            2,
+            2,
+            sandboxCopy};
+}
+
+Command removeCommand()
+{
+    return {u"rm"_s,
+            u"ID..."_s,
+            u"Delete sandboxes"_s,
+            u"Deletes each sandbox and everything running in it, and reports each; exits with 1 if any\n"
+            u"could not be deleted."_s,
+            {},
+            1,
+            -1,
+            sandboxRemove};
+}
+
+} // namespace
+
+CommandGroup sandboxGroup()
+{
+    return {u"sandbox"_s,
+            u"Use the sandboxes of an OpenSandbox server"_s,
+            u"Creates, lists and deletes sandboxes on an OpenSandbox server, runs commands in them and copies\n"
+            u"files in and out. The server is a `sandflow serve`, or any other OpenSandbox server with\n"
+            u"Docker or Kubernetes sandboxes."_s,
+            {QCommandLineOption(u"server"_s, u"The server: HOST:PORT or a URL (default: $OPEN_SANDBOX_DOMAIN, else localhost:8080)"_s,
+                                u"URL"_s),
+             QCommandLineOption(u"api-key"_s, u"The server's API key (default: $OPEN_SANDBOX_API_KEY)"_s, u"KEY"_s)},
+            {createCommand(), listCommand(), execCommand(), copyCommand(), removeCommand()}};
+}
+
+} // namespace Sandflow::Cli

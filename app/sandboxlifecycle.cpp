@@ -1,0 +1,206 @@
+// `sandflow sandbox create`, `ls` and `rm`: the lifecycle API of an OpenSandbox server.
+#include "sandboxclient.h"
+
+#include "units.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <algorithm>
+
+namespace Sandflow::Cli {
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+/// Servers refuse a time to live under a minute.
+constexpr qint64 MinimumTimeoutSeconds = 60;
+/// The largest page servers hand out.
+constexpr int MaxPageSize = 200;
+
+int interrupted(const Terminal &terminal, const QString &where)
+{
+    terminal.err(u"%1: interrupted\n"_s.arg(where));
+    return ExitInterrupted;
+}
+
+QString localTime(const QDateTime &time)
+{
+    return time.isValid() ? time.toLocalTime().toString(u"yyyy-MM-dd hh:mm:ss"_s) : u"-"_s;
+}
+
+QString metadataText(const QMap<QString, QString> &metadata)
+{
+    QStringList pairs;
+    for (auto it = metadata.cbegin(); it != metadata.cend(); ++it)
+        pairs.append(it.key() + u'=' + it.value());
+    return pairs.isEmpty() ? u"-"_s : pairs.join(u',');
+}
+
+QJsonObject sandboxJson(const SandboxInfo &sandbox)
+{
+    QJsonObject metadata;
+    for (auto it = sandbox.metadata.cbegin(); it != sandbox.metadata.cend(); ++it)
+        metadata.insert(it.key(), it.value());
+    QJsonObject object{{u"id"_s, sandbox.id},
+                       {u"state"_s, sandboxStateName(sandbox.state)},
+                       {u"image"_s, sandbox.image},
+                       {u"entrypoint"_s, QJsonArray::fromStringList(sandbox.entrypoint)},
+                       {u"metadata"_s, metadata},
+                       {u"createdAt"_s, sandbox.createdAt.toUTC().toString(Qt::ISODateWithMs)}};
+    if (!sandbox.reason.isEmpty())
+        object.insert(u"reason"_s, sandbox.reason);
+    if (sandbox.expiresAt)
+        object.insert(u"expiresAt"_s, sandbox.expiresAt->toUTC().toString(Qt::ISODateWithMs));
+    return object;
+}
+
+void printTable(const QList<SandboxInfo> &sandboxes, const Terminal &terminal)
+{
+    QList<QStringList> rows{{u"ID"_s, u"STATE"_s, u"IMAGE"_s, u"CREATED"_s, u"EXPIRES"_s, u"METADATA"_s}};
+    for (const SandboxInfo &sandbox : sandboxes) {
+        rows.append({sandbox.id, sandboxStateName(sandbox.state), sandbox.image.isEmpty() ? u"-"_s : sandbox.image,
+                     localTime(sandbox.createdAt), sandbox.expiresAt ? localTime(*sandbox.expiresAt) : u"never"_s,
+                     metadataText(sandbox.metadata)});
+    }
+    QList<qsizetype> widths(rows.first().size(), 0);
+    for (const QStringList &row : rows) {
+        for (qsizetype column = 0; column < row.size(); ++column)
+            widths[column] = std::max(widths[column], row.at(column).size());
+    }
+    for (const QStringList &row : rows) {
+        QString line;
+        for (qsizetype column = 0; column + 1 < row.size(); ++column)
+            line += row.at(column).leftJustified(widths[column]) + u"  "_s;
+        terminal.out(line + row.last() + u'\n');
+    }
+}
+
+/// --timeout: `none`, or seconds (a duration such as 30m works too).
+std::optional<std::optional<int>> timeoutSeconds(const QString &text)
+{
+    if (text == u"none"_s)
+        return std::optional<int>();
+    const std::optional<qint64> milliseconds = parseDuration(text);
+    if (!milliseconds || *milliseconds % 1000 != 0 || *milliseconds / 1000 < MinimumTimeoutSeconds
+        || *milliseconds / 1000 > std::numeric_limits<int>::max())
+        return std::nullopt;
+    return std::optional<int>(int(*milliseconds / 1000));
+}
+
+} // namespace
+
+int sandboxCreate(const QCommandLineParser &parser, const Terminal &terminal)
+{
+    const QString where = u"sandflow sandbox create"_s;
+    OpenSandboxCreateRequest request;
+    request.image = parser.value(u"image"_s);
+    if (parser.isSet(u"timeout"_s)) {
+        const auto timeout = timeoutSeconds(parser.value(u"timeout"_s));
+        if (!timeout)
+            return sandboxUsageError(terminal, where, u"--timeout wants whole seconds, at least %1, or `none`, not `%2`"_s
+                                                          .arg(MinimumTimeoutSeconds).arg(parser.value(u"timeout"_s)));
+        request.timeoutSeconds = *timeout;
+    }
+    const auto env = keyValues(parser, u"env"_s, where, terminal);
+    const auto metadata = keyValues(parser, u"metadata"_s, where, terminal);
+    if (!env || !metadata)
+        return ExitUsage;
+    request.env = *env;
+    request.metadata = *metadata;
+    for (const QString &resource : {u"cpu"_s, u"memory"_s}) {
+        if (!parser.isSet(resource))
+            continue;
+        const std::optional<double> quantity = parseQuantity(parser.value(resource));
+        if (!quantity || *quantity <= 0)
+            return sandboxUsageError(terminal, where, u"--%1 wants a quantity such as %2, not `%3`"_s
+                                                          .arg(resource, resource == u"cpu"_s ? u"2 or 500m"_s : u"512Mi"_s,
+                                                               parser.value(resource)));
+        request.resourceLimits.insert(resource, parser.value(resource));
+    }
+
+    OpenSandboxClient client(clientConfig(parser));
+    std::unique_ptr<SandboxJob> job(client.createSandbox(request));
+    job->setAutoDelete(false);
+    const Waited waited = waitFor(job);
+    if (!job || (waited.error && waited.error->kind == JobError::Kind::Cancelled))
+        return interrupted(terminal, where);
+    if (waited.error) {
+        terminal.err(errorLine(where, *waited.error, client.config()));
+        return ExitFailure;
+    }
+    // Only the id, so that scripts can write ID=$(sandflow sandbox create).
+    terminal.out(job->result().id + u'\n');
+    return ExitSuccess;
+}
+
+int sandboxList(const QCommandLineParser &parser, const Terminal &terminal)
+{
+    const QString where = u"sandflow sandbox ls"_s;
+    SandboxFilter filter;
+    filter.states = parser.values(u"state"_s);
+    const auto metadata = keyValues(parser, u"metadata"_s, where, terminal);
+    if (!metadata)
+        return ExitUsage;
+    filter.metadata = *metadata;
+    filter.pageSize = MaxPageSize;
+
+    OpenSandboxClient client(clientConfig(parser));
+    QList<SandboxInfo> sandboxes;
+    for (filter.page = 1;; ++filter.page) {
+        std::unique_ptr<ResultJob<SandboxPage>> job(client.listSandboxes(filter));
+        job->setAutoDelete(false);
+        const Waited waited = waitFor(job);
+        if (!job || waited.interrupted)
+            return interrupted(terminal, where);
+        if (waited.error) {
+            terminal.err(errorLine(where, *waited.error, client.config()));
+            return ExitFailure;
+        }
+        sandboxes += job->result().items;
+        if (!job->result().hasNextPage || job->result().items.isEmpty())
+            break;
+    }
+
+    if (parser.isSet(u"json"_s)) {
+        QJsonArray array;
+        for (const SandboxInfo &sandbox : std::as_const(sandboxes))
+            array.append(sandboxJson(sandbox));
+        terminal.out(QString::fromUtf8(QJsonDocument(array).toJson(QJsonDocument::Indented)));
+        return ExitSuccess;
+    }
+    if (sandboxes.isEmpty()) {
+        terminal.out(u"No sandboxes.\n"_s);
+        return ExitSuccess;
+    }
+    printTable(sandboxes, terminal);
+    return ExitSuccess;
+}
+
+int sandboxRemove(const QCommandLineParser &parser, const Terminal &terminal)
+{
+    const QString where = u"sandflow sandbox rm"_s;
+    OpenSandboxClient client(clientConfig(parser));
+    int status = ExitSuccess;
+    for (const QString &id : parser.positionalArguments()) {
+        std::unique_ptr<AsyncJob> job(client.deleteSandbox(id));
+        job->setAutoDelete(false);
+        const Waited waited = waitFor(job);
+        if (!job || waited.interrupted)
+            return interrupted(terminal, where);
+        if (!waited.error) {
+            terminal.out(u"removed %1\n"_s.arg(id));
+            continue;
+        }
+        terminal.err(errorLine(where, *waited.error, client.config(), u"sandbox "_s + id));
+        status = ExitFailure;
+        // Without a server the other ids fail the same way.
+        if (waited.error->code == u"UNREACHABLE"_s)
+            break;
+    }
+    return status;
+}
+
+} // namespace Sandflow::Cli
