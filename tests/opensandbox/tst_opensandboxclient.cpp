@@ -1,0 +1,629 @@
+// OpenSandboxClient against a scripted HTTP server on a loopback port: what goes over the
+// wire (paths, queries, headers, bodies, multipart parts) and how the answers a real
+// server may give are read: execd's bare-JSON event streams and SSE `data:` lines split
+// at any byte, the grace second execd holds a stream open, error bodies of every shape,
+// silence and refused connections.
+#include "opensandboxclient.h"
+
+#include <QBuffer>
+#include <QElapsedTimer>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QPointer>
+#include <QRegularExpression>
+#include <QSignalSpy>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTimer>
+
+#include <functional>
+
+using namespace Qt::StringLiterals;
+using namespace Sandflow;
+
+namespace {
+
+struct Request
+{
+    QByteArray method;
+    QByteArray target;                      ///< path and query, as sent
+    QMap<QByteArray, QByteArray> headers;   ///< names in lower case
+    QByteArray body;
+
+    QByteArray path() const { return target.left(target.indexOf('?') < 0 ? target.size() : target.indexOf('?')); }
+    QByteArray query() const { return target.indexOf('?') < 0 ? QByteArray() : target.mid(target.indexOf('?') + 1); }
+};
+
+/// An answer: status and body, or a stream of pieces written with a pause between them.
+struct Response
+{
+    Response(int status = 200, QByteArray contentType = "application/json", QByteArray body = {})
+        : status(status), contentType(std::move(contentType)), body(std::move(body))
+    {
+    }
+
+    static Response silence()
+    {
+        Response response;
+        response.silent = true;
+        return response;
+    }
+
+    int status;
+    QByteArray contentType;
+    QByteArray body;
+    QList<QByteArray> pieces;   ///< a streamed body; then the connection stays open for `holdMs`
+    int holdMs = 0;
+    bool silent = false;        ///< never answer
+};
+
+/// One connection per request (`Connection: close`), which is all a client test needs.
+class ScriptedServer : public QObject
+{
+public:
+    std::function<Response(const Request &)> handler;
+    QList<Request> requests;
+
+    ScriptedServer()
+    {
+        m_server.listen(QHostAddress::LocalHost, 0);
+        connect(&m_server, &QTcpServer::newConnection, this, [this] {
+            while (QTcpSocket *socket = m_server.nextPendingConnection()) {
+                socket->setParent(this);
+                connect(socket, &QTcpSocket::readyRead, this, [this, socket] { read(socket); });
+            }
+        });
+    }
+
+    QString domain() const { return u"127.0.0.1:%1"_s.arg(m_server.serverPort()); }
+
+private:
+    void read(QTcpSocket *socket)
+    {
+        QByteArray &buffer = m_buffers[socket];
+        buffer += socket->readAll();
+        const qsizetype headerEnd = buffer.indexOf("\r\n\r\n");
+        if (headerEnd < 0)
+            return;
+        Request request;
+        const QList<QByteArray> lines = buffer.left(headerEnd).split('\n');
+        const QList<QByteArray> first = lines.first().trimmed().split(' ');
+        request.method = first.value(0);
+        request.target = first.value(1);
+        for (qsizetype i = 1; i < lines.size(); ++i) {
+            const qsizetype colon = lines.at(i).indexOf(':');
+            request.headers.insert(lines.at(i).left(colon).trimmed().toLower(), lines.at(i).mid(colon + 1).trimmed());
+        }
+        const qsizetype length = request.headers.value("content-length", "0").toLongLong();
+        if (buffer.size() < headerEnd + 4 + length)
+            return;
+        request.body = buffer.mid(headerEnd + 4, length);
+        m_buffers.remove(socket);
+        requests.append(request);
+        respond(socket, handler(request));
+    }
+
+    void respond(QTcpSocket *socket, const Response &response)
+    {
+        if (response.silent)
+            return;
+        QByteArray head = "HTTP/1.1 " + QByteArray::number(response.status) + " Whatever\r\n";
+        head += "Content-Type: " + response.contentType + "\r\nConnection: close\r\n";
+        if (response.pieces.isEmpty()) {
+            socket->write(head + "Content-Length: " + QByteArray::number(response.body.size()) + "\r\n\r\n"
+                          + response.body);
+            socket->disconnectFromHost();
+            return;
+        }
+        // No length: the body ends when the connection does.
+        socket->write(head + "\r\n");
+        QPointer<QTcpSocket> guard(socket);
+        int delay = 0;
+        for (const QByteArray &piece : response.pieces) {
+            delay += 20;
+            QTimer::singleShot(delay, this, [guard, piece] {
+                if (guard)
+                    guard->write(piece);
+            });
+        }
+        QTimer::singleShot(delay + response.holdMs, this, [guard] {
+            if (guard)
+                guard->disconnectFromHost();
+        });
+    }
+
+    QTcpServer m_server;
+    QHash<QTcpSocket *, QByteArray> m_buffers;
+};
+
+QByteArray json(const QJsonObject &object)
+{
+    return QJsonDocument(object).toJson(QJsonDocument::Compact);
+}
+
+/// Runs `job` (not auto-deleted) to its end.
+void finish(AsyncJob *job)
+{
+    job->setAutoDelete(false);
+    QSignalSpy finished(job, &AsyncJob::finished);
+    job->start();
+    QVERIFY(finished.wait(10'000));
+}
+
+/// The parts of a multipart body, each with its headers, without the CRLF before the next
+/// delimiter.
+QList<QByteArray> multipartParts(const QByteArray &body, const QByteArray &boundary)
+{
+    QList<QByteArray> parts;
+    const QByteArray delimiter = "--" + boundary;
+    qsizetype at = body.indexOf(delimiter);
+    while (at >= 0) {
+        const qsizetype start = at + delimiter.size() + 2;   // past the CRLF after the delimiter
+        const qsizetype next = body.indexOf("\r\n" + delimiter, start);
+        if (next < 0)
+            break;
+        parts.append(body.mid(start, next - start));
+        at = next + 2;
+    }
+    return parts;
+}
+
+const QRegularExpression requestIdPattern(u"^[0-9a-f]{32}$"_s);
+
+} // namespace
+
+class TestOpenSandboxClient : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void init();
+    void domains_data();
+    void domains();
+    void fromEnvironment();
+    void createWaitsForPing();
+    void createDeletesASandboxThatIsNeverReady();
+    void listQuery();
+    void errorBodies_data();
+    void errorBodies();
+    void commandEvents_data();
+    void commandEvents();
+    void commandStopsListeningAtTheLastEvent();
+    void uploadIsMultipart();
+    void download();
+    void downloadNotFound();
+    void unreachable();
+    void silentServer();
+
+private:
+    OpenSandboxConfig config() const;
+
+    std::unique_ptr<ScriptedServer> m_server;
+};
+
+void TestOpenSandboxClient::init()
+{
+    m_server = std::make_unique<ScriptedServer>();
+}
+
+OpenSandboxConfig TestOpenSandboxClient::config() const
+{
+    OpenSandboxConfig config;
+    config.domain = m_server->domain();
+    config.apiKey = u"key-1"_s;
+    config.readyTimeout = std::chrono::milliseconds(2000);
+    return config;
+}
+
+void TestOpenSandboxClient::domains_data()
+{
+    QTest::addColumn<QString>("domain");
+    QTest::addColumn<QString>("address");
+    QTest::addColumn<QString>("lifecycle");
+    QTest::newRow("host:port") << u"localhost:8080"_s << u"http://localhost:8080"_s << u"http://localhost:8080/v1"_s;
+    QTest::newRow("with /v1") << u"localhost:8080/v1"_s << u"http://localhost:8080"_s << u"http://localhost:8080/v1"_s;
+    QTest::newRow("scheme and /v1/") << u"https://sandboxes.example.com/v1/"_s << u"https://sandboxes.example.com"_s
+                                     << u"https://sandboxes.example.com/v1"_s;
+    QTest::newRow("path prefix") << u"http://gateway:80/opensandbox"_s << u"http://gateway:80/opensandbox"_s
+                                 << u"http://gateway:80/opensandbox/v1"_s;
+}
+
+void TestOpenSandboxClient::domains()
+{
+    QFETCH(QString, domain);
+    QFETCH(QString, address);
+    QFETCH(QString, lifecycle);
+    OpenSandboxConfig config;
+    config.domain = domain;
+    QCOMPARE(config.serverAddress(), address);
+    QCOMPARE(config.lifecycleUrl().toString(), lifecycle);
+}
+
+void TestOpenSandboxClient::fromEnvironment()
+{
+    qunsetenv("OPEN_SANDBOX_DOMAIN");
+    qunsetenv("OPEN_SANDBOX_API_KEY");
+    QCOMPARE(OpenSandboxConfig::fromEnvironment().domain, u"localhost:8080"_s);
+    QCOMPARE(OpenSandboxConfig::fromEnvironment().apiKey, QString());
+    qputenv("OPEN_SANDBOX_DOMAIN", "https://remote:9000");
+    qputenv("OPEN_SANDBOX_API_KEY", "k");
+    const OpenSandboxConfig config = OpenSandboxConfig::fromEnvironment();
+    QCOMPARE(config.serverAddress(), u"https://remote:9000"_s);
+    QCOMPARE(config.effectiveProtocol(), u"https"_s);
+    QCOMPARE(config.apiKey, u"k"_s);
+    QCOMPARE(config.requestTimeout, std::chrono::milliseconds(30'000));
+    qunsetenv("OPEN_SANDBOX_DOMAIN");
+    qunsetenv("OPEN_SANDBOX_API_KEY");
+}
+
+void TestOpenSandboxClient::createWaitsForPing()
+{
+    int pings = 0;
+    m_server->handler = [&](const Request &request) -> Response {
+        if (request.method == "POST" && request.path() == "/v1/sandboxes")
+            return {202, "application/json",
+                    json({{u"id"_s, u"sb-1"_s},
+                          {u"status"_s, QJsonObject{{u"state"_s, u"Running"_s}}},
+                          {u"metadata"_s, QJsonObject{{u"team"_s, u"a"_s}}},
+                          {u"createdAt"_s, u"2026-06-12T10:00:00.123456Z"_s},
+                          {u"expiresAt"_s, u"2026-06-12T10:10:00Z"_s},
+                          {u"entrypoint"_s, QJsonArray{u"tail"_s}}})};
+        if (request.path() == "/v1/sandboxes/sb-1/endpoints/44772")
+            return {200, "application/json",
+                    json({{u"endpoint"_s, u"%1/sandboxes/sb-1/proxy/44772"_s.arg(m_server->domain())},
+                          {u"headers"_s, QJsonObject{{u"X-Route"_s, u"sb-1"_s}}}})};
+        if (request.path() == "/sandboxes/sb-1/proxy/44772/ping")
+            return ++pings < 3 ? Response{502, "text/plain", "Bad Gateway"} : Response{200, "text/plain", {}};
+        return {404, "text/plain", "404 page not found"};
+    };
+    OpenSandboxClient client(config());
+    OpenSandboxCreateRequest request;
+    request.image = u"python:3.12"_s;
+    request.metadata = {{u"team"_s, u"a"_s}};
+    std::unique_ptr<SandboxJob> job(client.createSandbox(request));
+    finish(job.get());
+    QVERIFY2(!job->error(), qPrintable(job->error() ? job->error()->message : QString()));
+    QCOMPARE(job->result().id, u"sb-1"_s);
+    QCOMPARE(job->result().state, SandboxState::Running);
+    QCOMPARE(job->result().image, u"python:3.12"_s);
+    QCOMPARE(job->result().createdAt, QDateTime(QDate(2026, 6, 12), QTime(10, 0, 0, 123), Qt::UTC));
+    QCOMPARE(job->result().expiresAt, QDateTime(QDate(2026, 6, 12), QTime(10, 10), Qt::UTC));
+    QCOMPARE(pings, 3);
+
+    const Request &create = m_server->requests.at(0);
+    QCOMPARE(create.headers.value("open-sandbox-api-key"), QByteArray("key-1"));
+    QVERIFY(requestIdPattern.match(QString::fromLatin1(create.headers.value("x-request-id"))).hasMatch());
+    QCOMPARE(create.headers.value("content-type"), QByteArray("application/json"));
+    const QJsonObject body = QJsonDocument::fromJson(create.body).object();
+    QCOMPARE(body.value("image"_L1).toObject().value("uri"_L1).toString(), u"python:3.12"_s);
+    QCOMPARE(body.value("entrypoint"_L1).toArray(), (QJsonArray{u"tail"_s, u"-f"_s, u"/dev/null"_s}));
+    QCOMPARE(body.value("resourceLimits"_L1).toObject(), (QJsonObject{{u"cpu"_s, u"1"_s}, {u"memory"_s, u"2Gi"_s}}));
+    QCOMPARE(body.value("timeout"_L1).toInt(), 600);
+    QCOMPARE(body.value("metadata"_L1).toObject(), (QJsonObject{{u"team"_s, u"a"_s}}));
+
+    QCOMPARE(m_server->requests.at(1).query(), QByteArray("use_server_proxy=false"));
+    // execd calls carry the endpoint's headers, and each request has an id of its own.
+    const Request &ping = m_server->requests.at(2);
+    QCOMPARE(ping.headers.value("x-route"), QByteArray("sb-1"));
+    QVERIFY(ping.headers.value("x-request-id") != create.headers.value("x-request-id"));
+}
+
+void TestOpenSandboxClient::createDeletesASandboxThatIsNeverReady()
+{
+    m_server->handler = [&](const Request &request) -> Response {
+        if (request.method == "POST")
+            return {202, "application/json", json({{u"id"_s, u"sb-2"_s}, {u"status"_s, QJsonObject{{u"state"_s, u"Pending"_s}}}})};
+        if (request.path().endsWith("/endpoints/44772"))
+            return {200, "application/json", json({{u"endpoint"_s, u"%1/nowhere"_s.arg(m_server->domain())}})};
+        if (request.method == "DELETE")
+            return {204, "application/json", {}};
+        return {502, "text/plain", "Bad Gateway"};
+    };
+    OpenSandboxConfig settings = config();
+    settings.readyTimeout = std::chrono::milliseconds(600);
+    OpenSandboxClient client(settings);
+    OpenSandboxCreateRequest request;
+    request.image = u"ubuntu"_s;
+    request.timeoutSeconds = std::nullopt;
+    std::unique_ptr<SandboxJob> job(client.createSandbox(request));
+    finish(job.get());
+    QVERIFY(job->error());
+    QCOMPARE(job->error()->kind, JobError::Kind::Timeout);
+    QCOMPARE(job->error()->code, u"SANDBOX_READY_TIMEOUT"_s);
+    QVERIFY2(job->error()->message.contains(u"sb-2"_s), qPrintable(job->error()->message));
+    QCOMPARE(job->error()->context.value("sandboxDeleted"_L1).toBool(), true);
+    QCOMPARE(m_server->requests.last().method, QByteArray("DELETE"));
+    QCOMPARE(m_server->requests.last().path(), QByteArray("/v1/sandboxes/sb-2"));
+    // No timeout means "until deleted": the field is left out, not null.
+    QVERIFY(!QJsonDocument::fromJson(m_server->requests.first().body).object().contains("timeout"_L1));
+}
+
+void TestOpenSandboxClient::listQuery()
+{
+    m_server->handler = [](const Request &) -> Response {
+        return {200, "application/json",
+                json({{u"items"_s, QJsonArray{QJsonObject{{u"id"_s, u"a"_s}, {u"status"_s, QJsonObject{{u"state"_s, u"Allocated"_s}}}}}},
+                      {u"pagination"_s, QJsonObject{{u"page"_s, 2}, {u"pageSize"_s, 1}, {u"totalItems"_s, 3},
+                                                    {u"totalPages"_s, 3}, {u"hasNextPage"_s, true}}}})};
+    };
+    OpenSandboxClient client(config());
+    SandboxFilter filter;
+    filter.states = {u"Running"_s, u"Paused"_s};
+    filter.metadata = {{u"a"_s, u"1"_s}, {u"b"_s, u"x y"_s}};
+    filter.page = 2;
+    filter.pageSize = 1;
+    std::unique_ptr<ResultJob<SandboxPage>> job(client.listSandboxes(filter));
+    finish(job.get());
+    QVERIFY(!job->error());
+    QCOMPARE(m_server->requests.first().query(),
+             QByteArray("state=Running&state=Paused&metadata=a%3D1%26b%3Dx%20y&page=2&pageSize=1"));
+    QCOMPARE(job->result().items.size(), 1);
+    // States the protocol does not name are tolerated.
+    QCOMPARE(job->result().items.first().state, SandboxState::Unknown);
+    QCOMPARE(job->result().totalItems, 3);
+    QVERIFY(job->result().hasNextPage);
+}
+
+void TestOpenSandboxClient::errorBodies_data()
+{
+    QTest::addColumn<int>("status");
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<QString>("code");
+    QTest::addColumn<QString>("message");
+    QTest::addColumn<JobError::Kind>("kind");
+    QTest::newRow("envelope") << 404 << QByteArray(R"({"code":"DOCKER::SANDBOX_NOT_FOUND","message":"Sandbox x not found."})")
+                              << u"DOCKER::SANDBOX_NOT_FOUND"_s << u"Sandbox x not found. (404 DOCKER::SANDBOX_NOT_FOUND, request "_s
+                              << JobError::Kind::Invalid;
+    QTest::newRow("validation") << 422 << QByteArray(R"({"detail":[{"loc":["body","timeout"],"msg":"too small"}]})")
+                                << u"HTTP_422"_s << u"body.timeout: too small (422, request "_s << JobError::Kind::Invalid;
+    QTest::newRow("execd 401") << 401 << QByteArray(R"({"error":"Unauthorized"})") << u"HTTP_401"_s
+                               << u"Unauthorized (401, request "_s << JobError::Kind::Invalid;
+    QTest::newRow("text") << 500 << QByteArray("Internal\n  Server   Error") << u"HTTP_500"_s
+                          << u"Internal Server Error (500, request "_s << JobError::Kind::Infra;
+}
+
+void TestOpenSandboxClient::errorBodies()
+{
+    QFETCH(int, status);
+    QFETCH(QByteArray, body);
+    QFETCH(QString, code);
+    QFETCH(QString, message);
+    QFETCH(JobError::Kind, kind);
+    m_server->handler = [&](const Request &) -> Response { return {status, "application/json", body}; };
+    OpenSandboxClient client(config());
+    std::unique_ptr<SandboxJob> job(client.getSandbox(u"x"_s));
+    finish(job.get());
+    QVERIFY(job->error());
+    const QString requestId = QString::fromLatin1(m_server->requests.first().headers.value("x-request-id"));
+    QCOMPARE(job->error()->code, code);
+    QCOMPARE(job->error()->kind, kind);
+    QCOMPARE(job->error()->message, message + requestId + u')');
+    const OpenSandboxErrorDetails details = OpenSandboxErrorDetails::of(*job->error());
+    QCOMPARE(details.status, status);
+    QCOMPARE(details.requestId, requestId);
+    QVERIFY(!details.execd);
+}
+
+void TestOpenSandboxClient::commandEvents_data()
+{
+    QTest::addColumn<QList<QByteArray>>("pieces");
+    QTest::addColumn<QByteArray>("out");
+    QTest::addColumn<QByteArray>("err");
+    QTest::addColumn<std::optional<int>>("exitCode");
+    QTest::addColumn<QString>("errorCode");
+
+    // execd's own framing: bare JSON and a blank line, cut at awkward places.
+    const QByteArray bare = R"({"type":"init","text":"c0ffee","timestamp":1})" "\n\n"
+                            R"({"type":"ping","text":"pong","timestamp":1})" "\n\n"
+                            R"({"type":"stdout","text":"hello","timestamp":2})" "\n\n"
+                            R"({"type":"stdout","text":"\n","timestamp":2})" "\n\n"
+                            R"({"type":"stderr","text":"oops","timestamp":3})" "\n\n"
+                            R"({"type":"error","error":{"ename":"CommandExecError","evalue":"3","traceback":["exit status 3"]},"timestamp":4})" "\n\n";
+    QTest::newRow("bare, split") << QList<QByteArray>{bare.left(7), bare.mid(7, 60), bare.mid(67, 1), bare.mid(68)}
+                                 << QByteArray("hello\n\n") << QByteArray("oops\n") << std::optional<int>(3)
+                                 << u"COMMAND_FAILED"_s;
+    // Standard SSE, with the fields and comments a proxy may add.
+    const QByteArray sse = ": hello\n"
+                           "event: message\nid: 1\nretry: 1000\n"
+                           R"(data: {"type":"init","text":"c0ffee"})" "\n\n"
+                           R"(data:{"type":"stdout","text":"line"})" "\n\n"
+                           R"(data: {"type":"execution_complete","execution_time":5})" "\n\n";
+    QTest::newRow("sse") << QList<QByteArray>{sse} << QByteArray("line\n") << QByteArray() << std::optional<int>(0)
+                         << QString();
+    const QByteArray killed = R"({"type":"init","text":"c0ffee"})" "\n\n"
+                              R"({"type":"error","error":{"ename":"CommandExecError","evalue":"-1","traceback":["signal: terminated"]}})" "\n\n";
+    QTest::newRow("killed") << QList<QByteArray>{killed} << QByteArray() << QByteArray() << std::optional<int>()
+                            << u"COMMAND_KILLED"_s;
+    const QByteArray unstarted = R"({"type":"init","text":"c0ffee"})" "\n\n"
+                                 R"({"type":"error","error":{"ename":"CommandExecError","evalue":"fork/exec: no such file","traceback":[]}})" "\n\n";
+    QTest::newRow("start failure") << QList<QByteArray>{unstarted} << QByteArray() << QByteArray() << std::optional<int>()
+                                   << u"COMMAND_START_FAILED"_s;
+    const QByteArray cut = R"({"type":"init","text":"c0ffee"})" "\n\n" R"({"type":"stdout","text":"partial"})" "\n\n";
+    QTest::newRow("stream cut") << QList<QByteArray>{cut} << QByteArray("partial\n") << QByteArray() << std::optional<int>()
+                                << u"UNEXPECTED_RESPONSE"_s;
+}
+
+void TestOpenSandboxClient::commandEvents()
+{
+    QFETCH(QList<QByteArray>, pieces);
+    QFETCH(QByteArray, out);
+    QFETCH(QByteArray, err);
+    QFETCH(std::optional<int>, exitCode);
+    QFETCH(QString, errorCode);
+    m_server->handler = [&](const Request &) -> Response {
+        Response response;
+        response.contentType = "text/event-stream";
+        response.pieces = pieces;
+        return response;
+    };
+    OpenSandboxClient client(config());
+    CommandRequest request;
+    request.command = u"echo hello"_s;
+    request.cwd = u"/work"_s;
+    request.env = {{u"A"_s, u"1"_s}};
+    request.timeoutMs = 5000;
+    std::unique_ptr<CommandJob> job(client.runCommand({m_server->domain(), {}}, request));
+    QByteArray stdoutBytes;
+    QByteArray stderrBytes;
+    QString startedWith;
+    connect(job.get(), &CommandJob::started, this, [&](const QString &id) { startedWith = id; });
+    connect(job.get(), &CommandJob::output, this, [&](CommandJob::Stream stream, const QByteArray &data) {
+        (stream == CommandJob::Stream::Stdout ? stdoutBytes : stderrBytes) += data;
+    });
+    finish(job.get());
+    QCOMPARE(startedWith, u"c0ffee"_s);
+    QCOMPARE(job->commandId(), u"c0ffee"_s);
+    QCOMPARE(stdoutBytes, out);
+    QCOMPARE(stderrBytes, err);
+    QCOMPARE(job->exitCode(), exitCode);
+    QCOMPARE(job->error() ? job->error()->code : QString(), errorCode);
+
+    const Request &sent = m_server->requests.first();
+    QCOMPARE(sent.path(), QByteArray("/command"));
+    QCOMPARE(QJsonDocument::fromJson(sent.body).object(),
+             (QJsonObject{{u"command"_s, u"echo hello"_s}, {u"background"_s, false}, {u"cwd"_s, u"/work"_s},
+                          {u"envs"_s, QJsonObject{{u"A"_s, u"1"_s}}}, {u"timeout"_s, 5000}}));
+}
+
+void TestOpenSandboxClient::commandStopsListeningAtTheLastEvent()
+{
+    // execd holds the stream open after the final event; the job does not wait for that.
+    m_server->handler = [](const Request &) -> Response {
+        Response response;
+        response.contentType = "text/event-stream";
+        response.pieces = {R"({"type":"init","text":"c"})" "\n\n" R"({"type":"execution_complete"})" "\n\n"};
+        response.holdMs = 60'000;
+        return response;
+    };
+    OpenSandboxClient client(config());
+    CommandRequest request;
+    request.command = u"true"_s;
+    std::unique_ptr<CommandJob> job(client.runCommand({m_server->domain(), {}}, request));
+    QElapsedTimer clock;
+    clock.start();
+    finish(job.get());
+    QVERIFY(!job->error());
+    QCOMPARE(job->exitCode(), std::optional<int>(0));
+    QVERIFY(clock.elapsed() < 5000);
+}
+
+void TestOpenSandboxClient::uploadIsMultipart()
+{
+    m_server->handler = [](const Request &) -> Response { return {200, "application/json", {}}; };
+    QTemporaryDir dir;
+    const QString local = dir.filePath(u"in \"quoted\".bin"_s);
+    QByteArray content;
+    for (int i = 0; i < 70'000; ++i)
+        content += char(i * 7);
+    {
+        QFile file(local);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(content);
+    }
+    OpenSandboxClient client(config());
+    FilePermissions permissions;
+    permissions.mode = 0640;
+    permissions.owner = u"nobody"_s;
+    std::unique_ptr<AsyncJob> job(client.uploadFile({m_server->domain(), {}}, local, u"/data/in.bin"_s, permissions));
+    finish(job.get());
+    QVERIFY2(!job->error(), qPrintable(job->error() ? job->error()->message : QString()));
+
+    const Request &sent = m_server->requests.first();
+    QCOMPARE(sent.path(), QByteArray("/files/upload"));
+    const QByteArray contentType = sent.headers.value("content-type");
+    QVERIFY(contentType.startsWith("multipart/form-data; boundary="));
+    QByteArray boundary = contentType.mid(contentType.indexOf("boundary=") + 9);
+    if (boundary.startsWith('"'))
+        boundary = boundary.mid(1, boundary.size() - 2);
+    const QList<QByteArray> parts = multipartParts(sent.body, boundary);
+    QCOMPARE(parts.size(), 2);
+    const auto split = [](const QByteArray &part) {
+        const qsizetype end = part.indexOf("\r\n\r\n");
+        return std::pair{part.left(end), part.mid(end + 4)};
+    };
+    const auto [metadataHead, metadataBody] = split(parts.at(0));
+    QVERIFY2(metadataHead.contains(R"(Content-Disposition: form-data; name="metadata"; filename="metadata")"),
+             metadataHead.constData());
+    QVERIFY(metadataHead.contains("Content-Type: application/json"));
+    QCOMPARE(QJsonDocument::fromJson(metadataBody).object(),
+             (QJsonObject{{u"path"_s, u"/data/in.bin"_s}, {u"mode"_s, 640}, {u"owner"_s, u"nobody"_s}}));
+    const auto [fileHead, fileBody] = split(parts.at(1));
+    QVERIFY2(fileHead.contains(R"(Content-Disposition: form-data; name="file"; filename="in _quoted_.bin")"),
+             fileHead.constData());
+    QVERIFY(fileBody == content);
+}
+
+void TestOpenSandboxClient::download()
+{
+    const QByteArray content = QByteArray("0123456789").repeated(10'000);
+    m_server->handler = [&](const Request &) -> Response {
+        Response response;
+        response.contentType = "application/octet-stream";
+        response.pieces = {content.left(1000), content.mid(1000, 50'000), content.mid(51'000)};
+        return response;
+    };
+    OpenSandboxClient client(config());
+    QBuffer buffer;
+    buffer.open(QIODevice::WriteOnly);
+    std::unique_ptr<AsyncJob> job(client.downloadFile({m_server->domain(), {}}, u"/a b/c&d"_s, &buffer));
+    finish(job.get());
+    QVERIFY(!job->error());
+    QVERIFY(buffer.data() == content);
+    QCOMPARE(m_server->requests.first().target, QByteArray("/files/download?path=%2Fa%20b%2Fc%26d"));
+}
+
+void TestOpenSandboxClient::downloadNotFound()
+{
+    m_server->handler = [](const Request &) -> Response {
+        return {404, "application/json", R"({"code":"FILE_NOT_FOUND","message":"file /x not found"})"};
+    };
+    OpenSandboxClient client(config());
+    QBuffer buffer;
+    buffer.open(QIODevice::WriteOnly);
+    std::unique_ptr<AsyncJob> job(client.downloadFile({m_server->domain(), {}}, u"/x"_s, &buffer));
+    finish(job.get());
+    QVERIFY(job->error());
+    QCOMPARE(job->error()->code, u"FILE_NOT_FOUND"_s);
+    QVERIFY(job->error()->message.startsWith(u"file /x not found (404 FILE_NOT_FOUND, request "_s));
+    QVERIFY(OpenSandboxErrorDetails::of(*job->error()).execd);
+    QCOMPARE(buffer.data(), QByteArray());
+}
+
+void TestOpenSandboxClient::unreachable()
+{
+    QTcpServer probe;
+    probe.listen(QHostAddress::LocalHost, 0);
+    const quint16 port = probe.serverPort();
+    probe.close();
+    OpenSandboxConfig settings;
+    settings.domain = u"127.0.0.1:%1"_s.arg(port);
+    OpenSandboxClient client(settings);
+    std::unique_ptr<AsyncJob> job(client.deleteSandbox(u"x"_s));
+    finish(job.get());
+    QVERIFY(job->error());
+    QCOMPARE(job->error()->code, u"UNREACHABLE"_s);
+    QCOMPARE(job->error()->kind, JobError::Kind::Infra);
+    QCOMPARE(job->error()->message, u"cannot reach the server at http://127.0.0.1:%1: Connection refused"_s.arg(port));
+    QVERIFY(OpenSandboxErrorDetails::of(*job->error()).connectionRefused);
+}
+
+void TestOpenSandboxClient::silentServer()
+{
+    m_server->handler = [](const Request &) -> Response { return Response::silence(); };
+    OpenSandboxConfig settings = config();
+    settings.requestTimeout = std::chrono::milliseconds(300);
+    OpenSandboxClient client(settings);
+    std::unique_ptr<SandboxJob> job(client.getSandbox(u"x"_s));
+    finish(job.get());
+    QVERIFY(job->error());
+    QCOMPARE(job->error()->kind, JobError::Kind::Timeout);
+    QVERIFY2(job->error()->message.startsWith(u"no answer from the server at http://%1 within 0.3 s (request "_s
+                                                  .arg(m_server->domain())),
+             qPrintable(job->error()->message));
+}
+
+QTEST_GUILESS_MAIN(TestOpenSandboxClient)
+#include "tst_opensandboxclient.moc"
