@@ -1,0 +1,440 @@
+// `sandflow sandbox` against a real `sandflow serve`: both are the built executable,
+// started as processes, the server on a free loopback port with its own state directory.
+// Nothing is mocked: each test is what a user types, checked by exit status, stdout and
+// stderr.
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QRandomGenerator>
+#include <QRegularExpression>
+#include <QTcpServer>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <csignal>
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+/// Only matters when something hangs: the test then fails instead of blocking forever.
+constexpr int hangLimitMs = 120'000;
+const QString apiKey = u"tst-sandboxclient-key"_s;
+
+struct Run
+{
+    int exitCode = -1;      ///< -1 when the program did not exit normally
+    QByteArray out;
+    QByteArray err;
+
+    QString errText() const { return QString::fromUtf8(err); }
+    QString outText() const { return QString::fromUtf8(out); }
+};
+
+/// The caller's environment without the variables that would choose a server.
+QProcessEnvironment cleanEnvironment()
+{
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.remove(u"OPEN_SANDBOX_DOMAIN"_s);
+    env.remove(u"OPEN_SANDBOX_API_KEY"_s);
+    env.insert(u"NO_COLOR"_s, u"1"_s);
+    return env;
+}
+
+/// Runs `sandflow ARGS` to its end.
+Run runSandflow(const QStringList &arguments, const QProcessEnvironment &env = cleanEnvironment())
+{
+    QProcess process;
+    process.setProgram(QStringLiteral(SANDFLOW_BINARY));
+    process.setArguments(arguments);
+    process.setProcessEnvironment(env);
+    process.setStandardInputFile(QProcess::nullDevice());
+    process.start();
+    Run run;
+    if (!process.waitForFinished(hangLimitMs)) {
+        process.kill();
+        process.waitForFinished();
+    } else if (process.exitStatus() == QProcess::NormalExit) {
+        run.exitCode = process.exitCode();
+    }
+    run.out = process.readAllStandardOutput();
+    run.err = process.readAllStandardError();
+    return run;
+}
+
+/// A loopback port that nothing listens on (it was free a moment ago).
+quint16 unusedPort()
+{
+    QTcpServer probe;
+    probe.listen(QHostAddress::LocalHost, 0);
+    return probe.serverPort();
+}
+
+QByteArray randomBytes(qsizetype size)
+{
+    QByteArray bytes(size, Qt::Uninitialized);
+    QRandomGenerator generator(20240612);
+    for (qsizetype i = 0; i < size; ++i)
+        bytes[i] = char(generator.bounded(256));
+    return bytes;
+}
+
+bool writeFile(const QString &path, const QByteArray &content)
+{
+    QFile file(path);
+    return file.open(QIODevice::WriteOnly) && file.write(content) == content.size();
+}
+
+QByteArray readFile(const QString &path)
+{
+    QFile file(path);
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
+} // namespace
+
+class TestSandboxClient : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void createAndList();
+    void listJson();
+    void serverFromEnvironment();
+    void execStreamsOutputAndExitCode();
+    void execWithEnvAndCwd();
+    void execProgramAndArguments();
+    void execInterrupted();
+    void copyTextFileInAndOut();
+    void copyBinaryFileInAndOut();
+    void copyMissingFile();
+    void removeAndListEmpty();
+    void removeUnknownSandbox();
+    void execInUnknownSandbox();
+    void wrongApiKey();
+    void noServer();
+    void usageErrors();
+    void cleanupTestCase();
+
+private:
+    /// `sandflow sandbox SUBCOMMAND ARGS` against the test's server.
+    Run sandbox(const QString &subcommand, const QStringList &arguments = {});
+    QString serverUrl() const { return u"http://127.0.0.1:%1"_s.arg(m_port); }
+
+    QTemporaryDir m_stateDir;
+    QTemporaryDir m_files;
+    QProcess m_server;
+    QByteArray m_serverOut;
+    quint16 m_port = 0;
+    QString m_id;           ///< the sandbox the tests share, made by createAndList
+};
+
+Run TestSandboxClient::sandbox(const QString &subcommand, const QStringList &arguments)
+{
+    return runSandflow(QStringList{u"sandbox"_s, subcommand, u"--server"_s, serverUrl(), u"--api-key"_s, apiKey}
+                       + arguments);
+}
+
+void TestSandboxClient::initTestCase()
+{
+    QVERIFY(m_stateDir.isValid());
+    QVERIFY(m_files.isValid());
+    m_server.setProgram(QStringLiteral(SANDFLOW_BINARY));
+    m_server.setArguments({u"serve"_s, u"--listen"_s, u"127.0.0.1:0"_s, u"--api-key"_s, apiKey, u"--state-dir"_s,
+                           m_stateDir.path()});
+    m_server.setProcessEnvironment(cleanEnvironment());
+    m_server.setStandardInputFile(QProcess::nullDevice());
+    m_server.start();
+    QVERIFY2(m_server.waitForStarted(hangLimitMs), qPrintable(m_server.errorString()));
+    // The first line says where it listens; port 0 let the system choose.
+    while (!m_serverOut.contains('\n') && m_server.state() == QProcess::Running)
+        m_server.waitForReadyRead(hangLimitMs);
+    m_serverOut += m_server.readAllStandardOutput();
+    static const QRegularExpression listening(u"^sandflow serve: listening on http://127\\.0\\.0\\.1:(\\d+)\\n"_s);
+    const QRegularExpressionMatch match = listening.match(QString::fromUtf8(m_serverOut));
+    QVERIFY2(match.hasMatch(), qPrintable(u"the server said: %1 %2"_s.arg(QString::fromUtf8(m_serverOut),
+                                                                        QString::fromUtf8(m_server.readAllStandardError()))));
+    m_port = quint16(match.captured(1).toUInt());
+    QVERIFY(m_port > 0);
+}
+
+void TestSandboxClient::createAndList()
+{
+    const Run created = sandbox(u"create"_s, {u"--metadata"_s, u"suite=client"_s, u"--metadata"_s, u"case=one"_s,
+                                              u"--env"_s, u"FROM_CREATE=yes"_s});
+    QVERIFY2(created.exitCode == 0, created.err.constData());
+    // Only the id, for scripts.
+    QVERIFY2(created.out.endsWith('\n') && created.out.count('\n') == 1, created.out.constData());
+    m_id = created.outText().trimmed();
+    QVERIFY(!m_id.isEmpty());
+    QVERIFY(!m_id.contains(u' '));
+
+    const Run listed = sandbox(u"ls"_s, {u"--metadata"_s, u"suite=client"_s});
+    QVERIFY2(listed.exitCode == 0, listed.err.constData());
+    const QStringList lines = listed.outText().split(u'\n', Qt::SkipEmptyParts);
+    QCOMPARE(lines.size(), 2);
+    static const QRegularExpression header(u"^ID +STATE +IMAGE +CREATED +EXPIRES +METADATA$"_s);
+    QVERIFY2(header.match(lines.first()).hasMatch(), qPrintable(lines.first()));
+    QVERIFY2(lines.at(1).startsWith(m_id + u' '), qPrintable(lines.at(1)));
+    QVERIFY2(lines.at(1).contains(u"Running"_s), qPrintable(lines.at(1)));
+    QVERIFY2(lines.at(1).endsWith(u"case=one,suite=client"_s), qPrintable(lines.at(1)));
+
+    const Run both = sandbox(u"ls"_s, {u"--metadata"_s, u"suite=client"_s, u"--metadata"_s, u"case=one"_s,
+                                       u"--state"_s, u"running"_s});
+    QVERIFY2(both.exitCode == 0, both.err.constData());
+    QVERIFY2(both.outText().contains(m_id), both.out.constData());
+
+    const Run other = sandbox(u"ls"_s, {u"--metadata"_s, u"suite=other"_s});
+    QVERIFY2(other.exitCode == 0, other.err.constData());
+    QCOMPARE(other.outText(), u"No sandboxes.\n"_s);
+
+    const Run paused = sandbox(u"ls"_s, {u"--metadata"_s, u"suite=client"_s, u"--state"_s, u"Paused"_s});
+    QVERIFY2(paused.exitCode == 0, paused.err.constData());
+    QVERIFY(!paused.outText().contains(m_id));
+}
+
+void TestSandboxClient::listJson()
+{
+    QVERIFY(!m_id.isEmpty());
+    const Run listed = sandbox(u"ls"_s, {u"--json"_s, u"--metadata"_s, u"case=one"_s});
+    QVERIFY2(listed.exitCode == 0, listed.err.constData());
+    const QJsonArray sandboxes = QJsonDocument::fromJson(listed.out).array();
+    QCOMPARE(sandboxes.size(), 1);
+    const QJsonObject sandbox = sandboxes.first().toObject();
+    QCOMPARE(sandbox.value("id"_L1).toString(), m_id);
+    QCOMPARE(sandbox.value("state"_L1).toString(), u"Running"_s);
+    QCOMPARE(sandbox.value("metadata"_L1).toObject(),
+             (QJsonObject{{u"suite"_s, u"client"_s}, {u"case"_s, u"one"_s}}));
+    // The default time to live is the SDKs': 600 s.
+    QVERIFY(sandbox.contains("expiresAt"_L1));
+}
+
+void TestSandboxClient::serverFromEnvironment()
+{
+    QVERIFY(!m_id.isEmpty());
+    QProcessEnvironment env = cleanEnvironment();
+    env.insert(u"OPEN_SANDBOX_DOMAIN"_s, u"127.0.0.1:%1/v1"_s.arg(m_port));
+    env.insert(u"OPEN_SANDBOX_API_KEY"_s, apiKey);
+    const Run listed = runSandflow({u"sandbox"_s, u"ls"_s, u"--metadata"_s, u"suite=client"_s}, env);
+    QVERIFY2(listed.exitCode == 0, listed.err.constData());
+    QVERIFY2(listed.outText().contains(m_id), listed.out.constData());
+}
+
+void TestSandboxClient::execStreamsOutputAndExitCode()
+{
+    QVERIFY(!m_id.isEmpty());
+    const Run run = sandbox(u"exec"_s, {m_id, u"--"_s, u"echo hello; echo oops >&2; exit 3"_s});
+    QCOMPARE(run.out, QByteArray("hello\n"));
+    QCOMPARE(run.err, QByteArray("oops\n"));
+    QCOMPARE(run.exitCode, 3);
+
+    const Run ok = sandbox(u"exec"_s, {m_id, u"--"_s, u"printf 'a\\n\\nb\\n'; echo \"$FROM_CREATE\""_s});
+    QVERIFY2(ok.exitCode == 0, ok.err.constData());
+    // Empty lines survive, and the sandbox's environment reaches its commands.
+    QCOMPARE(ok.out, QByteArray("a\n\nb\nyes\n"));
+    QCOMPARE(ok.err, QByteArray());
+}
+
+void TestSandboxClient::execWithEnvAndCwd()
+{
+    QVERIFY(!m_id.isEmpty());
+    const Run made = sandbox(u"exec"_s, {m_id, u"--"_s, u"mkdir -p /tmp/client-cwd/inner"_s});
+    QVERIFY2(made.exitCode == 0, made.err.constData());
+    const Run run = sandbox(u"exec"_s, {u"--env"_s, u"GREETING=hi there"_s, u"--env"_s, u"SECOND=2"_s, u"--cwd"_s,
+                                        u"/tmp/client-cwd/inner"_s, m_id, u"--"_s,
+                                        u"echo \"$GREETING $SECOND\"; pwd"_s});
+    QVERIFY2(run.exitCode == 0, run.err.constData());
+    QCOMPARE(run.out, QByteArray("hi there 2\n/tmp/client-cwd/inner\n"));
+
+    const Run missing = sandbox(u"exec"_s, {u"--cwd"_s, u"/tmp/client-cwd/nowhere"_s, m_id, u"--"_s, u"pwd"_s});
+    QCOMPARE(missing.exitCode, 1);
+    QVERIFY2(missing.errText().startsWith(u"sandflow sandbox exec: "_s), missing.err.constData());
+    QVERIFY2(missing.errText().contains(u"request "_s), missing.err.constData());
+}
+
+void TestSandboxClient::execProgramAndArguments()
+{
+    QVERIFY(!m_id.isEmpty());
+    // Several words are a program and its arguments: spaces and quotes stay inside them.
+    const Run run = sandbox(u"exec"_s, {m_id, u"--"_s, u"printf"_s, u"[%s]"_s, u"a b"_s, u"it's"_s, u"$HOME"_s});
+    QVERIFY2(run.exitCode == 0, run.err.constData());
+    QCOMPARE(run.out, QByteArray("[a b][it's][$HOME]\n"));
+}
+
+void TestSandboxClient::execInterrupted()
+{
+    QVERIFY(!m_id.isEmpty());
+    QProcess process;
+    process.setProgram(QStringLiteral(SANDFLOW_BINARY));
+    process.setArguments({u"sandbox"_s, u"exec"_s, u"--server"_s, serverUrl(), u"--api-key"_s, apiKey, m_id, u"--"_s,
+                          u"echo started; sleep 60; echo not interrupted"_s});
+    process.setProcessEnvironment(cleanEnvironment());
+    process.start();
+    QVERIFY(process.waitForStarted(hangLimitMs));
+    QByteArray out;
+    while (!out.contains("started\n") && process.state() == QProcess::Running) {
+        process.waitForReadyRead(hangLimitMs);
+        out += process.readAllStandardOutput();
+    }
+    QCOMPARE(out, QByteArray("started\n"));
+    ::kill(pid_t(process.processId()), SIGINT);
+    // Interrupting takes the server at most 3 s (SIGTERM, then SIGKILL); far less than the sleep.
+    QVERIFY(process.waitForFinished(30'000));
+    QCOMPARE(process.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(process.exitCode(), 130);
+    QVERIFY(!process.readAllStandardOutput().contains("not interrupted"));
+    QVERIFY(process.readAllStandardError().contains("interrupting the command"));
+
+    // The command is gone from the sandbox, not just from this terminal.
+    const Run left = sandbox(u"exec"_s, {m_id, u"--"_s, u"ps -eo args | grep -c '^sleep 60' || true"_s});
+    QVERIFY2(left.exitCode == 0, left.err.constData());
+    QCOMPARE(left.out, QByteArray("0\n"));
+}
+
+void TestSandboxClient::copyTextFileInAndOut()
+{
+    QVERIFY(!m_id.isEmpty());
+    const QString local = m_files.filePath(u"notes.txt"_s);
+    const QByteArray content = "first line\nsecond line, no newline at the end";
+    QVERIFY(writeFile(local, content));
+    QFile::setPermissions(local, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner | QFile::ReadGroup
+                                     | QFile::ReadOther);
+
+    // Missing directories in the sandbox are made; a target ending in / gets the file's name.
+    const Run in = sandbox(u"cp"_s, {local, m_id + u":/tmp/client-copy/text/"_s});
+    QVERIFY2(in.exitCode == 0, in.err.constData());
+    QCOMPARE(in.out, QByteArray());
+    const Run seen = sandbox(u"exec"_s, {m_id, u"--"_s, u"cat /tmp/client-copy/text/notes.txt; echo; stat -c %a /tmp/client-copy/text/notes.txt"_s});
+    QVERIFY2(seen.exitCode == 0, seen.err.constData());
+    QCOMPARE(seen.out, content + "\n744\n");
+
+    // Into a local directory: the file keeps its name.
+    QDir(m_files.path()).mkpath(u"back"_s);
+    const Run out = sandbox(u"cp"_s, {m_id + u":/tmp/client-copy/text/notes.txt"_s, m_files.filePath(u"back"_s)});
+    QVERIFY2(out.exitCode == 0, out.err.constData());
+    QCOMPARE(readFile(m_files.filePath(u"back/notes.txt"_s)), content);
+}
+
+void TestSandboxClient::copyBinaryFileInAndOut()
+{
+    QVERIFY(!m_id.isEmpty());
+    const QByteArray content = randomBytes(5 * 1024 * 1024 + 3);
+    const QString local = m_files.filePath(u"blob.bin"_s);
+    QVERIFY(writeFile(local, content));
+
+    const Run in = sandbox(u"cp"_s, {local, m_id + u":/tmp/client-copy/blob.bin"_s});
+    QVERIFY2(in.exitCode == 0, in.err.constData());
+    const Run size = sandbox(u"exec"_s, {m_id, u"--"_s, u"stat -c %s /tmp/client-copy/blob.bin"_s});
+    QCOMPARE(size.out, QByteArray::number(content.size()) + '\n');
+
+    const QString back = m_files.filePath(u"blob.back"_s);
+    const Run out = sandbox(u"cp"_s, {m_id + u":/tmp/client-copy/blob.bin"_s, back});
+    QVERIFY2(out.exitCode == 0, out.err.constData());
+    const QByteArray received = readFile(back);
+    QCOMPARE(received.size(), content.size());
+    QVERIFY(received == content);
+}
+
+void TestSandboxClient::copyMissingFile()
+{
+    QVERIFY(!m_id.isEmpty());
+    const QString target = m_files.filePath(u"never.txt"_s);
+    const Run out = sandbox(u"cp"_s, {m_id + u":/tmp/client-copy/does-not-exist"_s, target});
+    QCOMPARE(out.exitCode, 1);
+    static const QRegularExpression message(u"^sandflow sandbox cp: .*\\(404 [A-Z_:]+, request [0-9a-f]{32}\\)\\n$"_s);
+    QVERIFY2(message.match(out.errText()).hasMatch(), out.err.constData());
+    // No half-written file is left behind.
+    QVERIFY(!QFile::exists(target));
+
+    const Run in = sandbox(u"cp"_s, {m_files.filePath(u"absent.txt"_s), m_id + u":/tmp/x"_s});
+    QCOMPARE(in.exitCode, 1);
+    QVERIFY2(in.errText().contains(u"no such file"_s), in.err.constData());
+}
+
+void TestSandboxClient::removeAndListEmpty()
+{
+    QVERIFY(!m_id.isEmpty());
+    const Run removed = sandbox(u"rm"_s, {m_id});
+    QVERIFY2(removed.exitCode == 0, removed.err.constData());
+    QCOMPARE(removed.outText(), u"removed %1\n"_s.arg(m_id));
+    const Run listed = sandbox(u"ls"_s, {u"--metadata"_s, u"suite=client"_s});
+    QVERIFY2(listed.exitCode == 0, listed.err.constData());
+    QCOMPARE(listed.outText(), u"No sandboxes.\n"_s);
+}
+
+void TestSandboxClient::removeUnknownSandbox()
+{
+    const Run removed = sandbox(u"rm"_s, {u"no-such-sandbox"_s});
+    QCOMPARE(removed.exitCode, 1);
+    static const QRegularExpression message(
+        u"^sandflow sandbox rm: sandbox no-such-sandbox not found \\(404 [A-Z_:]+, request [0-9a-f]{32}\\)\\n$"_s);
+    QVERIFY2(message.match(removed.errText()).hasMatch(), removed.err.constData());
+    QCOMPARE(removed.out, QByteArray());
+}
+
+void TestSandboxClient::execInUnknownSandbox()
+{
+    const Run run = sandbox(u"exec"_s, {u"no-such-sandbox"_s, u"--"_s, u"true"_s});
+    QCOMPARE(run.exitCode, 1);
+    QVERIFY2(run.errText().startsWith(u"sandflow sandbox exec: sandbox no-such-sandbox not found (404 "_s),
+             run.err.constData());
+}
+
+void TestSandboxClient::wrongApiKey()
+{
+    const Run listed = runSandflow({u"sandbox"_s, u"ls"_s, u"--server"_s, serverUrl(), u"--api-key"_s, u"wrong"_s});
+    QCOMPARE(listed.exitCode, 1);
+    static const QRegularExpression message(
+        u"^sandflow sandbox ls: the server refused the API key \\(401 [A-Z_:]+, request [0-9a-f]{32}\\); "
+        u"pass the right key with --api-key or \\$OPEN_SANDBOX_API_KEY\\n$"_s);
+    QVERIFY2(message.match(listed.errText()).hasMatch(), listed.err.constData());
+
+    const Run none = runSandflow({u"sandbox"_s, u"ls"_s, u"--server"_s, serverUrl()});
+    QCOMPARE(none.exitCode, 1);
+    QVERIFY2(none.errText().startsWith(u"sandflow sandbox ls: the server wants an API key (401 "_s), none.err.constData());
+}
+
+void TestSandboxClient::noServer()
+{
+    const quint16 port = unusedPort();
+    const Run listed = runSandflow({u"sandbox"_s, u"ls"_s, u"--server"_s, u"127.0.0.1:%1"_s.arg(port)});
+    QCOMPARE(listed.exitCode, 1);
+    QCOMPARE(listed.errText(), u"sandflow sandbox: cannot reach the server at http://127.0.0.1:%1: Connection refused "
+                               u"(start one with 'sandflow serve')\n"_s.arg(port));
+}
+
+void TestSandboxClient::usageErrors()
+{
+    const Run noCommand = runSandflow({u"sandbox"_s, u"exec"_s, u"some-id"_s});
+    QCOMPARE(noCommand.exitCode, 2);
+    QVERIFY2(noCommand.errText().startsWith(u"sandflow sandbox exec: missing"_s), noCommand.err.constData());
+    const Run badEnv = runSandflow({u"sandbox"_s, u"create"_s, u"--env"_s, u"NOVALUE"_s});
+    QCOMPARE(badEnv.exitCode, 2);
+    QVERIFY2(badEnv.errText().contains(u"--env wants KEY=VALUE"_s), badEnv.err.constData());
+    const Run bothLocal = runSandflow({u"sandbox"_s, u"cp"_s, u"a"_s, u"b"_s});
+    QCOMPARE(bothLocal.exitCode, 2);
+    const Run unknown = runSandflow({u"sandbox"_s, u"exce"_s});
+    QCOMPARE(unknown.exitCode, 2);
+    QVERIFY2(unknown.errText().contains(u"did you mean"_s, Qt::CaseInsensitive), unknown.err.constData());
+    const Run help = runSandflow({u"sandbox"_s, u"exec"_s, u"--help"_s});
+    QCOMPARE(help.exitCode, 0);
+    QVERIFY(help.outText().startsWith(u"Usage: sandflow sandbox exec [OPTIONS] ID -- COMMAND..."_s));
+    QVERIFY(help.outText().contains(u"--server URL"_s));
+}
+
+void TestSandboxClient::cleanupTestCase()
+{
+    if (m_server.state() != QProcess::Running)
+        return;
+    m_server.terminate();   // SIGTERM: the server deletes its sandboxes and exits
+    QVERIFY2(m_server.waitForFinished(hangLimitMs), "the server did not stop on SIGTERM");
+    QCOMPARE(m_server.exitStatus(), QProcess::NormalExit);
+    QVERIFY2(m_server.exitCode() == 0, m_server.readAllStandardError().constData());
+}
+
+QTEST_GUILESS_MAIN(TestSandboxClient)
+#include "tst_sandboxclient.moc"
