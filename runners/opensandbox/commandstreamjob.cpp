@@ -1,6 +1,7 @@
 #include "commandstreamjob_p.h"
 
 #include "httperror_p.h"
+#include "units.h"
 #include "wirejson_p.h"
 
 #include <QJsonArray>
@@ -78,28 +79,34 @@ std::optional<JobError> CommandStreamJob::failure(const QJsonObject &error) cons
     QStringList traceback;
     for (const QJsonValue &line : error.value("traceback"_L1).toArray())
         traceback.append(line.toString());
-    QJsonObject context{{u"commandId"_s, m_commandId}, {u"requestId"_s, m_stream->requestId()}};
+    // The stream's request id: the server logged the command under it.
+    const QString requestId = m_stream->requestId();
+    QJsonObject context{{u"commandId"_s, m_commandId}, {u"requestId"_s, requestId}};
     bool numeric = false;
     const int code = value.trimmed().toInt(&numeric);
     if (!numeric) {
         // execd could not start it: evalue is the system's reason.
         context.insert(u"reason"_s, value);
-        return JobError{JobError::Kind::Task, u"COMMAND_START_FAILED"_s, u"the command did not start: %1"_s.arg(value),
-                        context};
+        return JobError{JobError::Kind::Task, u"COMMAND_START_FAILED"_s,
+                        u"the command did not start: %1 (request %2)"_s.arg(value, requestId), context};
     }
     if (code == 0)
         return std::nullopt;
     if (code > 0) {
         context.insert(u"exitCode"_s, code);
-        return JobError{JobError::Kind::Task, u"COMMAND_FAILED"_s, u"exit status %1"_s.arg(code), context};
+        return JobError{JobError::Kind::Task, u"COMMAND_FAILED"_s, u"exit status %1 (request %2)"_s.arg(code).arg(requestId),
+                        context};
     }
     // -1: a signal ended it, after an interrupt or when its time ran out.
     const QString signal = traceback.isEmpty() ? u"signal"_s : traceback.first();
     context.insert(u"signal"_s, signal);
     if (m_request.timeoutMs && m_clock.elapsed() >= *m_request.timeoutMs)
         return JobError{JobError::Kind::Timeout, u"COMMAND_TIMEOUT"_s,
-                u"the command ran out of time after %1 ms (%2)"_s.arg(*m_request.timeoutMs).arg(signal), context};
-    return JobError{JobError::Kind::Task, u"COMMAND_KILLED"_s, u"the command was stopped (%1)"_s.arg(signal), context};
+                        u"the command ran out of time after %1 (%2, request %3)"_s
+                            .arg(formatDuration(*m_request.timeoutMs), signal, requestId),
+                        context};
+    return JobError{JobError::Kind::Task, u"COMMAND_KILLED"_s,
+                    u"the command was stopped (%1, request %2)"_s.arg(signal, requestId), context};
 }
 
 void CommandStreamJob::end(std::optional<JobError> error)
