@@ -157,6 +157,8 @@ public:
     /// without error for exit status 0, else with a Task error whose context has
     /// "exitCode" (or "signal" when it was killed: timeout or interrupt). Cancelling
     /// the job interrupts the command on the server, since execd would let it run on.
+    /// `request.shell` is not sent: execd runs every command with `bash -c` (`sh -c` where
+    /// there is no bash).
     CommandJob *runCommand(const OpenSandboxEndpoint &execd, const CommandRequest &request);
     /// DELETE /command?id=: SIGTERM to the command's processes, SIGKILL 3 s later.
     AsyncJob *interruptCommand(const OpenSandboxEndpoint &execd, const QString &commandId);

@@ -253,10 +253,10 @@ void TestSandboxClient::execWithEnvAndCwd()
     QCOMPARE(run.out, QByteArray("hi there 2\n/tmp/client-cwd/inner\n"));
 
     const Run missing = sandbox(u"exec"_s, {u"--cwd"_s, u"/tmp/client-cwd/nowhere"_s, m_id, u"--"_s, u"pwd"_s});
-    // execd refuses the request (400); a server may as well start and fail the command.
+    // Refused before it starts, as execd does it.
     QCOMPARE(missing.exitCode, 1);
     static const QRegularExpression message(
-        u"^sandflow sandbox exec: .*/tmp/client-cwd/nowhere.*request [0-9a-f]{32}\\)?\\n$"_s);
+        u"^sandflow sandbox exec: .*/tmp/client-cwd/nowhere.* \\(400 INVALID_REQUEST_BODY, request [0-9a-f]{32}\\)\\n$"_s);
     QVERIFY2(message.match(missing.errText()).hasMatch(), missing.err.constData());
     QCOMPARE(missing.out, QByteArray());
 }
@@ -361,7 +361,8 @@ void TestSandboxClient::copyMissingFile()
     const QString target = m_files.filePath(u"never.txt"_s);
     const Run out = sandbox(u"cp"_s, {m_id + u":/tmp/client-copy/does-not-exist"_s, target});
     QCOMPARE(out.exitCode, 1);
-    static const QRegularExpression message(u"^sandflow sandbox cp: .*\\(4\\d\\d [A-Z_:]+, request [0-9a-f]{32}\\)\\n$"_s);
+    static const QRegularExpression message(
+        u"^sandflow sandbox cp: .*/tmp/client-copy/does-not-exist.* \\(404 FILE_NOT_FOUND, request [0-9a-f]{32}\\)\\n$"_s);
     QVERIFY2(message.match(out.errText()).hasMatch(), out.err.constData());
     // No half-written file is left behind.
     QVERIFY(!QFile::exists(target));
