@@ -23,9 +23,6 @@ namespace Sandflow::Internal {
 
 namespace {
 
-/// Above this many bytes waiting for a slow client, a download stops reading the file.
-constexpr qint64 DownloadHighWater = 8 * 1024 * 1024;
-
 bool isNotFound(const JobError &error)
 {
     return error.code == u"NOT_FOUND"_s;
