@@ -25,13 +25,9 @@ HttpConnection::HttpConnection(QTcpSocket *socket, const HttpLimits &limits, Dis
     // refused before the body is read into memory.
     connect(socket, &QTcpSocket::readyRead, this, [this] {
         updateIdleTimer();
-        checkIncomingHead();
+        countIncoming();
     });
-    connect(socket, &QTcpSocket::bytesWritten, this, [this] {
-        updateIdleTimer();
-        if (m_active && m_socket && m_socket->bytesToWrite() == 0)
-            emit m_active->drained();
-    });
+    connect(socket, &QTcpSocket::bytesWritten, this, &HttpConnection::updateIdleTimer);
     connect(socket, &QTcpSocket::disconnected, this, &HttpConnection::clientLeft);
     connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
     updateIdleTimer();
@@ -42,33 +38,47 @@ HttpConnection *HttpConnection::of(QTcpSocket *socket)
     return socket->findChild<HttpConnection *>(u"HttpConnection"_s, Qt::FindDirectChildrenOnly);
 }
 
-void HttpConnection::checkIncomingHead()
+void HttpConnection::countIncoming()
 {
-    if (m_headChecked || m_closing || !m_socket)
+    if (m_closing || !m_socket)
         return;
-    const QByteArray head = m_socket->peek(m_limits.maxHeaderBytes);
-    const qsizetype end = head.indexOf("\r\n\r\n");
-    if (end < 0) {
-        if (head.size() >= m_limits.maxHeaderBytes)
-            refuse(431, "The request's header is larger than " + QByteArray::number(m_limits.maxHeaderBytes) + " bytes.");
-        return;
+    const qint64 arrived = m_socket->bytesAvailable();
+    m_requestBytes += arrived;
+    if (!m_headComplete) {
+        m_head += m_socket->peek(qMin<qint64>(arrived, m_limits.maxHeaderBytes - m_head.size() + 4));
+        const qsizetype end = m_head.indexOf("\r\n\r\n");
+        if (end < 0) {
+            if (m_head.size() >= m_limits.maxHeaderBytes)
+                refuse(431, "The request's header is larger than " + QByteArray::number(m_limits.maxHeaderBytes) + " bytes.");
+            return;
+        }
+        m_headComplete = true;
+        // A body announced as too large is refused before it is read into memory.
+        for (const QByteArray &line : m_head.left(end).split('\n')) {
+            const qsizetype colon = line.indexOf(':');
+            if (colon < 0 || line.left(colon).trimmed().toLower() != "content-length")
+                continue;
+            bool ok = false;
+            const qint64 length = line.mid(colon + 1).trimmed().toLongLong(&ok);
+            if (ok && length > m_limits.maxBodyBytes)
+                return refuse(413, "The request body has " + QByteArray::number(length)
+                                       + " bytes; the server accepts at most " + QByteArray::number(m_limits.maxBodyBytes) + '.');
+        }
     }
-    m_headChecked = true;
-    for (const QByteArray &line : head.left(end).split('\n')) {
-        const qsizetype colon = line.indexOf(':');
-        if (colon < 0 || line.left(colon).trimmed().toLower() != "content-length")
-            continue;
-        bool ok = false;
-        const qint64 length = line.mid(colon + 1).trimmed().toLongLong(&ok);
-        if (ok && length > m_limits.maxBodyBytes)
-            refuse(413, "The request body has " + QByteArray::number(length) + " bytes; the server accepts at most "
-                            + QByteArray::number(m_limits.maxBodyBytes) + '.');
-    }
+    // Bodies without a length (chunked) are counted as they come.
+    if (m_requestBytes > m_limits.maxBodyBytes + m_limits.maxHeaderBytes)
+        refuse(413, "The request body is larger than the " + QByteArray::number(m_limits.maxBodyBytes)
+                        + " bytes the server accepts.");
 }
 
 void HttpConnection::refuse(int status, const QByteArray &message)
 {
     m_closing = true;
+    if (m_active) {
+        // An answer is under way on this connection: the refusal cannot be put in its middle.
+        m_socket->abort();
+        return;
+    }
     const QByteArray body = QJsonDocument(QJsonObject{{u"code"_s, status == 413 ? u"REQUEST_TOO_LARGE"_s
                                                                                  : u"HEADER_TOO_LARGE"_s},
                                                       {u"message"_s, QString::fromUtf8(message)}})
@@ -81,9 +91,19 @@ void HttpConnection::refuse(int status, const QByteArray &message)
 
 void HttpConnection::enqueue(HttpExchange *exchange)
 {
-    m_headChecked = false;
+    m_head.clear();
+    m_headComplete = false;
+    m_requestBytes = 0;
     if (m_closing) {
         exchange->deleteLater();
+        return;
+    }
+    if (m_queue.size() >= m_limits.maxQueuedRequests) {
+        // A client that sends far ahead of its answers gets no answers at all: an error
+        // response cannot be put between the ones already under way.
+        exchange->deleteLater();
+        if (m_socket)
+            m_socket->abort();
         return;
     }
     m_queue.append(exchange);
@@ -96,19 +116,19 @@ void HttpConnection::dispatchNext()
     while (!m_queue.isEmpty() && !m_active)
         m_active = m_queue.takeFirst();
     updateIdleTimer();
-    if (m_active)
-        m_dispatch(m_active);
+    if (!m_active)
+        return;
+    // Queued, so that a pipelined request answered at once does not nest in the one before.
+    QMetaObject::invokeMethod(this, [this, exchange = m_active] {
+        if (exchange && exchange == m_active)
+            m_dispatch(exchange);
+    }, Qt::QueuedConnection);
 }
 
 void HttpConnection::write(QByteArrayView bytes)
 {
     if (m_socket && m_socket->state() == QAbstractSocket::ConnectedState)
         m_socket->write(bytes.data(), bytes.size());
-}
-
-qint64 HttpConnection::pendingBytes() const
-{
-    return m_socket ? m_socket->bytesToWrite() : 0;
 }
 
 void HttpConnection::exchangeDone(HttpExchange *exchange, bool closeConnection)

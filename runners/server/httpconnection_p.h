@@ -20,6 +20,8 @@ struct HttpLimits
     qint64 maxBodyBytes = 1024LL * 1024 * 1024;   ///< the parser holds a whole body in memory
     int idleTimeoutMs = 60'000;                   ///< with no request in progress
     int maxHeaderBytes = 64 * 1024;
+    /// Requests a client may send ahead of their answers (pipelining) before it is cut off.
+    int maxQueuedRequests = 32;
 };
 
 class HttpConnection final : public QObject
@@ -40,11 +42,10 @@ public:
 
     // For HttpExchange.
     void write(QByteArrayView bytes);
-    qint64 pendingBytes() const;
     void exchangeDone(HttpExchange *exchange, bool closeConnection);
 
 private:
-    void checkIncomingHead();
+    void countIncoming();
     void refuse(int status, const QByteArray &message);
     void dispatchNext();
     void clientLeft();
@@ -56,7 +57,12 @@ private:
     QTimer m_idleTimer;
     QList<QPointer<HttpExchange>> m_queue;
     QPointer<HttpExchange> m_active;
-    bool m_headChecked = false;       ///< the request being received was checked already
+    // The request being received: its head so far, and every byte of it. The parser reads all
+    // that arrives, so each readyRead brings only new bytes, and a request ends when the
+    // parser hands it over.
+    QByteArray m_head;
+    bool m_headComplete = false;
+    qint64 m_requestBytes = 0;
     bool m_closing = false;
 };
 

@@ -40,6 +40,12 @@ bool wantsClose(const HttpRequest &request)
     return request.header("connection").toLower().contains("close");
 }
 
+/// HEAD answers carry the headers of a GET without its body.
+bool bodyless(const HttpRequest &request)
+{
+    return request.method == "HEAD";
+}
+
 } // namespace
 
 QByteArray HttpRequest::header(QByteArrayView name) const
@@ -64,7 +70,7 @@ void HttpExchange::respond(int status, const QByteArray &contentType, const QByt
     if (m_state != State::Idle)
         return;
     writeHead(status, contentType, body.size(), extraHeaders);
-    if (m_connection && !body.isEmpty())
+    if (m_connection && !body.isEmpty() && !bodyless(m_request))
         m_connection->write(body);
     complete(wantsClose(m_request));
 }
@@ -88,14 +94,19 @@ void HttpExchange::beginStream(int status, const QByteArray &contentType, const 
     writeHead(status, contentType, length, extraHeaders);
     m_state = State::Streaming;
     m_chunked = !length;
+    m_remaining = length;
 }
 
 void HttpExchange::writeChunk(QByteArrayView data)
 {
-    if (m_state != State::Streaming || data.isEmpty() || !m_connection)
+    if (m_state != State::Streaming || data.isEmpty() || !m_connection || bodyless(m_request))
         return;
-    if (!m_chunked)
-        return m_connection->write(data);
+    if (!m_chunked) {
+        // Never more than announced: the excess would be read as the next response.
+        const qint64 size = std::min<qint64>(data.size(), *m_remaining);
+        *m_remaining -= size;
+        return m_connection->write(data.first(size));
+    }
     m_connection->write(QByteArray::number(data.size(), 16) + "\r\n");
     m_connection->write(data);
     m_connection->write("\r\n");
@@ -105,9 +116,11 @@ void HttpExchange::endStream()
 {
     if (m_state != State::Streaming)
         return;
-    if (m_connection && m_chunked)
+    if (m_connection && m_chunked && !bodyless(m_request))
         m_connection->write("0\r\n\r\n");
-    complete(wantsClose(m_request));
+    // A body shorter than announced can only be told by closing the connection.
+    const bool shortBody = m_remaining.value_or(0) > 0 && !bodyless(m_request);
+    complete(wantsClose(m_request) || shortBody);
 }
 
 void HttpExchange::beginRaw(QByteArrayView bytes)
@@ -130,9 +143,10 @@ void HttpExchange::endRaw()
         complete(true);
 }
 
-qint64 HttpExchange::pendingBytes() const
+void HttpExchange::abort()
 {
-    return m_connection ? m_connection->pendingBytes() : 0;
+    if (m_state != State::Done)
+        complete(true);
 }
 
 void HttpExchange::writeHead(int status, const QByteArray &contentType, std::optional<qint64> length,
@@ -141,13 +155,13 @@ void HttpExchange::writeHead(int status, const QByteArray &contentType, std::opt
     m_status = status;
     QByteArray head = "HTTP/1.1 " + QByteArray::number(status) + ' ' + reasonPhrase(status) + "\r\n";
     head += "X-Request-ID: " + m_requestId + "\r\n";
-    // Browsers may call the API from any page, as upstream allows.
+    // Browsers may call the API from any page with the key, as upstream allows.
     head += "Access-Control-Allow-Origin: *\r\n";
     if (!contentType.isEmpty())
         head += "Content-Type: " + contentType + "\r\n";
     if (length)
         head += "Content-Length: " + QByteArray::number(*length) + "\r\n";
-    else
+    else if (!bodyless(m_request))
         head += "Transfer-Encoding: chunked\r\n";
     for (const auto &[name, value] : extraHeaders)
         head += name + ": " + value + "\r\n";

@@ -14,6 +14,8 @@
 #include <QString>
 #include <QUrlQuery>
 
+#include <optional>
+
 namespace Sandflow::Internal {
 
 class HttpConnection;
@@ -65,16 +67,16 @@ public:
     void beginRaw(QByteArrayView bytes);
     void writeRaw(QByteArrayView bytes);
     void endRaw();
+    /// Ends the response where it is and closes the connection: for a body that failed
+    /// half-way, which the client then sees as cut short. Before anything was sent, prefer
+    /// an error response.
+    void abort();
 
     bool isResponding() const { return m_state != State::Idle; }
-    /// Bytes accepted but not yet written to the client: producers pause above a limit.
-    qint64 pendingBytes() const;
 
 signals:
     /// The client went away before the response was complete; the exchange is deleted next.
     void clientGone();
-    /// Everything queued so far has been written to the client.
-    void drained();
     /// The response is complete (it may still be on its way to the client).
     void completed(int status);
 
@@ -92,6 +94,7 @@ private:
     QPointer<HttpConnection> m_connection;
     State m_state = State::Idle;
     bool m_chunked = false;
+    std::optional<qint64> m_remaining;   ///< of a body of known length still to be written
     int m_status = 0;
 };
 

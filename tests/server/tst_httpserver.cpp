@@ -162,6 +162,67 @@ private slots:
         QCOMPARE(completedWith, 206);
     }
 
+    void neverSendsMoreThanAnnounced()
+    {
+        const quint16 port = startServer([](HttpExchange *exchange) {
+            exchange->beginStream(200, "application/octet-stream", {}, 4);
+            exchange->writeChunk("abcdef");
+            exchange->endStream();
+        });
+        RawClient client(port);
+        client.send("GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n");
+        const QByteArray answer = client.readUntil("abcdHTTP");
+        QVERIFY2(answer.contains("Content-Length: 4\r\n\r\nabcdHTTP/1.1 200"), answer.constData());
+    }
+
+    void closesAfterABodyCutShort()
+    {
+        // A body shorter than its Content-Length, or one that failed half-way: the client can
+        // only tell by the connection closing.
+        const quint16 port = startServer([](HttpExchange *exchange) {
+            exchange->beginStream(200, "application/octet-stream", {}, 10);
+            exchange->writeChunk("abc");
+            exchange->request().path == u"/abort"_s ? exchange->abort() : exchange->endStream();
+        });
+        for (const QByteArray path : {"/short", "/abort"}) {
+            RawClient client(port);
+            client.send("GET " + path + " HTTP/1.1\r\nHost: h\r\n\r\n");
+            QVERIFY(client.waitClosed());
+            QVERIFY(client.readUntil("abc").endsWith("\r\n\r\nabc"));
+        }
+    }
+
+    void answersPipelinedRequestsWithoutNesting()
+    {
+        int depth = 0;
+        int deepest = 0;
+        const quint16 port = startServer([&](HttpExchange *exchange) {
+            ++depth;
+            deepest = qMax(deepest, depth);
+            exchange->respond(200, "text/plain", exchange->request().path.toUtf8());
+            --depth;
+        });
+        RawClient client(port);
+        QByteArray requests;
+        for (int i = 0; i < 20; ++i)
+            requests += "GET /" + QByteArray::number(i) + " HTTP/1.1\r\nHost: h\r\n\r\n";
+        client.send(requests);
+        const QByteArray answer = client.readUntil("\r\n\r\n/19");
+        QVERIFY(answer.endsWith("/19"));
+        QVERIFY(answer.indexOf("/9") < answer.indexOf("/10"));
+        QCOMPARE(deepest, 1);
+    }
+
+    void answersHeadWithoutABody()
+    {
+        const quint16 port = startServer([](HttpExchange *exchange) { exchange->respond(404, "text/plain", "missing"); });
+        RawClient client(port);
+        client.send("HEAD /x HTTP/1.1\r\nHost: h\r\n\r\nGET /y HTTP/1.1\r\nHost: h\r\n\r\n");
+        const QByteArray answer = client.readUntil("missing");
+        QCOMPARE(answer.count("Content-Length: 7\r\n"), 2);
+        QCOMPARE(answer.count("missing"), 1);
+    }
+
     void survivesAClientThatLeavesMidStream()
     {
         QPointer<HttpExchange> streaming;
@@ -201,6 +262,36 @@ private slots:
         QVERIFY(answer.contains("\"code\":\"REQUEST_TOO_LARGE\""));
         QVERIFY(client.waitClosed());
         QCOMPARE(dispatched, 0);
+    }
+
+    void countsBodiesWithoutALength()
+    {
+        int dispatched = 0;
+        HttpLimits limits;
+        limits.maxBodyBytes = 1000;
+        limits.maxHeaderBytes = 1000;
+        const quint16 port = startServer([&](HttpExchange *exchange) {
+            ++dispatched;
+            exchange->respondEmpty(200);
+        }, limits);
+        RawClient client(port);
+        client.send("POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
+        for (int i = 0; i < 30 && client.readUntil("}", 1).isEmpty(); ++i)
+            client.send("64\r\n" + QByteArray(100, 'z') + "\r\n");
+        QVERIFY(client.readUntil("}").startsWith("HTTP/1.1 413"));
+        QCOMPARE(dispatched, 0);
+    }
+
+    void readsAHeadThatArrivesInPieces()
+    {
+        HttpLimits limits;
+        limits.maxBodyBytes = 1000;
+        const quint16 port = startServer([](HttpExchange *exchange) { exchange->respondEmpty(200); }, limits);
+        RawClient client(port);
+        client.send("POST /x HTTP/1.1\r\nContent-Length: 5000\r\n");
+        QTest::qWait(50);
+        client.send("Host: h\r\n\r\n");
+        QVERIFY(client.readUntil("}").startsWith("HTTP/1.1 413"));
     }
 
     void acceptsABodyAtTheLimit()
