@@ -23,6 +23,12 @@ namespace Sandflow::Internal {
 
 namespace {
 
+/// Gin's answer for a route execd does not have.
+void respondNoExecdRoute(HttpExchange *exchange)
+{
+    exchange->respond(404, "text/plain", "404 page not found");
+}
+
 bool isNotFound(const JobError &error)
 {
     return error.code == u"NOT_FOUND"_s;
@@ -33,7 +39,7 @@ bool isNotFound(const JobError &error)
 void respondRunnerError(HttpExchange *exchange, const JobError &error)
 {
     if (error.code == u"SANDBOX_NOT_FOUND"_s)
-        return respondApiError(exchange, ApiError::coded(404, u"DOCKER::SANDBOX_NOT_FOUND"_s, error.message));
+        return respondApiError(exchange, sandboxNotFound(error));
     if (isNotFound(error))
         return respondApiError(exchange, execdError(404, u"FILE_NOT_FOUND"_s, error.message));
     if (error.code == u"INVALID_ARGUMENT"_s)
@@ -54,17 +60,28 @@ bool failed(HttpExchange *exchange, const Parsed<Value> &result)
 /// it answers 200 with an empty body), or answers with the first error. `skip` says which
 /// errors do not count (a missing file for DELETE).
 template <typename Item>
+void runEach(HttpExchange *exchange, std::shared_ptr<const QList<Item>> items, qsizetype next,
+             std::function<AsyncJob *(const Item &)> makeJob, std::function<bool(const JobError &)> skip,
+             std::function<void(HttpExchange *)> done)
+{
+    if (next == items->size())
+        return done ? done(exchange) : exchange->respondEmpty(200);
+    whenFinished<AsyncJob>(exchange, makeJob(items->at(next)), [=](HttpExchange *exchange, AsyncJob *job) {
+        if (job->error() && !(skip && skip(*job->error())))
+            return respondRunnerError(exchange, *job->error());
+        runEach(exchange, items, next + 1, makeJob, skip, done);
+    });
+}
+
+/// Runs one job per item, one after the other; calls `done` when all succeeded (by default
+/// it answers 200 with an empty body), or answers with the first error. `skip` says which
+/// errors do not count (a missing file for DELETE).
+template <typename Item>
 void runEach(HttpExchange *exchange, QList<Item> items, std::function<AsyncJob *(const Item &)> makeJob,
              std::function<bool(const JobError &)> skip = {}, std::function<void(HttpExchange *)> done = {})
 {
-    if (items.isEmpty())
-        return done ? done(exchange) : exchange->respondEmpty(200);
-    const Item item = items.takeFirst();
-    whenFinished<AsyncJob>(exchange, makeJob(item), [items, makeJob, skip, done](HttpExchange *exchange, AsyncJob *job) {
-        if (job->error() && !(skip && skip(*job->error())))
-            return respondRunnerError(exchange, *job->error());
-        runEach(exchange, items, makeJob, skip, done);
-    });
+    runEach<Item>(exchange, std::make_shared<const QList<Item>>(std::move(items)), 0, std::move(makeJob),
+                  std::move(skip), std::move(done));
 }
 
 /// A part of a request body as a device, keeping the body alive as long as it is read.
@@ -294,6 +311,21 @@ void upload(const ServerContext &context, HttpExchange *exchange, const QString 
     });
 }
 
+/// Sends the file's bytes as the body whose headers went out already.
+void streamFile(Runner *runner, HttpExchange *exchange, const QString &id, const QString &path, qint64 offset, qint64 length)
+{
+    FileReadJob *read = runner->downloadFile(id, path, offset, length);
+    QObject::connect(read, &FileReadJob::data, exchange, [exchange](const QByteArray &bytes) { exchange->writeChunk(bytes); });
+    // The headers said all is well: a read that fails half-way can only be told by closing
+    // the connection early.
+    whenFinished<FileReadJob>(exchange, read, [](HttpExchange *exchange, FileReadJob *job) {
+        if (job->error())
+            return exchange->abort();
+        exchange->endStream();
+    });
+    QObject::connect(exchange, &HttpExchange::clientGone, read, &AsyncJob::cancel);
+}
+
 void download(const ServerContext &context, HttpExchange *exchange, const QString &id)
 {
     const QString path = queryValues(exchange->request().encodedQuery, "path").value(0);
@@ -306,6 +338,13 @@ void download(const ServerContext &context, HttpExchange *exchange, const QStrin
         const FileInfo info = job->result().value(0);
         if (info.type == FileInfo::Type::Directory)
             return respondApiError(exchange, execdError(400, u"INVALID_FILE"_s, path + u" is a directory"_s));
+        if (info.type == FileInfo::Type::Symlink) {
+            // The link's own size says nothing of its target's, which the read follows: the
+            // whole target goes out chunked.
+            exchange->beginStream(200, "application/octet-stream",
+                                  {{"Content-Disposition", contentDispositionAttachment(QFileInfo(path).fileName())}});
+            return streamFile(runner, exchange, id, path, 0, -1);
+        }
         const ByteRange range = parseRange(exchange->request().header("range"), info.size);
         if (range.kind == ByteRange::Kind::Malformed)
             return respondApiError(exchange, execdError(416, u"UNKNOWN"_s, {}));
@@ -319,16 +358,7 @@ void download(const ServerContext &context, HttpExchange *exchange, const QStrin
         exchange->beginStream(partial ? 206 : 200, "application/octet-stream", headers, range.length);
         if (range.length == 0)
             return exchange->endStream();
-        FileReadJob *read = runner->downloadFile(id, path, range.offset, range.length);
-        QObject::connect(read, &FileReadJob::data, exchange, [exchange](const QByteArray &bytes) { exchange->writeChunk(bytes); });
-        // The length is promised in the headers: a read that fails half-way can only be
-        // told by closing the connection early.
-        whenFinished<FileReadJob>(exchange, read, [](HttpExchange *exchange, FileReadJob *job) {
-            if (job->error())
-                return exchange->endRaw();
-            exchange->endStream();
-        });
-        QObject::connect(exchange, &HttpExchange::clientGone, read, &AsyncJob::cancel);
+        streamFile(runner, exchange, id, path, range.offset, range.length);
     });
 }
 
@@ -388,7 +418,7 @@ void routeFiles(const ServerContext &context, HttpExchange *exchange, const QStr
             return runner->moveFile(id, step.source, step.destination);
         });
     }
-    exchange->respond(404, "text/plain", "404 page not found");
+    respondNoExecdRoute(exchange);
 }
 
 void routeDirectories(const ServerContext &context, HttpExchange *exchange, const QString &id, const QString &action)
@@ -413,7 +443,7 @@ void routeDirectories(const ServerContext &context, HttpExchange *exchange, cons
         return runEach<QString>(exchange, paths.value(), [runner, id](const QString &path) { return runner->removeDirectory(id, path); },
                                 isNotFound);
     }
-    exchange->respond(404, "text/plain", "404 page not found");
+    respondNoExecdRoute(exchange);
 }
 
 } // namespace
@@ -449,7 +479,7 @@ void routeExecd(const ServerContext &context, HttpExchange *exchange, const QStr
         return routeDirectories(context, exchange, id, second);
     if (segments == QStringList{u"metrics"_s} && method == "GET")
         return metrics(context, exchange, id);
-    exchange->respond(404, "text/plain", "404 page not found");
+    respondNoExecdRoute(exchange);
 }
 
 } // namespace Sandflow::Internal

@@ -127,9 +127,10 @@ void endpoint(const ServerContext &context, HttpExchange *exchange, const QStrin
     if (!port)
         return respondApiError(exchange, port.error());
     // The endpoint names this server as the client reached it.
+    // A Host without a port (a proxy in front, on 80 or 443) is kept so.
     const QUrl reached(u"http://"_s + QString::fromLatin1(exchange->request().header("host")));
     const QString host = reached.host().isEmpty() ? context.options->address.toString() : reached.host();
-    const quint16 serverPort = quint16(reached.port(context.serverPort));
+    const quint16 serverPort = reached.host().isEmpty() ? context.serverPort : quint16(qMax(reached.port(), 0));
     whenFinished<SandboxJob>(exchange, context.runner->getSandbox(id), [id, host, serverPort, port = port.value()](HttpExchange *exchange, SandboxJob *job) {
         if (job->error())
             return respondJobError(exchange, *job->error(), id, u"endpoint"_s);

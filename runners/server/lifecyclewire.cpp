@@ -211,8 +211,10 @@ QJsonObject renewResponseJson(const QDateTime &expiresAt)
 
 QJsonObject endpointJson(const QString &host, quint16 serverPort, const QString &sandboxId, quint16 port)
 {
-    const QString authority = host.contains(u':') && !host.startsWith(u'[') ? u'[' + host + u']' : host;
-    return {{u"endpoint"_s, u"%1:%2/sandboxes/%3/proxy/%4"_s.arg(authority).arg(serverPort).arg(sandboxId).arg(port)}};
+    QString authority = host.contains(u':') && !host.startsWith(u'[') ? u'[' + host + u']' : host;
+    if (serverPort != 0)
+        authority += u':' + QString::number(serverPort);
+    return {{u"endpoint"_s, u"%1/sandboxes/%2/proxy/%3"_s.arg(authority, sandboxId).arg(port)}};
 }
 
 Parsed<quint16> parseEndpointPort(const QString &text)

@@ -116,7 +116,8 @@ QJsonObject renewResponseJson(const QDateTime &expiresAt);
 
 /// `{"endpoint": "HOST:SERVERPORT/sandboxes/ID/proxy/PORT"}`: the server's own proxy route,
 /// without a scheme (clients add theirs) and without `/v1`, ending in `/PORT` as clients
-/// check. An IPv6 `host` is put in brackets.
+/// check. An IPv6 `host` is put in brackets; `serverPort` 0 leaves the port out (the client
+/// reached the server on its scheme's default port).
 QJsonObject endpointJson(const QString &host, quint16 serverPort, const QString &sandboxId, quint16 port);
 
 /// The `{port}` path parameter: 422 when it is not an integer, 400 DOCKER::INVALID_PORT

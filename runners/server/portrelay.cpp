@@ -56,6 +56,49 @@ QByteArray serviceRequest(const HttpRequest &request, quint16 port, const QStrin
     return head + request.body;
 }
 
+/// The service's answer head as the client gets it: the relay ends with the connection, so
+/// it says so, whatever the service said about keeping it.
+QByteArray clientHead(const QByteArray &head)
+{
+    QList<QByteArray> lines = head.split('\n');
+    QByteArray rewritten;
+    for (const QByteArray &line : lines) {
+        const QByteArray name = line.left(line.indexOf(':')).trimmed().toLower();
+        if (name == "connection" || name == "keep-alive" || name == "proxy-connection" || line.trimmed().isEmpty())
+            continue;
+        rewritten += line + '\n';
+    }
+    return rewritten + "Connection: close\r\n\r\n";
+}
+
+/// Collects the service's answer until its head is complete, then passes it on.
+class AnswerRelay
+{
+public:
+    static constexpr qsizetype MaxHead = 64 * 1024;
+
+    void add(HttpExchange *exchange, const QByteArray &bytes)
+    {
+        if (m_headSent)
+            return exchange->writeRaw(bytes);
+        m_pending += bytes;
+        const qsizetype end = m_pending.indexOf("\r\n\r\n");
+        if (end < 0 && m_pending.size() < MaxHead)
+            return;
+        m_headSent = true;
+        // Not HTTP as we know it (no head end within the limit): passed on untouched.
+        exchange->beginRaw(end < 0 ? m_pending : clientHead(m_pending.left(end + 2)) + m_pending.mid(end + 4));
+        m_pending.clear();
+    }
+
+    /// What the service sent without ever finishing its head.
+    QByteArray leftover() const { return m_pending; }
+
+private:
+    QByteArray m_pending;
+    bool m_headSent = false;
+};
+
 } // namespace
 
 void relayToService(const ServerContext &context, HttpExchange *exchange, const QString &sandboxId, quint16 port,
@@ -68,17 +111,22 @@ void relayToService(const ServerContext &context, HttpExchange *exchange, const 
     request->setData(serviceRequest(exchange->request(), port, path));
     request->open(QIODevice::ReadOnly);
     FileReadJob *relay = context.runner->relayToPort(sandboxId, port, request);
-    QObject::connect(relay, &FileReadJob::data, exchange, [exchange](const QByteArray &bytes) {
-        exchange->isResponding() ? exchange->writeRaw(bytes) : exchange->beginRaw(bytes);
+    auto answer = std::make_shared<AnswerRelay>();
+    QObject::connect(relay, &FileReadJob::data, exchange, [exchange, answer](const QByteArray &bytes) {
+        answer->add(exchange, bytes);
     });
     QObject::connect(exchange, &HttpExchange::clientGone, relay, &AsyncJob::cancel);
-    whenFinished<FileReadJob>(exchange, relay, [sandboxId, port](HttpExchange *exchange, FileReadJob *job) {
+    whenFinished<FileReadJob>(exchange, relay, [sandboxId, port, answer](HttpExchange *exchange, FileReadJob *job) {
+        if (!exchange->isResponding() && !answer->leftover().isEmpty()) {
+            exchange->beginRaw(answer->leftover());
+            return exchange->abort();
+        }
         if (exchange->isResponding())
-            return exchange->endRaw();
+            return job->error() ? exchange->abort() : exchange->endRaw();
         const JobError error = job->error().value_or(JobError{JobError::Kind::Infra, u"EMPTY_REPLY"_s,
                                                               u"the service closed the connection without answering"_s, {}});
         if (error.code == u"SANDBOX_NOT_FOUND"_s)
-            return exchange->respondJson(404, QJsonObject{{u"code"_s, u"DOCKER::SANDBOX_NOT_FOUND"_s}, {u"message"_s, error.message}});
+            return respondApiError(exchange, sandboxNotFound(error));
         const bool unreachable = error.code == u"PORT_UNREACHABLE"_s;
         exchange->respondJson(unreachable ? 502 : 500,
                               QJsonObject{{u"code"_s, u"GENERAL::UNKNOWN_ERROR"_s},

@@ -7,6 +7,7 @@
 
 #include <QElapsedTimer>
 #include <QJsonObject>
+#include <QUrl>
 
 using namespace Qt::StringLiterals;
 
@@ -65,7 +66,7 @@ quint16 SandboxServer::port() const
 bool SandboxServer::authorized(HttpExchange *exchange) const
 {
     if (m_options.apiKey.isEmpty())
-        return true;
+        return fromThisMachine(exchange);
     const QByteArray given = exchange->request().header("open-sandbox-api-key");
     if (given.isEmpty()) {
         respondApiError(exchange, missingApiKeyError());
@@ -76,6 +77,22 @@ bool SandboxServer::authorized(HttpExchange *exchange) const
         return false;
     }
     return true;
+}
+
+bool SandboxServer::fromThisMachine(HttpExchange *exchange) const
+{
+    // Without a key, the only guard is that the client runs here. A web page does too: its
+    // browser sends an Origin, and a page that rebinds a name to 127.0.0.1 sends its own
+    // Host. Programs send neither.
+    const HttpRequest &request = exchange->request();
+    const QString host = QUrl(u"http://"_s + QString::fromLatin1(request.header("host"))).host();
+    const bool loopbackHost = host.isEmpty() || host == u"localhost"_s || QHostAddress(host).isLoopback();
+    if (request.header("origin").isEmpty() && loopbackHost)
+        return true;
+    exchange->respondJson(403, QJsonObject{{u"code"_s, u"FORBIDDEN"_s},
+                                           {u"message"_s, u"A server without an API key answers programs on this machine only, "
+                                                          u"not web pages (the request has an Origin or a foreign Host)."_s}});
+    return false;
 }
 
 void SandboxServer::dispatch(HttpExchange *exchange)
@@ -94,9 +111,12 @@ void SandboxServer::dispatch(HttpExchange *exchange)
             return respondWrongMethod(exchange);
         return exchange->respondJson(200, QJsonObject{{u"status"_s, u"healthy"_s}});
     }
-    if (m_stopping)
-        return exchange->respondJson(503, QJsonObject{{u"code"_s, u"SERVER_STOPPING"_s},
-                                                      {u"message"_s, u"The server is shutting down."_s}});
+    // Browsers ask before sending the API key from a page; the answer lets them, and the key
+    // is still checked on the request itself.
+    if (request.method == "OPTIONS" && !m_options.apiKey.isEmpty())
+        return exchange->respondEmpty(204, {{"Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE"},
+                                            {"Access-Control-Allow-Headers", "*"},
+                                            {"Access-Control-Max-Age", "600"}});
     const bool versioned = !segments.isEmpty() && segments.first() == u"v1"_s;
     if (versioned)
         segments.removeFirst();
@@ -153,6 +173,11 @@ void SandboxServer::stop()
 void Internal::respondApiError(HttpExchange *exchange, const ApiError &error)
 {
     exchange->respondJson(error.status, error.body);
+}
+
+ApiError Internal::sandboxNotFound(const JobError &error)
+{
+    return ApiError::coded(404, u"DOCKER::SANDBOX_NOT_FOUND"_s, error.message);
 }
 
 void Internal::respondNoRoute(HttpExchange *exchange)

@@ -58,6 +58,7 @@ signals:
 private:
     void dispatch(Internal::HttpExchange *exchange);
     bool authorized(Internal::HttpExchange *exchange) const;
+    bool fromThisMachine(Internal::HttpExchange *exchange) const;
 
     Runner *m_runner;
     Options m_options;

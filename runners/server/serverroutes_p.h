@@ -29,6 +29,8 @@ struct ServerContext
 };
 
 void respondApiError(HttpExchange *exchange, const ApiError &error);
+/// 404 for a runner's SANDBOX_NOT_FOUND, as upstream's lifecycle API answers it.
+ApiError sandboxNotFound(const JobError &error);
 
 /// `segments` follow `/sandboxes` (and `/v1`), e.g. {"ID", "pause"}.
 void routeLifecycle(const ServerContext &context, HttpExchange *exchange, const QStringList &segments);

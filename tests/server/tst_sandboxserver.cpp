@@ -26,6 +26,7 @@ struct Answer
     int status = 0;
     QByteArray body;
     QByteArray requestId;
+    QByteArray connection;
     QJsonObject json() const { return QJsonDocument::fromJson(body).object(); }
 };
 
@@ -33,11 +34,10 @@ struct Answer
 class Server
 {
 public:
-    explicit Server(const QString &stateDir)
+    explicit Server(const QString &stateDir, const QStringList &auth = {u"--api-key"_s, QString::fromLatin1(ApiKey)})
     {
         m_process.setProgram(QStringLiteral(SANDFLOW_BINARY));
-        m_process.setArguments({u"serve"_s, u"--listen"_s, u"127.0.0.1:0"_s, u"--api-key"_s, QString::fromLatin1(ApiKey),
-                                u"--state-dir"_s, stateDir});
+        m_process.setArguments(QStringList{u"serve"_s, u"--listen"_s, u"127.0.0.1:0"_s, u"--state-dir"_s, stateDir} + auth);
         m_process.start();
         QVERIFY(m_process.waitForStarted());
         QElapsedTimer clock;
@@ -90,7 +90,7 @@ public:
         QObject::connect(reply, &QNetworkReply::finished, &loop, &QEventLoop::quit);
         loop.exec();
         Answer answer{reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), reply->readAll(),
-                      reply->rawHeader("X-Request-ID")};
+                      reply->rawHeader("X-Request-ID"), reply->rawHeader("Connection")};
         reply->deleteLater();
         return answer;
     }
@@ -178,6 +178,23 @@ private slots:
         QCOMPARE(server.stop(), 0);
     }
 
+    void withoutAKeyAnswersOnlyProgramsOnThisMachine()
+    {
+        QTemporaryDir state;
+        Server server(state.path(), {u"--no-auth"_s});
+        QCOMPARE(server.request("GET", u"/v1/sandboxes"_s, {}, {}).status, 200);
+        // A web page's request carries an Origin; a rebound name carries its own Host.
+        QCOMPARE(server.request("GET", u"/v1/sandboxes"_s, {}, {{"Origin", "http://evil.example"}}).status, 403);
+        QCOMPARE(server.request("GET", u"/v1/sandboxes"_s, {}, {{"Host", "evil.example:8080"}}).status, 403);
+        QCOMPARE(server.stop(), 0);
+        // And not at all on an address others reach.
+        QProcess refused;
+        refused.start(QStringLiteral(SANDFLOW_BINARY), {u"serve"_s, u"--listen"_s, u"0.0.0.0:0"_s, u"--no-auth"_s});
+        QVERIFY(refused.waitForFinished());
+        QCOMPARE(refused.exitCode(), 2);
+        QVERIFY(refused.readAllStandardError().contains("--no-auth is allowed on a loopback address only"));
+    }
+
     void relaysOtherPortsToServicesInside()
     {
         QTemporaryDir state;
@@ -197,6 +214,7 @@ private slots:
         } while (answer.status == 502 && clock.elapsed() < 20'000 && (QTest::qWait(100), true));
         QCOMPARE(answer.status, 200);
         QCOMPARE(answer.body, "served\n");
+        QCOMPARE(answer.connection, "close");
         answer = server.request("GET", u"/sandboxes/"_s + id + u"/proxy/8000/missing"_s);
         QCOMPARE(answer.status, 404);
         answer = server.request("GET", u"/sandboxes/"_s + id + u"/proxy/8001/"_s);
