@@ -29,6 +29,9 @@ protected:
             delete socket;
             return;
         }
+        // Streams write small events one at a time: with Nagle's algorithm each would wait
+        // for the client's delayed acknowledgement of the one before (about 40 ms).
+        socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
         new HttpConnection(socket, m_limits, m_dispatch);
         addPendingConnection(socket);
     }
