@@ -11,17 +11,8 @@ LocalCommandJob::LocalCommandJob(LocalRunner *runner, QString sandboxId, Command
     : m_runner(runner)
     , m_sandboxId(std::move(sandboxId))
     , m_request(std::move(request))
-    , m_argv(argv.isEmpty() ? shellArguments(m_request) : std::move(argv))
+    , m_argv(std::move(argv))
 {
-}
-
-QStringList LocalCommandJob::shellArguments(const CommandRequest &request)
-{
-    if (request.shell == CommandRequest::Shell::Sh)
-        return {u"/bin/sh"_s, u"-c"_s, request.command};
-    // The command is handed on as $0, so it needs no quoting; exec keeps one process.
-    return {u"/bin/sh"_s, u"-c"_s, u"[ -x /bin/bash ] && exec /bin/bash -c \"$0\"; exec /bin/sh -c \"$0\""_s,
-            request.command};
 }
 
 void LocalCommandJob::doStart()
@@ -56,6 +47,8 @@ void LocalCommandJob::doStart()
         finish(sandboxLost(m_sandboxId, reason));
     });
 
+    if (m_argv.isEmpty())
+        m_argv = m_sandbox->shellArguments(m_request);
     m_commandId = m_sandbox->startCommand(m_request, m_argv);
     m_channel = m_sandbox->commands().find(m_commandId)->channel;
     emit started(m_commandId);

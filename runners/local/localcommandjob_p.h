@@ -19,8 +19,6 @@ class LocalCommandJob final : public CommandJob
 {
 public:
     LocalCommandJob(LocalRunner *runner, QString sandboxId, CommandRequest request, QStringList argv = {});
-    /// How the request's shell runs its command.
-    static QStringList shellArguments(const CommandRequest &request);
 
     /// Exit statuses, signals, timeouts and OOM kills as JobErrors.
     static std::optional<JobError> outcome(const QJsonObject &exitStatus, bool oomKilled);

@@ -2,6 +2,7 @@
 
 #include "sandboxuserns_p.h"
 
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QUuid>
 
@@ -27,6 +28,11 @@ LocalSandbox::LocalSandbox(const SandboxLayout &layout, const SandboxRequest &re
     m_info.createdAt = QDateTime::currentDateTimeUtc();
     if (request.timeoutMs)
         m_info.expiresAt = m_info.createdAt.addMSecs(*request.timeoutMs);
+    // The sandbox sees the host's system tree or the rootfs, both readable from here.
+    for (const QString &bash : {u"/bin/bash"_s, u"/usr/bin/bash"_s}) {
+        if (m_bashPath.isEmpty() && QFileInfo(layout.rootfs + bash).isExecutable())
+            m_bashPath = bash;
+    }
 
     // What a login shell on a minimal system would have; the request adds to it.
     m_environment = {{u"PATH"_s, u"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"_s},
@@ -146,6 +152,14 @@ void LocalSandbox::updateMetadata(const QMap<QString, std::optional<QString>> &p
         else
             m_info.metadata.remove(it.key());
     }
+}
+
+QStringList LocalSandbox::shellArguments(const CommandRequest &request) const
+{
+    // execd's choice: bash where there is one, sh where there is none.
+    if (request.shell == CommandRequest::Shell::Bash && !m_bashPath.isEmpty())
+        return {m_bashPath, u"-c"_s, request.command};
+    return {u"/bin/sh"_s, u"-c"_s, request.command};
 }
 
 QString LocalSandbox::startCommand(const CommandRequest &request, const QStringList &argv)

@@ -52,6 +52,9 @@ public:
     /// limits, and tracks it; returns its command id. Output arrives on the agent's channel
     /// (CommandTable::Entry::channel), or in the log file for background commands.
     QString startCommand(const CommandRequest &request, const QStringList &argv);
+    /// How the request's shell runs its command in this sandbox: bash where its root has
+    /// one, else sh.
+    QStringList shellArguments(const CommandRequest &request) const;
     const CommandTable &commands() const { return m_commands; }
     /// SIGTERM to the command's process group, then SIGKILL three seconds later if it is
     /// still running. False when it is not running.
@@ -82,6 +85,7 @@ private:
     quint32 m_pingChannel = 0;
     quint32 m_entrypointChannel = 0;
     SandboxLayout m_layout;
+    QString m_bashPath;          ///< bash inside the sandbox; empty: it has none
     QString m_stopReason;   // why the runner stopped it, when it did
     std::unique_ptr<SandboxCgroup> m_cgroup;
     CommandTable m_commands;
