@@ -1,6 +1,7 @@
 // The execd API of one sandbox, served by the server itself for the proxy route's port
 // 44772: every route answers as execd does, over the Runner interface.
 #include "commandstream_p.h"
+#include "downloadpump_p.h"
 #include "execddownload_p.h"
 #include "execderror_p.h"
 #include "execdjson_p.h"
@@ -311,21 +312,6 @@ void upload(const ServerContext &context, HttpExchange *exchange, const QString 
     });
 }
 
-/// Sends the file's bytes as the body whose headers went out already.
-void streamFile(Runner *runner, HttpExchange *exchange, const QString &id, const QString &path, qint64 offset, qint64 length)
-{
-    FileReadJob *read = runner->downloadFile(id, path, offset, length);
-    QObject::connect(read, &FileReadJob::data, exchange, [exchange](const QByteArray &bytes) { exchange->writeChunk(bytes); });
-    // The headers said all is well: a read that fails half-way can only be told by closing
-    // the connection early.
-    whenFinished<FileReadJob>(exchange, read, [](HttpExchange *exchange, FileReadJob *job) {
-        if (job->error())
-            return exchange->abort();
-        exchange->endStream();
-    });
-    QObject::connect(exchange, &HttpExchange::clientGone, read, &AsyncJob::cancel);
-}
-
 void download(const ServerContext &context, HttpExchange *exchange, const QString &id)
 {
     const QString path = queryValues(exchange->request().encodedQuery, "path").value(0);
@@ -343,7 +329,8 @@ void download(const ServerContext &context, HttpExchange *exchange, const QStrin
             // whole target goes out chunked.
             exchange->beginStream(200, "application/octet-stream",
                                   {{"Content-Disposition", contentDispositionAttachment(QFileInfo(path).fileName())}});
-            return streamFile(runner, exchange, id, path, 0, -1);
+            new DownloadPump(runner, exchange, id, path, 0, -1);
+            return;
         }
         const ByteRange range = parseRange(exchange->request().header("range"), info.size);
         if (range.kind == ByteRange::Kind::Malformed)
@@ -358,7 +345,7 @@ void download(const ServerContext &context, HttpExchange *exchange, const QStrin
         exchange->beginStream(partial ? 206 : 200, "application/octet-stream", headers, range.length);
         if (range.length == 0)
             return exchange->endStream();
-        streamFile(runner, exchange, id, path, range.offset, range.length);
+        new DownloadPump(runner, exchange, id, path, range.offset, range.length);
     });
 }
 

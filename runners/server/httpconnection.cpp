@@ -27,7 +27,11 @@ HttpConnection::HttpConnection(QTcpSocket *socket, const HttpLimits &limits, Dis
         updateIdleTimer();
         countIncoming();
     });
-    connect(socket, &QTcpSocket::bytesWritten, this, &HttpConnection::updateIdleTimer);
+    connect(socket, &QTcpSocket::bytesWritten, this, [this] {
+        updateIdleTimer();
+        if (m_active)
+            emit m_active->bytesSent();
+    });
     connect(socket, &QTcpSocket::disconnected, this, &HttpConnection::clientLeft);
     connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
     updateIdleTimer();
@@ -129,6 +133,11 @@ void HttpConnection::write(QByteArrayView bytes)
 {
     if (m_socket && m_socket->state() == QAbstractSocket::ConnectedState)
         m_socket->write(bytes.data(), bytes.size());
+}
+
+qint64 HttpConnection::unsentBytes() const
+{
+    return m_socket ? m_socket->bytesToWrite() : 0;
 }
 
 void HttpConnection::exchangeDone(HttpExchange *exchange, bool closeConnection)

@@ -42,6 +42,7 @@ public:
 
     // For HttpExchange.
     void write(QByteArrayView bytes);
+    qint64 unsentBytes() const;
     void exchangeDone(HttpExchange *exchange, bool closeConnection);
 
 private:

@@ -143,6 +143,11 @@ void HttpExchange::endRaw()
         complete(true);
 }
 
+qint64 HttpExchange::unsentBytes() const
+{
+    return m_connection ? m_connection->unsentBytes() : 0;
+}
+
 void HttpExchange::abort()
 {
     if (m_state != State::Done)

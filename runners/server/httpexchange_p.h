@@ -73,10 +73,14 @@ public:
     void abort();
 
     bool isResponding() const { return m_state != State::Idle; }
+    /// Bytes written but not yet sent to the client: producers wait above a limit.
+    qint64 unsentBytes() const;
 
 signals:
     /// The client went away before the response was complete; the exchange is deleted next.
     void clientGone();
+    /// Some of the response went out to the client (unsentBytes() fell).
+    void bytesSent();
     /// The response is complete (it may still be on its way to the client).
     void completed(int status);
 

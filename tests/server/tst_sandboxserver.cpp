@@ -12,6 +12,7 @@
 #include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QThread>
 
 #include <csignal>
 
@@ -128,6 +129,18 @@ QList<qint64> childrenOf(qint64 pid)
             children.append(entry.toLongLong());
     }
     return children;
+}
+
+qint64 residentKiB(qint64 pid)
+{
+    QFile status(u"/proc/%1/status"_s.arg(pid));
+    if (!status.open(QIODevice::ReadOnly))
+        return 0;
+    for (const QByteArray &line : status.readAll().split('\n')) {
+        if (line.startsWith("VmRSS:"))
+            return line.mid(6).trimmed().split(' ').first().toLongLong();
+    }
+    return 0;
 }
 
 bool alive(qint64 pid)
@@ -247,6 +260,56 @@ private slots:
         QCOMPARE(server.request("GET", u"/health"_s).status, 200);
         QTRY_COMPARE_WITH_TIMEOUT(server.request("GET", u"/sandboxes/"_s + id + u"/proxy/44772/files/download?path=/tmp/finished"_s).body,
                                   "done\n", 10'000);
+        QCOMPARE(server.stop(), 0);
+    }
+
+    void sendsDownloadsAtTheClientsPace()
+    {
+        QTemporaryDir state;
+        Server server(state.path());
+        const QString id = server.createSandbox();
+        const QString execd = u"/sandboxes/"_s + id + u"/proxy/44772"_s;
+        constexpr qint64 size = 96LL * 1024 * 1024;
+        QCOMPARE(server.request("POST", execd + u"/command"_s, R"({"command":"head -c 96M /dev/zero > /workspace/big"})").status, 200);
+        const qint64 before = residentKiB(server.pid());
+
+        // A client that asks and then does not read: the server must not read the whole
+        // file into its memory meanwhile.
+        QTcpSocket client;
+        client.connectToHost(u"127.0.0.1"_s, quint16(QUrl(server.base()).port()));
+        QVERIFY(client.waitForConnected());
+        client.write("GET " + execd.toLatin1() + "/files/download?path=/workspace/big HTTP/1.1\r\nHost: x\r\n"
+                     "OPEN-SANDBOX-API-KEY: " + QByteArray(ApiKey) + "\r\n\r\n");
+        client.flush();
+        // No event loop meanwhile, so the client really reads nothing.
+        QThread::msleep(1500);
+        const qint64 stalled = residentKiB(server.pid()) - before;
+        QVERIFY2(stalled < 32 * 1024, qPrintable(u"the server grew by %1 KiB for a client that does not read"_s.arg(stalled)));
+
+        // Then it reads: every byte arrives.
+        QByteArray head;
+        bool headDone = false;
+        qint64 body = 0;
+        QElapsedTimer clock;
+        clock.start();
+        while (body < size && clock.elapsed() < 60'000) {
+            if (client.bytesAvailable() == 0 && !client.waitForReadyRead(5000))
+                break;
+            const QByteArray bytes = client.readAll();
+            if (headDone) {
+                body += bytes.size();
+                continue;
+            }
+            head += bytes;
+            const qsizetype end = head.indexOf("\r\n\r\n");
+            if (end >= 0) {
+                headDone = true;
+                body += head.size() - end - 4;
+                head.truncate(end);
+            }
+        }
+        QVERIFY2(head.contains("Content-Length: 100663296"), head.constData());
+        QCOMPARE(body, size);
         QCOMPARE(server.stop(), 0);
     }
 
