@@ -462,7 +462,7 @@ void TestOpenSandboxClient::commandEvents()
     OpenSandboxClient client(config());
     CommandRequest request;
     request.command = u"echo hello"_s;
-    request.cwd = u"/work"_s;
+    request.cwd = u"/srv/app"_s;
     request.env = {{u"A"_s, u"1"_s}};
     request.timeoutMs = 5000;
     std::unique_ptr<CommandJob> job(client.runCommand({m_server->domain(), {}}, request));
@@ -484,7 +484,7 @@ void TestOpenSandboxClient::commandEvents()
     const Request &sent = m_server->requests.first();
     QCOMPARE(sent.path(), QByteArray("/command"));
     QCOMPARE(QJsonDocument::fromJson(sent.body).object(),
-             (QJsonObject{{u"command"_s, u"echo hello"_s}, {u"background"_s, false}, {u"cwd"_s, u"/work"_s},
+             (QJsonObject{{u"command"_s, u"echo hello"_s}, {u"background"_s, false}, {u"cwd"_s, u"/srv/app"_s},
                           {u"envs"_s, QJsonObject{{u"A"_s, u"1"_s}}}, {u"timeout"_s, 5000}}));
 }
 

@@ -127,7 +127,7 @@ describe("lifecycle", { timeout: SUITE_TIMEOUT_MS }, () => {
     const sbx = await createSandbox(t, {
       metadata: { role: "create", team: "sandflow" },
       env: { SDK_GREETING: "hello-from-env", SDK_EMPTY: "" },
-      volumes: [{ name: "work", host: { path: VOLUME_DIR }, mountPath: "/mnt/work", readOnly: false }],
+      volumes: [{ name: "work", host: { path: VOLUME_DIR }, mountPath: "/mnt/shared", readOnly: false }],
       resource: { cpu: "1", memory: "512Mi" },
       timeoutSeconds: 300,
     });
@@ -155,8 +155,8 @@ describe("lifecycle", { timeout: SUITE_TIMEOUT_MS }, () => {
       ["hello-from-env", "[]"]);
 
     // The host volume is the host directory, both ways.
-    assert.deepEqual(await stdoutOf(sbx, "cat /mnt/work/from-host.txt"), ["written on the host"]);
-    assert.deepEqual(await stdoutOf(sbx, "echo from the sandbox > /mnt/work/from-sandbox.txt && echo done"), ["done"]);
+    assert.deepEqual(await stdoutOf(sbx, "cat /mnt/shared/from-host.txt"), ["written on the host"]);
+    assert.deepEqual(await stdoutOf(sbx, "echo from the sandbox > /mnt/shared/from-sandbox.txt && echo done"), ["done"]);
     assert.equal(fs.readFileSync(path.join(VOLUME_DIR, "from-sandbox.txt"), "utf8"), "from the sandbox\n");
 
     // The memory limit, where the machine gives the server cgroups.
