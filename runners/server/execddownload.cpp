@@ -7,15 +7,6 @@ namespace Sandflow::Internal {
 
 namespace {
 
-QByteArrayView trimmed(QByteArrayView text)
-{
-    while (!text.isEmpty() && (text.front() == ' ' || text.front() == '\t'))
-        text = text.sliced(1);
-    while (!text.isEmpty() && (text.back() == ' ' || text.back() == '\t'))
-        text.chop(1);
-    return text;
-}
-
 /// A non-negative decimal number made of digits only, that fits a qint64.
 std::optional<qint64> number(QByteArrayView text)
 {
@@ -42,7 +33,7 @@ bool isAttrChar(char c)
 ByteRange parseRange(QByteArrayView header, qint64 size)
 {
     using Kind = ByteRange::Kind;
-    header = trimmed(header);
+    header = header.trimmed();
     if (header.isEmpty())
         return {Kind::Whole, 0, size};
     if (!header.startsWith("bytes="))
@@ -52,14 +43,14 @@ ByteRange parseRange(QByteArrayView header, qint64 size)
     QByteArrayView range;
     while (range.isEmpty() && !list.isEmpty()) {
         const qsizetype comma = list.indexOf(',');
-        range = trimmed(comma < 0 ? list : list.first(comma));
+        range = (comma < 0 ? list : list.first(comma)).trimmed();
         list = comma < 0 ? QByteArrayView() : list.sliced(comma + 1);
     }
     const qsizetype dash = range.indexOf('-');
     if (dash < 0)
         return {Kind::Malformed};
-    const QByteArrayView first = trimmed(range.first(dash));
-    const QByteArrayView last = trimmed(range.sliced(dash + 1));
+    const QByteArrayView first = range.first(dash).trimmed();
+    const QByteArrayView last = range.sliced(dash + 1).trimmed();
     if (first.isEmpty()) {
         const std::optional<qint64> suffix = number(last);
         if (!suffix)

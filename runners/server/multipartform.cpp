@@ -18,15 +18,6 @@ bool isHexDigit(char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-QByteArrayView trimmed(QByteArrayView text)
-{
-    while (!text.isEmpty() && isSpace(text.front()))
-        text = text.sliced(1);
-    while (!text.isEmpty() && isSpace(text.back()))
-        text.chop(1);
-    return text;
-}
-
 /// A header value with parameters: `form-data; name="file"; filename=a.txt`.
 struct HeaderValue
 {
@@ -47,7 +38,7 @@ std::optional<HeaderValue> parseHeaderValue(QByteArrayView text, QString *error)
 {
     HeaderValue header;
     qsizetype i = text.indexOf(';');
-    header.value = trimmed(i < 0 ? text : text.first(i)).toByteArray().toLower();
+    header.value = (i < 0 ? text : text.first(i)).trimmed().toByteArray().toLower();
     if (i < 0)
         return header;
     while (i < text.size()) {
@@ -149,8 +140,8 @@ bool readHeaders(QByteArrayView block, MultipartPart *part, QString *error)
             *error = u"header line `%1` has no name and colon"_s.arg(QString::fromUtf8(line.first(qMin<qsizetype>(line.size(), 80))));
             return false;
         }
-        const QByteArray name = trimmed(line.first(colon)).toByteArray().toLower();
-        const QByteArrayView value = trimmed(line.sliced(colon + 1));
+        const QByteArray name = line.first(colon).trimmed().toByteArray().toLower();
+        const QByteArrayView value = line.sliced(colon + 1).trimmed();
         if (name == "content-type") {
             part->contentType = value.toByteArray();
         } else if (name == "content-disposition") {
