@@ -452,18 +452,16 @@ QString CreatePolicy::hostPlatformArch()
 
 Parsed<CreateRequest> parseCreateRequest(const QByteArray &body, const CreatePolicy &policy)
 {
-    const Parsed<QJsonValue> json = parseJsonBody(body);
-    if (!json)
-        return json.error();
+    const Parsed<QJsonObject> parsed = parseModelBody(body);
+    if (!parsed)
+        return parsed.error();
+    const QJsonObject &object = parsed.value();
     BodyReader reader;
-    const std::optional<QJsonObject> object = reader.model(json.value(), bodyLoc());
-    if (!object)
-        return reader.error();
 
-    Fields fields = readFields(reader, *object);
+    Fields fields = readFields(reader, object);
     if (reader.hasIssues())
         return reader.error();
-    if (std::optional<ApiError> error = checkModelRules(fields, *object))
+    if (std::optional<ApiError> error = checkModelRules(fields, object))
         return *error;
     if (std::optional<ApiError> error = checkRequest(fields, policy))
         return *error;

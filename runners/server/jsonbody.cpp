@@ -65,6 +65,18 @@ Parsed<QJsonValue> parseJsonBody(const QByteArray &body)
                                   QJsonObject(), QJsonObject{{u"error"_s, error.errorString()}}}});
 }
 
+Parsed<QJsonObject> parseModelBody(const QByteArray &body)
+{
+    const Parsed<QJsonValue> json = parseJsonBody(body);
+    if (!json)
+        return json.error();
+    BodyReader reader;
+    const std::optional<QJsonObject> object = reader.model(json.value(), bodyLoc());
+    if (!object)
+        return reader.error();
+    return *object;
+}
+
 const QJsonArray &bodyLoc()
 {
     static const QJsonArray loc{u"body"_s};

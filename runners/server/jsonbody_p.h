@@ -22,6 +22,8 @@ namespace Sandflow::Internal {
 /// is empty or `null`, "json_invalid" when it is not JSON, with the offset and reason Qt's
 /// parser gives (the real server gives Python's, which may differ by a character).
 Parsed<QJsonValue> parseJsonBody(const QByteArray &body);
+/// A body that must be a JSON object (a model): parseJsonBody, then the model check.
+Parsed<QJsonObject> parseModelBody(const QByteArray &body);
 
 /// A string pattern as the API's model states it (and quotes it in issues), matched the way the
 /// model matches it: it may match anywhere unless anchored, and a final `$` matches only at the

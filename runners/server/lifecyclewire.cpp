@@ -175,14 +175,12 @@ Parsed<QMap<QString, std::optional<QString>>> parseMetadataPatch(const QByteArra
 
 Parsed<QDateTime> parseRenewRequest(const QByteArray &body, const QDateTime &now)
 {
-    const Parsed<QJsonValue> json = parseJsonBody(body);
-    if (!json)
-        return json.error();
+    const Parsed<QJsonObject> parsed = parseModelBody(body);
+    if (!parsed)
+        return parsed.error();
+    const QJsonObject &object = parsed.value();
     BodyReader reader;
-    const std::optional<QJsonObject> object = reader.model(json.value(), bodyLoc());
-    if (!object)
-        return reader.error();
-    const std::optional<QJsonValue> value = reader.member(*object, u"expiresAt"_s, bodyLoc(), Need::Required);
+    const std::optional<QJsonValue> value = reader.member(object, u"expiresAt"_s, bodyLoc(), Need::Required);
     if (!value)
         return reader.error();
 
