@@ -32,6 +32,11 @@ struct SandboxVolume
     Kind kind = Kind::Host;
     QString hostPath;               ///< Host: an absolute path on the runner's machine
     QString claimName;              ///< Pvc: the named volume, a DNS name; kept across sandboxes
+    /// The backend's other settings as the workflow gives them, for runners that pass them
+    /// on to a server: pvc `storageClass`, `storage`, `createIfNotExists`, ...; ossfs
+    /// `bucket`, `endpoint`, `accessKeyId`, ... A list (`accessModes`, ossfs `options`)
+    /// repeats its key once per item.
+    QList<QPair<QString, QString>> settings;
 };
 
 /// Where a sandbox may connect, as OpenSandbox's egress NetworkPolicy: the first rule whose
@@ -65,6 +70,7 @@ struct SandboxRequest
     QString rootfs;
     std::optional<double> cpus;     ///< CPU time, in cores
     std::optional<qint64> memoryBytes;
+    std::optional<double> gpus;     ///< GPU devices; the local runner has none to give
     std::optional<qint64> maxProcesses;   ///< std::nullopt: the runner's default
 };
 

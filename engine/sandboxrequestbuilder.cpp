@@ -66,6 +66,10 @@ bool addVolume(const Workflow &workflow, const Mount &mount, const InstanceScope
         resolved.kind = SandboxVolume::Kind::Ossfs;
         break;
     }
+    for (const TextEntry &entry : volume->options) {
+        if (entry.key != u"claimName"_s)
+            resolved.settings.append({entry.key, scope.text(entry.value, error)});
+    }
     request->volumes.append(resolved);
     return error->isEmpty();
 }
@@ -127,6 +131,8 @@ bool buildSandboxRequest(const Workflow &workflow, const SandboxSpec &spec, cons
         request->cpus = *cpus;
     if (const std::optional<double> memory = quantity(spec.memory, scope, u"memory"_s, error))
         request->memoryBytes = qint64(std::llround(*memory));
+    if (const std::optional<double> gpus = quantity(spec.gpu, scope, u"gpu"_s, error))
+        request->gpus = *gpus;
     if (!error->isEmpty())
         return false;
 

@@ -142,6 +142,8 @@ SandboxJob *LocalRunner::createSandbox(const SandboxRequest &request)
     if (!request.image.isEmpty() && request.rootfs.isEmpty())
         warnOnce(u"the local runner does not pull images: sandboxes run on this machine's read-only system "
                  u"tree instead of their `image`"_s);
+    if (request.gpus)
+        warnOnce(u"the local runner has no GPUs to give: sandboxes run without the `gpu` they ask for"_s);
     Internal::SandboxLayout layout;
     if (std::optional<JobError> refusal = Internal::layoutForRequest(request, m_options, &layout))
         return new RefusedCreateJob(std::move(*refusal));
