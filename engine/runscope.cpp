@@ -34,6 +34,19 @@ void InstanceScope::setStatus(ExecutionStatus status)
     job.insert(u"status"_s, QString::fromLatin1(names[int(status)]));
 }
 
+RunConstants runConstants(const Workflow &workflow, const QMap<QString, QString> &secrets, const QString &runId,
+                          const QString &runDirectory)
+{
+    RunConstants constants;
+    for (auto it = secrets.cbegin(); it != secrets.cend(); ++it)
+        constants.secrets.insert(it.key(), it.value());
+    constants.run = QJsonObject{{u"id"_s, runId}, {u"dir"_s, runDirectory}};
+    InstanceScope scope(&constants);
+    QString ignored;   // the validator has checked what vars may read
+    scope.textMap(workflow.vars, &constants.vars, &ignored);
+    return constants;
+}
+
 QString InstanceScope::text(const Text &text, QString *error) const
 {
     if (!text.isSet)

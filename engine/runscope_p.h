@@ -17,6 +17,11 @@ struct RunConstants
     QJsonObject run;       ///< {id, dir}
 };
 
+/// The run's constants: `secrets` as given, `run` with its id and directory, and `vars`
+/// evaluated (they may read secrets and run).
+RunConstants runConstants(const Workflow &workflow, const QMap<QString, QString> &secrets, const QString &runId,
+                          const QString &runDirectory);
+
 /// One instance's contexts. `steps` and `job.status` change as the instance runs; `env`
 /// is set by the caller for the level being evaluated (workflow, job or step).
 class InstanceScope final : public ExpressionScope

@@ -61,6 +61,11 @@ static std::optional<YAML::Node> parseDocument(const QByteArray &text, const Yam
     }
 }
 
+void WorkflowLoader::setRunner(const QString &runner)
+{
+    m_runner = runner;
+}
+
 LoadResult WorkflowLoader::loadData(const QByteArray &text, const QString &fileName, const QString &baseDirectory) const
 {
     LoadResult result;
@@ -89,6 +94,8 @@ LoadResult WorkflowLoader::loadData(const QByteArray &text, const QString &fileN
             result.diagnostics.error(fileName, {}, u"--var %1: the workflow declares no variable `%1` under `vars`"_s
                                                        .arg(it.key()));
     }
+    if (!m_runner.isEmpty())
+        workflow.runner = m_runner;
     WorkflowValidator(fileName, &workflow, &result.diagnostics).validate();
     result.diagnostics.sort();
     if (!result.diagnostics.hasErrors())

@@ -31,6 +31,9 @@ public:
 
     /// `--var k=v`: overrides a `vars:` entry (one the workflow must declare).
     void setVariable(const QString &name, const QString &value);
+    /// `--runner`: replaces the workflow's `runner` (`local` or `opensandbox`) before it is
+    /// checked, so that what the runner needs (an image per sandbox) is checked for it.
+    void setRunner(const QString &runner);
 
     LoadResult loadFile(const QString &path) const;
     /// Loads from memory; `fileName` names the source in messages, relative paths resolve
@@ -40,6 +43,7 @@ public:
 private:
     const StepTypeRegistry &m_stepTypes;
     QMap<QString, QString> m_variables;
+    QString m_runner;
 };
 
 } // namespace Sandflow

@@ -69,13 +69,8 @@ struct WorkflowRun::Private
         , workflow(w)
         , options(std::move(o))
         , plan(Plan::build(w))
+        , constants(runConstants(w, options.secrets, options.runId, options.runDirectory))
     {
-        for (auto it = options.secrets.cbegin(); it != options.secrets.cend(); ++it)
-            constants.secrets.insert(it.key(), it.value());
-        constants.run = QJsonObject{{u"id"_s, options.runId}, {u"dir"_s, options.runDirectory}};
-        InstanceScope scope(&constants);
-        QString ignored;
-        scope.textMap(workflow.vars, &constants.vars, &ignored);
         context.workflow = &workflow;
         context.runner = runner;
         context.options = &options;
