@@ -84,6 +84,9 @@ struct OpenSandboxCreateRequest
     /// `cpu` (cores or millicores, `500m`), `memory` (`2Gi`), `gpu`.
     QMap<QString, QString> resourceLimits = {{QStringLiteral("cpu"), QStringLiteral("1")},
                                              {QStringLiteral("memory"), QStringLiteral("2Gi")}};
+    QList<SandboxVolume> volumes;
+    /// Where the sandbox may connect; std::nullopt: the server's default (no policy).
+    std::optional<SandboxNetworkPolicy> networkPolicy;
     /// Finish only once the sandbox's execd answers /ping, as the SDKs do; a sandbox that
     /// is not ready within OpenSandboxConfig::readyTimeout is deleted again.
     bool waitUntilReady = true;

@@ -1,5 +1,7 @@
 #include "wirejson_p.h"
 
+#include "sandboxspecjson_p.h"
+
 #include <QJsonArray>
 
 namespace Sandflow::Internal {
@@ -37,6 +39,10 @@ QJsonObject createSandboxJson(const OpenSandboxCreateRequest &request)
                        {u"metadata"_s, stringMapJson(request.metadata)},
                        {u"secureAccess"_s, false},
                        {u"extensions"_s, QJsonObject()}};
+    if (!request.volumes.isEmpty())
+        object.insert(u"volumes"_s, volumesJson(request.volumes));
+    if (request.networkPolicy)
+        object.insert(u"networkPolicy"_s, networkPolicyJson(*request.networkPolicy));
     // Absent, not null, means "until deleted".
     if (request.timeoutSeconds)
         object.insert(u"timeout"_s, *request.timeoutSeconds);

@@ -1,0 +1,47 @@
+// Runner::relayToPort over OpenSandbox: the raw HTTP request goes to the endpoint the server
+// gives for the port, with its request target put below the endpoint's path and the
+// endpoint's headers added, and the answer comes back as the service (or the proxy in
+// front of it) writes it.
+#pragma once
+
+#include "opensandboxclient.h"
+
+#include <QPointer>
+
+class QTcpSocket;
+
+namespace Sandflow::Internal {
+
+class PortRelayJob final : public FileReadJob
+{
+public:
+    /// Takes ownership of `request`: one whole HTTP/1.x request, head and body.
+    PortRelayJob(OpenSandboxClient &client, QString sandboxId, quint16 port, QIODevice *request);
+
+protected:
+    void doStart() override;
+    void doCancel() override;
+
+private:
+    void resolved(const OpenSandboxEndpoint &endpoint);
+    /// Reads the request's head, rewritten for the endpoint, then streams its body.
+    void pump();
+    /// The head as the endpoint needs it; false (and the job failed) when it is not HTTP.
+    bool rewriteHead();
+    void socketError();
+    void end(std::optional<JobError> error);
+    JobError relayError(const QString &code, const QString &message, JobError::Kind kind = JobError::Kind::Task) const;
+
+    OpenSandboxClient &m_client;
+    QString m_sandboxId;
+    quint16 m_port;
+    QIODevice *m_request;
+    OpenSandboxEndpoint m_endpoint;
+    QTcpSocket *m_socket = nullptr;
+    QByteArray m_head;
+    bool m_headSent = false;
+    bool m_requestEnded = false;
+    bool m_answered = false;
+};
+
+} // namespace Sandflow::Internal
