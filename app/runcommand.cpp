@@ -1,7 +1,10 @@
-// `sandflow run FILE`: runs a workflow on the local runner and reports it as it goes.
+// `sandflow run FILE`: runs a workflow on the local runner or an OpenSandbox server and
+// reports it as it goes.
 #include "command.h"
 #include "interruptwatcher.h"
 #include "localrunner.h"
+#include "opensandboxrunner.h"
+#include "serversettings.h"
 #include "units.h"
 #include "runoutput.h"
 #include "workflow.h"
@@ -14,6 +17,7 @@
 #include <QFileInfo>
 #include <QRandomGenerator>
 #include <QThread>
+#include <QTimer>
 
 #include <unistd.h>
 
@@ -35,6 +39,66 @@ int defaultMaxSandboxes()
     const qint64 pages = sysconf(_SC_PHYS_PAGES);
     const qint64 memoryMiB = pages > 0 ? pages * sysconf(_SC_PAGE_SIZE) / (1024 * 1024) : 4096;
     return int(std::clamp<qint64>(std::min<qint64>(QThread::idealThreadCount() * 4, memoryMiB / 512), 1, 256));
+}
+
+/// The OpenSandbox server to run on: the environment's (OPEN_SANDBOX_DOMAIN and
+/// OPEN_SANDBOX_API_KEY), overridden by the workflow's `server`, overridden by the options.
+std::optional<OpenSandboxConfig> serverConfig(const QCommandLineParser &parser, const Workflow &workflow,
+                                              const RunOptions &options, const Terminal &terminal)
+{
+    QString error;
+    const std::optional<ServerSettings> settings =
+        resolveServerSettings(workflow, options.secrets, options.runId, options.runDirectory, &error);
+    if (!settings) {
+        terminal.err(u"%1: error: `server`: %2\n"_s.arg(workflow.file, error));
+        return std::nullopt;
+    }
+    OpenSandboxConfig config = OpenSandboxConfig::fromEnvironment();
+    if (!settings->url.isEmpty())
+        config.domain = settings->url;
+    if (!settings->apiKey.isEmpty())
+        config.apiKey = settings->apiKey;
+    config.useServerProxy = settings->useServerProxy.value_or(config.useServerProxy);
+    if (parser.isSet(u"server"_s))
+        config.domain = parser.value(u"server"_s);
+    if (parser.isSet(u"api-key"_s))
+        config.apiKey = parser.value(u"api-key"_s);
+    if (parser.isSet(u"server-proxy"_s))
+        config.useServerProxy = true;
+    return config;
+}
+
+std::unique_ptr<Runner> makeRunner(const QCommandLineParser &parser, const Workflow &workflow,
+                                   const RunOptions &options, const Terminal &terminal)
+{
+    if (workflow.runner == u"opensandbox"_s) {
+        const std::optional<OpenSandboxConfig> config = serverConfig(parser, workflow, options, terminal);
+        if (!config)
+            return nullptr;
+        OpenSandboxRunner::Options runnerOptions;
+        runnerOptions.server = *config;
+        runnerOptions.labels.insert(OpenSandboxRunner::RunIdLabel, options.runId);
+        return std::make_unique<OpenSandboxRunner>(runnerOptions);
+    }
+    LocalRunner::Options runnerOptions;
+    runnerOptions.agentPath = QCoreApplication::applicationDirPath() + u"/sandflow-agent"_s;
+    runnerOptions.stateDirectory = LocalRunner::defaultStateDirectory();
+    runnerOptions.runId = options.runId;
+    return std::make_unique<LocalRunner>(runnerOptions);
+}
+
+/// Deletions a remote server has not answered yet are waited for, a little: the process
+/// is about to end, and an unsent request would leave the sandbox until its lease ends.
+void awaitDeletions(Runner &runner, const InterruptWatcher &interrupts)
+{
+    auto *remote = qobject_cast<OpenSandboxRunner *>(&runner);
+    if (!remote || !remote->isDeleting())
+        return;
+    QEventLoop loop;
+    QObject::connect(remote, &OpenSandboxRunner::deletionsSettled, &loop, &QEventLoop::quit);
+    QObject::connect(&interrupts, &InterruptWatcher::interrupted, &loop, &QEventLoop::quit);
+    QTimer::singleShot(std::chrono::seconds(10), &loop, &QEventLoop::quit);
+    loop.exec();
 }
 
 int run(const QCommandLineParser &parser, const Terminal &terminal)
@@ -83,11 +147,10 @@ int run(const QCommandLineParser &parser, const Terminal &terminal)
         return ExitUsage;
     }
 
-    LocalRunner::Options runnerOptions;
-    runnerOptions.agentPath = QCoreApplication::applicationDirPath() + u"/sandflow-agent"_s;
-    runnerOptions.stateDirectory = LocalRunner::defaultStateDirectory();
-    runnerOptions.runId = options.runId;
-    LocalRunner runner(runnerOptions);
+    const std::unique_ptr<Runner> runnerHolder = makeRunner(parser, workflow, options, terminal);
+    if (!runnerHolder)
+        return ExitUsage;
+    Runner &runner = *runnerHolder;
 
     RunOutput::Options outputOptions;
     outputOptions.json = parser.isSet(u"json"_s);
@@ -125,13 +188,17 @@ int run(const QCommandLineParser &parser, const Terminal &terminal)
     output.close();
 
     if (options.keepSandboxes && !workflowRun.keptSandboxes().isEmpty()) {
-        // Local sandboxes live as long as this process: it stays until Ctrl-C.
+        // Local sandboxes live as long as this process, and remote ones as long as it renews
+        // their leases: it stays until Ctrl-C, then deletes them.
         output.notice(u"kept sandboxes (they last until Ctrl-C):"_s);
         for (const auto &[id, job] : workflowRun.keptSandboxes())
             output.notice(u"  %1  %2"_s.arg(id, job));
         QObject::connect(&interrupts, &InterruptWatcher::interrupted, &loop, &QEventLoop::quit);
         loop.exec();
+        for (const auto &[id, job] : workflowRun.keptSandboxes())
+            runner.deleteSandbox(id)->start();
     }
+    awaitDeletions(runner, interrupts);
     switch (workflowRun.outcome()) {
     case TaskOutcome::Success:
     case TaskOutcome::Skipped:
@@ -165,7 +232,16 @@ Command runCommand()
              QCommandLineOption(u"junit"_s, u"Write the JUnit XML report to FILE"_s, u"FILE"_s),
              QCommandLineOption(u"run-dir"_s, u"The run directory (default: .sandflow/runs/RUN-ID)"_s, u"DIR"_s),
              QCommandLineOption(u"timeout"_s, u"Time for the whole run, e.g. 30m; then it is cancelled"_s, u"DURATION"_s),
-             QCommandLineOption(u"log-limit"_s, u"Most output kept per step log, e.g. 10Mi (default)"_s, u"SIZE"_s)},
+             QCommandLineOption(u"log-limit"_s, u"Most output kept per step log, e.g. 10Mi (default)"_s, u"SIZE"_s),
+             runnerOption(),
+             QCommandLineOption(u"server"_s,
+                                u"The OpenSandbox server for the opensandbox runner (default: the workflow's "
+                                u"server.url, else $OPEN_SANDBOX_DOMAIN, else localhost:8080)"_s,
+                                u"URL"_s),
+             QCommandLineOption(u"api-key"_s,
+                                u"Its API key (default: the workflow's server.apiKey, else $OPEN_SANDBOX_API_KEY)"_s,
+                                u"KEY"_s),
+             QCommandLineOption(u"server-proxy"_s, u"Reach the sandboxes through the server's proxy route"_s)},
             1,
             1,
             run};

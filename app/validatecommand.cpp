@@ -48,7 +48,7 @@ Command validateCommand()
             u"jobs, sandboxes, volumes and networks, dependency cycles, expressions, plugin inputs\n"
             u"and datasets. Every problem is reported as FILE:LINE:COL: error: MESSAGE.\n"
             u"Exits 0 when every file is valid and 2 otherwise."_s,
-            {varOption(), QCommandLineOption({u"q"_s, u"quiet"_s}, u"Print only problems"_s)},
+            {varOption(), runnerOption(), QCommandLineOption({u"q"_s, u"quiet"_s}, u"Print only problems"_s)},
             1,
             -1,
             validate};

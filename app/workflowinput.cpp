@@ -9,6 +9,12 @@ QCommandLineOption varOption()
     return QCommandLineOption(u"var"_s, u"Set a workflow variable (repeatable)"_s, u"NAME=VALUE"_s);
 }
 
+QCommandLineOption runnerOption()
+{
+    return QCommandLineOption(u"runner"_s, u"Run on this runner instead of the workflow's: local or opensandbox"_s,
+                              u"RUNNER"_s);
+}
+
 CommandLoader::CommandLoader(const QCommandLineParser &parser, const Terminal &terminal)
     : m_terminal(terminal)
     , m_stepTypes(StepTypeRegistry::builtin())
@@ -22,6 +28,14 @@ CommandLoader::CommandLoader(const QCommandLineParser &parser, const Terminal &t
             continue;
         }
         m_loader.setVariable(assignment.left(equals), assignment.mid(equals + 1));
+    }
+    if (parser.optionNames().contains(u"runner"_s)) {
+        const QString runner = parser.value(u"runner"_s);
+        if (runner != u"local"_s && runner != u"opensandbox"_s) {
+            terminal.err(u"sandflow: unknown --runner `%1` (expected `local` or `opensandbox`)\n"_s.arg(runner));
+            m_valid = false;
+        }
+        m_loader.setRunner(runner);
     }
 }
 

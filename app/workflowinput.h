@@ -12,7 +12,11 @@ namespace Sandflow::Cli {
 /// `--var NAME=VALUE`, repeatable: overrides a `vars:` entry.
 QCommandLineOption varOption();
 
-/// The loader a command uses: the built-in step types and the parsed `--var` options.
+/// `--runner local|opensandbox`: overrides the workflow's `runner`.
+QCommandLineOption runnerOption();
+
+/// The loader a command uses: the built-in step types and the parsed `--var` and
+/// `--runner` options (for commands that have them).
 /// Every diagnostic of a load is printed.
 class CommandLoader
 {
