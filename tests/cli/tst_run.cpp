@@ -1,6 +1,9 @@
 // `sandflow run` end to end: the built program runs every example workflow on the local
-// runner, and the run's exit status, events, logs and reports are checked. One run is
-// interrupted with SIGINT, and nothing may be left behind.
+// runner and, with `--runner opensandbox`, on a real `sandflow serve`; the run's exit status,
+// events, logs and reports are checked, the same on both. One run is interrupted with
+// SIGINT, and nothing may be left behind, here or on the server.
+#include "serveprocess.h"
+
 #include <QDir>
 #include <QDirIterator>
 #include <QFile>
@@ -105,32 +108,86 @@ class TestRun : public QObject
 
 private slots:
     void initTestCase();
+    void cleanup();
+    void cleanupTestCase();
+    void hello_data() { runnerRows(); }
     void hello();
+    void matrix_data() { runnerRows(); }
     void matrix();
+    void outputsBetweenJobs_data() { runnerRows(); }
     void outputsBetweenJobs();
+    void background_data() { runnerRows(); }
     void background();
+    void failing_data() { runnerRows(); }
     void failing();
+    void dataset_data() { runnerRows(); }
     void dataset();
+    void uploadsAndDownloads_data() { runnerRows(); }
     void uploadsAndDownloads();
+    void pluginStepWaitsForAServer_data() { runnerRows(); }
     void pluginStepWaitsForAServer();
     void retriesTimeoutsAndLogLimit();
     void secretsAreMaskedEverywhere();
     void skippedJobsAreReported();
     void strategyExpressions();
+    void runTimeoutCancelsAndCleansUp_data() { runnerRows(); }
     void runTimeoutCancelsAndCleansUp();
+    void interruptLeavesNothing_data() { runnerRows(); }
     void interruptLeavesNothing();
 
 private:
+    /// The rows of a test that runs on either runner: `local`, and `opensandbox` on the
+    /// test's server.
+    static void runnerRows();
+    /// The options that choose the current row's runner.
+    QStringList onRunner() const;
     /// `workflow` is relative to the source tree.
     void prepare(QProcess &process, const QString &workflow, const QString &runDir, const QStringList &options = {});
     RunResult run(const QString &workflow, const QStringList &options = {});
 
     QTemporaryDir m_dir;
+    QTemporaryDir m_serverState;
+    ServeProcess m_server;
 };
 
 void TestRun::initTestCase()
 {
     QVERIFY(m_dir.isValid());
+    QVERIFY(m_serverState.isValid());
+    QVERIFY2(m_server.start(QStringLiteral(SANDFLOW_BINARY), m_serverState.path(), u"tst-run-key"_s),
+             qPrintable(m_server.failure()));
+}
+
+void TestRun::cleanup()
+{
+    if (QTest::currentDataTag() == nullptr || qstrcmp(QTest::currentDataTag(), "opensandbox") != 0)
+        return;
+    // Whatever the run did, it left nothing on the server.
+    QProcess list;
+    list.start(QStringLiteral(SANDFLOW_BINARY), {u"sandbox"_s, u"ls"_s, u"--server"_s, m_server.url(), u"--api-key"_s,
+                                                 m_server.apiKey()});
+    QVERIFY(list.waitForFinished(30'000));
+    QCOMPARE(QString::fromUtf8(list.readAllStandardOutput()), u"No sandboxes.\n"_s);
+}
+
+void TestRun::cleanupTestCase()
+{
+    QVERIFY2(m_server.stop(), qPrintable(m_server.failure()));
+}
+
+void TestRun::runnerRows()
+{
+    QTest::addColumn<QString>("runner");
+    QTest::newRow("local") << u"local"_s;
+    QTest::newRow("opensandbox") << u"opensandbox"_s;
+}
+
+QStringList TestRun::onRunner() const
+{
+    QFETCH(QString, runner);
+    if (runner == u"local"_s)
+        return {};
+    return {u"--runner"_s, runner, u"--server"_s, m_server.url(), u"--api-key"_s, m_server.apiKey()};
 }
 
 void TestRun::prepare(QProcess &process, const QString &workflow, const QString &runDir, const QStringList &options)
@@ -148,7 +205,8 @@ void TestRun::prepare(QProcess &process, const QString &workflow, const QString 
 RunResult TestRun::run(const QString &workflow, const QStringList &options)
 {
     RunResult result;
-    result.runDir = m_dir.filePath(QFileInfo(workflow).baseName());
+    const QString tag = QString::fromLatin1(QTest::currentDataTag());
+    result.runDir = m_dir.filePath(QFileInfo(workflow).baseName() + (tag.isEmpty() ? QString() : u'-' + tag));
     QProcess process;
     prepare(process, workflow, result.runDir, options);
     process.start();
@@ -163,7 +221,7 @@ RunResult TestRun::run(const QString &workflow, const QStringList &options)
 
 void TestRun::hello()
 {
-    const RunResult result = run(u"workflows/examples/hello.yaml"_s);
+    const RunResult result = run(u"workflows/examples/hello.yaml"_s, onRunner());
     QVERIFY2(result.exitCode == 0, qPrintable(result.err));
     QCOMPARE(result.eventsOf(u"run_started"_s).size(), 1);
     QCOMPARE(result.eventsOf(u"run_finished"_s).first().value(u"outcome"_s).toString(), u"success"_s);
@@ -182,7 +240,7 @@ void TestRun::hello()
 
 void TestRun::matrix()
 {
-    const RunResult result = run(u"workflows/examples/matrix.yaml"_s);
+    const RunResult result = run(u"workflows/examples/matrix.yaml"_s, onRunner());
     QVERIFY2(result.exitCode == 0, qPrintable(result.err));
     QCOMPARE(result.eventsOf(u"job_finished"_s).size(), 4);
     QCOMPARE(result.lines(u"build debian/large"_s).count(u"only the large build gets here"_s), 1);
@@ -201,7 +259,7 @@ void TestRun::matrix()
 
 void TestRun::outputsBetweenJobs()
 {
-    const RunResult result = run(u"workflows/examples/outputs.yaml"_s);
+    const RunResult result = run(u"workflows/examples/outputs.yaml"_s, onRunner());
     QVERIFY2(result.exitCode == 0, qPrintable(result.err));
     const QStringList lines = result.lines(u"consume"_s);
     QVERIFY2(lines.contains(u"produce finished with: success"_s), qPrintable(lines.join(u'\n')));
@@ -210,7 +268,7 @@ void TestRun::outputsBetweenJobs()
 
 void TestRun::background()
 {
-    const RunResult result = run(u"workflows/examples/background.yaml"_s);
+    const RunResult result = run(u"workflows/examples/background.yaml"_s, onRunner());
     QVERIFY2(result.exitCode == 0, qPrintable(result.err));
     QVERIFY(result.lines(u"main"_s).contains(u"ready at step 1"_s));
     QCOMPARE(result.step(u"main"_s, u"producer"_s).value(u"outcome"_s).toString(), u"success"_s);
@@ -218,7 +276,7 @@ void TestRun::background()
 
 void TestRun::failing()
 {
-    const RunResult result = run(u"workflows/examples/failing.yaml"_s);
+    const RunResult result = run(u"workflows/examples/failing.yaml"_s, onRunner());
     QCOMPARE(result.exitCode, 1);
     const QJsonObject tolerated = result.step(u"fails"_s, u"tolerated"_s);
     QCOMPARE(tolerated.value(u"outcome"_s).toString(), u"failure"_s);
@@ -235,7 +293,7 @@ void TestRun::failing()
 
 void TestRun::dataset()
 {
-    const RunResult result = run(u"workflows/examples/dataset.yaml"_s);
+    const RunResult result = run(u"workflows/examples/dataset.yaml"_s, onRunner());
     QVERIFY2(result.exitCode == 0, qPrintable(result.err));
     const QList<QJsonObject> jobs = result.eventsOf(u"job_finished"_s);
     QCOMPARE(jobs.size(), 5);
@@ -247,7 +305,7 @@ void TestRun::dataset()
 
 void TestRun::uploadsAndDownloads()
 {
-    const RunResult result = run(u"workflows/examples/uploads.yaml"_s);
+    const RunResult result = run(u"workflows/examples/uploads.yaml"_s, onRunner());
     QVERIFY2(result.exitCode == 0, qPrintable(result.err));
     QFile downloaded(result.runDir + u"/result.txt"_s);
     QVERIFY(downloaded.open(QIODevice::ReadOnly));
@@ -256,7 +314,7 @@ void TestRun::uploadsAndDownloads()
 
 void TestRun::pluginStepWaitsForAServer()
 {
-    const RunResult result = run(u"tests/data/run/http-wait.yaml"_s);
+    const RunResult result = run(u"tests/data/run/http-wait.yaml"_s, onRunner());
     QVERIFY2(result.exitCode == 0, qPrintable(result.err));
     QCOMPARE(result.step(u"serve"_s, u"up"_s).value(u"outcome"_s).toString(), u"success"_s);
     const QStringList lines = result.lines(u"serve"_s);
@@ -371,7 +429,7 @@ void TestRun::strategyExpressions()
 
 void TestRun::runTimeoutCancelsAndCleansUp()
 {
-    const RunResult result = run(u"workflows/examples/long-running.yaml"_s, {u"--timeout"_s, u"2s"_s});
+    const RunResult result = run(u"workflows/examples/long-running.yaml"_s, QStringList{u"--timeout"_s, u"2s"_s} + onRunner());
     QCOMPARE(result.exitCode, 1);
     QCOMPARE(result.eventsOf(u"run_finished"_s).first().value(u"outcome"_s).toString(), u"timed_out"_s);
     QCOMPARE(result.eventsOf(u"sandbox_deleted"_s).size(), 1);
@@ -380,9 +438,9 @@ void TestRun::runTimeoutCancelsAndCleansUp()
 
 void TestRun::interruptLeavesNothing()
 {
-    const QString runDir = m_dir.filePath(u"interrupted"_s);
+    const QString runDir = m_dir.filePath(u"interrupted-"_s + QString::fromLatin1(QTest::currentDataTag()));
     QProcess process;
-    prepare(process, u"workflows/examples/long-running.yaml"_s, runDir, {});
+    prepare(process, u"workflows/examples/long-running.yaml"_s, runDir, onRunner());
     process.setChildProcessModifier([] { ::setsid(); });
     QByteArray out;
     connect(&process, &QProcess::readyReadStandardOutput, this, [&] { out += process.readAllStandardOutput(); });
@@ -416,6 +474,7 @@ void TestRun::interruptLeavesNothing()
     QCOMPARE(sleeper->value(u"outcome"_s).toString(), u"cancelled"_s);
     // Nothing left: no record, no cgroup, no process of the sandbox.
     QVERIFY(QDir(m_dir.filePath(u"state/sandboxes"_s)).entryList(QDir::Files).isEmpty());
+    QVERIFY(QDir(m_serverState.filePath(u"sandboxes"_s)).entryList(QDir::Files).isEmpty());
     QVERIFY(!QFileInfo::exists(u"/sys/fs/cgroup/memory/sandflow/"_s + sandboxId));
     for (const qint64 pid : sandboxProcesses)
         QTRY_VERIFY2(!isRunning(pid), qPrintable(u"process %1 of the sandbox is still there"_s.arg(pid)));

@@ -2,6 +2,8 @@
 // started as processes, the server on a free loopback port with its own state directory.
 // Nothing is mocked: each test is what a user types, checked by exit status, stdout and
 // stderr.
+#include "serveprocess.h"
+
 #include <QDir>
 #include <QFile>
 #include <QJsonArray>
@@ -124,13 +126,11 @@ private slots:
 private:
     /// `sandflow sandbox SUBCOMMAND ARGS` against the test's server.
     Run sandbox(const QString &subcommand, const QStringList &arguments = {});
-    QString serverUrl() const { return u"http://127.0.0.1:%1"_s.arg(m_port); }
+    QString serverUrl() const { return m_server.url(); }
 
     QTemporaryDir m_stateDir;
     QTemporaryDir m_files;
-    QProcess m_server;
-    QByteArray m_serverOut;
-    quint16 m_port = 0;
+    ServeProcess m_server;
     QString m_id;           ///< the sandbox the tests share, made by createAndList
 };
 
@@ -144,24 +144,8 @@ void TestSandboxClient::initTestCase()
 {
     QVERIFY(m_stateDir.isValid());
     QVERIFY(m_files.isValid());
-    m_server.setProgram(QStringLiteral(SANDFLOW_BINARY));
-    m_server.setArguments({u"serve"_s, u"--listen"_s, u"127.0.0.1:0"_s, u"--api-key"_s, apiKey, u"--state-dir"_s,
-                           m_stateDir.path()});
-    m_server.setProcessEnvironment(cleanEnvironment());
-    m_server.setStandardInputFile(QProcess::nullDevice());
-    m_server.start();
-    QVERIFY2(m_server.waitForStarted(hangLimitMs), qPrintable(m_server.errorString()));
-    // The first line says where it listens; port 0 let the system choose.
-    while (!m_serverOut.contains('\n') && m_server.state() == QProcess::Running) {
-        m_server.waitForReadyRead(hangLimitMs);
-        m_serverOut += m_server.readAllStandardOutput();
-    }
-    static const QRegularExpression listening(u"^sandflow serve: listening on http://127\\.0\\.0\\.1:(\\d+)\\n"_s);
-    const QRegularExpressionMatch match = listening.match(QString::fromUtf8(m_serverOut));
-    QVERIFY2(match.hasMatch(), qPrintable(u"the server said: %1 %2"_s.arg(QString::fromUtf8(m_serverOut),
-                                                                        QString::fromUtf8(m_server.readAllStandardError()))));
-    m_port = quint16(match.captured(1).toUInt());
-    QVERIFY(m_port > 0);
+    QVERIFY2(m_server.start(QStringLiteral(SANDFLOW_BINARY), m_stateDir.path(), apiKey, {}, cleanEnvironment()),
+             qPrintable(m_server.failure()));
 }
 
 void TestSandboxClient::createAndList()
@@ -219,7 +203,7 @@ void TestSandboxClient::serverFromEnvironment()
 {
     QVERIFY(!m_id.isEmpty());
     QProcessEnvironment env = cleanEnvironment();
-    env.insert(u"OPEN_SANDBOX_DOMAIN"_s, u"127.0.0.1:%1/v1"_s.arg(m_port));
+    env.insert(u"OPEN_SANDBOX_DOMAIN"_s, u"127.0.0.1:%1/v1"_s.arg(m_server.port()));
     env.insert(u"OPEN_SANDBOX_API_KEY"_s, apiKey);
     const Run listed = runSandflow({u"sandbox"_s, u"ls"_s, u"--metadata"_s, u"suite=client"_s}, env);
     QVERIFY2(listed.exitCode == 0, listed.err.constData());
@@ -445,12 +429,8 @@ void TestSandboxClient::usageErrors()
 
 void TestSandboxClient::cleanupTestCase()
 {
-    if (m_server.state() != QProcess::Running)
-        return;
-    m_server.terminate();   // SIGTERM: the server deletes its sandboxes and exits
-    QVERIFY2(m_server.waitForFinished(hangLimitMs), "the server did not stop on SIGTERM");
-    QCOMPARE(m_server.exitStatus(), QProcess::NormalExit);
-    QVERIFY2(m_server.exitCode() == 0, m_server.readAllStandardError().constData());
+    // SIGTERM: the server deletes its sandboxes and exits.
+    QVERIFY2(m_server.stop(), qPrintable(m_server.failure()));
 }
 
 QTEST_GUILESS_MAIN(TestSandboxClient)

@@ -1,7 +1,7 @@
 // Commands through the Runner interface with real local sandboxes: ids and status,
 // background commands and their logs by byte cursor, interrupts by id, users, and bash
 // sessions.
-#include "runnertesting.h"
+#include "localrunnertesting.h"
 
 using namespace Sandflow;
 using namespace RunnerTesting;

@@ -1,6 +1,6 @@
 // Files and directories in local sandboxes through the Runner interface: each operation
 // on real sandboxes, checked from both sides (the file tool and commands in the sandbox).
-#include "runnertesting.h"
+#include "localrunnertesting.h"
 
 #include <QBuffer>
 #include <QCryptographicHash>

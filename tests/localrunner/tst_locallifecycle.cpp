@@ -1,6 +1,6 @@
 // The lifecycle of local sandboxes through the Runner interface: lookups, listing with
 // filters and pages, renewal, metadata and metrics.
-#include "runnertesting.h"
+#include "localrunnertesting.h"
 
 #include <QThread>
 

@@ -1,6 +1,6 @@
 // LocalRunner through the Runner interface, with real sandboxes: create until ready, run
 // commands, interrupt them, delete, expire, and leave nothing running.
-#include "runnertesting.h"
+#include "localrunnertesting.h"
 
 #include <QDir>
 #include <QFile>

@@ -1,7 +1,7 @@
 // Relaying to services inside local sandboxes through the Runner interface: real services
 // (Python's http.server and small socket servers) started as background commands in real
 // sandboxes, with the host's network and in a network namespace of their own.
-#include "runnertesting.h"
+#include "localrunnertesting.h"
 
 #include <QBuffer>
 #include <QDeadlineTimer>
