@@ -47,6 +47,34 @@ AsyncJob *OpenSandboxClient::deleteSandbox(const QString &id)
     return new RestJob<Nothing>(*m_transport, m_transport->lifecycle("DELETE", u"/sandboxes/"_s + pathSegment(id)));
 }
 
+AsyncJob *OpenSandboxClient::pauseSandbox(const QString &id)
+{
+    return new RestJob<Nothing>(*m_transport, m_transport->lifecycle("POST", u"/sandboxes/%1/pause"_s.arg(pathSegment(id))));
+}
+
+AsyncJob *OpenSandboxClient::resumeSandbox(const QString &id)
+{
+    return new RestJob<Nothing>(*m_transport, m_transport->lifecycle("POST", u"/sandboxes/%1/resume"_s.arg(pathSegment(id))));
+}
+
+ResultJob<QDateTime> *OpenSandboxClient::renewExpiration(const QString &id, const QDateTime &expiresAt)
+{
+    return new RestJob<QDateTime>(
+        *m_transport,
+        withJsonBody(m_transport->lifecycle("POST", u"/sandboxes/%1/renew-expiration"_s.arg(pathSegment(id))),
+                     QJsonDocument(renewExpirationJson(expiresAt))),
+        jsonReader(&expiresAtFromJson));
+}
+
+SandboxJob *OpenSandboxClient::patchMetadata(const QString &id, const QMap<QString, std::optional<QString>> &patch)
+{
+    return new RestJob<SandboxInfo>(
+        *m_transport,
+        withJsonBody(m_transport->lifecycle("PATCH", u"/sandboxes/%1/metadata"_s.arg(pathSegment(id))),
+                     QJsonDocument(metadataPatchJson(patch))),
+        jsonReader(&sandboxFromJson));
+}
+
 ResultJob<OpenSandboxEndpoint> *OpenSandboxClient::endpoint(const QString &id, int port)
 {
     // Always sent, as the JS SDK does, so that servers see the same query either way.

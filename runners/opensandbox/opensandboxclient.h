@@ -19,6 +19,7 @@
 #include "runner.h"
 
 #include <QByteArray>
+#include <QDateTime>
 #include <QList>
 #include <QMap>
 #include <QObject>
@@ -144,6 +145,17 @@ public:
     ResultJob<SandboxPage> *listSandboxes(const SandboxFilter &filter);
     /// DELETE /v1/sandboxes/{id}: the sandbox and everything in it goes away.
     AsyncJob *deleteSandbox(const QString &id);
+    /// POST /v1/sandboxes/{id}/pause: every process of the sandbox stops (state Paused).
+    AsyncJob *pauseSandbox(const QString &id);
+    /// POST /v1/sandboxes/{id}/resume: its processes go on (state Running).
+    AsyncJob *resumeSandbox(const QString &id);
+    /// POST /v1/sandboxes/{id}/renew-expiration {"expiresAt"}: moves the expiry, earlier or
+    /// later, as long as it is in the future; the result is the server's new expiry.
+    ResultJob<QDateTime> *renewExpiration(const QString &id, const QDateTime &expiresAt);
+    /// PATCH /v1/sandboxes/{id}/metadata, a JSON merge patch: each key with a value is added
+    /// or replaced, each key with std::nullopt removed. The result is the whole sandbox as
+    /// the server returns it.
+    SandboxJob *patchMetadata(const QString &id, const QMap<QString, std::optional<QString>> &patch);
     /// GET /v1/sandboxes/{id}/endpoints/{port}: how to reach `port` inside the sandbox.
     ResultJob<OpenSandboxEndpoint> *endpoint(const QString &id, int port = ExecdPort);
 

@@ -61,6 +61,19 @@ QueryItems listSandboxesQuery(const SandboxFilter &filter)
     return query;
 }
 
+QJsonObject renewExpirationJson(const QDateTime &expiresAt)
+{
+    return {{u"expiresAt"_s, expiresAt.toUTC().toString(Qt::ISODateWithMs)}};
+}
+
+QJsonObject metadataPatchJson(const QMap<QString, std::optional<QString>> &patch)
+{
+    QJsonObject object;
+    for (auto it = patch.cbegin(); it != patch.cend(); ++it)
+        object.insert(it.key(), it.value() ? QJsonValue(*it.value()) : QJsonValue(QJsonValue::Null));
+    return object;
+}
+
 QJsonObject commandJson(const CommandRequest &request)
 {
     QJsonObject object{{u"command"_s, request.command}, {u"background"_s, request.background}};
@@ -87,6 +100,13 @@ QJsonObject uploadMetadataJson(const QString &path, const FilePermissions &permi
     if (!permissions.group.isEmpty())
         object.insert(u"group"_s, permissions.group);
     return object;
+}
+
+RequestSpec withJsonBody(RequestSpec spec, const QJsonDocument &body)
+{
+    spec.contentType = "application/json";
+    spec.body = body.toJson(QJsonDocument::Compact);
+    return spec;
 }
 
 SandboxState sandboxStateFromName(const QString &name)
@@ -162,6 +182,16 @@ std::optional<OpenSandboxEndpoint> endpointFromJson(const QJsonObject &object, Q
     for (auto it = headers.constBegin(); it != headers.constEnd(); ++it)
         endpoint.headers.append({it.key().toLatin1(), it.value().toString().toUtf8()});
     return endpoint;
+}
+
+std::optional<QDateTime> expiresAtFromJson(const QJsonObject &object, QString *problem)
+{
+    const QDateTime expiresAt = timeFromJson(object.value("expiresAt"_L1).toString());
+    if (!expiresAt.isValid()) {
+        *problem = u"a renewal answer without a valid `expiresAt`"_s;
+        return std::nullopt;
+    }
+    return expiresAt;
 }
 
 } // namespace Sandflow::Internal
