@@ -2,8 +2,8 @@
 
 #include "commandstreamjob_p.h"
 #include "createsandboxjob_p.h"
+#include "execdbodies_p.h"
 #include "restjob_p.h"
-#include "transferjobs_p.h"
 #include "wirejson_p.h"
 
 namespace Sandflow {
@@ -93,7 +93,11 @@ AsyncJob *OpenSandboxClient::ping(const OpenSandboxEndpoint &execd)
 
 CommandJob *OpenSandboxClient::runCommand(const OpenSandboxEndpoint &execd, const CommandRequest &request)
 {
-    return new CommandStreamJob(*m_transport, execd, request);
+    EventStreamRoute route;
+    route.request = eventStreamRequest(*m_transport, execd, u"/command"_s, commandJson(request));
+    route.interruptPath = u"/command"_s;
+    route.timeoutMs = request.timeoutMs;
+    return new CommandStreamJob<CommandJob>(*m_transport, execd, std::move(route));
 }
 
 AsyncJob *OpenSandboxClient::interruptCommand(const OpenSandboxEndpoint &execd, const QString &commandId)
@@ -101,15 +105,20 @@ AsyncJob *OpenSandboxClient::interruptCommand(const OpenSandboxEndpoint &execd, 
     return new RestJob<Nothing>(*m_transport, m_transport->execd(execd, "DELETE", u"/command"_s, {{u"id"_s, commandId}}));
 }
 
-AsyncJob *OpenSandboxClient::uploadFile(const OpenSandboxEndpoint &execd, const QString &localPath, const QString &path,
-                                        const FilePermissions &permissions)
+ResultJob<CommandStatus> *OpenSandboxClient::commandStatus(const OpenSandboxEndpoint &execd, const QString &commandId)
 {
-    return new UploadJob(*m_transport, execd, localPath, path, permissions);
+    return new RestJob<CommandStatus>(
+        *m_transport, m_transport->execd(execd, "GET", u"/command/status/"_s + pathSegment(commandId)),
+        jsonReader(&commandStatusFromJson));
 }
 
-AsyncJob *OpenSandboxClient::downloadFile(const OpenSandboxEndpoint &execd, const QString &path, QIODevice *destination)
+ResultJob<CommandLogs> *OpenSandboxClient::commandLogs(const OpenSandboxEndpoint &execd, const QString &commandId,
+                                                       qint64 cursor)
 {
-    return new DownloadJob(*m_transport, execd, path, destination);
+    return new RestJob<CommandLogs>(*m_transport,
+                                    m_transport->execd(execd, "GET", u"/command/%1/logs"_s.arg(pathSegment(commandId)),
+                                                       {{u"cursor"_s, QString::number(cursor)}}),
+                                    &readCommandLogs);
 }
 
 } // namespace Sandflow

@@ -90,18 +90,6 @@ QJsonObject commandJson(const CommandRequest &request)
     return object;
 }
 
-QJsonObject uploadMetadataJson(const QString &path, const FilePermissions &permissions)
-{
-    // execd reads the mode as octal digits written as a decimal number: 0644 is 644.
-    const int mode = QString::number(permissions.mode & 0777, 8).toInt();
-    QJsonObject object{{u"path"_s, path}, {u"mode"_s, mode}};
-    if (!permissions.owner.isEmpty())
-        object.insert(u"owner"_s, permissions.owner);
-    if (!permissions.group.isEmpty())
-        object.insert(u"group"_s, permissions.group);
-    return object;
-}
-
 RequestSpec withJsonBody(RequestSpec spec, const QJsonDocument &body)
 {
     spec.contentType = "application/json";

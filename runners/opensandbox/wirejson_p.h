@@ -22,8 +22,6 @@ QJsonObject renewExpirationJson(const QDateTime &expiresAt);
 QJsonObject metadataPatchJson(const QMap<QString, std::optional<QString>> &patch);
 /// POST /command.
 QJsonObject commandJson(const CommandRequest &request);
-/// The `metadata` part of POST /files/upload.
-QJsonObject uploadMetadataJson(const QString &path, const FilePermissions &permissions);
 
 /// `spec` with `body` as its JSON body.
 RequestSpec withJsonBody(RequestSpec spec, const QJsonDocument &body);
