@@ -86,6 +86,7 @@ void HttpCall::finished()
                                       m_transport.config().requestTimeout);
     } else {
         result.body = reply->read(MaxBodyBytes);
+        result.headers = reply->rawHeaderPairs();
         if (result.status < 200 || result.status > 299)
             result.error = statusError(m_spec, m_requestId, result.status, result.body,
                                        reply->attribute(QNetworkRequest::HttpReasonPhraseAttribute).toByteArray());

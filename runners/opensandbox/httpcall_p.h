@@ -19,6 +19,7 @@ struct HttpResult
 {
     int status = 0;                 ///< 0: no HTTP answer
     QByteArray body;
+    QList<QPair<QByteArray, QByteArray>> headers;   ///< of an answer, as sent
     QString requestId;
     std::optional<JobError> error;  ///< no answer in time, or a status other than 2xx
 };

@@ -2,8 +2,8 @@
 
 #include "commandstreamjob_p.h"
 #include "createsandboxjob_p.h"
+#include "execdbodies_p.h"
 #include "restjob_p.h"
-#include "transferjobs_p.h"
 #include "wirejson_p.h"
 
 namespace Sandflow {
@@ -47,6 +47,34 @@ AsyncJob *OpenSandboxClient::deleteSandbox(const QString &id)
     return new RestJob<Nothing>(*m_transport, m_transport->lifecycle("DELETE", u"/sandboxes/"_s + pathSegment(id)));
 }
 
+AsyncJob *OpenSandboxClient::pauseSandbox(const QString &id)
+{
+    return new RestJob<Nothing>(*m_transport, m_transport->lifecycle("POST", u"/sandboxes/%1/pause"_s.arg(pathSegment(id))));
+}
+
+AsyncJob *OpenSandboxClient::resumeSandbox(const QString &id)
+{
+    return new RestJob<Nothing>(*m_transport, m_transport->lifecycle("POST", u"/sandboxes/%1/resume"_s.arg(pathSegment(id))));
+}
+
+ResultJob<QDateTime> *OpenSandboxClient::renewExpiration(const QString &id, const QDateTime &expiresAt)
+{
+    return new RestJob<QDateTime>(
+        *m_transport,
+        withJsonBody(m_transport->lifecycle("POST", u"/sandboxes/%1/renew-expiration"_s.arg(pathSegment(id))),
+                     QJsonDocument(renewExpirationJson(expiresAt))),
+        jsonReader(&expiresAtFromJson));
+}
+
+SandboxJob *OpenSandboxClient::patchMetadata(const QString &id, const QMap<QString, std::optional<QString>> &patch)
+{
+    return new RestJob<SandboxInfo>(
+        *m_transport,
+        withJsonBody(m_transport->lifecycle("PATCH", u"/sandboxes/%1/metadata"_s.arg(pathSegment(id))),
+                     QJsonDocument(metadataPatchJson(patch))),
+        jsonReader(&sandboxFromJson));
+}
+
 ResultJob<OpenSandboxEndpoint> *OpenSandboxClient::endpoint(const QString &id, int port)
 {
     // Always sent, as the JS SDK does, so that servers see the same query either way.
@@ -65,7 +93,11 @@ AsyncJob *OpenSandboxClient::ping(const OpenSandboxEndpoint &execd)
 
 CommandJob *OpenSandboxClient::runCommand(const OpenSandboxEndpoint &execd, const CommandRequest &request)
 {
-    return new CommandStreamJob(*m_transport, execd, request);
+    EventStreamRoute route;
+    route.request = eventStreamRequest(*m_transport, execd, u"/command"_s, commandJson(request));
+    route.interruptPath = u"/command"_s;
+    route.timeoutMs = request.timeoutMs;
+    return new CommandStreamJob<CommandJob>(*m_transport, execd, std::move(route));
 }
 
 AsyncJob *OpenSandboxClient::interruptCommand(const OpenSandboxEndpoint &execd, const QString &commandId)
@@ -73,15 +105,20 @@ AsyncJob *OpenSandboxClient::interruptCommand(const OpenSandboxEndpoint &execd, 
     return new RestJob<Nothing>(*m_transport, m_transport->execd(execd, "DELETE", u"/command"_s, {{u"id"_s, commandId}}));
 }
 
-AsyncJob *OpenSandboxClient::uploadFile(const OpenSandboxEndpoint &execd, const QString &localPath, const QString &path,
-                                        const FilePermissions &permissions)
+ResultJob<CommandStatus> *OpenSandboxClient::commandStatus(const OpenSandboxEndpoint &execd, const QString &commandId)
 {
-    return new UploadJob(*m_transport, execd, localPath, path, permissions);
+    return new RestJob<CommandStatus>(
+        *m_transport, m_transport->execd(execd, "GET", u"/command/status/"_s + pathSegment(commandId)),
+        jsonReader(&commandStatusFromJson));
 }
 
-AsyncJob *OpenSandboxClient::downloadFile(const OpenSandboxEndpoint &execd, const QString &path, QIODevice *destination)
+ResultJob<CommandLogs> *OpenSandboxClient::commandLogs(const OpenSandboxEndpoint &execd, const QString &commandId,
+                                                       qint64 cursor)
 {
-    return new DownloadJob(*m_transport, execd, path, destination);
+    return new RestJob<CommandLogs>(*m_transport,
+                                    m_transport->execd(execd, "GET", u"/command/%1/logs"_s.arg(pathSegment(commandId)),
+                                                       {{u"cursor"_s, QString::number(cursor)}}),
+                                    &readCommandLogs);
 }
 
 } // namespace Sandflow

@@ -19,6 +19,8 @@
 #include "runner.h"
 
 #include <QByteArray>
+#include <QDateTime>
+#include <QJsonObject>
 #include <QList>
 #include <QMap>
 #include <QObject>
@@ -123,6 +125,29 @@ struct OpenSandboxErrorDetails
 /// The port execd listens on in every sandbox.
 inline constexpr int ExecdPort = 44772;
 
+/// A code interpreter context of execd (/code): a kernel of one language whose state lasts
+/// from one runCode to the next.
+struct OpenSandboxCodeContext
+{
+    QString id;                     ///< empty: the language's default context
+    QString language;               ///< `python`, `javascript`, ...; empty: code runs as a shell command
+    QString cwd;                    ///< empty: execd's working directory
+};
+
+/// Code running in a context. Besides output, it reports the values the code evaluates to.
+class CodeJob : public CommandJob
+{
+    Q_OBJECT
+
+public:
+    using CommandJob::CommandJob;
+
+signals:
+    /// A `result` event: MIME types mapped to values, `text/plain` named `text` as execd
+    /// names it, e.g. {"text": "4", "text/html": "<b>4</b>"}.
+    void result(const QJsonObject &data);
+};
+
 /// Talks to one OpenSandbox server. It owns the network connections its jobs use, so it
 /// must outlive them. REST calls share one connection pool; command streams and file
 /// transfers use others, so that long transfers never hold up short calls.
@@ -147,6 +172,17 @@ public:
     ResultJob<SandboxPage> *listSandboxes(const SandboxFilter &filter);
     /// DELETE /v1/sandboxes/{id}: the sandbox and everything in it goes away.
     AsyncJob *deleteSandbox(const QString &id);
+    /// POST /v1/sandboxes/{id}/pause: every process of the sandbox stops (state Paused).
+    AsyncJob *pauseSandbox(const QString &id);
+    /// POST /v1/sandboxes/{id}/resume: its processes go on (state Running).
+    AsyncJob *resumeSandbox(const QString &id);
+    /// POST /v1/sandboxes/{id}/renew-expiration {"expiresAt"}: moves the expiry, earlier or
+    /// later, as long as it is in the future; the result is the server's new expiry.
+    ResultJob<QDateTime> *renewExpiration(const QString &id, const QDateTime &expiresAt);
+    /// PATCH /v1/sandboxes/{id}/metadata, a JSON merge patch: each key with a value is added
+    /// or replaced, each key with std::nullopt removed. The result is the whole sandbox as
+    /// the server returns it.
+    SandboxJob *patchMetadata(const QString &id, const QMap<QString, std::optional<QString>> &patch);
     /// GET /v1/sandboxes/{id}/endpoints/{port}: how to reach `port` inside the sandbox.
     ResultJob<OpenSandboxEndpoint> *endpoint(const QString &id, int port = ExecdPort);
 
@@ -165,13 +201,100 @@ public:
     CommandJob *runCommand(const OpenSandboxEndpoint &execd, const CommandRequest &request);
     /// DELETE /command?id=: SIGTERM to the command's processes, SIGKILL 3 s later.
     AsyncJob *interruptCommand(const OpenSandboxEndpoint &execd, const QString &commandId);
+    /// GET /command/status/{id}: a foreground or background command, running or ended.
+    ResultJob<CommandStatus> *commandStatus(const OpenSandboxEndpoint &execd, const QString &commandId);
+    /// GET /command/{id}/logs?cursor=N: a background command's combined output from byte
+    /// offset `cursor` to its current end; nextCursor comes from the
+    /// EXECD-COMMANDS-TAIL-CURSOR header. A multi-byte character may be split between reads.
+    ResultJob<CommandLogs> *commandLogs(const OpenSandboxEndpoint &execd, const QString &commandId, qint64 cursor);
+
+    // Bash sessions: the working directory and exported variables last from run to run.
+
+    /// POST /session {"cwd"?}: the result is the new session's id.
+    ResultJob<QString> *createSession(const OpenSandboxEndpoint &execd, const QString &cwd = {});
+    /// POST /session/{id}/run {"command", "cwd"?, "timeout"?}, streamed like runCommand; only
+    /// `command`, `cwd` and `timeoutMs` of `request` are sent. stderr comes merged into
+    /// stdout, and commandId() is the session's id. Cancelling the job closes the session,
+    /// as the interrupt that stops the run does.
+    CommandJob *runInSession(const OpenSandboxEndpoint &execd, const QString &sessionId, const CommandRequest &request);
+    /// DELETE /session/{id}.
+    AsyncJob *deleteSession(const OpenSandboxEndpoint &execd, const QString &sessionId);
+
+    // Code contexts (/code): only sandboxes with a code interpreter image serve them.
+
+    /// POST /code/context {"language", "cwd"?}.
+    ResultJob<OpenSandboxCodeContext> *createCodeContext(const OpenSandboxEndpoint &execd, const QString &language,
+                                                         const QString &cwd = {});
+    /// GET /code/contexts?language=: the contexts of `language`; empty: of every language.
+    ResultJob<QList<OpenSandboxCodeContext>> *listCodeContexts(const OpenSandboxEndpoint &execd,
+                                                               const QString &language = {});
+    /// DELETE /code/contexts/{id}.
+    AsyncJob *deleteCodeContext(const OpenSandboxEndpoint &execd, const QString &contextId);
+    /// POST /code {"context", "code"}, streamed: stdout and stderr as output() as the kernel
+    /// writes them (chunks with their own line breaks; one line per event, as runCommand
+    /// gives them, in a context without a language), each `result` event as
+    /// CodeJob::result. The job ends like runCommand's: without error on
+    /// execution_complete, else with the Task error CODE_FAILED whose context has "ename",
+    /// "evalue" and "traceback". commandId() is the context's id. Cancelling the job
+    /// interrupts the code (interruptCode).
+    CodeJob *runCode(const OpenSandboxEndpoint &execd, const OpenSandboxCodeContext &context, const QString &code);
+    /// DELETE /code?id=: interrupts the code running in the context.
+    AsyncJob *interruptCode(const OpenSandboxEndpoint &execd, const QString &contextId);
+
+    // Files and directories. Paths are absolute or relative to execd's working directory.
+
+    /// GET /files/info?path=...: one FileInfo per path, in the order asked (links are not
+    /// followed); FILE_NOT_FOUND when any of them is missing.
+    ResultJob<QList<FileInfo>> *fileInfo(const OpenSandboxEndpoint &execd, const QStringList &paths);
+    /// GET /files/search?path=&pattern=: the regular files below `directory` whose base name
+    /// matches the glob `pattern` (`*.py`, `{a,b}.txt`; `**`: every file).
+    ResultJob<QList<FileInfo>> *searchFiles(const OpenSandboxEndpoint &execd, const QString &directory,
+                                            const QString &pattern);
+    /// GET /directories/list?path=&depth=: the entries `depth` levels deep, each directory
+    /// right before its contents.
+    ResultJob<QList<FileInfo>> *listDirectory(const OpenSandboxEndpoint &execd, const QString &directory,
+                                              int depth = 1);
+    /// POST /files/replace?verbose=true: replaces every occurrence of `before` (not empty)
+    /// with `after`; the result is how many there were.
+    ResultJob<int> *replaceInFile(const OpenSandboxEndpoint &execd, const QString &path, const QString &before,
+                                  const QString &after);
+    /// POST /files/permissions. A mode of 0 leaves the mode as it is; execd gives the file
+    /// to its own user when neither owner nor group is set.
+    AsyncJob *setPermissions(const OpenSandboxEndpoint &execd, const QString &path, const FilePermissions &permissions);
+    /// POST /files/mv: renames `from` to `to`, making the missing parents of `to`; fails
+    /// when `to` exists.
+    AsyncJob *moveFile(const OpenSandboxEndpoint &execd, const QString &from, const QString &to);
+    /// DELETE /files?path=...: removes files and links; paths that do not exist are ignored.
+    AsyncJob *removeFiles(const OpenSandboxEndpoint &execd, const QStringList &paths);
+    /// POST /directories: `mkdir -p path`, then `permissions` as setPermissions applies them.
+    AsyncJob *makeDirectory(const OpenSandboxEndpoint &execd, const QString &path, const FilePermissions &permissions);
+    /// DELETE /directories?path=: the directory and everything in it; fine when it is not there.
+    AsyncJob *removeDirectory(const OpenSandboxEndpoint &execd, const QString &path);
     /// POST /files/upload: writes the local file `localPath` to `path` in the sandbox
     /// (parents are made), read from disk as it is sent.
     AsyncJob *uploadFile(const OpenSandboxEndpoint &execd, const QString &localPath, const QString &path,
                          const FilePermissions &permissions);
+    /// POST /files/upload: writes what `source` holds, from its start to its end, to `path`
+    /// (parents are made). The job takes ownership of `source` and opens it for reading if
+    /// it is not open. A random-access device is read as it is sent; a sequential one (a
+    /// process, a socket) is read whole first, since each part must be sized before it is
+    /// sent, until read() reports its end or it emits readChannelFinished.
+    AsyncJob *uploadFile(const OpenSandboxEndpoint &execd, QIODevice *source, const QString &path,
+                         const FilePermissions &permissions);
     /// GET /files/download: writes the file at `path` to `destination` (open for writing,
     /// not owned) as it arrives. On failure, part of it may have been written.
     AsyncJob *downloadFile(const OpenSandboxEndpoint &execd, const QString &path, QIODevice *destination);
+    /// GET /files/download with `Range: bytes=offset-(offset+length-1)`: `length` bytes
+    /// (-1: to the end) from `offset`, fewer when the file ends first; no Range header for
+    /// the whole file. The bytes arrive as FileReadJob::data, in order, as they come. An
+    /// offset at or past the end fails with status 416.
+    FileReadJob *readFile(const OpenSandboxEndpoint &execd, const QString &path, qint64 offset = 0,
+                          qint64 length = -1);
+
+    // Metrics
+
+    /// GET /metrics: CPU and memory figures (execd samples the CPU for about a second).
+    ResultJob<SandboxMetrics> *metrics(const OpenSandboxEndpoint &execd);
 
 private:
     std::unique_ptr<Internal::Transport> m_transport;

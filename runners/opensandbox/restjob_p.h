@@ -4,8 +4,10 @@
 #include "httpcall_p.h"
 #include "httperror_p.h"
 
+#include <QJsonArray>
 #include <QJsonObject>
 
+#include <type_traits>
 #include <variant>
 
 namespace Sandflow::Internal {
@@ -17,8 +19,9 @@ template <typename T>
 class RestJob final : public ResultJob<T>
 {
 public:
-    /// Reads a 2xx answer's body into `result`; returns the problem when it cannot.
-    using Reader = std::function<std::optional<QString>(const QByteArray &body, T &result)>;
+    /// Reads a 2xx answer (its body, and headers where the route puts something there) into
+    /// `result`; returns the problem when it cannot.
+    using Reader = std::function<std::optional<QString>(const HttpResult &answer, T &result)>;
 
     RestJob(Transport &transport, RequestSpec spec, Reader reader = {})
         : m_call(new HttpCall(transport, std::move(spec), this))
@@ -33,7 +36,7 @@ protected:
             if (answer.error)
                 return this->finish(answer.error);
             if (m_reader) {
-                if (const std::optional<QString> problem = m_reader(answer.body, this->m_result))
+                if (const std::optional<QString> problem = m_reader(answer, this->m_result))
                     return this->finish(unexpectedResponse(m_call->spec(), answer.requestId, answer.status, *problem));
             }
             this->finish();
@@ -51,21 +54,31 @@ private:
     Reader m_reader;
 };
 
-/// A Reader for a JSON object answer read by `fromJson` (one of wirejson_p.h).
-template <typename T>
-typename RestJob<T>::Reader jsonReader(std::optional<T> (*fromJson)(const QJsonObject &, QString *))
+/// A JSON array body; std::nullopt (with `problem` set) when it is not one.
+std::optional<QJsonArray> jsonArrayBody(const QByteArray &body, QString *problem);
+
+/// A Reader for a JSON answer read by `fromJson` (one of wirejson_p.h or execdbodies_p.h),
+/// which takes the body as `Json`: a QJsonObject or, for the routes that answer a list, a
+/// QJsonArray.
+template <typename Json = QJsonObject, typename FromJson>
+auto jsonReader(FromJson fromJson)
 {
-    return [fromJson](const QByteArray &body, T &result) -> std::optional<QString> {
+    using T = typename std::invoke_result_t<FromJson, const Json &, QString *>::value_type;
+    return typename RestJob<T>::Reader([fromJson](const HttpResult &answer, T &result) -> std::optional<QString> {
         QString problem;
-        const std::optional<QJsonObject> object = jsonObjectBody(body, &problem);
-        if (!object)
+        std::optional<Json> json;
+        if constexpr (std::is_same_v<Json, QJsonArray>)
+            json = jsonArrayBody(answer.body, &problem);
+        else
+            json = jsonObjectBody(answer.body, &problem);
+        if (!json)
             return problem;
-        std::optional<T> value = fromJson(*object, &problem);
+        std::optional<T> value = fromJson(*json, &problem);
         if (!value)
             return problem;
         result = std::move(*value);
         return std::nullopt;
-    };
+    });
 }
 
 } // namespace Sandflow::Internal

@@ -67,6 +67,19 @@ QueryItems listSandboxesQuery(const SandboxFilter &filter)
     return query;
 }
 
+QJsonObject renewExpirationJson(const QDateTime &expiresAt)
+{
+    return {{u"expiresAt"_s, expiresAt.toUTC().toString(Qt::ISODateWithMs)}};
+}
+
+QJsonObject metadataPatchJson(const QMap<QString, std::optional<QString>> &patch)
+{
+    QJsonObject object;
+    for (auto it = patch.cbegin(); it != patch.cend(); ++it)
+        object.insert(it.key(), it.value() ? QJsonValue(*it.value()) : QJsonValue(QJsonValue::Null));
+    return object;
+}
+
 QJsonObject commandJson(const CommandRequest &request)
 {
     QJsonObject object{{u"command"_s, request.command}, {u"background"_s, request.background}};
@@ -83,16 +96,11 @@ QJsonObject commandJson(const CommandRequest &request)
     return object;
 }
 
-QJsonObject uploadMetadataJson(const QString &path, const FilePermissions &permissions)
+RequestSpec withJsonBody(RequestSpec spec, const QJsonDocument &body)
 {
-    // execd reads the mode as octal digits written as a decimal number: 0644 is 644.
-    const int mode = QString::number(permissions.mode & 0777, 8).toInt();
-    QJsonObject object{{u"path"_s, path}, {u"mode"_s, mode}};
-    if (!permissions.owner.isEmpty())
-        object.insert(u"owner"_s, permissions.owner);
-    if (!permissions.group.isEmpty())
-        object.insert(u"group"_s, permissions.group);
-    return object;
+    spec.contentType = "application/json";
+    spec.body = body.toJson(QJsonDocument::Compact);
+    return spec;
 }
 
 SandboxState sandboxStateFromName(const QString &name)
@@ -168,6 +176,16 @@ std::optional<OpenSandboxEndpoint> endpointFromJson(const QJsonObject &object, Q
     for (auto it = headers.constBegin(); it != headers.constEnd(); ++it)
         endpoint.headers.append({it.key().toLatin1(), it.value().toString().toUtf8()});
     return endpoint;
+}
+
+std::optional<QDateTime> expiresAtFromJson(const QJsonObject &object, QString *problem)
+{
+    const QDateTime expiresAt = timeFromJson(object.value("expiresAt"_L1).toString());
+    if (!expiresAt.isValid()) {
+        *problem = u"a renewal answer without a valid `expiresAt`"_s;
+        return std::nullopt;
+    }
+    return expiresAt;
 }
 
 } // namespace Sandflow::Internal

@@ -5,6 +5,7 @@
 #include "opensandboxclient.h"
 #include "transport_p.h"
 
+#include <QJsonDocument>
 #include <QJsonObject>
 
 #include <optional>
@@ -15,10 +16,15 @@ namespace Sandflow::Internal {
 QJsonObject createSandboxJson(const OpenSandboxCreateRequest &request);
 /// The query of GET /v1/sandboxes: `state` repeated, `metadata` as one `k=v&k2=v2` value.
 QueryItems listSandboxesQuery(const SandboxFilter &filter);
+/// POST /v1/sandboxes/{id}/renew-expiration: {"expiresAt"} in UTC.
+QJsonObject renewExpirationJson(const QDateTime &expiresAt);
+/// PATCH /v1/sandboxes/{id}/metadata: a merge patch, `null` for each key to remove.
+QJsonObject metadataPatchJson(const QMap<QString, std::optional<QString>> &patch);
 /// POST /command.
 QJsonObject commandJson(const CommandRequest &request);
-/// The `metadata` part of POST /files/upload.
-QJsonObject uploadMetadataJson(const QString &path, const FilePermissions &permissions);
+
+/// `spec` with `body` as its JSON body.
+RequestSpec withJsonBody(RequestSpec spec, const QJsonDocument &body);
 
 /// A Sandbox or CreateSandboxResponse object; std::nullopt (and `problem`) when it lacks
 /// an id. States the protocol does not name become Unknown.
@@ -27,6 +33,8 @@ std::optional<SandboxInfo> sandboxFromJson(const QJsonObject &object, QString *p
 std::optional<SandboxPage> sandboxPageFromJson(const QJsonObject &object, QString *problem);
 /// Endpoint: {endpoint, headers?}.
 std::optional<OpenSandboxEndpoint> endpointFromJson(const QJsonObject &object, QString *problem);
+/// RenewSandboxExpirationResponse: {expiresAt}.
+std::optional<QDateTime> expiresAtFromJson(const QJsonObject &object, QString *problem);
 
 SandboxState sandboxStateFromName(const QString &name);
 /// An ISO-8601 time; one without an offset is UTC, as the server means it.
