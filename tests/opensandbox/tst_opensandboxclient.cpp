@@ -197,6 +197,12 @@ private slots:
     void downloadNotFound();
     void unreachable();
     void silentServer();
+    void readFileAsksForTheRange();
+    void readFileRefusesAWholeFileForARange();
+    void codeContexts();
+    void runCodeStreamsOutputAndResults();
+    void runCodeKernelError();
+    void cancellingRunCodeInterruptsTheContext();
 
 private:
     OpenSandboxConfig config() const;
@@ -623,6 +629,193 @@ void TestOpenSandboxClient::silentServer()
     QVERIFY2(job->error()->message.startsWith(u"no answer from the server at http://%1 within 0.3 s (request "_s
                                                   .arg(m_server->domain())),
              qPrintable(job->error()->message));
+}
+
+void TestOpenSandboxClient::readFileAsksForTheRange()
+{
+    m_server->handler = [](const Request &request) -> Response {
+        return {request.headers.contains("range") ? 206 : 200, "application/octet-stream", "0123456789"};
+    };
+    OpenSandboxClient client(config());
+    const auto read = [&](qint64 offset, qint64 length) {
+        std::unique_ptr<FileReadJob> job(client.readFile({m_server->domain(), {}}, u"/f"_s, offset, length));
+        QByteArray received;
+        connect(job.get(), &FileReadJob::data, this, [&received](const QByteArray &bytes) { received += bytes; });
+        finish(job.get());
+        return job->error() ? job->error()->message : QString::fromLatin1(received);
+    };
+    QCOMPARE(read(0, -1), u"0123456789"_s);
+    QCOMPARE(read(10, 10), u"0123456789"_s);
+    QCOMPARE(read(10, -1), u"0123456789"_s);
+    QCOMPARE(read(0, 1), u"0123456789"_s);
+    QCOMPARE(m_server->requests.size(), 4);
+    QVERIFY(!m_server->requests.at(0).headers.contains("range"));
+    QCOMPARE(m_server->requests.at(1).headers.value("range"), QByteArray("bytes=10-19"));
+    QCOMPARE(m_server->requests.at(2).headers.value("range"), QByteArray("bytes=10-"));
+    QCOMPARE(m_server->requests.at(3).headers.value("range"), QByteArray("bytes=0-0"));
+}
+
+void TestOpenSandboxClient::readFileRefusesAWholeFileForARange()
+{
+    // A server that ignores Range would hand over the wrong bytes.
+    m_server->handler = [](const Request &) -> Response { return {200, "application/octet-stream", "0123456789"}; };
+    OpenSandboxClient client(config());
+    std::unique_ptr<FileReadJob> job(client.readFile({m_server->domain(), {}}, u"/f"_s, 2, 3));
+    QByteArray received;
+    connect(job.get(), &FileReadJob::data, this, [&received](const QByteArray &bytes) { received += bytes; });
+    finish(job.get());
+    QVERIFY(job->error());
+    QCOMPARE(job->error()->code, u"UNEXPECTED_RESPONSE"_s);
+    QVERIFY2(job->error()->message.contains(u"the whole file came instead of the range asked for"_s),
+             qPrintable(job->error()->message));
+    QCOMPARE(received, QByteArray());
+}
+
+void TestOpenSandboxClient::codeContexts()
+{
+    m_server->handler = [](const Request &request) -> Response {
+        if (request.method == "POST" && request.path() == "/code/context")
+            return {200, "application/json", R"({"id":"ctx-1","language":"python","cwd":"/w"})"};
+        if (request.method == "GET" && request.path() == "/code/contexts")
+            return {200, "application/json", R"([{"id":"ctx-1","language":"python"},{"id":"ctx-2","language":"python"}])"};
+        if (request.method == "DELETE")
+            return {200, "application/json", {}};
+        return {404, "text/plain", "404 page not found"};
+    };
+    OpenSandboxClient client(config());
+    const OpenSandboxEndpoint execd{m_server->domain(), {}};
+
+    std::unique_ptr<ResultJob<OpenSandboxCodeContext>> created(client.createCodeContext(execd, u"python"_s, u"/w"_s));
+    finish(created.get());
+    QVERIFY(!created->error());
+    QCOMPARE(created->result().id, u"ctx-1"_s);
+    QCOMPARE(created->result().language, u"python"_s);
+    QCOMPARE(created->result().cwd, u"/w"_s);
+    QCOMPARE(QJsonDocument::fromJson(m_server->requests.at(0).body).object(),
+             (QJsonObject{{u"language"_s, u"python"_s}, {u"cwd"_s, u"/w"_s}}));
+
+    std::unique_ptr<ResultJob<QList<OpenSandboxCodeContext>>> listed(client.listCodeContexts(execd, u"python"_s));
+    finish(listed.get());
+    QVERIFY(!listed->error());
+    QCOMPARE(listed->result().size(), 2);
+    QCOMPARE(listed->result().at(1).id, u"ctx-2"_s);
+    QCOMPARE(m_server->requests.at(1).target, QByteArray("/code/contexts?language=python"));
+
+    std::unique_ptr<AsyncJob> deleted(client.deleteCodeContext(execd, u"ctx-1"_s));
+    finish(deleted.get());
+    QVERIFY(!deleted->error());
+    QCOMPARE(m_server->requests.at(2).method, QByteArray("DELETE"));
+    QCOMPARE(m_server->requests.at(2).target, QByteArray("/code/contexts/ctx-1"));
+
+    std::unique_ptr<AsyncJob> interrupted(client.interruptCode(execd, u"ctx-1"_s));
+    finish(interrupted.get());
+    QVERIFY(!interrupted->error());
+    QCOMPARE(m_server->requests.at(3).method, QByteArray("DELETE"));
+    QCOMPARE(m_server->requests.at(3).target, QByteArray("/code?id=ctx-1"));
+
+    m_server->handler = [](const Request &) -> Response {
+        return {404, "application/json", R"({"code":"CONTEXT_NOT_FOUND","message":"context ctx-9 not found"})"};
+    };
+    std::unique_ptr<AsyncJob> unknown(client.deleteCodeContext(execd, u"ctx-9"_s));
+    finish(unknown.get());
+    QVERIFY(unknown->error());
+    QCOMPARE(unknown->error()->code, u"CONTEXT_NOT_FOUND"_s);
+}
+
+void TestOpenSandboxClient::runCodeStreamsOutputAndResults()
+{
+    // A kernel's output comes in chunks that carry their own line breaks.
+    m_server->handler = [](const Request &) -> Response {
+        Response response;
+        response.contentType = "text/event-stream";
+        response.pieces = {R"({"type":"init","text":"ctx-1"})" "\n\n" R"({"type":"ping","text":"pong"})" "\n\n",
+                           R"({"type":"status","text":"busy"})" "\n\n" R"({"type":"stdout","text":"hello\nwor"})" "\n\n",
+                           R"({"type":"stdout","text":"ld\n"})" "\n\n" R"({"type":"stderr","text":"warn\n"})" "\n\n",
+                           R"({"type":"execution_count","execution_count":3})" "\n\n",
+                           R"({"type":"result","results":{"text":"4","text/html":"<b>4</b>"}})" "\n\n",
+                           R"({"type":"execution_complete","execution_time":12})" "\n\n"};
+        return response;
+    };
+    OpenSandboxClient client(config());
+    std::unique_ptr<CodeJob> job(
+        client.runCode({m_server->domain(), {}}, {u"ctx-1"_s, u"python"_s, {}}, u"print('hello')\n2 + 2"_s));
+    QByteArray out;
+    QByteArray err;
+    QList<QJsonObject> results;
+    connect(job.get(), &CommandJob::output, this, [&](CommandJob::Stream stream, const QByteArray &data) {
+        (stream == CommandJob::Stream::Stdout ? out : err) += data;
+    });
+    connect(job.get(), &CodeJob::result, this, [&](const QJsonObject &data) { results.append(data); });
+    finish(job.get());
+    QVERIFY2(!job->error(), qPrintable(job->error() ? job->error()->message : QString()));
+    QCOMPARE(job->commandId(), u"ctx-1"_s);
+    QCOMPARE(job->exitCode(), std::optional<int>(0));
+    QCOMPARE(out, QByteArray("hello\nworld\n"));
+    QCOMPARE(err, QByteArray("warn\n"));
+    QCOMPARE(results, (QList<QJsonObject>{{{u"text"_s, u"4"_s}, {u"text/html"_s, u"<b>4</b>"_s}}}));
+
+    const Request &sent = m_server->requests.first();
+    QCOMPARE(sent.method, QByteArray("POST"));
+    QCOMPARE(sent.path(), QByteArray("/code"));
+    QCOMPARE(QJsonDocument::fromJson(sent.body).object(),
+             (QJsonObject{{u"context"_s, QJsonObject{{u"id"_s, u"ctx-1"_s}, {u"language"_s, u"python"_s}}},
+                          {u"code"_s, u"print('hello')\n2 + 2"_s}}));
+}
+
+void TestOpenSandboxClient::runCodeKernelError()
+{
+    m_server->handler = [](const Request &) -> Response {
+        Response response;
+        response.contentType = "text/event-stream";
+        response.pieces = {R"({"type":"init","text":"ctx-1"})" "\n\n"
+                           R"({"type":"error","error":{"ename":"NameError","evalue":"name 'x' is not defined",)"
+                           R"("traceback":["Traceback (most recent call last):","NameError: name 'x' is not defined"]}})"
+                           "\n\n"};
+        return response;
+    };
+    OpenSandboxClient client(config());
+    std::unique_ptr<CodeJob> job(client.runCode({m_server->domain(), {}}, {{}, u"python"_s, {}}, u"x"_s));
+    finish(job.get());
+    QVERIFY(job->error());
+    QCOMPARE(job->error()->kind, JobError::Kind::Task);
+    QCOMPARE(job->error()->code, u"CODE_FAILED"_s);
+    QVERIFY2(job->error()->message.startsWith(u"NameError: name 'x' is not defined (request "_s),
+             qPrintable(job->error()->message));
+    QCOMPARE(job->error()->context.value(u"ename"_s).toString(), u"NameError"_s);
+    QCOMPARE(job->error()->context.value(u"evalue"_s).toString(), u"name 'x' is not defined"_s);
+    QCOMPARE(job->error()->context.value(u"traceback"_s).toArray().size(), 2);
+    QCOMPARE(job->error()->context.value(u"contextId"_s).toString(), u"ctx-1"_s);
+    QCOMPARE(job->exitCode(), std::nullopt);
+    // Without an id the language's default context runs it.
+    QCOMPARE(QJsonDocument::fromJson(m_server->requests.first().body).object().value(u"context"_s).toObject(),
+             (QJsonObject{{u"language"_s, u"python"_s}}));
+}
+
+void TestOpenSandboxClient::cancellingRunCodeInterruptsTheContext()
+{
+    m_server->handler = [](const Request &request) -> Response {
+        if (request.method == "DELETE")
+            return {200, "application/json", {}};
+        Response response;
+        response.contentType = "text/event-stream";
+        response.pieces = {R"({"type":"init","text":"ctx-7"})" "\n\n"};
+        response.holdMs = 60'000;
+        return response;
+    };
+    OpenSandboxClient client(config());
+    std::unique_ptr<CodeJob> job(
+        client.runCode({m_server->domain(), {}}, {u"ctx-7"_s, u"python"_s, {}}, u"while True: pass"_s));
+    job->setAutoDelete(false);
+    QSignalSpy started(job.get(), &CommandJob::started);
+    QSignalSpy finished(job.get(), &AsyncJob::finished);
+    job->start();
+    QVERIFY(started.wait(10'000));
+    job->cancel();
+    QVERIFY(finished.count() == 1 || finished.wait(10'000));
+    QCOMPARE(job->error()->kind, JobError::Kind::Cancelled);
+    QCOMPARE(m_server->requests.size(), 2);
+    QCOMPARE(m_server->requests.at(1).method, QByteArray("DELETE"));
+    QCOMPARE(m_server->requests.at(1).target, QByteArray("/code?id=ctx-7"));
 }
 
 QTEST_GUILESS_MAIN(TestOpenSandboxClient)
