@@ -363,7 +363,7 @@ void TestOpenSandboxRunner::theEndpointIsAskedForOnce()
     for (const auto &spy : spies)
         QVERIFY(spy->size() == 1 || spy->wait(30'000));
     for (const auto &job : jobs)
-        QVERIFY2(!job->error(), qPrintable(job->error()->message));
+        QVERIFY2(!job->error(), qPrintable(job->error() ? job->error()->message : QString()));
     QTRY_COMPARE_WITH_TIMEOUT(serverRequests().filter(lookup).size(), before + 1, 5'000);
     // Later calls use what it said.
     QCOMPARE(shellOutput(&fresh, m_id, u"echo again"_s), QByteArray("again\n"));
@@ -384,7 +384,7 @@ void TestOpenSandboxRunner::relayToAServiceInTheSandbox()
     QTRY_VERIFY_WITH_TIMEOUT((answer = readAll(m_runner->relayToPort(m_id, 8081, bytes(request)))).data.startsWith(
                                  "HTTP/1.0 200"),
                              20'000);
-    QVERIFY2(!answer.error, qPrintable(answer.error->message));
+    QVERIFY2(!answer.error, qPrintable(answer.error ? answer.error->message : QString()));
     QVERIFY2(answer.data.endsWith("\r\n\r\nserved\n"), answer.data.constData());
 
     // Nothing listens there: the server's relay says so as an answer.
