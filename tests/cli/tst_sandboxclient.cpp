@@ -421,7 +421,7 @@ void TestSandboxClient::noServer()
     const Run listed = runSandflow({u"sandbox"_s, u"ls"_s, u"--server"_s, u"127.0.0.1:%1"_s.arg(port)});
     QCOMPARE(listed.exitCode, 1);
     QCOMPARE(listed.errText(), u"sandflow sandbox: cannot reach the server at http://127.0.0.1:%1: Connection refused "
-                               u"(start one with 'sandflow serve')\n"_s.arg(port));
+                               u"after 4 attempts (start one with 'sandflow serve')\n"_s.arg(port));
 }
 
 void TestSandboxClient::usageErrors()

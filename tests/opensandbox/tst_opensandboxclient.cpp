@@ -215,6 +215,9 @@ OpenSandboxConfig TestOpenSandboxClient::config() const
     config.domain = m_server->domain();
     config.apiKey = u"key-1"_s;
     config.readyTimeout = std::chrono::milliseconds(2000);
+    // Short waits between attempts, but long enough to honour a Retry-After of 2 s.
+    config.retry.initialDelay = std::chrono::milliseconds(20);
+    config.retry.maxDelay = std::chrono::milliseconds(3000);
     return config;
 }
 
@@ -374,15 +377,18 @@ void TestOpenSandboxClient::errorBodies_data()
     QTest::addColumn<QString>("code");
     QTest::addColumn<QString>("message");
     QTest::addColumn<JobError::Kind>("kind");
+    QTest::addColumn<QString>("after");
     QTest::newRow("envelope") << 404 << QByteArray(R"({"code":"DOCKER::SANDBOX_NOT_FOUND","message":"Sandbox x not found."})")
                               << u"DOCKER::SANDBOX_NOT_FOUND"_s << u"Sandbox x not found. (404 DOCKER::SANDBOX_NOT_FOUND, request "_s
-                              << JobError::Kind::Invalid;
+                              << JobError::Kind::Invalid << QString();
     QTest::newRow("validation") << 422 << QByteArray(R"({"detail":[{"loc":["body","timeout"],"msg":"too small"}]})")
-                                << u"HTTP_422"_s << u"body.timeout: too small (422, request "_s << JobError::Kind::Invalid;
+                                << u"HTTP_422"_s << u"body.timeout: too small (422, request "_s << JobError::Kind::Invalid
+                                << QString();
     QTest::newRow("execd 401") << 401 << QByteArray(R"({"error":"Unauthorized"})") << u"HTTP_401"_s
-                               << u"Unauthorized (401, request "_s << JobError::Kind::Invalid;
+                               << u"Unauthorized (401, request "_s << JobError::Kind::Invalid << QString();
     QTest::newRow("text") << 500 << QByteArray("Internal\n  Server   Error") << u"HTTP_500"_s
-                          << u"Internal Server Error (500, request "_s << JobError::Kind::Infra;
+                          << u"Internal Server Error (500, request "_s << JobError::Kind::Infra
+                          << u" after 4 attempts"_s;
 }
 
 void TestOpenSandboxClient::errorBodies()
@@ -392,6 +398,7 @@ void TestOpenSandboxClient::errorBodies()
     QFETCH(QString, code);
     QFETCH(QString, message);
     QFETCH(JobError::Kind, kind);
+    QFETCH(QString, after);
     m_server->handler = [&](const Request &) -> Response { return {status, "application/json", body}; };
     OpenSandboxClient client(config());
     std::unique_ptr<SandboxJob> job(client.getSandbox(u"x"_s));
@@ -400,7 +407,7 @@ void TestOpenSandboxClient::errorBodies()
     const QString requestId = QString::fromLatin1(m_server->requests.first().headers.value("x-request-id"));
     QCOMPARE(job->error()->code, code);
     QCOMPARE(job->error()->kind, kind);
-    QCOMPARE(job->error()->message, message + requestId + u')');
+    QCOMPARE(job->error()->message, message + requestId + u')' + after);
     const OpenSandboxErrorDetails details = OpenSandboxErrorDetails::of(*job->error());
     QCOMPARE(details.status, status);
     QCOMPARE(details.requestId, requestId);
@@ -598,7 +605,7 @@ void TestOpenSandboxClient::unreachable()
     probe.listen(QHostAddress::LocalHost, 0);
     const quint16 port = probe.serverPort();
     probe.close();
-    OpenSandboxConfig settings;
+    OpenSandboxConfig settings = config();
     settings.domain = u"127.0.0.1:%1"_s.arg(port);
     OpenSandboxClient client(settings);
     std::unique_ptr<AsyncJob> job(client.deleteSandbox(u"x"_s));
@@ -606,8 +613,10 @@ void TestOpenSandboxClient::unreachable()
     QVERIFY(job->error());
     QCOMPARE(job->error()->code, u"UNREACHABLE"_s);
     QCOMPARE(job->error()->kind, JobError::Kind::Infra);
-    QCOMPARE(job->error()->message, u"cannot reach the server at http://127.0.0.1:%1: Connection refused"_s.arg(port));
+    QCOMPARE(job->error()->message,
+             u"cannot reach the server at http://127.0.0.1:%1: Connection refused after 4 attempts"_s.arg(port));
     QVERIFY(OpenSandboxErrorDetails::of(*job->error()).connectionRefused);
+    QCOMPARE(OpenSandboxErrorDetails::of(*job->error()).attempts, 4);
 }
 
 void TestOpenSandboxClient::silentServer()
@@ -623,6 +632,8 @@ void TestOpenSandboxClient::silentServer()
     QVERIFY2(job->error()->message.startsWith(u"no answer from the server at http://%1 within 0.3 s (request "_s
                                                   .arg(m_server->domain())),
              qPrintable(job->error()->message));
+    QVERIFY2(job->error()->message.endsWith(u" after 4 attempts"_s), qPrintable(job->error()->message));
+    QCOMPARE(m_server->requests.size(), 4);
 }
 
 QTEST_GUILESS_MAIN(TestOpenSandboxClient)
