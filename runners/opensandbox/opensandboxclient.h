@@ -75,7 +75,8 @@ struct OpenSandboxConfig
     /// A whole REST call must be answered within this; for streams and file transfers it
     /// is the longest silence allowed (execd sends a ping every 3 s on command streams).
     std::chrono::milliseconds requestTimeout{30'000};
-    /// How long createSandbox waits for the new sandbox's execd to answer /ping.
+    /// How long createSandbox waits for the new sandbox to be Running (servers may answer
+    /// Pending) and its execd to answer /ping.
     std::chrono::milliseconds readyTimeout{30'000};
     /// Ask for endpoints that go through the server's proxy route instead of straight to
     /// the sandbox, for clients that cannot reach the sandboxes' network.

@@ -305,7 +305,10 @@ void TestOpenSandboxClient::createWaitsForPing()
     QCOMPARE(body.value("entrypoint"_L1).toArray(), (QJsonArray{u"tail"_s, u"-f"_s, u"/dev/null"_s}));
     QCOMPARE(body.value("resourceLimits"_L1).toObject(), (QJsonObject{{u"cpu"_s, u"1"_s}, {u"memory"_s, u"2Gi"_s}}));
     QCOMPARE(body.value("timeout"_L1).toInt(), 600);
-    QCOMPARE(body.value("metadata"_L1).toObject(), (QJsonObject{{u"team"_s, u"a"_s}}));
+    // The create's own label rides along with those asked for.
+    QJsonObject metadata = body.value("metadata"_L1).toObject();
+    QVERIFY(requestIdPattern.match(metadata.take("sandflow.dev/create-token"_L1).toString()).hasMatch());
+    QCOMPARE(metadata, (QJsonObject{{u"team"_s, u"a"_s}}));
 
     QCOMPARE(m_server->requests.at(1).query(), QByteArray("use_server_proxy=false"));
     // execd calls carry the endpoint's headers, and each request has an id of its own.
@@ -318,7 +321,8 @@ void TestOpenSandboxClient::createDeletesASandboxThatIsNeverReady()
 {
     m_server->handler = [&](const Request &request) -> Response {
         if (request.method == "POST")
-            return {202, "application/json", json({{u"id"_s, u"sb-2"_s}, {u"status"_s, QJsonObject{{u"state"_s, u"Pending"_s}}}})};
+            return {202, "application/json",
+                    json({{u"id"_s, u"sb-2"_s}, {u"status"_s, QJsonObject{{u"state"_s, u"Running"_s}}}})};
         if (request.path().endsWith("/endpoints/44772"))
             return {200, "application/json", json({{u"endpoint"_s, u"%1/nowhere"_s.arg(m_server->domain())}})};
         if (request.method == "DELETE")
