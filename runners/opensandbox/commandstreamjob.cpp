@@ -40,12 +40,29 @@ void CommandStreamJob::received(const QByteArray &bytes)
 
 void CommandStreamJob::streamEnded(const HttpResult &answer)
 {
-    if (answer.error)
+    const bool begun = answer.status >= 200 && answer.status <= 299;
+    if (answer.error && !begun)
         return end(answer.error);
-    m_events.end([this](const QJsonObject &object) { handleEvent(object); });
+    if (answer.error && answer.error->code == ErrorCode::Timeout)
+        return end(streamStopped(JobError::Kind::Timeout, ErrorCode::Timeout,
+                                 u"went silent for %1 s; execd pings every 3 s, so the connection is dead"_s.arg(
+                                     double(m_transport.config().requestTimeout.count()) / 1000.0)));
+    if (!answer.error)
+        m_events.end([this](const QJsonObject &object) { handleEvent(object); });
     if (!isFinished())
-        end(unexpectedResponse(m_stream->spec(), answer.requestId, answer.status,
-                               u"the stream ended before the command did"_s));
+        end(streamStopped(JobError::Kind::Infra, ErrorCode::ConnectionFailed,
+                          u"broke off before the command ended"_s));
+}
+
+JobError CommandStreamJob::streamStopped(JobError::Kind kind, const QString &code, const QString &what) const
+{
+    const QString requestId = m_stream->requestId();
+    QJsonObject context = requestContext(m_stream->spec(), requestId);
+    context.insert(u"commandId"_s, m_commandId);
+    context.insert(ErrorKey::Status, m_stream->status());
+    const QString stream =
+        m_commandId.isEmpty() ? u"the command stream"_s : u"the stream of command %1"_s.arg(m_commandId);
+    return {kind, code, u"%1 from %2 %3 (request %4)"_s.arg(stream, m_stream->spec().peer, what, requestId), context};
 }
 
 void CommandStreamJob::handleEvent(const QJsonObject &event)
@@ -132,6 +149,8 @@ void CommandStreamJob::doCancel()
     }
     m_interrupt = new HttpCall(m_transport, m_transport.execd(m_execd, "DELETE", u"/command"_s, {{u"id"_s, m_commandId}}),
                                this);
+    // Someone waits for the cancel to end: one attempt, within the request limit.
+    m_interrupt->setRetries(HttpCall::Retries::Once);
     m_interrupt->start([this](const HttpResult &) {
         m_stream->abort();
         finish(cancelledError());

@@ -21,6 +21,8 @@ protected:
 private:
     void received(const QByteArray &bytes);
     void streamEnded(const HttpResult &answer);
+    /// The stream's answer had begun but stopped before the final event; `what` says how.
+    JobError streamStopped(JobError::Kind kind, const QString &code, const QString &what) const;
     void handleEvent(const QJsonObject &event);
     /// The final `error` event: how the command ended; std::nullopt for exit status 0.
     std::optional<JobError> failure(const QJsonObject &error) const;

@@ -454,7 +454,7 @@ void TestOpenSandboxClient::commandEvents_data()
                                    << u"COMMAND_START_FAILED"_s;
     const QByteArray cut = R"({"type":"init","text":"c0ffee"})" "\n\n" R"({"type":"stdout","text":"partial"})" "\n\n";
     QTest::newRow("stream cut") << QList<QByteArray>{cut} << QByteArray("partial\n") << QByteArray() << std::optional<int>()
-                                << u"UNEXPECTED_RESPONSE"_s;
+                                << u"CONNECTION_FAILED"_s;
 }
 
 void TestOpenSandboxClient::commandEvents()
