@@ -45,8 +45,8 @@ private:
     void remove(QStringList ids, bool allGone, std::function<void(bool allGone)> done);
     /// A sandbox was made but cannot be handed over: delete it, then finish with `error`.
     void deleteAndFinish(JobError error);
-    /// Cancelled while a POST may have made a sandbox whose id is unknown: delete every
-    /// sandbox with this create's label, then finish.
+    /// A POST may have made a sandbox whose id is not known (the job was cancelled, or the
+    /// answer had none): delete every sandbox with this create's label, then finish.
     void removeOwnAndFinish(JobError error);
 
     Transport &m_transport;
@@ -59,7 +59,6 @@ private:
     void (CreateSandboxJob::*m_afterWait)() = nullptr;
     int m_posts = 0;
     std::optional<JobError> m_lastPostError;
-    Failure m_lastFailure = Failure::Final;
     bool m_mayHaveCreated = false;   ///< a POST was sent, and no answer said it made nothing
     bool m_cleaningUp = false;       ///< deleting before the end; that finishes the job
 };
