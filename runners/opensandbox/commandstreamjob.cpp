@@ -48,12 +48,30 @@ void CommandStreamJob<Job>::received(const QByteArray &bytes)
 template <typename Job>
 void CommandStreamJob<Job>::streamEnded(const HttpResult &answer)
 {
-    if (answer.error)
+    const bool begun = answer.status >= 200 && answer.status <= 299;
+    if (answer.error && !begun)
         return end(answer.error);
-    m_events.end([this](const QJsonObject &object) { handleEvent(object); });
+    if (answer.error && answer.error->code == ErrorCode::Timeout)
+        return end(streamStopped(JobError::Kind::Timeout, ErrorCode::Timeout,
+                                 u"went silent for %1 s; execd pings every 3 s, so the connection is dead"_s.arg(
+                                     double(m_transport.config().requestTimeout.count()) / 1000.0)));
+    if (!answer.error)
+        m_events.end([this](const QJsonObject &object) { handleEvent(object); });
     if (!this->isFinished())
-        end(unexpectedResponse(m_call->spec(), answer.requestId, answer.status,
-                               u"the stream ended before the command did"_s));
+        end(streamStopped(JobError::Kind::Infra, ErrorCode::ConnectionFailed,
+                          u"broke off before the command ended"_s));
+}
+
+template <typename Job>
+JobError CommandStreamJob<Job>::streamStopped(JobError::Kind kind, const QString &code, const QString &what) const
+{
+    const QString requestId = m_call->requestId();
+    QJsonObject context = requestContext(m_call->spec(), requestId);
+    context.insert(u"commandId"_s, this->m_commandId);
+    context.insert(ErrorKey::Status, m_call->status());
+    const QString stream =
+        this->m_commandId.isEmpty() ? u"the command stream"_s : u"the stream of command %1"_s.arg(this->m_commandId);
+    return {kind, code, u"%1 from %2 %3 (request %4)"_s.arg(stream, m_call->spec().peer, what, requestId), context};
 }
 
 template <typename Job>
@@ -153,6 +171,8 @@ void CommandStreamJob<Job>::doCancel()
     }
     m_interrupt = new HttpCall(
         m_transport, m_transport.execd(m_execd, "DELETE", m_route.interruptPath, {{u"id"_s, this->m_commandId}}), this);
+    // Someone waits for the cancel to end: one attempt, within the request limit.
+    m_interrupt->setRetries(HttpCall::Retries::Once);
     m_interrupt->start([this](const HttpResult &) {
         m_call->abort();
         this->finish(AsyncJob::cancelledError());

@@ -47,6 +47,8 @@ protected:
 private:
     void received(const QByteArray &bytes);
     void streamEnded(const HttpResult &answer);
+    /// The stream's answer had begun but stopped before the final event; `what` says how.
+    JobError streamStopped(JobError::Kind kind, const QString &code, const QString &what) const;
     void handleEvent(const QJsonObject &event);
     void end(std::optional<JobError> error);
 

@@ -3,134 +3,218 @@
 #include "httperror_p.h"
 #include "wirejson_p.h"
 
+#include <QJsonArray>
 #include <QJsonDocument>
+#include <QUuid>
 
 namespace Sandflow::Internal {
 
 using namespace Qt::StringLiterals;
 
-namespace {
-
-/// How often the SDKs ping a new sandbox's execd.
-constexpr auto PingInterval = std::chrono::milliseconds(200);
-
-} // namespace
-
 CreateSandboxJob::CreateSandboxJob(Transport &transport, OpenSandboxCreateRequest request)
     : m_transport(transport)
     , m_request(std::move(request))
+    , m_readiness(new SandboxReadiness(transport, this))
 {
-    m_nextPing.setSingleShot(true);
-    m_nextPing.setInterval(PingInterval);
-    connect(&m_nextPing, &QTimer::timeout, this, &CreateSandboxJob::ping);
-    m_readyDeadline.setSingleShot(true);
-    connect(&m_readyDeadline, &QTimer::timeout, this, &CreateSandboxJob::notReady);
+    m_wait.setSingleShot(true);
+    connect(&m_wait, &QTimer::timeout, this, [this] { (this->*m_afterWait)(); });
 }
 
 void CreateSandboxJob::doStart()
 {
+    // 32 hex digits: a valid Kubernetes label value, and no other create picks the same.
+    m_token = QUuid::createUuid().toString(QUuid::Id128);
+    m_request.metadata.insert(CreateTokenKey, m_token);
+    m_postId = Transport::newRequestId();
+    post();
+}
+
+HttpCall *CreateSandboxJob::newStep(RequestSpec spec)
+{
+    if (m_step) {
+        m_step->abort();
+        m_step->deleteLater();
+    }
+    m_step = new HttpCall(m_transport, std::move(spec), this);
+    return m_step;
+}
+
+void CreateSandboxJob::post()
+{
+    ++m_posts;
+    m_mayHaveCreated = true;
     RequestSpec spec = m_transport.lifecycle("POST", u"/sandboxes"_s);
     spec.contentType = "application/json";
     spec.body = QJsonDocument(createSandboxJson(m_request)).toJson(QJsonDocument::Compact);
-    step(std::move(spec), [this](const HttpResult &answer) { created(answer); });
+    HttpCall *call = newStep(std::move(spec));
+    // This job sends it again itself, once it knows that the failed attempt made nothing,
+    // under the same request id, so that the server's log shows one create.
+    call->setRetries(HttpCall::Retries::Once);
+    call->setRequestId(m_postId);
+    call->start([this](const HttpResult &answer) { posted(answer); });
 }
 
-void CreateSandboxJob::step(RequestSpec spec, HttpCall::Done done)
+void CreateSandboxJob::posted(const HttpResult &answer)
 {
-    if (m_step)
-        m_step->deleteLater();
-    m_step = new HttpCall(m_transport, std::move(spec), this);
-    m_step->start(std::move(done));
+    if (!answer.error) {
+        QString problem;
+        const std::optional<QJsonObject> object = jsonObjectBody(answer.body, &problem);
+        if (object && sandboxFromJson(*object, &problem))
+            return take(*object);
+        // It made something, but which? The label finds it.
+        return removeOwnAndFinish(unexpectedResponse(m_step->spec(), answer.requestId, answer.status, problem));
+    }
+    m_lastPostError = answer.error;
+    m_mayHaveCreated = answer.failure == Failure::MaybeDone;
+    const bool attemptsLeft = m_posts < m_transport.config().retry.maxAttempts;
+    switch (answer.failure) {
+    case Failure::Final:
+        return giveUp();
+    case Failure::NothingDone:
+        return attemptsLeft ? waitThen(answer, &CreateSandboxJob::post) : giveUp();
+    case Failure::MaybeDone:
+        // Without attempts left, one look at once: a sandbox it made is the result, not
+        // something to leave behind.
+        return attemptsLeft ? waitThen(answer, &CreateSandboxJob::lookForOwn) : lookForOwn();
+    }
 }
 
-void CreateSandboxJob::created(const HttpResult &answer)
+void CreateSandboxJob::waitThen(const HttpResult &failed, void (CreateSandboxJob::*next)())
 {
-    if (answer.error)
-        return finish(answer.error);
-    QString problem;
-    std::optional<SandboxInfo> info;
-    if (const std::optional<QJsonObject> object = jsonObjectBody(answer.body, &problem))
-        info = sandboxFromJson(*object, &problem);
-    if (!info)
-        return finish(unexpectedResponse(m_step->spec(), answer.requestId, answer.status, problem));
-    m_result = *info;
-    // The create answer has no image; it is the one asked for.
-    if (m_result.image.isEmpty())
-        m_result.image = m_request.image;
-    if (!m_request.waitUntilReady)
-        return finish();
-    m_readyDeadline.start(m_transport.config().readyTimeout);
-    const QString useServerProxy = m_transport.config().useServerProxy ? u"true"_s : u"false"_s;
-    step(m_transport.lifecycle("GET", u"/sandboxes/%1/endpoints/%2"_s.arg(pathSegment(m_result.id)).arg(ExecdPort),
-                               {{u"use_server_proxy"_s, useServerProxy}}),
-         [this](const HttpResult &answer) { endpointResolved(answer); });
+    m_afterWait = next;
+    m_wait.start(retryDelay(m_transport.config().retry, m_posts, failed.retryAfter));
 }
 
-void CreateSandboxJob::endpointResolved(const HttpResult &answer)
+void CreateSandboxJob::findOwn(Found found)
 {
-    if (answer.error)
-        return deleteAndFinish(*answer.error);
-    QString problem;
-    std::optional<OpenSandboxEndpoint> endpoint;
-    if (const std::optional<QJsonObject> object = jsonObjectBody(answer.body, &problem))
-        endpoint = endpointFromJson(*object, &problem);
-    if (!endpoint)
-        return deleteAndFinish(unexpectedResponse(m_step->spec(), answer.requestId, answer.status, problem));
-    m_execd = *endpoint;
-    ping();
+    SandboxFilter filter;
+    filter.metadata.insert(CreateTokenKey, m_token);
+    newStep(m_transport.lifecycle("GET", u"/sandboxes"_s, listSandboxesQuery(filter)))
+        ->start([this, found](const HttpResult &answer) {
+            if (answer.error)
+                return found({}, answer.error);
+            QString problem;
+            const std::optional<QJsonObject> page = jsonObjectBody(answer.body, &problem);
+            if (!page || !sandboxPageFromJson(*page, &problem))
+                return found({}, unexpectedResponse(m_step->spec(), answer.requestId, answer.status, problem));
+            QList<QJsonObject> sandboxes;
+            for (const QJsonValue &item : page->value("items"_L1).toArray())
+                sandboxes.append(item.toObject());
+            found(sandboxes, std::nullopt);
+        });
 }
 
-void CreateSandboxJob::ping()
+void CreateSandboxJob::lookForOwn()
 {
-    step(m_transport.execd(m_execd, "GET", u"/ping"_s), [this](const HttpResult &answer) {
-        if (!answer.error) {
-            m_readyDeadline.stop();
-            return finish();
-        }
-        // Not up yet: execd starts after the sandbox does.
-        m_lastPingError = answer.error;
-        m_nextPing.start();
+    findOwn([this](const QList<QJsonObject> &sandboxes, const std::optional<JobError> &error) {
+        lookedForOwn(sandboxes, error);
     });
 }
 
-void CreateSandboxJob::notReady()
+void CreateSandboxJob::lookedForOwn(const QList<QJsonObject> &sandboxes, const std::optional<JobError> &error)
 {
-    m_nextPing.stop();
-    const double seconds = double(m_transport.config().readyTimeout.count()) / 1000.0;
-    QString message = u"sandbox %1 was created but its execd did not answer within %2 s"_s.arg(m_result.id).arg(seconds);
-    QJsonObject context{{u"sandboxId"_s, m_result.id}, {u"endpoint"_s, m_execd.endpoint}};
-    if (m_lastPingError) {
-        message += u" (last: %1)"_s.arg(m_lastPingError->message);
-        context.insert(u"lastError"_s, m_lastPingError->toJson());
+    if (error)
+        return giveUp(error);
+    if (sandboxes.isEmpty()) {
+        m_mayHaveCreated = false;
+        return m_posts < m_transport.config().retry.maxAttempts ? post() : giveUp();
     }
-    if (!m_transport.config().useServerProxy)
-        message += u"; if the sandboxes' network cannot be reached from here, try the server proxy"_s;
-    deleteAndFinish({JobError::Kind::Timeout, u"SANDBOX_READY_TIMEOUT"_s, message, context});
+    // Take one that may still run; the others came of attempts whose answers were lost too.
+    qsizetype taken = 0;
+    while (taken < sandboxes.size() && ServerStatus::of(sandboxes.at(taken)).over())
+        ++taken;
+    if (taken == sandboxes.size())
+        taken = 0;
+    QStringList extra;
+    for (qsizetype i = 0; i < sandboxes.size(); ++i) {
+        if (i != taken)
+            extra.append(sandboxes.at(i).value("id"_L1).toString());
+    }
+    // One that cannot be deleted now still ends with its timeout.
+    remove(extra, true, [this, sandbox = sandboxes.at(taken)](bool) { take(sandbox); });
+}
+
+void CreateSandboxJob::giveUp(std::optional<JobError> listError)
+{
+    JobError error = *m_lastPostError;
+    noteAttempts(error, m_posts);
+    error.context.insert(u"createToken"_s, m_token);
+    if (listError) {
+        error.message += u"; whether it made a sandbox is not known: listing those labelled %1=%2 failed too (%3)"_s
+                             .arg(CreateTokenKey, m_token, listError->message);
+    }
+    finish(error);
+}
+
+void CreateSandboxJob::take(const QJsonObject &sandbox)
+{
+    QString problem;
+    m_result = sandboxFromJson(sandbox, &problem).value_or(SandboxInfo());
+    m_mayHaveCreated = false;
+    // The create answer has no image; it is the one asked for.
+    if (m_result.image.isEmpty())
+        m_result.image = m_request.image;
+    const ServerStatus status = ServerStatus::of(sandbox);
+    if (status.running())
+        m_result.state = SandboxState::Running;
+    if (!m_request.waitUntilReady)
+        return finish();
+    m_readiness->start(m_result, status, [this](std::optional<JobError> error) {
+        m_result = m_readiness->sandbox();
+        if (error)
+            return deleteAndFinish(*error);
+        finish();
+    });
+}
+
+void CreateSandboxJob::remove(QStringList ids, bool allGone, std::function<void(bool allGone)> done)
+{
+    if (ids.isEmpty())
+        return done(allGone);
+    const QString id = ids.takeFirst();
+    newStep(m_transport.lifecycle("DELETE", u"/sandboxes/"_s + pathSegment(id)))
+        ->start([this, ids, allGone, done](const HttpResult &answer) { remove(ids, allGone && !answer.error, done); });
 }
 
 void CreateSandboxJob::deleteAndFinish(JobError error)
 {
-    m_nextPing.stop();
-    m_readyDeadline.stop();
-    m_deleting = true;
-    step(m_transport.lifecycle("DELETE", u"/sandboxes/%1"_s.arg(pathSegment(m_result.id))),
-         [this, error](const HttpResult &answer) mutable {
-             error.context.insert(u"sandboxDeleted"_s, !answer.error.has_value());
-             finish(error);
-         });
+    m_cleaningUp = true;
+    remove({m_result.id}, true, [this, error](bool gone) mutable {
+        error.context.insert(u"sandboxDeleted"_s, gone);
+        finish(error);
+    });
+}
+
+void CreateSandboxJob::removeOwnAndFinish(JobError error)
+{
+    m_cleaningUp = true;
+    error.context.insert(u"createToken"_s, m_token);
+    findOwn([this, error](const QList<QJsonObject> &sandboxes, const std::optional<JobError> &listError) mutable {
+        if (listError)
+            return finish(error);
+        QStringList ids;
+        for (const QJsonObject &sandbox : sandboxes)
+            ids.append(sandbox.value("id"_L1).toString());
+        remove(ids, true, [this, error](bool gone) mutable {
+            error.context.insert(u"sandboxDeleted"_s, gone);
+            finish(error);
+        });
+    });
 }
 
 void CreateSandboxJob::doCancel()
 {
-    m_nextPing.stop();
-    m_readyDeadline.stop();
-    if (m_deleting)
+    m_wait.stop();
+    m_readiness->abort();
+    if (m_cleaningUp)
         return;   // the deletion is under way; it finishes the job
     if (m_step)
         m_step->abort();
-    // Once the server has made the sandbox, nobody else knows its id: remove it.
+    // Once the server has made the sandbox, nobody else knows of it: remove it.
     if (!m_result.id.isEmpty())
         return deleteAndFinish(cancelledError());
+    if (m_mayHaveCreated)
+        return removeOwnAndFinish(cancelledError());
     finish(cancelledError());
 }
 

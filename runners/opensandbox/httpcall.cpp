@@ -2,6 +2,7 @@
 
 #include "httperror_p.h"
 
+#include <QDateTime>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QNetworkReply>
@@ -36,6 +37,8 @@ HttpCall::HttpCall(Transport &transport, RequestSpec spec, QObject *parent)
         if (m_reply)
             m_reply->abort();
     });
+    m_nextAttempt.setSingleShot(true);
+    connect(&m_nextAttempt, &QTimer::timeout, this, &HttpCall::send);
 }
 
 HttpCall::~HttpCall()
@@ -46,12 +49,19 @@ HttpCall::~HttpCall()
 void HttpCall::start(Done done)
 {
     m_done = std::move(done);
-    const QNetworkRequest request = m_transport.networkRequest(m_spec);
-    m_requestId = Transport::requestId(request);
-    QNetworkAccessManager *manager = m_transport.restManager();
-    m_reply = m_spec.body.isEmpty() && m_spec.method != "POST"
-                  ? manager->sendCustomRequest(request, m_spec.method)
-                  : manager->sendCustomRequest(request, m_spec.method, m_spec.body);
+    // One id for every attempt: the server logs the retries of a call under the id that
+    // the error reports.
+    if (m_requestId.isEmpty())
+        m_requestId = Transport::newRequestId();
+    m_attempts = 0;
+    send();
+}
+
+void HttpCall::send()
+{
+    ++m_attempts;
+    m_timedOut = false;
+    m_reply = Transport::send(m_transport.restManager(), m_transport.networkRequest(m_spec, m_requestId), m_spec);
     connect(m_reply, &QNetworkReply::finished, this, &HttpCall::finished);
     // The SDKs bound a whole call, not just silences: a server stuck in a create is
     // reported instead of waited for.
@@ -62,6 +72,7 @@ void HttpCall::abort()
 {
     m_done = nullptr;
     m_deadline.stop();
+    m_nextAttempt.stop();
     if (QNetworkReply *reply = m_reply) {
         m_reply = nullptr;
         reply->disconnect(this);
@@ -78,21 +89,49 @@ void HttpCall::finished()
     if (!reply)
         return;
     reply->deleteLater();
+    HttpResult result = read(reply);
+    if (result.error && result.status == 404 && m_attempts > 1 && m_spec.notFoundWhenRepeatedIsDone) {
+        // An earlier attempt removed it; only its answer was lost.
+        result.error.reset();
+        result.body.clear();
+    }
+    if (result.error && sendsAgain(result))
+        return m_nextAttempt.start(retryDelay(m_transport.config().retry, m_attempts, result.retryAfter));
+    if (result.error && m_retries == Retries::ByPolicy) {
+        if (result.failure != Failure::Final && !m_spec.isIdempotent())
+            noteNotRetried(*result.error, m_spec);
+        noteAttempts(*result.error, m_attempts);
+    }
+    if (Done done = std::exchange(m_done, nullptr))
+        done(result);
+}
+
+HttpResult HttpCall::read(QNetworkReply *reply) const
+{
     HttpResult result;
     result.requestId = m_requestId;
     result.status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
     if (brokeOff(reply, m_timedOut)) {
         result.error = transportError(m_spec, m_requestId, reply->error(), reply->errorString(), m_timedOut,
                                       m_transport.config().requestTimeout);
-    } else {
-        result.body = reply->read(MaxBodyBytes);
-        result.headers = reply->rawHeaderPairs();
-        if (result.status < 200 || result.status > 299)
-            result.error = statusError(m_spec, m_requestId, result.status, result.body,
-                                       reply->attribute(QNetworkRequest::HttpReasonPhraseAttribute).toByteArray());
+        result.failure = classifyFailure(0, reply->error(), m_timedOut);
+        return result;
     }
-    if (Done done = std::exchange(m_done, nullptr))
-        done(result);
+    result.body = reply->read(MaxBodyBytes);
+    result.headers = reply->rawHeaderPairs();
+    if (result.status < 200 || result.status > 299) {
+        result.error = statusError(m_spec, m_requestId, result.status, result.body,
+                                   reply->attribute(QNetworkRequest::HttpReasonPhraseAttribute).toByteArray());
+        result.failure = classifyFailure(result.status, reply->error(), false);
+        result.retryAfter = retryAfter(reply->rawHeader("Retry-After"), QDateTime::currentDateTimeUtc());
+    }
+    return result;
+}
+
+bool HttpCall::sendsAgain(const HttpResult &result) const
+{
+    return m_retries == Retries::ByPolicy && m_spec.isIdempotent() && result.failure != Failure::Final
+           && m_attempts < m_transport.config().retry.maxAttempts;
 }
 
 std::optional<QJsonObject> jsonObjectBody(const QByteArray &body, QString *problem)

@@ -1,8 +1,10 @@
-// One REST request and its whole answer, within the client's request timeout. The building
-// block of every job that is a single call, and of the steps of longer ones.
+// One REST request and its whole answer, each attempt within the client's request timeout.
+// The building block of every job that is a single call, and of the steps of longer ones.
+// It is the one place where failed calls are sent again (see OpenSandboxRetryPolicy).
 #pragma once
 
 #include "asyncjob.h"
+#include "retry_p.h"
 #include "transport_p.h"
 
 #include <QPointer>
@@ -22,6 +24,9 @@ struct HttpResult
     QList<QPair<QByteArray, QByteArray>> headers;   ///< of an answer, as sent
     QString requestId;
     std::optional<JobError> error;  ///< no answer in time, or a status other than 2xx
+    Failure failure = Failure::Final;   ///< with `error`: what it says about another attempt
+    /// What the server asked for with Retry-After.
+    std::optional<std::chrono::milliseconds> retryAfter;
 };
 
 class HttpCall final : public QObject
@@ -29,27 +34,43 @@ class HttpCall final : public QObject
 public:
     using Done = std::function<void(const HttpResult &)>;
 
+    /// Whether this call sends a failed request again.
+    enum class Retries {
+        ByPolicy,   ///< when the request is idempotent, by the client's retry policy
+        Once,       ///< never: the caller has a loop of its own (readiness pings, the create) or no time
+    };
+
     /// `parent` (usually the job) must not outlive `transport`.
     HttpCall(Transport &transport, RequestSpec spec, QObject *parent);
     ~HttpCall() override;
 
     const RequestSpec &spec() const { return m_spec; }
+    void setRetries(Retries retries) { m_retries = retries; }
+    /// The X-Request-ID to send instead of a new one, for calls that are one operation.
+    void setRequestId(const QString &requestId) { m_requestId = requestId; }
 
-    /// Sends the request; `done` is called once, from the event loop, unless abort() came
-    /// first.
+    /// Sends the request, and sends it again while a failure may pass and attempts are
+    /// left, always with the same request id; `done` is called once, from the event loop,
+    /// unless abort() came first.
     void start(Done done);
-    /// Drops the request; `done` is not called.
+    /// Drops the request, or the wait before its next attempt; `done` is not called.
     void abort();
 
 private:
+    void send();
     void finished();
+    HttpResult read(QNetworkReply *reply) const;
+    bool sendsAgain(const HttpResult &result) const;
 
     Transport &m_transport;
     RequestSpec m_spec;
+    Retries m_retries = Retries::ByPolicy;
     Done m_done;
     QPointer<QNetworkReply> m_reply;
     QString m_requestId;
     QTimer m_deadline;
+    QTimer m_nextAttempt;
+    int m_attempts = 0;
     bool m_timedOut = false;
 };
 

@@ -11,14 +11,6 @@ using namespace Qt::StringLiterals;
 
 namespace {
 
-QJsonObject baseContext(const RequestSpec &spec, const QString &requestId)
-{
-    return {{ErrorKey::RequestId, requestId},
-            {ErrorKey::Method, QString::fromLatin1(spec.method)},
-            {ErrorKey::Url, spec.url.toString()},
-            {ErrorKey::Api, spec.api == Api::Lifecycle ? u"lifecycle"_s : u"execd"_s}};
-}
-
 /// What an error body says: the {code, message} envelope of the lifecycle server and
 /// execd, execd's 401 {error}, FastAPI's 422 {detail: [{loc, msg}]}, or plain text.
 struct ServerError
@@ -89,10 +81,18 @@ bool neverConnected(QNetworkReply::NetworkError error)
 
 } // namespace
 
+QJsonObject requestContext(const RequestSpec &spec, const QString &requestId)
+{
+    return {{ErrorKey::RequestId, requestId},
+            {ErrorKey::Method, QString::fromLatin1(spec.method)},
+            {ErrorKey::Url, spec.url.toString()},
+            {ErrorKey::Api, spec.api == Api::Lifecycle ? u"lifecycle"_s : u"execd"_s}};
+}
+
 JobError transportError(const RequestSpec &spec, const QString &requestId, QNetworkReply::NetworkError error,
                         const QString &errorString, bool timedOut, std::chrono::milliseconds timeout)
 {
-    QJsonObject context = baseContext(spec, requestId);
+    QJsonObject context = requestContext(spec, requestId);
     context.insert(ErrorKey::NetworkError,
                    QString::fromLatin1(QMetaEnum::fromType<QNetworkReply::NetworkError>().valueToKey(error)));
     if (timedOut) {
@@ -103,6 +103,12 @@ JobError transportError(const RequestSpec &spec, const QString &requestId, QNetw
     if (neverConnected(error))
         return {JobError::Kind::Infra, ErrorCode::Unreachable, u"cannot reach %1: %2"_s.arg(spec.peer, errorString),
                 context};
+    if (error == QNetworkReply::ContentReSendError) {
+        // Qt would have sent it again after the close, and was kept from it (Transport::send).
+        context.insert(ErrorKey::NetworkError, u"RemoteHostClosedError"_s);
+        return {JobError::Kind::Infra, ErrorCode::ConnectionFailed,
+                u"the connection to %1 closed before any answer (request %2)"_s.arg(spec.peer, requestId), context};
+    }
     return {JobError::Kind::Infra, ErrorCode::ConnectionFailed,
             u"the connection to %1 failed: %2 (request %3)"_s.arg(spec.peer, errorString, requestId), context};
 }
@@ -113,7 +119,7 @@ JobError statusError(const RequestSpec &spec, const QString &requestId, int stat
     ServerError server = readServerError(body);
     if (server.message.isEmpty())
         server.message = reasonPhrase.isEmpty() ? u"no explanation"_s : QString::fromLatin1(reasonPhrase);
-    QJsonObject context = baseContext(spec, requestId);
+    QJsonObject context = requestContext(spec, requestId);
     context.insert(ErrorKey::Status, status);
     context.insert(ErrorKey::ServerCode, server.code);
     context.insert(ErrorKey::ServerMessage, server.message);
@@ -124,11 +130,24 @@ JobError statusError(const RequestSpec &spec, const QString &requestId, int stat
 
 JobError unexpectedResponse(const RequestSpec &spec, const QString &requestId, int status, const QString &problem)
 {
-    QJsonObject context = baseContext(spec, requestId);
+    QJsonObject context = requestContext(spec, requestId);
     context.insert(ErrorKey::Status, status);
     return {JobError::Kind::Infra, ErrorCode::UnexpectedResponse,
             u"unexpected answer from %1: %2 (%3, request %4)"_s.arg(spec.peer, problem).arg(status).arg(requestId),
             context};
+}
+
+void noteAttempts(JobError &error, int attempts)
+{
+    error.context.insert(ErrorKey::Attempts, attempts);
+    if (attempts > 1)
+        error.message += u" after %1 attempts"_s.arg(attempts);
+}
+
+void noteNotRetried(JobError &error, const RequestSpec &spec)
+{
+    error.message += u"; not tried again, since %1 %2 is not idempotent"_s.arg(QString::fromLatin1(spec.method),
+                                                                              spec.url.path());
 }
 
 QString shortened(const QString &text, qsizetype limit)
@@ -155,6 +174,7 @@ OpenSandboxErrorDetails OpenSandboxErrorDetails::of(const JobError &error)
     details.requestId = error.context.value(ErrorKey::RequestId).toString();
     details.execd = error.context.value(ErrorKey::Api).toString() == "execd"_L1;
     details.connectionRefused = error.context.value(ErrorKey::NetworkError).toString() == "ConnectionRefusedError"_L1;
+    details.attempts = error.context.value(ErrorKey::Attempts).toInt(1);
     return details;
 }
 

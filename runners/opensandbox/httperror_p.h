@@ -22,6 +22,7 @@ inline constexpr QLatin1StringView Method{"method"};
 inline constexpr QLatin1StringView Url{"url"};
 inline constexpr QLatin1StringView Api{"api"};                 ///< "lifecycle" or "execd"
 inline constexpr QLatin1StringView NetworkError{"networkError"};
+inline constexpr QLatin1StringView Attempts{"attempts"};       ///< how often the request was sent
 } // namespace ErrorKey
 
 /// Error codes for failures that have no server code.
@@ -31,6 +32,9 @@ inline constexpr QLatin1StringView ConnectionFailed{"CONNECTION_FAILED"}; ///< i
 inline constexpr QLatin1StringView Timeout{"TIMEOUT"};
 inline constexpr QLatin1StringView UnexpectedResponse{"UNEXPECTED_RESPONSE"};
 } // namespace ErrorCode
+
+/// The context every error of `spec` starts with: request id, method, URL and API.
+QJsonObject requestContext(const RequestSpec &spec, const QString &requestId);
 
 /// No HTTP answer came: the connection failed, broke off, or (`timedOut`) stayed silent
 /// longer than `timeout`.
@@ -43,6 +47,13 @@ JobError statusError(const RequestSpec &spec, const QString &requestId, int stat
 
 /// A 2xx answer that does not say what the protocol says it should; `problem` tells what.
 JobError unexpectedResponse(const RequestSpec &spec, const QString &requestId, int status, const QString &problem);
+
+/// Records in `error` that its request was sent `attempts` times; the message says so
+/// when that was more than once.
+void noteAttempts(JobError &error, int attempts);
+/// Says in `error` that its request, though the failure may pass, was not sent again
+/// because doing so twice could do twice what it asks.
+void noteNotRetried(JobError &error, const RequestSpec &spec);
 
 /// `text` on one line and at most `limit` characters, for quoting a body in a message.
 QString shortened(const QString &text, qsizetype limit = 200);

@@ -41,6 +41,29 @@ namespace Internal {
 class Transport;
 }
 
+/// How the client tries a failed call again.
+///
+/// Only calls that may be sent twice are repeated: GET, HEAD, PUT, DELETE and OPTIONS
+/// (a DELETE of a sandbox that answers 404 after an earlier attempt counts as done).
+/// POSTs (commands, renewals, pause, resume) and streams never are. Creating a
+/// sandbox is repeated too, yet stays single: each create carries a label of its own
+/// (metadata `sandflow.dev/create-token`), and after a failure that may have made the
+/// sandbox the client lists the sandboxes with that label and takes the one it finds
+/// instead of posting again.
+///
+/// What is repeated: no connection or one that broke off, no answer within
+/// OpenSandboxConfig::requestTimeout, 429, 500, 502, 503 and 504. Every attempt carries the
+/// same X-Request-ID, so that the server logs the retries of one call under one id.
+struct OpenSandboxRetryPolicy
+{
+    /// Attempts in all, the first included; 1 tries nothing again.
+    int maxAttempts = 4;
+    /// The longest wait before the second attempt; the limit doubles for each further one.
+    std::chrono::milliseconds initialDelay{200};
+    /// No wait is longer, not even one a server asks for with Retry-After.
+    std::chrono::milliseconds maxDelay{10'000};
+};
+
 /// Where the server is and how to talk to it.
 struct OpenSandboxConfig
 {
@@ -54,11 +77,14 @@ struct OpenSandboxConfig
     /// A whole REST call must be answered within this; for streams and file transfers it
     /// is the longest silence allowed (execd sends a ping every 3 s on command streams).
     std::chrono::milliseconds requestTimeout{30'000};
-    /// How long createSandbox waits for the new sandbox's execd to answer /ping.
+    /// How long createSandbox waits for the new sandbox to be Running (servers may answer
+    /// Pending) and its execd to answer /ping.
     std::chrono::milliseconds readyTimeout{30'000};
     /// Ask for endpoints that go through the server's proxy route instead of straight to
     /// the sandbox, for clients that cannot reach the sandboxes' network.
     bool useServerProxy = false;
+    /// How failed calls are tried again; the limit on each attempt stays requestTimeout.
+    OpenSandboxRetryPolicy retry;
 
     /// OPEN_SANDBOX_DOMAIN (default localhost:8080) and OPEN_SANDBOX_API_KEY.
     static OpenSandboxConfig fromEnvironment();
@@ -115,6 +141,7 @@ struct OpenSandboxErrorDetails
     QString requestId;              ///< the X-Request-ID that was sent, as the server logs it
     bool execd = false;             ///< a sandbox's execd failed, not the lifecycle server
     bool connectionRefused = false; ///< nothing listens at the address
+    int attempts = 1;               ///< how often the call was sent (see OpenSandboxRetryPolicy)
 
     static OpenSandboxErrorDetails of(const JobError &error);
     /// `404 DOCKER::SANDBOX_NOT_FOUND, request 1f2e…`: the status, the server's code and

@@ -48,10 +48,8 @@ void StreamCall::start(Body body, Done done, QHttpMultiPart *multipart)
     if (multipart) {
         m_reply = m_manager->sendCustomRequest(request, m_spec.method, multipart);
         multipart->setParent(m_reply);
-    } else if (m_spec.body.isEmpty() && m_spec.method != "POST") {
-        m_reply = m_manager->sendCustomRequest(request, m_spec.method);
     } else {
-        m_reply = m_manager->sendCustomRequest(request, m_spec.method, m_spec.body);
+        m_reply = Transport::send(m_manager, request, m_spec);
     }
     connect(m_reply, &QNetworkReply::readyRead, this, &StreamCall::received);
     connect(m_reply, &QNetworkReply::finished, this, &StreamCall::ended);
@@ -82,7 +80,8 @@ void StreamCall::received()
         const QVariant length = m_reply->header(QNetworkRequest::ContentLengthHeader);
         m_contentLength = length.isValid() ? length.toLongLong() : -1;
     }
-    const QByteArray bytes = m_reply->readAll();
+    // A reply that Qt aborted for silence is closed; nothing is left to read.
+    const QByteArray bytes = m_reply->isOpen() ? m_reply->readAll() : QByteArray();
     if (!successful(m_status)) {
         m_errorBody += bytes.left(MaxErrorBodyBytes - m_errorBody.size());
         return;
@@ -108,11 +107,17 @@ void StreamCall::ended()
     if (brokeOff(reply, timedOut)) {
         result.error = transportError(m_spec, m_requestId, error, reply->errorString(), timedOut,
                                       m_transport.config().requestTimeout);
+        result.failure = classifyFailure(0, error, timedOut);
     } else if (!successful(m_status)) {
         result.body = m_errorBody;
         result.error = statusError(m_spec, m_requestId, m_status, m_errorBody,
                                    reply->attribute(QNetworkRequest::HttpReasonPhraseAttribute).toByteArray());
+        result.failure = classifyFailure(m_status, error, false);
     }
+    // A stream is never sent again (its body may already have been used), but people
+    // should not have to guess whether a command ran twice.
+    if (result.error && result.failure != Failure::Final && !m_spec.isIdempotent())
+        noteNotRetried(*result.error, m_spec);
     Done done = std::exchange(m_done, nullptr);
     abort();
     if (done)

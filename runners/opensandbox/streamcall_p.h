@@ -1,6 +1,7 @@
 // One long request (a command's event stream, a file upload or download) on a connection
 // of its own: the answer's body is handed over as it arrives, and the end is reported
-// once. Unlike HttpCall there is no limit on the whole call, only on silence.
+// once. Unlike HttpCall there is no limit on the whole call, only on silence, and a failed
+// call is never sent again.
 #pragma once
 
 #include "httpcall_p.h"

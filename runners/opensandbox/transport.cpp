@@ -1,12 +1,46 @@
 #include "transport_p.h"
 
+#include <QNetworkReply>
 #include <QUuid>
+
+#include <cstring>
 
 namespace Sandflow::Internal {
 
 using namespace Qt::StringLiterals;
 
 namespace {
+
+/// A request body that can be read once only: when Qt would send it again, rewinding fails
+/// and the reply ends with ContentReSendError.
+class OneShotBody final : public QIODevice
+{
+public:
+    explicit OneShotBody(QByteArray bytes)
+        : m_bytes(std::move(bytes))
+    {
+        open(QIODevice::ReadOnly);
+    }
+
+    bool isSequential() const override { return true; }
+    bool reset() override { return false; }
+    qint64 bytesAvailable() const override { return m_bytes.size() - m_read + QIODevice::bytesAvailable(); }
+
+protected:
+    qint64 readData(char *data, qint64 maxSize) override
+    {
+        const qint64 count = std::min(maxSize, qint64(m_bytes.size()) - m_read);
+        std::memcpy(data, m_bytes.constData() + m_read, size_t(count));
+        m_read += count;
+        return count;
+    }
+
+    qint64 writeData(const char *, qint64) override { return -1; }
+
+private:
+    QByteArray m_bytes;
+    qint64 m_read = 0;
+};
 
 /// Qt opens at most this many connections per host and port on one manager; more
 /// requests wait for a free one.
@@ -35,6 +69,8 @@ RequestSpec Transport::lifecycle(const QByteArray &method, const QString &path, 
     spec.url = withQuery(appendPath(m_config.lifecycleUrl(), path), query);
     spec.api = Api::Lifecycle;
     spec.peer = u"the server at %1"_s.arg(m_config.serverAddress());
+    // DELETE /sandboxes/{id}: the id is one percent-encoded segment.
+    spec.notFoundWhenRepeatedIsDone = method == "DELETE" && path.startsWith(u"/sandboxes/"_s) && path.count(u'/') == 2;
     return spec;
 }
 
@@ -51,10 +87,17 @@ RequestSpec Transport::execd(const OpenSandboxEndpoint &execd, const QByteArray 
     return spec;
 }
 
-QNetworkRequest Transport::networkRequest(const RequestSpec &spec) const
+bool RequestSpec::isIdempotent() const
+{
+    if (idempotent)
+        return *idempotent;
+    return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" || method == "OPTIONS";
+}
+
+QNetworkRequest Transport::networkRequest(const RequestSpec &spec, const QString &requestId) const
 {
     QNetworkRequest request(spec.url);
-    request.setRawHeader("X-Request-ID", QUuid::createUuid().toString(QUuid::Id128).toLatin1());
+    request.setRawHeader("X-Request-ID", (requestId.isEmpty() ? newRequestId() : requestId).toLatin1());
     request.setRawHeader("User-Agent", "Sandflow/" SANDFLOW_VERSION);
     if (!m_config.apiKey.isEmpty())
         request.setRawHeader("OPEN-SANDBOX-API-KEY", m_config.apiKey.toUtf8());
@@ -71,6 +114,27 @@ QNetworkRequest Transport::networkRequest(const RequestSpec &spec) const
 QString Transport::requestId(const QNetworkRequest &request)
 {
     return QString::fromLatin1(request.rawHeader("X-Request-ID"));
+}
+
+QNetworkReply *Transport::send(QNetworkAccessManager *manager, QNetworkRequest request, const RequestSpec &spec)
+{
+    if (spec.sentOnlyOnPurpose()) {
+        // Read straight from the device, not from a copy Qt could rewind.
+        request.setHeader(QNetworkRequest::ContentLengthHeader, spec.body.size());
+        request.setAttribute(QNetworkRequest::DoNotBufferUploadDataAttribute, true);
+        auto *body = new OneShotBody(spec.body);
+        QNetworkReply *reply = manager->sendCustomRequest(request, spec.method, body);
+        body->setParent(reply);
+        return reply;
+    }
+    if (spec.body.isEmpty() && spec.method != "POST")
+        return manager->sendCustomRequest(request, spec.method);
+    return manager->sendCustomRequest(request, spec.method, spec.body);
+}
+
+QString Transport::newRequestId()
+{
+    return QUuid::createUuid().toString(QUuid::Id128);
 }
 
 QNetworkAccessManager *Transport::acquireStream()

@@ -8,6 +8,8 @@
 #include <QNetworkAccessManager>
 #include <QNetworkRequest>
 
+#include <optional>
+
 namespace Sandflow::Internal {
 
 /// Query parameters in order, decoded; a name may repeat (`state=A&state=B`).
@@ -27,6 +29,19 @@ struct RequestSpec
     /// Who answers, for messages: "the server at http://host:8080" or
     /// "the sandbox's execd at http://...".
     QString peer;
+    /// Whether sending it twice does no more than sending it once, so that a failed attempt
+    /// may be repeated. std::nullopt: as the method says (GET, HEAD, PUT, DELETE and
+    /// OPTIONS are). Mark a POST only when it truly is: one that sets an absolute time or
+    /// pauses a sandbox is not, since another client may act in between.
+    std::optional<bool> idempotent;
+    /// A DELETE of a whole resource: a 404 to a repeated attempt means that an earlier
+    /// attempt, whose answer was lost, removed it.
+    bool notFoundWhenRepeatedIsDone = false;
+
+    bool isIdempotent() const;
+    /// Whether it may reach the server twice only when the client chose so: whenever it is
+    /// not idempotent, and when a repeat would read differently (notFoundWhenRepeatedIsDone).
+    bool sentOnlyOnPurpose() const { return !isIdempotent() || notFoundWhenRepeatedIsDone; }
 };
 
 class Transport final
@@ -43,10 +58,17 @@ public:
     RequestSpec execd(const OpenSandboxEndpoint &execd, const QByteArray &method, const QString &path,
                       const QueryItems &query = {}) const;
 
-    /// The network request for `spec`, with the API key, a user agent and a new request
-    /// id (read back with requestId()).
-    QNetworkRequest networkRequest(const RequestSpec &spec) const;
+    /// The network request for `spec`, with the API key, a user agent and `requestId`
+    /// (a new one when empty; read back with requestId()).
+    QNetworkRequest networkRequest(const RequestSpec &spec, const QString &requestId = {}) const;
     static QString requestId(const QNetworkRequest &request);
+    static QString newRequestId();
+
+    /// Sends `request`, made from `spec` (with its body), on `manager`. Qt's HTTP stack
+    /// quietly sends a request again when its connection closes before any answer, POSTs
+    /// included; a request that must not arrive unseen twice (see RequestSpec) is sent from
+    /// a body that reads once, so that such a close fails the reply instead.
+    static QNetworkReply *send(QNetworkAccessManager *manager, QNetworkRequest request, const RequestSpec &spec);
 
     /// The manager for short calls.
     QNetworkAccessManager *restManager() { return &m_rest; }

@@ -2,7 +2,8 @@
 // wire (paths, queries, headers, bodies, multipart parts) and how the answers a real
 // server may give are read: execd's bare-JSON event streams and SSE `data:` lines split
 // at any byte, the grace second execd holds a stream open, error bodies of every shape,
-// silence and refused connections.
+// silence and refused connections; and how the client lives with a misbehaving server:
+// retries, a create whose answer is lost, Pending sandboxes, streams that die.
 #include "opensandboxclient.h"
 
 #include <QBuffer>
@@ -10,6 +11,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QLocale>
 #include <QPointer>
 #include <QRegularExpression>
 #include <QSignalSpy>
@@ -32,6 +34,9 @@ struct Request
     QByteArray target;                      ///< path and query, as sent
     QMap<QByteArray, QByteArray> headers;   ///< names in lower case
     QByteArray body;
+    qint64 receivedMs = 0;                  ///< when it came, from the server's start
+
+    QByteArray requestId() const { return headers.value("x-request-id"); }
 
     QByteArray path() const { return target.left(target.indexOf('?') < 0 ? target.size() : target.indexOf('?')); }
     QByteArray query() const { return target.indexOf('?') < 0 ? QByteArray() : target.mid(target.indexOf('?') + 1); }
@@ -52,12 +57,24 @@ struct Response
         return response;
     }
 
+    static Response dropped()
+    {
+        Response response;
+        response.drop = true;
+        return response;
+    }
+
     int status;
     QByteArray contentType;
     QByteArray body;
+    QList<QPair<QByteArray, QByteArray>> headers;   ///< more header fields, e.g. Retry-After
     QList<QByteArray> pieces;   ///< a streamed body; then the connection stays open for `holdMs`
     int holdMs = 0;
+    /// `pieces` as HTTP chunks, and then the connection closes without the last chunk: a
+    /// stream cut in the middle.
+    bool cutChunked = false;
     bool silent = false;        ///< never answer
+    bool drop = false;          ///< close the connection without answering
 };
 
 /// One connection per request (`Connection: close`), which is all a client test needs.
@@ -69,6 +86,7 @@ public:
 
     ScriptedServer()
     {
+        m_clock.start();
         m_server.listen(QHostAddress::LocalHost, 0);
         connect(&m_server, &QTcpServer::newConnection, this, [this] {
             while (QTcpSocket *socket = m_server.nextPendingConnection()) {
@@ -101,6 +119,7 @@ private:
         if (buffer.size() < headerEnd + 4 + length)
             return;
         request.body = buffer.mid(headerEnd + 4, length);
+        request.receivedMs = m_clock.elapsed();
         m_buffers.remove(socket);
         requests.append(request);
         respond(socket, handler(request));
@@ -110,8 +129,16 @@ private:
     {
         if (response.silent)
             return;
+        if (response.drop) {
+            socket->abort();
+            return;
+        }
         QByteArray head = "HTTP/1.1 " + QByteArray::number(response.status) + " Whatever\r\n";
         head += "Content-Type: " + response.contentType + "\r\nConnection: close\r\n";
+        for (const auto &[name, value] : response.headers)
+            head += name + ": " + value + "\r\n";
+        if (response.cutChunked)
+            head += "Transfer-Encoding: chunked\r\n";
         if (response.pieces.isEmpty()) {
             socket->write(head + "Content-Length: " + QByteArray::number(response.body.size()) + "\r\n\r\n"
                           + response.body);
@@ -124,9 +151,12 @@ private:
         int delay = 0;
         for (const QByteArray &piece : response.pieces) {
             delay += 20;
-            QTimer::singleShot(delay, this, [guard, piece] {
+            const QByteArray bytes = response.cutChunked
+                                         ? QByteArray::number(piece.size(), 16) + "\r\n" + piece + "\r\n"
+                                         : piece;
+            QTimer::singleShot(delay, this, [guard, bytes] {
                 if (guard)
-                    guard->write(piece);
+                    guard->write(bytes);
             });
         }
         QTimer::singleShot(delay + response.holdMs, this, [guard] {
@@ -137,6 +167,7 @@ private:
 
     QTcpServer m_server;
     QHash<QTcpSocket *, QByteArray> m_buffers;
+    QElapsedTimer m_clock;
 };
 
 QByteArray json(const QJsonObject &object)
@@ -173,6 +204,42 @@ QList<QByteArray> multipartParts(const QByteArray &body, const QByteArray &bound
 
 const QRegularExpression requestIdPattern(u"^[0-9a-f]{32}$"_s);
 
+QByteArray sandboxJson(const QString &id, const QString &state, const QJsonObject &status = {})
+{
+    QJsonObject full = status;
+    full.insert(u"state"_s, state);
+    return json({{u"id"_s, id}, {u"status"_s, full}});
+}
+
+/// The create-token label of a create's body.
+QString createToken(const Request &create)
+{
+    return QJsonDocument::fromJson(create.body)
+        .object()
+        .value("metadata"_L1)
+        .toObject()
+        .value("sandflow.dev/create-token"_L1)
+        .toString();
+}
+
+/// The requests with `method` whose path is `path`.
+QList<Request> sent(const QList<Request> &requests, const QByteArray &method, const QByteArray &path)
+{
+    QList<Request> matching;
+    for (const Request &request : requests) {
+        if (request.method == method && request.path() == path)
+            matching.append(request);
+    }
+    return matching;
+}
+
+CommandRequest echo()
+{
+    CommandRequest request;
+    request.command = u"echo hello"_s;
+    return request;
+}
+
 } // namespace
 
 class TestOpenSandboxClient : public QObject
@@ -203,6 +270,26 @@ private slots:
     void runCodeStreamsOutputAndResults();
     void runCodeKernelError();
     void cancellingRunCodeInterruptsTheContext();
+    void retriesServerErrors();
+    void retryAfterSeconds();
+    void retryAfterDate();
+    void commandPostIsNotRetried();
+    void attemptsRunOut();
+    void droppedConnection();
+    void droppedCommandIsNotRetried();
+    void repeatedDeleteOfAGoneSandbox();
+    void createTakesTheSandboxOfALostAnswer();
+    void createRetriesATurnedAwayPost();
+    void createBadRequestIsFinal();
+    void createWaitsWhilePending();
+    void createDeletesAFailedSandbox();
+    void streamCutMidway();
+    void silentStream();
+    void cancelDuringBackoff();
+    void oneAttemptTriesNothingAgain();
+    void retryAfterIsCapped();
+    void createGivesUpAfterItsAttempts();
+    void cancelledCreateRemovesWhatItMayHaveMade();
 
 private:
     OpenSandboxConfig config() const;
@@ -221,6 +308,9 @@ OpenSandboxConfig TestOpenSandboxClient::config() const
     config.domain = m_server->domain();
     config.apiKey = u"key-1"_s;
     config.readyTimeout = std::chrono::milliseconds(2000);
+    // Short waits between attempts, but long enough to honour a Retry-After of 2 s.
+    config.retry.initialDelay = std::chrono::milliseconds(20);
+    config.retry.maxDelay = std::chrono::milliseconds(3000);
     return config;
 }
 
@@ -308,7 +398,10 @@ void TestOpenSandboxClient::createWaitsForPing()
     QCOMPARE(body.value("entrypoint"_L1).toArray(), (QJsonArray{u"tail"_s, u"-f"_s, u"/dev/null"_s}));
     QCOMPARE(body.value("resourceLimits"_L1).toObject(), (QJsonObject{{u"cpu"_s, u"1"_s}, {u"memory"_s, u"2Gi"_s}}));
     QCOMPARE(body.value("timeout"_L1).toInt(), 600);
-    QCOMPARE(body.value("metadata"_L1).toObject(), (QJsonObject{{u"team"_s, u"a"_s}}));
+    // The create's own label rides along with those asked for.
+    QJsonObject metadata = body.value("metadata"_L1).toObject();
+    QVERIFY(requestIdPattern.match(metadata.take("sandflow.dev/create-token"_L1).toString()).hasMatch());
+    QCOMPARE(metadata, (QJsonObject{{u"team"_s, u"a"_s}}));
 
     QCOMPARE(m_server->requests.at(1).query(), QByteArray("use_server_proxy=false"));
     // execd calls carry the endpoint's headers, and each request has an id of its own.
@@ -321,7 +414,8 @@ void TestOpenSandboxClient::createDeletesASandboxThatIsNeverReady()
 {
     m_server->handler = [&](const Request &request) -> Response {
         if (request.method == "POST")
-            return {202, "application/json", json({{u"id"_s, u"sb-2"_s}, {u"status"_s, QJsonObject{{u"state"_s, u"Pending"_s}}}})};
+            return {202, "application/json",
+                    json({{u"id"_s, u"sb-2"_s}, {u"status"_s, QJsonObject{{u"state"_s, u"Running"_s}}}})};
         if (request.path().endsWith("/endpoints/44772"))
             return {200, "application/json", json({{u"endpoint"_s, u"%1/nowhere"_s.arg(m_server->domain())}})};
         if (request.method == "DELETE")
@@ -380,15 +474,18 @@ void TestOpenSandboxClient::errorBodies_data()
     QTest::addColumn<QString>("code");
     QTest::addColumn<QString>("message");
     QTest::addColumn<JobError::Kind>("kind");
+    QTest::addColumn<QString>("after");
     QTest::newRow("envelope") << 404 << QByteArray(R"({"code":"DOCKER::SANDBOX_NOT_FOUND","message":"Sandbox x not found."})")
                               << u"DOCKER::SANDBOX_NOT_FOUND"_s << u"Sandbox x not found. (404 DOCKER::SANDBOX_NOT_FOUND, request "_s
-                              << JobError::Kind::Invalid;
+                              << JobError::Kind::Invalid << QString();
     QTest::newRow("validation") << 422 << QByteArray(R"({"detail":[{"loc":["body","timeout"],"msg":"too small"}]})")
-                                << u"HTTP_422"_s << u"body.timeout: too small (422, request "_s << JobError::Kind::Invalid;
+                                << u"HTTP_422"_s << u"body.timeout: too small (422, request "_s << JobError::Kind::Invalid
+                                << QString();
     QTest::newRow("execd 401") << 401 << QByteArray(R"({"error":"Unauthorized"})") << u"HTTP_401"_s
-                               << u"Unauthorized (401, request "_s << JobError::Kind::Invalid;
+                               << u"Unauthorized (401, request "_s << JobError::Kind::Invalid << QString();
     QTest::newRow("text") << 500 << QByteArray("Internal\n  Server   Error") << u"HTTP_500"_s
-                          << u"Internal Server Error (500, request "_s << JobError::Kind::Infra;
+                          << u"Internal Server Error (500, request "_s << JobError::Kind::Infra
+                          << u" after 4 attempts"_s;
 }
 
 void TestOpenSandboxClient::errorBodies()
@@ -398,6 +495,7 @@ void TestOpenSandboxClient::errorBodies()
     QFETCH(QString, code);
     QFETCH(QString, message);
     QFETCH(JobError::Kind, kind);
+    QFETCH(QString, after);
     m_server->handler = [&](const Request &) -> Response { return {status, "application/json", body}; };
     OpenSandboxClient client(config());
     std::unique_ptr<SandboxJob> job(client.getSandbox(u"x"_s));
@@ -406,7 +504,7 @@ void TestOpenSandboxClient::errorBodies()
     const QString requestId = QString::fromLatin1(m_server->requests.first().headers.value("x-request-id"));
     QCOMPARE(job->error()->code, code);
     QCOMPARE(job->error()->kind, kind);
-    QCOMPARE(job->error()->message, message + requestId + u')');
+    QCOMPARE(job->error()->message, message + requestId + u')' + after);
     const OpenSandboxErrorDetails details = OpenSandboxErrorDetails::of(*job->error());
     QCOMPARE(details.status, status);
     QCOMPARE(details.requestId, requestId);
@@ -449,7 +547,7 @@ void TestOpenSandboxClient::commandEvents_data()
                                    << u"COMMAND_START_FAILED"_s;
     const QByteArray cut = R"({"type":"init","text":"c0ffee"})" "\n\n" R"({"type":"stdout","text":"partial"})" "\n\n";
     QTest::newRow("stream cut") << QList<QByteArray>{cut} << QByteArray("partial\n") << QByteArray() << std::optional<int>()
-                                << u"UNEXPECTED_RESPONSE"_s;
+                                << u"CONNECTION_FAILED"_s;
 }
 
 void TestOpenSandboxClient::commandEvents()
@@ -604,7 +702,7 @@ void TestOpenSandboxClient::unreachable()
     probe.listen(QHostAddress::LocalHost, 0);
     const quint16 port = probe.serverPort();
     probe.close();
-    OpenSandboxConfig settings;
+    OpenSandboxConfig settings = config();
     settings.domain = u"127.0.0.1:%1"_s.arg(port);
     OpenSandboxClient client(settings);
     std::unique_ptr<AsyncJob> job(client.deleteSandbox(u"x"_s));
@@ -612,8 +710,10 @@ void TestOpenSandboxClient::unreachable()
     QVERIFY(job->error());
     QCOMPARE(job->error()->code, u"UNREACHABLE"_s);
     QCOMPARE(job->error()->kind, JobError::Kind::Infra);
-    QCOMPARE(job->error()->message, u"cannot reach the server at http://127.0.0.1:%1: Connection refused"_s.arg(port));
+    QCOMPARE(job->error()->message,
+             u"cannot reach the server at http://127.0.0.1:%1: Connection refused after 4 attempts"_s.arg(port));
     QVERIFY(OpenSandboxErrorDetails::of(*job->error()).connectionRefused);
+    QCOMPARE(OpenSandboxErrorDetails::of(*job->error()).attempts, 4);
 }
 
 void TestOpenSandboxClient::silentServer()
@@ -629,6 +729,495 @@ void TestOpenSandboxClient::silentServer()
     QVERIFY2(job->error()->message.startsWith(u"no answer from the server at http://%1 within 0.3 s (request "_s
                                                   .arg(m_server->domain())),
              qPrintable(job->error()->message));
+    QVERIFY2(job->error()->message.endsWith(u" after 4 attempts"_s), qPrintable(job->error()->message));
+    QCOMPARE(m_server->requests.size(), 4);
+}
+
+void TestOpenSandboxClient::retriesServerErrors()
+{
+    QList<int> statuses{500, 503, 200};
+    m_server->handler = [&](const Request &) -> Response {
+        const int status = statuses.takeFirst();
+        return {status, "application/json", status == 200 ? sandboxJson(u"sb-1"_s, u"Running"_s) : QByteArray("{}")};
+    };
+    OpenSandboxClient client(config());
+    std::unique_ptr<SandboxJob> job(client.getSandbox(u"sb-1"_s));
+    finish(job.get());
+    QVERIFY2(!job->error(), qPrintable(job->error() ? job->error()->message : QString()));
+    QCOMPARE(job->result().id, u"sb-1"_s);
+    QCOMPARE(m_server->requests.size(), 3);
+    // One id for every attempt, so that the server logs them as one call.
+    const QByteArray requestId = m_server->requests.first().requestId();
+    QVERIFY(requestIdPattern.match(QString::fromLatin1(requestId)).hasMatch());
+    for (const Request &request : std::as_const(m_server->requests))
+        QCOMPARE(request.requestId(), requestId);
+}
+
+void TestOpenSandboxClient::retryAfterSeconds()
+{
+    m_server->handler = [&](const Request &) -> Response {
+        if (m_server->requests.size() == 1) {
+            Response busy{429, "application/json", R"({"code":"TOO_MANY_REQUESTS","message":"slow down"})"};
+            busy.headers = {{"Retry-After", "1"}};
+            return busy;
+        }
+        return {200, "application/json", sandboxJson(u"sb-1"_s, u"Running"_s)};
+    };
+    OpenSandboxClient client(config());
+    std::unique_ptr<SandboxJob> job(client.getSandbox(u"sb-1"_s));
+    finish(job.get());
+    QVERIFY(!job->error());
+    QCOMPARE(m_server->requests.size(), 2);
+    // Timers may fire a little early; the wait is the server's second, not a 20 ms backoff.
+    QVERIFY(m_server->requests.at(1).receivedMs - m_server->requests.at(0).receivedMs >= 900);
+}
+
+void TestOpenSandboxClient::retryAfterDate()
+{
+    m_server->handler = [&](const Request &) -> Response {
+        if (m_server->requests.size() == 1) {
+            // Two seconds ahead, cut to the second: a wait of one to two seconds.
+            const QDateTime when = QDateTime::currentDateTimeUtc().addSecs(2);
+            Response busy{503, "text/plain", "Service Unavailable"};
+            const QString date = QLocale::c().toString(when, u"ddd, dd MMM yyyy HH:mm:ss 'GMT'"_s);
+            busy.headers = {{"Retry-After", date.toLatin1()}};
+            return busy;
+        }
+        return {200, "application/json", sandboxJson(u"sb-1"_s, u"Running"_s)};
+    };
+    OpenSandboxClient client(config());
+    std::unique_ptr<SandboxJob> job(client.getSandbox(u"sb-1"_s));
+    finish(job.get());
+    QVERIFY(!job->error());
+    QCOMPARE(m_server->requests.size(), 2);
+    QVERIFY(m_server->requests.at(1).receivedMs - m_server->requests.at(0).receivedMs >= 900);
+}
+
+void TestOpenSandboxClient::commandPostIsNotRetried()
+{
+    m_server->handler = [](const Request &) -> Response { return {500, "text/plain", "Internal Server Error"}; };
+    OpenSandboxClient client(config());
+    std::unique_ptr<CommandJob> job(client.runCommand({m_server->domain(), {}}, echo()));
+    finish(job.get());
+    QVERIFY(job->error());
+    QCOMPARE(m_server->requests.size(), 1);
+    QCOMPARE(job->error()->code, u"HTTP_500"_s);
+    QVERIFY2(job->error()->message.endsWith(u"; not tried again, since POST /command is not idempotent"_s),
+             qPrintable(job->error()->message));
+}
+
+void TestOpenSandboxClient::attemptsRunOut()
+{
+    m_server->handler = [](const Request &) -> Response {
+        return {503, "application/json", R"({"code":"SERVER_BUSY","message":"try later"})"};
+    };
+    OpenSandboxClient client(config());
+    std::unique_ptr<SandboxJob> job(client.getSandbox(u"sb-1"_s));
+    finish(job.get());
+    QVERIFY(job->error());
+    QCOMPARE(m_server->requests.size(), 4);
+    const QString requestId = QString::fromLatin1(m_server->requests.first().requestId());
+    QCOMPARE(job->error()->code, u"SERVER_BUSY"_s);
+    QCOMPARE(job->error()->message, u"try later (503 SERVER_BUSY, request %1) after 4 attempts"_s.arg(requestId));
+    const OpenSandboxErrorDetails details = OpenSandboxErrorDetails::of(*job->error());
+    QCOMPARE(details.status, 503);
+    QCOMPARE(details.serverCode, u"SERVER_BUSY"_s);
+    QCOMPARE(details.requestId, requestId);
+    QCOMPARE(details.attempts, 4);
+}
+
+void TestOpenSandboxClient::droppedConnection()
+{
+    m_server->handler = [&](const Request &) -> Response {
+        if (m_server->requests.size() == 1)
+            return Response::dropped();
+        return {200, "application/json", sandboxJson(u"sb-1"_s, u"Running"_s)};
+    };
+    OpenSandboxClient client(config());
+    std::unique_ptr<SandboxJob> job(client.getSandbox(u"sb-1"_s));
+    finish(job.get());
+    QVERIFY2(!job->error(), qPrintable(job->error() ? job->error()->message : QString()));
+    QCOMPARE(m_server->requests.size(), 2);
+}
+
+void TestOpenSandboxClient::droppedCommandIsNotRetried()
+{
+    m_server->handler = [](const Request &) -> Response { return Response::dropped(); };
+    OpenSandboxClient client(config());
+    std::unique_ptr<CommandJob> job(client.runCommand({m_server->domain(), {}}, echo()));
+    finish(job.get());
+    QVERIFY(job->error());
+    QCOMPARE(job->error()->kind, JobError::Kind::Infra);
+    QCOMPARE(job->error()->code, u"CONNECTION_FAILED"_s);
+    const QString requestId = QString::fromLatin1(m_server->requests.first().requestId());
+    QCOMPARE(job->error()->message, u"the connection to the sandbox's execd at http://%1 closed before any answer "
+                                    u"(request %2); not tried again, since POST /command is not idempotent"_s
+                                        .arg(m_server->domain(), requestId));
+    // Give a wrong retry the time to show.
+    QTest::qWait(200);
+    QCOMPARE(m_server->requests.size(), 1);
+}
+
+void TestOpenSandboxClient::repeatedDeleteOfAGoneSandbox()
+{
+    // The first DELETE removes the sandbox but its answer is lost; the repeat finds none.
+    m_server->handler = [&](const Request &) -> Response {
+        if (m_server->requests.size() == 1)
+            return Response::dropped();
+        return {404, "application/json", R"({"code":"SANDBOX_NOT_FOUND","message":"Sandbox sb-1 not found."})"};
+    };
+    OpenSandboxClient client(config());
+    std::unique_ptr<AsyncJob> job(client.deleteSandbox(u"sb-1"_s));
+    finish(job.get());
+    QVERIFY2(!job->error(), qPrintable(job->error() ? job->error()->message : QString()));
+    QCOMPARE(m_server->requests.size(), 2);
+
+    // A first attempt answered 404 is an error as before.
+    m_server->requests.clear();
+    std::unique_ptr<AsyncJob> again(client.deleteSandbox(u"sb-1"_s));
+    m_server->handler = [](const Request &) -> Response {
+        return {404, "application/json", R"({"code":"SANDBOX_NOT_FOUND","message":"Sandbox sb-1 not found."})"};
+    };
+    finish(again.get());
+    QVERIFY(again->error());
+    QCOMPARE(again->error()->code, u"SANDBOX_NOT_FOUND"_s);
+}
+
+/// A lifecycle server that keeps the sandboxes it made, lists them by label, and says
+/// every one is ready.
+class SandboxKeeper
+{
+public:
+    explicit SandboxKeeper(ScriptedServer &server)
+        : m_server(server)
+    {
+    }
+
+    QMap<QString, QJsonObject> sandboxes;
+
+    /// Makes a sandbox of `create`'s body, Running.
+    QJsonObject make(const Request &create)
+    {
+        const QString id = u"sb-%1"_s.arg(++m_made);
+        QJsonObject sandbox{{u"id"_s, id},
+                            {u"status"_s, QJsonObject{{u"state"_s, u"Running"_s}}},
+                            {u"metadata"_s, QJsonDocument::fromJson(create.body).object().value("metadata"_L1)}};
+        sandboxes.insert(id, sandbox);
+        return sandbox;
+    }
+
+    /// The rest of the lifecycle and execd API, or std::nullopt for a create.
+    std::optional<Response> answer(const Request &request)
+    {
+        if (request.method == "POST" && request.path() == "/v1/sandboxes")
+            return std::nullopt;
+        if (request.method == "GET" && request.path() == "/v1/sandboxes") {
+            // metadata=k%3Dv: the test's creates carry only the token label.
+            const QString filter = QUrl::fromPercentEncoding(request.query().split('&').first().mid(9));
+            const QString token = filter.mid(filter.indexOf(u'=') + 1);
+            QJsonArray items;
+            for (const QJsonObject &sandbox : std::as_const(sandboxes)) {
+                if (sandbox.value("metadata"_L1).toObject().value("sandflow.dev/create-token"_L1).toString() == token)
+                    items.append(sandbox);
+            }
+            return Response{200, "application/json", json({{u"items"_s, items}})};
+        }
+        if (request.path().endsWith("/endpoints/44772"))
+            return Response{200, "application/json", json({{u"endpoint"_s, m_server.domain() + u"/execd"_s}})};
+        if (request.path() == "/execd/ping")
+            return Response{200, "text/plain", {}};
+        if (request.method == "DELETE") {
+            const QString id = QString::fromLatin1(request.path().mid(request.path().lastIndexOf('/') + 1));
+            return sandboxes.remove(id) ? Response{204, "application/json", {}}
+                                        : Response{404, "application/json", R"({"code":"SANDBOX_NOT_FOUND"})"};
+        }
+        return Response{404, "text/plain", "404 page not found"};
+    }
+
+private:
+    ScriptedServer &m_server;
+    int m_made = 0;
+};
+
+void TestOpenSandboxClient::createTakesTheSandboxOfALostAnswer()
+{
+    SandboxKeeper keeper(*m_server);
+    m_server->handler = [&](const Request &request) -> Response {
+        if (std::optional<Response> answer = keeper.answer(request))
+            return *answer;
+        keeper.make(request);
+        return Response::dropped();   // made, but the answer never arrives
+    };
+    OpenSandboxClient client(config());
+    OpenSandboxCreateRequest request;
+    request.image = u"ubuntu"_s;
+    std::unique_ptr<SandboxJob> job(client.createSandbox(request));
+    finish(job.get());
+    QVERIFY2(!job->error(), qPrintable(job->error() ? job->error()->message : QString()));
+    QCOMPARE(job->result().id, u"sb-1"_s);
+    QCOMPARE(keeper.sandboxes.keys(), QStringList{u"sb-1"_s});
+
+    const QList<Request> posts = sent(m_server->requests, "POST", "/v1/sandboxes");
+    QCOMPARE(posts.size(), 1);
+    const QString token = createToken(posts.first());
+    QVERIFY(requestIdPattern.match(token).hasMatch());
+    const QList<Request> lists = sent(m_server->requests, "GET", "/v1/sandboxes");
+    QCOMPARE(lists.size(), 1);
+    QVERIFY2(lists.first().query().startsWith("metadata=sandflow.dev%2Fcreate-token%3D" + token.toLatin1() + '&'),
+             lists.first().query().constData());
+}
+
+void TestOpenSandboxClient::createRetriesATurnedAwayPost()
+{
+    SandboxKeeper keeper(*m_server);
+    m_server->handler = [&](const Request &request) -> Response {
+        if (std::optional<Response> answer = keeper.answer(request))
+            return *answer;
+        if (sent(m_server->requests, "POST", "/v1/sandboxes").size() == 1)
+            return {429, "application/json", R"({"code":"TOO_MANY_REQUESTS","message":"slow down"})"};
+        return {202, "application/json", json(keeper.make(request))};
+    };
+    OpenSandboxClient client(config());
+    OpenSandboxCreateRequest request;
+    request.image = u"ubuntu"_s;
+    std::unique_ptr<SandboxJob> job(client.createSandbox(request));
+    finish(job.get());
+    QVERIFY2(!job->error(), qPrintable(job->error() ? job->error()->message : QString()));
+    // A 429 made nothing: no need to look before posting again.
+    const QList<Request> posts = sent(m_server->requests, "POST", "/v1/sandboxes");
+    QCOMPARE(posts.size(), 2);
+    QCOMPARE(sent(m_server->requests, "GET", "/v1/sandboxes").size(), 0);
+    QCOMPARE(keeper.sandboxes.size(), 1);
+    QCOMPARE(createToken(posts.at(1)), createToken(posts.at(0)));
+    QCOMPARE(posts.at(1).requestId(), posts.at(0).requestId());
+}
+
+void TestOpenSandboxClient::createBadRequestIsFinal()
+{
+    m_server->handler = [](const Request &) -> Response {
+        return {400, "application/json", R"({"code":"INVALID_REQUEST_BODY","message":"image is required"})"};
+    };
+    OpenSandboxClient client(config());
+    std::unique_ptr<SandboxJob> job(client.createSandbox({}));
+    finish(job.get());
+    QVERIFY(job->error());
+    QCOMPARE(job->error()->kind, JobError::Kind::Invalid);
+    QCOMPARE(job->error()->code, u"INVALID_REQUEST_BODY"_s);
+    QVERIFY2(!job->error()->message.contains(u"attempts"_s), qPrintable(job->error()->message));
+    QCOMPARE(m_server->requests.size(), 1);
+}
+
+void TestOpenSandboxClient::createWaitsWhilePending()
+{
+    QStringList states{u"Pending"_s, u"Scheduling"_s, u"Allocated"_s};
+    m_server->handler = [&](const Request &request) -> Response {
+        if (request.method == "POST")
+            return {202, "application/json", sandboxJson(u"sb-1"_s, u"Pending"_s)};
+        if (request.path() == "/v1/sandboxes/sb-1")
+            return {200, "application/json", sandboxJson(u"sb-1"_s, states.takeFirst())};
+        if (request.path().endsWith("/endpoints/44772"))
+            return {200, "application/json", json({{u"endpoint"_s, m_server->domain() + u"/execd"_s}})};
+        return {200, "text/plain", {}};
+    };
+    OpenSandboxConfig settings = config();
+    settings.readyTimeout = std::chrono::milliseconds(10'000);
+    OpenSandboxClient client(settings);
+    OpenSandboxCreateRequest request;
+    request.image = u"ubuntu"_s;
+    std::unique_ptr<SandboxJob> job(client.createSandbox(request));
+    finish(job.get());
+    QVERIFY2(!job->error(), qPrintable(job->error() ? job->error()->message : QString()));
+    // Allocated counts as Running; an unknown state is waited through.
+    QCOMPARE(job->result().state, SandboxState::Running);
+    QCOMPARE(job->result().image, u"ubuntu"_s);
+    QStringList paths;
+    for (const Request &sentRequest : std::as_const(m_server->requests))
+        paths.append(QString::fromLatin1(sentRequest.method + ' ' + sentRequest.path()));
+    QCOMPARE(paths, (QStringList{u"POST /v1/sandboxes"_s, u"GET /v1/sandboxes/sb-1"_s, u"GET /v1/sandboxes/sb-1"_s,
+                                 u"GET /v1/sandboxes/sb-1"_s, u"GET /v1/sandboxes/sb-1/endpoints/44772"_s,
+                                 u"GET /execd/ping"_s}));
+    // The polls back off: 200 ms before the first, 400 ms before the second.
+    QVERIFY(m_server->requests.at(2).receivedMs - m_server->requests.at(1).receivedMs >= 350);
+}
+
+void TestOpenSandboxClient::createDeletesAFailedSandbox()
+{
+    m_server->handler = [&](const Request &request) -> Response {
+        if (request.method == "POST")
+            return {202, "application/json", sandboxJson(u"sb-1"_s, u"Pending"_s)};
+        if (request.method == "DELETE")
+            return {204, "application/json", {}};
+        return {200, "application/json",
+                sandboxJson(u"sb-1"_s, u"Failed"_s,
+                            {{u"reason"_s, u"POD_PLATFORM_UNSCHEDULABLE"_s},
+                             {u"message"_s, u"0/3 nodes are available: 3 Insufficient memory."_s}})};
+    };
+    OpenSandboxClient client(config());
+    OpenSandboxCreateRequest request;
+    request.image = u"ubuntu"_s;
+    std::unique_ptr<SandboxJob> job(client.createSandbox(request));
+    finish(job.get());
+    QVERIFY(job->error());
+    QCOMPARE(job->error()->code, u"SANDBOX_FAILED"_s);
+    QCOMPARE(job->error()->message, u"sandbox sb-1 is Failed instead of Running: POD_PLATFORM_UNSCHEDULABLE: "
+                                    u"0/3 nodes are available: 3 Insufficient memory."_s);
+    QCOMPARE(job->error()->context.value("reason"_L1).toString(), u"POD_PLATFORM_UNSCHEDULABLE"_s);
+    QCOMPARE(job->error()->context.value("sandboxDeleted"_L1).toBool(), true);
+    QCOMPARE(m_server->requests.last().method, QByteArray("DELETE"));
+    QCOMPARE(m_server->requests.last().path(), QByteArray("/v1/sandboxes/sb-1"));
+}
+
+void TestOpenSandboxClient::streamCutMidway()
+{
+    m_server->handler = [](const Request &) -> Response {
+        Response response;
+        response.contentType = "text/event-stream";
+        response.cutChunked = true;
+        response.pieces = {R"({"type":"init","text":"c0ffee"})" "\n\n", R"({"type":"stdout","text":"partial"})" "\n\n"};
+        return response;
+    };
+    OpenSandboxClient client(config());
+    std::unique_ptr<CommandJob> job(client.runCommand({m_server->domain(), {}}, echo()));
+    finish(job.get());
+    QVERIFY(job->error());
+    QCOMPARE(job->error()->kind, JobError::Kind::Infra);
+    QCOMPARE(job->error()->code, u"CONNECTION_FAILED"_s);
+    const QString requestId = QString::fromLatin1(m_server->requests.first().requestId());
+    QCOMPARE(job->error()->message, u"the stream of command c0ffee from the sandbox's execd at http://%1 broke off "
+                                    u"before the command ended (request %2)"_s.arg(m_server->domain(), requestId));
+    QCOMPARE(job->error()->context.value("commandId"_L1).toString(), u"c0ffee"_s);
+    QTest::qWait(200);
+    QCOMPARE(m_server->requests.size(), 1);
+}
+
+void TestOpenSandboxClient::silentStream()
+{
+    m_server->handler = [](const Request &) -> Response {
+        Response response;
+        response.contentType = "text/event-stream";
+        response.pieces = {R"({"type":"init","text":"c0ffee"})" "\n\n"};
+        response.holdMs = 60'000;
+        return response;
+    };
+    OpenSandboxConfig settings = config();
+    settings.requestTimeout = std::chrono::milliseconds(500);
+    OpenSandboxClient client(settings);
+    std::unique_ptr<CommandJob> job(client.runCommand({m_server->domain(), {}}, echo()));
+    finish(job.get());
+    QVERIFY(job->error());
+    QCOMPARE(job->error()->kind, JobError::Kind::Timeout);
+    QCOMPARE(job->error()->code, u"TIMEOUT"_s);
+    QVERIFY2(job->error()->message.startsWith(u"the stream of command c0ffee from the sandbox's execd at http://%1 "
+                                              u"went silent for 0.5 s"_s.arg(m_server->domain())),
+             qPrintable(job->error()->message));
+    QCOMPARE(m_server->requests.size(), 1);
+}
+
+void TestOpenSandboxClient::cancelDuringBackoff()
+{
+    m_server->handler = [](const Request &) -> Response {
+        Response busy{503, "text/plain", "Service Unavailable"};
+        busy.headers = {{"Retry-After", "1"}};
+        return busy;
+    };
+    OpenSandboxClient client(config());
+    std::unique_ptr<SandboxJob> job(client.getSandbox(u"sb-1"_s));
+    job->setAutoDelete(false);
+    QSignalSpy finished(job.get(), &AsyncJob::finished);
+    job->start();
+    QTRY_COMPARE_WITH_TIMEOUT(m_server->requests.size(), 1, 10'000);
+    QTest::qWait(100);   // the answer has arrived; the job waits for its second attempt
+    QVERIFY(!job->isFinished());
+    QElapsedTimer clock;
+    clock.start();
+    job->cancel();
+    QVERIFY(finished.count() == 1 || finished.wait(10'000));
+    QVERIFY(clock.elapsed() < 900);
+    QCOMPARE(job->error()->kind, JobError::Kind::Cancelled);
+    QTest::qWait(1500);
+    QCOMPARE(m_server->requests.size(), 1);
+}
+
+void TestOpenSandboxClient::oneAttemptTriesNothingAgain()
+{
+    m_server->handler = [](const Request &) -> Response { return {503, "text/plain", "Service Unavailable"}; };
+    OpenSandboxConfig settings = config();
+    settings.retry.maxAttempts = 1;
+    OpenSandboxClient client(settings);
+    std::unique_ptr<SandboxJob> job(client.getSandbox(u"sb-1"_s));
+    finish(job.get());
+    QVERIFY(job->error());
+    QCOMPARE(m_server->requests.size(), 1);
+    QVERIFY2(!job->error()->message.contains(u"attempts"_s), qPrintable(job->error()->message));
+    QCOMPARE(OpenSandboxErrorDetails::of(*job->error()).attempts, 1);
+}
+
+void TestOpenSandboxClient::retryAfterIsCapped()
+{
+    m_server->handler = [&](const Request &) -> Response {
+        if (m_server->requests.size() == 1) {
+            Response busy{429, "text/plain", "Too Many Requests"};
+            busy.headers = {{"Retry-After", "3600"}};
+            return busy;
+        }
+        return {200, "application/json", sandboxJson(u"sb-1"_s, u"Running"_s)};
+    };
+    OpenSandboxConfig settings = config();
+    settings.retry.maxDelay = std::chrono::milliseconds(100);
+    OpenSandboxClient client(settings);
+    std::unique_ptr<SandboxJob> job(client.getSandbox(u"sb-1"_s));
+    finish(job.get());   // well within its ten seconds, not after an hour
+    QVERIFY(!job->error());
+    QCOMPARE(m_server->requests.size(), 2);
+}
+
+void TestOpenSandboxClient::createGivesUpAfterItsAttempts()
+{
+    SandboxKeeper keeper(*m_server);
+    m_server->handler = [&](const Request &request) -> Response {
+        if (std::optional<Response> answer = keeper.answer(request))
+            return *answer;
+        return {500, "application/json", R"({"code":"INTERNAL","message":"database is down"})"};
+    };
+    OpenSandboxClient client(config());
+    OpenSandboxCreateRequest request;
+    request.image = u"ubuntu"_s;
+    std::unique_ptr<SandboxJob> job(client.createSandbox(request));
+    finish(job.get());
+    QVERIFY(job->error());
+    // Each 500 may have made a sandbox: a look for it follows every one, the last included.
+    const QList<Request> posts = sent(m_server->requests, "POST", "/v1/sandboxes");
+    QCOMPARE(posts.size(), 4);
+    QCOMPARE(sent(m_server->requests, "GET", "/v1/sandboxes").size(), 4);
+    QCOMPARE(job->error()->code, u"INTERNAL"_s);
+    QCOMPARE(job->error()->message, u"database is down (500 INTERNAL, request %1) after 4 attempts"_s.arg(
+                                        QString::fromLatin1(posts.first().requestId())));
+    QCOMPARE(job->error()->context.value("createToken"_L1).toString(), createToken(posts.first()));
+    QCOMPARE(OpenSandboxErrorDetails::of(*job->error()).attempts, 4);
+}
+
+void TestOpenSandboxClient::cancelledCreateRemovesWhatItMayHaveMade()
+{
+    SandboxKeeper keeper(*m_server);
+    m_server->handler = [&](const Request &request) -> Response {
+        if (std::optional<Response> answer = keeper.answer(request))
+            return *answer;
+        keeper.make(request);
+        return Response::silence();   // made, and still busy answering
+    };
+    OpenSandboxClient client(config());
+    OpenSandboxCreateRequest request;
+    request.image = u"ubuntu"_s;
+    std::unique_ptr<SandboxJob> job(client.createSandbox(request));
+    job->setAutoDelete(false);
+    QSignalSpy finished(job.get(), &AsyncJob::finished);
+    job->start();
+    QTRY_COMPARE_WITH_TIMEOUT(keeper.sandboxes.size(), 1, 10'000);
+    job->cancel();
+    QVERIFY(finished.count() == 1 || finished.wait(10'000));
+    QCOMPARE(job->error()->kind, JobError::Kind::Cancelled);
+    QVERIFY(keeper.sandboxes.isEmpty());
+    QCOMPARE(job->error()->context.value("sandboxDeleted"_L1).toBool(), true);
 }
 
 void TestOpenSandboxClient::readFileAsksForTheRange()
