@@ -12,10 +12,7 @@
 
 namespace Sandflow::Internal {
 
-/// The metadata key of the label that marks the sandboxes of one create.
-inline constexpr QLatin1StringView CreateTokenKey{"sandflow.dev/create-token"};
-
-class CreateSandboxJob final : public SandboxJob
+class CreateSandboxJob final : public OpenSandboxCreateJob
 {
 public:
     CreateSandboxJob(Transport &transport, OpenSandboxCreateRequest request);

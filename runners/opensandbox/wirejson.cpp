@@ -136,6 +136,7 @@ std::optional<SandboxInfo> sandboxFromJson(const QJsonObject &object, QString *p
     for (const QJsonValue &argument : object.value("entrypoint"_L1).toArray())
         info.entrypoint.append(argument.toString());
     info.metadata = stringMapFromJson(object.value("metadata"_L1));
+    info.metadata.remove(CreateTokenKey);
     info.createdAt = timeFromJson(object.value("createdAt"_L1).toString());
     if (const QJsonValue expires = object.value("expiresAt"_L1); expires.isString())
         info.expiresAt = timeFromJson(expires.toString());

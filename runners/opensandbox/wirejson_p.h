@@ -12,6 +12,10 @@
 
 namespace Sandflow::Internal {
 
+/// The metadata key of the label that marks the sandboxes of one create. It is the
+/// client's bookkeeping, not the user's metadata: sandboxes are read without it.
+inline constexpr QLatin1StringView CreateTokenKey{"sandflow.dev/create-token"};
+
 /// POST /v1/sandboxes.
 QJsonObject createSandboxJson(const OpenSandboxCreateRequest &request);
 /// The query of GET /v1/sandboxes: `state` repeated, `metadata` as one `k=v&k2=v2` value.
