@@ -163,6 +163,7 @@ void CreateSandboxJob::take(const QJsonObject &sandbox)
         m_result = m_readiness->sandbox();
         if (error)
             return deleteAndFinish(*error);
+        m_execd = m_readiness->execd();
         finish();
     });
 }

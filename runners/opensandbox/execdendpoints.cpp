@@ -32,6 +32,11 @@ void ExecdEndpoints::cancel(quint64 ticket)
     m_live.remove(ticket);
 }
 
+void ExecdEndpoints::remember(const QString &sandboxId, const OpenSandboxEndpoint &endpoint)
+{
+    m_known.insert(sandboxId, endpoint);
+}
+
 void ExecdEndpoints::forget(const QString &sandboxId)
 {
     m_known.remove(sandboxId);

@@ -26,6 +26,8 @@ public:
     quint64 resolve(const QString &sandboxId, Resolved resolved);
     /// `resolved` of that ticket will not be called.
     void cancel(quint64 ticket);
+    /// What the creation of `sandboxId` found out.
+    void remember(const QString &sandboxId, const OpenSandboxEndpoint &endpoint);
     /// Asks the server again next time: the sandbox is gone, or no longer answers there.
     void forget(const QString &sandboxId);
 

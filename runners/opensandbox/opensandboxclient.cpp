@@ -24,7 +24,7 @@ const OpenSandboxConfig &OpenSandboxClient::config() const
     return m_transport->config();
 }
 
-SandboxJob *OpenSandboxClient::createSandbox(const OpenSandboxCreateRequest &request)
+OpenSandboxCreateJob *OpenSandboxClient::createSandbox(const OpenSandboxCreateRequest &request)
 {
     return new CreateSandboxJob(*m_transport, request);
 }

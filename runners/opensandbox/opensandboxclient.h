@@ -149,6 +149,21 @@ struct OpenSandboxErrorDetails
     QString label() const;
 };
 
+/// Creating a sandbox: the result describes it, and execd() says where its execd answers.
+class OpenSandboxCreateJob : public SandboxJob
+{
+    Q_OBJECT
+
+public:
+    using SandboxJob::SandboxJob;
+    /// The sandbox's execd endpoint, once the job has finished without error after waiting
+    /// for the sandbox to be ready; empty without `waitUntilReady`.
+    const OpenSandboxEndpoint &execd() const { return m_execd; }
+
+protected:
+    OpenSandboxEndpoint m_execd;
+};
+
 /// The port execd listens on in every sandbox.
 inline constexpr int ExecdPort = 44772;
 
@@ -192,7 +207,7 @@ public:
 
     /// POST /v1/sandboxes; with `waitUntilReady`, then the execd endpoint and /ping until
     /// it answers. The result has the new id and the state the server reported.
-    SandboxJob *createSandbox(const OpenSandboxCreateRequest &request);
+    OpenSandboxCreateJob *createSandbox(const OpenSandboxCreateRequest &request);
     /// GET /v1/sandboxes/{id}.
     SandboxJob *getSandbox(const QString &id);
     /// GET /v1/sandboxes: one page of the sandboxes matching `filter`, newest first.

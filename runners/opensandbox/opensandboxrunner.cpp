@@ -119,13 +119,16 @@ OpenSandboxCreateRequest OpenSandboxRunner::createRequest(const SandboxRequest &
 
 SandboxJob *OpenSandboxRunner::createSandbox(const SandboxRequest &request)
 {
-    SandboxJob *job = m_client.createSandbox(createRequest(request));
-    if (!request.timeoutMs) {
-        connect(job, &AsyncJob::finished, this, [this, job] {
-            if (!job->error())
-                m_leases->hold(job->result().id);
-        });
-    }
+    OpenSandboxCreateJob *job = m_client.createSandbox(createRequest(request));
+    const bool leased = !request.timeoutMs;
+    connect(job, &AsyncJob::finished, this, [this, job, leased] {
+        if (job->error())
+            return;
+        // The creation pinged execd there: the first command needs no lookup.
+        m_endpoints->remember(job->result().id, job->execd());
+        if (leased)
+            m_leases->hold(job->result().id);
+    });
     return job;
 }
 

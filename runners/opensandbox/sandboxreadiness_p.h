@@ -42,6 +42,8 @@ public:
     void abort();
     /// The sandbox as the server last described it.
     const SandboxInfo &sandbox() const { return m_sandbox; }
+    /// Where its execd answered, once ready.
+    const OpenSandboxEndpoint &execd() const { return m_execd; }
 
 private:
     enum class Phase { Starting, Resolving, Pinging };

@@ -150,6 +150,9 @@ void TestOpenSandboxRunner::createdSandboxesCarryTheRunnersLabels()
     QCOMPARE(page.items.size(), 1);
     QCOMPARE(page.items.first().id, m_id);
     QCOMPARE(shellOutput(m_runner.get(), m_id, u"echo $FROM_CREATE"_s), QByteArray("yes\n"));
+    // The creation's own lookup of the execd endpoint serves the commands that follow.
+    QTest::qWait(100);
+    QCOMPARE(serverRequests().filter(u"GET /v1/sandboxes/%1/endpoints/44772"_s.arg(m_id)).size(), 1);
 }
 
 void TestOpenSandboxRunner::lifecycle()
