@@ -80,15 +80,20 @@ public:
     void interrupt()
     {
         if (m_interrupted) {
-            print(stderr, u"interrupted again: quitting without waiting"_s);
+            QString line = u"interrupted again: quitting without waiting"_s;
+            if (!m_sandboxId.isEmpty())
+                line += u"; sandbox %1 stays until its timeout (`sandflow sandbox rm %1` deletes it)"_s.arg(m_sandboxId);
+            print(stderr, line);
             return QCoreApplication::exit(ExitInterrupted);
         }
         m_interrupted = true;
         m_status = ExitInterrupted;
         print(stderr, u"interrupted: stopping and deleting the sandbox (Ctrl-C again to quit at once)"_s);
-        // Cancelled, the job finishes with a Cancelled error, and the failure path cleans up.
-        // The deletion itself is let finish.
-        if (m_current && !m_deleting)
+        // The creation is let finish: cancelled while its request is under way, the server
+        // may make the sandbox all the same, and nobody would know its id to delete it. The
+        // deletion is let finish too. Any other step is cancelled: it finishes with a
+        // Cancelled error, and the failure path deletes the sandbox.
+        if (m_current && !m_sandboxId.isEmpty() && !m_deleting)
             m_current->cancel();
     }
 
@@ -98,6 +103,12 @@ private:
     template <typename Job, typename Next>
     void step(Job *job, const QString &what, Next next)
     {
+        if (m_interrupted) {
+            // Ctrl-C came during a step that was let finish: go no further.
+            delete job;
+            print(stderr, u"stopped before %1"_s.arg(what));
+            return deleteSandbox();
+        }
         m_current = job;
         connect(job, &AsyncJob::finished, this, [this, job, what, next] {
             m_current = nullptr;
