@@ -315,25 +315,35 @@ int runStreams(OpenSandboxClient &client, int streams, int sandboxCount)
 
     int startedCount = 0;
     double allStartedMs = 0;
+    QList<double> initToEndMs;   // per stream: how long it ran as seen from here
     QStringList failures;
     QElapsedTimer clock;
     clock.start();
+    const auto elapsedMs = [&clock] { return double(clock.nsecsElapsed()) / 1e6; };
     const double completedMs = Bench::runConcurrently(streams, streams, [&, index = 0](std::function<void()> done) mutable {
+        struct Seen
+        {
+            QByteArray out;
+            double startedMs = 0;
+        };
         const int stream = index++;
         CommandJob *run = client.runCommand(sandboxes->at(stream % sandboxCount).second, commandRequest(StreamCommand));
-        auto out = std::make_shared<QByteArray>();
-        QObject::connect(run, &CommandJob::started, &client, [&] {
+        auto seen = std::make_shared<Seen>();
+        QObject::connect(run, &CommandJob::started, &client, [&, seen] {
+            seen->startedMs = elapsedMs();
             if (++startedCount == streams)
-                allStartedMs = double(clock.nsecsElapsed()) / 1e6;
+                allStartedMs = seen->startedMs;
         });
-        QObject::connect(run, &CommandJob::output, &client, [out](CommandJob::Stream, const QByteArray &data) {
-            *out += data;
+        QObject::connect(run, &CommandJob::output, &client, [seen](CommandJob::Stream, const QByteArray &data) {
+            seen->out += data;
         });
-        QObject::connect(run, &AsyncJob::finished, &client, [&, run, out, stream, done] {
+        QObject::connect(run, &AsyncJob::finished, &client, [&, run, seen, stream, done] {
             if (run->error())
                 failures.append(u"stream %1: %2"_s.arg(stream).arg(run->error()->message));
-            else if (*out != "done\n")
-                failures.append(u"stream %1: output `%2`, expected `done`"_s.arg(stream).arg(QString::fromUtf8(*out)));
+            else if (seen->out != "done\n")
+                failures.append(u"stream %1: output `%2`, expected `done`"_s.arg(stream).arg(QString::fromUtf8(seen->out)));
+            else
+                initToEndMs.append(elapsedMs() - seen->startedMs);
             done();
         });
         run->start();
@@ -354,6 +364,11 @@ int runStreams(OpenSandboxClient &client, int streams, int sandboxCount)
             .arg(failures.size()));
     for (const QString &failure : failures.mid(0, FailuresShown))
         say(u"  "_s + failure);
+    // What goes beyond the wait is the server's: how soon its sandboxes start each bash, and
+    // how soon it relays their output and their end.
+    say(u"streams: each from its init event to its end: median %1 s, longest %2 s"_s
+            .arg(median(initToEndMs) / 1000, 0, 'f', 2)
+            .arg(initToEndMs.isEmpty() ? 0 : *std::max_element(initToEndMs.begin(), initToEndMs.end()) / 1000, 0, 'f', 2));
     const double queuedSeconds = double(streams) / QtConnectionsPerHost * StreamWaitSeconds;
     say(u"streams: queued behind Qt's %1 connections per host they would take about %2/%1 x %3 s = %4 s; "
         "measured %5 s for all to complete"_s.arg(QtConnectionsPerHost)
