@@ -260,11 +260,32 @@ int runScenario(OpenSandboxClient &client, const QString &payloadFile, int sandb
     return failures.isEmpty() ? 0 : 1;
 }
 
+/// The streams' sandboxes: each one's id and execd endpoint.
+using StreamSandboxes = QList<QPair<QString, OpenSandboxEndpoint>>;
+
+void deleteSandboxes(OpenSandboxClient &client, const StreamSandboxes &sandboxes)
+{
+    QStringList ids;
+    for (const auto &sandbox : sandboxes)
+        ids.append(sandbox.first);
+    if (ids.isEmpty())
+        return;
+    Bench::runConcurrently(int(ids.size()), int(ids.size()), [&, index = 0](std::function<void()> done) mutable {
+        AsyncJob *removal = client.deleteSandbox(ids.at(index++));
+        QObject::connect(removal, &AsyncJob::finished, &client, [removal, done] {
+            if (removal->error())
+                say(u"bench_opensandbox: "_s + removal->error()->message);
+            done();
+        });
+        removal->start();
+    });
+}
+
 /// Creates `count` sandboxes at once; their ids and execd endpoints, or std::nullopt after
 /// saying why (the ones made are deleted then).
-std::optional<QList<QPair<QString, OpenSandboxEndpoint>>> createStreamSandboxes(OpenSandboxClient &client, int count)
+std::optional<StreamSandboxes> createStreamSandboxes(OpenSandboxClient &client, int count)
 {
-    QList<QPair<QString, OpenSandboxEndpoint>> sandboxes;
+    StreamSandboxes sandboxes;
     QStringList failures;
     Bench::runConcurrently(count, count, [&](std::function<void()> done) {
         SandboxJob *create = client.createSandbox(sandboxRequest(u"streams"_s));
@@ -289,20 +310,8 @@ std::optional<QList<QPair<QString, OpenSandboxEndpoint>>> createStreamSandboxes(
     if (failures.isEmpty())
         return sandboxes;
     say(u"bench_opensandbox: cannot create the sandboxes for the streams: "_s + failures.first());
+    deleteSandboxes(client, sandboxes);
     return std::nullopt;
-}
-
-void deleteSandboxes(OpenSandboxClient &client, const QStringList &ids)
-{
-    Bench::runConcurrently(int(ids.size()), int(ids.size()), [&, index = 0](std::function<void()> done) mutable {
-        AsyncJob *removal = client.deleteSandbox(ids.at(index++));
-        QObject::connect(removal, &AsyncJob::finished, &client, [removal, done] {
-            if (removal->error())
-                say(u"bench_opensandbox: "_s + removal->error()->message);
-            done();
-        });
-        removal->start();
-    });
 }
 
 int runStreams(OpenSandboxClient &client, int streams, int sandboxCount)
@@ -349,10 +358,7 @@ int runStreams(OpenSandboxClient &client, int streams, int sandboxCount)
         run->start();
     });
 
-    QStringList ids;
-    for (const auto &sandbox : *sandboxes)
-        ids.append(sandbox.first);
-    deleteSandboxes(client, ids);
+    deleteSandboxes(client, *sandboxes);
 
     const double startedSeconds = startedCount == streams ? allStartedMs / 1000 : qQNaN();
     say(u"streams: %1 concurrent command streams from one process over %2 sandboxes, each waiting %3 s: "
