@@ -124,14 +124,11 @@ public:
     void start()
     {
         m_clock.start();
-        SandboxJob *create = m_client.createSandbox(sandboxRequest(u"sandflow"_s));
+        OpenSandboxCreateJob *create = m_client.createSandbox(sandboxRequest(u"sandflow"_s));
         then(create, u"create"_s, [this, create] {
             m_id = create->result().id;
-            ResultJob<OpenSandboxEndpoint> *resolve = m_client.endpoint(m_id);
-            then(resolve, u"execd endpoint"_s, [this, resolve] {
-                m_execd = resolve->result();
-                runCommand(0);
-            });
+            m_execd = create->execd();
+            runCommand(0);
         });
     }
 
@@ -288,22 +285,13 @@ std::optional<StreamSandboxes> createStreamSandboxes(OpenSandboxClient &client, 
     StreamSandboxes sandboxes;
     QStringList failures;
     Bench::runConcurrently(count, count, [&](std::function<void()> done) {
-        SandboxJob *create = client.createSandbox(sandboxRequest(u"streams"_s));
+        OpenSandboxCreateJob *create = client.createSandbox(sandboxRequest(u"streams"_s));
         QObject::connect(create, &AsyncJob::finished, &client, [&, create, done] {
-            if (create->error()) {
+            if (create->error())
                 failures.append(u"create: "_s + create->error()->message);
-                return done();
-            }
-            const QString id = create->result().id;
-            ResultJob<OpenSandboxEndpoint> *resolve = client.endpoint(id);
-            QObject::connect(resolve, &AsyncJob::finished, &client, [&, id, resolve, done] {
-                // Listed even without an endpoint, so that it is deleted.
-                sandboxes.append({id, resolve->result()});
-                if (resolve->error())
-                    failures.append(u"execd endpoint: "_s + resolve->error()->message);
-                done();
-            });
-            resolve->start();
+            else
+                sandboxes.append({create->result().id, create->execd()});
+            done();
         });
         create->start();
     });

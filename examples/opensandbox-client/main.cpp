@@ -63,15 +63,13 @@ public:
         OpenSandboxCreateRequest request;
         request.image = m_image;
         request.metadata = {{u"created-by"_s, u"opensandbox-client-example"_s}};
-        step(m_client.createSandbox(request), u"creating the sandbox"_s, [this](SandboxJob *job) {
+        step(m_client.createSandbox(request), u"creating the sandbox"_s, [this](OpenSandboxCreateJob *job) {
             m_sandboxId = job->result().id;
             print(stdout, u"sandbox %1 is %2"_s.arg(m_sandboxId, sandboxStateName(job->result().state)));
-            // Commands and files go to the sandbox's execd, at an endpoint the server hands out.
-            step(m_client.endpoint(m_sandboxId), u"looking up the sandbox's execd"_s,
-                 [this](ResultJob<OpenSandboxEndpoint> *job) {
-                     m_execd = job->result();
-                     runCommand();
-                 });
+            // Commands and files go to the sandbox's execd, at the endpoint the server handed
+            // out for it (a later program would ask for it with m_client.endpoint(id)).
+            m_execd = job->execd();
+            runCommand();
         });
     }
 
