@@ -92,12 +92,12 @@ void CommandStreamJob<Job>::handleEvent(const QJsonObject &event)
         emit this->output(type == "stdout"_L1 ? CommandJob::Stream::Stdout : CommandJob::Stream::Stderr, bytes);
     } else if (type == "execution_complete"_L1) {
         this->m_exitCode = 0;
-        end(std::nullopt);
+        commandEnded(std::nullopt);
     } else if (type == "error"_L1) {
         std::optional<JobError> error = failure(event.value("error"_L1).toObject());
         if (!error)
             this->m_exitCode = 0;
-        end(std::move(error));
+        commandEnded(std::move(error));
     } else if (type != "ping"_L1) {
         otherEvent(type, event);
     }
@@ -147,14 +147,21 @@ std::optional<JobError> CommandStreamJob<Job>::failure(const QJsonObject &error)
 }
 
 template <typename Job>
-void CommandStreamJob<Job>::end(std::optional<JobError> error)
+void CommandStreamJob<Job>::commandEnded(std::optional<JobError> error)
 {
     if (error && !this->m_exitCode) {
         if (const QJsonValue code = error->context.value("exitCode"_L1); code.isDouble())
             this->m_exitCode = code.toInt();
     }
     // execd keeps a command's stream open for a grace second after the last event; the
-    // answer is complete, so stop listening now.
+    // command is over, so the job is too, and the stream is left to end on its own.
+    m_call->letEnd();
+    this->finish(std::move(error));
+}
+
+template <typename Job>
+void CommandStreamJob<Job>::end(std::optional<JobError> error)
+{
     m_call->abort();
     this->finish(std::move(error));
 }

@@ -50,6 +50,9 @@ private:
     /// The stream's answer had begun but stopped before the final event; `what` says how.
     JobError streamStopped(JobError::Kind kind, const QString &code, const QString &what) const;
     void handleEvent(const QJsonObject &event);
+    /// The stream's last event came: the job ends, the stream is let end on its own.
+    void commandEnded(std::optional<JobError> error);
+    /// The job ends and the stream is dropped.
     void end(std::optional<JobError> error);
 
     Transport &m_transport;

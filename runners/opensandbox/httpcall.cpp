@@ -117,7 +117,8 @@ HttpResult HttpCall::read(QNetworkReply *reply) const
         result.failure = classifyFailure(0, reply->error(), m_timedOut);
         return result;
     }
-    result.body = reply->read(MaxBodyBytes);
+    // Asked for by its size: QIODevice::read(max) sets aside `max` bytes before reading.
+    result.body = reply->read(std::min<qint64>(reply->bytesAvailable(), MaxBodyBytes));
     result.headers = reply->rawHeaderPairs();
     if (result.status < 200 || result.status > 299) {
         result.error = statusError(m_spec, m_requestId, result.status, result.body,

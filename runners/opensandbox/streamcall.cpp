@@ -62,13 +62,40 @@ void StreamCall::abort()
     if (QNetworkReply *reply = m_reply) {
         m_reply = nullptr;
         reply->disconnect(this);
-        reply->abort();
+        // A finished answer has handed its connection back to the manager: aborting it
+        // could close that connection under the request it serves next.
+        if (!reply->isFinished())
+            reply->abort();
         reply->deleteLater();
     }
     if (m_manager) {
         m_transport.releaseStream(m_manager);
         m_manager = nullptr;
     }
+}
+
+void StreamCall::letEnd()
+{
+    m_body = nullptr;
+    m_done = nullptr;
+    QNetworkReply *reply = std::exchange(m_reply, nullptr);
+    QNetworkAccessManager *manager = std::exchange(m_manager, nullptr);
+    if (reply)
+        reply->disconnect(this);
+    if (!reply || reply->isFinished()) {
+        if (reply)
+            reply->deleteLater();
+        if (manager)
+            m_transport.releaseStream(manager);
+        return;
+    }
+    // The reply lives on by itself (its manager owns it); the rest is read and dropped.
+    Transport *transport = &m_transport;
+    connect(reply, &QNetworkReply::readyRead, reply, [reply] { reply->skip(reply->bytesAvailable()); });
+    connect(reply, &QNetworkReply::finished, reply, [reply, manager, transport] {
+        reply->deleteLater();
+        transport->releaseStream(manager);
+    });
 }
 
 void StreamCall::received()

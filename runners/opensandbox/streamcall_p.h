@@ -36,6 +36,10 @@ public:
     void start(Body body, Done done, QHttpMultiPart *multipart = nullptr);
     /// Drops the request and gives its connection back; no callback comes after it.
     void abort();
+    /// Stops listening, but lets the answer come to its end on the same connection, which
+    /// then serves the next request. Aborting an answer the network thread has already
+    /// read to its end would close the connection under whichever request it took next.
+    void letEnd();
 
 private:
     void received();

@@ -39,9 +39,13 @@ struct RequestSpec
     bool notFoundWhenRepeatedIsDone = false;
 
     bool isIdempotent() const;
-    /// Whether it may reach the server twice only when the client chose so: whenever it is
-    /// not idempotent, and when a repeat would read differently (notFoundWhenRepeatedIsDone).
-    bool sentOnlyOnPurpose() const { return !isIdempotent() || notFoundWhenRepeatedIsDone; }
+    /// Whether it may reach the server twice only when the client chose so: a lifecycle call
+    /// that is not idempotent (a create, whose repeat the create job reconciles itself), and
+    /// one whose repeat would read differently (notFoundWhenRepeatedIsDone). Other calls are
+    /// left to Qt, which sends a request once more when the kept-alive connection it went out
+    /// on closed before any answer: without that, about one execd command in a hundred failed
+    /// on connections Qt had found closed, and the server never saw those requests.
+    bool sentOnlyOnPurpose() const { return (api == Api::Lifecycle && !isIdempotent()) || notFoundWhenRepeatedIsDone; }
 };
 
 class Transport final
