@@ -47,9 +47,11 @@ void CommandStream::begin(const QString &commandId)
 
 void CommandStream::output(CommandJob::Stream stream, const QByteArray &data)
 {
-    m_lines[streamIndex(stream)].add(data, [this, stream](const QByteArray &line) {
-        m_exchange->writeChunk(outputEvent(stream, line));
-    });
+    // The lines that arrived together go out as one chunk: clients parse chunk framing one
+    // byte at a time (Qt does), so a chunk per line costs them far more than the line.
+    QByteArray events;
+    m_lines[streamIndex(stream)].add(data, [&events, stream](const QByteArray &line) { events += outputEvent(stream, line); });
+    m_exchange->writeChunk(events);
 }
 
 void CommandStream::end()
@@ -65,14 +67,15 @@ void CommandStream::end()
         return m_exchange->respondJson(badRequest ? 400 : 500,
                                        execdErrorJson(badRequest ? u"INVALID_REQUEST_BODY"_s : u"RUNTIME_ERROR"_s, message));
     }
+    QByteArray events;
     for (const CommandJob::Stream stream : {CommandJob::Stream::Stdout, CommandJob::Stream::Stderr}) {
-        m_lines[streamIndex(stream)].flush([this, stream](const QByteArray &line) {
-            m_exchange->writeChunk(outputEvent(stream, line));
-        });
+        m_lines[streamIndex(stream)].flush(
+            [&events, stream](const QByteArray &line) { events += outputEvent(stream, line); });
     }
     const std::optional<int> exitCode = m_job ? m_job->exitCode() : std::nullopt;
-    m_exchange->writeChunk(finalEvent(error, exitCode, m_clock.elapsed(),
-                                      m_kind == Kind::Session ? FailureWording::Session : FailureWording::Command));
+    events += finalEvent(error, exitCode, m_clock.elapsed(),
+                         m_kind == Kind::Session ? FailureWording::Session : FailureWording::Command);
+    m_exchange->writeChunk(events);
     m_exchange->endStream();
 }
 
