@@ -170,6 +170,10 @@ private:
 
     void download()
     {
+        // Room for what is expected, as the SDK's readBytes sizes its buffer by the answer.
+        QByteArray room;
+        room.reserve(m_payload.size());
+        m_downloaded.setData(room);
         m_downloaded.open(QIODevice::WriteOnly);
         then(m_client.downloadFile(m_execd, PayloadPathInSandbox, &m_downloaded), u"download"_s, [this] {
             if (m_downloaded.data() != m_payload)
