@@ -4,6 +4,7 @@
 
 #include "runner.h"
 
+#include <QBuffer>
 #include <QSignalSpy>
 #include <QTest>
 
@@ -57,6 +58,15 @@ inline Output collect(Sandflow::CommandJob *job)
                      });
     run(job);
     return *output;
+}
+
+/// `data` as a device to upload or relay, for jobs that take ownership of one.
+inline QIODevice *bytes(const QByteArray &data)
+{
+    auto *buffer = new QBuffer;
+    buffer->setData(data);
+    buffer->open(QIODevice::ReadOnly);
+    return buffer;
 }
 
 inline Sandflow::SandboxRequest sandbox(const std::function<void(Sandflow::SandboxRequest &)> &set)

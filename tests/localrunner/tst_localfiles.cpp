@@ -21,13 +21,6 @@ FilePermissions permissions(int mode, const QString &owner = {}, const QString &
     return result;
 }
 
-QIODevice *bytes(const QByteArray &data)
-{
-    auto *buffer = new QBuffer;
-    buffer->setData(data);
-    buffer->open(QIODevice::ReadOnly);
-    return buffer;
-}
 
 QByteArray download(LocalRunner *runner, const QString &id, const QString &path, qint64 offset = 0, qint64 length = -1)
 {

@@ -48,13 +48,6 @@ while True:
 /// Ample for a service to start on a loaded machine; only a broken test waits that long.
 constexpr int StartupMs = 30'000;
 
-QIODevice *bytes(const QByteArray &data)
-{
-    auto *buffer = new QBuffer;
-    buffer->setData(data);
-    buffer->open(QIODevice::ReadOnly);
-    return buffer;
-}
 
 struct Relayed
 {

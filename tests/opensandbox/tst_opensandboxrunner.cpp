@@ -26,13 +26,6 @@ namespace {
 const QString apiKey = u"tst-opensandboxrunner-key"_s;
 const QString runId = u"run-4711"_s;
 
-QIODevice *bytes(const QByteArray &content)
-{
-    auto *buffer = new QBuffer;
-    buffer->setData(content);
-    buffer->open(QIODevice::ReadOnly);
-    return buffer;
-}
 
 /// Everything a read job delivers, and how it ended.
 struct Read
