@@ -19,6 +19,15 @@ QString sandboxStateName(SandboxState state)
     return u"Unknown"_s;
 }
 
+SandboxState sandboxStateFromName(const QString &name)
+{
+    for (const SandboxState state : {SandboxState::Pending, SandboxState::Running, SandboxState::Paused,
+                                     SandboxState::Terminated, SandboxState::Failed}) {
+        if (name.compare(sandboxStateName(state), Qt::CaseInsensitive) == 0)
+            return state;
+    }
+    return SandboxState::Unknown;
+}
 
 SandboxPage selectSandboxes(QList<SandboxInfo> sandboxes, const SandboxFilter &filter)
 {

@@ -77,6 +77,8 @@ struct SandboxRequest
 /// Sandbox states as OpenSandbox reports them; servers may report others (Unknown).
 enum class SandboxState { Pending, Running, Paused, Terminated, Failed, Unknown };
 QString sandboxStateName(SandboxState state);
+/// The state a name says, in any case; Unknown for a name the protocol does not have.
+SandboxState sandboxStateFromName(const QString &name);
 
 struct SandboxInfo
 {

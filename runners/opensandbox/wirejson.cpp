@@ -103,16 +103,6 @@ RequestSpec withJsonBody(RequestSpec spec, const QJsonDocument &body)
     return spec;
 }
 
-SandboxState sandboxStateFromName(const QString &name)
-{
-    for (const SandboxState state : {SandboxState::Pending, SandboxState::Running, SandboxState::Paused,
-                                     SandboxState::Terminated, SandboxState::Failed}) {
-        if (name.compare(sandboxStateName(state), Qt::CaseInsensitive) == 0)
-            return state;
-    }
-    return SandboxState::Unknown;
-}
-
 QDateTime timeFromJson(const QString &text)
 {
     QDateTime time = QDateTime::fromString(text, Qt::ISODateWithMs);

@@ -40,7 +40,6 @@ std::optional<OpenSandboxEndpoint> endpointFromJson(const QJsonObject &object, Q
 /// RenewSandboxExpirationResponse: {expiresAt}.
 std::optional<QDateTime> expiresAtFromJson(const QJsonObject &object, QString *problem);
 
-SandboxState sandboxStateFromName(const QString &name);
 /// An ISO-8601 time; one without an offset is UTC, as the server means it.
 QDateTime timeFromJson(const QString &text);
 
