@@ -8,6 +8,9 @@
 #include <QString>
 #include <QStringList>
 
+#include <csignal>
+#include <sys/prctl.h>
+
 class ServeProcess
 {
 public:
@@ -25,6 +28,9 @@ public:
                                + extraArguments);
         m_process.setProcessEnvironment(environment);
         m_process.setStandardInputFile(QProcess::nullDevice());
+        // A test that crashes or is killed takes its server along (SIGTERM: it deletes its
+        // sandboxes as it goes).
+        m_process.setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGTERM); });
         m_process.start();
         if (!m_process.waitForStarted(HangLimitMs)) {
             m_failure = m_process.errorString();
