@@ -3,6 +3,7 @@
 #include "httperror_p.h"
 
 #include <QDateTime>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QNetworkReply>
@@ -135,7 +136,11 @@ bool HttpCall::sendsAgain(const HttpResult &result) const
            && m_attempts < m_transport.config().retry.maxAttempts;
 }
 
-std::optional<QJsonObject> jsonObjectBody(const QByteArray &body, QString *problem)
+namespace {
+
+/// The body as a JSON document of the shape asked for; std::nullopt (and `problem`) when it
+/// is not JSON, or JSON of another shape.
+std::optional<QJsonDocument> jsonDocumentBody(const QByteArray &body, bool array, QString *problem)
 {
     QJsonParseError error;
     const QJsonDocument document = QJsonDocument::fromJson(body, &error);
@@ -143,11 +148,25 @@ std::optional<QJsonObject> jsonObjectBody(const QByteArray &body, QString *probl
         *problem = u"the body is not JSON (%1): %2"_s.arg(error.errorString(), shortened(QString::fromUtf8(body), 80));
         return std::nullopt;
     }
-    if (!document.isObject()) {
-        *problem = u"the body is not a JSON object"_s;
+    if (document.isArray() != array) {
+        *problem = array ? u"the body is not a JSON array"_s : u"the body is not a JSON object"_s;
         return std::nullopt;
     }
-    return document.object();
+    return document;
+}
+
+} // namespace
+
+std::optional<QJsonObject> jsonObjectBody(const QByteArray &body, QString *problem)
+{
+    const std::optional<QJsonDocument> document = jsonDocumentBody(body, false, problem);
+    return document ? std::optional(document->object()) : std::nullopt;
+}
+
+std::optional<QJsonArray> jsonArrayBody(const QByteArray &body, QString *problem)
+{
+    const std::optional<QJsonDocument> document = jsonDocumentBody(body, true, problem);
+    return document ? std::optional(document->array()) : std::nullopt;
 }
 
 } // namespace Sandflow::Internal

@@ -7,6 +7,7 @@
 #include "retry_p.h"
 #include "transport_p.h"
 
+#include <QJsonArray>
 #include <QPointer>
 #include <QTimer>
 
@@ -80,5 +81,7 @@ bool brokeOff(const QNetworkReply *reply, bool timedOut);
 
 /// A JSON object body; std::nullopt (with `problem` set) when it is not one.
 std::optional<QJsonObject> jsonObjectBody(const QByteArray &body, QString *problem);
+/// A JSON array body; std::nullopt (with `problem` set) when it is not one.
+std::optional<QJsonArray> jsonArrayBody(const QByteArray &body, QString *problem);
 
 } // namespace Sandflow::Internal

@@ -54,9 +54,6 @@ private:
     Reader m_reader;
 };
 
-/// A JSON array body; std::nullopt (with `problem` set) when it is not one.
-std::optional<QJsonArray> jsonArrayBody(const QByteArray &body, QString *problem);
-
 /// A Reader for a JSON answer read by `fromJson` (one of wirejson_p.h or execdbodies_p.h),
 /// which takes the body as `Json`: a QJsonObject or, for the routes that answer a list, a
 /// QJsonArray.
