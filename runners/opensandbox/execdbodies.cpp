@@ -8,6 +8,21 @@ using namespace Qt::StringLiterals;
 
 namespace {
 
+/// Each object of `array` read by `itemFromJson`; std::nullopt at the first it cannot read.
+template <typename T>
+std::optional<QList<T>> listFromJson(const QJsonArray &array, std::optional<T> (*itemFromJson)(const QJsonObject &, QString *),
+                                     QString *problem)
+{
+    QList<T> items;
+    for (const QJsonValue &value : array) {
+        std::optional<T> item = itemFromJson(value.toObject(), problem);
+        if (!item)
+            return std::nullopt;
+        items.append(std::move(*item));
+    }
+    return items;
+}
+
 /// 0755 → 755, as execd reads and writes modes.
 int modeDigits(int mode)
 {
@@ -162,14 +177,7 @@ std::optional<OpenSandboxCodeContext> codeContextFromJson(const QJsonObject &obj
 
 std::optional<QList<OpenSandboxCodeContext>> codeContextsFromJson(const QJsonArray &array, QString *problem)
 {
-    QList<OpenSandboxCodeContext> contexts;
-    for (const QJsonValue &item : array) {
-        std::optional<OpenSandboxCodeContext> context = codeContextFromJson(item.toObject(), problem);
-        if (!context)
-            return std::nullopt;
-        contexts.append(*context);
-    }
-    return contexts;
+    return listFromJson(array, &codeContextFromJson, problem);
 }
 
 std::optional<FileInfo> fileInfoFromJson(const QJsonObject &object, QString *problem)
@@ -197,14 +205,7 @@ std::optional<FileInfo> fileInfoFromJson(const QJsonObject &object, QString *pro
 
 std::optional<QList<FileInfo>> fileInfosFromJson(const QJsonArray &array, QString *problem)
 {
-    QList<FileInfo> infos;
-    for (const QJsonValue &item : array) {
-        std::optional<FileInfo> info = fileInfoFromJson(item.toObject(), problem);
-        if (!info)
-            return std::nullopt;
-        infos.append(*info);
-    }
-    return infos;
+    return listFromJson(array, &fileInfoFromJson, problem);
 }
 
 std::optional<QList<FileInfo>> fileInfosByPathFromJson(const QJsonObject &object, const QStringList &paths,
