@@ -4,6 +4,7 @@
 // at any byte, the grace second execd holds a stream open, error bodies of every shape,
 // silence and refused connections; and how the client lives with a misbehaving server:
 // retries, a create whose answer is lost, Pending sandboxes, streams that die.
+#include "httprequesthead.h"
 #include "opensandboxclient.h"
 
 #include <QBuffer>
@@ -103,22 +104,17 @@ private:
     {
         QByteArray &buffer = m_buffers[socket];
         buffer += socket->readAll();
-        const qsizetype headerEnd = buffer.indexOf("\r\n\r\n");
-        if (headerEnd < 0)
+        const std::optional<HttpRequestHead> head = HttpRequestHead::read(buffer);
+        if (!head)
             return;
         Request request;
-        const QList<QByteArray> lines = buffer.left(headerEnd).split('\n');
-        const QList<QByteArray> first = lines.first().trimmed().split(' ');
-        request.method = first.value(0);
-        request.target = first.value(1);
-        for (qsizetype i = 1; i < lines.size(); ++i) {
-            const qsizetype colon = lines.at(i).indexOf(':');
-            request.headers.insert(lines.at(i).left(colon).trimmed().toLower(), lines.at(i).mid(colon + 1).trimmed());
-        }
+        request.method = head->method;
+        request.target = head->target;
+        request.headers = head->headers;
         const qsizetype length = request.headers.value("content-length", "0").toLongLong();
-        if (buffer.size() < headerEnd + 4 + length)
+        if (buffer.size() < head->size + length)
             return;
-        request.body = buffer.mid(headerEnd + 4, length);
+        request.body = buffer.mid(head->size, length);
         request.receivedMs = m_clock.elapsed();
         m_buffers.remove(socket);
         requests.append(request);
