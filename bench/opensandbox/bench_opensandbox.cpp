@@ -43,8 +43,8 @@ constexpr double StreamWaitSeconds = 3;
 /// fork/exec on two cores): `read -t` on a pipe that this shell holds both ends of, so that
 /// nothing is ever written to it and it never reaches end of file.
 const QString StreamCommand = u"exec {fd}<> <(:); read -t 3 -u $fd; echo done"_s;
-/// How many connections Qt opens per host on one QNetworkAccessManager; requests beyond
-/// that wait for one of them.
+/// How many connections Qt's own HTTP stack opens per host on one QNetworkAccessManager,
+/// the queue a client on it would meet; requests beyond that wait for one of them.
 constexpr int QtConnectionsPerHost = 6;
 
 void say(const QString &line)
@@ -368,7 +368,7 @@ int runStreams(OpenSandboxClient &client, int streams, int sandboxCount)
             .arg(median(initToEndMs) / 1000, 0, 'f', 2)
             .arg(initToEndMs.isEmpty() ? 0 : *std::max_element(initToEndMs.begin(), initToEndMs.end()) / 1000, 0, 'f', 2));
     const double queuedSeconds = double(streams) / QtConnectionsPerHost * StreamWaitSeconds;
-    say(u"streams: queued behind Qt's %1 connections per host they would take about %2/%1 x %3 s = %4 s; "
+    say(u"streams: queued behind the %1 connections per host of Qt's own HTTP stack they would take about %2/%1 x %3 s = %4 s; "
         "measured %5 s for all to complete"_s.arg(QtConnectionsPerHost)
             .arg(streams)
             .arg(StreamWaitSeconds)

@@ -44,12 +44,11 @@ void StreamCall::start(Body body, Done done, QHttpMultiPart *multipart)
     // No limit on the whole transfer, only on silence; execd pings command streams every 3 s.
     request.setTransferTimeout(int(m_transport.config().requestTimeout.count()));
     m_requestId = Transport::requestId(request);
-    m_manager = m_transport.acquireStream();
     if (multipart) {
-        m_reply = m_manager->sendCustomRequest(request, m_spec.method, multipart);
+        m_reply = m_transport.network()->sendCustomRequest(request, m_spec.method, multipart);
         multipart->setParent(m_reply);
     } else {
-        m_reply = Transport::send(m_manager, request, m_spec);
+        m_reply = Transport::send(m_transport.network(), request, m_spec);
     }
     connect(m_reply, &QNetworkReply::readyRead, this, &StreamCall::received);
     connect(m_reply, &QNetworkReply::finished, this, &StreamCall::ended);
@@ -68,10 +67,6 @@ void StreamCall::abort()
             reply->abort();
         reply->deleteLater();
     }
-    if (m_manager) {
-        m_transport.releaseStream(m_manager);
-        m_manager = nullptr;
-    }
 }
 
 void StreamCall::letEnd()
@@ -79,23 +74,14 @@ void StreamCall::letEnd()
     m_body = nullptr;
     m_done = nullptr;
     QNetworkReply *reply = std::exchange(m_reply, nullptr);
-    QNetworkAccessManager *manager = std::exchange(m_manager, nullptr);
-    if (reply)
-        reply->disconnect(this);
-    if (!reply || reply->isFinished()) {
-        if (reply)
-            reply->deleteLater();
-        if (manager)
-            m_transport.releaseStream(manager);
+    if (!reply)
         return;
-    }
+    reply->disconnect(this);
+    if (reply->isFinished())
+        return reply->deleteLater();
     // The reply lives on by itself (its manager owns it); the rest is read and dropped.
-    Transport *transport = &m_transport;
     connect(reply, &QNetworkReply::readyRead, reply, [reply] { reply->skip(reply->bytesAvailable()); });
-    connect(reply, &QNetworkReply::finished, reply, [reply, manager, transport] {
-        reply->deleteLater();
-        transport->releaseStream(manager);
-    });
+    connect(reply, &QNetworkReply::finished, reply, &QObject::deleteLater);
 }
 
 void StreamCall::received()
@@ -107,7 +93,7 @@ void StreamCall::received()
         const QVariant length = m_reply->header(QNetworkRequest::ContentLengthHeader);
         m_contentLength = length.isValid() ? length.toLongLong() : -1;
     }
-    // A reply that Qt aborted for silence is closed; nothing is left to read.
+    // A reply that was aborted is closed; nothing is left to read.
     const QByteArray bytes = m_reply->isOpen() ? m_reply->readAll() : QByteArray();
     if (!successful(m_status)) {
         m_errorBody += bytes.left(MaxErrorBodyBytes - m_errorBody.size());
@@ -127,8 +113,8 @@ void StreamCall::ended()
     HttpResult result;
     result.status = m_status;
     result.requestId = m_requestId;
-    // Qt aborts a call that stayed silent past its transfer timeout; every other abort is
-    // this call's own and disconnects first.
+    // The reply ends a call that stayed silent past its transfer timeout; every other abort
+    // is this call's own and disconnects first.
     const QNetworkReply::NetworkError error = reply->error();
     const bool timedOut = error == QNetworkReply::OperationCanceledError || error == QNetworkReply::TimeoutError;
     if (brokeOff(reply, timedOut)) {

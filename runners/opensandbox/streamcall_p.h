@@ -1,5 +1,5 @@
 // One long request (a command's event stream, a file upload or download) on a connection
-// of its own: the answer's body is handed over as it arrives, and the end is reported
+// of its own while it lasts: the answer's body is handed over as it arrives, and the end is reported
 // once. Unlike HttpCall there is no limit on the whole call, only on silence, and a failed
 // call is never sent again.
 #pragma once
@@ -37,8 +37,7 @@ public:
     /// Drops the request and gives its connection back; no callback comes after it.
     void abort();
     /// Stops listening, but lets the answer come to its end on the same connection, which
-    /// then serves the next request. Aborting an answer the network thread has already
-    /// read to its end would close the connection under whichever request it took next.
+    /// then serves the next request; aborting it would close that connection.
     void letEnd();
 
 private:
@@ -49,7 +48,6 @@ private:
     RequestSpec m_spec;
     Body m_body;
     Done m_done;
-    QNetworkAccessManager *m_manager = nullptr;
     QPointer<QNetworkReply> m_reply;
     QString m_requestId;
     int m_status = 0;

@@ -11,8 +11,8 @@ using namespace Qt::StringLiterals;
 
 namespace {
 
-/// A request body that can be read once only: when Qt would send it again, rewinding fails
-/// and the reply ends with ContentReSendError.
+/// A request body that can be read once only: when the HTTP stack would send it again,
+/// rewinding fails and the reply ends with ContentReSendError.
 class OneShotBody final : public QIODevice
 {
 public:
@@ -41,10 +41,6 @@ private:
     QByteArray m_bytes;
     qint64 m_read = 0;
 };
-
-/// Qt opens at most this many connections per host and port on one manager; more
-/// requests wait for a free one.
-constexpr int StreamsPerManager = 6;
 
 QUrl appendPath(const QUrl &base, const QString &path)
 {
@@ -119,9 +115,7 @@ QString Transport::requestId(const QNetworkRequest &request)
 QNetworkReply *Transport::send(QNetworkAccessManager *manager, QNetworkRequest request, const RequestSpec &spec)
 {
     if (spec.sentOnlyOnPurpose()) {
-        // Read straight from the device, not from a copy Qt could rewind.
         request.setHeader(QNetworkRequest::ContentLengthHeader, spec.body.size());
-        request.setAttribute(QNetworkRequest::DoNotBufferUploadDataAttribute, true);
         auto *body = new OneShotBody(spec.body);
         QNetworkReply *reply = manager->sendCustomRequest(request, spec.method, body);
         body->setParent(reply);
@@ -135,27 +129,6 @@ QNetworkReply *Transport::send(QNetworkAccessManager *manager, QNetworkRequest r
 QString Transport::newRequestId()
 {
     return QUuid::createUuid().toString(QUuid::Id128);
-}
-
-QNetworkAccessManager *Transport::acquireStream()
-{
-    for (const auto &manager : m_streamManagers) {
-        int &inUse = m_streamsInUse[manager.get()];
-        if (inUse < StreamsPerManager) {
-            ++inUse;
-            return manager.get();
-        }
-    }
-    auto &manager = m_streamManagers.emplace_back(std::make_unique<QNetworkAccessManager>());
-    m_streamsInUse.insert(manager.get(), 1);
-    return manager.get();
-}
-
-void Transport::releaseStream(QNetworkAccessManager *manager)
-{
-    const auto found = m_streamsInUse.find(manager);
-    if (found != m_streamsInUse.end() && *found > 0)
-        --*found;
 }
 
 QString pathSegment(const QString &text)

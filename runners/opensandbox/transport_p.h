@@ -2,10 +2,9 @@
 // addressed and labelled. Jobs send through it and never make managers of their own.
 #pragma once
 
+#include "curlnetworkaccessmanager_p.h"
 #include "opensandboxclient.h"
 
-#include <QHash>
-#include <QNetworkAccessManager>
 #include <QNetworkRequest>
 
 #include <optional>
@@ -42,9 +41,9 @@ struct RequestSpec
     /// Whether it may reach the server twice only when the client chose so: a lifecycle call
     /// that is not idempotent (a create, whose repeat the create job reconciles itself), and
     /// one whose repeat would read differently (notFoundWhenRepeatedIsDone). Other calls are
-    /// left to Qt, which sends a request once more when the kept-alive connection it went out
+    /// left to the HTTP stack, which sends a request once more when the kept-alive connection it went out
     /// on closed before any answer: without that, about one execd command in a hundred failed
-    /// on connections Qt had found closed, and the server never saw those requests.
+    /// on connections found closed, and the server never saw those requests.
     bool sentOnlyOnPurpose() const { return (api == Api::Lifecycle && !isIdempotent()) || notFoundWhenRepeatedIsDone; }
 };
 
@@ -68,25 +67,21 @@ public:
     static QString requestId(const QNetworkRequest &request);
     static QString newRequestId();
 
-    /// Sends `request`, made from `spec` (with its body), on `manager`. Qt's HTTP stack
-    /// quietly sends a request again when its connection closes before any answer, POSTs
-    /// included; a request that must not arrive unseen twice (see RequestSpec) is sent from
-    /// a body that reads once, so that such a close fails the reply instead.
+    /// Sends `request`, made from `spec` (with its body), on `manager`. The HTTP stack
+    /// quietly sends a request again when the kept-alive connection it went out on closes
+    /// before any answer, POSTs included; a request that must not arrive unseen twice (see
+    /// RequestSpec) is sent from a body that reads once, so that such a close fails the
+    /// reply instead.
     static QNetworkReply *send(QNetworkAccessManager *manager, QNetworkRequest request, const RequestSpec &spec);
 
-    /// The manager for short calls.
-    QNetworkAccessManager *restManager() { return &m_rest; }
-    /// A manager for one long stream or transfer, to be given back with releaseStream().
-    /// Each carries at most as many as Qt opens connections per host, so that no stream
-    /// ever waits for another to end.
-    QNetworkAccessManager *acquireStream();
-    void releaseStream(QNetworkAccessManager *manager);
+    /// The manager every request of this client goes out on. It opens as many connections
+    /// as there are requests at once and keeps them for the next ones, so neither a long
+    /// stream nor a crowd of them keeps a short call waiting.
+    QNetworkAccessManager *network() { return &m_network; }
 
 private:
     OpenSandboxConfig m_config;
-    QNetworkAccessManager m_rest;
-    std::vector<std::unique_ptr<QNetworkAccessManager>> m_streamManagers;
-    QHash<QNetworkAccessManager *, int> m_streamsInUse;
+    CurlNetworkAccessManager m_network;
 };
 
 /// A percent-encoded path segment, so that an id or path cannot change the route.
