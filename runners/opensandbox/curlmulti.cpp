@@ -54,8 +54,14 @@ CurlMulti::~CurlMulti()
 
 void CurlMulti::add(CurlReply *reply, CURL *easy)
 {
-    m_replies.insert(easy, reply);
-    curl_multi_add_handle(m_multi, easy);
+    if (curl_multi_add_handle(m_multi, easy) == CURLM_OK) {
+        m_replies.insert(easy, reply);
+        return;
+    }
+    // No transfer (out of memory, no handle): the reply still ends, from the event loop.
+    reply->transferDone(CURLE_FAILED_INIT);
+    touch(reply);
+    QMetaObject::invokeMethod(this, &CurlMulti::deliverTouched, Qt::QueuedConnection);
 }
 
 void CurlMulti::remove(CurlReply *reply, CURL *easy)

@@ -1,6 +1,7 @@
 #include "curlreply_p.h"
 
 #include "curlmulti_p.h"
+#include "curlnetworkaccessmanager_p.h"
 
 #include <cerrno>
 #include <cstring>
@@ -32,9 +33,68 @@ QByteArray verbOf(QNetworkAccessManager::Operation operation, const QNetworkRequ
     }
 }
 
-/// The error Qt's HTTP stack gives an answer of `status` (400 and up).
-QNetworkReply::NetworkError errorForStatus(int status)
+/// The error Qt's HTTP stack gives a transfer that curl ended with `result`; `osError` is
+/// the errno of a failed connect. Each differs from every errorForHttpStatus(), so that a
+/// transfer that broke off after its status line still reads as broken off.
+QNetworkReply::NetworkError errorForResult(CURLcode result, long osError)
 {
+    switch (result) {
+    case CURLE_COULDNT_CONNECT:
+        if (osError == ECONNREFUSED)
+            return QNetworkReply::ConnectionRefusedError;
+        return osError == ETIMEDOUT ? QNetworkReply::TimeoutError : QNetworkReply::UnknownNetworkError;
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return QNetworkReply::HostNotFoundError;
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return QNetworkReply::ProxyNotFoundError;
+    case CURLE_OPERATION_TIMEDOUT:
+        return QNetworkReply::TimeoutError;
+    case CURLE_SEND_FAIL_REWIND:
+        return QNetworkReply::ContentReSendError;
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+        return QNetworkReply::RemoteHostClosedError;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+        return QNetworkReply::SslHandshakeFailedError;
+    case CURLE_READ_ERROR:
+    case CURLE_ABORTED_BY_CALLBACK:
+        return QNetworkReply::UnknownContentError;
+    default:
+        return QNetworkReply::ProtocolFailure;
+    }
+}
+
+/// Repeated headers as one, as Qt's HTTP stack gives them.
+QList<QPair<QByteArray, QByteArray>> mergedHeaders(const QList<QPair<QByteArray, QByteArray>> &headers)
+{
+    QList<QPair<QByteArray, QByteArray>> merged;
+    for (const QPair<QByteArray, QByteArray> &header : headers) {
+        const QByteArray &name = header.first;
+        const auto same = std::find_if(merged.begin(), merged.end(), [&name](const auto &entry) {
+            return entry.first.compare(name, Qt::CaseInsensitive) == 0;
+        });
+        if (same == merged.end())
+            merged.append(header);
+        else
+            same->second += (name.compare("set-cookie", Qt::CaseInsensitive) == 0 ? "\n" : ", ") + header.second;
+    }
+    return merged;
+}
+
+} // namespace
+
+QNetworkReply::NetworkError errorForHttpStatus(int status)
+{
+    if (status < 400)
+        return QNetworkReply::NoError;
     switch (status) {
     case 400:
     case 418:
@@ -63,59 +123,6 @@ QNetworkReply::NetworkError errorForStatus(int status)
         return status > 500 ? QNetworkReply::UnknownServerError : QNetworkReply::UnknownContentError;
     }
 }
-
-/// The error Qt's HTTP stack gives a transfer that curl ended with `result`; `osError` is
-/// the errno of a failed connect.
-QNetworkReply::NetworkError errorForResult(CURLcode result, long osError)
-{
-    switch (result) {
-    case CURLE_COULDNT_CONNECT:
-        if (osError == ECONNREFUSED)
-            return QNetworkReply::ConnectionRefusedError;
-        return osError == ETIMEDOUT ? QNetworkReply::TimeoutError : QNetworkReply::UnknownNetworkError;
-    case CURLE_COULDNT_RESOLVE_HOST:
-        return QNetworkReply::HostNotFoundError;
-    case CURLE_COULDNT_RESOLVE_PROXY:
-        return QNetworkReply::ProxyNotFoundError;
-    case CURLE_OPERATION_TIMEDOUT:
-        return QNetworkReply::TimeoutError;
-    case CURLE_SEND_FAIL_REWIND:
-        return QNetworkReply::ContentReSendError;
-    case CURLE_GOT_NOTHING:
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_PARTIAL_FILE:
-        return QNetworkReply::RemoteHostClosedError;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-        return QNetworkReply::SslHandshakeFailedError;
-    case CURLE_READ_ERROR:
-    case CURLE_ABORTED_BY_CALLBACK:
-        return QNetworkReply::UnknownContentError;
-    default:
-        return QNetworkReply::ProtocolFailure;
-    }
-}
-
-/// Repeated headers as one, as Qt's HTTP stack gives them.
-QList<QPair<QByteArray, QByteArray>> mergedHeaders(const QList<QPair<QByteArray, QByteArray>> &headers)
-{
-    QList<QPair<QByteArray, QByteArray>> merged;
-    for (const auto &[name, value] : headers) {
-        const auto same = std::find_if(merged.begin(), merged.end(),
-                                       [&](const auto &entry) { return entry.first.compare(name, Qt::CaseInsensitive) == 0; });
-        if (same == merged.end())
-            merged.append({name, value});
-        else
-            same->second += (name.compare("set-cookie", Qt::CaseInsensitive) == 0 ? "\n" : ", ") + value;
-    }
-    return merged;
-}
-
-} // namespace
 
 CurlReply::CurlReply(CurlMulti &multi, QNetworkAccessManager::Operation operation, const QNetworkRequest &request,
                      QIODevice *body, QObject *parent)
@@ -173,6 +180,11 @@ void CurlReply::configure(QNetworkAccessManager::Operation operation, const QNet
     m_requestHeaders = curl_slist_append(m_requestHeaders, "Expect:");
     curl_easy_setopt(m_easy, CURLOPT_HTTPHEADER, m_requestHeaders);
 
+    // curl sends a request again, unasked, only when a kept-alive connection closes under
+    // it before any answer; a new connection is never sent on twice.
+    if (request.attribute(SendOnceAttribute).toBool())
+        curl_easy_setopt(m_easy, CURLOPT_FRESH_CONNECT, 1L);
+
     const QByteArray verb = verbOf(operation, request);
     if (m_body) {
         m_bodyStart = m_body->pos();
@@ -189,11 +201,14 @@ void CurlReply::configure(QNetworkAccessManager::Operation operation, const QNet
         if (length >= 0)
             curl_easy_setopt(m_easy, CURLOPT_INFILESIZE_LARGE, curl_off_t(length));
         curl_easy_setopt(m_easy, CURLOPT_CUSTOMREQUEST, verb.constData());
-        // A sequential body that has nothing yet is waited for (see onRead).
-        connect(m_body, &QIODevice::readyRead, this, [this] {
+        // A sequential body that has nothing yet is waited for (see onRead) until it has
+        // more or ends.
+        const auto resume = [this] {
             if (std::exchange(m_bodyPaused, false) && m_multi)
                 curl_easy_pause(m_easy, CURLPAUSE_CONT);
-        });
+        };
+        connect(m_body, &QIODevice::readyRead, this, resume);
+        connect(m_body, &QIODevice::readChannelFinished, this, resume);
     } else if (verb == "HEAD") {
         curl_easy_setopt(m_easy, CURLOPT_NOBODY, 1L);
     } else if (verb == "POST" || verb == "PUT" || verb == "PATCH") {
@@ -264,9 +279,14 @@ int CurlReply::onSeek(void *self, curl_off_t offset, int origin)
     // curl rewinds to send the body again on a fresh connection; a body that reads once
     // cannot, and the reply ends with ContentReSendError.
     auto *reply = static_cast<CurlReply *>(self);
-    if (origin != SEEK_SET || reply->m_body->isSequential())
+    QIODevice *body = reply->m_body;
+    if (origin != SEEK_SET || body->isSequential())
         return CURL_SEEKFUNC_CANTSEEK;
-    return reply->m_body->seek(reply->m_bodyStart + offset) ? CURL_SEEKFUNC_OK : CURL_SEEKFUNC_FAIL;
+    const qint64 position = reply->m_bodyStart + offset;
+    // Some devices rewind only through reset(), as Qt's stack does it: a multipart body
+    // keeps its own place in its parts, which seek() leaves where it was.
+    const bool rewound = position == 0 ? body->reset() : body->seek(position);
+    return rewound ? CURL_SEEKFUNC_OK : CURL_SEEKFUNC_FAIL;
 }
 
 qint64 CurlReply::bytesAvailable() const
@@ -321,7 +341,7 @@ void CurlReply::deliver()
         return finish(errorForResult(m_result, osError), failureText(m_result, osError));
     }
     if (m_status >= 400)
-        return finish(errorForStatus(m_status), u"Error transferring %1 - server replied: %2"_s.arg(
+        return finish(errorForHttpStatus(m_status), u"Error transferring %1 - server replied: %2"_s.arg(
                                                     url().toString(), QString::fromLatin1(m_reason)));
     finish(NoError, {});
 }

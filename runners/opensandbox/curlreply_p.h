@@ -16,6 +16,10 @@ namespace Sandflow::Internal {
 
 class CurlMulti;
 
+/// The error Qt's HTTP stack gives an answer of HTTP `status`: NoError below 400, then
+/// ContentNotFoundError for 404 and the like. A reply with another error broke off.
+QNetworkReply::NetworkError errorForHttpStatus(int status);
+
 class CurlReply final : public QNetworkReply
 {
 public:

@@ -1,5 +1,6 @@
 #include "httpcall_p.h"
 
+#include "curlreply_p.h"
 #include "httperror_p.h"
 
 #include <QDateTime>
@@ -21,10 +22,10 @@ constexpr qsizetype MaxBodyBytes = 64 * 1024 * 1024;
 
 bool brokeOff(const QNetworkReply *reply, bool timedOut)
 {
-    // Qt reports HTTP error statuses as errors too (201 and up); those are answers.
-    const int error = reply->error();
-    return timedOut || reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt() == 0
-           || (error > 0 && error < 200);
+    // HTTP error statuses come as errors too (ContentNotFoundError for 404); those are
+    // answers. Any other error, even after the status line, broke the answer off.
+    const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+    return timedOut || status == 0 || reply->error() != errorForHttpStatus(status);
 }
 
 HttpCall::HttpCall(Transport &transport, RequestSpec spec, QObject *parent)

@@ -103,12 +103,6 @@ JobError transportError(const RequestSpec &spec, const QString &requestId, QNetw
     if (neverConnected(error))
         return {JobError::Kind::Infra, ErrorCode::Unreachable, u"cannot reach %1: %2"_s.arg(spec.peer, errorString),
                 context};
-    if (error == QNetworkReply::ContentReSendError) {
-        // Qt would have sent it again after the close, and was kept from it (Transport::send).
-        context.insert(ErrorKey::NetworkError, u"RemoteHostClosedError"_s);
-        return {JobError::Kind::Infra, ErrorCode::ConnectionFailed,
-                u"the connection to %1 closed before any answer (request %2)"_s.arg(spec.peer, requestId), context};
-    }
     return {JobError::Kind::Infra, ErrorCode::ConnectionFailed,
             u"the connection to %1 failed: %2 (request %3)"_s.arg(spec.peer, errorString, requestId), context};
 }

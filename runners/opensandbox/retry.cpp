@@ -24,7 +24,7 @@ Failure classifyFailure(int status, QNetworkReply::NetworkError error, bool time
     case QNetworkReply::ConnectionRefusedError:
         return Failure::NothingDone;
     case QNetworkReply::RemoteHostClosedError:
-    case QNetworkReply::ContentReSendError:   // closed before an answer; Qt was kept from resending
+    case QNetworkReply::ContentReSendError:   // closed, and the body could not be sent again
     case QNetworkReply::TimeoutError:
     case QNetworkReply::TemporaryNetworkFailureError:
     case QNetworkReply::NetworkSessionFailedError:

@@ -3,44 +3,11 @@
 #include <QNetworkReply>
 #include <QUuid>
 
-#include <cstring>
-
 namespace Sandflow::Internal {
 
 using namespace Qt::StringLiterals;
 
 namespace {
-
-/// A request body that can be read once only: when the HTTP stack would send it again,
-/// rewinding fails and the reply ends with ContentReSendError.
-class OneShotBody final : public QIODevice
-{
-public:
-    explicit OneShotBody(QByteArray bytes)
-        : m_bytes(std::move(bytes))
-    {
-        open(QIODevice::ReadOnly);
-    }
-
-    bool isSequential() const override { return true; }
-    bool reset() override { return false; }
-    qint64 bytesAvailable() const override { return m_bytes.size() - m_read + QIODevice::bytesAvailable(); }
-
-protected:
-    qint64 readData(char *data, qint64 maxSize) override
-    {
-        const qint64 count = std::min(maxSize, qint64(m_bytes.size()) - m_read);
-        std::memcpy(data, m_bytes.constData() + m_read, size_t(count));
-        m_read += count;
-        return count;
-    }
-
-    qint64 writeData(const char *, qint64) override { return -1; }
-
-private:
-    QByteArray m_bytes;
-    qint64 m_read = 0;
-};
 
 QUrl appendPath(const QUrl &base, const QString &path)
 {
@@ -114,13 +81,8 @@ QString Transport::requestId(const QNetworkRequest &request)
 
 QNetworkReply *Transport::send(QNetworkAccessManager *manager, QNetworkRequest request, const RequestSpec &spec)
 {
-    if (spec.sentOnlyOnPurpose()) {
-        request.setHeader(QNetworkRequest::ContentLengthHeader, spec.body.size());
-        auto *body = new OneShotBody(spec.body);
-        QNetworkReply *reply = manager->sendCustomRequest(request, spec.method, body);
-        body->setParent(reply);
-        return reply;
-    }
+    if (spec.sentOnlyOnPurpose())
+        request.setAttribute(SendOnceAttribute, true);
     if (spec.body.isEmpty() && spec.method != "POST")
         return manager->sendCustomRequest(request, spec.method);
     return manager->sendCustomRequest(request, spec.method, spec.body);

@@ -41,9 +41,8 @@ struct RequestSpec
     /// Whether it may reach the server twice only when the client chose so: a lifecycle call
     /// that is not idempotent (a create, whose repeat the create job reconciles itself), and
     /// one whose repeat would read differently (notFoundWhenRepeatedIsDone). Other calls are
-    /// left to the HTTP stack, which sends a request once more when the kept-alive connection it went out
-    /// on closed before any answer: without that, about one execd command in a hundred failed
-    /// on connections found closed, and the server never saw those requests.
+    /// left to the HTTP stack, which sends a request once more when the kept-alive
+    /// connection it went out on closed before any answer, as browsers do.
     bool sentOnlyOnPurpose() const { return (api == Api::Lifecycle && !isIdempotent()) || notFoundWhenRepeatedIsDone; }
 };
 
@@ -70,8 +69,8 @@ public:
     /// Sends `request`, made from `spec` (with its body), on `manager`. The HTTP stack
     /// quietly sends a request again when the kept-alive connection it went out on closes
     /// before any answer, POSTs included; a request that must not arrive unseen twice (see
-    /// RequestSpec) is sent from a body that reads once, so that such a close fails the
-    /// reply instead.
+    /// RequestSpec) goes out with SendOnceAttribute, so that such a close fails the reply
+    /// instead.
     static QNetworkReply *send(QNetworkAccessManager *manager, QNetworkRequest request, const RequestSpec &spec);
 
     /// The manager every request of this client goes out on. It opens as many connections

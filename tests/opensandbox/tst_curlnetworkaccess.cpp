@@ -1,9 +1,11 @@
 // CurlNetworkAccessManager against a raw keep-alive HTTP/1.1 server on a loopback port: the
 // replies it gives must behave as Qt's own, and its connections must be kept and shared.
 #include "curlnetworkaccessmanager_p.h"
+#include "curlreply_p.h"
 #include "httprequesthead.h"
 
 #include <QBuffer>
+#include <QHttpMultiPart>
 #include <QNetworkReply>
 #include <QPointer>
 #include <QSignalSpy>
@@ -167,6 +169,9 @@ private slots:
     void errorStatusKeepsItsBody();
     void connectionsAreKeptAndShared();
     void aConnectionClosedWhileIdleIsNotUsedAgain();
+    void aRequestLostWithItsKeptAliveConnectionIsSentAgainWhole();
+    void aSendOnceRequestIsNeverSentAgain();
+    void anAnswerCutAfterItsHeadersIsAnError();
     void manyRequestsAtOnceEachGetAConnection();
     void bodiesOfEveryKind();
     void silenceEndsTheReply();
@@ -247,6 +252,79 @@ void TestCurlNetworkAccess::aConnectionClosedWhileIdleIsNotUsedAgain()
     QCOMPARE(second->error(), QNetworkReply::NoError);
     QCOMPARE(second->readAll(), "two");
     QCOMPARE(m_server->connections, 2);
+}
+
+void TestCurlNetworkAccess::aRequestLostWithItsKeptAliveConnectionIsSentAgainWhole()
+{
+    // The first request is answered; the second, on the same kept-alive connection, is read
+    // and then the connection closes without an answer, as when a server times out an idle
+    // connection just as a request comes. The stack sends it again on a new connection,
+    // body and all: a multipart body rewinds only through reset().
+    m_server->handler = [this](const Request &request, QTcpSocket *socket) {
+        if (request.connection == 1 && m_server->requests.size() == 2) {
+            socket->abort();
+            return QByteArray();
+        }
+        return answer(200, QByteArray::number(request.body.size()));
+    };
+    CurlNetworkAccessManager manager;
+    std::unique_ptr<QNetworkReply> first(manager.get(QNetworkRequest(m_server->url(u"/first"_s))));
+    finish(first.get());
+
+    auto *multipart = new QHttpMultiPart(QHttpMultiPart::FormDataType);
+    QHttpPart part;
+    part.setHeader(QNetworkRequest::ContentDispositionHeader, u"form-data; name=\"file\""_s);
+    part.setBody(QByteArray(200'000, 'm'));
+    multipart->append(part);
+    std::unique_ptr<QNetworkReply> second(manager.post(QNetworkRequest(m_server->url(u"/upload"_s)), multipart));
+    multipart->setParent(second.get());
+    finish(second.get());
+    QCOMPARE(second->error(), QNetworkReply::NoError);
+    QCOMPARE(m_server->requests.size(), 3);
+    const Request &lost = m_server->requests.at(1);
+    const Request &again = m_server->requests.at(2);
+    QCOMPARE(again.connection, 2);
+    QVERIFY(lost.body.size() > 200'000);
+    QCOMPARE(again.body, lost.body);
+    QCOMPARE(second->readAll(), QByteArray::number(lost.body.size()));
+}
+
+void TestCurlNetworkAccess::aSendOnceRequestIsNeverSentAgain()
+{
+    // A kept-alive connection is there to take, yet the request goes out on a new one,
+    // and when that closes before any answer the reply fails instead of sending it again.
+    m_server->handler = [](const Request &request, QTcpSocket *socket) {
+        if (request.method == "DELETE") {
+            socket->abort();
+            return QByteArray();
+        }
+        return answer(200, "kept");
+    };
+    CurlNetworkAccessManager manager;
+    std::unique_ptr<QNetworkReply> first(manager.get(QNetworkRequest(m_server->url(u"/first"_s))));
+    finish(first.get());
+    QNetworkRequest once(m_server->url(u"/sandboxes/1"_s));
+    once.setAttribute(SendOnceAttribute, true);
+    std::unique_ptr<QNetworkReply> reply(manager.deleteResource(once));
+    finish(reply.get());
+    QCOMPARE(reply->error(), QNetworkReply::RemoteHostClosedError);
+    QTest::qWait(100);
+    QCOMPARE(m_server->requests.size(), 2);
+    QCOMPARE(m_server->requests.at(1).connection, 2);
+}
+
+void TestCurlNetworkAccess::anAnswerCutAfterItsHeadersIsAnError()
+{
+    m_server->handler = [](const Request &, QTcpSocket *socket) {
+        QTimer::singleShot(50, socket, [socket] { socket->abort(); });
+        return QByteArray("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"partial\":");
+    };
+    CurlNetworkAccessManager manager;
+    std::unique_ptr<QNetworkReply> reply(manager.get(QNetworkRequest(m_server->url(u"/cut"_s))));
+    finish(reply.get());
+    QCOMPARE(reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
+    QCOMPARE(reply->error(), QNetworkReply::RemoteHostClosedError);
+    QVERIFY(reply->error() != errorForHttpStatus(200));
 }
 
 void TestCurlNetworkAccess::manyRequestsAtOnceEachGetAConnection()
