@@ -93,8 +93,9 @@ void StreamCall::received()
         const QVariant length = m_reply->header(QNetworkRequest::ContentLengthHeader);
         m_contentLength = length.isValid() ? length.toLongLong() : -1;
     }
-    // A reply that was aborted is closed; nothing is left to read.
-    const QByteArray bytes = m_reply->isOpen() ? m_reply->readAll() : QByteArray();
+    // A reply that was aborted is closed; nothing is left to read. Asked for by its size:
+    // readAll() grows its result 16 KiB at a time, copying it each time.
+    const QByteArray bytes = m_reply->isOpen() ? m_reply->read(m_reply->bytesAvailable()) : QByteArray();
     if (!successful(m_status)) {
         m_errorBody += bytes.left(MaxErrorBodyBytes - m_errorBody.size());
         return;
