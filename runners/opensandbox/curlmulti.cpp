@@ -96,13 +96,15 @@ int CurlMulti::onTimer(CURLM *, long timeoutMs, void *self)
 
 void CurlMulti::watch(curl_socket_t socket, int what)
 {
-    SocketWatch &watch = m_sockets[socket];
     if (what == CURL_POLL_REMOVE) {
-        retire(watch.read);
-        retire(watch.write);
-        m_sockets.erase(socket);
+        if (const auto found = m_sockets.find(socket); found != m_sockets.end()) {
+            retire(found->second.read);
+            retire(found->second.write);
+            m_sockets.erase(found);
+        }
         return;
     }
+    SocketWatch &watch = m_sockets[socket];
     const auto notifier = [this, socket](QSocketNotifier::Type type, int events) {
         auto made = std::make_unique<QSocketNotifier>(qintptr(socket), type);
         connect(made.get(), &QSocketNotifier::activated, this, [this, socket, events] { act(socket, events); });

@@ -114,10 +114,10 @@ void StreamCall::ended()
     HttpResult result;
     result.status = m_status;
     result.requestId = m_requestId;
-    // The reply ends a call that stayed silent past its transfer timeout; every other abort
-    // is this call's own and disconnects first.
+    // The reply ends with TimeoutError a call that stayed silent past its transfer timeout;
+    // an abort is this call's own and disconnects first.
     const QNetworkReply::NetworkError error = reply->error();
-    const bool timedOut = error == QNetworkReply::OperationCanceledError || error == QNetworkReply::TimeoutError;
+    const bool timedOut = error == QNetworkReply::TimeoutError;
     if (brokeOff(reply, timedOut)) {
         result.error = transportError(m_spec, m_requestId, error, reply->errorString(), timedOut,
                                       m_transport.config().requestTimeout);
