@@ -12,9 +12,6 @@ using namespace Qt::StringLiterals;
 
 namespace {
 
-/// Read bytes are dropped from the front of the buffer once this many have piled up.
-constexpr qsizetype CompactAfterBytes = 64 * 1024;
-
 QByteArray verbOf(QNetworkAccessManager::Operation operation, const QNetworkRequest &request)
 {
     switch (operation) {
@@ -253,7 +250,8 @@ void CurlReply::headerLine(QByteArray line)
 size_t CurlReply::onWrite(char *data, size_t size, size_t count, void *self)
 {
     auto *reply = static_cast<CurlReply *>(self);
-    reply->m_buffer.append(data, qsizetype(size * count));
+    reply->m_pieces.emplace_back(data, qsizetype(size * count));
+    reply->m_buffered += qint64(size * count);
     reply->m_received = true;
     reply->m_sinceActivity.restart();
     reply->m_multi->touch(reply);
@@ -291,23 +289,26 @@ int CurlReply::onSeek(void *self, curl_off_t offset, int origin)
 
 qint64 CurlReply::bytesAvailable() const
 {
-    return m_buffer.size() - m_readOffset + QNetworkReply::bytesAvailable();
+    return m_buffered + QNetworkReply::bytesAvailable();
 }
 
 qint64 CurlReply::readData(char *data, qint64 maxSize)
 {
-    const qint64 count = std::min<qint64>(maxSize, m_buffer.size() - m_readOffset);
-    if (count <= 0)
+    if (m_buffered == 0)
         return isFinished() ? -1 : 0;
-    std::memcpy(data, m_buffer.constData() + m_readOffset, size_t(count));
-    m_readOffset += count;
-    if (m_readOffset == m_buffer.size()) {
-        m_buffer.resize(0);
-        m_readOffset = 0;
-    } else if (m_readOffset >= CompactAfterBytes && m_readOffset * 2 >= m_buffer.size()) {
-        m_buffer.remove(0, m_readOffset);
-        m_readOffset = 0;
+    qint64 count = 0;
+    while (count < maxSize && !m_pieces.empty()) {
+        const QByteArray &piece = m_pieces.front();
+        const qint64 taken = std::min<qint64>(maxSize - count, piece.size() - m_pieceOffset);
+        std::memcpy(data + count, piece.constData() + m_pieceOffset, size_t(taken));
+        count += taken;
+        m_pieceOffset += taken;
+        if (m_pieceOffset == piece.size()) {
+            m_pieces.pop_front();
+            m_pieceOffset = 0;
+        }
     }
+    m_buffered -= count;
     return count;
 }
 

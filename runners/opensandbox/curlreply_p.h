@@ -12,6 +12,8 @@
 
 #include <curl/curl.h>
 
+#include <deque>
+
 namespace Sandflow::Internal {
 
 class CurlMulti;
@@ -72,8 +74,12 @@ private:
     bool m_headersComplete = false;
     bool m_headersAnnounced = false;
 
-    QByteArray m_buffer;
-    qsizetype m_readOffset = 0;
+    /// What curl handed over and nobody has read yet, as it came: a piece per write (16 KiB
+    /// at most), kept apart rather than appended to one growing array, whose every
+    /// reallocation would copy it all into newly mapped memory.
+    std::deque<QByteArray> m_pieces;
+    qsizetype m_pieceOffset = 0;   ///< read from the front piece
+    qint64 m_buffered = 0;
     bool m_received = false;
 
     bool m_done = false;

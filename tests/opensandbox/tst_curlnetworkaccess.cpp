@@ -174,6 +174,7 @@ private slots:
     void anAnswerCutAfterItsHeadersIsAnError();
     void manyRequestsAtOnceEachGetAConnection();
     void bodiesOfEveryKind();
+    void readInPiecesOfAnySize();
     void silenceEndsTheReply();
     void abortEndsOnce();
     void refusedConnection();
@@ -386,6 +387,31 @@ void TestCurlNetworkAccess::bodiesOfEveryKind()
     QCOMPARE(head->error(), QNetworkReply::NoError);
     QCOMPARE(m_server->requests.last().method, "HEAD");
     QCOMPARE(head->readAll(), QByteArray());
+}
+
+void TestCurlNetworkAccess::readInPiecesOfAnySize()
+{
+    // Pieces of a size that never lines up with what curl hands over, as data arrives.
+    QByteArray large;
+    for (int i = 0; large.size() < 300'000; ++i)
+        large += QByteArray::number(i) + ',';
+    m_server->handler = [&large](const Request &, QTcpSocket *) { return answer(200, large); };
+    CurlNetworkAccessManager manager;
+    std::unique_ptr<QNetworkReply> reply(manager.get(QNetworkRequest(m_server->url(u"/large"_s))));
+    QByteArray received;
+    const auto readSome = [&] {
+        while (reply->bytesAvailable() > 0) {
+            const QByteArray piece = reply->read(std::min<qint64>(reply->bytesAvailable(), 1'000));
+            QVERIFY(!piece.isEmpty());
+            received += piece;
+        }
+    };
+    connect(reply.get(), &QNetworkReply::readyRead, this, readSome);
+    finish(reply.get());
+    readSome();
+    QCOMPARE(received.size(), large.size());
+    QVERIFY(received == large);
+    QCOMPARE(reply->bytesAvailable(), 0);
 }
 
 void TestCurlNetworkAccess::silenceEndsTheReply()
