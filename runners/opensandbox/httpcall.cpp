@@ -63,7 +63,7 @@ void HttpCall::send()
 {
     ++m_attempts;
     m_timedOut = false;
-    m_reply = Transport::send(m_transport.network(), m_transport.networkRequest(m_spec, m_requestId), m_spec);
+    m_reply = m_transport.send(m_transport.networkRequest(m_spec, m_requestId), m_spec);
     connect(m_reply, &QNetworkReply::finished, this, &HttpCall::finished);
     // The SDKs bound a whole call, not just silences: a server stuck in a create is
     // reported instead of waited for.

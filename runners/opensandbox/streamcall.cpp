@@ -47,12 +47,9 @@ void StreamCall::start(Body body, Done done, QHttpMultiPart *multipart)
     // No limit on the whole transfer, only on silence; execd pings command streams every 3 s.
     request.setTransferTimeout(int(m_transport.config().requestTimeout.count()));
     m_requestId = Transport::requestId(request);
-    if (multipart) {
-        m_reply = m_transport.network()->sendCustomRequest(request, m_spec.method, multipart);
+    m_reply = m_transport.send(request, m_spec, multipart);
+    if (multipart)
         multipart->setParent(m_reply);
-    } else {
-        m_reply = Transport::send(m_transport.network(), request, m_spec);
-    }
     connect(m_reply, &QNetworkReply::readyRead, this, &StreamCall::received);
     connect(m_reply, &QNetworkReply::finished, this, &StreamCall::ended);
 }

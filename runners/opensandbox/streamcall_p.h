@@ -1,7 +1,7 @@
 // One long request (a command's event stream, a file upload or download) on a connection
-// of its own while it lasts: the answer's body is handed over as it arrives, and the end is reported
-// once. Unlike HttpCall there is no limit on the whole call, only on silence, and a failed
-// call is never sent again.
+// of its own while it lasts: the answer's body is handed over as it arrives, and the end
+// is reported once. Unlike HttpCall there is no limit on the whole call, only on silence,
+// and a failed call is never sent again.
 #pragma once
 
 #include "httpcall_p.h"
@@ -34,7 +34,8 @@ public:
     /// Sends the request with `spec().body`, or `multipart` (which the call then owns).
     /// Callbacks come from the event loop, until abort().
     void start(Body body, Done done, QHttpMultiPart *multipart = nullptr);
-    /// Drops the request and gives its connection back; no callback comes after it.
+    /// Drops the request, closing its connection unless the answer had already ended; no
+    /// callback comes after it.
     void abort();
     /// Stops listening, but lets the answer come to its end on the same connection, which
     /// then serves the next request; aborting it would close that connection.

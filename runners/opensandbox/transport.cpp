@@ -79,13 +79,15 @@ QString Transport::requestId(const QNetworkRequest &request)
     return QString::fromLatin1(request.rawHeader("X-Request-ID"));
 }
 
-QNetworkReply *Transport::send(QNetworkAccessManager *manager, QNetworkRequest request, const RequestSpec &spec)
+QNetworkReply *Transport::send(QNetworkRequest request, const RequestSpec &spec, QHttpMultiPart *multipart)
 {
     if (spec.sentOnlyOnPurpose())
         request.setAttribute(SendOnceAttribute, true);
+    if (multipart)
+        return m_network.sendCustomRequest(request, spec.method, multipart);
     if (spec.body.isEmpty() && spec.method != "POST")
-        return manager->sendCustomRequest(request, spec.method);
-    return manager->sendCustomRequest(request, spec.method, spec.body);
+        return m_network.sendCustomRequest(request, spec.method);
+    return m_network.sendCustomRequest(request, spec.method, spec.body);
 }
 
 QString Transport::newRequestId()

@@ -7,6 +7,8 @@
 
 #include <QNetworkRequest>
 
+class QHttpMultiPart;
+
 #include <optional>
 
 namespace Sandflow::Internal {
@@ -66,17 +68,15 @@ public:
     static QString requestId(const QNetworkRequest &request);
     static QString newRequestId();
 
-    /// Sends `request`, made from `spec` (with its body), on `manager`. The HTTP stack
-    /// quietly sends a request again when the kept-alive connection it went out on closes
-    /// before any answer, POSTs included; a request that must not arrive unseen twice (see
-    /// RequestSpec) goes out with SendOnceAttribute, so that such a close fails the reply
-    /// instead.
-    static QNetworkReply *send(QNetworkAccessManager *manager, QNetworkRequest request, const RequestSpec &spec);
-
-    /// The manager every request of this client goes out on. It opens as many connections
-    /// as there are requests at once and keeps them for the next ones, so neither a long
-    /// stream nor a crowd of them keeps a short call waiting.
-    QNetworkAccessManager *network() { return &m_network; }
+    /// Sends `request`, made from `spec`, with `spec.body` or else `multipart` (which the
+    /// caller then hands to the reply). Every request of this client goes out on one
+    /// manager, which opens as many connections as there are requests at once and keeps
+    /// them for the next ones, so neither a long stream nor a crowd of them keeps a short
+    /// call waiting. The HTTP stack quietly sends a request again when the kept-alive
+    /// connection it went out on closes before any answer, POSTs included; a request that
+    /// must not arrive unseen twice (see RequestSpec) goes out with SendOnceAttribute, so
+    /// that such a close fails the reply instead.
+    QNetworkReply *send(QNetworkRequest request, const RequestSpec &spec, QHttpMultiPart *multipart = nullptr);
 
 private:
     OpenSandboxConfig m_config;
