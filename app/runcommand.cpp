@@ -50,7 +50,7 @@ std::optional<OpenSandboxConfig> serverConfig(const QCommandLineParser &parser, 
     const std::optional<ServerSettings> settings =
         resolveServerSettings(workflow, options.secrets, options.runId, options.runDirectory, &error);
     if (!settings) {
-        terminal.err(u"%1: error: `server`: %2\n"_s.arg(workflow.file, error));
+        terminal.err(error + u'\n');
         return std::nullopt;
     }
     OpenSandboxConfig config = OpenSandboxConfig::fromEnvironment();

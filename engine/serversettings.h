@@ -20,7 +20,7 @@ struct ServerSettings
 
 /// Evaluates `workflow.server` with the contexts it may read: `vars`, `secrets` (their
 /// values), the workflow's `env`, and `run` (`runId`, `runDirectory`). std::nullopt, with
-/// `error` saying which setting and why, when an expression fails.
+/// `error` saying where and why (`FILE:LINE:COL: message`), when an expression fails.
 std::optional<ServerSettings> resolveServerSettings(const Workflow &workflow, const QMap<QString, QString> &secrets,
                                                     const QString &runId, const QString &runDirectory,
                                                     QString *error);
