@@ -7,6 +7,7 @@
 #include "serversettings.h"
 #include "units.h"
 #include "runoutput.h"
+#include "sandboxclient.h"
 #include "workflow.h"
 #include "workflowinput.h"
 #include "workflowrun.h"
@@ -59,10 +60,7 @@ std::optional<OpenSandboxConfig> serverConfig(const QCommandLineParser &parser, 
     if (!settings->apiKey.isEmpty())
         config.apiKey = settings->apiKey;
     config.useServerProxy = settings->useServerProxy.value_or(config.useServerProxy);
-    if (parser.isSet(u"server"_s))
-        config.domain = parser.value(u"server"_s);
-    if (parser.isSet(u"api-key"_s))
-        config.apiKey = parser.value(u"api-key"_s);
+    config = clientConfig(parser, std::move(config));
     if (parser.isSet(u"server-proxy"_s))
         config.useServerProxy = true;
     return config;

@@ -8,9 +8,9 @@ namespace Sandflow::Cli {
 
 using namespace Qt::StringLiterals;
 
-OpenSandboxConfig clientConfig(const QCommandLineParser &parser)
+OpenSandboxConfig clientConfig(const QCommandLineParser &parser, OpenSandboxConfig base)
 {
-    OpenSandboxConfig config = OpenSandboxConfig::fromEnvironment();
+    OpenSandboxConfig config = std::move(base);
     if (parser.isSet(u"server"_s))
         config.domain = parser.value(u"server"_s);
     if (parser.isSet(u"api-key"_s))

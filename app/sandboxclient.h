@@ -11,9 +11,11 @@
 
 namespace Sandflow::Cli {
 
-/// The client the options ask for: --server (default $OPEN_SANDBOX_DOMAIN or
-/// localhost:8080) and --api-key (default $OPEN_SANDBOX_API_KEY).
-OpenSandboxConfig clientConfig(const QCommandLineParser &parser);
+/// The client the options ask for: `base` with --server and --api-key put over it. The
+/// default base is the environment's: $OPEN_SANDBOX_DOMAIN (else localhost:8080) and
+/// $OPEN_SANDBOX_API_KEY.
+OpenSandboxConfig clientConfig(const QCommandLineParser &parser,
+                               OpenSandboxConfig base = OpenSandboxConfig::fromEnvironment());
 
 /// How waiting for a job ended.
 struct Waited
