@@ -43,10 +43,8 @@ void CreateSandboxJob::post()
 {
     ++m_posts;
     m_mayHaveCreated = true;
-    RequestSpec spec = m_transport.lifecycle("POST", u"/sandboxes"_s);
-    spec.contentType = "application/json";
-    spec.body = QJsonDocument(createSandboxJson(m_request)).toJson(QJsonDocument::Compact);
-    HttpCall *call = newStep(std::move(spec));
+    HttpCall *call = newStep(
+        withJsonBody(m_transport.lifecycle("POST", u"/sandboxes"_s), QJsonDocument(createSandboxJson(m_request))));
     // This job sends it again itself, once it knows that the failed attempt made nothing,
     // under the same request id, so that the server's log shows one create.
     call->setRetries(HttpCall::Retries::Once);

@@ -2,6 +2,7 @@
 // call to that sandbox, and the job that runs a client call once the endpoint is known.
 #pragma once
 
+#include "httperror_p.h"
 #include "opensandboxclient.h"
 
 #include <QHash>
@@ -116,7 +117,7 @@ private:
             this->m_result = m_inner->result();
         const std::optional<JobError> &error = m_inner->error();
         // The sandbox may have moved (a rescheduled pod): look it up again next time.
-        if (error && error->code == u"UNREACHABLE" && m_endpoints)
+        if (error && error->code == ErrorCode::Unreachable && m_endpoints)
             m_endpoints->forget(m_sandboxId);
         this->finish(error);
     }

@@ -17,9 +17,8 @@
 #include "opensandboxclient.h"
 #include "runner.h"
 
-#include <QHash>
 #include <QMap>
-#include <QTimer>
+#include <QSet>
 
 #include <chrono>
 #include <memory>

@@ -6,7 +6,6 @@
 
 #include "opensandboxclient.h"
 
-#include <QPointer>
 
 class QTcpSocket;
 

@@ -185,8 +185,11 @@ std::optional<JobError> ReadFileJob::rangeIgnored() const
 
 void ReadFileJob::received(const QByteArray &bytes)
 {
-    if (std::optional<JobError> error = rangeIgnored())
-        return fail(std::move(*error));
+    // The status is known from the first piece on; ended() checks an empty answer.
+    if (m_received == 0) {
+        if (std::optional<JobError> error = rangeIgnored())
+            return fail(std::move(*error));
+    }
     if (m_destination && m_destination->write(bytes) != bytes.size())
         return fail(JobError{JobError::Kind::Infra, u"DESTINATION_WRITE_FAILED"_s,
                              u"cannot write the download of %1: %2"_s.arg(m_path, m_destination->errorString()),

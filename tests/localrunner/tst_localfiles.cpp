@@ -2,7 +2,6 @@
 // on real sandboxes, checked from both sides (the file tool and commands in the sandbox).
 #include "localrunnertesting.h"
 
-#include <QBuffer>
 #include <QCryptographicHash>
 #include <QTemporaryFile>
 
@@ -20,7 +19,6 @@ FilePermissions permissions(int mode, const QString &owner = {}, const QString &
     result.group = group;
     return result;
 }
-
 
 QByteArray download(LocalRunner *runner, const QString &id, const QString &path, qint64 offset = 0, qint64 length = -1)
 {

@@ -3,7 +3,6 @@
 // sandboxes, with the host's network and in a network namespace of their own.
 #include "localrunnertesting.h"
 
-#include <QBuffer>
 #include <QDeadlineTimer>
 #include <QTcpServer>
 
@@ -47,7 +46,6 @@ while True:
 
 /// Ample for a service to start on a loaded machine; only a broken test waits that long.
 constexpr int StartupMs = 30'000;
-
 
 struct Relayed
 {

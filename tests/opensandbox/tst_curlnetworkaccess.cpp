@@ -21,11 +21,8 @@ using namespace Sandflow::Internal;
 
 namespace {
 
-struct Request
+struct Request : HttpRequestHead
 {
-    QByteArray method;
-    QByteArray target;
-    QMap<QByteArray, QByteArray> headers;   ///< names in lower case
     QByteArray body;
     int connection = 0;                     ///< which connection brought it, from 1
 };
@@ -76,9 +73,7 @@ private:
         if (!head)
             return std::nullopt;
         Request request;
-        request.method = head->method;
-        request.target = head->target;
-        request.headers = head->headers;
+        static_cast<HttpRequestHead &>(request) = *head;
         qsizetype at = head->size;
         if (request.headers.value("transfer-encoding") == "chunked") {
             for (;;) {

@@ -29,11 +29,8 @@ using namespace Sandflow;
 
 namespace {
 
-struct Request
+struct Request : HttpRequestHead
 {
-    QByteArray method;
-    QByteArray target;                      ///< path and query, as sent
-    QMap<QByteArray, QByteArray> headers;   ///< names in lower case
     QByteArray body;
     qint64 receivedMs = 0;                  ///< when it came, from the server's start
 
@@ -108,9 +105,7 @@ private:
         if (!head)
             return;
         Request request;
-        request.method = head->method;
-        request.target = head->target;
-        request.headers = head->headers;
+        static_cast<HttpRequestHead &>(request) = *head;
         const qsizetype length = request.headers.value("content-length", "0").toLongLong();
         if (buffer.size() < head->size + length)
             return;

@@ -5,7 +5,6 @@
 #include "runnertesting.h"
 #include "serveprocess.h"
 
-#include <QBuffer>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -25,7 +24,6 @@ namespace {
 
 const QString apiKey = u"tst-opensandboxrunner-key"_s;
 const QString runId = u"run-4711"_s;
-
 
 /// Everything a read job delivers, and how it ended.
 struct Read
