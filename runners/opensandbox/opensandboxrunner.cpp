@@ -1,7 +1,7 @@
 #include "opensandboxrunner.h"
 
 #include "describeduploadjob_p.h"
-#include "execdendpoints_p.h"
+#include "sandboxendpoints_p.h"
 #include "portrelayjob_p.h"
 #include "sandboxleases_p.h"
 
@@ -21,7 +21,7 @@ constexpr int MinimumTimeoutSeconds = 60;
 
 /// A client call on a sandbox's execd, once its endpoint is known.
 template <typename Make>
-auto *onExecd(ExecdEndpoints &endpoints, const QString &sandboxId, Make make)
+auto *onExecd(SandboxEndpoints &endpoints, const QString &sandboxId, Make make)
 {
     using Job = std::remove_pointer_t<std::invoke_result_t<Make, const OpenSandboxEndpoint &>>;
     return new ExecdJob<Job>(endpoints, sandboxId, std::move(make));
@@ -53,7 +53,7 @@ OpenSandboxRunner::OpenSandboxRunner(Options options, QObject *parent)
     : Runner(parent)
     , m_options(std::move(options))
     , m_client(m_options.server)
-    , m_endpoints(std::make_unique<ExecdEndpoints>(m_client))
+    , m_endpoints(std::make_unique<SandboxEndpoints>(m_client))
     , m_leases(std::make_unique<SandboxLeases>(
           m_client, m_options.lease,
           m_options.renewEvery.count() > 0 ? m_options.renewEvery
@@ -319,7 +319,7 @@ ResultJob<SandboxMetrics> *OpenSandboxRunner::metrics(const QString &sandboxId)
 
 FileReadJob *OpenSandboxRunner::relayToPort(const QString &sandboxId, quint16 port, QIODevice *request)
 {
-    return new PortRelayJob(m_client, sandboxId, port, request);
+    return new PortRelayJob(m_client, *m_endpoints, sandboxId, port, request);
 }
 
 } // namespace Sandflow

@@ -26,7 +26,7 @@
 namespace Sandflow {
 
 namespace Internal {
-class ExecdEndpoints;
+class SandboxEndpoints;
 class SandboxLeases;
 }
 
@@ -112,7 +112,7 @@ private:
 
     Options m_options;
     OpenSandboxClient m_client;
-    std::unique_ptr<Internal::ExecdEndpoints> m_endpoints;
+    std::unique_ptr<Internal::SandboxEndpoints> m_endpoints;
     std::unique_ptr<Internal::SandboxLeases> m_leases;
     QSet<QString> m_warned;
     QSet<AsyncJob *> m_deleting;

@@ -1,5 +1,7 @@
 #include "portrelayjob_p.h"
 
+#include "sandboxendpoints_p.h"
+
 #include <QSslSocket>
 #include <QTcpSocket>
 
@@ -21,8 +23,10 @@ bool replacedHeader(QByteArrayView name)
 
 } // namespace
 
-PortRelayJob::PortRelayJob(OpenSandboxClient &client, QString sandboxId, quint16 port, QIODevice *request)
+PortRelayJob::PortRelayJob(OpenSandboxClient &client, SandboxEndpoints &endpoints, QString sandboxId, quint16 port,
+                           QIODevice *request)
     : m_client(client)
+    , m_endpoints(&endpoints)
     , m_sandboxId(std::move(sandboxId))
     , m_port(port)
     , m_request(request)
@@ -30,16 +34,23 @@ PortRelayJob::PortRelayJob(OpenSandboxClient &client, QString sandboxId, quint16
     m_request->setParent(this);
 }
 
+PortRelayJob::~PortRelayJob()
+{
+    if (m_ticket && m_endpoints)
+        m_endpoints->cancel(m_ticket);
+}
+
 void PortRelayJob::doStart()
 {
-    ResultJob<OpenSandboxEndpoint> *lookup = m_client.endpoint(m_sandboxId, m_port);
-    lookup->setParent(this);
-    connect(lookup, &AsyncJob::finished, this, [this, lookup] {
-        if (lookup->error())
-            return end(lookup->error());
-        resolved(lookup->result());
-    });
-    lookup->start();
+    m_ticket = m_endpoints->resolve(
+        m_sandboxId,
+        [this](const std::optional<JobError> &error, const OpenSandboxEndpoint &endpoint) {
+            m_ticket = 0;
+            if (error)
+                return end(error);
+            resolved(endpoint);
+        },
+        m_port);
 }
 
 JobError PortRelayJob::relayError(const QString &code, const QString &message, JobError::Kind kind) const
@@ -154,6 +165,9 @@ void PortRelayJob::socketError()
         return end(relayError(u"PORT_UNREACHABLE"_s, u"nothing accepts connections for port %1 of sandbox %2 at %3"_s
                                                          .arg(m_port)
                                                          .arg(m_sandboxId, m_endpoint.endpoint)));
+    // The sandbox may have moved: the next relay asks for its endpoints again.
+    if (!m_answered && m_endpoints)
+        m_endpoints->forget(m_sandboxId);
     end(relayError(u"RELAY_FAILED"_s, u"relaying to port %1 of sandbox %2 failed: %3"_s.arg(m_port).arg(
                                           m_sandboxId, m_socket->errorString())));
 }
@@ -171,6 +185,8 @@ void PortRelayJob::end(std::optional<JobError> error)
 
 void PortRelayJob::doCancel()
 {
+    if (m_ticket && m_endpoints)
+        m_endpoints->cancel(std::exchange(m_ticket, 0));
     end(cancelledError());
 }
 

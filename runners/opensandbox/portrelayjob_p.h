@@ -6,16 +6,22 @@
 
 #include "opensandboxclient.h"
 
+#include <QPointer>
 
 class QTcpSocket;
 
 namespace Sandflow::Internal {
 
+class SandboxEndpoints;
+
 class PortRelayJob final : public FileReadJob
 {
 public:
-    /// Takes ownership of `request`: one whole HTTP/1.x request, head and body.
-    PortRelayJob(OpenSandboxClient &client, QString sandboxId, quint16 port, QIODevice *request);
+    /// Takes ownership of `request`: one whole HTTP/1.x request, head and body. The port's
+    /// endpoint comes from `endpoints`, asked for once and shared by the relays after.
+    PortRelayJob(OpenSandboxClient &client, SandboxEndpoints &endpoints, QString sandboxId, quint16 port,
+                 QIODevice *request);
+    ~PortRelayJob() override;
 
 protected:
     void doStart() override;
@@ -32,6 +38,8 @@ private:
     JobError relayError(const QString &code, const QString &message, JobError::Kind kind = JobError::Kind::Task) const;
 
     OpenSandboxClient &m_client;
+    QPointer<SandboxEndpoints> m_endpoints;
+    quint64 m_ticket = 0;
     QString m_sandboxId;
     quint16 m_port;
     QIODevice *m_request;

@@ -388,6 +388,9 @@ void TestOpenSandboxRunner::relayToAServiceInTheSandbox()
     const Read notHttp = readAll(m_runner->relayToPort(m_id, 8081, bytes("hello\r\n\r\n")));
     QVERIFY(notHttp.error);
     QCOMPARE(notHttp.error->kind, Sandflow::JobError::Kind::Invalid);
+
+    // However many relays went to the port, its endpoint was asked for once.
+    QCOMPARE(serverRequests().filter(u"GET /v1/sandboxes/%1/endpoints/8081"_s.arg(m_id)).size(), 1);
 }
 
 void TestOpenSandboxRunner::unknownSandboxes()

@@ -1,5 +1,6 @@
-// Each sandbox's execd endpoint, resolved through the lifecycle API once and shared by every
-// call to that sandbox, and the job that runs a client call once the endpoint is known.
+// Each sandbox's endpoints (execd's, and those of ports requests are relayed to), resolved
+// through the lifecycle API once and shared by every call to that port, and the job that runs
+// an execd call once its endpoint is known.
 #pragma once
 
 #include "httperror_p.h"
@@ -14,22 +15,23 @@
 
 namespace Sandflow::Internal {
 
-class ExecdEndpoints final : public QObject
+class SandboxEndpoints final : public QObject
 {
 public:
     using Resolved = std::function<void(const std::optional<JobError> &error, const OpenSandboxEndpoint &endpoint)>;
 
-    explicit ExecdEndpoints(OpenSandboxClient &client);
+    explicit SandboxEndpoints(OpenSandboxClient &client);
 
-    /// Calls `resolved` with the execd endpoint of `sandboxId`: at once when it is known,
-    /// else once the server has said it. Calls for a sandbox whose endpoint is being asked
-    /// for wait for that one answer. Returns a ticket for cancel().
-    quint64 resolve(const QString &sandboxId, Resolved resolved);
+    /// Calls `resolved` with the endpoint of `port` (execd's by default) of `sandboxId`: at
+    /// once when it is known, else once the server has said it. Calls for an endpoint being
+    /// asked for wait for that one answer. Returns a ticket for cancel().
+    quint64 resolve(const QString &sandboxId, Resolved resolved, quint16 port = ExecdPort);
     /// `resolved` of that ticket will not be called.
     void cancel(quint64 ticket);
-    /// What the creation of `sandboxId` found out.
+    /// The execd endpoint the creation of `sandboxId` found out.
     void remember(const QString &sandboxId, const OpenSandboxEndpoint &endpoint);
-    /// Asks the server again next time: the sandbox is gone, or no longer answers there.
+    /// Asks the server again next time, for every port of `sandboxId`: the sandbox is gone,
+    /// was resumed, or no longer answers there.
     void forget(const QString &sandboxId);
 
 private:
@@ -39,11 +41,13 @@ private:
         Resolved resolved;
     };
 
-    void answered(const QString &sandboxId, ResultJob<OpenSandboxEndpoint> *lookup);
+    using Key = QPair<QString, quint16>;   ///< sandbox id and port
+
+    void answered(const Key &key, ResultJob<OpenSandboxEndpoint> *lookup);
 
     OpenSandboxClient &m_client;
-    QHash<QString, OpenSandboxEndpoint> m_known;
-    QHash<QString, QList<Waiter>> m_waiting;
+    QHash<Key, OpenSandboxEndpoint> m_known;
+    QHash<Key, QList<Waiter>> m_waiting;
     QSet<quint64> m_live;           ///< tickets still waiting, not cancelled
     quint64 m_lastTicket = 0;
 };
@@ -56,7 +60,7 @@ class ExecdJob final : public Base
 public:
     using Make = std::function<Base *(const OpenSandboxEndpoint &execd)>;
 
-    ExecdJob(ExecdEndpoints &endpoints, QString sandboxId, Make make)
+    ExecdJob(SandboxEndpoints &endpoints, QString sandboxId, Make make)
         : m_endpoints(&endpoints)
         , m_sandboxId(std::move(sandboxId))
         , m_make(std::move(make))
@@ -122,7 +126,7 @@ private:
         this->finish(error);
     }
 
-    QPointer<ExecdEndpoints> m_endpoints;
+    QPointer<SandboxEndpoints> m_endpoints;
     QString m_sandboxId;
     Make m_make;
     Base *m_inner = nullptr;
