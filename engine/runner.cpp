@@ -59,6 +59,35 @@ SandboxPage selectSandboxes(QList<SandboxInfo> sandboxes, const SandboxFilter &f
     return page;
 }
 
+int modeToDigits(int mode)
+{
+    return ((mode >> 6) & 7) * 100 + ((mode >> 3) & 7) * 10 + (mode & 7);
+}
+
+std::optional<int> modeFromDigits(qint64 digits)
+{
+    if (digits < 0 || digits > 7777)
+        return std::nullopt;
+    int mode = 0;
+    int shift = 0;
+    for (qint64 rest = digits; rest > 0; rest /= 10, shift += 3) {
+        const int digit = int(rest % 10);
+        if (digit > 7)
+            return std::nullopt;
+        mode |= digit << shift;
+    }
+    return mode & 0777;
+}
+
+FileInfo::Type fileTypeFromName(const QString &name)
+{
+    for (const FileInfo::Type type : {FileInfo::Type::File, FileInfo::Type::Directory, FileInfo::Type::Symlink}) {
+        if (name == fileTypeName(type))
+            return type;
+    }
+    return FileInfo::Type::Other;
+}
+
 QString fileTypeName(FileInfo::Type type)
 {
     switch (type) {

@@ -169,6 +169,18 @@ struct FileInfo
     int mode = 0;                   ///< permission bits, 0 to 0777
 };
 QString fileTypeName(FileInfo::Type type);
+/// The reverse of fileTypeName(); Other for a name it does not give.
+FileInfo::Type fileTypeFromName(const QString &name);
+
+/// A mode as execd sends it: the permission bits written in octal and read as a decimal
+/// number, 0755 → 755. Bits above 0777 (setuid, setgid, sticky) are dropped, as execd
+/// reports only the permission bits.
+int modeToDigits(int mode);
+
+/// The reverse: 755 → 0755, 0 → 0 ("leave the mode alone"). std::nullopt when `digits` is
+/// negative, has a digit 8 or 9, or is above 7777. A fourth (special-bits) digit is
+/// accepted and dropped, as FilePermissions holds permission bits only.
+std::optional<int> modeFromDigits(qint64 digits);
 
 /// Mode and ownership to give a file. Each part is optional.
 struct FilePermissions

@@ -34,12 +34,9 @@ QStringList permissionArguments(const FilePermissions &permissions)
 
 FileInfo fileInfoFromJson(const QJsonObject &object)
 {
-    static const QMap<QString, FileInfo::Type> types = {{u"file"_s, FileInfo::Type::File},
-                                                        {u"directory"_s, FileInfo::Type::Directory},
-                                                        {u"symlink"_s, FileInfo::Type::Symlink}};
     FileInfo info;
     info.path = object.value(u"path"_s).toString();
-    info.type = types.value(object.value(u"type"_s).toString(), FileInfo::Type::Other);
+    info.type = fileTypeFromName(object.value(u"type"_s).toString());
     info.size = object.value(u"size"_s).toInteger();
     info.modifiedAt = QDateTime::fromMSecsSinceEpoch(object.value(u"modifiedAt"_s).toInteger(), Qt::UTC);
     info.changedAt = QDateTime::fromMSecsSinceEpoch(object.value(u"changedAt"_s).toInteger(), Qt::UTC);

@@ -23,30 +23,6 @@ std::optional<QList<T>> listFromJson(const QJsonArray &array, std::optional<T> (
     return items;
 }
 
-/// 0755 → 755, as execd reads and writes modes.
-int modeDigits(int mode)
-{
-    return QString::number(mode & 0777, 8).toInt();
-}
-
-/// 755 → 0755; std::nullopt when the number has a digit 8 or 9.
-std::optional<int> modeFromDigits(const QJsonValue &digits)
-{
-    bool octal = false;
-    const int mode = QString::number(digits.toInteger()).toInt(&octal, 8);
-    if (!octal || digits.toInteger() < 0)
-        return std::nullopt;
-    return mode & 0777;
-}
-
-FileInfo::Type fileTypeFromName(const QString &name)
-{
-    for (const FileInfo::Type type : {FileInfo::Type::File, FileInfo::Type::Directory, FileInfo::Type::Symlink}) {
-        if (name == fileTypeName(type))
-            return type;
-    }
-    return FileInfo::Type::Other;
-}
 
 std::optional<QDateTime> optionalTime(const QJsonObject &object, QLatin1StringView key)
 {
@@ -60,7 +36,7 @@ std::optional<QDateTime> optionalTime(const QJsonObject &object, QLatin1StringVi
 
 QJsonObject permissionsJson(const FilePermissions &permissions)
 {
-    QJsonObject object{{u"mode"_s, modeDigits(permissions.mode)}};
+    QJsonObject object{{u"mode"_s, modeToDigits(permissions.mode)}};
     if (!permissions.owner.isEmpty())
         object.insert(u"owner"_s, permissions.owner);
     if (!permissions.group.isEmpty())
@@ -188,7 +164,7 @@ std::optional<FileInfo> fileInfoFromJson(const QJsonObject &object, QString *pro
         *problem = u"file information without a `path`"_s;
         return std::nullopt;
     }
-    const std::optional<int> mode = modeFromDigits(object.value("mode"_L1));
+    const std::optional<int> mode = modeFromDigits(object.value("mode"_L1).toInteger());
     if (!mode) {
         *problem = u"the mode of %1 is not octal digits: %2"_s.arg(info.path).arg(object.value("mode"_L1).toInteger());
         return std::nullopt;

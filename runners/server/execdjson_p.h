@@ -13,17 +13,6 @@
 
 namespace Sandflow::Internal {
 
-/// A mode as execd sends it: the permission bits written in octal and read as a decimal
-/// number, 0755 → 755. Bits above 0777 (setuid, setgid, sticky) are dropped, as execd
-/// reports only the permission bits.
-int modeToDigits(int mode);
-
-/// The reverse, for modes in requests: 755 → 0755, 0 → 0 ("leave the mode alone").
-/// std::nullopt when `digits` is negative, has a digit 8 or 9, or is above 7777. A fourth
-/// (special-bits) digit is accepted and dropped, as FilePermissions holds permission bits
-/// only.
-std::optional<int> modeFromDigits(qint64 digits);
-
 /// `time` in Go's RFC3339Nano layout, in the time's own offset from UTC:
 /// `2026-12-01T10:00:00.123+05:30`. As in Go, the fraction loses its trailing zeros (and
 /// its dot when it is zero), and an offset of zero is written `Z`. QDateTime keeps
