@@ -60,6 +60,27 @@ inline Output collect(Sandflow::CommandJob *job)
     return *output;
 }
 
+/// Everything a read job delivered, in how many pieces, and how it ended.
+struct Read
+{
+    QByteArray data;
+    int chunks = 0;
+    std::optional<Sandflow::JobError> error;
+};
+
+/// Runs a download or relay job to its end (and deletes it) and returns what it read.
+inline Read readAll(Sandflow::FileReadJob *job, int timeoutMs = 30'000)
+{
+    auto read = std::make_shared<Read>();
+    QObject::connect(job, &Sandflow::FileReadJob::data, job, [read](const QByteArray &data) {
+        read->data += data;
+        ++read->chunks;
+    });
+    std::unique_ptr<Sandflow::FileReadJob> owned(run(job, timeoutMs));
+    read->error = owned->error();
+    return *read;
+}
+
 /// `data` as a device to upload or relay, for jobs that take ownership of one.
 inline QIODevice *bytes(const QByteArray &data)
 {

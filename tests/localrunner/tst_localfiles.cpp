@@ -22,13 +22,10 @@ FilePermissions permissions(int mode, const QString &owner = {}, const QString &
 
 QByteArray download(LocalRunner *runner, const QString &id, const QString &path, qint64 offset = 0, qint64 length = -1)
 {
-    std::unique_ptr<FileReadJob> job(runner->downloadFile(id, path, offset, length));
-    QByteArray data;
-    QObject::connect(job.get(), &FileReadJob::data, job.get(), [&data](const QByteArray &chunk) { data += chunk; });
-    run(job.get());
-    if (job->error())
-        qWarning("%s", qPrintable(job->error()->message));
-    return data;
+    const Read read = readAll(runner->downloadFile(id, path, offset, length));
+    if (read.error)
+        qWarning("%s", qPrintable(read.error->message));
+    return read.data;
 }
 
 QStringList paths(const QList<FileInfo> &files)

@@ -47,24 +47,9 @@ while True:
 /// Ample for a service to start on a loaded machine; only a broken test waits that long.
 constexpr int StartupMs = 30'000;
 
-struct Relayed
+Read relay(LocalRunner *runner, const QString &id, quint16 port, const QByteArray &request)
 {
-    QByteArray data;
-    int chunks = 0;
-    std::optional<JobError> error;
-};
-
-Relayed relay(LocalRunner *runner, const QString &id, quint16 port, const QByteArray &request)
-{
-    Relayed result;
-    std::unique_ptr<FileReadJob> job(runner->relayToPort(id, port, bytes(request)));
-    QObject::connect(job.get(), &FileReadJob::data, job.get(), [&result](const QByteArray &chunk) {
-        result.data += chunk;
-        ++result.chunks;
-    });
-    run(job.get(), 60'000);
-    result.error = job->error();
-    return result;
+    return readAll(runner->relayToPort(id, port, bytes(request)), 60'000);
 }
 
 QByteArray httpGet(const QByteArray &path)
@@ -142,7 +127,7 @@ bool TestLocalServices::startService(const QString &id, const QString &command, 
     }
     const QDeadlineTimer deadline(StartupMs);
     for (;;) {
-        const Relayed probe = relay(m_runner.get(), id, port, {});
+        const Read probe = relay(m_runner.get(), id, port, {});
         if (!probe.error)
             return true;
         if (probe.error->code != u"PORT_UNREACHABLE"_s || deadline.hasExpired()) {
@@ -168,7 +153,7 @@ void TestLocalServices::reachesAServiceWithoutNetwork()
     resultOf(m_runner->uploadFile(id, u"/workspace/site/hello.txt"_s, {}, bytes("hello from inside\n")));
     QVERIFY(startService(id, u"exec python3 -m http.server 8080 --bind 127.0.0.1 --directory /workspace/site"_s, 8080));
 
-    const Relayed answer = relay(m_runner.get(), id, 8080, httpGet("/hello.txt"));
+    const Read answer = relay(m_runner.get(), id, 8080, httpGet("/hello.txt"));
     QVERIFY2(!answer.error, qPrintable(answer.error ? answer.error->message : QString()));
     const auto [head, body] = splitAnswer(answer.data);
     QVERIFY2(head.startsWith("HTTP/1.0 200 OK\r\n"), head.constData());
@@ -176,7 +161,7 @@ void TestLocalServices::reachesAServiceWithoutNetwork()
     QCOMPARE(body, QByteArray("hello from inside\n"));
 
     // Every relay is a connection of its own; the service keeps answering.
-    const Relayed missing = relay(m_runner.get(), id, 8080, httpGet("/missing.txt"));
+    const Read missing = relay(m_runner.get(), id, 8080, httpGet("/missing.txt"));
     QVERIFY(!missing.error);
     QVERIFY2(missing.data.startsWith("HTTP/1.0 404 "), missing.data.left(100).constData());
 }
@@ -198,7 +183,7 @@ void TestLocalServices::largeAnswerArrivesWholeAndInOrder()
                          u"exec python3 -m http.server %1 --bind 127.0.0.1 --directory /workspace/site"_s.arg(port),
                          port));
 
-    const Relayed answer = relay(m_runner.get(), id, port, httpGet("/big.txt"));
+    const Read answer = relay(m_runner.get(), id, port, httpGet("/big.txt"));
     QVERIFY2(!answer.error, qPrintable(answer.error ? answer.error->message : QString()));
     const auto [head, body] = splitAnswer(answer.data);
     QVERIFY2(head.startsWith("HTTP/1.0 200 OK\r\n"), head.constData());
@@ -223,7 +208,7 @@ void TestLocalServices::requestBodyReachesTheService()
         body += "line " + QByteArray::number(line) + '\n';
     const QByteArray request = "POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: "
         + QByteArray::number(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-    const Relayed answer = relay(m_runner.get(), id, 9000, request);
+    const Read answer = relay(m_runner.get(), id, 9000, request);
     QVERIFY2(!answer.error, qPrintable(answer.error ? answer.error->message : QString()));
     const auto [head, echoed] = splitAnswer(answer.data);
     QCOMPARE(head, "HTTP/1.1 200 OK\r\nContent-Length: " + QByteArray::number(body.size()) + "\r\nConnection: close");
@@ -238,14 +223,14 @@ void TestLocalServices::closedPortIsUnreachable()
 {
     const QString id = create(m_runner.get(), offline());
     QVERIFY(!id.isEmpty());
-    const Relayed answer = relay(m_runner.get(), id, 8080, httpGet("/"));
+    const Read answer = relay(m_runner.get(), id, 8080, httpGet("/"));
     QVERIFY(answer.error);
     QCOMPARE(answer.error->code, u"PORT_UNREACHABLE"_s);
     QCOMPARE(answer.error->kind, JobError::Kind::Task);
     QCOMPARE(answer.error->message, u"nothing listens on port 8080 in sandbox %1"_s.arg(id));
     QVERIFY(answer.data.isEmpty());
 
-    const Relayed nowhere = relay(m_runner.get(), u"no-such-sandbox"_s, 8080, httpGet("/"));
+    const Read nowhere = relay(m_runner.get(), u"no-such-sandbox"_s, 8080, httpGet("/"));
     QVERIFY(nowhere.error);
     QCOMPARE(nowhere.error->code, u"SANDBOX_NOT_FOUND"_s);
 }

@@ -25,22 +25,6 @@ namespace {
 const QString apiKey = u"tst-opensandboxrunner-key"_s;
 const QString runId = u"run-4711"_s;
 
-/// Everything a read job delivers, and how it ended.
-struct Read
-{
-    QByteArray data;
-    std::optional<Sandflow::JobError> error;
-};
-
-Read readAll(Sandflow::FileReadJob *job)
-{
-    Read read;
-    QObject::connect(job, &Sandflow::FileReadJob::data, job, [&read](const QByteArray &data) { read.data += data; });
-    std::unique_ptr<Sandflow::FileReadJob> owned(run(job));
-    read.error = owned->error();
-    return read;
-}
-
 } // namespace
 
 class TestOpenSandboxRunner : public QObject
