@@ -31,12 +31,7 @@ void CreateSandboxJob::doStart()
 
 HttpCall *CreateSandboxJob::newStep(RequestSpec spec)
 {
-    if (m_step) {
-        m_step->abort();
-        m_step->deleteLater();
-    }
-    m_step = new HttpCall(m_transport, std::move(spec), this);
-    return m_step;
+    return nextStep(m_step, m_transport, std::move(spec), this);
 }
 
 void CreateSandboxJob::post()
@@ -178,7 +173,12 @@ void CreateSandboxJob::remove(QStringList ids, bool allGone, std::function<void(
 void CreateSandboxJob::deleteAndFinish(JobError error)
 {
     m_cleaningUp = true;
-    remove({m_result.id}, true, [this, error](bool gone) mutable {
+    removeAndFinish({m_result.id}, std::move(error));
+}
+
+void CreateSandboxJob::removeAndFinish(const QStringList &ids, JobError error)
+{
+    remove(ids, true, [this, error](bool gone) mutable {
         error.context.insert(u"sandboxDeleted"_s, gone);
         finish(error);
     });
@@ -194,10 +194,7 @@ void CreateSandboxJob::removeOwnAndFinish(JobError error)
         QStringList ids;
         for (const QJsonObject &sandbox : sandboxes)
             ids.append(sandbox.value("id"_L1).toString());
-        remove(ids, true, [this, error](bool gone) mutable {
-            error.context.insert(u"sandboxDeleted"_s, gone);
-            finish(error);
-        });
+        removeAndFinish(ids, error);
     });
 }
 

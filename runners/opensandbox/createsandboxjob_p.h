@@ -45,6 +45,8 @@ private:
     /// A POST may have made a sandbox whose id is not known (the job was cancelled, or the
     /// answer had none): delete every sandbox with this create's label, then finish.
     void removeOwnAndFinish(JobError error);
+    /// Deletes `ids`, then finishes with `error`, which says whether all went.
+    void removeAndFinish(const QStringList &ids, JobError error);
 
     Transport &m_transport;
     OpenSandboxCreateRequest m_request;

@@ -137,6 +137,16 @@ bool HttpCall::sendsAgain(const HttpResult &result) const
            && m_attempts < m_transport.config().retry.maxAttempts;
 }
 
+HttpCall *nextStep(HttpCall *&step, Transport &transport, RequestSpec spec, QObject *parent)
+{
+    if (step) {
+        step->abort();
+        step->deleteLater();
+    }
+    step = new HttpCall(transport, std::move(spec), parent);
+    return step;
+}
+
 namespace {
 
 /// The body as a JSON document of the shape asked for; std::nullopt (and `problem`) when it

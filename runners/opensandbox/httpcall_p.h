@@ -79,6 +79,10 @@ private:
 /// (`timedOut`) one that the caller aborted for silence.
 bool brokeOff(const QNetworkReply *reply, bool timedOut);
 
+/// A job made of calls one after another: `step` (the call before, if any) is aborted and
+/// deleted later, and becomes a new call of `spec`, a child of `parent`.
+HttpCall *nextStep(HttpCall *&step, Transport &transport, RequestSpec spec, QObject *parent);
+
 /// A JSON object body; std::nullopt (with `problem` set) when it is not one.
 std::optional<QJsonObject> jsonObjectBody(const QByteArray &body, QString *problem);
 /// A JSON array body; std::nullopt (with `problem` set) when it is not one.

@@ -78,12 +78,7 @@ void SandboxReadiness::abort()
 
 void SandboxReadiness::step(RequestSpec spec, HttpCall::Done done, HttpCall::Retries retries)
 {
-    if (m_step) {
-        m_step->abort();
-        m_step->deleteLater();
-    }
-    m_step = new HttpCall(m_transport, std::move(spec), this);
-    m_step->setRetries(retries);
+    nextStep(m_step, m_transport, std::move(spec), this)->setRetries(retries);
     m_step->start(std::move(done));
 }
 
