@@ -61,8 +61,8 @@ JobError PortRelayJob::relayError(const QString &code, const QString &message, J
 void PortRelayJob::resolved(const OpenSandboxEndpoint &endpoint)
 {
     m_endpoint = endpoint;
-    const QUrl url = endpoint.url(m_client.config().effectiveProtocol());
-    const bool tls = url.scheme() == u"https"_s;
+    m_url = endpoint.url(m_client.config().effectiveProtocol());
+    const bool tls = m_url.scheme() == u"https"_s;
     m_socket = tls ? new QSslSocket(this) : new QTcpSocket(this);
     connect(m_socket, &QTcpSocket::errorOccurred, this, &PortRelayJob::socketError);
     connect(m_socket, &QTcpSocket::bytesWritten, this, &PortRelayJob::pump);
@@ -76,14 +76,14 @@ void PortRelayJob::resolved(const OpenSandboxEndpoint &endpoint)
         end(std::nullopt);
     });
     connect(m_request, &QIODevice::readyRead, this, &PortRelayJob::pump);
-    const quint16 port = quint16(url.port(tls ? 443 : 80));
+    const quint16 port = quint16(m_url.port(tls ? 443 : 80));
     if (tls) {
         auto *ssl = static_cast<QSslSocket *>(m_socket);
         connect(ssl, &QSslSocket::encrypted, this, &PortRelayJob::pump);
-        ssl->connectToHostEncrypted(url.host(), port);
+        ssl->connectToHostEncrypted(m_url.host(), port);
     } else {
         connect(m_socket, &QTcpSocket::connected, this, &PortRelayJob::pump);
-        m_socket->connectToHost(url.host(), port);
+        m_socket->connectToHost(m_url.host(), port);
     }
 }
 
@@ -96,8 +96,7 @@ bool PortRelayJob::rewriteHead()
         end(relayError(u"RELAY_FAILED"_s, u"the request to relay is not an HTTP/1 request"_s, JobError::Kind::Invalid));
         return false;
     }
-    const QUrl url = m_endpoint.url(m_client.config().effectiveProtocol());
-    QByteArray head = requestLine[0] + ' ' + url.path(QUrl::FullyEncoded).toUtf8() + requestLine[1] + ' '
+    QByteArray head = requestLine[0] + ' ' + m_url.path(QUrl::FullyEncoded).toUtf8() + requestLine[1] + ' '
                       + requestLine[2] + "\r\n";
     // Without headers, the head's end is the request line's.
     const QByteArray headers = headEnd > lineEnd ? m_head.sliced(lineEnd + 2, headEnd - lineEnd - 2) : QByteArray();
@@ -107,7 +106,7 @@ bool PortRelayJob::rewriteHead()
         if (colon > 0 && !replacedHeader(QByteArrayView(header).first(colon).trimmed()))
             head += header + "\r\n";
     }
-    head += "Host: " + url.authority(QUrl::FullyEncoded).toUtf8() + "\r\nConnection: close\r\n";
+    head += "Host: " + m_url.authority(QUrl::FullyEncoded).toUtf8() + "\r\nConnection: close\r\n";
     // What every request to an endpoint carries, as the client's own calls do.
     if (!m_client.config().apiKey.isEmpty())
         head += "OPEN-SANDBOX-API-KEY: " + m_client.config().apiKey.toUtf8() + "\r\n";

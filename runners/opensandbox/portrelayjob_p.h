@@ -44,6 +44,7 @@ private:
     quint16 m_port;
     QIODevice *m_request;
     OpenSandboxEndpoint m_endpoint;
+    QUrl m_url;                     ///< the endpoint's, in the client's protocol
     QTcpSocket *m_socket = nullptr;
     QByteArray m_head;
     bool m_headSent = false;
