@@ -31,7 +31,7 @@ CommandLoader::CommandLoader(const QCommandLineParser &parser, const Terminal &t
     }
     if (parser.optionNames().contains(u"runner"_s)) {
         const QString runner = parser.value(u"runner"_s);
-        if (runner != u"local"_s && runner != u"opensandbox"_s) {
+        if (!runnerNames().contains(runner)) {
             terminal.err(u"sandflow: unknown --runner `%1` (expected `local` or `opensandbox`)\n"_s.arg(runner));
             m_valid = false;
         }

@@ -31,15 +31,6 @@ std::optional<SandboxNetworkPolicy> networkPolicy(const NetworkPolicy &policy, c
     return result;
 }
 
-QString option(const Volume &volume, const QString &key, const InstanceScope &scope, QString *error)
-{
-    for (const TextEntry &entry : volume.options) {
-        if (entry.key == key)
-            return scope.text(entry.value, error);
-    }
-    return {};
-}
-
 bool addVolume(const Workflow &workflow, const Mount &mount, const InstanceScope &scope, SandboxRequest *request,
                QString *error)
 {
@@ -60,15 +51,17 @@ bool addVolume(const Workflow &workflow, const Mount &mount, const InstanceScope
         break;
     case Volume::Backend::Pvc:
         resolved.kind = SandboxVolume::Kind::Pvc;
-        resolved.claimName = option(*volume, u"claimName"_s, scope, error);
         break;
     case Volume::Backend::Ossfs:
         resolved.kind = SandboxVolume::Kind::Ossfs;
         break;
     }
+    // Every option is a setting of the volume, but a pvc's claimName has a field of its own.
     for (const TextEntry &entry : volume->options) {
         if (entry.key != u"claimName"_s)
             resolved.settings.append({entry.key, scope.text(entry.value, error)});
+        else if (volume->backend == Volume::Backend::Pvc)
+            resolved.claimName = scope.text(entry.value, error);
     }
     request->volumes.append(resolved);
     return error->isEmpty();

@@ -4,6 +4,11 @@ namespace Sandflow {
 
 using namespace Qt::StringLiterals;
 
+QStringList runnerNames()
+{
+    return {u"local"_s, u"opensandbox"_s};
+}
+
 QString Step::displayId(int index) const
 {
     return id.isEmpty() ? u"step-%1"_s.arg(index + 1) : id;

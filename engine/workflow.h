@@ -200,6 +200,9 @@ struct ServerConfig
     std::optional<bool> useServerProxy;
 };
 
+/// The runners a workflow may name in `runner` (and `--runner` choose).
+QStringList runnerNames();
+
 struct Workflow
 {
     QString file;              ///< as given to the loader
@@ -207,7 +210,7 @@ struct Workflow
     int version = 1;
     QString name;
     SourcePos namePos;
-    QString runner = QStringLiteral("local");
+    QString runner = QStringLiteral("local");   ///< one of runnerNames()
     ServerConfig server;
     TextMap vars;
     TextMap env;

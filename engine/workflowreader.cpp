@@ -39,7 +39,7 @@ void WorkflowReader::read(const YAML::Node &root)
 
     const YAML::Node runner = map.value(u"runner"_s);
     if (runner.IsDefined()) {
-        const QStringList runners = {u"local"_s, u"opensandbox"_s};
+        const QStringList runners = runnerNames();
         const QString value = text(runner, u"`runner`"_s).source();
         if (runner.IsNull())
             m_source.error(map.keyPosition(u"runner"_s), u"`runner` must be `local` or `opensandbox`"_s);
