@@ -6,6 +6,7 @@
 #include "sandboxrecords_p.h"
 #include "sandboxrequest_p.h"
 #include "sandboxuserns_p.h"
+#include "sandboxvolumes_p.h"
 
 #include <QDir>
 #include <QThread>
@@ -130,6 +131,8 @@ private:
 LocalRunner::LocalRunner(Options options, QObject *parent)
     : Runner(parent)
     , m_options(std::move(options))
+    , m_volumeSources(std::make_unique<const Internal::VolumeSources>(
+          Internal::resolveVolumeSources(m_options.allowedHostPaths, m_options.stateDirectory)))
 {
 }
 
@@ -145,10 +148,10 @@ SandboxJob *LocalRunner::createSandbox(const SandboxRequest &request)
     if (request.gpus)
         warnOnce(u"the local runner has no GPUs to give: sandboxes run without the `gpu` they ask for"_s);
     Internal::SandboxLayout layout;
-    if (std::optional<JobError> refusal = Internal::layoutForRequest(request, m_options, &layout))
+    if (std::optional<JobError> refusal = Internal::layoutForRequest(request, m_options, *m_volumeSources, &layout))
         return new RefusedCreateJob(std::move(*refusal));
     layout.userNamespaceFd = userNamespaceFd();
-    auto sandbox = std::make_unique<LocalSandbox>(layout, request);
+    auto sandbox = std::make_unique<LocalSandbox>(std::move(layout), request);
     LocalSandbox *raw = sandbox.get();
     const QString id = raw->info().id;
     // Whatever ends the sandbox, the runner forgets it, once the signal has been delivered.

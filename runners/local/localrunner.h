@@ -16,6 +16,7 @@ namespace Sandflow {
 namespace Internal {
 class LocalSandbox;
 class MappedUserNamespace;
+struct VolumeSources;
 }
 
 class LocalRunner final : public Runner
@@ -120,6 +121,8 @@ private:
     int userNamespaceFd();
 
     Options m_options;
+    /// What volumes may use, the links in the operator's paths resolved when the runner is made.
+    std::unique_ptr<const Internal::VolumeSources> m_volumeSources;
     QStringList m_warned;
     std::unique_ptr<Internal::MappedUserNamespace> m_userNamespace;
     std::map<QString, std::unique_ptr<Internal::LocalSandbox>> m_sandboxes;

@@ -16,9 +16,9 @@ namespace Sandflow::Internal {
 
 using namespace Qt::StringLiterals;
 
-LocalSandbox::LocalSandbox(const SandboxLayout &layout, const SandboxRequest &request)
+LocalSandbox::LocalSandbox(SandboxLayout layout, const SandboxRequest &request)
     : m_request(request)
-    , m_layout(layout)
+    , m_layout(std::move(layout))
 {
     m_info.id = QUuid::createUuid().toString(QUuid::Id128);
     m_info.state = SandboxState::Pending;
@@ -30,7 +30,7 @@ LocalSandbox::LocalSandbox(const SandboxLayout &layout, const SandboxRequest &re
         m_info.expiresAt = m_info.createdAt.addMSecs(*request.timeoutMs);
     // The sandbox sees the host's system tree or the rootfs, both readable from here.
     for (const QString &bash : {u"/bin/bash"_s, u"/usr/bin/bash"_s}) {
-        if (m_bashPath.isEmpty() && QFileInfo(layout.rootfs + bash).isExecutable())
+        if (m_bashPath.isEmpty() && QFileInfo(m_layout.rootfs + bash).isExecutable())
             m_bashPath = bash;
     }
 
@@ -95,21 +95,29 @@ void LocalSandbox::start(const LocalRunner::Options &options, QString *warning)
         limits.maxProcesses = m_request.maxProcesses.value_or(options.defaultMaxProcesses);
         m_cgroup = SandboxCgroup::create(m_info.id, limits, warning);
     }
-    SandboxLayout layout = m_layout;
+    // bwrap gets its own copies of the layout's descriptors as it starts (or fails to): the
+    // runner's close when this returns.
+    SandboxLayout layout = std::move(m_layout);
     layout.id = m_info.id.left(12);
     for (auto it = m_environment.cbegin(); it != m_environment.cend(); ++it)
         layout.env.append(it.key() + u'=' + it.value());
     m_readyTimer.start(int(std::min<qint64>(options.readyTimeoutMs, std::numeric_limits<int>::max())));
     const SandboxCgroup *cgroup = m_cgroup.get();
     const int userNamespace = layout.userNamespaceFd;
+    // Taken before the fork: the child may not allocate.
+    std::vector<int> mountSources;
+    for (const BindMount &mount : layout.mounts)
+        mountSources.push_back(mount.source.get());
     // Between fork and exec: async-signal-safe calls only.
-    m_agent.start(bwrapProgram(), bwrapArguments(layout), [cgroup, userNamespace] {
+    m_agent.start(bwrapProgram(), bwrapArguments(layout), [cgroup, userNamespace, mountSources] {
         // Out of the runner's process group: a Ctrl-C on the terminal is for the runner,
         // which cancels commands as it should, not for every sandbox at once.
         ::setsid();
         if (cgroup)
             cgroup->joinFromChild();
         MappedUserNamespace::inheritInChild(userNamespace);
+        for (const int source : mountSources)
+            inheritAcrossExec(source);
     });
     // Ready means the agent answered, as OpenSandbox clients poll execd's /ping.
     m_pingChannel = m_agent.request({{u"op"_s, u"ping"_s}});

@@ -22,8 +22,8 @@ class LocalSandbox final : public QObject
 
 public:
     /// `layout` is what the request resolved to (see layoutForRequest); the sandbox adds its
-    /// id and environment.
-    LocalSandbox(const SandboxLayout &layout, const SandboxRequest &request);
+    /// id and environment, and keeps the layout's descriptors until start().
+    LocalSandbox(SandboxLayout layout, const SandboxRequest &request);
 
     const SandboxInfo &info() const { return m_info; }
     AgentConnection &agent() { return m_agent; }
@@ -31,8 +31,8 @@ public:
     /// is over a minimal base.
     QJsonObject commandEnvironment(const QMap<QString, QString> &overrides = {}) const;
 
-    /// Starts bubblewrap and the agent; `ready` or `stopped` follows. `warning` is set when
-    /// the resource limits cannot be applied.
+    /// Starts bubblewrap and the agent, once; `ready` or `stopped` follows. `warning` is set
+    /// when the resource limits cannot be applied.
     void start(const LocalRunner::Options &options, QString *warning);
     /// The sandbox's cgroups, or nullptr where limits are unavailable.
     const SandboxCgroup *cgroup() const { return m_cgroup.get(); }

@@ -83,10 +83,13 @@ static void addRootfs(const QString &rootfs, QStringList *args)
 }
 
 // Over the root tmpfs while it is still writable, so that bwrap can create the mount points.
-static void addMounts(const QList<BindMount> &mounts, QStringList *args)
+// From descriptors: a path would be looked up again as bwrap mounts it, after whatever a
+// sandbox holding the volume renamed in the meantime.
+static void addMounts(const std::vector<BindMount> &mounts, QStringList *args)
 {
     for (const BindMount &mount : mounts)
-        args->append({mount.readOnly ? u"--ro-bind"_s : u"--bind"_s, mount.source, mount.target});
+        args->append({mount.readOnly ? u"--ro-bind-fd"_s : u"--bind-fd"_s, QString::number(mount.source.get()),
+                      mount.target});
 }
 
 QStringList bwrapArguments(const SandboxLayout &layout)

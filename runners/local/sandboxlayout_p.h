@@ -3,16 +3,22 @@
 // by running real sandboxes with nothing else around them.
 #pragma once
 
-#include <QList>
+#include "uniquefd_p.h"
+
 #include <QString>
 #include <QStringList>
+
+#include <vector>
 
 namespace Sandflow::Internal {
 
 /// A host file or directory that appears inside the sandbox.
 struct BindMount
 {
-    QString source;             ///< on the host, absolute, symbolic links resolved
+    /// The host's file or directory, open (O_PATH, close-on-exec): bubblewrap mounts what the
+    /// descriptor is, not whatever a path names by the time it mounts. bubblewrap must
+    /// inherit it (inheritAcrossExec), and closes its copy once mounted.
+    UniqueFd source;
     QString target;             ///< inside the sandbox, absolute
     bool readOnly = false;
 };
@@ -30,7 +36,7 @@ struct SandboxLayout
     /// An unpacked root filesystem (absolute) to use instead of the host's system tree;
     /// empty: the host's.
     QString rootfs;
-    QList<BindMount> mounts;    ///< volumes, mounted in this order
+    std::vector<BindMount> mounts;   ///< volumes, mounted in this order
 };
 
 /// The program to start (bwrap) and its arguments. The agent is the sandbox's first

@@ -1,7 +1,5 @@
 #include "sandboxrequest_p.h"
 
-#include "sandboxvolumes_p.h"
-
 #include <QFileInfo>
 
 #include <algorithm>
@@ -49,7 +47,7 @@ std::optional<JobError> checkRootfs(const QString &rootfs, QString *resolved)
 } // namespace
 
 std::optional<JobError> layoutForRequest(const SandboxRequest &request, const LocalRunner::Options &options,
-                                         SandboxLayout *layout)
+                                         const VolumeSources &volumeSources, SandboxLayout *layout)
 {
     layout->agentPath = options.agentPath;
     if (std::optional<JobError> error = checkNetwork(request.network, &layout->isolateNetwork))
@@ -58,10 +56,7 @@ std::optional<JobError> layoutForRequest(const SandboxRequest &request, const Lo
         if (std::optional<JobError> error = checkRootfs(request.rootfs, &layout->rootfs))
             return error;
     }
-    VolumeSources sources;
-    sources.allowedHostPaths = options.allowedHostPaths;
-    sources.stateDirectory = options.stateDirectory;
-    return resolveVolumes(request.volumes, sources, &layout->mounts);
+    return resolveVolumes(request.volumes, volumeSources, &layout->mounts);
 }
 
 } // namespace Sandflow::Internal

@@ -6,6 +6,7 @@
 #include "asyncjob.h"
 #include "localrunner.h"
 #include "sandboxlayout_p.h"
+#include "sandboxvolumes_p.h"
 
 #include <optional>
 
@@ -15,6 +16,6 @@ namespace Sandflow::Internal {
 /// environment). Returns the first refusal (Kind::Invalid: NETWORK_POLICY_NOT_SUPPORTED,
 /// ROOTFS_NOT_FOUND, VOLUME_*) or, when a volume cannot be created, a Kind::Infra error.
 std::optional<JobError> layoutForRequest(const SandboxRequest &request, const LocalRunner::Options &options,
-                                         SandboxLayout *layout);
+                                         const VolumeSources &volumeSources, SandboxLayout *layout);
 
 } // namespace Sandflow::Internal

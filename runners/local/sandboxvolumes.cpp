@@ -1,18 +1,24 @@
 #include "sandboxvolumes_p.h"
 
 #include "names_p.h"
+#include "openbeneath_p.h"
 
 #include <QDir>
 #include <QFileInfo>
 #include <QJsonArray>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <functional>
 
 namespace Sandflow::Internal {
 
 using namespace Qt::StringLiterals;
 
 namespace {
+
+using HostPrefix = VolumeSources::HostPrefix;
 
 // The system tree (and the merged-/usr links into it), and where the agent lives: a volume
 // there would hide or break what every sandbox relies on.
@@ -23,6 +29,15 @@ JobError refusal(const SandboxVolume &volume, const QString &code, const QString
 {
     context.insert(u"volume"_s, volume.name);
     return {JobError::Kind::Invalid, code, u"volume `%1`: %2"_s.arg(volume.name, message), context};
+}
+
+JobError notOpened(const SandboxVolume &volume, const QString &path, int error)
+{
+    const QString reason = error == ELOOP ? u"a symbolic link is in the way, and volume sources follow none"_s
+                                          : QString::fromLocal8Bit(strerror(error));
+    return {JobError::Kind::Infra, u"VOLUME_CREATE_FAILED"_s,
+            u"volume `%1`: cannot open or create `%2`: %3"_s.arg(volume.name, path, reason),
+            {{u"volume"_s, volume.name}, {u"path"_s, path}}};
 }
 
 // By whole components: /data holds /data and /data/x, not /database.
@@ -46,69 +61,82 @@ QString realPath(const QString &path)
     return QDir::cleanPath(QFileInfo(existing).canonicalFilePath() + path.mid(existing.size()));
 }
 
-enum class Placement { Inside, Outside, NotCreated };
-
-// Finds `path` within `roots` and creates it as a directory when it is missing; `*resolved`
-// is then its canonical form. It must be within as written and again with symbolic links
-// resolved: before anything is created, so that no directory is made where a link leads,
-// and after.
-Placement place(const QString &path, const QStringList &roots, QString *resolved)
-{
-    QStringList cleanRoots;
-    QStringList realRoots;
-    for (const QString &root : roots) {
-        if (!QDir::isAbsolutePath(root))
-            continue;
-        cleanRoots.append(QDir::cleanPath(root));
-        realRoots.append(realPath(cleanRoots.last()));
-    }
-    const QString clean = QDir::cleanPath(path);
-    if (!QDir::isAbsolutePath(clean) || !isWithinAny(clean, cleanRoots) || !isWithinAny(realPath(clean), realRoots))
-        return Placement::Outside;
-    if (!QFileInfo::exists(clean) && !QDir().mkpath(clean))
-        return Placement::NotCreated;
-    *resolved = QFileInfo(clean).canonicalFilePath();
-    return isWithinAny(*resolved, realRoots) ? Placement::Inside : Placement::Outside;
-}
-
-// The source of `volume` at `path`, within `roots`; `outside` is the error when it is not.
-std::optional<JobError> placeSource(const SandboxVolume &volume, const QString &path, const QStringList &roots,
-                                    const JobError &outside, QString *source)
-{
-    switch (place(path, roots, source)) {
-    case Placement::Inside:
-        return std::nullopt;
-    case Placement::NotCreated:
-        break;
-    case Placement::Outside:
-        return outside;
-    }
-    return JobError{JobError::Kind::Infra, u"VOLUME_CREATE_FAILED"_s,
-                    u"volume `%1`: cannot create `%2`"_s.arg(volume.name, path),
-                    {{u"volume"_s, volume.name}, {u"path"_s, path}}};
-}
-
 QString withSubPath(const QString &base, const QString &subPath)
 {
     return subPath.isEmpty() ? base : base + u'/' + subPath;
 }
 
-std::optional<JobError> resolveHost(const SandboxVolume &volume, const QStringList &allowed, QString *source)
+// Where a volume's source is: `inside` (from the request) below `directory` (the operator's,
+// its links resolved once), which messages call `directoryName`.
+struct SourcePath
 {
-    const QString path = withSubPath(volume.hostPath, volume.subPath);
-    return placeSource(volume, path, allowed,
-                       refusal(volume, u"VOLUME_HOST_PATH_NOT_ALLOWED"_s,
-                               allowed.isEmpty()
-                                   ? u"host path `%1` is not allowed: the runner allows no host paths"_s.arg(path)
-                                   : u"host path `%1` is not within the allowed host paths (%2), as written or with "
-                                     u"symbolic links resolved"_s.arg(path, allowed.join(u", "_s)),
-                               {{u"path"_s, path}, {u"allowedHostPaths"_s, QJsonArray::fromStringList(allowed)}}),
-                       source);
+    QString directory;
+    QString directoryName;
+    QString inside;
+};
+
+// Opens the source by descriptor, first the operator's directory from `/`, then what the
+// request names below it. A link below the directory is the request's doing and refused
+// with `throughLink(the link)`; anything else that fails is VOLUME_CREATE_FAILED.
+std::optional<JobError> openSource(const SandboxVolume &volume, const SourcePath &path,
+                                   const std::function<JobError(const QString &)> &throughLink, UniqueFd *source)
+{
+    const UniqueFd hostRoot = openHostRoot();
+    const OpenedPath directory = openBeneath(hostRoot.get(), path.directory);
+    if (!directory.fd.isValid())
+        return notOpened(volume, u'/' + directory.failedAt, directory.error);
+    OpenedPath opened = openBeneath(directory.fd.get(), path.inside);
+    if (!opened.fd.isValid()) {
+        const QString failedAt = QDir::cleanPath(path.directoryName + u'/' + opened.failedAt);
+        return opened.error == ELOOP ? throughLink(failedAt) : notOpened(volume, failedAt, opened.error);
+    }
+    *source = std::move(opened.fd);
+    return std::nullopt;
+}
+
+// The allowed directory that `path` is written under; the longest when several are, as the
+// operator's most precise word on where it lies.
+const HostPrefix *allowedPrefixOf(const QString &path, const QList<HostPrefix> &allowed)
+{
+    const HostPrefix *found = nullptr;
+    for (const HostPrefix &prefix : allowed) {
+        if (isWithin(path, prefix.written) && (!found || prefix.written.size() > found->written.size()))
+            found = &prefix;
+    }
+    return found;
+}
+
+JobError notAllowed(const SandboxVolume &volume, const QString &path, const QList<HostPrefix> &allowed)
+{
+    QStringList written;
+    for (const HostPrefix &prefix : allowed)
+        written.append(prefix.written);
+    return refusal(volume, u"VOLUME_HOST_PATH_NOT_ALLOWED"_s,
+                   written.isEmpty()
+                       ? u"host path `%1` is not allowed: the runner allows no host paths"_s.arg(path)
+                       : u"host path `%1` is not within the allowed host paths (%2)"_s.arg(path, written.join(u", "_s)),
+                   {{u"path"_s, path}, {u"allowedHostPaths"_s, QJsonArray::fromStringList(written)}});
+}
+
+std::optional<JobError> resolveHost(const SandboxVolume &volume, const QList<HostPrefix> &allowed, UniqueFd *source)
+{
+    const QString path = QDir::cleanPath(withSubPath(volume.hostPath, volume.subPath));
+    const HostPrefix *prefix = QDir::isAbsolutePath(path) ? allowedPrefixOf(path, allowed) : nullptr;
+    if (!prefix)
+        return notAllowed(volume, path, allowed);
+    const auto throughLink = [&volume, &path](const QString &link) {
+        return refusal(volume, u"VOLUME_HOST_PATH_NOT_ALLOWED"_s,
+                       u"host path `%1` goes through the symbolic link `%2`, and host volumes follow none"_s
+                           .arg(path, link),
+                       {{u"path"_s, path}, {u"link"_s, link}});
+    };
+    return openSource(volume, {prefix->resolved, prefix->written, path.mid(prefix->written.size())}, throughLink,
+                      source);
 }
 
 // A pvc volume is a directory of the state directory that outlives its sandboxes, as a
 // Docker named volume or a PersistentVolumeClaim does.
-std::optional<JobError> resolvePvc(const SandboxVolume &volume, const QString &stateDirectory, QString *source)
+std::optional<JobError> resolvePvc(const SandboxVolume &volume, const QString &stateDirectory, UniqueFd *source)
 {
     if (stateDirectory.isEmpty())
         return refusal(volume, u"VOLUME_NO_STATE_DIRECTORY"_s,
@@ -117,18 +145,32 @@ std::optional<JobError> resolvePvc(const SandboxVolume &volume, const QString &s
         return refusal(volume, u"VOLUME_INVALID_CLAIM_NAME"_s,
                        u"claim name `%1` is not a DNS name (lowercase letters, digits and `-`)"_s.arg(volume.claimName),
                        {{u"claimName"_s, volume.claimName}});
-    const QString root = QFileInfo(stateDirectory).absoluteFilePath() + u"/volumes/"_s + volume.claimName;
-    return placeSource(volume, withSubPath(root, volume.subPath), {root},
-                       refusal(volume, u"VOLUME_INVALID_SUBPATH"_s,
-                               u"subPath `%1` leads out of the volume through a symbolic link"_s.arg(volume.subPath),
-                               {{u"subPath"_s, volume.subPath}}),
-                       source);
+    const QString directory = stateDirectory + u"/volumes/"_s + volume.claimName;
+    const auto throughLink = [&volume](const QString &link) {
+        return refusal(volume, u"VOLUME_INVALID_SUBPATH"_s,
+                       u"subPath `%1` goes through the symbolic link `%2`, and volumes follow none"_s
+                           .arg(volume.subPath, link),
+                       {{u"subPath"_s, volume.subPath}, {u"link"_s, link}});
+    };
+    return openSource(volume, {directory, directory, volume.subPath}, throughLink, source);
 }
 
 } // namespace
 
+VolumeSources resolveVolumeSources(const QStringList &allowedHostPaths, const QString &stateDirectory)
+{
+    VolumeSources sources;
+    for (const QString &path : allowedHostPaths) {
+        if (QDir::isAbsolutePath(path))
+            sources.allowedHostPaths.append({QDir::cleanPath(path), realPath(QDir::cleanPath(path))});
+    }
+    if (!stateDirectory.isEmpty())
+        sources.stateDirectory = realPath(QFileInfo(stateDirectory).absoluteFilePath());
+    return sources;
+}
+
 std::optional<JobError> resolveVolumes(const QList<SandboxVolume> &volumes, const VolumeSources &sources,
-                                       QList<BindMount> *mounts)
+                                       std::vector<BindMount> *mounts)
 {
     for (const SandboxVolume &volume : volumes) {
         const QString target = QDir::cleanPath(volume.mountPath);
@@ -141,7 +183,7 @@ std::optional<JobError> resolveVolumes(const QList<SandboxVolume> &volumes, cons
             return refusal(volume, u"VOLUME_INVALID_SUBPATH"_s,
                            u"subPath `%1` must be relative, without `..`"_s.arg(volume.subPath),
                            {{u"subPath"_s, volume.subPath}});
-        QString source;
+        UniqueFd source;
         std::optional<JobError> error;
         switch (volume.kind) {
         case SandboxVolume::Kind::Host:
@@ -158,7 +200,7 @@ std::optional<JobError> resolveVolumes(const QList<SandboxVolume> &volumes, cons
         }
         if (error)
             return error;
-        mounts->append({source, target, volume.readOnly});
+        mounts->push_back({std::move(source), target, volume.readOnly});
     }
     return std::nullopt;
 }

@@ -13,10 +13,18 @@
 #include <csignal>
 #include <functional>
 
+#include <fcntl.h>
+
 using namespace Qt::StringLiterals;
 using namespace Sandflow::Internal;
 
 namespace {
+
+// A mount of the host's `path`, opened as the runner opens volume sources.
+BindMount bindMount(const QString &path, const QString &target, bool readOnly)
+{
+    return {UniqueFd(::open(QFile::encodeName(path).constData(), O_PATH | O_CLOEXEC)), target, readOnly};
+}
 
 struct Result
 {
@@ -42,7 +50,13 @@ public:
                          [this](quint32, AgentConnection::Stream stream, const QByteArray &data) {
                              (stream == AgentConnection::Stream::Stdout ? current.out : current.err) += data;
                          });
-        connection.start(bwrapProgram(), bwrapArguments(layout));
+        std::vector<int> mountSources;
+        for (const BindMount &mount : layout.mounts)
+            mountSources.push_back(mount.source.get());
+        connection.start(bwrapProgram(), bwrapArguments(layout), [mountSources] {
+            for (const int source : mountSources)
+                inheritAcrossExec(source);
+        });
     }
 
     // Stopped the way the runner stops a sandbox: close the control pipe, wait for it.
@@ -164,9 +178,9 @@ void TestSandboxLayout::bindMountsKeepTheirModeOnTheReadOnlyRoot()
     file.close();
     // Mount points that neither the host's tree nor the root tmpfs has yet, two levels deep.
     Sandbox sandbox([&host](SandboxLayout &layout) {
-        layout.mounts = {{host.filePath(u"ro"_s), u"/data/ro"_s, true},
-                         {host.filePath(u"rw"_s), u"/data/rw"_s, false},
-                         {host.filePath(u"settings"_s), u"/config/settings"_s, true}};
+        layout.mounts.push_back(bindMount(host.filePath(u"ro"_s), u"/data/ro"_s, true));
+        layout.mounts.push_back(bindMount(host.filePath(u"rw"_s), u"/data/rw"_s, false));
+        layout.mounts.push_back(bindMount(host.filePath(u"settings"_s), u"/config/settings"_s, true));
     });
     QVERIFY(sandbox.run(u"touch /data/ro/f"_s).exitCode != 0);
     QVERIFY(sandbox.run(u"echo v2 > /config/settings"_s).exitCode != 0);
