@@ -6,6 +6,7 @@
 
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QLocale>
 
 #include <csignal>
 
@@ -18,6 +19,8 @@ namespace {
 /// Enough queued stdin to keep the agent busy, little enough not to hold a big upload in memory.
 constexpr qint64 MaxPendingInput = 1 << 20;
 constexpr qint64 InputChunk = 256 << 10;
+/// Of a tool's stderr: its failure is one short line of JSON.
+constexpr qsizetype MaxStderrBytes = 64 << 10;
 
 } // namespace
 
@@ -43,12 +46,8 @@ void AgentToolRun::start()
     AgentConnection &agent = m_sandbox->agent();
     connect(&agent, &AgentConnection::output, this,
             [this](quint32 channel, AgentConnection::Stream stream, const QByteArray &data) {
-                if (channel != m_channel)
-                    return;
-                if (stream == AgentConnection::Stream::Stdout)
-                    m_callbacks.output(data);
-                else
-                    m_stderr += data;
+                if (channel == m_channel)
+                    onOutput(stream, data);
             });
     connect(&agent, &AgentConnection::replied, this, [this](quint32 channel, const QJsonObject &reply) {
         if (channel != m_channel)
@@ -88,8 +87,34 @@ void AgentToolRun::kill()
         return;
     }
     m_killed = true;
-    // SIGKILL at once: the tool holds nothing that needs cleaning up. The agent handles
-    // requests in order, so this reaches the tool even if its exec is not answered yet.
+    sendKill();
+}
+
+// What the sandbox sends is taken only as far as it was asked for: past the limit, the tool
+// is stopped and its run fails, rather than the runner holding (or passing on) the rest.
+void AgentToolRun::onOutput(AgentConnection::Stream stream, const QByteArray &data)
+{
+    if (m_ended)
+        return;
+    if (stream == AgentConnection::Stream::Stderr) {
+        m_stderr += data.left(MaxStderrBytes - m_stderr.size());
+        return;
+    }
+    if (m_outputLimit >= 0 && data.size() > m_outputLimit - m_outputBytes) {
+        sendKill();
+        end(JobError{JobError::Kind::Infra, u"FILE_TOOL_FAILED"_s,
+                     u"the sandbox's file tool sent more than %1"_s.arg(QLocale::c().formattedDataSize(m_outputLimit, 0)),
+                     {}});
+        return;
+    }
+    m_outputBytes += data.size();
+    m_callbacks.output(data);
+}
+
+// SIGKILL at once: the tool holds nothing that needs cleaning up. The agent handles requests
+// in order, so this reaches the tool even if its exec is not answered yet.
+void AgentToolRun::sendKill()
+{
     m_sandbox->agent().request({{u"op"_s, u"signal"_s}, {u"target"_s, qint64(m_channel)}, {u"signal"_s, SIGKILL}});
 }
 

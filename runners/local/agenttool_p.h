@@ -21,6 +21,9 @@ class LocalRunner;
 
 namespace Sandflow::Internal {
 
+/// The most a file tool's answer may hold: a job keeps it in memory until it is complete.
+inline constexpr qint64 MaxToolAnswerBytes = 64 << 20;
+
 /// One run of the agent as a tool, for the job that owns it.
 class AgentToolRun final : public QObject
 {
@@ -40,12 +43,16 @@ public:
     AgentToolRun(LocalRunner *runner, QString sandboxId, QStringList arguments, std::unique_ptr<QIODevice> input,
                  Callbacks callbacks, QObject *parent);
 
+    /// The most stdout the run takes; more kills the tool and fails the run. -1: no limit.
+    void setOutputLimit(qint64 bytes) { m_outputLimit = bytes; }
     void start();
     /// Kills the tool; `finished` follows once it has exited (or the sandbox is gone), so that
     /// nothing of the run is left in the sandbox.
     void kill();
 
 private:
+    void onOutput(AgentConnection::Stream stream, const QByteArray &data);
+    void sendKill();
     void pump();
     void end(std::optional<JobError> error);
     std::optional<JobError> failure(const QJsonObject &status) const;
@@ -60,7 +67,9 @@ private:
     bool m_started = false;
     bool m_ended = false;
     bool m_killed = false;
-    QByteArray m_stderr;
+    qint64 m_outputLimit = -1;
+    qint64 m_outputBytes = 0;
+    QByteArray m_stderr;   ///< its start: enough for the one line that says why it failed
 };
 
 /// A file operation (`fs` tool) whose stdout, once complete, becomes the result.
@@ -81,6 +90,7 @@ public:
         };
         m_run = new AgentToolRun(runner, sandboxId, QStringList{QStringLiteral("fs")} + arguments, std::move(input),
                                  std::move(callbacks), this);
+        m_run->setOutputLimit(MaxToolAnswerBytes);
     }
 
 protected:
@@ -103,6 +113,8 @@ public:
     /// `arguments` as for AgentToolRun; `failure` unset: the fs tool's errors.
     AgentReadJob(LocalRunner *runner, const QString &sandboxId, const QStringList &arguments,
                  std::unique_ptr<QIODevice> input = {}, AgentToolRun::Failure failure = {});
+    /// See AgentToolRun::setOutputLimit().
+    void setOutputLimit(qint64 bytes) { m_run->setOutputLimit(bytes); }
 
 protected:
     void doStart() override { m_run->start(); }

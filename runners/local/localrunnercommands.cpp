@@ -56,8 +56,10 @@ ResultJob<CommandLogs> *LocalRunner::commandLogs(const QString &sandboxId, const
         return new ImmediateJob<CommandLogs>([error](CommandLogs &) { return error; });
     }
     cursor = std::max<qint64>(cursor, 0);
+    // A slice at a time, as an answer is held in memory whole: the cursor tells where the
+    // next one starts.
     return new Internal::AgentToolJob<CommandLogs>(
-        this, sandboxId, {u"read"_s, entry->logPath, QString::number(cursor), u"-1"_s},
+        this, sandboxId, {u"read"_s, entry->logPath, QString::number(cursor), QString::number(Internal::MaxToolAnswerBytes)},
         [cursor](const QByteArray &bytes, CommandLogs &logs) -> std::optional<JobError> {
             logs.data = bytes;
             logs.nextCursor = cursor + bytes.size();

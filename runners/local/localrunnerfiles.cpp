@@ -32,17 +32,18 @@ QStringList permissionArguments(const FilePermissions &permissions)
     return {QString::number(permissions.mode & 07777, 8), permissions.owner, permissions.group};
 }
 
+// Held to what FileInfo promises, whatever the tool says: servers pass these figures on.
 FileInfo fileInfoFromJson(const QJsonObject &object)
 {
     FileInfo info;
     info.path = object.value(u"path"_s).toString();
     info.type = fileTypeFromName(object.value(u"type"_s).toString());
-    info.size = object.value(u"size"_s).toInteger();
+    info.size = std::max<qint64>(object.value(u"size"_s).toInteger(), 0);
     info.modifiedAt = QDateTime::fromMSecsSinceEpoch(object.value(u"modifiedAt"_s).toInteger(), Qt::UTC);
     info.changedAt = QDateTime::fromMSecsSinceEpoch(object.value(u"changedAt"_s).toInteger(), Qt::UTC);
     info.owner = object.value(u"owner"_s).toString();
     info.group = object.value(u"group"_s).toString();
-    info.mode = object.value(u"mode"_s).toInt();
+    info.mode = object.value(u"mode"_s).toInt() & 0777;
     return info;
 }
 
@@ -77,7 +78,14 @@ ResultJob<QList<FileInfo>> *LocalRunner::fileInfo(const QString &sandboxId, cons
     QStringList arguments = {u"info"_s};
     for (const QString &path : paths)
         arguments.append(sandboxPath(path));
-    return new AgentToolJob<QList<FileInfo>>(this, sandboxId, arguments, parseFileList);
+    // One entry for each path, in order, as callers read them.
+    return new AgentToolJob<QList<FileInfo>>(this, sandboxId, arguments,
+                                             [count = paths.size()](const QByteArray &bytes, QList<FileInfo> &files) {
+                                                 std::optional<JobError> error = parseFileList(bytes, files);
+                                                 if (!error && files.size() != count)
+                                                     return std::optional<JobError>(malformedToolOutput());
+                                                 return error;
+                                             });
 }
 
 ResultJob<FileInfo> *LocalRunner::uploadFile(const QString &sandboxId, const QString &path,
@@ -90,8 +98,14 @@ ResultJob<FileInfo> *LocalRunner::uploadFile(const QString &sandboxId, const QSt
 
 FileReadJob *LocalRunner::downloadFile(const QString &sandboxId, const QString &path, qint64 offset, qint64 length)
 {
-    return new Internal::AgentReadJob(this, sandboxId, {u"fs"_s, u"read"_s, sandboxPath(path), QString::number(offset),
-                                                        QString::number(length < 0 ? -1 : length)});
+    auto *job = new Internal::AgentReadJob(this, sandboxId, {u"fs"_s, u"read"_s, sandboxPath(path),
+                                                             QString::number(offset),
+                                                             QString::number(length < 0 ? -1 : length)});
+    // A range is the bytes asked for and no more: `sandflow serve` sends it on as a body
+    // whose length it has announced.
+    if (length >= 0)
+        job->setOutputLimit(length);
+    return job;
 }
 
 ResultJob<QList<FileInfo>> *LocalRunner::searchFiles(const QString &sandboxId, const QString &directory,
