@@ -190,10 +190,18 @@ void UploadStepJob::uploadNext()
     sendFile(entry, target);
 }
 
+namespace {
+
+/// How deep a directory is listed for its download: any real tree, and a bound on how
+/// many levels a hostile listing can make.
+constexpr int DownloadDepth = 4096;
+
+} // namespace
+
 DownloadStepJob::DownloadStepJob(Runner *runner, QString sandboxId, QString from, QString to)
     : m_runner(runner)
     , m_sandboxId(std::move(sandboxId))
-    , m_from(std::move(from))
+    , m_from(QDir::cleanPath(from))
     , m_to(std::move(to))
 {
 }
@@ -206,31 +214,79 @@ void DownloadStepJob::doStart()
             finish(info->error());
             return;
         }
-        if (info->result().first().type != FileInfo::Type::Directory) {
-            m_files.append({m_from, m_to});
-            downloadNext();
+        if (info->result().size() != 1) {
+            finish(JobError{JobError::Kind::Invalid, u"DOWNLOAD_BAD_LISTING"_s,
+                            u"the sandbox described %1 files for `%2`"_s.arg(info->result().size()).arg(m_from),
+                            {{u"source"_s, m_from}}});
             return;
         }
-        // Every level below, parents first, so directories exist before their files.
-        auto *listing = m_runner->listDirectory(m_sandboxId, m_from, 4096);
-        connect(listing, &AsyncJob::finished, this, [this, listing] {
-            if (listing->error()) {
-                finish(listing->error());
-                return;
-            }
-            QDir().mkpath(m_to);
-            for (const FileInfo &entry : listing->result()) {
-                const QString target = m_to + u'/' + entry.path.mid(m_from.size() + 1);
-                if (entry.type == FileInfo::Type::Directory)
-                    QDir().mkpath(target);
-                else if (entry.type == FileInfo::Type::File)
-                    m_files.append({entry.path, target});
-            }
-            downloadNext();
-        });
-        listing->start();
+        if (info->result().first().type == FileInfo::Type::Directory)
+            downloadDirectory();
+        else
+            downloadSingleFile();
     });
     info->start();
+}
+
+// The file goes where the user named it: the directories on the way are theirs to choose,
+// links among them, and are followed. The name itself is the one thing the download makes,
+// so a link found there is not the user's choice of place (it may have been planted, by a
+// sandbox sharing the directory through a volume, say): it is refused, not written through.
+void DownloadStepJob::downloadSingleFile()
+{
+    const QFileInfo file(m_to);
+    if (!isPlainName(file.fileName())) {
+        targetUnwritable(u"`%1` names no file"_s.arg(m_to), m_to);
+        return;
+    }
+    if (!openDestination(file.path()))
+        return;
+    m_files.append({m_from, {file.fileName()}});
+    downloadNext();
+}
+
+void DownloadStepJob::downloadDirectory()
+{
+    // Listing paths are absolute, so only an absolute source tells what is below it.
+    if (QDir::isRelativePath(m_from)) {
+        finish(JobError{JobError::Kind::Invalid, u"DOWNLOAD_SOURCE_NOT_ABSOLUTE"_s,
+                        u"cannot download the directory `%1`: its path is not absolute"_s.arg(m_from),
+                        {{u"source"_s, m_from}}});
+        return;
+    }
+    auto *listing = m_runner->listDirectory(m_sandboxId, m_from, DownloadDepth);
+    connect(listing, &AsyncJob::finished, this, [this, listing] {
+        if (listing->error()) {
+            finish(listing->error());
+            return;
+        }
+        DownloadTree tree;
+        if (std::optional<JobError> refusal = downloadTreeFromListing(m_from, listing->result(), DownloadDepth, &tree)) {
+            finish(std::move(refusal));
+            return;
+        }
+        if (!openDestination(m_to))
+            return;
+        QString problem;
+        for (const QStringList &directory : std::as_const(tree.directories)) {
+            if (!m_destination->makeDirectory(directory, &problem)) {
+                targetUnwritable(problem, m_to);
+                return;
+            }
+        }
+        m_files = std::move(tree.files);
+        downloadNext();
+    });
+    listing->start();
+}
+
+bool DownloadStepJob::openDestination(const QString &path)
+{
+    QString problem;
+    m_destination = HostDirectory::open(path, &problem);
+    if (!m_destination)
+        targetUnwritable(problem, path);
+    return m_destination.has_value();
 }
 
 void DownloadStepJob::downloadNext()
@@ -239,15 +295,14 @@ void DownloadStepJob::downloadNext()
         finish();
         return;
     }
-    const auto [from, to] = m_files.takeFirst();
-    QDir().mkpath(QFileInfo(to).absolutePath());
-    m_file = std::make_unique<QFile>(to);
-    if (!m_file->open(QIODevice::WriteOnly | QIODevice::Truncate)) {
-        finish(JobError{JobError::Kind::Invalid, u"DOWNLOAD_TARGET_UNWRITABLE"_s,
-                        u"cannot write `%1`: %2"_s.arg(to, m_file->errorString()), {{u"path"_s, to}}});
+    const DownloadTree::File next = m_files.takeFirst();
+    QString problem;
+    m_file = m_destination->createFile(next.names, &problem);
+    if (!m_file) {
+        targetUnwritable(problem, m_destination->path());
         return;
     }
-    FileReadJob *read = m_runner->downloadFile(m_sandboxId, from, 0, -1);
+    FileReadJob *read = m_runner->downloadFile(m_sandboxId, next.sandboxPath, 0, -1);
     connect(read, &FileReadJob::data, this, [this](const QByteArray &bytes) { m_file->write(bytes); });
     connect(read, &AsyncJob::finished, this, [this](AsyncJob *job) {
         m_file->close();
@@ -257,6 +312,11 @@ void DownloadStepJob::downloadNext()
             downloadNext();
     });
     read->start();
+}
+
+void DownloadStepJob::targetUnwritable(const QString &problem, const QString &path)
+{
+    finish(JobError{JobError::Kind::Invalid, u"DOWNLOAD_TARGET_UNWRITABLE"_s, problem, {{u"path"_s, path}}});
 }
 
 } // namespace Sandflow::Internal

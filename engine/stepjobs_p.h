@@ -2,6 +2,8 @@
 // becomes log lines and whose $SANDFLOW_OUTPUT becomes outputs, and file transfers.
 #pragma once
 
+#include "downloadtree_p.h"
+#include "hostdirectory_p.h"
 #include "runner.h"
 
 #include <QDirIterator>
@@ -82,6 +84,8 @@ private:
 };
 
 /// A `download` step: a file or directory of the sandbox to the host, straight to disk.
+/// What the sandbox lists is checked before anything is written (downloadtree_p.h), and
+/// everything is written through the destination's descriptor (hostdirectory_p.h).
 class DownloadStepJob final : public AsyncJob
 {
 public:
@@ -91,13 +95,19 @@ protected:
     void doStart() override;
 
 private:
+    void downloadSingleFile();
+    void downloadDirectory();
+    /// Opens `path` (made as the user named it) as the destination; false once finished.
+    bool openDestination(const QString &path);
     void downloadNext();
+    void targetUnwritable(const QString &problem, const QString &path);
 
     Runner *m_runner;
     QString m_sandboxId;
     QString m_from;
     QString m_to;
-    QList<std::pair<QString, QString>> m_files;   // sandbox path, host path
+    std::optional<HostDirectory> m_destination;
+    QList<DownloadTree::File> m_files;
     std::unique_ptr<QFile> m_file;
 };
 
