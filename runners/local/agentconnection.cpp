@@ -97,57 +97,39 @@ void AgentConnection::writeFrame(FrameType type, quint32 channel, const QByteArr
 
 void AgentConnection::readFrames()
 {
-    m_buffer.append(m_process.readAllStandardOutput());
-    qsizetype offset = 0;
-    while (!m_disconnected && m_buffer.size() - offset >= qsizetype(AgentProtocol::HeaderSize)) {
-        const char *header = m_buffer.constData() + offset;
-        const quint32 length = qFromLittleEndian<quint32>(header);
-        if (length > AgentProtocol::MaxPayload) {
-            fail(u"the agent sent a corrupt frame (%1 bytes)"_s.arg(length));
-            return;
-        }
-        if (m_buffer.size() - offset < qsizetype(AgentProtocol::HeaderSize + length))
+    m_frames.append(m_process.readAllStandardOutput());
+    while (!m_disconnected) {
+        const std::optional<AgentMessage> message = m_frames.next();
+        if (!message)
             break;
-        const quint8 type = quint8(header[4]);
-        const quint32 channel = qFromLittleEndian<quint32>(header + 5);
-        offset += AgentProtocol::HeaderSize;
-        dispatch(type, channel, m_buffer.sliced(offset, length));
-        offset += length;
+        dispatch(*message);
     }
-    m_buffer.remove(0, offset);
+    if (!m_frames.error().isEmpty())
+        fail(u"the agent broke the protocol: %1"_s.arg(m_frames.error()));
 }
 
-void AgentConnection::dispatch(quint8 type, quint32 channel, const QByteArray &payload)
+void AgentConnection::dispatch(const AgentMessage &message)
 {
-    switch (FrameType(type)) {
+    switch (message.type) {
     case FrameType::Stdout:
-        emit output(channel, Stream::Stdout, payload);
+        emit output(message.channel, Stream::Stdout, message.data);
         return;
     case FrameType::Stderr:
-        emit output(channel, Stream::Stderr, payload);
+        emit output(message.channel, Stream::Stderr, message.data);
         return;
     case FrameType::Reply:
+        emit replied(message.channel, message.object);
+        return;
     case FrameType::Exit:
+        emit commandExited(message.channel, message.object);
+        return;
     case FrameType::Event:
-        break;
+        emit notified(message.object);
+        return;
     case FrameType::Request:
     case FrameType::Stdin:
-    default:
-        fail(u"the agent sent an unknown frame type %1"_s.arg(type));
-        return;
+        return;   // never: the decoder lets only the agent's own frame types through
     }
-    QJsonParseError error;
-    const QJsonDocument document = QJsonDocument::fromJson(payload, &error);
-    if (error.error != QJsonParseError::NoError || !document.isObject()) {
-        fail(u"the agent sent malformed JSON: %1"_s.arg(error.errorString()));
-        return;
-    }
-    if (FrameType(type) == FrameType::Reply)
-        emit replied(channel, document.object());
-    else if (FrameType(type) == FrameType::Exit)
-        emit commandExited(channel, document.object());
-    else
-        emit notified(document.object());
 }
 
 void AgentConnection::fail(const QString &reason)

@@ -3,6 +3,7 @@
 // turns the agent's frames into signals.
 #pragma once
 
+#include "agentframedecoder_p.h"
 #include "agentprotocol.h"
 
 #include <QByteArray>
@@ -59,11 +60,11 @@ signals:
 private:
     void writeFrame(AgentProtocol::FrameType type, quint32 channel, const QByteArray &payload);
     void readFrames();
-    void dispatch(quint8 type, quint32 channel, const QByteArray &payload);
+    void dispatch(const AgentMessage &message);
     void fail(const QString &reason);
 
     QProcess m_process;
-    QByteArray m_buffer;
+    AgentFrameDecoder m_frames;
     quint32 m_nextChannel = 1;
     bool m_disconnected = false;
 };
