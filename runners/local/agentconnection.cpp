@@ -1,7 +1,11 @@
 #include "agentconnection_p.h"
 
+#include "units.h"
+
 #include <QJsonDocument>
 #include <QtEndian>
+
+#include <algorithm>
 
 namespace Sandflow::Internal {
 
@@ -25,6 +29,8 @@ AgentConnection::AgentConnection(QObject *parent)
         fail(status == QProcess::CrashExit ? u"the agent was killed"_s
                                            : u"the agent exited with status %1"_s.arg(exitCode));
     });
+    m_deadlineTimer.setSingleShot(true);
+    connect(&m_deadlineTimer, &QTimer::timeout, this, &AgentConnection::checkDeadlines);
 }
 
 // Owners stop the agent through closeControl() and wait for `disconnected`; this is the
@@ -63,6 +69,10 @@ quint32 AgentConnection::request(const QJsonObject &request)
 {
     const quint32 channel = m_nextChannel++;
     writeFrame(FrameType::Request, channel, QJsonDocument(request).toJson(QJsonDocument::Compact));
+    m_awaitingReply.insert_or_assign(channel, replyDeadline());
+    // Requests made later are due later: a running timer is already set to an earlier one.
+    if (!m_deadlineTimer.isActive())
+        armDeadline();
     return channel;
 }
 
@@ -78,11 +88,54 @@ void AgentConnection::writeStdin(quint32 channel, const QByteArray &data)
 void AgentConnection::closeControl()
 {
     m_process.closeWriteChannel();
+    m_awaitingExit = replyDeadline();
+    armDeadline();
 }
 
 void AgentConnection::kill()
 {
     m_process.kill();
+}
+
+void AgentConnection::setReplyTimeout(std::chrono::milliseconds timeout)
+{
+    m_replyTimeout = timeout;
+    for (auto &[channel, deadline] : m_awaitingReply)
+        deadline = replyDeadline();
+    if (m_awaitingExit)
+        m_awaitingExit = replyDeadline();
+    armDeadline();
+}
+
+QDeadlineTimer AgentConnection::replyDeadline() const
+{
+    return m_replyTimeout > std::chrono::milliseconds::zero() ? QDeadlineTimer(m_replyTimeout)
+                                                              : QDeadlineTimer(QDeadlineTimer::Forever);
+}
+
+void AgentConnection::armDeadline()
+{
+    QDeadlineTimer earliest(QDeadlineTimer::Forever);
+    for (const auto &[channel, deadline] : m_awaitingReply)
+        earliest = std::min(earliest, deadline);
+    if (m_awaitingExit)
+        earliest = std::min(earliest, *m_awaitingExit);
+    if (m_disconnected || earliest.isForever())
+        m_deadlineTimer.stop();
+    else
+        m_deadlineTimer.start(std::chrono::milliseconds(earliest.remainingTime()));
+}
+
+void AgentConnection::checkDeadlines()
+{
+    const auto overdue = [](const QDeadlineTimer &deadline) { return deadline.hasExpired(); };
+    const QString bound = formatDuration(m_replyTimeout.count());
+    if (m_awaitingExit && overdue(*m_awaitingExit))
+        fail(u"the agent did not exit within %1 of being asked to"_s.arg(bound));
+    else if (std::any_of(m_awaitingReply.cbegin(), m_awaitingReply.cend(), [&](const auto &entry) { return overdue(entry.second); }))
+        fail(u"the agent did not answer within %1"_s.arg(bound));
+    else
+        armDeadline();
 }
 
 void AgentConnection::writeFrame(FrameType type, quint32 channel, const QByteArray &payload)
@@ -118,6 +171,8 @@ void AgentConnection::dispatch(const AgentMessage &message)
         emit output(message.channel, Stream::Stderr, message.data);
         return;
     case FrameType::Reply:
+        if (m_awaitingReply.erase(message.channel) > 0)
+            armDeadline();
         emit replied(message.channel, message.object);
         return;
     case FrameType::Exit:
@@ -137,6 +192,7 @@ void AgentConnection::fail(const QString &reason)
     if (m_disconnected)
         return;
     m_disconnected = true;
+    m_deadlineTimer.stop();
     if (m_process.state() != QProcess::NotRunning) {
         m_process.closeWriteChannel();
         m_process.kill();

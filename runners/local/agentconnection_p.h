@@ -7,11 +7,16 @@
 #include "agentprotocol.h"
 
 #include <QByteArray>
+#include <QDeadlineTimer>
 #include <QJsonObject>
 #include <QObject>
 #include <QProcess>
+#include <QTimer>
 
+#include <chrono>
 #include <functional>
+#include <map>
+#include <optional>
 
 namespace Sandflow::Internal {
 
@@ -44,6 +49,12 @@ public:
     void closeControl();
     /// Kills the process at once, for an agent that does not answer. `disconnected` follows.
     void kill();
+    /// How long the agent has to answer each request, and to exit once its control pipe is
+    /// closed. Past it the connection fails (the agent did not answer within ...) and the
+    /// process is killed: a stopped or silent agent would otherwise hold everyone waiting
+    /// on it for ever. Only Reply frames are bounded, not output or a command's run. Zero
+    /// (the default): no bound. Setting it restarts the wait for whatever is pending.
+    void setReplyTimeout(std::chrono::milliseconds timeout);
 
 signals:
     void started();
@@ -61,12 +72,20 @@ private:
     void writeFrame(AgentProtocol::FrameType type, quint32 channel, const QByteArray &payload);
     void readFrames();
     void dispatch(const AgentMessage &message);
+    QDeadlineTimer replyDeadline() const;
+    /// Sets the timer to the earliest deadline pending.
+    void armDeadline();
+    void checkDeadlines();
     void fail(const QString &reason);
 
     QProcess m_process;
     AgentFrameDecoder m_frames;
     quint32 m_nextChannel = 1;
     bool m_disconnected = false;
+    std::chrono::milliseconds m_replyTimeout{0};
+    std::map<quint32, QDeadlineTimer> m_awaitingReply;   ///< requests by channel
+    std::optional<QDeadlineTimer> m_awaitingExit;        ///< once the control pipe is closed
+    QTimer m_deadlineTimer;
 };
 
 } // namespace Sandflow::Internal

@@ -28,6 +28,12 @@ public:
     {
         QString agentPath;            ///< the sandflow-agent binary started in every sandbox
         qint64 readyTimeoutMs = 30'000;
+        /// How long a sandbox's agent, once ready, may take to answer a request (start a
+        /// command, signal one) or to exit when asked to; past it the sandbox is killed and
+        /// whatever waited on it fails. A working agent answers in milliseconds, a machine
+        /// loaded far past use in seconds: the bound is that generous, and still ends a
+        /// stopped or taken-over agent's hold on a run.
+        qint64 replyTimeoutMs = 30'000;
         /// Processes a sandbox may have at once unless its request says otherwise, so that a
         /// fork bomb stays inside its sandbox.
         qint64 defaultMaxProcesses = 4096;

@@ -82,6 +82,8 @@ void LocalSandbox::setPaused(bool paused)
         // Target 0: every descendant of the agent, wherever it went.
         m_agent.request({{u"op"_s, u"signal"_s}, {u"target"_s, 0}, {u"signal"_s, paused ? SIGSTOP : SIGCONT}});
     }
+    // A frozen agent answers nothing until it thaws; then its requests get their whole time.
+    m_agent.setReplyTimeout(paused ? std::chrono::milliseconds::zero() : m_replyTimeout);
     m_info.state = paused ? SandboxState::Paused : SandboxState::Running;
     m_info.reason = paused ? u"PAUSED"_s : u"RESUMED"_s;
 }
@@ -102,6 +104,7 @@ void LocalSandbox::start(const LocalRunner::Options &options, QString *warning)
     for (auto it = m_environment.cbegin(); it != m_environment.cend(); ++it)
         layout.env.append(it.key() + u'=' + it.value());
     m_readyTimer.start(int(std::min<qint64>(options.readyTimeoutMs, std::numeric_limits<int>::max())));
+    m_replyTimeout = std::chrono::milliseconds(options.replyTimeoutMs);
     const SandboxCgroup *cgroup = m_cgroup.get();
     const int userNamespace = layout.userNamespaceFd;
     // Taken before the fork: the child may not allocate.
@@ -133,8 +136,11 @@ QJsonObject LocalSandbox::commandEnvironment(const QMap<QString, QString> &overr
     return env;
 }
 
+// Paused or not, the agent has the same time to exit (past it the cgroup's removal thaws and
+// kills what is left).
 void LocalSandbox::stop()
 {
+    m_agent.setReplyTimeout(m_replyTimeout);
     m_agent.closeControl();
 }
 
@@ -246,6 +252,8 @@ void LocalSandbox::onReplied(quint32 channel, const QJsonObject &reply)
     if (channel != m_pingChannel || m_info.state != SandboxState::Pending)
         return;
     m_readyTimer.stop();
+    // From here on every request has its bound; the first one had the ready timer's.
+    m_agent.setReplyTimeout(m_replyTimeout);
     m_info.state = SandboxState::Running;
     m_info.reason = u"AGENT_READY"_s;
     startExpiryTimer();

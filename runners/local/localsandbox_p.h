@@ -82,6 +82,7 @@ private:
     QMap<QString, QString> m_environment;
     QTimer m_readyTimer;
     QTimer m_expiryTimer;
+    std::chrono::milliseconds m_replyTimeout{0};   ///< the agent's, once it is ready
     quint32 m_pingChannel = 0;
     quint32 m_entrypointChannel = 0;
     SandboxLayout m_layout;
