@@ -15,7 +15,7 @@ using namespace Qt::StringLiterals;
 
 namespace {
 
-/// REST answers are small JSON documents; anything past this is not read.
+/// REST answers are small JSON documents; a larger one is refused as it arrives.
 constexpr qsizetype MaxBodyBytes = 64 * 1024 * 1024;
 
 } // namespace
@@ -63,7 +63,9 @@ void HttpCall::send()
 {
     ++m_attempts;
     m_timedOut = false;
+    m_tooLarge = false;
     m_reply = m_transport.send(m_transport.networkRequest(m_spec, m_requestId), m_spec);
+    connect(m_reply, &QNetworkReply::readyRead, this, &HttpCall::received);
     connect(m_reply, &QNetworkReply::finished, this, &HttpCall::finished);
     // The SDKs bound a whole call, not just silences: a server stuck in a create is
     // reported instead of waited for.
@@ -80,6 +82,14 @@ void HttpCall::abort()
         reply->disconnect(this);
         reply->abort();
         reply->deleteLater();
+    }
+}
+
+void HttpCall::received()
+{
+    if (m_reply && m_reply->bytesAvailable() > MaxBodyBytes) {
+        m_tooLarge = true;
+        m_reply->abort();
     }
 }
 
@@ -113,6 +123,11 @@ HttpResult HttpCall::read(QNetworkReply *reply) const
     HttpResult result;
     result.requestId = m_requestId;
     result.status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+    if (m_tooLarge) {
+        result.error = unexpectedResponse(m_spec, m_requestId, result.status,
+                                          u"the answer is larger than %1 MiB"_s.arg(MaxBodyBytes >> 20));
+        return result;
+    }
     if (brokeOff(reply, m_timedOut)) {
         result.error = transportError(m_spec, m_requestId, reply->error(), reply->errorString(), m_timedOut,
                                       m_transport.config().requestTimeout);

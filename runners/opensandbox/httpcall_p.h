@@ -59,6 +59,8 @@ public:
 
 private:
     void send();
+    /// Stops an answer that grows past what a REST answer may be, before it is all in memory.
+    void received();
     void finished();
     HttpResult read(QNetworkReply *reply) const;
     bool sendsAgain(const HttpResult &result) const;
@@ -73,6 +75,7 @@ private:
     QTimer m_nextAttempt;
     int m_attempts = 0;
     bool m_timedOut = false;
+    bool m_tooLarge = false;
 };
 
 /// Whether `reply` ended without a whole HTTP answer: no connection, a broken one, or

@@ -190,6 +190,11 @@ void ReadFileJob::received(const QByteArray &bytes)
         if (std::optional<JobError> error = rangeIgnored())
             return fail(std::move(*error));
     }
+    // A range is the bytes asked for and no more: `sandflow serve` passes them on as a body
+    // whose length it has announced.
+    if (m_length >= 0 && bytes.size() > m_length - m_received)
+        return fail(unexpectedResponse(m_call->spec(), m_call->requestId(), m_call->status(),
+                                       u"more than the %1 bytes asked for came"_s.arg(m_length)));
     if (m_destination && m_destination->write(bytes) != bytes.size())
         return fail(JobError{JobError::Kind::Infra, u"DESTINATION_WRITE_FAILED"_s,
                              u"cannot write the download of %1: %2"_s.arg(m_path, m_destination->errorString()),

@@ -257,6 +257,8 @@ private slots:
     void silentServer();
     void readFileAsksForTheRange();
     void readFileRefusesAWholeFileForARange();
+    void readFileRefusesMoreThanTheRange();
+    void oversizedAnswerIsRefused();
     void codeContexts();
     void runCodeStreamsOutputAndResults();
     void runCodeKernelError();
@@ -1216,8 +1218,10 @@ void TestOpenSandboxClient::cancelledCreateRemovesWhatItMayHaveMade()
 
 void TestOpenSandboxClient::readFileAsksForTheRange()
 {
+    // Ten bytes, and the one asked for by the last request.
     m_server->handler = [](const Request &request) -> Response {
-        return {request.headers.contains("range") ? 206 : 200, "application/octet-stream", "0123456789"};
+        const QByteArray content = request.headers.value("range") == "bytes=0-0" ? "0" : "0123456789";
+        return {request.headers.contains("range") ? 206 : 200, "application/octet-stream", content};
     };
     OpenSandboxClient client(config());
     const auto read = [&](qint64 offset, qint64 length) {
@@ -1230,7 +1234,7 @@ void TestOpenSandboxClient::readFileAsksForTheRange()
     QCOMPARE(read(0, -1), u"0123456789"_s);
     QCOMPARE(read(10, 10), u"0123456789"_s);
     QCOMPARE(read(10, -1), u"0123456789"_s);
-    QCOMPARE(read(0, 1), u"0123456789"_s);
+    QCOMPARE(read(0, 1), u"0"_s);
     QCOMPARE(m_server->requests.size(), 4);
     QVERIFY(!m_server->requests.at(0).headers.contains("range"));
     QCOMPARE(m_server->requests.at(1).headers.value("range"), QByteArray("bytes=10-19"));
@@ -1252,6 +1256,37 @@ void TestOpenSandboxClient::readFileRefusesAWholeFileForARange()
     QVERIFY2(job->error()->message.contains(u"the whole file came instead of the range asked for"_s),
              qPrintable(job->error()->message));
     QCOMPARE(received, QByteArray());
+}
+
+// A range is what was asked for and no more: `sandflow serve` sends it on as a body whose
+// length it has announced.
+void TestOpenSandboxClient::readFileRefusesMoreThanTheRange()
+{
+    m_server->handler = [](const Request &) -> Response { return {206, "application/octet-stream", "0123456789"}; };
+    OpenSandboxClient client(config());
+    std::unique_ptr<FileReadJob> job(client.readFile({m_server->domain(), {}}, u"/f"_s, 2, 3));
+    QByteArray received;
+    connect(job.get(), &FileReadJob::data, this, [&received](const QByteArray &bytes) { received += bytes; });
+    finish(job.get());
+    QVERIFY(job->error());
+    QCOMPARE(job->error()->code, u"UNEXPECTED_RESPONSE"_s);
+    QVERIFY2(job->error()->message.contains(u"more than the 3 bytes asked for"_s), qPrintable(job->error()->message));
+    QVERIFY(received.size() <= 3);
+}
+
+// A REST answer is held in memory until it is whole: one that grows past the limit is
+// refused as it arrives, whatever the server goes on sending.
+void TestOpenSandboxClient::oversizedAnswerIsRefused()
+{
+    const QByteArray listing = '[' + QByteArray(65 << 20, ' ') + ']';
+    m_server->handler = [&listing](const Request &) -> Response { return {200, "application/json", listing}; };
+    OpenSandboxClient client(config());
+    std::unique_ptr<ResultJob<QList<FileInfo>>> job(client.listDirectory({m_server->domain(), {}}, u"/w"_s, 1));
+    finish(job.get());
+    QVERIFY(job->error());
+    QCOMPARE(job->error()->code, u"UNEXPECTED_RESPONSE"_s);
+    QVERIFY2(job->error()->message.contains(u"larger than 64 MiB"_s), qPrintable(job->error()->message));
+    QCOMPARE(m_server->requests.size(), 1);
 }
 
 void TestOpenSandboxClient::codeContexts()
