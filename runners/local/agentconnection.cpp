@@ -12,13 +12,37 @@ namespace Sandflow::Internal {
 using namespace Qt::StringLiterals;
 using AgentProtocol::FrameType;
 
+namespace {
+
+// Text from the process that hosts a sandbox, fit for one line of a message: trimmed, with
+// control characters (a terminal's escape sequences among them) shown as spaces.
+QString printableText(const QByteArray &bytes)
+{
+    QString text = QString::fromUtf8(bytes).trimmed();
+    for (QChar &c : text) {
+        if (c.category() == QChar::Other_Control)
+            c = u' ';
+    }
+    return text;
+}
+
+} // namespace
+
 AgentConnection::AgentConnection(QObject *parent)
     : QObject(parent)
 {
-    // The agent's stderr is for its own crash messages only; keep it out of the protocol.
-    m_process.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    // Not the runner's own stderr: what a sandbox holds open it can read and write, and the
+    // runner's is its log (or the user's terminal). bwrap's messages come through a pipe of
+    // their own and only serve to explain a sandbox that did not start.
+    m_process.setProcessChannelMode(QProcess::SeparateChannels);
+    // Nothing of the runner's environment (API keys, tokens in the user's shell): bwrap is
+    // the sandbox's parent, and the sandbox gets only what its request names.
+    QProcessEnvironment environment;
+    environment.insert(u"PATH"_s, u"/usr/sbin:/usr/bin:/sbin:/bin"_s);
+    m_process.setProcessEnvironment(environment);
     connect(&m_process, &QProcess::started, this, &AgentConnection::started);
     connect(&m_process, &QProcess::readyReadStandardOutput, this, &AgentConnection::readFrames);
+    connect(&m_process, &QProcess::readyReadStandardError, this, &AgentConnection::readDiagnostics);
     connect(&m_process, &QProcess::bytesWritten, this, &AgentConnection::written);
     connect(&m_process, &QProcess::errorOccurred, this, [this](QProcess::ProcessError error) {
         if (error == QProcess::FailedToStart)
@@ -26,8 +50,12 @@ AgentConnection::AgentConnection(QObject *parent)
     });
     connect(&m_process, &QProcess::finished, this, [this](int exitCode, QProcess::ExitStatus status) {
         readFrames();
-        fail(status == QProcess::CrashExit ? u"the agent was killed"_s
-                                           : u"the agent exited with status %1"_s.arg(exitCode));
+        readDiagnostics();
+        QString reason = status == QProcess::CrashExit ? u"the agent was killed"_s
+                                                       : u"the agent exited with status %1"_s.arg(exitCode);
+        if (!m_diagnostics.isEmpty())
+            reason += u": "_s + printableText(m_diagnostics);
+        fail(reason);
     });
     m_deadlineTimer.setSingleShot(true);
     connect(&m_deadlineTimer, &QTimer::timeout, this, &AgentConnection::checkDeadlines);
@@ -185,6 +213,14 @@ void AgentConnection::dispatch(const AgentMessage &message)
     case FrameType::Stdin:
         return;   // never: the decoder lets only the agent's own frame types through
     }
+}
+
+// Its first lines say why a sandbox did not start; anything past them is noise (or a flood).
+void AgentConnection::readDiagnostics()
+{
+    constexpr qsizetype kept = 2048;
+    const QByteArray text = m_process.readAllStandardError();
+    m_diagnostics += text.left(std::max<qsizetype>(0, kept - m_diagnostics.size()));
 }
 
 void AgentConnection::fail(const QString &reason)

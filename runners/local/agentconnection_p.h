@@ -72,6 +72,7 @@ private:
     void writeFrame(AgentProtocol::FrameType type, quint32 channel, const QByteArray &payload);
     void readFrames();
     void dispatch(const AgentMessage &message);
+    void readDiagnostics();
     QDeadlineTimer replyDeadline() const;
     /// Sets the timer to the earliest deadline pending.
     void armDeadline();
@@ -80,6 +81,7 @@ private:
 
     QProcess m_process;
     AgentFrameDecoder m_frames;
+    QByteArray m_diagnostics;   ///< the start of what the process wrote to its stderr
     quint32 m_nextChannel = 1;
     bool m_disconnected = false;
     std::chrono::milliseconds m_replyTimeout{0};
