@@ -82,6 +82,39 @@ static void addRootfs(const QString &rootfs, QStringList *args)
     }
 }
 
+// What container runtimes hide in /proc (runc's masked paths): the host's memory, kernel
+// keys, timers and devices, none of a sandbox's business; and the kernel's knobs, which
+// runc makes read-only. bwrap covers /proc/sys only when it finds the directory itself
+// writable, which it never is, while the files in it are to whoever the kernel takes for
+// root. A sandbox's /proc shows the same kernel as the runner's, so what exists here exists
+// there.
+static void maskProc(QStringList *args)
+{
+    args->append({u"--ro-bind"_s, u"/proc/sys"_s, u"/proc/sys"_s});
+    static const QStringList files = {u"kcore"_s, u"keys"_s, u"latency_stats"_s, u"timer_list"_s,
+                                      u"timer_stats"_s, u"sched_debug"_s, u"sysrq-trigger"_s};
+    static const QStringList directories = {u"acpi"_s, u"asound"_s, u"scsi"_s};
+    for (const QString &file : files) {
+        const QString path = u"/proc/"_s + file;
+        if (QFileInfo::exists(path))
+            args->append({u"--ro-bind"_s, u"/dev/null"_s, path});
+    }
+    for (const QString &directory : directories) {
+        const QString path = u"/proc/"_s + directory;
+        if (QFileInfo(path).isDir())
+            args->append({u"--perms"_s, u"0555"_s, u"--size"_s, u"4096"_s, u"--tmpfs"_s, path, u"--remount-ro"_s, path});
+    }
+}
+
+// A tmpfs of `size` bytes (0: the kernel's default, half the machine's memory).
+static void addTmpfs(const QString &path, const QString &perms, qint64 size, QStringList *args)
+{
+    args->append({u"--perms"_s, perms});
+    if (size > 0)
+        args->append({u"--size"_s, QString::number(size)});
+    args->append({u"--tmpfs"_s, path});
+}
+
 // Over the root tmpfs while it is still writable, so that bwrap can create the mount points.
 // From descriptors: a path would be looked up again as bwrap mounts it, after whatever a
 // sandbox holding the volume renamed in the meantime.
@@ -96,6 +129,11 @@ QStringList bwrapArguments(const SandboxLayout &layout)
 {
     QStringList args = {
         u"--unshare-pid"_s, u"--unshare-ipc"_s, u"--unshare-uts"_s, u"--unshare-cgroup-try"_s,
+        // The agent is the sandbox's pid 1, with no bubblewrap process inside beside it: that
+        // one would hold the runner's pipes as a process commands may open through /proc,
+        // while init ignores the signals commands could stop or kill it with. The agent
+        // reaps orphans itself.
+        u"--as-pid-1"_s,
         // As root, bwrap would otherwise keep nearly every capability inside.
         u"--cap-drop"_s, u"ALL"_s,
         u"--die-with-parent"_s,
@@ -121,11 +159,13 @@ QStringList bwrapArguments(const SandboxLayout &layout)
     } else {
         addRootfs(layout.rootfs, &args);
     }
-    args.append({u"--proc"_s, u"/proc"_s, u"--dev"_s, u"/dev"_s,
-                 // Sticky and writable by all, as /tmp is everywhere, for commands run as other users.
-                 u"--perms"_s, u"1777"_s, u"--tmpfs"_s, u"/tmp"_s,
-                 u"--tmpfs"_s, u"/workspace"_s,
-                 u"--ro-bind"_s, layout.agentPath, QString::fromLatin1(AgentPathInSandbox)});
+    args.append({u"--proc"_s, u"/proc"_s});
+    maskProc(&args);
+    args.append({u"--dev"_s, u"/dev"_s});
+    // Sticky and writable by all, as /tmp is everywhere, for commands run as other users.
+    addTmpfs(u"/tmp"_s, u"1777"_s, layout.tmpfsSizeBytes, &args);
+    addTmpfs(u"/workspace"_s, u"0755"_s, layout.tmpfsSizeBytes, &args);
+    args.append({u"--ro-bind"_s, layout.agentPath, QString::fromLatin1(AgentPathInSandbox)});
     addMounts(layout.mounts, &args);
     // Last: the root tmpfs (with /etc and the mount points in it) turns read-only; the mounts
     // on it (/tmp, /workspace, volumes) stay as they are.

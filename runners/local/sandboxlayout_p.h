@@ -33,6 +33,9 @@ struct SandboxLayout
     /// capabilities to act as root there (switch users, own files). -1: bubblewrap makes one.
     int userNamespaceFd = -1;
     QStringList env;            ///< NAME=VALUE for the agent and, by default, its commands
+    /// The size of /tmp and of /workspace, each (tmpfs: their files are memory); 0: the
+    /// kernel's default of half the machine's memory.
+    qint64 tmpfsSizeBytes = 0;
     /// An unpacked root filesystem (absolute) to use instead of the host's system tree;
     /// empty: the host's.
     QString rootfs;

@@ -13,7 +13,9 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,10 +25,28 @@ namespace {
 /// Protocol pipes move to here, out of the way of the low numbers commands inherit.
 constexpr int FirstProtocolFd = 100;
 
+/// Closes every descriptor from 3 up except `keep` (ascending): what the agent was started
+/// with beyond its pipes (bubblewrap's own, a volume's, whatever a runner leaked) is a way
+/// out of the sandbox for anyone who gets hold of it.
+void closeAllBut(std::initializer_list<int> keep)
+{
+    unsigned first = STDERR_FILENO + 1;
+    for (const int fd : keep) {
+        if (unsigned(fd) > first)
+            close_range(first, unsigned(fd) - 1, 0);
+        first = unsigned(fd) + 1;
+    }
+    close_range(first, ~0u, 0);
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
+    // Commands run as the same user as the agent and its tools. Not dumpable, a process's
+    // /proc entries (its descriptors above all: the runner's pipes) and ptrace are closed
+    // to them, since root in the sandbox lacks CAP_SYS_PTRACE.
+    prctl(PR_SET_DUMPABLE, 0);
     if (argc > 1 && std::string_view(argv[1]) == "fs")
         return Sandflow::Agent::Fs::run(std::vector<std::string>(argv + 2, argv + argc));
     if (argc > 1 && std::string_view(argv[1]) == "relay")
@@ -44,9 +64,7 @@ int main(int argc, char **argv)
             return 2;
     }
     close(null);
-    // Whatever else the agent was started with (bubblewrap passes its own descriptors on)
-    // must not reach commands.
-    close_range(STDERR_FILENO + 1, ~0u, CLOSE_RANGE_CLOEXEC);
+    closeAllBut({std::min(input, output), std::max(input, output)});
 
     // A full runner pipe must not block the loop: output waits in the agent's queue instead.
     const int flags = fcntl(output, F_GETFL);
