@@ -37,6 +37,13 @@ public:
         /// Processes a sandbox may have at once unless its request says otherwise, so that a
         /// fork bomb stays inside its sandbox.
         qint64 defaultMaxProcesses = 4096;
+        /// The memory limit of a sandbox whose request names none: what OpenSandbox's SDKs
+        /// ask for by default, so that no sandbox can take the whole machine.
+        qint64 defaultMemoryBytes = 2LL << 30;
+        /// The size of each of a sandbox's tmpfs mounts (/tmp and /workspace), whose files
+        /// live in memory; 0: the sandbox's memory limit. The pages they hold count against
+        /// that limit too, as they are charged to the memory group of whoever wrote them.
+        qint64 tmpfsSizeBytes = 0;
         /// false: sandboxes get no cgroups, so no cpu, memory or process limits and no
         /// metrics, and pausing stops their processes with SIGSTOP instead of freezing them.
         bool resourceLimits = true;

@@ -1,5 +1,6 @@
 #include "localsandbox_p.h"
 
+#include "sandboxrequest_p.h"
 #include "sandboxuserns_p.h"
 
 #include <QFileInfo>
@@ -93,7 +94,7 @@ void LocalSandbox::start(const LocalRunner::Options &options, QString *warning)
     if (options.resourceLimits) {
         SandboxCgroup::Limits limits;
         limits.cpus = m_request.cpus;
-        limits.memoryBytes = m_request.memoryBytes;
+        limits.memoryBytes = memoryLimit(m_request, options);
         limits.maxProcesses = m_request.maxProcesses.value_or(options.defaultMaxProcesses);
         m_cgroup = SandboxCgroup::create(m_info.id, limits, warning);
     }

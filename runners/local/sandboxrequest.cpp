@@ -46,10 +46,16 @@ std::optional<JobError> checkRootfs(const QString &rootfs, QString *resolved)
 
 } // namespace
 
+qint64 memoryLimit(const SandboxRequest &request, const LocalRunner::Options &options)
+{
+    return request.memoryBytes.value_or(options.defaultMemoryBytes);
+}
+
 std::optional<JobError> layoutForRequest(const SandboxRequest &request, const LocalRunner::Options &options,
                                          const VolumeSources &volumeSources, SandboxLayout *layout)
 {
     layout->agentPath = options.agentPath;
+    layout->tmpfsSizeBytes = options.tmpfsSizeBytes > 0 ? options.tmpfsSizeBytes : memoryLimit(request, options);
     if (std::optional<JobError> error = checkNetwork(request.network, &layout->isolateNetwork))
         return error;
     if (!request.rootfs.isEmpty()) {

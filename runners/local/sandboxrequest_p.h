@@ -12,7 +12,10 @@
 
 namespace Sandflow::Internal {
 
-/// Fills in `layout`'s agent, network, root filesystem and mounts (not its id or
+/// The memory a sandbox may use: its request's limit, else the runner's default.
+qint64 memoryLimit(const SandboxRequest &request, const LocalRunner::Options &options);
+
+/// Fills in `layout`'s agent, network, root filesystem, tmpfs size and mounts (not its id or
 /// environment). Returns the first refusal (Kind::Invalid: NETWORK_POLICY_NOT_SUPPORTED,
 /// ROOTFS_NOT_FOUND, VOLUME_*) or, when a volume cannot be created, a Kind::Infra error.
 std::optional<JobError> layoutForRequest(const SandboxRequest &request, const LocalRunner::Options &options,

@@ -114,11 +114,26 @@ std::vector<char *> pointers(const std::vector<std::string> &strings)
     _exit(127);
 }
 
+/// When a sandbox runs out of memory, its kernel OOM killer must take a command, never the
+/// agent or bubblewrap, whose end is the sandbox's (and every command's status with it).
+/// Lowering the agent's score needs a privilege the runner may lack; raising a command's
+/// needs none. On the host too, a sandbox's commands are the first to go. A command may
+/// lower its own score again, which can cost only its own sandbox.
+void becomeFirstOomCandidate()
+{
+    const int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;   // no /proc: the agent's own tests
+    [[maybe_unused]] const ssize_t written = write(fd, "1000", 4);
+    close(fd);
+}
+
 /// The child between fork and exec. Everything it needs was prepared before the fork.
 [[noreturn]] void runChild(const ExecRequest &request, const Groups &groups, const std::vector<std::string> &paths,
                            char *const argv[], char *const envp[], int stdinFd, int stdoutFd, int stderrFd, int report)
 {
     setpgid(0, 0);
+    becomeFirstOomCandidate();
     // The agent blocks and ignores signals for its own loop; commands start with defaults.
     sigset_t none;
     sigemptyset(&none);
