@@ -1,0 +1,265 @@
+// Attacks from inside a sandbox on what surrounds it, against the local runner in this
+// process and through a real `sandflow serve`: the runner's environment, its descriptors
+// (the agent's pipes, its stderr, its terminal), the agent itself, and the kernel's knobs
+// in /proc. Each case runs commands in a real sandbox and looks from there.
+#include "localrunnertesting.h"
+#include "opensandboxrunner.h"
+#include "serveprocess.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QSet>
+#include <QTemporaryDir>
+#include <QTemporaryFile>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace Sandflow;
+using namespace RunnerTesting;
+using namespace Qt::StringLiterals;
+
+namespace {
+
+// In the environment of the test and of the server it starts: a sandbox must never see it.
+constexpr char SecretName[] = "SANDFLOW_TEST_SECRET";
+constexpr char SecretValue[] = "do-not-leak-7f3a9c";
+const QString ApiKey = u"boundary-test-key"_s;
+
+/// "DEV:INO" of every descriptor `pid` holds, except the harmless devices every sandbox gets
+/// its own binding of anyway (/dev/null and friends).
+QSet<QString> descriptorsOf(qint64 pid)
+{
+    static const QStringList harmless = {u"/dev/null"_s, u"/dev/zero"_s, u"/dev/full"_s, u"/dev/random"_s,
+                                         u"/dev/urandom"_s};
+    QSet<QString> identities;
+    const QDir fds(u"/proc/%1/fd"_s.arg(pid));
+    for (const QString &fd : fds.entryList(QDir::System | QDir::NoDotAndDotDot)) {
+        const QString path = fds.filePath(fd);
+        if (harmless.contains(QFileInfo(path).symLinkTarget()))
+            continue;
+        struct stat status;
+        if (::stat(QFile::encodeName(path).constData(), &status) == 0)
+            identities.insert(u"%1:%2"_s.arg(status.st_dev).arg(status.st_ino));
+    }
+    return identities;
+}
+
+} // namespace
+
+class TestSandboxBoundary : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase_data();
+    void initTestCase();
+    void init();
+    void cleanup();
+    void cleanupTestCase();
+
+    void runnerEnvironmentStaysOutside();
+    void noDescriptorOfTheRunnerReachesTheSandbox();
+    void agentIsClosedToCommands();
+    void commandsCannotStopTheAgent();
+    void kernelKnobsAreHidden();
+    void linksInVolumesAreNotFollowed();
+    void memoryIsBoundedByDefault();
+    void tmpfsFilesCountAgainstTheLimit();
+
+private:
+    /// The runner of the current data row, and the process on the host that runs its
+    /// sandboxes (this one, or the server).
+    Runner *runner();
+    qint64 hostProcess();
+    QByteArray shell(const QString &text) { return shellOutput(runner(), m_id, text); }
+
+    QTemporaryDir m_stateDir;       ///< serve's and the local runner's: pvc volumes live here
+    ServeProcess m_server;
+    std::unique_ptr<LocalRunner> m_local;
+    std::unique_ptr<OpenSandboxRunner> m_remote;
+    QString m_id;
+};
+
+// Every case runs against both.
+void TestSandboxBoundary::initTestCase_data()
+{
+    QTest::addColumn<bool>("serve");
+    QTest::newRow("local runner") << false;
+    QTest::newRow("sandflow serve") << true;
+}
+
+Runner *TestSandboxBoundary::runner()
+{
+    QFETCH_GLOBAL(bool, serve);
+    return serve ? static_cast<Runner *>(m_remote.get()) : m_local.get();
+}
+
+qint64 TestSandboxBoundary::hostProcess()
+{
+    QFETCH_GLOBAL(bool, serve);
+    return serve ? m_server.process().processId() : ::getpid();
+}
+
+void TestSandboxBoundary::initTestCase()
+{
+    QVERIFY(m_stateDir.isValid());
+    qputenv(SecretName, SecretValue);
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.insert(u"OPEN_SANDBOX_API_KEY"_s, ApiKey);
+    QVERIFY2(m_server.start(QStringLiteral(SANDFLOW_BINARY), m_stateDir.path(), ApiKey, {}, environment),
+             qPrintable(m_server.failure()));
+    LocalRunner::Options local = runnerOptions();
+    local.stateDirectory = m_stateDir.path();
+    m_local = std::make_unique<LocalRunner>(local);
+    OpenSandboxRunner::Options options;
+    options.server.domain = m_server.url();
+    options.server.apiKey = ApiKey;
+    m_remote = std::make_unique<OpenSandboxRunner>(options);
+}
+
+void TestSandboxBoundary::init()
+{
+    // serve, as OpenSandbox servers do, wants an image; the local runner takes it as a label.
+    m_id = create(runner(), sandbox([](SandboxRequest &request) { request.image = u"debian:12"_s; }));
+    QVERIFY(!m_id.isEmpty());
+}
+
+void TestSandboxBoundary::cleanup()
+{
+    if (!m_id.isEmpty())
+        QCOMPARE(errorCodeOf(runner()->deleteSandbox(m_id)), QString());
+    m_id.clear();
+}
+
+void TestSandboxBoundary::cleanupTestCase()
+{
+    m_remote.reset();
+    m_local.reset();
+    QVERIFY2(m_server.stop(), qPrintable(m_server.failure()));
+}
+
+// bubblewrap is the sandbox's parent: whatever environment it was started with, a process
+// of the sandbox could read from /proc/PID/environ.
+void TestSandboxBoundary::runnerEnvironmentStaysOutside()
+{
+    const QByteArray environments = shell(u"cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n'"_s);
+    // The reading works: the sandbox's own variables are there.
+    QVERIFY2(environments.contains("HOME=/workspace\n"), environments.constData());
+    QVERIFY2(!environments.contains(SecretValue), environments.constData());
+    QVERIFY2(!environments.contains(ApiKey.toUtf8()), environments.constData());
+}
+
+// The runner's pipes to the agent, its stderr (the run's log, or a terminal), its sockets:
+// no process of the sandbox may hold or reach one, through /proc or by inheritance.
+void TestSandboxBoundary::noDescriptorOfTheRunnerReachesTheSandbox()
+{
+    const QByteArray seen = shell(u"for f in /proc/[0-9]*/fd/*; do stat -L -c '%d:%i' \"$f\" 2>/dev/null; done"_s);
+    const QStringList lines = QString::fromUtf8(seen).split(u'\n', Qt::SkipEmptyParts);
+    const QSet<QString> inside(lines.cbegin(), lines.cend());
+    // The command's own descriptors at least.
+    QVERIFY2(!inside.isEmpty(), seen.constData());
+    const QSet<QString> runners = descriptorsOf(hostProcess());
+    QVERIFY(!runners.isEmpty());
+    const QSet<QString> shared = inside & runners;
+    QVERIFY2(shared.isEmpty(), qPrintable(QStringList(shared.cbegin(), shared.cend()).join(u", "_s)));
+}
+
+// The agent holds the runner's pipes: a command that opened them could answer the runner in
+// the agent's place.
+void TestSandboxBoundary::agentIsClosedToCommands()
+{
+    QCOMPARE(shell(u"cat /proc/1/cmdline | tr '\\0' ' '"_s).trimmed(), QByteArray("/.sandflow/agent"));
+    QCOMPARE(shell(u"stat -L /proc/1/fd/0 >/dev/null 2>&1 && echo open || echo closed"_s), QByteArray("closed\n"));
+    QCOMPARE(shell(u"test -r /proc/1/environ && cat /proc/1/environ >/dev/null 2>&1 && echo open || echo closed"_s),
+             QByteArray("closed\n"));
+    // Nor can a command attach to it, or to the file tool it starts.
+    QCOMPARE(shell(u"python3 -c 'import ctypes; l=ctypes.CDLL(None); "
+                   u"print(\"open\" if l.ptrace(16, 1, 0, 0) == 0 else \"closed\")'"_s),
+             QByteArray("closed\n"));
+}
+
+// Init of a pid namespace ignores signals it has no handler for when they come from inside.
+void TestSandboxBoundary::commandsCannotStopTheAgent()
+{
+    shell(u"for p in /proc/[0-9]*; do case \"$(tr '\\0' ' ' < $p/cmdline 2>/dev/null)\" in "
+          u"'/.sandflow/agent ') kill -STOP ${p#/proc/}; kill -KILL ${p#/proc/};; esac; done; true"_s);
+    std::unique_ptr<CommandJob> job(runner()->runCommand(m_id, command(u"echo alive"_s)));
+    QCOMPARE(collect(job.get()).out, QByteArray("alive\n"));
+}
+
+// What a container runtime hides or makes read-only in /proc (runc's masked and read-only
+// paths): host memory, kernel keys and timers, and every writable kernel knob.
+void TestSandboxBoundary::kernelKnobsAreHidden()
+{
+    QCOMPARE(shell(u"head -c 16 /proc/kcore 2>/dev/null | wc -c"_s).trimmed(), QByteArray("0"));
+    QCOMPARE(shell(u"cat /proc/keys /proc/timer_list /proc/sched_debug 2>/dev/null | wc -c"_s).trimmed(),
+             QByteArray("0"));
+    QCOMPARE(shell(u"ls -A /proc/acpi /proc/scsi 2>/dev/null | grep -v ':$' | grep -c . || true"_s).trimmed(),
+             QByteArray("0"));
+    // Read-only, as root in the sandbox would otherwise try to write them.
+    for (const QString &knob : {u"/proc/sys/kernel/core_pattern"_s, u"/proc/sysrq-trigger"_s,
+                                u"/proc/sys/dev/tty/legacy_tiocsti"_s}) {
+        const QByteArray written = shell(u"if [ -e %1 ]; then (printf x > %1) 2>/dev/null && echo written || "
+                                         u"echo refused; else echo refused; fi"_s.arg(knob));
+        QVERIFY2(written == "refused\n", qPrintable(knob));
+    }
+    // Not hidden: what programs need.
+    QVERIFY(shell(u"cat /proc/meminfo /proc/cpuinfo /proc/self/status | wc -l"_s).trimmed().toInt() > 10);
+}
+
+// A link in a volume, planted by a sandbox that shares it, is not followed for the next
+// sandbox, not even to a place inside the volume: a sandbox can swap what a link leads to
+// (tst_volumerace runs that race on the same resolution, which serve shares).
+void TestSandboxBoundary::linksInVolumesAreNotFollowed()
+{
+    const QString volume = m_stateDir.filePath(u"volumes/shared"_s);
+    QVERIFY(QDir().mkpath(volume + u"/inner"_s));
+    QFile::remove(volume + u"/escape"_s);
+    QVERIFY(QFile::link(u"inner"_s, volume + u"/escape"_s));
+    SandboxVolume escape;
+    escape.name = u"shared"_s;
+    escape.kind = SandboxVolume::Kind::Pvc;
+    escape.claimName = u"shared"_s;
+    escape.mountPath = u"/mnt/v"_s;
+    escape.subPath = u"escape"_s;
+    std::unique_ptr<SandboxJob> job(run(runner()->createSandbox(sandbox([&](SandboxRequest &request) {
+        request.image = u"debian:12"_s;
+        request.volumes = {escape};
+    }))));
+    QVERIFY2(job->error(), "a sandbox was made through a link in its volume");
+    QVERIFY2(job->error()->message.contains(u"escape"_s), qPrintable(job->error()->message));
+}
+
+// A request that names no memory gets 2 GiB, as OpenSandbox's SDKs ask by default, through
+// serve too; /tmp and /workspace (tmpfs: memory) are that size, not half the machine's.
+void TestSandboxBoundary::memoryIsBoundedByDefault()
+{
+    const SandboxMetrics metrics = resultOf(runner()->metrics(m_id));
+    QCOMPARE(metrics.memoryTotalMiB, 2048.0);
+    QCOMPARE(shell(u"df -k --output=size /tmp /workspace | tail -n +2 | tr -d ' '"_s), QByteArray("2097152\n2097152\n"));
+}
+
+// Files in /tmp are memory, charged to the sandbox's memory group: even with a tmpfs larger
+// than its limit, a sandbox cannot hold more than the limit in them.
+void TestSandboxBoundary::tmpfsFilesCountAgainstTheLimit()
+{
+    QFETCH_GLOBAL(bool, serve);
+    if (serve)
+        QSKIP("the limit's size is the runner's option; serve's default is checked above");
+    LocalRunner::Options options = runnerOptions();
+    options.defaultMemoryBytes = 64 << 20;
+    options.tmpfsSizeBytes = 1 << 30;
+    LocalRunner small(options);
+    const QString id = create(&small, sandbox([](SandboxRequest &request) { request.image = u"debian:12"_s; }));
+    QVERIFY(!id.isEmpty());
+    const QByteArray written = shellOutput(&small, id, u"head -c 200M /dev/zero > /tmp/fill 2>&1; echo $?; "
+                                                      u"du -k /tmp/fill | cut -f1"_s);
+    const QList<QByteArray> lines = written.split('\n');
+    QVERIFY2(lines.size() >= 2 && lines.at(0) != "0", written.constData());
+    QVERIFY2(lines.at(1).toInt() <= 64 * 1024, written.constData());
+    QCOMPARE(errorCodeOf(small.deleteSandbox(id)), QString());
+}
+
+QTEST_GUILESS_MAIN(TestSandboxBoundary)
+#include "tst_sandboxboundary.moc"
