@@ -72,16 +72,29 @@ void CommandStepJob::doCancel()
         finish(cancelledError());
 }
 
-// Outputs are read after a failure too: a step may say why it failed.
+// Outputs are read after a failure too: a step may say why it failed. The file is the
+// sandbox's to fill, so no more of it is read than outputs may hold: one byte past the limit
+// tells that it was over.
 void CommandStepJob::readOutputs(std::optional<JobError> commandError)
 {
-    FileReadJob *read = m_runner->downloadFile(m_sandboxId, m_outputsPath, 0, -1);
+    FileReadJob *read = m_runner->downloadFile(m_sandboxId, m_outputsPath, 0, MaxOutputsBytes + 1);
     auto content = std::make_shared<QByteArray>();
-    connect(read, &FileReadJob::data, this, [content](const QByteArray &bytes) { *content += bytes; });
+    connect(read, &FileReadJob::data, this, [content](const QByteArray &bytes) {
+        content->append(bytes.left(MaxOutputsBytes + 1 - content->size()));
+    });
     connect(read, &AsyncJob::finished, this, [this, content, commandError](AsyncJob *job) {
         // A step that wrote no outputs has no file.
         if (job->error() && job->error()->code != u"NOT_FOUND"_s) {
             finish(commandError ? commandError : job->error());
+            return;
+        }
+        if (content->size() > MaxOutputsBytes) {
+            finish(commandError ? commandError
+                                : JobError{JobError::Kind::Task, u"STEP_OUTPUTS_TOO_LARGE"_s,
+                                           u"the step wrote more than %1 MiB to $SANDFLOW_OUTPUT: outputs are for "
+                                           u"short values; write files and download them instead"_s
+                                               .arg(MaxOutputsBytes >> 20),
+                                           {{u"limitBytes"_s, MaxOutputsBytes}}});
             return;
         }
         m_outputs = parseStepOutputs(*content);

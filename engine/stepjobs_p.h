@@ -40,6 +40,9 @@ public:
 
     const QJsonObject &outputs() const { return m_outputs; }
 
+    /// The most a step may write to $SANDFLOW_OUTPUT (GitHub Actions allows 1 MB per job).
+    static constexpr qsizetype MaxOutputsBytes = 1 << 20;
+
 protected:
     void doStart() override;
     void doCancel() override;

@@ -129,6 +129,7 @@ private slots:
     void retriesTimeoutsAndLogLimit();
     void secretsAreMaskedEverywhere();
     void skippedJobsAreReported();
+    void floodedOutputsFailTheStep();
     void strategyExpressions();
     void runTimeoutCancelsAndCleansUp_data() { runnerRows(); }
     void runTimeoutCancelsAndCleansUp();
@@ -405,6 +406,19 @@ void TestRun::skippedJobsAreReported()
     const QJsonObject counts = result.summary().value(u"counts"_s).toObject();
     QCOMPARE(counts.value(u"skipped"_s).toInt(), 2);
     QCOMPARE(counts.value(u"failure"_s).toInt(), 1);
+}
+
+// $SANDFLOW_OUTPUT is the sandbox's to fill: the runner reads no more of it than outputs
+// may hold, and a step past that fails saying so.
+void TestRun::floodedOutputsFailTheStep()
+{
+    const RunResult result = run(u"tests/data/run/outputs-too-large.yaml"_s);
+    QCOMPARE(result.exitCode, 1);
+    QCOMPARE(result.step(u"flood"_s, u"small"_s).value(u"outcome"_s).toString(), u"success"_s);
+    const QJsonObject flood = result.step(u"flood"_s, u"flood"_s);
+    QCOMPARE(flood.value(u"outcome"_s).toString(), u"failure"_s);
+    QVERIFY2(flood.value(u"text"_s).toString().contains(u"more than 1 MiB to $SANDFLOW_OUTPUT"_s),
+             qPrintable(flood.value(u"text"_s).toString()));
 }
 
 void TestRun::strategyExpressions()
