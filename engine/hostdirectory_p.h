@@ -1,9 +1,11 @@
 // A directory on the host that a download fills with what a sandbox sends. It is opened
 // once; everything below it is made relative to descriptors, one plain name at a time
-// (mkdirat, then openat with O_NOFOLLOW), so that no symbolic link in it is ever followed,
+// (openbeneath_p.h, then openat with O_NOFOLLOW), so that no symbolic link in it is followed,
 // whoever planted it (a sandbox sharing the directory through a volume, say), and no host
 // path below it is resolved as a string. Nothing made through it lands outside it.
 #pragma once
+
+#include "uniquefd_p.h"
 
 #include <QFile>
 #include <QString>
@@ -26,30 +28,27 @@ public:
     /// in `error`, when it cannot be made or opened.
     static std::optional<HostDirectory> open(const QString &path, QString *error);
 
-    HostDirectory(HostDirectory &&other) noexcept;
-    HostDirectory &operator=(HostDirectory &&other) noexcept;
-    HostDirectory(const HostDirectory &) = delete;
-    HostDirectory &operator=(const HostDirectory &) = delete;
-    ~HostDirectory();
-
     const QString &path() const { return m_path; }
 
-    /// Makes the directory `names` (plain names, the last one new or a directory already)
-    /// below this one; the levels above it must be directories already. False, with the
-    /// reason in `error`, when a level is missing, is not a directory or is a link.
+    /// Makes the directory `names` (plain names) below this one, and the levels above it that
+    /// are missing; what is there already must be a directory. False, with the reason in
+    /// `error`, when a level is a link or not a directory.
     bool makeDirectory(const QStringList &names, QString *error) const;
     /// Creates the regular file `names` below this one, or empties the one there, open for
-    /// writing; the levels above it must be directories already. nullptr, with the reason in
-    /// `error`, when a level is missing, is not a directory or is a link, or what is there is
-    /// not a regular file.
+    /// writing, making the levels above it that are missing. nullptr, with the reason in
+    /// `error`, when a level is a link or not a directory, or what is there is not a regular
+    /// file.
     std::unique_ptr<QFile> createFile(const QStringList &names, QString *error) const;
 
 private:
-    HostDirectory(int fd, QString path) : m_fd(fd), m_path(std::move(path)) {}
+    HostDirectory(UniqueFd fd, QString path) : m_fd(std::move(fd)), m_path(std::move(path)) {}
     /// `names`' host path, for messages only.
     QString hostPath(const QStringList &names) const;
+    /// The directory `names` below this one (openbeneath_p.h), made where missing; invalid,
+    /// with the reason in `error`, when the names are not plain or the walk fails.
+    UniqueFd openDirectory(const QStringList &names, QString *error) const;
 
-    int m_fd = -1;
+    UniqueFd m_fd;
     QString m_path;
 };
 

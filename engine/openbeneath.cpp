@@ -16,7 +16,7 @@ using namespace Qt::StringLiterals;
 
 namespace {
 
-// Close-on-exec, so that only the program started to mount it (inheritAcrossExec) gets it.
+// Close-on-exec, so that only a program started to use it (inheritAcrossExec) gets it.
 // Through syscall(): glibc 2.36 has no wrapper for openat2.
 int openComponent(int parent, const QByteArray &name, bool mustBeDirectory)
 {

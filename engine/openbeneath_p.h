@@ -1,7 +1,7 @@
 // Host paths opened by descriptor, one component at a time below a directory that is already
-// open, so that what the runner checks is what it hands on: no symbolic link is followed and
-// nothing leads above that directory, whatever other processes rename meanwhile (a sandbox
-// holding a volume can swap names inside it as fast as it likes).
+// open, so that what is checked is what is used: no symbolic link is followed and nothing
+// leads above that directory, whatever other processes rename meanwhile (a sandbox holding a
+// volume, or sharing a download's destination, can swap names there as fast as it likes).
 #pragma once
 
 #include "uniquefd_p.h"

@@ -1,4 +1,4 @@
-// One owner for one file descriptor of the runner: closed when its owner goes.
+// One owner for one file descriptor: closed when its owner goes.
 #pragma once
 
 #include <fcntl.h>
@@ -29,12 +29,14 @@ public:
 
     bool isValid() const { return m_fd >= 0; }
     int get() const { return m_fd; }
+    /// Hands the descriptor to a new owner, which closes it.
+    int release() { return std::exchange(m_fd, -1); }
 
 private:
     int m_fd = -1;
 };
 
-/// Lets descriptor `fd`, close-on-exec in the runner, pass to the program about to be
+/// Lets descriptor `fd`, close-on-exec in this process, pass to the program about to be
 /// executed. Async-signal-safe: it runs in the child between fork and exec, so that no other
 /// program the runner starts meanwhile inherits it.
 inline void inheritAcrossExec(int fd)
