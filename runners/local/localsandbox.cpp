@@ -1,7 +1,6 @@
 #include "localsandbox_p.h"
 
 #include "sandboxrequest_p.h"
-#include "sandboxuserns_p.h"
 
 #include <QFileInfo>
 #include <QJsonArray>
@@ -119,7 +118,7 @@ void LocalSandbox::start(const LocalRunner::Options &options, QString *warning)
         ::setsid();
         if (cgroup)
             cgroup->joinFromChild();
-        MappedUserNamespace::inheritInChild(userNamespace);
+        inheritAcrossExec(userNamespace);
         for (const int source : mountSources)
             inheritAcrossExec(source);
     });

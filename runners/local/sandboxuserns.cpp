@@ -112,10 +112,4 @@ MappedUserNamespace::~MappedUserNamespace()
         ::close(m_fd);
 }
 
-void MappedUserNamespace::inheritInChild(int fd)
-{
-    if (fd >= 0)
-        fcntl(fd, F_SETFD, 0);
-}
-
 } // namespace Sandflow::Internal

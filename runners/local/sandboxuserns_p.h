@@ -26,11 +26,8 @@ public:
     ~MappedUserNamespace();
 
     bool isValid() const { return m_fd >= 0; }
-    /// An open descriptor of the namespace (close-on-exec; see inheritInChild).
+    /// An open descriptor of the namespace (close-on-exec; see inheritAcrossExec).
     int fd() const { return m_fd; }
-    /// Lets descriptor `fd` pass to the program about to be executed. Async-signal-safe: it
-    /// runs in the child between fork and exec.
-    static void inheritInChild(int fd);
 
     /// How many ids the namespace maps.
     static constexpr unsigned MappedIds = 65536;
