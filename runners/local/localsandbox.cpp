@@ -106,21 +106,15 @@ void LocalSandbox::start(const LocalRunner::Options &options, QString *warning)
     m_readyTimer.start(int(std::min<qint64>(options.readyTimeoutMs, std::numeric_limits<int>::max())));
     m_replyTimeout = std::chrono::milliseconds(options.replyTimeoutMs);
     const SandboxCgroup *cgroup = m_cgroup.get();
-    const int userNamespace = layout.userNamespaceFd;
-    // Taken before the fork: the child may not allocate.
-    std::vector<int> mountSources;
-    for (const BindMount &mount : layout.mounts)
-        mountSources.push_back(mount.source.get());
     // Between fork and exec: async-signal-safe calls only.
-    m_agent.start(bwrapProgram(), bwrapArguments(layout), [cgroup, userNamespace, mountSources] {
+    m_agent.start(bwrapProgram(), bwrapArguments(layout), [cgroup, inherited = layout.inheritedDescriptors()] {
         // Out of the runner's process group: a Ctrl-C on the terminal is for the runner,
         // which cancels commands as it should, not for every sandbox at once.
         ::setsid();
         if (cgroup)
             cgroup->joinFromChild();
-        inheritAcrossExec(userNamespace);
-        for (const int source : mountSources)
-            inheritAcrossExec(source);
+        for (const int fd : inherited)
+            inheritAcrossExec(fd);
     });
     // Ready means the agent answered, as OpenSandbox clients poll execd's /ping.
     m_pingChannel = m_agent.request({{u"op"_s, u"ping"_s}});

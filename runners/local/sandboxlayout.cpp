@@ -125,6 +125,16 @@ static void addMounts(const std::vector<BindMount> &mounts, QStringList *args)
                       mount.target});
 }
 
+std::vector<int> SandboxLayout::inheritedDescriptors() const
+{
+    std::vector<int> descriptors;
+    if (userNamespaceFd >= 0)
+        descriptors.push_back(userNamespaceFd);
+    for (const BindMount &mount : mounts)
+        descriptors.push_back(mount.source.get());
+    return descriptors;
+}
+
 QStringList bwrapArguments(const SandboxLayout &layout)
 {
     QStringList args = {

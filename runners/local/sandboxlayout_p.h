@@ -40,16 +40,20 @@ struct SandboxLayout
     /// empty: the host's.
     QString rootfs;
     std::vector<BindMount> mounts;   ///< volumes, mounted in this order
+
+    /// The descriptors bubblewrap must inherit (see inheritAcrossExec): the user namespace
+    /// and the volumes' sources. Taken before the fork, as the child may not allocate.
+    std::vector<int> inheritedDescriptors() const;
 };
 
-/// The program to start (bwrap) and its arguments. The agent is the sandbox's first
-/// process; its stdin and stdout are the control pipes.
+/// The program to start (bwrap) and its arguments. The agent is the sandbox's pid 1; its
+/// stdin and stdout are the control pipes.
 ///
 /// The root is a fresh tmpfs holding read-only binds of the host's system tree (`/usr` and
 /// the merged-/usr links, and only the parts of `/etc` programs need, so that secrets such
-/// as /etc/shadow stay out) or of the top-level entries of `rootfs`, a private /proc and
-/// /dev, writable /tmp and /workspace (tmpfs), and the volumes on top; the root itself is
-/// read-only.
+/// as /etc/shadow stay out) or of the top-level entries of `rootfs`, a private /proc (its
+/// kernel knobs read-only, what runc masks hidden) and /dev, writable /tmp and /workspace
+/// (tmpfs of tmpfsSizeBytes), and the volumes on top; the root itself is read-only.
 /// Every namespace is new (user, pid, ipc, uts, cgroup, and net unless the network is
 /// allowed), all capabilities are dropped, and the sandbox dies with the runner.
 QString bwrapProgram();

@@ -50,12 +50,9 @@ public:
                          [this](quint32, AgentConnection::Stream stream, const QByteArray &data) {
                              (stream == AgentConnection::Stream::Stdout ? current.out : current.err) += data;
                          });
-        std::vector<int> mountSources;
-        for (const BindMount &mount : layout.mounts)
-            mountSources.push_back(mount.source.get());
-        connection.start(bwrapProgram(), bwrapArguments(layout), [mountSources] {
-            for (const int source : mountSources)
-                inheritAcrossExec(source);
+        connection.start(bwrapProgram(), bwrapArguments(layout), [inherited = layout.inheritedDescriptors()] {
+            for (const int fd : inherited)
+                inheritAcrossExec(fd);
         });
     }
 
