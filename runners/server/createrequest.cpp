@@ -428,7 +428,7 @@ void applyResourceLimits(const QJsonObject &limits, SandboxRequest *request, QSt
             request->memoryBytes = parseMemoryLimit(value);
             if (!request->memoryBytes) {
                 warnings->append(u"resourceLimits.memory '%1' is not a size such as 512Mi or 2G; "
-                                 u"the sandbox has no memory limit."_s.arg(value));
+                                 u"the sandbox gets the runner's default memory limit."_s.arg(value));
             }
         } else if (it.key() == u"gpu"_s) {
             warnings->append(u"resourceLimits.gpu is not supported; the sandbox has no GPU."_s);
