@@ -156,6 +156,11 @@ void CommandStreamJob<Job>::commandEnded(std::optional<JobError> error)
     // execd keeps a command's stream open for a grace second after the last event; the
     // command is over, so the job is too, and the stream is left to end on its own.
     m_call->letEnd();
+    // Once a cancel has asked the server to stop the command, the command's end is the
+    // cancel's doing, and the job is cancelled as asked: execd may report the signal before
+    // it answers the interrupt.
+    if (m_interrupt)
+        return this->finish(AsyncJob::cancelledError());
     this->finish(std::move(error));
 }
 

@@ -263,6 +263,7 @@ private slots:
     void runCodeStreamsOutputAndResults();
     void runCodeKernelError();
     void cancellingRunCodeInterruptsTheContext();
+    void cancelledCommandIsCancelledWhicheverAnswerComesFirst();
     void retriesServerErrors();
     void retryAfterSeconds();
     void retryAfterDate();
@@ -1432,6 +1433,36 @@ void TestOpenSandboxClient::cancellingRunCodeInterruptsTheContext()
     QCOMPARE(m_server->requests.size(), 2);
     QCOMPARE(m_server->requests.at(1).method, QByteArray("DELETE"));
     QCOMPARE(m_server->requests.at(1).target, QByteArray("/code?id=ctx-7"));
+}
+
+// The interrupt stops the command, and execd may report its end on the stream before it
+// answers the interrupt (here it never does): the job is cancelled all the same, not failed
+// with the signal that the cancel itself sent.
+void TestOpenSandboxClient::cancelledCommandIsCancelledWhicheverAnswerComesFirst()
+{
+    m_server->handler = [](const Request &request) -> Response {
+        if (request.method == "DELETE")
+            return Response::silence();
+        Response response;
+        response.contentType = "text/event-stream";
+        response.pieces = {R"({"type":"init","text":"c-1"})" "\n\n",
+                           R"({"type":"error","error":{"ename":"CommandExecError","evalue":"-1",)"
+                           R"("traceback":["signal: terminated"]}})" "\n\n"};
+        response.holdMs = 60'000;
+        return response;
+    };
+    OpenSandboxClient client(config());
+    CommandRequest request;
+    request.command = u"sleep 120"_s;
+    std::unique_ptr<CommandJob> job(client.runCommand({m_server->domain(), {}}, request));
+    job->setAutoDelete(false);
+    // Cancelled as soon as it runs, before the stream's next piece comes.
+    connect(job.get(), &CommandJob::started, job.get(), [&job] { job->cancel(); });
+    finish(job.get());
+    QVERIFY(job->error());
+    QCOMPARE(job->error()->kind, JobError::Kind::Cancelled);
+    QCOMPARE(m_server->requests.size(), 2);
+    QCOMPARE(m_server->requests.at(1).method, QByteArray("DELETE"));
 }
 
 QTEST_GUILESS_MAIN(TestOpenSandboxClient)
