@@ -92,7 +92,7 @@ QNetworkReply *Transport::send(QNetworkRequest request, const RequestSpec &spec,
 
 QString Transport::newRequestId()
 {
-    return QUuid::createUuid().toString(QUuid::Id128);
+    return QUuid::createUuid().toString(QUuid::WithoutBraces);
 }
 
 QString pathSegment(const QString &text)

@@ -66,6 +66,7 @@ public:
     /// (a new one when empty; read back with requestId()).
     QNetworkRequest networkRequest(const RequestSpec &spec, const QString &requestId = {}) const;
     static QString requestId(const QNetworkRequest &request);
+    /// An RFC 4122 UUID in its dashed form: the lifecycle spec declares X-Request-ID `format: uuid`.
     static QString newRequestId();
 
     /// Sends `request`, made from `spec`, with `spec.body` or else `multipart` (which the

@@ -46,10 +46,11 @@ QByteArray methodName(QHttpServerRequest::Method method)
     return QByteArray(QMetaEnum::fromType<QHttpServerRequest::Method>().valueToKey(int(method))).toUpper();
 }
 
-/// Like execd and the lifecycle server: 32 hex digits.
+/// An RFC 4122 UUID in its dashed form, as the lifecycle spec declares the header
+/// (`format: uuid`); a client's own id is sent back as it came.
 QByteArray newRequestId()
 {
-    return QUuid::createUuid().toByteArray(QUuid::Id128);
+    return QUuid::createUuid().toByteArray(QUuid::WithoutBraces);
 }
 
 } // namespace

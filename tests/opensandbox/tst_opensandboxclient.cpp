@@ -193,7 +193,10 @@ QList<QByteArray> multipartParts(const QByteArray &body, const QByteArray &bound
     return parts;
 }
 
-const QRegularExpression requestIdPattern(u"^[0-9a-f]{32}$"_s);
+// X-Request-ID: the lifecycle spec declares it `format: uuid` (RFC 4122's dashed form).
+const QRegularExpression requestIdPattern(u"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"_s);
+// The create's token: a Kubernetes label value, so no dashes needed and none given.
+const QRegularExpression createTokenPattern(u"^[0-9a-f]{32}$"_s);
 
 QByteArray sandboxJson(const QString &id, const QString &state, const QJsonObject &status = {})
 {
@@ -394,7 +397,7 @@ void TestOpenSandboxClient::createWaitsForPing()
     QCOMPARE(body.value("timeout"_L1).toInt(), 600);
     // The create's own label rides along with those asked for.
     QJsonObject metadata = body.value("metadata"_L1).toObject();
-    QVERIFY(requestIdPattern.match(metadata.take("sandflow.dev/create-token"_L1).toString()).hasMatch());
+    QVERIFY(createTokenPattern.match(metadata.take("sandflow.dev/create-token"_L1).toString()).hasMatch());
     QCOMPARE(metadata, (QJsonObject{{u"team"_s, u"a"_s}}));
 
     QCOMPARE(m_server->requests.at(1).query(), QByteArray("use_server_proxy=false"));
@@ -957,7 +960,7 @@ void TestOpenSandboxClient::createTakesTheSandboxOfALostAnswer()
     const QList<Request> posts = sent(m_server->requests, "POST", "/v1/sandboxes");
     QCOMPARE(posts.size(), 1);
     const QString token = createToken(posts.first());
-    QVERIFY(requestIdPattern.match(token).hasMatch());
+    QVERIFY(createTokenPattern.match(token).hasMatch());
     const QList<Request> lists = sent(m_server->requests, "GET", "/v1/sandboxes");
     QCOMPARE(lists.size(), 1);
     QVERIFY2(lists.first().query().startsWith("metadata=sandflow.dev%2Fcreate-token%3D" + token.toLatin1() + '&'),

@@ -104,7 +104,8 @@ private slots:
         RawClient client(port);
         client.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
         const QByteArray answer = client.readUntil("\r\n\r\n");
-        static const QRegularExpression id(u"X-Request-ID: [0-9a-f]{32}\r\n"_s);
+        // The lifecycle spec declares the header `format: uuid`: RFC 4122's dashed form.
+        static const QRegularExpression id(u"X-Request-ID: [0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\r\n"_s);
         QVERIFY2(id.match(QString::fromLatin1(answer)).hasMatch(), answer.constData());
     }
 
