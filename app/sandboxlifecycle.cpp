@@ -149,21 +149,16 @@ int sandboxList(const QCommandLineParser &parser, const Terminal &terminal)
     filter.pageSize = MaxPageSize;
 
     OpenSandboxClient client(clientConfig(parser));
-    QList<SandboxInfo> sandboxes;
-    for (filter.page = 1;; ++filter.page) {
-        std::unique_ptr<ResultJob<SandboxPage>> job(client.listSandboxes(filter));
-        job->setAutoDelete(false);
-        const Waited waited = waitFor(job);
-        if (!job || waited.interrupted)
-            return interrupted(terminal, where);
-        if (waited.error) {
-            terminal.err(errorLine(where, *waited.error, client.config()));
-            return ExitFailure;
-        }
-        sandboxes += job->result().items;
-        if (!job->result().hasNextPage || job->result().items.isEmpty())
-            break;
+    std::unique_ptr<ResultJob<QList<SandboxInfo>>> job(client.listAllSandboxes(filter));
+    job->setAutoDelete(false);
+    const Waited waited = waitFor(job);
+    if (!job || waited.interrupted)
+        return interrupted(terminal, where);
+    if (waited.error) {
+        terminal.err(errorLine(where, *waited.error, client.config()));
+        return ExitFailure;
     }
+    const QList<SandboxInfo> &sandboxes = job->result();
 
     if (parser.isSet(u"json"_s)) {
         QJsonArray array;

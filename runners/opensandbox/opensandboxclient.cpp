@@ -4,6 +4,7 @@
 #include "createsandboxjob_p.h"
 #include "execdbodies_p.h"
 #include "restjob_p.h"
+#include "sandboxlistjob_p.h"
 #include "wirejson_p.h"
 
 namespace Sandflow {
@@ -40,6 +41,11 @@ ResultJob<SandboxPage> *OpenSandboxClient::listSandboxes(const SandboxFilter &fi
     return new RestJob<SandboxPage>(*m_transport,
                                     m_transport->lifecycle("GET", u"/sandboxes"_s, listSandboxesQuery(filter)),
                                     jsonReader(&sandboxPageFromJson));
+}
+
+ResultJob<QList<SandboxInfo>> *OpenSandboxClient::listAllSandboxes(const SandboxFilter &filter)
+{
+    return new SandboxListJob(*m_transport, filter);
 }
 
 AsyncJob *OpenSandboxClient::deleteSandbox(const QString &id)

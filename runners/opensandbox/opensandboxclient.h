@@ -212,6 +212,13 @@ public:
     SandboxJob *getSandbox(const QString &id);
     /// GET /v1/sandboxes: one page of the sandboxes matching `filter`, newest first.
     ResultJob<SandboxPage> *listSandboxes(const SandboxFilter &filter);
+    /// Every sandbox matching `filter`, newest first: pages of `filter.pageSize` from page 1
+    /// on, while the server says more follow. A sandbox that a later page repeats (newer
+    /// ones pushed it there) is listed once. The walk is bounded, since a faulty server could
+    /// say "more" for ever: it fails with UNEXPECTED_RESPONSE, naming the server, when a page
+    /// is not the one asked for, when a page says more follow but holds only sandboxes
+    /// already listed, and after 1000 pages.
+    ResultJob<QList<SandboxInfo>> *listAllSandboxes(const SandboxFilter &filter);
     /// DELETE /v1/sandboxes/{id}: the sandbox and everything in it goes away.
     AsyncJob *deleteSandbox(const QString &id);
     /// POST /v1/sandboxes/{id}/pause: every process of the sandbox stops (state Paused).

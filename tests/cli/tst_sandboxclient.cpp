@@ -1,7 +1,8 @@
 // `sandflow sandbox` against a real `sandflow serve`: both are the built executable,
 // started as processes, the server on a free loopback port with its own state directory.
-// Nothing is mocked: each test is what a user types, checked by exit status, stdout and
-// stderr.
+// Nothing is mocked, but for a server that misbehaves on purpose, which no real one does on
+// demand: each test is what a user types, checked by exit status, stdout and stderr.
+#include "httprequesthead.h"
 #include "serveprocess.h"
 
 #include <QDir>
@@ -12,7 +13,9 @@
 #include <QProcess>
 #include <QRandomGenerator>
 #include <QRegularExpression>
+#include <QSignalSpy>
 #include <QTcpServer>
+#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -96,6 +99,45 @@ QByteArray readFile(const QString &path)
     return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
 }
 
+/// A lifecycle server that answers every request with `body`, counting them; one
+/// connection per request.
+class FixedAnswerServer : public QObject
+{
+public:
+    explicit FixedAnswerServer(QByteArray body)
+        : m_body(std::move(body))
+    {
+        m_server.listen(QHostAddress::LocalHost, 0);
+        connect(&m_server, &QTcpServer::newConnection, this, [this] {
+            while (QTcpSocket *socket = m_server.nextPendingConnection()) {
+                socket->setParent(this);
+                connect(socket, &QTcpSocket::readyRead, this, [this, socket] { read(socket); });
+                connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+            }
+        });
+    }
+
+    QString url() const { return u"http://127.0.0.1:%1"_s.arg(m_server.serverPort()); }
+    int requests = 0;
+
+private:
+    void read(QTcpSocket *socket)
+    {
+        m_buffers[socket] += socket->readAll();
+        if (!HttpRequestHead::read(m_buffers.value(socket)))
+            return;
+        m_buffers.remove(socket);
+        ++requests;
+        socket->write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: "
+                      + QByteArray::number(m_body.size()) + "\r\n\r\n" + m_body);
+        socket->disconnectFromHost();
+    }
+
+    QTcpServer m_server;
+    QHash<QTcpSocket *, QByteArray> m_buffers;
+    QByteArray m_body;
+};
+
 } // namespace
 
 class TestSandboxClient : public QObject
@@ -120,6 +162,7 @@ private slots:
     void execInUnknownSandbox();
     void wrongApiKey();
     void noServer();
+    void listStopsWhenTheServerRepeatsItsFirstPage();
     void usageErrors();
     void cleanupTestCase();
 
@@ -407,6 +450,36 @@ void TestSandboxClient::noServer()
     QCOMPARE(listed.exitCode, 1);
     QCOMPARE(listed.errText(), u"sandflow sandbox: cannot reach the server at http://127.0.0.1:%1: Connection refused "
                                u"after 4 attempts (start one with 'sandflow serve')\n"_s.arg(port));
+}
+
+// A server that answers page 1, and "more follow", whatever page is asked for: `ls` once
+// asked it for the next page for ever.
+void TestSandboxClient::listStopsWhenTheServerRepeatsItsFirstPage()
+{
+    FixedAnswerServer server(
+        R"({"items":[{"id":"sb-1","status":{"state":"Running"}}],)"
+        R"("pagination":{"page":1,"pageSize":200,"totalItems":400,"totalPages":2,"hasNextPage":true}})");
+    QProcess process;
+    process.setProgram(QStringLiteral(SANDFLOW_BINARY));
+    process.setArguments({u"sandbox"_s, u"ls"_s, u"--server"_s, server.url()});
+    process.setProcessEnvironment(cleanEnvironment());
+    process.setStandardInputFile(QProcess::nullDevice());
+    QSignalSpy finished(&process, &QProcess::finished);
+    process.start();
+    // The event loop runs while waiting, so that the server in this process answers.
+    if (!finished.wait(20'000)) {
+        process.kill();
+        process.waitForFinished();
+        QFAIL(qPrintable(u"still running after %1 requests"_s.arg(server.requests)));
+    }
+    QCOMPARE(process.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(process.exitCode(), 1);
+    QVERIFY(process.readAllStandardOutput().isEmpty());
+    const QString err = QString::fromUtf8(process.readAllStandardError());
+    QVERIFY2(err.startsWith(u"sandflow sandbox ls: unexpected answer from the server at %1: asked for page 2 of the "
+                            u"sandbox list, it answered page 1 (200, request "_s.arg(server.url())),
+             qPrintable(err));
+    QCOMPARE(server.requests, 2);
 }
 
 void TestSandboxClient::usageErrors()

@@ -21,6 +21,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
+#include <QUrlQuery>
 
 #include <functional>
 
@@ -234,6 +235,32 @@ CommandRequest echo()
     return request;
 }
 
+/// A sandbox list answer: `ids` as Running sandboxes, with the pagination servers write.
+QByteArray pageJson(const QStringList &ids, int page, bool hasNextPage)
+{
+    QJsonArray items;
+    for (const QString &id : ids)
+        items.append(QJsonObject{{u"id"_s, id}, {u"status"_s, QJsonObject{{u"state"_s, u"Running"_s}}}});
+    return json({{u"items"_s, items},
+                 {u"pagination"_s,
+                  QJsonObject{{u"page"_s, page}, {u"pageSize"_s, 2}, {u"hasNextPage"_s, hasNextPage}}}});
+}
+
+/// The page a list request asks for.
+int pageAsked(const Request &request)
+{
+    return QUrlQuery(QString::fromLatin1(request.query())).queryItemValue(u"page"_s).toInt();
+}
+
+/// The ids of `sandboxes`, in their order.
+QStringList idsOf(const QList<SandboxInfo> &sandboxes)
+{
+    QStringList ids;
+    for (const SandboxInfo &sandbox : sandboxes)
+        ids.append(sandbox.id);
+    return ids;
+}
+
 } // namespace
 
 class TestOpenSandboxClient : public QObject
@@ -287,6 +314,10 @@ private slots:
     void retryAfterIsCapped();
     void createGivesUpAfterItsAttempts();
     void cancelledCreateRemovesWhatItMayHaveMade();
+    void listAllSandboxesWalksThePages();
+    void listAllSandboxesStopsWhenThePageDoesNotAdvance();
+    void listAllSandboxesStopsWhenPagesRepeat();
+    void listAllSandboxesStopsAfterItsPageLimit();
 
 private:
     OpenSandboxConfig config() const;
@@ -1466,6 +1497,83 @@ void TestOpenSandboxClient::cancelledCommandIsCancelledWhicheverAnswerComesFirst
     QCOMPARE(job->error()->kind, JobError::Kind::Cancelled);
     QCOMPARE(m_server->requests.size(), 2);
     QCOMPARE(m_server->requests.at(1).method, QByteArray("DELETE"));
+}
+
+// Pages are asked for while the server says more follow; a sandbox that a newer one pushed
+// onto the next page comes once.
+void TestOpenSandboxClient::listAllSandboxesWalksThePages()
+{
+    m_server->handler = [](const Request &request) -> Response {
+        const int page = pageAsked(request);
+        return {200, "application/json",
+                page == 1 ? pageJson({u"sb-4"_s, u"sb-3"_s}, 1, true) : pageJson({u"sb-3"_s, u"sb-2"_s}, 2, false)};
+    };
+    OpenSandboxClient client(config());
+    SandboxFilter filter;
+    filter.pageSize = 2;
+    filter.metadata = {{u"team"_s, u"a"_s}};
+    std::unique_ptr<ResultJob<QList<SandboxInfo>>> job(client.listAllSandboxes(filter));
+    finish(job.get());
+    QVERIFY2(!job->error(), qPrintable(job->error() ? job->error()->message : QString()));
+    QCOMPARE(idsOf(job->result()), (QStringList{u"sb-4"_s, u"sb-3"_s, u"sb-2"_s}));
+    QCOMPARE(m_server->requests.size(), 2);
+    QCOMPARE(pageAsked(m_server->requests.at(1)), 2);
+    QVERIFY(m_server->requests.at(1).query().contains("metadata=team%3Da"));
+}
+
+// A server that ignores `page` answers page 1 to every request, and says more follow.
+void TestOpenSandboxClient::listAllSandboxesStopsWhenThePageDoesNotAdvance()
+{
+    m_server->handler = [](const Request &) -> Response {
+        return {200, "application/json", pageJson({u"sb-2"_s, u"sb-1"_s}, 1, true)};
+    };
+    OpenSandboxClient client(config());
+    std::unique_ptr<ResultJob<QList<SandboxInfo>>> job(client.listAllSandboxes({}));
+    finish(job.get());
+    QVERIFY(job->error());
+    QCOMPARE(job->error()->code, u"UNEXPECTED_RESPONSE"_s);
+    QVERIFY2(job->error()->message.startsWith(u"unexpected answer from the server at http://%1: asked for page 2 of "
+                                              u"the sandbox list, it answered page 1"_s.arg(m_server->domain())),
+             qPrintable(job->error()->message));
+    QCOMPARE(m_server->requests.size(), 2);
+}
+
+// Page numbers that advance over the same sandboxes are no progress either.
+void TestOpenSandboxClient::listAllSandboxesStopsWhenPagesRepeat()
+{
+    m_server->handler = [](const Request &request) -> Response {
+        return {200, "application/json", pageJson({u"sb-2"_s, u"sb-1"_s}, pageAsked(request), true)};
+    };
+    OpenSandboxClient client(config());
+    std::unique_ptr<ResultJob<QList<SandboxInfo>>> job(client.listAllSandboxes({}));
+    finish(job.get());
+    QVERIFY(job->error());
+    QCOMPARE(job->error()->code, u"UNEXPECTED_RESPONSE"_s);
+    QVERIFY2(job->error()->message.contains(u"page 2 of the sandbox list holds only sandboxes of earlier pages "
+                                            u"(sb-2 first), yet says more follow"_s),
+             qPrintable(job->error()->message));
+    QVERIFY(job->error()->message.contains(m_server->domain()));
+    QCOMPARE(m_server->requests.size(), 2);
+}
+
+// New sandboxes on every page, for ever: the walk ends at its limit of 1000 pages.
+void TestOpenSandboxClient::listAllSandboxesStopsAfterItsPageLimit()
+{
+    m_server->handler = [](const Request &request) -> Response {
+        const int page = pageAsked(request);
+        return {200, "application/json", pageJson({u"sb-%1"_s.arg(page)}, page, true)};
+    };
+    OpenSandboxClient client(config());
+    std::unique_ptr<ResultJob<QList<SandboxInfo>>> job(client.listAllSandboxes({}));
+    job->setAutoDelete(false);
+    QSignalSpy finished(job.get(), &AsyncJob::finished);
+    job->start();
+    QVERIFY(finished.wait(60'000));
+    QVERIFY(job->error());
+    QVERIFY2(job->error()->message.contains(u"page 1000 of the sandbox list still says more follow; no more than "
+                                            u"1000 pages are read"_s),
+             qPrintable(job->error()->message));
+    QCOMPARE(m_server->requests.size(), 1000);
 }
 
 QTEST_GUILESS_MAIN(TestOpenSandboxClient)
