@@ -5,6 +5,7 @@
 #include <QRandomGenerator>
 
 #include <algorithm>
+#include <limits>
 
 namespace Sandflow::Internal {
 
@@ -46,8 +47,14 @@ std::optional<std::chrono::milliseconds> retryAfter(const QByteArray &value, con
         return std::nullopt;
     bool numeric = false;
     const qint64 seconds = text.toLongLong(&numeric);
-    if (numeric)
-        return seconds < 0 ? std::nullopt : std::optional(std::chrono::milliseconds(seconds * 1000));
+    if (numeric) {
+        if (seconds < 0)
+            return std::nullopt;
+        // Saturated, not multiplied past qint64: an overflowed wait came out negative, and
+        // a timer refuses a negative interval and never fires, so the call hung.
+        constexpr qint64 MaxSeconds = std::numeric_limits<qint64>::max() / 1000;
+        return std::chrono::milliseconds(std::min(seconds, MaxSeconds) * 1000);
+    }
     // Servers write IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`); the RFC 2822 reader
     // takes the other dates a mail-style writer may produce.
     QDateTime when = QLocale::c().toDateTime(QString::fromLatin1(text), u"ddd, dd MMM yyyy HH:mm:ss 'GMT'"_s);
@@ -63,8 +70,9 @@ std::optional<std::chrono::milliseconds> retryAfter(const QByteArray &value, con
 std::chrono::milliseconds retryDelay(const OpenSandboxRetryPolicy &policy, int attemptsMade,
                                      std::optional<std::chrono::milliseconds> asked)
 {
+    // Whatever a server asks, the wait stays within [0, maxDelay].
     if (asked)
-        return std::min(*asked, policy.maxDelay);
+        return std::max(std::chrono::milliseconds(0), std::min(*asked, policy.maxDelay));
     // Full jitter: a uniform wait below a limit that doubles with each attempt. When a
     // server falters, the many sandboxes of a batch fail together; spreading their retries
     // evenly over the whole window keeps them from coming back in one wave, and unlike

@@ -26,7 +26,8 @@ enum class Failure {
 Failure classifyFailure(int status, QNetworkReply::NetworkError error, bool timedOut);
 
 /// A Retry-After header's wait, given in seconds or as an HTTP date; std::nullopt when
-/// the value is absent or unreadable.
+/// the value is absent, unreadable or negative. A date in the past is no wait; a number of
+/// seconds too large for milliseconds is the largest wait there is (retryDelay caps it).
 std::optional<std::chrono::milliseconds> retryAfter(const QByteArray &value, const QDateTime &now);
 
 /// The wait after `attemptsMade` failed attempts: what the server `asked` for when it did,

@@ -318,6 +318,8 @@ private slots:
     void listAllSandboxesStopsWhenThePageDoesNotAdvance();
     void listAllSandboxesStopsWhenPagesRepeat();
     void listAllSandboxesStopsAfterItsPageLimit();
+    void retryAfterOutOfRange_data();
+    void retryAfterOutOfRange();
 
 private:
     OpenSandboxConfig config() const;
@@ -1574,6 +1576,44 @@ void TestOpenSandboxClient::listAllSandboxesStopsAfterItsPageLimit()
                                             u"1000 pages are read"_s),
              qPrintable(job->error()->message));
     QCOMPARE(m_server->requests.size(), 1000);
+}
+
+void TestOpenSandboxClient::retryAfterOutOfRange_data()
+{
+    QTest::addColumn<QByteArray>("retryAfter");
+    QTest::addColumn<bool>("honoured");   // waited for as long as the policy allows
+    // Seconds whose milliseconds overflow qint64 once went negative, and the retry's timer,
+    // refusing a negative interval, never fired.
+    QTest::newRow("qint64 max") << QByteArray("9223372036854775807") << true;
+    QTest::newRow("past milliseconds") << QByteArray("9223372036854776") << true;
+    QTest::newRow("negative") << QByteArray("-5") << false;
+    QTest::newRow("far past date") << QByteArray("Thu, 01 Jan 1970 00:00:00 GMT") << false;
+}
+
+void TestOpenSandboxClient::retryAfterOutOfRange()
+{
+    QFETCH(QByteArray, retryAfter);
+    QFETCH(bool, honoured);
+    m_server->handler = [&](const Request &) -> Response {
+        if (m_server->requests.size() == 1) {
+            Response busy{503, "text/plain", "Service Unavailable"};
+            busy.headers = {{"Retry-After", retryAfter}};
+            return busy;
+        }
+        return {200, "application/json", sandboxJson(u"sb-1"_s, u"Running"_s)};
+    };
+    OpenSandboxConfig settings = config();
+    settings.retry.maxDelay = std::chrono::milliseconds(300);
+    OpenSandboxClient client(settings);
+    std::unique_ptr<SandboxJob> job(client.getSandbox(u"sb-1"_s));
+    finish(job.get());
+    QVERIFY2(!job->error(), qPrintable(job->error() ? job->error()->message : QString()));
+    QCOMPARE(m_server->requests.size(), 2);
+    const qint64 waited = m_server->requests.at(1).receivedMs - m_server->requests.at(0).receivedMs;
+    if (honoured)
+        QVERIFY2(waited >= 250, qPrintable(QString::number(waited)));
+    else
+        QVERIFY2(waited < 250, qPrintable(QString::number(waited)));   // the policy's own wait, below 20 ms
 }
 
 QTEST_GUILESS_MAIN(TestOpenSandboxClient)
