@@ -115,7 +115,7 @@ std::optional<CommandStatus> commandStatusFromJson(const QJsonObject &object, QS
     return status;
 }
 
-std::optional<QString> readCommandLogs(const HttpResult &answer, CommandLogs &logs)
+std::optional<QString> readCommandLogs(const HttpResult &answer, qint64 cursor, CommandLogs &logs)
 {
     for (const auto &[name, value] : answer.headers) {
         if (name.compare("EXECD-COMMANDS-TAIL-CURSOR", Qt::CaseInsensitive) != 0)
@@ -124,6 +124,12 @@ std::optional<QString> readCommandLogs(const HttpResult &answer, CommandLogs &lo
         logs.nextCursor = value.trimmed().toLongLong(&number);
         if (!number)
             return u"the EXECD-COMMANDS-TAIL-CURSOR header is not a number: %1"_s.arg(QString::fromLatin1(value));
+        // Callers read on from the cursor given: one that stands still under new output, or
+        // goes back, would hand them the same output again at every read, for ever.
+        if (logs.nextCursor < cursor)
+            return u"the log cursor went back from %1 to %2"_s.arg(cursor).arg(logs.nextCursor);
+        if (logs.nextCursor == cursor && !answer.body.isEmpty())
+            return u"the log cursor stayed at %1 after %2 bytes of output"_s.arg(cursor).arg(answer.body.size());
         logs.data = answer.body;
         return std::nullopt;
     }

@@ -37,9 +37,10 @@ QJsonObject pathPermissionsJson(const QString &path, const FilePermissions &perm
 
 /// CommandStatusResponse: {id, content, running, exit_code?, error?, started_at, finished_at?}.
 std::optional<CommandStatus> commandStatusFromJson(const QJsonObject &object, QString *problem);
-/// GET /command/{id}/logs: the body as it is (text/plain), the next cursor from the
-/// EXECD-COMMANDS-TAIL-CURSOR header. Returns the problem when there is no cursor.
-std::optional<QString> readCommandLogs(const HttpResult &answer, CommandLogs &logs);
+/// GET /command/{id}/logs?cursor=`cursor`: the body as it is (text/plain), the next cursor
+/// from the EXECD-COMMANDS-TAIL-CURSOR header. Returns the problem when there is no cursor,
+/// or one that is before `cursor`, or equal to it although output came.
+std::optional<QString> readCommandLogs(const HttpResult &answer, qint64 cursor, CommandLogs &logs);
 /// CreateSessionResponse: {session_id}.
 std::optional<QString> sessionIdFromJson(const QJsonObject &object, QString *problem);
 /// CodeContext: {id, language, cwd?}.

@@ -124,7 +124,9 @@ ResultJob<CommandLogs> *OpenSandboxClient::commandLogs(const OpenSandboxEndpoint
     return new RestJob<CommandLogs>(*m_transport,
                                     m_transport->execd(execd, "GET", u"/command/%1/logs"_s.arg(pathSegment(commandId)),
                                                        {{u"cursor"_s, QString::number(cursor)}}),
-                                    &readCommandLogs);
+                                    [cursor](const HttpResult &answer, CommandLogs &logs) {
+                                        return readCommandLogs(answer, cursor, logs);
+                                    });
 }
 
 } // namespace Sandflow

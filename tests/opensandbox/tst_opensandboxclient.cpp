@@ -320,6 +320,8 @@ private slots:
     void listAllSandboxesStopsAfterItsPageLimit();
     void retryAfterOutOfRange_data();
     void retryAfterOutOfRange();
+    void commandLogsCursorMustAdvance_data();
+    void commandLogsCursorMustAdvance();
 
 private:
     OpenSandboxConfig config() const;
@@ -1614,6 +1616,48 @@ void TestOpenSandboxClient::retryAfterOutOfRange()
         QVERIFY2(waited >= 250, qPrintable(QString::number(waited)));
     else
         QVERIFY2(waited < 250, qPrintable(QString::number(waited)));   // the policy's own wait, below 20 ms
+}
+
+void TestOpenSandboxClient::commandLogsCursorMustAdvance_data()
+{
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<QByteArray>("nextCursor");
+    QTest::addColumn<QString>("problem");   // empty: a good answer
+    QTest::newRow("advances") << QByteArray("abc") << QByteArray("13") << QString();
+    QTest::newRow("nothing new") << QByteArray() << QByteArray("10") << QString();
+    QTest::newRow("stands still") << QByteArray("abc") << QByteArray("10")
+                                  << u"the log cursor stayed at 10 after 3 bytes of output"_s;
+    QTest::newRow("goes back") << QByteArray("abc") << QByteArray("4") << u"the log cursor went back from 10 to 4"_s;
+    QTest::newRow("goes back, no output") << QByteArray() << QByteArray("0")
+                                          << u"the log cursor went back from 10 to 0"_s;
+}
+
+// A reader of background logs asks again from the cursor it was given: one that stands
+// still or goes back would hand it the same output at every read, for ever.
+void TestOpenSandboxClient::commandLogsCursorMustAdvance()
+{
+    QFETCH(QByteArray, body);
+    QFETCH(QByteArray, nextCursor);
+    QFETCH(QString, problem);
+    m_server->handler = [&](const Request &) -> Response {
+        Response logs{200, "text/plain; charset=utf-8", body};
+        logs.headers = {{"EXECD-COMMANDS-TAIL-CURSOR", nextCursor}};
+        return logs;
+    };
+    OpenSandboxClient client(config());
+    std::unique_ptr<ResultJob<CommandLogs>> job(client.commandLogs({m_server->domain(), {}}, u"c1"_s, 10));
+    finish(job.get());
+    QCOMPARE(m_server->requests.first().query(), QByteArray("cursor=10"));
+    if (problem.isEmpty()) {
+        QVERIFY2(!job->error(), qPrintable(job->error() ? job->error()->message : QString()));
+        QCOMPARE(job->result().data, body);
+        QCOMPARE(job->result().nextCursor, nextCursor.toLongLong());
+        return;
+    }
+    QVERIFY(job->error());
+    QCOMPARE(job->error()->code, u"UNEXPECTED_RESPONSE"_s);
+    QVERIFY2(job->error()->message.contains(problem), qPrintable(job->error()->message));
+    QVERIFY(job->error()->message.contains(m_server->domain()));
 }
 
 QTEST_GUILESS_MAIN(TestOpenSandboxClient)
