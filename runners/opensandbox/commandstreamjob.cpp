@@ -25,6 +25,8 @@ CommandStreamJob<Job>::CommandStreamJob(Transport &transport, const OpenSandboxE
     , m_execd(execd)
     , m_route(std::move(route))
 {
+    m_deadline.setSingleShot(true);
+    QObject::connect(&m_deadline, &QTimer::timeout, this, [this] { deadlinePassed(); });
 }
 
 template <typename Job>
@@ -32,6 +34,10 @@ void CommandStreamJob<Job>::doStart()
 {
     m_call = new StreamCall(m_transport, m_route.request, this);
     m_clock.start();
+    // execd kills a command whose time is up and reports it at once; the request timeout
+    // on top leaves room for a slow network and a loaded sandbox.
+    if (m_route.timeoutMs)
+        m_deadline.start(std::chrono::milliseconds(*m_route.timeoutMs) + m_transport.config().requestTimeout);
     m_call->start([this](const QByteArray &bytes) { received(bytes); },
                   [this](const HttpResult &answer) { streamEnded(answer); });
 }
@@ -60,6 +66,18 @@ void CommandStreamJob<Job>::streamEnded(const HttpResult &answer)
     if (!this->isFinished())
         end(streamStopped(JobError::Kind::Infra, ErrorCode::ConnectionFailed,
                           u"broke off before the command ended"_s));
+}
+
+template <typename Job>
+void CommandStreamJob<Job>::deadlinePassed()
+{
+    // A cancel under way ends the job itself, within the request timeout.
+    if (this->isFinished() || m_interrupt)
+        return;
+    end(streamStopped(JobError::Kind::Timeout, ErrorCode::Timeout,
+                      u"sent no final event within %1 after the command's time limit of %2 ran out"_s.arg(
+                          formatDuration(m_transport.config().requestTimeout.count()),
+                          formatDuration(*m_route.timeoutMs))));
 }
 
 template <typename Job>
@@ -149,6 +167,7 @@ std::optional<JobError> CommandStreamJob<Job>::failure(const QJsonObject &error)
 template <typename Job>
 void CommandStreamJob<Job>::commandEnded(std::optional<JobError> error)
 {
+    m_deadline.stop();
     if (error && !this->m_exitCode) {
         if (const QJsonValue code = error->context.value("exitCode"_L1); code.isDouble())
             this->m_exitCode = code.toInt();
@@ -167,6 +186,7 @@ void CommandStreamJob<Job>::commandEnded(std::optional<JobError> error)
 template <typename Job>
 void CommandStreamJob<Job>::end(std::optional<JobError> error)
 {
+    m_deadline.stop();
     m_call->abort();
     this->finish(std::move(error));
 }

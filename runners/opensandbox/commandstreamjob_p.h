@@ -8,6 +8,7 @@
 #include "streamcall_p.h"
 
 #include <QElapsedTimer>
+#include <QTimer>
 
 namespace Sandflow::Internal {
 
@@ -47,6 +48,9 @@ protected:
 private:
     void received(const QByteArray &bytes);
     void streamEnded(const HttpResult &answer);
+    /// The command's time limit, and the request timeout after it, passed without the final
+    /// event: a stream that pings on for ever must not hold the job for ever.
+    void deadlinePassed();
     /// The stream's answer had begun but stopped before the final event; `what` says how.
     JobError streamStopped(JobError::Kind kind, const QString &code, const QString &what) const;
     void handleEvent(const QJsonObject &event);
@@ -61,6 +65,7 @@ private:
     StreamCall *m_call = nullptr;
     ExecdEventReader m_events;
     QElapsedTimer m_clock;
+    QTimer m_deadline;
     HttpCall *m_interrupt = nullptr;
 };
 

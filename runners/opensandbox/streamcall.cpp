@@ -4,6 +4,7 @@
 
 #include <QHttpMultiPart>
 #include <QNetworkReply>
+#include <QTimer>
 
 namespace Sandflow::Internal {
 
@@ -82,6 +83,10 @@ void StreamCall::letEnd()
     // The reply lives on by itself (its manager owns it); the rest is read and dropped.
     connect(reply, &QNetworkReply::readyRead, reply, [reply] { reply->skip(reply->bytesAvailable()); });
     connect(reply, &QNetworkReply::finished, reply, &QObject::deleteLater);
+    // execd's grace is a second or so; a server that streams on (pings, say) never lets the
+    // answer end, and would keep its connection and this reply for ever. After the request
+    // timeout the connection is given up instead.
+    QTimer::singleShot(m_transport.config().requestTimeout, reply, [reply] { reply->abort(); });
 }
 
 void StreamCall::received()

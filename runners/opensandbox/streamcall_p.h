@@ -38,7 +38,8 @@ public:
     /// callback comes after it.
     void abort();
     /// Stops listening, but lets the answer come to its end on the same connection, which
-    /// then serves the next request; aborting it would close that connection.
+    /// then serves the next request; aborting it would close that connection. An answer
+    /// that has not ended within the request timeout is aborted after all.
     void letEnd();
 
 private:

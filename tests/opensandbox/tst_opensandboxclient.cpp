@@ -82,6 +82,7 @@ class ScriptedServer : public QObject
 public:
     std::function<Response(const Request &)> handler;
     QList<Request> requests;
+    int disconnections = 0;     ///< connections that ended, whichever side closed them
 
     ScriptedServer()
     {
@@ -91,6 +92,7 @@ public:
             while (QTcpSocket *socket = m_server.nextPendingConnection()) {
                 socket->setParent(this);
                 connect(socket, &QTcpSocket::readyRead, this, [this, socket] { read(socket); });
+                connect(socket, &QTcpSocket::disconnected, this, [this] { ++disconnections; });
             }
         });
     }
@@ -261,6 +263,20 @@ QStringList idsOf(const QList<SandboxInfo> &sandboxes)
     return ids;
 }
 
+/// An execd event stream: `events`, then `pings` ping events 20 ms apart, then the
+/// connection held open.
+Response eventStream(const QList<QByteArray> &events, int pings)
+{
+    Response response;
+    response.contentType = "text/event-stream";
+    for (const QByteArray &event : events)
+        response.pieces.append(event + "\n\n");
+    for (int i = 0; i < pings; ++i)
+        response.pieces.append(R"({"type":"ping","text":"pong"})" "\n\n");
+    response.holdMs = 60'000;
+    return response;
+}
+
 } // namespace
 
 class TestOpenSandboxClient : public QObject
@@ -322,6 +338,8 @@ private slots:
     void retryAfterOutOfRange();
     void commandLogsCursorMustAdvance_data();
     void commandLogsCursorMustAdvance();
+    void streamWithoutFinalEventEndsAfterTheCommandTimeout();
+    void streamHeldOnAfterTheLastEventIsDropped();
 
 private:
     OpenSandboxConfig config() const;
@@ -1658,6 +1676,48 @@ void TestOpenSandboxClient::commandLogsCursorMustAdvance()
     QCOMPARE(job->error()->code, u"UNEXPECTED_RESPONSE"_s);
     QVERIFY2(job->error()->message.contains(problem), qPrintable(job->error()->message));
     QVERIFY(job->error()->message.contains(m_server->domain()));
+}
+
+// execd kills a command whose time is up and ends the stream; one that pings on instead
+// (pings keep the silence limit from ever passing) is given up once the command's time
+// and the request timeout have passed.
+void TestOpenSandboxClient::streamWithoutFinalEventEndsAfterTheCommandTimeout()
+{
+    m_server->handler = [](const Request &) -> Response {
+        return eventStream({R"({"type":"init","text":"c0ffee"})"}, 250);   // five seconds of pings
+    };
+    OpenSandboxConfig settings = config();
+    settings.requestTimeout = std::chrono::milliseconds(500);
+    OpenSandboxClient client(settings);
+    CommandRequest request = echo();
+    request.timeoutMs = 200;
+    std::unique_ptr<CommandJob> job(client.runCommand({m_server->domain(), {}}, request));
+    QElapsedTimer clock;
+    clock.start();
+    finish(job.get());
+    QVERIFY(job->error());
+    QCOMPARE(job->error()->kind, JobError::Kind::Timeout);
+    QVERIFY2(job->error()->message.startsWith(u"the stream of command c0ffee from the sandbox's execd at http://%1 "
+                                              u"sent no final event within "_s.arg(m_server->domain())),
+             qPrintable(job->error()->message));
+    QVERIFY2(clock.elapsed() < 3000, qPrintable(QString::number(clock.elapsed())));
+}
+
+// After the last event execd holds the stream a grace second; a server that streams on is
+// not listened to for ever: its connection is closed after the request timeout.
+void TestOpenSandboxClient::streamHeldOnAfterTheLastEventIsDropped()
+{
+    m_server->handler = [](const Request &) -> Response {
+        return eventStream({R"({"type":"init","text":"c"})", R"({"type":"execution_complete"})"}, 250);
+    };
+    OpenSandboxConfig settings = config();
+    settings.requestTimeout = std::chrono::milliseconds(500);
+    OpenSandboxClient client(settings);
+    std::unique_ptr<CommandJob> job(client.runCommand({m_server->domain(), {}}, echo()));
+    finish(job.get());
+    QVERIFY(!job->error());
+    QCOMPARE(m_server->disconnections, 0);
+    QTRY_COMPARE_WITH_TIMEOUT(m_server->disconnections, 1, 3000);
 }
 
 QTEST_GUILESS_MAIN(TestOpenSandboxClient)
