@@ -13,9 +13,13 @@ constexpr qsizetype MaxLineBytes = 64 * 1024 * 1024;
 
 bool ExecdEventReader::add(const QByteArray &bytes, const Handler &handler)
 {
+    // What was pending has no `\n`: searched again at every piece, a long line would cost
+    // time growing with its square, all of it on the event loop.
+    const qsizetype searched = m_pending.size();
     m_pending += bytes;
     qsizetype start = 0;
-    for (qsizetype newline = m_pending.indexOf('\n'); newline >= 0; newline = m_pending.indexOf('\n', start)) {
+    for (qsizetype newline = m_pending.indexOf('\n', searched); newline >= 0;
+         newline = m_pending.indexOf('\n', start)) {
         readLine(QByteArrayView(m_pending).sliced(start, newline - start), handler);
         start = newline + 1;
     }

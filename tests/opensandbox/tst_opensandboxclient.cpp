@@ -4,6 +4,7 @@
 // at any byte, the grace second execd holds a stream open, error bodies of every shape,
 // silence and refused connections; and how the client lives with a misbehaving server:
 // retries, a create whose answer is lost, Pending sandboxes, streams that die.
+#include "execdevents_p.h"
 #include "httprequesthead.h"
 #include "opensandboxclient.h"
 
@@ -340,6 +341,8 @@ private slots:
     void commandLogsCursorMustAdvance();
     void streamWithoutFinalEventEndsAfterTheCommandTimeout();
     void streamHeldOnAfterTheLastEventIsDropped();
+    void eventLineWithoutEndIsCapped();
+    void eventReaderReadsALongLineOnce();
 
 private:
     OpenSandboxConfig config() const;
@@ -1718,6 +1721,51 @@ void TestOpenSandboxClient::streamHeldOnAfterTheLastEventIsDropped()
     QVERIFY(!job->error());
     QCOMPARE(m_server->disconnections, 0);
     QTRY_COMPARE_WITH_TIMEOUT(m_server->disconnections, 1, 3000);
+}
+
+// An event line that never ends is refused at 64 MiB, without reading it again and again.
+void TestOpenSandboxClient::eventLineWithoutEndIsCapped()
+{
+    m_server->handler = [](const Request &) -> Response {
+        Response response;
+        response.contentType = "text/event-stream";
+        response.pieces.append(R"({"type":"init","text":"c"})" "\n\n");
+        for (int i = 0; i < 66; ++i)
+            response.pieces.append(QByteArray(1 << 20, 'x'));
+        response.holdMs = 60'000;
+        return response;
+    };
+    OpenSandboxClient client(config());
+    std::unique_ptr<CommandJob> job(client.runCommand({m_server->domain(), {}}, echo()));
+    QElapsedTimer clock;
+    clock.start();
+    finish(job.get());
+    QVERIFY(job->error());
+    QCOMPARE(job->error()->code, u"UNEXPECTED_RESPONSE"_s);
+    QVERIFY2(job->error()->message.contains(u"an event line larger than 64 MiB"_s), qPrintable(job->error()->message));
+    // 66 pieces 20 ms apart take 1.3 s to send.
+    QVERIFY2(clock.elapsed() < 4000, qPrintable(QString::number(clock.elapsed())));
+}
+
+// A server that trickles a line without end in small pieces: each piece is searched for
+// the end of the line, not everything before it again, which on the event loop took time
+// growing with the square of the line (minutes at 64 MiB in 4 KiB pieces).
+void TestOpenSandboxClient::eventReaderReadsALongLineOnce()
+{
+    Internal::ExecdEventReader reader;
+    const QByteArray piece(4096, 'x');
+    int events = 0;
+    const auto handler = [&events](const QJsonObject &) { ++events; };
+    QElapsedTimer clock;
+    clock.start();
+    qsizetype fed = 0;
+    while (fed + piece.size() <= 64 * 1024 * 1024) {
+        QVERIFY(reader.add(piece, handler));
+        fed += piece.size();
+    }
+    QVERIFY(!reader.add(piece, handler));
+    QVERIFY2(clock.elapsed() < 5000, qPrintable(QString::number(clock.elapsed())));
+    QCOMPARE(events, 0);
 }
 
 QTEST_GUILESS_MAIN(TestOpenSandboxClient)
