@@ -90,9 +90,14 @@ void CreateSandboxJob::findOwn(Found found)
             const std::optional<QJsonObject> page = jsonObjectBody(answer.body, &problem);
             if (!page || !sandboxPageFromJson(*page, &problem))
                 return found({}, unexpectedResponse(m_step->spec(), answer.requestId, answer.status, problem));
+            // Only those that carry the token: a server (or a proxy) that drops the filter
+            // lists sandboxes of others, which the caller would take or delete.
             QList<QJsonObject> sandboxes;
-            for (const QJsonValue &item : page->value("items"_L1).toArray())
-                sandboxes.append(item.toObject());
+            for (const QJsonValue &item : page->value("items"_L1).toArray()) {
+                const QJsonObject sandbox = item.toObject();
+                if (sandbox.value("metadata"_L1).toObject().value(CreateTokenKey).toString() == m_token)
+                    sandboxes.append(sandbox);
+            }
             found(sandboxes, std::nullopt);
         });
 }

@@ -343,6 +343,7 @@ private slots:
     void streamHeldOnAfterTheLastEventIsDropped();
     void eventLineWithoutEndIsCapped();
     void eventReaderReadsALongLineOnce();
+    void createTakesOnlyASandboxWithItsToken();
 
 private:
     OpenSandboxConfig config() const;
@@ -1766,6 +1767,36 @@ void TestOpenSandboxClient::eventReaderReadsALongLineOnce()
     QVERIFY(!reader.add(piece, handler));
     QVERIFY2(clock.elapsed() < 5000, qPrintable(QString::number(clock.elapsed())));
     QCOMPARE(events, 0);
+}
+
+// A create whose answer was lost looks for its sandbox by its label. A server that drops
+// that filter lists sandboxes of others: the create neither takes nor deletes them.
+void TestOpenSandboxClient::createTakesOnlyASandboxWithItsToken()
+{
+    SandboxKeeper keeper(*m_server);
+    m_server->handler = [&](const Request &request) -> Response {
+        if (request.method == "GET" && request.path() == "/v1/sandboxes") {
+            QJsonArray items{QJsonObject{{u"id"_s, u"theirs"_s},
+                                         {u"status"_s, QJsonObject{{u"state"_s, u"Running"_s}}},
+                                         {u"metadata"_s, QJsonObject{{u"team"_s, u"b"_s}}}}};
+            for (const QJsonObject &sandbox : std::as_const(keeper.sandboxes))
+                items.append(sandbox);
+            return {200, "application/json", json({{u"items"_s, items}})};
+        }
+        if (std::optional<Response> answer = keeper.answer(request))
+            return *answer;
+        keeper.make(request);
+        return Response::dropped();
+    };
+    OpenSandboxClient client(config());
+    OpenSandboxCreateRequest request;
+    request.image = u"ubuntu"_s;
+    std::unique_ptr<SandboxJob> job(client.createSandbox(request));
+    finish(job.get());
+    QVERIFY2(!job->error(), qPrintable(job->error() ? job->error()->message : QString()));
+    QCOMPARE(job->result().id, u"sb-1"_s);
+    QCOMPARE(sent(m_server->requests, "DELETE", "/v1/sandboxes/theirs").size(), 0);
+    QCOMPARE(keeper.sandboxes.keys(), QStringList{u"sb-1"_s});
 }
 
 QTEST_GUILESS_MAIN(TestOpenSandboxClient)
