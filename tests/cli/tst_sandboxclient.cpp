@@ -284,7 +284,7 @@ void TestSandboxClient::execWithEnvAndCwd()
     // Refused before it starts, as execd does it.
     QCOMPARE(missing.exitCode, 1);
     static const QRegularExpression message(
-        u"^sandflow sandbox exec: .*/tmp/client-cwd/nowhere.* \\(400 INVALID_REQUEST_BODY, request [0-9a-f]{32}\\)\\n$"_s);
+        u"^sandflow sandbox exec: .*/tmp/client-cwd/nowhere.* \\(400 INVALID_REQUEST_BODY, request [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\)\\n$"_s);
     QVERIFY2(message.match(missing.errText()).hasMatch(), missing.err.constData());
     QCOMPARE(missing.out, QByteArray());
 }
@@ -305,7 +305,7 @@ void TestSandboxClient::execTimeout()
     QCOMPARE(run.exitCode, 1);
     QCOMPARE(run.out, QByteArray("before\n"));
     static const QRegularExpression message(
-        u"^sandflow sandbox exec: the command ran out of time after 1s \\(.*, request [0-9a-f]{32}\\)\\n$"_s);
+        u"^sandflow sandbox exec: the command ran out of time after 1s \\(.*, request [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\)\\n$"_s);
     QVERIFY2(message.match(run.errText()).hasMatch(), run.err.constData());
 }
 
@@ -390,7 +390,7 @@ void TestSandboxClient::copyMissingFile()
     const Run out = sandbox(u"cp"_s, {m_id + u":/tmp/client-copy/does-not-exist"_s, target});
     QCOMPARE(out.exitCode, 1);
     static const QRegularExpression message(
-        u"^sandflow sandbox cp: .*/tmp/client-copy/does-not-exist.* \\(404 FILE_NOT_FOUND, request [0-9a-f]{32}\\)\\n$"_s);
+        u"^sandflow sandbox cp: .*/tmp/client-copy/does-not-exist.* \\(404 FILE_NOT_FOUND, request [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\)\\n$"_s);
     QVERIFY2(message.match(out.errText()).hasMatch(), out.err.constData());
     // No half-written file is left behind.
     QVERIFY(!QFile::exists(target));
@@ -416,7 +416,7 @@ void TestSandboxClient::removeUnknownSandbox()
     const Run removed = sandbox(u"rm"_s, {u"no-such-sandbox"_s});
     QCOMPARE(removed.exitCode, 1);
     static const QRegularExpression message(
-        u"^sandflow sandbox rm: sandbox no-such-sandbox not found \\(404 [A-Z_:]+, request [0-9a-f]{32}\\)\\n$"_s);
+        u"^sandflow sandbox rm: sandbox no-such-sandbox not found \\(404 [A-Z_:]+, request [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\)\\n$"_s);
     QVERIFY2(message.match(removed.errText()).hasMatch(), removed.err.constData());
     QCOMPARE(removed.out, QByteArray());
 }
@@ -434,7 +434,7 @@ void TestSandboxClient::wrongApiKey()
     const Run listed = runSandflow({u"sandbox"_s, u"ls"_s, u"--server"_s, serverUrl(), u"--api-key"_s, u"wrong"_s});
     QCOMPARE(listed.exitCode, 1);
     static const QRegularExpression message(
-        u"^sandflow sandbox ls: the server refused the API key \\(401 [A-Z_:]+, request [0-9a-f]{32}\\); "
+        u"^sandflow sandbox ls: the server refused the API key \\(401 [A-Z_:]+, request [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\); "
         u"pass the right key with --api-key or \\$OPEN_SANDBOX_API_KEY\\n$"_s);
     QVERIFY2(message.match(listed.errText()).hasMatch(), listed.err.constData());
 
