@@ -76,7 +76,7 @@ sdk_install_modules() {
         cmp -s "$src/package-lock.json" "$dir/package-lock.json"; then
         return 0
     fi
-    sdk_say "installing the OpenSandbox SDK (npm ci) into $dir"
+    sdk_say "installing $(basename "$src")'s npm packages (npm ci) into $dir"
     cp "$src/package.json" "$src/package-lock.json" "$dir/"
     if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >"$dir/npm-ci.log" 2>&1); then
         cat "$dir/npm-ci.log" >&2
