@@ -335,8 +335,16 @@ void download(const ServerContext &context, HttpExchange *exchange, const QStrin
         const ByteRange range = parseRange(exchange->request().header("range"), info.size);
         if (range.kind == ByteRange::Kind::Malformed)
             return respondApiError(exchange, execdError(416, u"UNKNOWN"_s, {}));
+        // The spec's 416 is an ErrorResponse (Go's ServeContent, behind upstream's execd,
+        // answers plain text): the code of the malformed case, and why.
         if (range.kind == ByteRange::Kind::Unsatisfiable)
-            return exchange->respondEmpty(416, {{"Content-Range", unsatisfiedContentRange(info.size)}});
+            return exchange->respondJson(
+                416,
+                execdError(416, u"UNKNOWN"_s,
+                           u"the range %1 starts past the end of the file (%2 bytes)"_s.arg(
+                               QString::fromLatin1(exchange->request().header("range")), QString::number(info.size)))
+                    .body,
+                {{"Content-Range", unsatisfiedContentRange(info.size)}});
         HttpHeaders headers{{"Content-Disposition", contentDispositionAttachment(QFileInfo(path).fileName())},
                             {"Accept-Ranges", "bytes"}};
         const bool partial = range.kind == ByteRange::Kind::Partial;

@@ -482,6 +482,9 @@ void TestOpenSandboxExecd::readFilePastTheEnd()
     const auto job = run(m_client->readFile(m_execd, u"/workspace/up/buffer.bin"_s, 400'000, 10));
     QVERIFY(job->error());
     QCOMPARE(OpenSandboxErrorDetails::of(*job->error()).status, 416);
+    // The spec's 416 is an ErrorResponse: a code, and a message that says why.
+    QCOMPARE(OpenSandboxErrorDetails::of(*job->error()).serverCode, u"UNKNOWN"_s);
+    QVERIFY2(job->error()->message.contains(u"past the end of the file"_s), qPrintable(job->error()->message));
     const auto missing = run(m_client->readFile(m_execd, u"/workspace/up/none.bin"_s, 0, 10));
     QVERIFY(missing->error());
     QCOMPARE(missing->error()->code, u"FILE_NOT_FOUND"_s);
