@@ -32,6 +32,16 @@ LoadResult WorkflowLoader::loadFile(const QString &path) const
     return loadData(file.readAll(), path, QFileInfo(path).path());
 }
 
+// yaml-cpp's messages for a tab in the indentation do not say so; the hint does.
+static void reportSyntaxError(const YamlSource &source, SourcePos pos, const QString &problem)
+{
+    const QString message = u"invalid YAML: %1"_s.arg(problem);
+    if (const auto tab = source.indentationTab(pos.line))
+        source.error(*tab, message + u" (indent with spaces: YAML does not allow tabs)"_s);
+    else
+        source.error(pos, message);
+}
+
 // yaml-cpp reports syntax errors by exception; they stop at this boundary as diagnostics.
 static std::optional<YAML::Node> parseDocument(const QByteArray &text, const YamlSource &source)
 {
@@ -41,8 +51,12 @@ static std::optional<YAML::Node> parseDocument(const QByteArray &text, const Yam
     }
     try {
         const ParsedYaml parsed = parseYaml(text);
+        if (parsed.syntaxError) {
+            reportSyntaxError(source, parsed.syntaxError->first, parsed.syntaxError->second);
+            return std::nullopt;
+        }
         if (parsed.documentCount > 1) {
-            source.error(source.position(parsed.secondDocument), u"a workflow file holds one YAML document"_s);
+            source.error(parsed.secondDocument, u"a workflow file holds one YAML document"_s);
             return std::nullopt;
         }
         if (parsed.root.IsNull() || !parsed.root.IsDefined()) {
@@ -51,12 +65,7 @@ static std::optional<YAML::Node> parseDocument(const QByteArray &text, const Yam
         }
         return parsed.root;
     } catch (const YAML::Exception &e) {
-        const QString message = u"invalid YAML: %1"_s.arg(QString::fromStdString(e.msg));
-        const SourcePos pos = source.position(e.mark);
-        if (const auto tab = source.indentationTab(pos.line))
-            source.error(*tab, message + u" (indent with spaces: YAML does not allow tabs)"_s);
-        else
-            source.error(pos, message);
+        reportSyntaxError(source, source.position(e.mark), QString::fromStdString(e.msg));
         return std::nullopt;
     }
 }

@@ -1,13 +1,12 @@
 #include "yamlreader_p.h"
 
+#include "yamlsyntax_p.h"
+
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QRegularExpression>
 
-#include <yaml-cpp/eventhandler.h>
-
 #include <cmath>
-#include <sstream>
 #include <limits>
 
 namespace Sandflow::Internal {
@@ -255,43 +254,16 @@ std::optional<std::pair<SourcePos, QString>> checkNestingLimits(const QByteArray
     return std::nullopt;
 }
 
-namespace {
-// Sees only where documents start; yaml-cpp builds the nodes in YAML::Load.
-class DocumentCounter final : public YAML::EventHandler
-{
-public:
-    int count = 0;
-    YAML::Mark second;
-
-    void OnDocumentStart(const YAML::Mark &mark) override
-    {
-        if (++count == 2)
-            second = mark;
-    }
-    void OnDocumentEnd() override {}
-    void OnNull(const YAML::Mark &, YAML::anchor_t) override {}
-    void OnAlias(const YAML::Mark &, YAML::anchor_t) override {}
-    void OnScalar(const YAML::Mark &, const std::string &, YAML::anchor_t, const std::string &) override {}
-    void OnSequenceStart(const YAML::Mark &, const std::string &, YAML::anchor_t, YAML::EmitterStyle::value) override {}
-    void OnSequenceEnd() override {}
-    void OnMapStart(const YAML::Mark &, const std::string &, YAML::anchor_t, YAML::EmitterStyle::value) override {}
-    void OnMapEnd() override {}
-};
-} // namespace
-
 ParsedYaml parseYaml(const QByteArray &text)
 {
     ParsedYaml parsed;
-    const std::string input = text.toStdString();
-    parsed.root = YAML::Load(input);
-    std::istringstream stream(input);
-    YAML::Parser parser(stream);
-    DocumentCounter counter;
-    // Bounded: a document that consumes no input would otherwise be handled forever.
-    for (int attempt = 0; attempt < 2 && parser.HandleNextDocument(counter); ++attempt) {
-    }
-    parsed.documentCount = counter.count;
-    parsed.secondDocument = counter.second;
+    parsed.root = YAML::Load(text.toStdString());
+    // yaml-cpp's LoadAll can loop forever on some malformed input, so the documents are
+    // counted by libyaml, which also rejects what yaml-cpp wrongly accepted.
+    const YamlStreamCheck stream = checkYamlStream(text);
+    parsed.syntaxError = stream.error;
+    parsed.documentCount = stream.documentCount;
+    parsed.secondDocument = stream.secondDocument;
     return parsed;
 }
 

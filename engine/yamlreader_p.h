@@ -57,14 +57,15 @@ private:
 /// and has no limit of its own: the problem's position and message, or nothing.
 std::optional<std::pair<SourcePos, QString>> checkNestingLimits(const QByteArray &text);
 
-/// Parses the first YAML document and counts the documents (up to two). yaml-cpp's
-/// LoadAll can loop forever on some malformed input, so documents are only counted.
-/// Throws YAML::Exception for syntax errors.
+/// Parses the first YAML document with yaml-cpp (which throws YAML::Exception for the
+/// syntax errors it sees), then checks the whole stream with libyaml: the first error
+/// yaml-cpp missed, and how many documents there are (up to that error).
 struct ParsedYaml
 {
     YAML::Node root;
+    std::optional<std::pair<SourcePos, QString>> syntaxError;
     int documentCount = 0;
-    YAML::Mark secondDocument;
+    SourcePos secondDocument;
 };
 ParsedYaml parseYaml(const QByteArray &text);
 
