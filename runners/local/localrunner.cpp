@@ -8,6 +8,7 @@
 #include "sandboxuserns_p.h"
 #include "sandboxvolumes_p.h"
 
+#include <QCoreApplication>
 #include <QDir>
 #include <QThread>
 
@@ -154,14 +155,17 @@ SandboxJob *LocalRunner::createSandbox(const SandboxRequest &request)
     auto sandbox = std::make_unique<LocalSandbox>(std::move(layout), request);
     LocalSandbox *raw = sandbox.get();
     const QString id = raw->info().id;
-    // Whatever ends the sandbox, the runner forgets it, once the signal has been delivered.
-    connect(raw, &LocalSandbox::stopped, this, [this, id] { forget(id); }, Qt::QueuedConnection);
+    // Whatever ends the sandbox, the runner forgets it at once (connected first, so that
+    // whoever hears the signal after finds it gone: deleted means gone).
+    connect(raw, &LocalSandbox::stopped, this, [this, id] { forget(id); });
     const Internal::SandboxRecords records(m_options.stateDirectory);
     if (records.isEnabled()) {
         connect(&raw->agent(), &Internal::AgentConnection::started, this, [this, raw, records] {
             const qint64 pid = raw->agent().processId();
-            records.write({raw->info().id, m_options.runId, pid, Internal::SandboxRecords::processStartTicks(pid),
-                           raw->info().image, raw->info().createdAt});
+            const qint64 owner = QCoreApplication::applicationPid();
+            records.write({raw->info().id, m_options.runId, pid, Internal::SandboxRecords::processStartTicks(pid), owner,
+                           Internal::SandboxRecords::processStartTicks(owner), raw->info().image,
+                           raw->info().createdAt});
         });
         connect(raw, &LocalSandbox::stopped, this, [records, id] { records.remove(id); });
     }
@@ -283,12 +287,12 @@ QStringList LocalRunner::collectGarbage(const QString &stateDirectory, bool incl
     const Internal::SandboxRecords records(stateDirectory);
     QStringList removed;
     for (const Internal::SandboxRecord &record : records.all()) {
-        const bool alive = record.isAlive();
-        if (alive && !includeAlive)
+        if (record.isAlive() && !includeAlive)
             continue;
         // Killing bubblewrap's outer process takes the sandbox down (--die-with-parent and
-        // the pid namespace); the cgroups then only wait for the kernel's teardown.
-        if (alive)
+        // the pid namespace); the cgroups then only wait for the kernel's teardown. A frozen
+        // sandbox dies once its cgroup's removal thaws it.
+        if (record.processRemains())
             ::kill(pid_t(record.pid), SIGKILL);
         bool cgroupsGone = false;
         for (int attempt = 0; attempt < 200 && !cgroupsGone; ++attempt) {
@@ -320,7 +324,12 @@ Internal::LocalSandbox *LocalRunner::find(const QString &id) const
 
 void LocalRunner::forget(const QString &id)
 {
-    m_sandboxes.erase(id);
+    const auto it = m_sandboxes.find(id);
+    if (it == m_sandboxes.end())
+        return;
+    // Freed once its `stopped` signal, still being delivered, has reached everyone.
+    it->second.release()->deleteLater();
+    m_sandboxes.erase(it);
 }
 
 } // namespace Sandflow

@@ -78,7 +78,10 @@ void LocalSandbox::finishStopping(const QString &reason, int attempt)
 
 void LocalSandbox::setPaused(bool paused)
 {
-    if (!m_cgroup || !m_cgroup->setFrozen(paused)) {
+    const bool byFreezer = m_cgroup && m_cgroup->setFrozen(paused);
+    // A frozen agent hears nothing, not even that it should exit: stop() ends it from outside.
+    m_frozen = paused && byFreezer;
+    if (!byFreezer) {
         // Target 0: every descendant of the agent, wherever it went.
         m_agent.request({{u"op"_s, u"signal"_s}, {u"target"_s, 0}, {u"signal"_s, paused ? SIGSTOP : SIGCONT}});
     }
@@ -130,10 +133,14 @@ QJsonObject LocalSandbox::commandEnvironment(const QMap<QString, QString> &overr
     return env;
 }
 
-// Paused or not, the agent has the same time to exit (past it the cgroup's removal thaws and
-// kills what is left).
+// A running agent has its reply time to exit (past it the cgroup's removal kills what is
+// left). A frozen one is killed with all its processes, as a paused container is removed.
 void LocalSandbox::stop()
 {
+    if (m_frozen) {
+        m_cgroup->killFrozen();
+        m_frozen = false;
+    }
     m_agent.setReplyTimeout(m_replyTimeout);
     m_agent.closeControl();
 }

@@ -83,6 +83,7 @@ private:
     QTimer m_readyTimer;
     QTimer m_expiryTimer;
     std::chrono::milliseconds m_replyTimeout{0};   ///< the agent's, once it is ready
+    bool m_frozen = false;   ///< paused by the cgroup freezer: the agent too is frozen
     quint32 m_pingChannel = 0;
     quint32 m_entrypointChannel = 0;
     SandboxLayout m_layout;

@@ -20,6 +20,18 @@ static bool writeValue(const QString &path, const QByteArray &value)
     return file.open(QIODevice::WriteOnly) && file.write(value) == value.size();
 }
 
+/// SIGKILL to every process in the group at `path`.
+static void killEvery(const QString &path)
+{
+    QFile procs(path + u"/cgroup.procs"_s);
+    if (!procs.open(QIODevice::ReadOnly))
+        return;
+    for (const QByteArray &pid : procs.readAll().split('\n')) {
+        if (!pid.isEmpty())
+            ::kill(pid_t(pid.toLongLong()), SIGKILL);
+    }
+}
+
 QString SandboxCgroup::controllerPath(const QString &controller) const
 {
     return u"%1/%2/sandflow/%3"_s.arg(CgroupRoot, controller, m_name);
@@ -140,6 +152,12 @@ bool SandboxCgroup::setFrozen(bool frozen) const
     return writeValue(controllerPath(u"freezer"_s) + u"/freezer.state"_s, frozen ? "FROZEN" : "THAWED");
 }
 
+void SandboxCgroup::killFrozen() const
+{
+    killEvery(controllerPath(u"freezer"_s));
+    setFrozen(false);
+}
+
 bool SandboxCgroup::remove()
 {
     if (m_removed)
@@ -149,16 +167,10 @@ bool SandboxCgroup::remove()
         const QString path = controllerPath(controller);
         if (!QFileInfo::exists(path))
             continue;
-        // A frozen process cannot die; thaw before killing what is left.
+        // A frozen process dies only once thawed.
         if (controller == u"freezer"_s)
             setFrozen(false);
-        QFile procs(path + u"/cgroup.procs"_s);
-        if (procs.open(QIODevice::ReadOnly)) {
-            for (const QByteArray &pid : procs.readAll().split('\n')) {
-                if (!pid.isEmpty())
-                    ::kill(pid_t(pid.toLongLong()), SIGKILL);
-            }
-        }
+        killEvery(path);
         removed &= QDir().rmdir(path);
     }
     m_removed = removed;

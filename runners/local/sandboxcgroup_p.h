@@ -47,6 +47,10 @@ public:
     std::optional<qint64> memoryUsageBytes() const;
     /// Stops or resumes every process of the sandbox at once.
     bool setFrozen(bool frozen) const;
+    /// Ends a frozen sandbox: every process gets SIGKILL while frozen, then the group thaws,
+    /// so that none of them runs its own code again (a frozen agent cannot hear that it
+    /// should exit).
+    void killFrozen() const;
     /// Kills what is left in the groups and removes them; false while a process is still
     /// being torn down (try again shortly).
     bool remove();

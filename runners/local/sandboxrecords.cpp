@@ -22,9 +22,15 @@ qint64 SandboxRecords::processStartTicks(qint64 pid)
     return fields.size() > 19 ? fields.at(19).toLongLong() : 0;
 }
 
-bool SandboxRecord::isAlive() const
+bool SandboxRecord::processRemains() const
 {
     return pid > 0 && SandboxRecords::processStartTicks(pid) == pidStartTicks;
+}
+
+bool SandboxRecord::isAlive() const
+{
+    const bool ownerRemains = ownerPid <= 0 || SandboxRecords::processStartTicks(ownerPid) == ownerStartTicks;
+    return ownerRemains && processRemains();
 }
 
 SandboxRecords::SandboxRecords(QString stateDirectory)
@@ -48,6 +54,8 @@ bool SandboxRecords::write(const SandboxRecord &record) const
                                          {u"runId"_s, record.runId},
                                          {u"pid"_s, record.pid},
                                          {u"pidStartTicks"_s, record.pidStartTicks},
+                                         {u"ownerPid"_s, record.ownerPid},
+                                         {u"ownerStartTicks"_s, record.ownerStartTicks},
                                          {u"image"_s, record.image},
                                          {u"createdAt"_s, record.createdAt.toString(Qt::ISODateWithMs)}})
                    .toJson(QJsonDocument::Compact));
@@ -77,6 +85,8 @@ QList<SandboxRecord> SandboxRecords::all() const
         record.runId = object.value(u"runId"_s).toString();
         record.pid = object.value(u"pid"_s).toInteger();
         record.pidStartTicks = object.value(u"pidStartTicks"_s).toInteger();
+        record.ownerPid = object.value(u"ownerPid"_s).toInteger();
+        record.ownerStartTicks = object.value(u"ownerStartTicks"_s).toInteger();
         record.image = object.value(u"image"_s).toString();
         record.createdAt = QDateTime::fromString(object.value(u"createdAt"_s).toString(), Qt::ISODateWithMs);
         records.append(record);

@@ -8,6 +8,7 @@
 #include <QRegularExpression>
 #include <QSignalSpy>
 #include <QTemporaryDir>
+#include <QUuid>
 #include <QTest>
 
 #include <functional>
@@ -34,6 +35,8 @@ private slots:
     void forkBombHitsTheProcessLimit();
     void pauseFreezesAndResumeContinues_data();
     void pauseFreezesAndResumeContinues();
+    void deletingAPausedSandboxEndsItAtOnce_data();
+    void deletingAPausedSandboxEndsItAtOnce();
     void hostVolumesMountWithinTheAllowedPaths();
     void volumesThatCouldEscapeAreRefused();
     void pvcVolumesOutliveTheirSandboxes();
@@ -288,6 +291,57 @@ void TestLocalRunner::pauseFreezesAndResumeContinues()
     QVERIFY2(later > afterPause, qPrintable(u"%1 then %2"_s.arg(afterPause).arg(later)));
     counter->cancel();
     QTRY_VERIFY(counter->isFinished());
+}
+
+namespace {
+
+/// The pids of the host's processes whose command line holds `marker`.
+QStringList processesWith(const QByteArray &marker)
+{
+    QStringList found;
+    const QStringList pids = QDir(u"/proc"_s).entryList({u"[0-9]*"_s}, QDir::Dirs);
+    for (const QString &pid : pids) {
+        QFile cmdline(u"/proc/%1/cmdline"_s.arg(pid));
+        if (cmdline.open(QIODevice::ReadOnly) && cmdline.readAll().contains(marker))
+            found.append(pid);
+    }
+    return found;
+}
+
+} // namespace
+
+void TestLocalRunner::deletingAPausedSandboxEndsItAtOnce_data()
+{
+    pauseFreezesAndResumeContinues_data();
+}
+
+// A frozen agent cannot hear that it should exit: the deletion must not wait for it, but
+// end the sandbox's processes itself.
+void TestLocalRunner::deletingAPausedSandboxEndsItAtOnce()
+{
+    QFETCH(bool, resourceLimits);
+    LocalRunner::Options options = runnerOptions();
+    options.resourceLimits = resourceLimits;
+    // Were the deletion to wait for a reply, it would wait this long, past the wait below.
+    options.replyTimeoutMs = 10 * 60 * 1000;
+    LocalRunner runner(options);
+    const QString id = create(&runner);
+    const QByteArray marker = "paused-deletion-" + QUuid::createUuid().toByteArray(QUuid::Id128);
+    // A shell that waits on its child, with the marker in its own command line.
+    std::unique_ptr<CommandJob> sleeper(
+        runner.runCommand(id, command(u"exec sh -c 'sleep 1000; : %1'"_s.arg(QString::fromLatin1(marker)))));
+    sleeper->setAutoDelete(false);
+    sleeper->start();
+    QTRY_VERIFY(!processesWith(marker).isEmpty());
+    std::unique_ptr<AsyncJob> pause(run(runner.pauseSandbox(id)));
+    QVERIFY(!pause->error());
+
+    std::unique_ptr<AsyncJob> deletion(run(runner.deleteSandbox(id), 20'000));
+    QVERIFY2(deletion->isFinished(), "the deletion of a paused sandbox did not finish");
+    QVERIFY2(!deletion->error(), deletion->error() ? qPrintable(deletion->error()->message) : "");
+    QVERIFY(runner.sandboxes().isEmpty());
+    QTRY_VERIFY_WITH_TIMEOUT(processesWith(marker).isEmpty(), 5000);
+    QTRY_VERIFY(sleeper->isFinished());
 }
 
 void TestLocalRunner::hostVolumesMountWithinTheAllowedPaths()

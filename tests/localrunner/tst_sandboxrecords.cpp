@@ -4,6 +4,7 @@
 
 #include <QDir>
 #include <QProcess>
+#include <QScopeGuard>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -21,6 +22,7 @@ private slots:
     void recordsFollowTheSandbox();
     void garbageOfACrashedRunnerIsCollected();
     void collectingEverythingKillsLiveSandboxes();
+    void aPausedSandboxOfACrashedRunnerIsCollected();
 
 private:
     static bool cgroupExists(const QString &id)
@@ -28,9 +30,10 @@ private:
         return QFileInfo::exists(u"/sys/fs/cgroup/memory/sandflow/%1"_s.arg(id));
     }
     /// Starts a runner in another process that creates one sandbox; returns the sandbox id.
-    static QString startHolder(QProcess *holder, const QString &stateDirectory)
+    static QString startHolder(QProcess *holder, const QString &stateDirectory, const QStringList &extra = {})
     {
-        holder->start(QStringLiteral(SANDBOX_HOLDER), {QStringLiteral(SANDFLOW_AGENT_PATH), stateDirectory, u"run-7"_s});
+        holder->start(QStringLiteral(SANDBOX_HOLDER),
+                      QStringList{QStringLiteral(SANDFLOW_AGENT_PATH), stateDirectory, u"run-7"_s} + extra);
         if (!holder->waitForReadyRead(30'000))
             return {};
         return QString::fromUtf8(holder->readLine().trimmed());
@@ -106,6 +109,29 @@ void TestSandboxRecords::collectingEverythingKillsLiveSandboxes()
     QVERIFY(LocalRunner::recordedSandboxes(state.path()).isEmpty());
     holder.kill();
     holder.waitForFinished(10'000);
+}
+
+// Frozen, the sandbox's processes cannot die with their runner: its bubblewrap outlives it,
+// and the sandbox must still count as left behind, and be collected.
+void TestSandboxRecords::aPausedSandboxOfACrashedRunnerIsCollected()
+{
+    QTemporaryDir state;
+    // Whatever fails below, nothing frozen is left behind, recorded nowhere.
+    const auto cleanUp = qScopeGuard([&state] { LocalRunner::collectGarbage(state.path(), true); });
+    QProcess holder;
+    const QString id = startHolder(&holder, state.path(), {u"paused"_s});
+    QVERIFY2(id.size() == 32, qPrintable(id));
+    const qint64 bwrap = LocalRunner::recordedSandboxes(state.path()).value(0).pid;
+    QVERIFY(bwrap > 0);
+
+    ::kill(pid_t(holder.processId()), SIGKILL);   // the runner crashes
+    QVERIFY(holder.waitForFinished(10'000));
+    QTRY_VERIFY(!LocalRunner::recordedSandboxes(state.path()).value(0).alive);
+
+    QCOMPARE(LocalRunner::collectGarbage(state.path(), false), QStringList{id});
+    QTRY_VERIFY(::kill(pid_t(bwrap), 0) != 0);
+    QVERIFY(!cgroupExists(id));
+    QVERIFY(LocalRunner::recordedSandboxes(state.path()).isEmpty());
 }
 
 QTEST_GUILESS_MAIN(TestSandboxRecords)
