@@ -3,7 +3,7 @@
 #include "instancetasks_p.h"
 
 #include "sandboxrequestbuilder_p.h"
-#include "shellquote.h"
+#include "stepshell_p.h"
 #include "units.h"
 
 #include <QDir>
@@ -29,22 +29,6 @@ QString expressionOutcome(const QString &outcome)
 bool isFailure(TaskOutcome outcome)
 {
     return outcome == TaskOutcome::Failure || outcome == TaskOutcome::TimedOut;
-}
-
-/// The command (for the runner's `sh -c`) that runs `script` as the workflow format defines
-/// `shell`; empty when `shell` names no known shell and has no `{0}`.
-QString shellCommand(const QString &shell, const QString &script)
-{
-    // The runner's own sh runs the script: `set -e` first makes it `sh -e` without a
-    // second shell per step.
-    if (shell.isEmpty() || shell == u"sh"_s)
-        return u"set -e\n"_s + script;
-    if (shell == u"bash"_s)
-        return u"exec bash --noprofile --norc -eo pipefail -c "_s + shellQuoted(script);
-    if (shell.contains(u"{0}"_s))
-        return u"f=$(mktemp) && printf '%s' "_s + shellQuoted(script) + u" > \"$f\" && "_s
-            + QString(shell).replace(u"{0}"_s, u"\"$f\""_s);
-    return {};
 }
 
 /// How a step is shown: its name (evaluated when it can be already), else what it does.
@@ -414,7 +398,7 @@ AsyncJob *InstanceTasks::makeStepJob(const Step &step, int index, const QString 
         if (!error.isEmpty())
             return invalid(error);
         CommandRequest request;
-        request.command = shellCommand(shell, script);
+        request.command = stepShellCommand(shell, script);
         if (request.command.isEmpty())
             return invalid(u"`shell: %1` has no `{0}` for the script file"_s.arg(shell));
         for (auto it = jobEnv.constBegin(); it != jobEnv.constEnd(); ++it)

@@ -126,6 +126,8 @@ private slots:
     void uploadsAndDownloads();
     void pluginStepWaitsForAServer_data() { runnerRows(); }
     void pluginStepWaitsForAServer();
+    void shellsAreGitHubs_data() { runnerRows(); }
+    void shellsAreGitHubs();
     void retriesTimeoutsAndLogLimit();
     void secretsAreMaskedEverywhere();
     void skippedJobsAreReported();
@@ -326,6 +328,37 @@ void TestRun::pluginStepWaitsForAServer()
     QCOMPARE(nobody.value(u"outcome"_s).toString(), u"failure"_s);
     QCOMPARE(nobody.value(u"conclusion"_s).toString(), u"success"_s);
     QVERIFY(nobody.value(u"text"_s).toString().contains(u"did not answer within 1000 ms"_s));
+}
+
+// Scripts written for GitHub Actions run as they do there: bash syntax by default, and every
+// shell stops at the first failing command (bash at a failing pipeline too).
+void TestRun::shellsAreGitHubs()
+{
+    const RunResult result = run(u"tests/data/run/shells.yaml"_s, onRunner());
+    QVERIFY2(result.exitCode == 0, qPrintable(result.err));
+    const QStringList lines = result.lines(u"shells"_s);
+    const auto outcome = [&](const QString &step) {
+        return result.step(u"shells"_s, step).value(u"outcome"_s).toString();
+    };
+    QCOMPARE(outcome(u"bash-syntax"_s), u"success"_s);
+    QVERIFY2(lines.contains(u"bash syntax: 255 b 3 yes"_s), qPrintable(lines.join(u'\n')));
+
+    QCOMPARE(outcome(u"stops-at-failure"_s), u"failure"_s);
+    QVERIFY(lines.contains(u"before the failing command"_s));
+    QVERIFY(!lines.contains(u"after the failing command"_s));
+    QCOMPARE(outcome(u"pipefail"_s), u"failure"_s);
+    QVERIFY(!lines.contains(u"after the failing pipeline"_s));
+
+    QCOMPARE(outcome(u"named-bash"_s), u"failure"_s);
+    QVERIFY(lines.contains(u"named bash: 16"_s));
+    QVERIFY(!lines.contains(u"named bash went on after the failing pipeline"_s));
+    QCOMPARE(outcome(u"named-sh"_s), u"failure"_s);
+    QVERIFY(lines.contains(u"named sh: not bash"_s));
+    QVERIFY(!lines.contains(u"named sh went on after the failing command"_s));
+
+    QCOMPARE(outcome(u"without-bash"_s), u"failure"_s);
+    QVERIFY(lines.contains(u"without bash: not bash"_s));
+    QVERIFY(!lines.contains(u"without bash went on after the failing command"_s));
 }
 
 void TestRun::retriesTimeoutsAndLogLimit()
