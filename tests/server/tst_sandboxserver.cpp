@@ -191,6 +191,71 @@ private slots:
         QCOMPARE(server.stop(), 0);
     }
 
+    // Every route of both APIs and the relay to other ports, with no key and with a wrong
+    // one: 401 each time, and nothing done (the sandbox is still there, untouched).
+    void everyRouteRefusesAMissingOrWrongKey()
+    {
+        QTemporaryDir state;
+        Server server(state.path());
+        const QString id = server.createSandbox();
+        QVERIFY(!id.isEmpty());
+        const QString execd = u"/sandboxes/%1/proxy/44772"_s.arg(id);
+        const QList<QPair<QByteArray, QString>> routes{
+            {"GET", u"/v1/sandboxes"_s},
+            {"POST", u"/v1/sandboxes"_s},
+            {"GET", u"/v1/sandboxes/"_s + id},
+            {"DELETE", u"/v1/sandboxes/"_s + id},
+            {"POST", u"/v1/sandboxes/%1/pause"_s.arg(id)},
+            {"POST", u"/v1/sandboxes/%1/resume"_s.arg(id)},
+            {"POST", u"/v1/sandboxes/%1/renew-expiration"_s.arg(id)},
+            {"PATCH", u"/v1/sandboxes/%1/metadata"_s.arg(id)},
+            {"GET", u"/v1/sandboxes/%1/endpoints/44772"_s.arg(id)},
+            {"GET", u"/sandboxes/"_s + id},   // the lifecycle API at the root too
+            {"GET", execd + u"/ping"_s},
+            {"POST", execd + u"/command"_s},
+            {"DELETE", execd + u"/command?id=x"_s},
+            {"GET", execd + u"/command/status/x"_s},
+            {"GET", execd + u"/command/x/logs"_s},
+            {"POST", execd + u"/session"_s},
+            {"GET", execd + u"/files/info?path=/etc/hostname"_s},
+            {"GET", execd + u"/files/download?path=/etc/hostname"_s},
+            {"POST", execd + u"/files/upload"_s},
+            {"DELETE", execd + u"/files?path=/workspace"_s},
+            {"POST", execd + u"/files/mv"_s},
+            {"POST", execd + u"/files/permissions"_s},
+            {"POST", execd + u"/files/replace"_s},
+            {"GET", execd + u"/files/search?path=/"_s},
+            {"GET", execd + u"/directories/list?path=/"_s},
+            {"POST", execd + u"/directories"_s},
+            {"DELETE", execd + u"/directories?path=/workspace"_s},
+            {"GET", execd + u"/metrics"_s},
+            {"GET", u"/sandboxes/%1/proxy/8080/anything"_s.arg(id)},
+            {"GET", u"/v1/sandboxes/%1/proxy/44772/ping"_s.arg(id)},
+        };
+        const QList<QPair<QByteArray, QList<QPair<QByteArray, QByteArray>>>> credentials{
+            {"MISSING_API_KEY", {}},
+            {"INVALID_API_KEY", {{"OPEN-SANDBOX-API-KEY", "wrong-key"}}},
+            // A key anywhere but in its own header is no key.
+            {"MISSING_API_KEY", {{"Authorization", "Bearer " + QByteArray(ApiKey)}}},
+        };
+        for (const auto &[method, path] : routes) {
+            for (const auto &[code, headers] : credentials) {
+                const Answer answer = server.request(method, path, "{}", headers);
+                QVERIFY2(answer.status == 401 && answer.json().value(u"code"_s).toString() == QLatin1StringView(code),
+                         qPrintable(u"%1 %2 with %3: %4 %5"_s.arg(QString::fromLatin1(method), path,
+                                                                   QString::fromLatin1(code))
+                                        .arg(answer.status)
+                                        .arg(QString::fromUtf8(answer.body))));
+            }
+        }
+        // Nothing was done: the one sandbox is there, running, as it was made.
+        const Answer list = server.request("GET", u"/v1/sandboxes"_s);
+        const QJsonArray items = list.json().value(u"items"_s).toArray();
+        QCOMPARE(items.size(), 1);
+        QCOMPARE(items.first().toObject().value(u"status"_s).toObject().value(u"state"_s).toString(), u"Running"_s);
+        QCOMPARE(server.stop(), 0);
+    }
+
     void withoutAKeyAnswersOnlyProgramsOnThisMachine()
     {
         QTemporaryDir state;
