@@ -54,8 +54,10 @@ std::unique_ptr<SandboxCgroup> SandboxCgroup::create(const QString &name, const 
     for (const QString &controller : std::as_const(controllers)) {
         const QString path = group->controllerPath(controller);
         if (!QDir().mkpath(path)) {
-            *warning = u"cannot create cgroup %1 (no writable cgroup v1 %2 controller): sandboxes run without "
-                       u"cpu, memory and process limits"_s.arg(path, controller);
+            // Named by the controller's directory, not the sandbox's group: the runner says a
+            // warning once per text, and this one holds for every sandbox of the run.
+            *warning = u"cannot create cgroups in %1/%2/sandflow (no writable cgroup v1 %2 controller): sandboxes "
+                       u"run without cpu, memory and process limits"_s.arg(CgroupRoot, controller);
             group->remove();
             return nullptr;
         }

@@ -16,6 +16,7 @@
 #include <QTest>
 
 #include <csignal>
+#include <grp.h>
 #include <unistd.h>
 
 using namespace Qt::StringLiterals;
@@ -133,6 +134,7 @@ private slots:
     void skippedJobsAreReported();
     void floodedOutputsFailTheStep();
     void strategyExpressions();
+    void cgroupWarningIsSaidOnce();
     void runTimeoutCancelsAndCleansUp_data() { runnerRows(); }
     void runTimeoutCancelsAndCleansUp();
     void interruptLeavesNothing_data() { runnerRows(); }
@@ -472,6 +474,47 @@ void TestRun::strategyExpressions()
     QCOMPARE(most, 2);
     QCOMPARE(outcomes.size(), 5);
     QCOMPARE(outcomes.count(u"failure"_s), 1);
+}
+
+// An ordinary user cannot write the cgroup controllers: the run says once that its sandboxes
+// go without limits, not once for each of them.
+void TestRun::cgroupWarningIsSaidOnce()
+{
+    // The run's state and run directories, open to the user it runs as.
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    QVERIFY(QFile::setPermissions(dir.path(), QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner
+                                                  | QFileDevice::ReadOther | QFileDevice::WriteOther
+                                                  | QFileDevice::ExeOther));
+    QProcess process;
+    prepare(process, u"workflows/examples/outputs.yaml"_s, dir.filePath(u"run"_s));
+    QProcessEnvironment env = process.processEnvironment();
+    env.insert(u"SANDFLOW_STATE_DIR"_s, dir.filePath(u"state"_s));
+    env.insert(u"HOME"_s, dir.path());
+    process.setProcessEnvironment(env);
+    if (::geteuid() == 0) {
+        // As nobody; an exit status of 126 says that the switch failed.
+        process.setChildProcessModifier([] {
+            constexpr uid_t nobody = 65534;
+            if (::setgroups(0, nullptr) != 0 || ::setgid(nobody) != 0 || ::setuid(nobody) != 0)
+                ::_exit(126);
+        });
+    }
+    process.start();
+    QVERIFY(process.waitForFinished(180'000));
+    const QString err = QString::fromUtf8(process.readAllStandardError());
+    QVERIFY2(process.exitCode() == 0, qPrintable(err));
+    const QList<QJsonObject> events = parseEvents(process.readAllStandardOutput());
+    QStringList cgroupWarnings;
+    int sandboxes = 0;
+    for (const QJsonObject &event : events) {
+        const QString type = event.value(u"type"_s).toString();
+        sandboxes += type == u"sandbox_created"_s;
+        if (type == u"warning"_s && event.value(u"text"_s).toString().contains(u"cgroup"_s))
+            cgroupWarnings.append(event.value(u"text"_s).toString());
+    }
+    QCOMPARE(sandboxes, 2);
+    QVERIFY2(cgroupWarnings.size() == 1, qPrintable(cgroupWarnings.join(u'\n')));
 }
 
 void TestRun::runTimeoutCancelsAndCleansUp()
