@@ -1,5 +1,8 @@
 #include "httpconnection_p.h"
 
+#include "httpexchange_p.h"
+#include "httpframing_p.h"
+
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QTcpSocket>
@@ -53,10 +56,13 @@ void HttpConnection::countIncoming()
         const qsizetype end = m_head.indexOf("\r\n\r\n");
         if (end < 0) {
             if (m_head.size() >= m_limits.maxHeaderBytes)
-                refuse(431, "The request's header is larger than " + QByteArray::number(m_limits.maxHeaderBytes) + " bytes.");
+                refuse(431, u"HEADER_TOO_LARGE"_s,
+                       "The request's header is larger than " + QByteArray::number(m_limits.maxHeaderBytes) + " bytes.");
             return;
         }
         m_headComplete = true;
+        if (const std::optional<FramingProblem> problem = framingProblem(QByteArrayView(m_head).first(end)))
+            return refuse(problem->status, problem->code, problem->message);
         // A body announced as too large is refused before it is read into memory.
         for (const QByteArray &line : m_head.left(end).split('\n')) {
             const qsizetype colon = line.indexOf(':');
@@ -65,29 +71,29 @@ void HttpConnection::countIncoming()
             bool ok = false;
             const qint64 length = line.mid(colon + 1).trimmed().toLongLong(&ok);
             if (ok && length > m_limits.maxBodyBytes)
-                return refuse(413, "The request body has " + QByteArray::number(length)
+                return refuse(413, u"REQUEST_TOO_LARGE"_s, "The request body has " + QByteArray::number(length)
                                        + " bytes; the server accepts at most " + QByteArray::number(m_limits.maxBodyBytes) + '.');
         }
     }
     // Bodies without a length (chunked) are counted as they come.
     if (m_requestBytes > m_limits.maxBodyBytes + m_limits.maxHeaderBytes)
-        refuse(413, "The request body is larger than the " + QByteArray::number(m_limits.maxBodyBytes)
+        refuse(413, u"REQUEST_TOO_LARGE"_s, "The request body is larger than the " + QByteArray::number(m_limits.maxBodyBytes)
                         + " bytes the server accepts.");
 }
 
-void HttpConnection::refuse(int status, const QByteArray &message)
+void HttpConnection::refuse(int status, const QString &code, const QByteArray &message)
 {
+    if (m_closing)
+        return;
     m_closing = true;
     if (m_active) {
         // An answer is under way on this connection: the refusal cannot be put in its middle.
         m_socket->abort();
         return;
     }
-    const QByteArray body = QJsonDocument(QJsonObject{{u"code"_s, status == 413 ? u"REQUEST_TOO_LARGE"_s
-                                                                                 : u"HEADER_TOO_LARGE"_s},
-                                                      {u"message"_s, QString::fromUtf8(message)}})
+    const QByteArray body = QJsonDocument(QJsonObject{{u"code"_s, code}, {u"message"_s, QString::fromUtf8(message)}})
                                 .toJson(QJsonDocument::Compact);
-    write("HTTP/1.1 " + QByteArray::number(status) + (status == 413 ? " Payload Too Large" : " Request Header Fields Too Large")
+    write("HTTP/1.1 " + QByteArray::number(status) + ' ' + reasonPhrase(status)
           + "\r\nContent-Type: application/json\r\nContent-Length: " + QByteArray::number(body.size())
           + "\r\nConnection: close\r\n\r\n" + body);
     m_socket->disconnectFromHost();

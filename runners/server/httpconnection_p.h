@@ -39,6 +39,9 @@ public:
 
     /// A parsed request: answered after the ones before it on this connection.
     void enqueue(HttpExchange *exchange);
+    /// Answers `status` with `{code, message}` and closes the connection, serving nothing
+    /// more of it (at once, if an answer is under way).
+    void refuse(int status, const QString &code, const QByteArray &message);
 
     // For HttpExchange.
     void write(QByteArrayView bytes);
@@ -47,7 +50,6 @@ public:
 
 private:
     void countIncoming();
-    void refuse(int status, const QByteArray &message);
     void dispatchNext();
     void clientLeft();
     void updateIdleTimer();

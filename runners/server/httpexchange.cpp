@@ -8,8 +8,6 @@
 
 namespace Sandflow::Internal {
 
-namespace {
-
 QByteArray reasonPhrase(int status)
 {
     switch (status) {
@@ -27,6 +25,7 @@ QByteArray reasonPhrase(int status)
     case 413: return "Payload Too Large";
     case 416: return "Range Not Satisfiable";
     case 422: return "Unprocessable Entity";
+    case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
     case 502: return "Bad Gateway";
@@ -34,6 +33,8 @@ QByteArray reasonPhrase(int status)
     default: return "Status";
     }
 }
+
+namespace {
 
 bool wantsClose(const HttpRequest &request)
 {

@@ -22,6 +22,9 @@ class HttpConnection;
 
 using HttpHeaders = QList<QPair<QByteArray, QByteArray>>;
 
+/// The reason phrase of an HTTP status, e.g. "Not Found".
+QByteArray reasonPhrase(int status);
+
 /// A request, copied out of the parser (whose request object lives only during dispatch).
 struct HttpRequest
 {

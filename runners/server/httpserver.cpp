@@ -1,5 +1,7 @@
 #include "httpserver_p.h"
 
+#include "httpframing_p.h"
+
 #include <QHttpServerRequest>
 #include <QMetaEnum>
 #include <QTcpServer>
@@ -80,6 +82,12 @@ bool HttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *so
     HttpConnection *connection = HttpConnection::of(socket);
     if (!connection)
         return true;
+    // The connection checks the first head it sees raw; a request pipelined behind it is
+    // checked here, as the parser split it.
+    if (const std::optional<FramingProblem> problem = framingProblem(request.headers())) {
+        connection->refuse(problem->status, problem->code, problem->message);
+        return true;
+    }
     HttpRequest copy;
     copy.method = methodName(request.method());
     const QUrl url = request.url();

@@ -265,6 +265,62 @@ private slots:
         QCOMPARE(dispatched, 0);
     }
 
+    // Framings two HTTP parsers may read differently are how requests are smuggled past a
+    // proxy (RFC 9112 6.1, 6.3, 5.1, 5.2): refused, the connection closed, nothing dispatched
+    // (the GET that follows in the same bytes included).
+    void refusesAmbiguousFraming_data()
+    {
+        QTest::addColumn<QByteArray>("head");
+        QTest::addColumn<int>("status");
+        QTest::newRow("length and chunked") << QByteArray("Content-Length: 4\r\nTransfer-Encoding: chunked\r\n") << 400;
+        QTest::newRow("chunked and length") << QByteArray("Transfer-Encoding: chunked\r\nContent-Length: 4\r\n") << 400;
+        QTest::newRow("two lengths") << QByteArray("Content-Length: 4\r\nContent-Length: 40\r\n") << 400;
+        QTest::newRow("a list of lengths") << QByteArray("Content-Length: 4, 40\r\n") << 400;
+        QTest::newRow("a signed length") << QByteArray("Content-Length: +4\r\n") << 400;
+        QTest::newRow("space before the colon") << QByteArray("Transfer-Encoding : chunked\r\n") << 400;
+        QTest::newRow("a folded line") << QByteArray("X-A: a\r\n b\r\nContent-Length: 4\r\n") << 400;
+        QTest::newRow("a coding besides chunked") << QByteArray("Transfer-Encoding: gzip, chunked\r\n") << 501;
+        QTest::newRow("chunked twice") << QByteArray("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n") << 501;
+    }
+
+    void refusesAmbiguousFraming()
+    {
+        QFETCH(QByteArray, head);
+        QFETCH(int, status);
+        int dispatched = 0;
+        const quint16 port = startServer([&dispatched](HttpExchange *exchange) {
+            ++dispatched;
+            exchange->respondEmpty(204);
+        });
+        RawClient client(port);
+        client.send("POST /a HTTP/1.1\r\nHost: h\r\n" + head + "\r\n0\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n");
+        QVERIFY(client.waitClosed());
+        const QByteArray answer = client.readUntil("}");
+        QVERIFY2(answer.startsWith("HTTP/1.1 " + QByteArray::number(status) + ' '), answer.constData());
+        QVERIFY2(answer.contains("Connection: close\r\n"), answer.constData());
+        QVERIFY2(answer.count("HTTP/1.1") == 1, answer.constData());
+        QCOMPARE(dispatched, 0);
+    }
+
+    // A request behind a well-framed one in the same bytes is checked too.
+    void refusesAmbiguousFramingWhenPipelined()
+    {
+        QList<QByteArray> served;
+        const quint16 port = startServer([&served](HttpExchange *exchange) {
+            served.append(exchange->request().path.toLatin1());
+            exchange->respondEmpty(204);
+        });
+        RawClient client(port);
+        client.send("GET /first HTTP/1.1\r\nHost: h\r\n\r\n"
+                    "POST /second HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "0\r\n\r\nGET /third HTTP/1.1\r\nHost: h\r\n\r\n");
+        QVERIFY(client.waitClosed());
+        const QByteArray answer = client.readUntil("}");
+        QVERIFY2(answer.startsWith("HTTP/1.1 204 No Content\r\n"), answer.constData());
+        QVERIFY2(answer.contains("HTTP/1.1 400 Bad Request\r\n"), answer.constData());
+        QCOMPARE(served, QList<QByteArray>{"/first"});
+    }
+
     void countsBodiesWithoutALength()
     {
         int dispatched = 0;
