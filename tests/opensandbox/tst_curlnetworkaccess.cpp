@@ -3,6 +3,7 @@
 #include "curlnetworkaccessmanager_p.h"
 #include "curlreply_p.h"
 #include "httprequesthead.h"
+#include "warnings.h"
 
 #include <QBuffer>
 #include <QHttpMultiPart>
@@ -158,7 +159,11 @@ class TestCurlNetworkAccess : public QObject
     Q_OBJECT
 
 private slots:
-    void init() { m_server = std::make_unique<KeepAliveServer>(); }
+    void init()
+    {
+        TestWarnings::failOnAnyWarning();
+        m_server = std::make_unique<KeepAliveServer>();
+    }
 
     void answerAsQtGivesIt();
     void errorStatusKeepsItsBody();

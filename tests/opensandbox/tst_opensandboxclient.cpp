@@ -7,6 +7,7 @@
 #include "execdevents_p.h"
 #include "httprequesthead.h"
 #include "opensandboxclient.h"
+#include "warnings.h"
 
 #include <QBuffer>
 #include <QElapsedTimer>
@@ -353,6 +354,7 @@ private:
 
 void TestOpenSandboxClient::init()
 {
+    TestWarnings::failOnAnyWarning();
     m_server = std::make_unique<ScriptedServer>();
 }
 

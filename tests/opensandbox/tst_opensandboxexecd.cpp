@@ -4,6 +4,7 @@
 // checked against what the sandbox then holds.
 #include "opensandboxclient.h"
 #include "serveprocess.h"
+#include "warnings.h"
 
 #include <QBuffer>
 #include <QProcess>
@@ -70,6 +71,7 @@ class TestOpenSandboxExecd : public QObject
 
 private slots:
     void initTestCase();
+    void init() { TestWarnings::failOnAnyWarning(); }
     void pauseAndResume();
     void renewExpiration();
     void patchMetadata();
