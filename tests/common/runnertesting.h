@@ -1,45 +1,125 @@
 // Helpers for tests that drive a runner through the Runner interface with real sandboxes:
 // run a job and wait for it, collect a command's output, make requests.
+//
+// A helper that cannot do its part (a job that does not finish in time, or fails where only
+// success is asked for) fails the test at its caller's line and hands back a default value,
+// with which the test goes on to its next check: a test that expects a failure asks errorOf()
+// or errorCodeOf(), or inspects the job it had run().
 #pragma once
 
 #include "runner.h"
+#include "warnings.h"
 
 #include <QBuffer>
+#include <QEventLoop>
 #include <QSignalSpy>
 #include <QTest>
+#include <QTimer>
 
 #include <functional>
 #include <memory>
+#include <source_location>
 
 namespace RunnerTesting {
 
-/// Starts `job` and waits for it; the job stays alive for inspection.
+/// How long a job may take unless a test says otherwise.
+constexpr int DefaultTimeoutMs = 30'000;
+
+namespace Detail {
+
+/// Records a failure of the current test at `where`, a helper's caller.
+inline void fail(const QString &message, const std::source_location &where)
+{
+    QTest::qFail(qPrintable(message), where.file_name(), int(where.line()));
+}
+
+/// Waits up to `timeoutMs` for `job` to finish; whether it has. Not QSignalSpy::wait, which
+/// returns at once once the test has failed: a test goes on after a failed check, and its
+/// later jobs must still run to their end, not be destroyed while running.
+inline bool waitForFinished(Sandflow::AsyncJob *job, int timeoutMs)
+{
+    if (job->isFinished())
+        return true;
+    QEventLoop loop;
+    QObject::connect(job, &Sandflow::AsyncJob::finished, &loop, &QEventLoop::quit);
+    QTimer::singleShot(timeoutMs, &loop, &QEventLoop::quit);
+    loop.exec();
+    return job->isFinished();
+}
+
+/// Deletes a job, cancelling it and waiting for its end first if it is still running.
+struct FinishThenDelete
+{
+    void operator()(Sandflow::AsyncJob *job) const
+    {
+        if (job->isStarted() && !job->isFinished()) {
+            job->cancel();
+            waitForFinished(job, DefaultTimeoutMs);
+        }
+        delete job;
+    }
+};
+
+/// Starts `job` and waits for it, as run() does; whether it finished in time.
 template <typename Job>
-Job *run(Job *job, int timeoutMs = 30'000)
+bool runToEnd(Job *job, int timeoutMs, const std::source_location &where)
 {
     job->setAutoDelete(false);
-    QSignalSpy finished(job, &Sandflow::AsyncJob::finished);
     job->start();
-    if (!finished.wait(timeoutMs))
-        qWarning("job did not finish");
+    if (waitForFinished(job, timeoutMs))
+        return true;
+    fail(QStringLiteral("the job did not finish within %1 ms").arg(timeoutMs), where);
+    job->cancel();
+    // A job that ignores cancel() too is a bug of its own; deleting it will say so.
+    if (!waitForFinished(job, DefaultTimeoutMs))
+        fail(QStringLiteral("the job did not finish when cancelled either"), where);
+    return false;
+}
+
+} // namespace Detail
+
+/// Owns a job that a test starts and waits for itself. A check that fails on the way returns
+/// from the test, and once the test has failed QTRY_* and QSignalSpy::wait no longer wait:
+/// the job would be destroyed while running, which AsyncJob asserts against. This owner
+/// cancels it and waits for its end first.
+template <typename Job>
+using OwnedJob = std::unique_ptr<Job, Detail::FinishThenDelete>;
+
+/// Starts `job` and waits for it; the job stays alive for inspection, owned by the caller.
+/// A job still running after `timeoutMs` fails the test and is cancelled, so that the caller
+/// gets a finished job (with a Cancelled error) that it can inspect and delete.
+template <typename Job>
+Job *run(Job *job, int timeoutMs = DefaultTimeoutMs, std::source_location where = std::source_location::current())
+{
+    Detail::runToEnd(job, timeoutMs, where);
     return job;
 }
 
-/// Runs `job` and hands back its result (a default value, with a warning, on error).
+/// Runs `job` and hands back its result. A job that fails fails the test, with its error
+/// code and message, and hands back a default value.
 template <typename Result>
-Result resultOf(Sandflow::ResultJob<Result> *job)
+Result resultOf(Sandflow::ResultJob<Result> *job, std::source_location where = std::source_location::current())
 {
-    std::unique_ptr<Sandflow::ResultJob<Result>> owned(run(job));
-    if (owned->error())
-        qWarning("%s: %s", qPrintable(owned->error()->code), qPrintable(owned->error()->message));
-    return owned->result();
+    std::unique_ptr<Sandflow::ResultJob<Result>> owned(job);
+    // One that ran out of time has failed the test already.
+    if (Detail::runToEnd(job, DefaultTimeoutMs, where) && job->error())
+        Detail::fail(QStringLiteral("the job failed: %1: %2").arg(job->error()->code, job->error()->message), where);
+    return job->error() ? Result{} : job->result();
+}
+
+/// Runs `job` and hands back its error: none when it succeeded. For jobs that may fail.
+inline std::optional<Sandflow::JobError> errorOf(Sandflow::AsyncJob *job,
+                                                 std::source_location where = std::source_location::current())
+{
+    std::unique_ptr<Sandflow::AsyncJob> owned(run(job, DefaultTimeoutMs, where));
+    return owned->error();
 }
 
 /// Runs `job` and hands back its error code (empty on success).
-inline QString errorCodeOf(Sandflow::AsyncJob *job)
+inline QString errorCodeOf(Sandflow::AsyncJob *job, std::source_location where = std::source_location::current())
 {
-    std::unique_ptr<Sandflow::AsyncJob> owned(run(job));
-    return owned->error() ? owned->error()->code : QString();
+    const std::optional<Sandflow::JobError> error = errorOf(job, where);
+    return error ? error->code : QString();
 }
 
 struct Output
@@ -48,16 +128,29 @@ struct Output
     QByteArray err;
 };
 
-/// Runs a command job to its end and returns what it printed.
-inline Output collect(Sandflow::CommandJob *job)
+/// Runs a command job to its end and returns what it printed; how it ended is the caller's
+/// to check.
+inline Output collect(Sandflow::CommandJob *job, std::source_location where = std::source_location::current())
 {
     auto output = std::make_shared<Output>();
     QObject::connect(job, &Sandflow::CommandJob::output, job,
                      [output](Sandflow::CommandJob::Stream stream, const QByteArray &data) {
                          (stream == Sandflow::CommandJob::Stream::Stdout ? output->out : output->err) += data;
                      });
-    run(job);
+    run(job, DefaultTimeoutMs, where);
     return *output;
+}
+
+/// Runs a command job that must succeed (exit with status 0) and returns what it printed;
+/// anything else fails the test, with the job's error and the command's stderr.
+inline Output outputOf(Sandflow::CommandJob *job, std::source_location where = std::source_location::current())
+{
+    const Output output = collect(job, where);
+    if (job->error())
+        Detail::fail(QStringLiteral("the command failed: %1: %2\n%3")
+                           .arg(job->error()->code, job->error()->message, QString::fromUtf8(output.err)),
+                       where);
+    return output;
 }
 
 /// Everything a read job delivered, in how many pieces, and how it ended.
@@ -68,17 +161,29 @@ struct Read
     std::optional<Sandflow::JobError> error;
 };
 
-/// Runs a download or relay job to its end (and deletes it) and returns what it read.
-inline Read readAll(Sandflow::FileReadJob *job, int timeoutMs = 30'000)
+/// Runs a download or relay job to its end (and deletes it) and returns what it read and
+/// how it ended, for the caller to check.
+inline Read readAll(Sandflow::FileReadJob *job, int timeoutMs = DefaultTimeoutMs,
+                    std::source_location where = std::source_location::current())
 {
     auto read = std::make_shared<Read>();
     QObject::connect(job, &Sandflow::FileReadJob::data, job, [read](const QByteArray &data) {
         read->data += data;
         ++read->chunks;
     });
-    std::unique_ptr<Sandflow::FileReadJob> owned(run(job, timeoutMs));
+    std::unique_ptr<Sandflow::FileReadJob> owned(run(job, timeoutMs, where));
     read->error = owned->error();
     return *read;
+}
+
+/// Runs a download or relay job that must succeed and returns what it read; an error fails
+/// the test.
+inline QByteArray dataOf(Sandflow::FileReadJob *job, std::source_location where = std::source_location::current())
+{
+    const Read read = readAll(job, DefaultTimeoutMs, where);
+    if (read.error)
+        Detail::fail(QStringLiteral("the read failed: %1: %2").arg(read.error->code, read.error->message), where);
+    return read.data;
 }
 
 /// `data` as a device to upload or relay, for jobs that take ownership of one.
@@ -107,20 +212,27 @@ inline Sandflow::CommandRequest command(const QString &text,
     return request;
 }
 
-/// Creates a sandbox and returns its id (empty, with a warning, on failure).
-inline QString create(Sandflow::Runner *runner, const Sandflow::SandboxRequest &request = {})
+/// Creates a sandbox and returns its id; a failure fails the test and gives an empty id.
+inline QString create(Sandflow::Runner *runner, const Sandflow::SandboxRequest &request = {},
+                      std::source_location where = std::source_location::current())
 {
-    std::unique_ptr<Sandflow::SandboxJob> job(run(runner->createSandbox(request)));
-    if (job->error())
-        qWarning("%s", qPrintable(job->error()->message));
-    return job->error() ? QString() : job->result().id;
+    return resultOf(runner->createSandbox(request), where).id;
 }
 
-/// Runs a shell command in the sandbox and returns its stdout.
-inline QByteArray shellOutput(Sandflow::Runner *runner, const QString &sandboxId, const QString &text)
+/// Runs a shell command in the sandbox and returns its stdout. Whatever its exit status (a
+/// test may ask `grep -c` for a count of 0), the command must have run to one: a command that
+/// could not start, ran out of time or was killed fails the test.
+inline QByteArray shellOutput(Sandflow::Runner *runner, const QString &sandboxId, const QString &text,
+                              std::source_location where = std::source_location::current())
 {
     std::unique_ptr<Sandflow::CommandJob> job(runner->runCommand(sandboxId, command(text)));
-    return collect(job.get()).out;
+    const Output output = collect(job.get(), where);
+    if (!job->exitCode()) {
+        const QString why = job->error() ? job->error()->code + QStringLiteral(": ") + job->error()->message
+                                         : QStringLiteral("no exit status");
+        Detail::fail(QStringLiteral("`%1` did not run to its end: %2").arg(text, why), where);
+    }
+    return output.out;
 }
 
 } // namespace RunnerTesting

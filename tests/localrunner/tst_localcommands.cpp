@@ -12,6 +12,8 @@ class TestLocalCommands : public QObject
     Q_OBJECT
 
 private slots:
+    void init() { TestWarnings::failOnAnyWarning(); }
+
     void foregroundCommandsHaveAnIdAndAStatus();
     void backgroundOutputIsReadByCursor();
     void interruptByIdEscalatesToKill();
@@ -114,7 +116,7 @@ void TestLocalCommands::bashCommandsAsExecdRunsThem()
     QCOMPARE(resultOf(runner.commandStatus(id, bash->commandId())).command, script);
     // sh has neither [[ ]] nor arrays.
     std::unique_ptr<CommandJob> sh(runner.runCommand(id, command(u"[[ -n $BASH_VERSION ]] && echo bash; true"_s)));
-    QCOMPARE(collect(sh.get()).out, QByteArray());
+    QCOMPARE(outputOf(sh.get()).out, QByteArray());
 }
 
 void TestLocalCommands::unknownCommands()
@@ -160,12 +162,10 @@ void TestLocalCommands::sessionsKeepDirectoryAndExports()
     const QString id = create(&runner);
     const QString session = resultOf(runner.createSession(id, u"/workspace/session"_s));
     QVERIFY(!session.isEmpty());
-    const auto inSession = [&](const QString &text, const QString &cwd = {}) {
+    const auto inSession = [&](const QString &text, const QString &cwd = {},
+                               std::source_location where = std::source_location::current()) {
         std::unique_ptr<CommandJob> job(runner.runInSession(id, session, command(text, [&](CommandRequest &r) { r.cwd = cwd; })));
-        const Output output = collect(job.get());
-        if (job->error())
-            qWarning("%s", qPrintable(job->error()->message));
-        return output;
+        return outputOf(job.get(), where);
     };
     // The session's directory is made on first use.
     QCOMPARE(inSession(u"pwd; export KEPT=yes; LOST=no; mkdir sub; cd sub"_s).out, QByteArray("/workspace/session\n"));
@@ -194,6 +194,7 @@ void TestLocalCommands::sessionRunsReportFailures()
     // `exit` ends the run, not the session, and what was exported before it is kept.
     std::unique_ptr<CommandJob> failing(runner.runInSession(id, session, command(u"export BEFORE=1; exit 3"_s)));
     collect(failing.get());
+    QVERIFY(failing->error());
     QCOMPARE(failing->error()->code, u"COMMAND_FAILED"_s);
     QCOMPARE(failing->exitCode(), std::optional<int>(3));
     std::unique_ptr<CommandJob> after(runner.runInSession(id, session, command(u"echo $BEFORE"_s)));
@@ -203,6 +204,7 @@ void TestLocalCommands::sessionRunsReportFailures()
         r.timeoutMs = 200;
     })));
     collect(slow.get());
+    QVERIFY(slow->error());
     QCOMPARE(slow->error()->code, u"COMMAND_TIMEOUT"_s);
     // A killed run leaves the session as it was.
     std::unique_ptr<CommandJob> still(runner.runInSession(id, session, command(u"echo $BEFORE; pwd"_s)));

@@ -20,14 +20,6 @@ FilePermissions permissions(int mode, const QString &owner = {}, const QString &
     return result;
 }
 
-QByteArray download(LocalRunner *runner, const QString &id, const QString &path, qint64 offset = 0, qint64 length = -1)
-{
-    const Read read = readAll(runner->downloadFile(id, path, offset, length));
-    if (read.error)
-        qWarning("%s", qPrintable(read.error->message));
-    return read.data;
-}
-
 QStringList paths(const QList<FileInfo> &files)
 {
     QStringList result;
@@ -69,6 +61,7 @@ private:
 
 void TestLocalFiles::init()
 {
+    TestWarnings::failOnAnyWarning();
     m_runner = std::make_unique<LocalRunner>(runnerOptions());
     m_id = create(m_runner.get());
     QVERIFY(!m_id.isEmpty());
@@ -129,10 +122,10 @@ void TestLocalFiles::infoDescribesWithoutFollowing()
 void TestLocalFiles::downloadRanges()
 {
     shellOutput(m_runner.get(), m_id, u"printf 0123456789 > /tmp/digits"_s);
-    QCOMPARE(download(m_runner.get(), m_id, u"/tmp/digits"_s), QByteArray("0123456789"));
-    QCOMPARE(download(m_runner.get(), m_id, u"/tmp/digits"_s, 3, 4), QByteArray("3456"));
-    QCOMPARE(download(m_runner.get(), m_id, u"/tmp/digits"_s, 7), QByteArray("789"));
-    QCOMPARE(download(m_runner.get(), m_id, u"/tmp/digits"_s, 10), QByteArray());
+    QCOMPARE(dataOf(m_runner->downloadFile(m_id, u"/tmp/digits"_s, 0, -1)), QByteArray("0123456789"));
+    QCOMPARE(dataOf(m_runner->downloadFile(m_id, u"/tmp/digits"_s, 3, 4)), QByteArray("3456"));
+    QCOMPARE(dataOf(m_runner->downloadFile(m_id, u"/tmp/digits"_s, 7, -1)), QByteArray("789"));
+    QCOMPARE(dataOf(m_runner->downloadFile(m_id, u"/tmp/digits"_s, 10, -1)), QByteArray());
     QCOMPARE(errorCodeOf(m_runner->downloadFile(m_id, u"/tmp/digits"_s, 11, -1)), u"RANGE_NOT_SATISFIABLE"_s);
 }
 
@@ -141,7 +134,7 @@ void TestLocalFiles::cancelledDownloadEndsTheTool()
     const QString toolsRunning = u"for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done"
                                  " | grep -c '^/.sandflow/agent [f]s read'"_s;
     // Without an end, the download goes on until it is cancelled.
-    std::unique_ptr<FileReadJob> job(m_runner->downloadFile(m_id, u"/dev/zero"_s, 0, -1));
+    OwnedJob<FileReadJob> job(m_runner->downloadFile(m_id, u"/dev/zero"_s, 0, -1));
     job->setAutoDelete(false);
     qint64 received = 0;
     connect(job.get(), &FileReadJob::data, job.get(), [&received](const QByteArray &chunk) { received += chunk.size(); });
@@ -250,9 +243,10 @@ void TestLocalFiles::theToolSeesOnlyTheSandbox()
 
 void TestLocalFiles::errorsNameTheProblem()
 {
-    std::unique_ptr<ResultJob<QList<FileInfo>>> job(run(m_runner->fileInfo(m_id, {u"/tmp/missing"_s})));
-    QCOMPARE(job->error()->code, u"NOT_FOUND"_s);
-    QVERIFY2(job->error()->message.contains(u"/tmp/missing"_s), qPrintable(job->error()->message));
+    const std::optional<JobError> missing = errorOf(m_runner->fileInfo(m_id, {u"/tmp/missing"_s}));
+    QVERIFY(missing);
+    QCOMPARE(missing->code, u"NOT_FOUND"_s);
+    QVERIFY2(missing->message.contains(u"/tmp/missing"_s), qPrintable(missing->message));
     QCOMPARE(errorCodeOf(m_runner->fileInfo(u"no-sandbox"_s, {u"/tmp"_s})), u"SANDBOX_NOT_FOUND"_s);
     QCOMPARE(errorCodeOf(m_runner->pauseSandbox(m_id)), QString());
     QCOMPARE(errorCodeOf(m_runner->fileInfo(m_id, {u"/tmp"_s})), u"SANDBOX_NOT_RUNNING"_s);

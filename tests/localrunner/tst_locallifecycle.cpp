@@ -13,6 +13,8 @@ class TestLocalLifecycle : public QObject
     Q_OBJECT
 
 private slots:
+    void init() { TestWarnings::failOnAnyWarning(); }
+
     void getDescribesTheSandbox();
     void listFiltersAndPages();
     void renewMovesTheExpiryBothWays();
@@ -144,6 +146,7 @@ void TestLocalLifecycle::metricsComeFromTheSandboxCgroups()
     std::unique_ptr<CommandJob> spin(run(runner.runCommand(id, command(u"while :; do :; done"_s, [](CommandRequest &r) {
         r.background = true;
     }))));
+    QVERIFY(!spin->error());
     QCOMPARE(shellOutput(&runner, id, u"head -c 50000000 /dev/zero > /tmp/fill && echo ok"_s), QByteArray("ok\n"));
     const SandboxMetrics busy = resultOf(runner.metrics(id));
     QVERIFY2(busy.cpuUsedPercent > 50, qPrintable(QString::number(busy.cpuUsedPercent)));

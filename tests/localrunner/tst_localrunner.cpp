@@ -22,6 +22,8 @@ class TestLocalRunner : public QObject
     Q_OBJECT
 
 private slots:
+    void init() { TestWarnings::failOnAnyWarning(); }
+
     void createRunDelete();
     void commandsSeeTheSandboxEnvironment();
     void failuresAreValues();
@@ -47,8 +49,6 @@ private slots:
 private:
     /// Runs `script` in sandbox `id` and waits for it; `*exitCode` is its status.
     static Output shell(LocalRunner *runner, const QString &id, const QString &script, int *exitCode = nullptr);
-    /// The error that creating `request` fails with, or none.
-    static std::optional<JobError> refusal(LocalRunner *runner, const SandboxRequest &request);
     static SandboxVolume volume(SandboxVolume::Kind kind, const QString &source, const QString &mountPath,
                                 const std::function<void(SandboxVolume &)> &set = {});
 };
@@ -60,12 +60,6 @@ Output TestLocalRunner::shell(LocalRunner *runner, const QString &id, const QStr
     if (exitCode)
         *exitCode = job->exitCode().value_or(-1);
     return output;
-}
-
-std::optional<JobError> TestLocalRunner::refusal(LocalRunner *runner, const SandboxRequest &request)
-{
-    std::unique_ptr<SandboxJob> job(run(runner->createSandbox(request)));
-    return job->error();
 }
 
 SandboxVolume TestLocalRunner::volume(SandboxVolume::Kind kind, const QString &source, const QString &mountPath,
@@ -127,17 +121,20 @@ void TestLocalRunner::failuresAreValues()
     const QString id = create(&runner);
     std::unique_ptr<CommandJob> failed(runner.runCommand(id, command(u"exit 3"_s)));
     collect(failed.get());
+    QVERIFY(failed->error());
     QCOMPARE(failed->exitCode(), std::optional<int>(3));
     QCOMPARE(failed->error()->kind, JobError::Kind::Task);
     QCOMPARE(failed->error()->context.value(u"exitCode"_s).toInt(), 3);
 
     std::unique_ptr<CommandJob> slow(runner.runCommand(id, command(u"sleep 30"_s, [](CommandRequest &r) { r.timeoutMs = 200; })));
     collect(slow.get());
+    QVERIFY(slow->error());
     QCOMPARE(slow->error()->kind, JobError::Kind::Timeout);
     QCOMPARE(slow->exitCode(), std::nullopt);
 
     std::unique_ptr<CommandJob> badCwd(runner.runCommand(id, command(u"true"_s, [](CommandRequest &r) { r.cwd = u"/nonexistent"_s; })));
     collect(badCwd.get());
+    QVERIFY(badCwd->error());
     QCOMPARE(badCwd->error()->code, u"COMMAND_START_FAILED"_s);
 }
 
@@ -146,7 +143,7 @@ void TestLocalRunner::interruptStopsTheProcessGroup()
     LocalRunner runner(runnerOptions());
     const QString id = create(&runner);
     // The shell ignores SIGTERM, so the interrupt has to escalate to SIGKILL.
-    std::unique_ptr<CommandJob> job(runner.runCommand(id, command(u"trap '' TERM; sleep 100 & echo started; wait"_s)));
+    OwnedJob<CommandJob> job(runner.runCommand(id, command(u"trap '' TERM; sleep 100 & echo started; wait"_s)));
     job->setAutoDelete(false);
     QSignalSpy finished(job.get(), &AsyncJob::finished);
     QByteArray out;
@@ -155,6 +152,7 @@ void TestLocalRunner::interruptStopsTheProcessGroup()
     QTRY_COMPARE(out, QByteArray("started\n"));
     job->cancel();
     QVERIFY(finished.wait(20'000));
+    QVERIFY(job->error());
     QCOMPARE(job->error()->kind, JobError::Kind::Cancelled);
     std::unique_ptr<CommandJob> check(runner.runCommand(id, command(u"ps -e -o comm= | grep -c '^sleep$' || true"_s)));
     QCOMPARE(collect(check.get()).out, QByteArray("0\n"));
@@ -169,6 +167,7 @@ void TestLocalRunner::expiryRemovesTheSandbox()
     QTRY_VERIFY_WITH_TIMEOUT(runner.sandboxes().isEmpty(), 20'000);
     std::unique_ptr<CommandJob> late(runner.runCommand(id, command(u"true"_s)));
     collect(late.get());
+    QVERIFY(late->error());
     QCOMPARE(late->error()->code, u"SANDBOX_NOT_FOUND"_s);
 }
 
@@ -183,15 +182,16 @@ void TestLocalRunner::entrypointEndsTheSandbox()
 void TestLocalRunner::unknownSandbox()
 {
     LocalRunner runner(runnerOptions());
-    std::unique_ptr<AsyncJob> removal(run(runner.deleteSandbox(u"nope"_s)));
-    QCOMPARE(removal->error()->code, u"SANDBOX_NOT_FOUND"_s);
-    QCOMPARE(removal->error()->kind, JobError::Kind::Invalid);
+    const std::optional<JobError> error = errorOf(runner.deleteSandbox(u"nope"_s));
+    QVERIFY(error);
+    QCOMPARE(error->code, u"SANDBOX_NOT_FOUND"_s);
+    QCOMPARE(error->kind, JobError::Kind::Invalid);
 }
 
 void TestLocalRunner::cancellingCreationLeavesNothing()
 {
     LocalRunner runner(runnerOptions());
-    std::unique_ptr<SandboxJob> job(runner.createSandbox({}));
+    OwnedJob<SandboxJob> job(runner.createSandbox({}));
     job->setAutoDelete(false);
     QSignalSpy finished(job.get(), &AsyncJob::finished);
     job->start();
@@ -257,7 +257,7 @@ void TestLocalRunner::pauseFreezesAndResumeContinues()
     options.resourceLimits = resourceLimits;
     LocalRunner runner(options);
     const QString id = create(&runner);
-    std::unique_ptr<CommandJob> counter(runner.runCommand(
+    OwnedJob<CommandJob> counter(runner.runCommand(
         id, command(u"i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done"_s)));
     counter->setAutoDelete(false);
     counter->start();
@@ -273,9 +273,9 @@ void TestLocalRunner::pauseFreezesAndResumeContinues()
     QCOMPARE(runner.sandboxes().first().state, SandboxState::Paused);
     std::unique_ptr<CommandJob> rejected(runner.runCommand(id, command(u"true"_s)));
     collect(rejected.get());
+    QVERIFY(rejected->error());
     QCOMPARE(rejected->error()->code, u"SANDBOX_NOT_RUNNING"_s);
-    std::unique_ptr<AsyncJob> again(run(runner.pauseSandbox(id)));
-    QCOMPARE(again->error()->code, u"INVALID_STATE"_s);
+    QCOMPARE(errorCodeOf(runner.pauseSandbox(id)), u"INVALID_STATE"_s);
 
     // Frozen for 600 ms.
     std::unique_ptr<AsyncJob> resume;
@@ -328,7 +328,7 @@ void TestLocalRunner::deletingAPausedSandboxEndsItAtOnce()
     const QString id = create(&runner);
     const QByteArray marker = "paused-deletion-" + QUuid::createUuid().toByteArray(QUuid::Id128);
     // A shell that waits on its child, with the marker in its own command line.
-    std::unique_ptr<CommandJob> sleeper(
+    OwnedJob<CommandJob> sleeper(
         runner.runCommand(id, command(u"exec sh -c 'sleep 1000; : %1'"_s.arg(QString::fromLatin1(marker)))));
     sleeper->setAutoDelete(false);
     sleeper->start();
@@ -403,7 +403,7 @@ void TestLocalRunner::volumesThatCouldEscapeAreRefused()
         {volume(Kind::Ossfs, QString(), u"/mnt"_s), u"VOLUME_NOT_SUPPORTED"_s},
     };
     for (const auto &refused : cases) {
-        const std::optional<JobError> error = refusal(&runner, sandbox([&](SandboxRequest &r) { r.volumes = {refused.volume}; }));
+        const std::optional<JobError> error = errorOf(runner.createSandbox(sandbox([&](SandboxRequest &r) { r.volumes = {refused.volume}; })));
         const QString what = refused.volume.hostPath + u" at "_s + refused.volume.mountPath;
         QVERIFY2(error, qPrintable(what));
         QVERIFY2(error->code == refused.code, qPrintable(what + u": "_s + error->code + u" "_s + error->message));
@@ -413,13 +413,14 @@ void TestLocalRunner::volumesThatCouldEscapeAreRefused()
     QVERIFY(!QFile::exists(host.filePath(u"outside/new"_s)));
     QVERIFY(runner.sandboxes().isEmpty());
     // The message says what is allowed; with nothing allowed, every host volume is refused.
-    const std::optional<JobError> outside = refusal(&runner, sandbox([&](SandboxRequest &r) {
+    const std::optional<JobError> outside = errorOf(runner.createSandbox(sandbox([&](SandboxRequest &r) {
         r.volumes = {volume(Kind::Host, host.filePath(u"database"_s), u"/mnt"_s)};
-    }));
+    })));
+    QVERIFY(outside);
     QVERIFY2(outside->message.contains(host.filePath(u"database"_s)) && outside->message.contains(data),
              qPrintable(outside->message));
     LocalRunner closed(runnerOptions());
-    QCOMPARE(refusal(&closed, sandbox([&](SandboxRequest &r) { r.volumes = {volume(Kind::Host, data, u"/mnt"_s)}; }))->code,
+    QCOMPARE(errorCodeOf(closed.createSandbox(sandbox([&](SandboxRequest &r) { r.volumes = {volume(Kind::Host, data, u"/mnt"_s)}; }))),
              u"VOLUME_HOST_PATH_NOT_ALLOWED"_s);
 }
 
@@ -448,14 +449,14 @@ void TestLocalRunner::pvcVolumesOutliveTheirSandboxes()
 
     // A link inside the volume cannot take a sub-path out of it; a claim is one DNS name.
     QVERIFY(QFile::link(QDir::rootPath(), state.filePath(u"volumes/pip-cache/escape"_s)));
-    QCOMPARE(refusal(&runner, sandbox([](SandboxRequest &r) {
+    QCOMPARE(errorCodeOf(runner.createSandbox(sandbox([](SandboxRequest &r) {
                  r.volumes = {volume(SandboxVolume::Kind::Pvc, u"pip-cache"_s, u"/mnt"_s,
                                      [](SandboxVolume &v) { v.subPath = u"escape/etc"_s; })};
-             }))->code,
+             }))),
              u"VOLUME_INVALID_SUBPATH"_s);
-    QCOMPARE(refusal(&runner, sandbox([](SandboxRequest &r) {
+    QCOMPARE(errorCodeOf(runner.createSandbox(sandbox([](SandboxRequest &r) {
                  r.volumes = {volume(SandboxVolume::Kind::Pvc, u"../sandboxes"_s, u"/mnt"_s)};
-             }))->code,
+             }))),
              u"VOLUME_INVALID_CLAIM_NAME"_s);
 }
 
@@ -483,10 +484,10 @@ void TestLocalRunner::networkIsAllOrNothing()
          {SandboxNetworkPolicy::Rule{Action::Allow, u"pypi.org"_s}, SandboxNetworkPolicy::Rule{Action::Deny, u"10.0.0.0/8"_s}}) {
         // The rule that repeats the default passes; the one after it is named.
         const Action defaultAction = rule.action == Action::Allow ? Action::Deny : Action::Allow;
-        const std::optional<JobError> error = refusal(&runner, sandbox([&](SandboxRequest &r) {
+        const std::optional<JobError> error = errorOf(runner.createSandbox(sandbox([&](SandboxRequest &r) {
             r.network.defaultAction = defaultAction;
             r.network.egress = {{defaultAction, u"*.example.com"_s}, rule};
-        }));
+        })));
         QVERIFY(error);
         QCOMPARE(error->code, u"NETWORK_POLICY_NOT_SUPPORTED"_s);
         QCOMPARE(error->kind, JobError::Kind::Invalid);
@@ -543,9 +544,9 @@ void TestLocalRunner::rootfsReplacesTheSystemTree()
     QVERIFY(!QFile::exists(rootfs.filePath(u"etc/new"_s)));
     QVERIFY(warnings.isEmpty());
 
-    QCOMPARE(refusal(&runner, sandbox([&](SandboxRequest &r) { r.rootfs = rootfs.filePath(u"missing"_s); }))->code,
+    QCOMPARE(errorCodeOf(runner.createSandbox(sandbox([&](SandboxRequest &r) { r.rootfs = rootfs.filePath(u"missing"_s); }))),
              u"ROOTFS_NOT_FOUND"_s);
-    QCOMPARE(refusal(&runner, sandbox([&](SandboxRequest &r) { r.rootfs = rootfs.filePath(u"etc/marker"_s); }))->code,
+    QCOMPARE(errorCodeOf(runner.createSandbox(sandbox([&](SandboxRequest &r) { r.rootfs = rootfs.filePath(u"etc/marker"_s); }))),
              u"ROOTFS_NOT_FOUND"_s);
 }
 

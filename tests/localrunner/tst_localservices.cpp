@@ -101,13 +101,14 @@ private:
     /// a relay no longer fails with PORT_UNREACHABLE.
     bool startService(const QString &id, const QString &command, quint16 port);
     /// The sandbox's processes, one command line a line.
-    QByteArray processes(const QString &id);
+    QByteArray processes(const QString &id, std::source_location where = std::source_location::current());
 
     std::unique_ptr<LocalRunner> m_runner;
 };
 
 void TestLocalServices::init()
 {
+    TestWarnings::failOnAnyWarning();
     m_runner = std::make_unique<LocalRunner>(runnerOptions());
 }
 
@@ -140,10 +141,10 @@ bool TestLocalServices::startService(const QString &id, const QString &command, 
     }
 }
 
-QByteArray TestLocalServices::processes(const QString &id)
+QByteArray TestLocalServices::processes(const QString &id, std::source_location where)
 {
     return shellOutput(m_runner.get(), id,
-                       u"for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done"_s);
+                       u"for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done"_s, where);
 }
 
 void TestLocalServices::reachesAServiceWithoutNetwork()
@@ -245,7 +246,7 @@ void TestLocalServices::cancelEndsTheRelay()
     QVERIFY(!relaying());
 
     // The service takes the request and never closes: the relay would wait for ever.
-    std::unique_ptr<FileReadJob> job(m_runner->relayToPort(id, 9000, bytes("hold")));
+    OwnedJob<FileReadJob> job(m_runner->relayToPort(id, 9000, bytes("hold")));
     job->setAutoDelete(false);
     QByteArray received;
     connect(job.get(), &FileReadJob::data, job.get(), [&received](const QByteArray &chunk) { received += chunk; });

@@ -81,6 +81,7 @@ private:
 
 void TestHostileAgent::init()
 {
+    TestWarnings::failOnAnyWarning();
     m_root = std::make_unique<QTemporaryDir>();
     QVERIFY(m_root->isValid());
     m_destination = m_root->filePath(u"run/dest"_s);
@@ -105,8 +106,7 @@ QString TestHostileAgent::hostileSandbox(const QMap<QString, QString> &env)
 
 std::optional<JobError> TestHostileAgent::download(const QString &sandboxId, const QString &from, const QString &to)
 {
-    std::unique_ptr<AsyncJob> job(run(new Internal::DownloadStepJob(m_runner.get(), sandboxId, from, to)));
-    return job->error();
+    return errorOf(new Internal::DownloadStepJob(m_runner.get(), sandboxId, from, to));
 }
 
 QStringList TestHostileAgent::filesOutsideTheDestination() const

@@ -120,6 +120,7 @@ void TestSandboxBoundary::initTestCase()
 
 void TestSandboxBoundary::init()
 {
+    TestWarnings::failOnAnyWarning();
     // serve, as OpenSandbox servers do, wants an image; the local runner takes it as a label.
     m_id = create(runner(), sandbox([](SandboxRequest &request) { request.image = u"debian:12"_s; }));
     QVERIFY(!m_id.isEmpty());

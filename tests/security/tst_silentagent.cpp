@@ -102,6 +102,7 @@ private:
 
 void TestSilentAgent::init()
 {
+    TestWarnings::failOnAnyWarning();
     m_state = std::make_unique<QTemporaryDir>();
     QVERIFY(m_state->isValid());
     LocalRunner::Options options = runnerOptions();
@@ -143,7 +144,7 @@ void TestSilentAgent::verifyGone()
 // start is never answered, and both fail once the bound has passed.
 void TestSilentAgent::unansweredRequestEndsTheSandbox()
 {
-    std::unique_ptr<CommandJob> running(m_runner->runCommand(m_id, command(u"sleep 600"_s)));
+    OwnedJob<CommandJob> running(m_runner->runCommand(m_id, command(u"sleep 600"_s)));
     running->setAutoDelete(false);
     QSignalSpy started(running.get(), &CommandJob::started);
     running->start();
@@ -160,6 +161,7 @@ void TestSilentAgent::unansweredRequestEndsTheSandbox()
     QVERIFY2(unanswered->error()->message.contains(u"the agent did not answer within 2s"_s),
              qPrintable(unanswered->error()->message));
     QTRY_VERIFY(running->isFinished());
+    QVERIFY(running->error());
     QCOMPARE(running->error()->code, u"SANDBOX_LOST"_s);
     verifyGone();
 }
