@@ -18,9 +18,24 @@
 
 #include <functional>
 #include <memory>
-#include <source_location>
 
 namespace RunnerTesting {
+
+/// Where a helper was called from, as SourceLocation says it: its default argument
+/// `SourceLocation::current()` is the caller's line. (clang 14's standard library, the one the
+/// project builds with, has no SourceLocation; the builtins behind it are there.)
+struct SourceLocation
+{
+    static constexpr SourceLocation current(const char *file = __builtin_FILE(), int line = __builtin_LINE())
+    {
+        return {file, line};
+    }
+    constexpr const char *file_name() const { return m_file; }
+    constexpr int line() const { return m_line; }
+
+    const char *m_file = "";
+    int m_line = 0;
+};
 
 /// How long a job may take unless a test says otherwise.
 constexpr int DefaultTimeoutMs = 30'000;
@@ -28,7 +43,7 @@ constexpr int DefaultTimeoutMs = 30'000;
 namespace Detail {
 
 /// Records a failure of the current test at `where`, a helper's caller.
-inline void fail(const QString &message, const std::source_location &where)
+inline void fail(const QString &message, const SourceLocation &where)
 {
     QTest::qFail(qPrintable(message), where.file_name(), int(where.line()));
 }
@@ -62,7 +77,7 @@ struct FinishThenDelete
 
 /// Starts `job` and waits for it, as run() does; whether it finished in time.
 template <typename Job>
-bool runToEnd(Job *job, int timeoutMs, const std::source_location &where)
+bool runToEnd(Job *job, int timeoutMs, const SourceLocation &where)
 {
     job->setAutoDelete(false);
     job->start();
@@ -89,7 +104,7 @@ using OwnedJob = std::unique_ptr<Job, Detail::FinishThenDelete>;
 /// A job still running after `timeoutMs` fails the test and is cancelled, so that the caller
 /// gets a finished job (with a Cancelled error) that it can inspect and delete.
 template <typename Job>
-Job *run(Job *job, int timeoutMs = DefaultTimeoutMs, std::source_location where = std::source_location::current())
+Job *run(Job *job, int timeoutMs = DefaultTimeoutMs, SourceLocation where = SourceLocation::current())
 {
     Detail::runToEnd(job, timeoutMs, where);
     return job;
@@ -98,7 +113,7 @@ Job *run(Job *job, int timeoutMs = DefaultTimeoutMs, std::source_location where 
 /// Runs `job` and hands back its result. A job that fails fails the test, with its error
 /// code and message, and hands back a default value.
 template <typename Result>
-Result resultOf(Sandflow::ResultJob<Result> *job, std::source_location where = std::source_location::current())
+Result resultOf(Sandflow::ResultJob<Result> *job, SourceLocation where = SourceLocation::current())
 {
     std::unique_ptr<Sandflow::ResultJob<Result>> owned(job);
     // One that ran out of time has failed the test already.
@@ -109,14 +124,14 @@ Result resultOf(Sandflow::ResultJob<Result> *job, std::source_location where = s
 
 /// Runs `job` and hands back its error: none when it succeeded. For jobs that may fail.
 inline std::optional<Sandflow::JobError> errorOf(Sandflow::AsyncJob *job,
-                                                 std::source_location where = std::source_location::current())
+                                                 SourceLocation where = SourceLocation::current())
 {
     std::unique_ptr<Sandflow::AsyncJob> owned(run(job, DefaultTimeoutMs, where));
     return owned->error();
 }
 
 /// Runs `job` and hands back its error code (empty on success).
-inline QString errorCodeOf(Sandflow::AsyncJob *job, std::source_location where = std::source_location::current())
+inline QString errorCodeOf(Sandflow::AsyncJob *job, SourceLocation where = SourceLocation::current())
 {
     const std::optional<Sandflow::JobError> error = errorOf(job, where);
     return error ? error->code : QString();
@@ -130,7 +145,7 @@ struct Output
 
 /// Runs a command job to its end and returns what it printed; how it ended is the caller's
 /// to check.
-inline Output collect(Sandflow::CommandJob *job, std::source_location where = std::source_location::current())
+inline Output collect(Sandflow::CommandJob *job, SourceLocation where = SourceLocation::current())
 {
     auto output = std::make_shared<Output>();
     QObject::connect(job, &Sandflow::CommandJob::output, job,
@@ -143,7 +158,7 @@ inline Output collect(Sandflow::CommandJob *job, std::source_location where = st
 
 /// Runs a command job that must succeed (exit with status 0) and returns what it printed;
 /// anything else fails the test, with the job's error and the command's stderr.
-inline Output outputOf(Sandflow::CommandJob *job, std::source_location where = std::source_location::current())
+inline Output outputOf(Sandflow::CommandJob *job, SourceLocation where = SourceLocation::current())
 {
     const Output output = collect(job, where);
     if (job->error())
@@ -164,7 +179,7 @@ struct Read
 /// Runs a download or relay job to its end (and deletes it) and returns what it read and
 /// how it ended, for the caller to check.
 inline Read readAll(Sandflow::FileReadJob *job, int timeoutMs = DefaultTimeoutMs,
-                    std::source_location where = std::source_location::current())
+                    SourceLocation where = SourceLocation::current())
 {
     auto read = std::make_shared<Read>();
     QObject::connect(job, &Sandflow::FileReadJob::data, job, [read](const QByteArray &data) {
@@ -178,7 +193,7 @@ inline Read readAll(Sandflow::FileReadJob *job, int timeoutMs = DefaultTimeoutMs
 
 /// Runs a download or relay job that must succeed and returns what it read; an error fails
 /// the test.
-inline QByteArray dataOf(Sandflow::FileReadJob *job, std::source_location where = std::source_location::current())
+inline QByteArray dataOf(Sandflow::FileReadJob *job, SourceLocation where = SourceLocation::current())
 {
     const Read read = readAll(job, DefaultTimeoutMs, where);
     if (read.error)
@@ -214,7 +229,7 @@ inline Sandflow::CommandRequest command(const QString &text,
 
 /// Creates a sandbox and returns its id; a failure fails the test and gives an empty id.
 inline QString create(Sandflow::Runner *runner, const Sandflow::SandboxRequest &request = {},
-                      std::source_location where = std::source_location::current())
+                      SourceLocation where = SourceLocation::current())
 {
     return resultOf(runner->createSandbox(request), where).id;
 }
@@ -223,7 +238,7 @@ inline QString create(Sandflow::Runner *runner, const Sandflow::SandboxRequest &
 /// test may ask `grep -c` for a count of 0), the command must have run to one: a command that
 /// could not start, ran out of time or was killed fails the test.
 inline QByteArray shellOutput(Sandflow::Runner *runner, const QString &sandboxId, const QString &text,
-                              std::source_location where = std::source_location::current())
+                              SourceLocation where = SourceLocation::current())
 {
     std::unique_ptr<Sandflow::CommandJob> job(runner->runCommand(sandboxId, command(text)));
     const Output output = collect(job.get(), where);

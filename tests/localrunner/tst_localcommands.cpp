@@ -163,7 +163,7 @@ void TestLocalCommands::sessionsKeepDirectoryAndExports()
     const QString session = resultOf(runner.createSession(id, u"/workspace/session"_s));
     QVERIFY(!session.isEmpty());
     const auto inSession = [&](const QString &text, const QString &cwd = {},
-                               std::source_location where = std::source_location::current()) {
+                               SourceLocation where = SourceLocation::current()) {
         std::unique_ptr<CommandJob> job(runner.runInSession(id, session, command(text, [&](CommandRequest &r) { r.cwd = cwd; })));
         return outputOf(job.get(), where);
     };

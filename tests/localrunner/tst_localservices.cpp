@@ -101,7 +101,7 @@ private:
     /// a relay no longer fails with PORT_UNREACHABLE.
     bool startService(const QString &id, const QString &command, quint16 port);
     /// The sandbox's processes, one command line a line.
-    QByteArray processes(const QString &id, std::source_location where = std::source_location::current());
+    QByteArray processes(const QString &id, SourceLocation where = SourceLocation::current());
 
     std::unique_ptr<LocalRunner> m_runner;
 };
@@ -141,7 +141,7 @@ bool TestLocalServices::startService(const QString &id, const QString &command, 
     }
 }
 
-QByteArray TestLocalServices::processes(const QString &id, std::source_location where)
+QByteArray TestLocalServices::processes(const QString &id, SourceLocation where)
 {
     return shellOutput(m_runner.get(), id,
                        u"for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done"_s, where);
