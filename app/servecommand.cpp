@@ -9,6 +9,8 @@
 #include <QEventLoop>
 #include <QRandomGenerator>
 
+#include <sys/resource.h>
+
 namespace Sandflow::Cli {
 
 using namespace Qt::StringLiterals;
@@ -38,6 +40,17 @@ std::optional<ListenAddress> parseListen(const QString &text)
     if (address.host.isNull())
         return std::nullopt;
     return address;
+}
+
+/// The soft limit of open files up to the hard one: each client's connection is a descriptor,
+/// and the usual soft default of 1024 would leave later clients waiting unanswered.
+void raiseOpenFileLimit()
+{
+    rlimit files{};
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &files);
+    }
 }
 
 QString newApiKey()
@@ -101,6 +114,7 @@ int serve(const QCommandLineParser &parser, const Terminal &terminal)
         terminal.err(u"sandflow serve: warning: %1\n"_s.arg(message));
     });
 
+    raiseOpenFileLimit();
     SandboxServer server(&runner, options);
     QString error;
     if (!server.start(&error)) {

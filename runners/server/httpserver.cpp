@@ -21,6 +21,11 @@ public:
         , m_limits(limits)
         , m_dispatch(std::move(dispatch))
     {
+        // Room for a burst of clients connecting at once. With Qt's defaults (a backlog of 50)
+        // the kernel dropped the connections beyond it, and each came back only with TCP's
+        // retry a second later: 5,000 clients took 99 s to get in.
+        setListenBacklogSize(4096);
+        setMaxPendingConnections(4096);
     }
 
 protected:

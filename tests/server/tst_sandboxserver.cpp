@@ -1,6 +1,7 @@
 // The real `sandflow serve` program over HTTP: what the official SDK scenario cannot reach
 // (restarts, relays to other ports, clients that hang up, upstream's error shapes).
 #include <QDir>
+#include <QElapsedTimer>
 #include <QEventLoop>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -9,12 +10,22 @@
 #include <QNetworkReply>
 #include <QProcess>
 #include <QRegularExpression>
+#include <QScopeGuard>
 #include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QThread>
 
 #include <csignal>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <vector>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace Qt::StringLiterals;
 
@@ -35,8 +46,12 @@ struct Answer
 class Server
 {
 public:
-    explicit Server(const QString &stateDir, const QStringList &auth = {u"--api-key"_s, QString::fromLatin1(ApiKey)})
+    /// `inChild` runs in the server's process before it starts (async-signal-safe calls only).
+    explicit Server(const QString &stateDir, const QStringList &auth = {u"--api-key"_s, QString::fromLatin1(ApiKey)},
+                    const std::function<void()> &inChild = {})
     {
+        if (inChild)
+            m_process.setChildProcessModifier(inChild);
         m_process.setProgram(QStringLiteral(SANDFLOW_BINARY));
         m_process.setArguments(QStringList{u"serve"_s, u"--listen"_s, u"127.0.0.1:0"_s, u"--state-dir"_s, stateDir} + auth);
         m_process.start();
@@ -253,6 +268,77 @@ private slots:
         const QJsonArray items = list.json().value(u"items"_s).toArray();
         QCOMPARE(items.size(), 1);
         QCOMPARE(items.first().toObject().value(u"status"_s).toObject().value(u"state"_s).toString(), u"Running"_s);
+        QCOMPARE(server.stop(), 0);
+    }
+
+    // Thousands of idle connections, opened at once: the server takes them all in and goes on
+    // answering, on them and on new ones. It was started with a low soft limit of open files
+    // (1024 is the common default), which it raises to the hard limit.
+    void manyIdleConnectionsLeaveTheServerAnswering()
+    {
+        constexpr int Idle = 5000;
+        rlimit own{};
+        QVERIFY(::getrlimit(RLIMIT_NOFILE, &own) == 0);
+        if (own.rlim_max < rlim_t(Idle + 1000))
+            QSKIP("the hard limit of open files is too low for this test");
+        const rlimit raised{own.rlim_max, own.rlim_max};
+        QVERIFY(::setrlimit(RLIMIT_NOFILE, &raised) == 0);
+        const auto restore = qScopeGuard([&own] { ::setrlimit(RLIMIT_NOFILE, &own); });
+
+        QTemporaryDir state;
+        Server server(state.path(), {u"--api-key"_s, QString::fromLatin1(ApiKey)}, [] {
+            rlimit low{};
+            ::getrlimit(RLIMIT_NOFILE, &low);
+            low.rlim_cur = 1024;
+            ::setrlimit(RLIMIT_NOFILE, &low);
+        });
+        // Plain blocking sockets: an event loop watching thousands of them would be the test's
+        // own bottleneck.
+        std::vector<int> idle;
+        const auto closeIdle = qScopeGuard([&idle] {
+            for (const int fd : idle)
+                ::close(fd);
+        });
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(quint16(QUrl(server.base()).port()));
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        // Each wait bounded, so that the test fails rather than waits. A connect is given less
+        // than TCP's first retry of a lost SYN (1 s): on loopback it takes that long only when
+        // the server's backlog overflowed and the kernel dropped the SYN.
+        const auto connectOne = [&address]() -> int {
+            const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            const timeval connectLimit{0, 900'000};
+            const timeval answerLimit{10, 0};
+            ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &connectLimit, sizeof connectLimit);
+            ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &answerLimit, sizeof answerLimit);
+            if (fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr *>(&address), sizeof address) != 0) {
+                ::close(fd);
+                return -1;
+            }
+            return fd;
+        };
+        const auto answerTo = [](int fd) {
+            const QByteArray request = "GET /v1/sandboxes HTTP/1.1\r\nHost: h\r\nOPEN-SANDBOX-API-KEY: "
+                                       + QByteArray(ApiKey) + "\r\n\r\n";
+            char answer[32] = {};
+            if (::write(fd, request.constData(), size_t(request.size())) != ssize_t(request.size())
+                || ::read(fd, answer, sizeof answer - 1) <= 0)
+                return QByteArray("no answer: ") + strerror(errno);
+            return QByteArray(answer);
+        };
+        for (int i = 0; i < Idle; ++i) {
+            idle.push_back(connectOne());
+            QVERIFY2(idle.back() >= 0, qPrintable(u"connection %1: %2"_s.arg(i).arg(QString::fromLocal8Bit(strerror(errno)))));
+        }
+
+        // A new client is answered, and so is one of the idle ones, the last to connect.
+        idle.push_back(connectOne());
+        QVERIFY(idle.back() >= 0);
+        QByteArray answer = answerTo(idle.back());
+        QVERIFY2(answer.startsWith("HTTP/1.1 200 OK\r\n"), answer.constData());
+        answer = answerTo(idle.at(Idle - 1));
+        QVERIFY2(answer.startsWith("HTTP/1.1 200 OK\r\n"), answer.constData());
         QCOMPARE(server.stop(), 0);
     }
 
