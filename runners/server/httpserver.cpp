@@ -8,6 +8,13 @@
 #include <QTcpSocket>
 #include <QUuid>
 
+#include <algorithm>
+#include <limits>
+
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 namespace Sandflow::Internal {
 
 namespace {
@@ -31,11 +38,18 @@ public:
 protected:
     void incomingConnection(qintptr descriptor) override
     {
+        // Short of the limit of open files, a new client is turned away at once. At the
+        // limit, accept() would fail, the listening socket stay readable, and the server spin;
+        // Qt re-enables a paused listener each time a connection is taken, so it cannot wait.
+        if (m_connections >= m_maxConnections)
+            return turnAway(int(descriptor));
         auto *socket = new QTcpSocket(this);
         if (!socket->setSocketDescriptor(descriptor)) {
             delete socket;
             return;
         }
+        ++m_connections;
+        connect(socket, &QObject::destroyed, this, [this] { --m_connections; });
         // Streams write small events one at a time: with Nagle's algorithm each would wait
         // for the client's delayed acknowledgement of the one before (about 40 ms).
         socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
@@ -44,8 +58,34 @@ protected:
     }
 
 private:
+    /// 503 and close, without reading the request: the client may try again shortly.
+    static void turnAway(int descriptor)
+    {
+        static constexpr char body[] =
+            R"({"code":"TOO_MANY_CONNECTIONS","message":"The server has as many connections as it can hold."})";
+        static const QByteArray answer = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                                         "Content-Length: " + QByteArray::number(qsizetype(sizeof body - 1))
+                                         + "\r\nConnection: close\r\nRetry-After: 1\r\n\r\n" + body;
+        [[maybe_unused]] const ssize_t sent = ::send(descriptor, answer.constData(), size_t(answer.size()),
+                                                     MSG_DONTWAIT | MSG_NOSIGNAL);
+        ::close(descriptor);
+    }
+
+    /// Connections the limit of open files leaves room for, with a reserve for everything
+    /// else the process opens (sandboxes' pipes, files being sent).
+    static qint64 connectionBudget()
+    {
+        rlimit files{};
+        if (::getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur == RLIM_INFINITY)
+            return std::numeric_limits<qint64>::max();
+        const qint64 limit = qint64(files.rlim_cur);
+        return std::max<qint64>(1, limit - std::max<qint64>(64, limit / 8));
+    }
+
     HttpLimits m_limits;
     HttpConnection::Dispatch m_dispatch;
+    qint64 m_connections = 0;
+    const qint64 m_maxConnections = connectionBudget();
 };
 
 QByteArray methodName(QHttpServerRequest::Method method)

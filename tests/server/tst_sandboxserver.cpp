@@ -16,6 +16,7 @@
 #include <QTest>
 #include <QThread>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <functional>
@@ -168,6 +169,95 @@ QStringList records(const QString &stateDir)
     return QDir(stateDir + u"/sandboxes"_s).entryList(QDir::Files | QDir::Dirs | QDir::NoDotAndDotDot);
 }
 
+/// Plain blocking client sockets to the server, closed with it: an event loop watching
+/// thousands of them would be the test's own bottleneck. Every wait is bounded, so that a
+/// test fails rather than waits.
+class RawClients
+{
+public:
+    explicit RawClients(const QString &base)
+    {
+        m_address.sin_family = AF_INET;
+        m_address.sin_port = htons(quint16(QUrl(base).port()));
+        m_address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    }
+    ~RawClients()
+    {
+        for (const int fd : m_fds)
+            closeOne(fd);
+    }
+
+    /// A new connection's descriptor, or -1. A connect is given less than TCP's first retry
+    /// of a lost SYN (1 s): on loopback it takes that long only when the server's backlog
+    /// overflowed and the kernel dropped the SYN.
+    int connectOne()
+    {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return -1;
+        const timeval connectLimit{0, 900'000};
+        const timeval answerLimit{10, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &connectLimit, sizeof connectLimit);
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &answerLimit, sizeof answerLimit);
+        if (::connect(fd, reinterpret_cast<const sockaddr *>(&m_address), sizeof m_address) != 0) {
+            ::close(fd);
+            return -1;
+        }
+        m_fds.push_back(fd);
+        return fd;
+    }
+
+    /// Asks for the sandbox list on `fd`; the first bytes of the answer, or why none came.
+    static QByteArray answerTo(int fd)
+    {
+        const QByteArray request = "GET /v1/sandboxes HTTP/1.1\r\nHost: h\r\nOPEN-SANDBOX-API-KEY: " + QByteArray(ApiKey)
+                                   + "\r\n\r\n";
+        char answer[64] = {};
+        if (::send(fd, request.constData(), size_t(request.size()), MSG_NOSIGNAL) != ssize_t(request.size()))
+            return QByteArray("cannot send: ") + strerror(errno);
+        if (::read(fd, answer, sizeof answer - 1) <= 0)
+            return QByteArray("no answer: ") + strerror(errno);
+        return QByteArray(answer);
+    }
+
+    /// Reads what the server sent on `fd` without asking (it turned the connection away).
+    static QByteArray unasked(int fd)
+    {
+        char answer[160] = {};
+        return ::read(fd, answer, sizeof answer - 1) > 0 ? QByteArray(answer) : QByteArray("nothing");
+    }
+
+    void closeOne(int fd)
+    {
+        ::close(fd);
+        m_fds.erase(std::remove(m_fds.begin(), m_fds.end(), fd), m_fds.end());
+    }
+
+    const std::vector<int> &all() const { return m_fds; }
+
+private:
+    sockaddr_in m_address{};
+    std::vector<int> m_fds;
+};
+
+/// CPU time `pid` has used, in clock ticks.
+qint64 cpuTicks(qint64 pid)
+{
+    QFile stat(u"/proc/%1/stat"_s.arg(pid));
+    if (!stat.open(QIODevice::ReadOnly))
+        return 0;
+    const QByteArray text = stat.readAll();
+    const QList<QByteArray> fields = text.mid(text.lastIndexOf(')') + 2).split(' ');
+    return fields.size() > 12 ? fields.at(11).toLongLong() + fields.at(12).toLongLong() : 0;
+}
+
+/// In a child before exec: the limit of open files, soft and hard.
+void limitOpenFiles(rlim_t soft, rlim_t hard)
+{
+    const rlimit files{soft, hard};
+    ::setrlimit(RLIMIT_NOFILE, &files);
+}
+
 } // namespace
 
 class tst_SandboxServer : public QObject
@@ -286,59 +376,53 @@ private slots:
         const auto restore = qScopeGuard([&own] { ::setrlimit(RLIMIT_NOFILE, &own); });
 
         QTemporaryDir state;
-        Server server(state.path(), {u"--api-key"_s, QString::fromLatin1(ApiKey)}, [] {
-            rlimit low{};
-            ::getrlimit(RLIMIT_NOFILE, &low);
-            low.rlim_cur = 1024;
-            ::setrlimit(RLIMIT_NOFILE, &low);
-        });
-        // Plain blocking sockets: an event loop watching thousands of them would be the test's
-        // own bottleneck.
-        std::vector<int> idle;
-        const auto closeIdle = qScopeGuard([&idle] {
-            for (const int fd : idle)
-                ::close(fd);
-        });
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_port = htons(quint16(QUrl(server.base()).port()));
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        // Each wait bounded, so that the test fails rather than waits. A connect is given less
-        // than TCP's first retry of a lost SYN (1 s): on loopback it takes that long only when
-        // the server's backlog overflowed and the kernel dropped the SYN.
-        const auto connectOne = [&address]() -> int {
-            const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-            const timeval connectLimit{0, 900'000};
-            const timeval answerLimit{10, 0};
-            ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &connectLimit, sizeof connectLimit);
-            ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &answerLimit, sizeof answerLimit);
-            if (fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr *>(&address), sizeof address) != 0) {
-                ::close(fd);
-                return -1;
-            }
-            return fd;
-        };
-        const auto answerTo = [](int fd) {
-            const QByteArray request = "GET /v1/sandboxes HTTP/1.1\r\nHost: h\r\nOPEN-SANDBOX-API-KEY: "
-                                       + QByteArray(ApiKey) + "\r\n\r\n";
-            char answer[32] = {};
-            if (::write(fd, request.constData(), size_t(request.size())) != ssize_t(request.size())
-                || ::read(fd, answer, sizeof answer - 1) <= 0)
-                return QByteArray("no answer: ") + strerror(errno);
-            return QByteArray(answer);
-        };
-        for (int i = 0; i < Idle; ++i) {
-            idle.push_back(connectOne());
-            QVERIFY2(idle.back() >= 0, qPrintable(u"connection %1: %2"_s.arg(i).arg(QString::fromLocal8Bit(strerror(errno)))));
-        }
+        const rlim_t hard = own.rlim_max;
+        Server server(state.path(), {u"--api-key"_s, QString::fromLatin1(ApiKey)}, [hard] { limitOpenFiles(1024, hard); });
+        RawClients clients(server.base());
+        for (int i = 0; i < Idle; ++i)
+            QVERIFY2(clients.connectOne() >= 0, qPrintable(u"connection %1: %2"_s.arg(i).arg(QString::fromLocal8Bit(strerror(errno)))));
+        const int lastIdle = clients.all().back();
 
         // A new client is answered, and so is one of the idle ones, the last to connect.
-        idle.push_back(connectOne());
-        QVERIFY(idle.back() >= 0);
-        QByteArray answer = answerTo(idle.back());
+        const int fresh = clients.connectOne();
+        QVERIFY(fresh >= 0);
+        QByteArray answer = RawClients::answerTo(fresh);
         QVERIFY2(answer.startsWith("HTTP/1.1 200 OK\r\n"), answer.constData());
-        answer = answerTo(idle.at(Idle - 1));
+        answer = RawClients::answerTo(lastIdle);
         QVERIFY2(answer.startsWith("HTTP/1.1 200 OK\r\n"), answer.constData());
+        QCOMPARE(server.stop(), 0);
+    }
+
+    // At the limit of open files, the server turns new clients away with 503 rather than spin
+    // on accept() failing, goes on answering the clients it has, and takes new ones again once
+    // connections close.
+    void atItsLimitOfOpenFilesTheServerTurnsClientsAway()
+    {
+        QTemporaryDir state;
+        Server server(state.path(), {u"--api-key"_s, QString::fromLatin1(ApiKey)}, [] { limitOpenFiles(512, 512); });
+        RawClients clients(server.base());
+        for (int i = 0; i < 800; ++i)
+            QVERIFY2(clients.connectOne() >= 0, qPrintable(u"connection %1: %2"_s.arg(i).arg(QString::fromLocal8Bit(strerror(errno)))));
+        const QByteArray turnedAway = RawClients::unasked(clients.all().back());
+        QVERIFY2(turnedAway.startsWith("HTTP/1.1 503 Service Unavailable\r\n") && turnedAway.contains("TOO_MANY_CONNECTIONS"),
+                 turnedAway.constData());
+
+        // Idle, not spinning: a busy loop would take about a whole core in this second.
+        const qint64 before = cpuTicks(server.pid());
+        QTest::qWait(1000);
+        const qint64 used = cpuTicks(server.pid()) - before;
+        QVERIFY2(used < sysconf(_SC_CLK_TCK) / 4, qPrintable(u"%1 ticks in a second"_s.arg(used)));
+
+        QByteArray answer = RawClients::answerTo(clients.all().front());
+        QVERIFY2(answer.startsWith("HTTP/1.1 200 OK\r\n"), answer.constData());
+        for (int i = 0; i < 100; ++i)
+            clients.closeOne(clients.all().front());
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                const int fresh = clients.connectOne();
+                return fresh >= 0 && RawClients::answerTo(fresh).startsWith("HTTP/1.1 200 OK\r\n");
+            }(),
+            10'000);
         QCOMPARE(server.stop(), 0);
     }
 
