@@ -129,6 +129,7 @@ const config = { checkSecurity: true, validateRequest: true, validateResponse: t
                  upstreamProxy: undefined, isProxy: true, upstream: new URL(`http://${serveAddress}`), mock: {} };
 
 function record(entry) {
+    entry.ms = Date.now() - entry.started;
     appendFileSync(report, JSON.stringify(entry) + '\n');
 }
 
@@ -152,7 +153,7 @@ const server = http.createServer((request, response) => {
             },
         });
         const result = await prism.request(input, operations, config)();
-        const entry = { method: request.method, path: url.pathname, query: url.search };
+        const entry = { method: request.method, path: url.pathname, query: url.search, started: Date.now() };
         if (E.isLeft(result)) {
             entry.status = 0;
             entry.violations = [{ location: ['proxy'], severity: 'Error', message: String(result.left) }];
