@@ -53,10 +53,16 @@ std::optional<JobError> downloadTreeFromListing(const QString &source, const QLi
             directories.insert(relative);
             tree->directories.append(names);
         } else if (entry.type == FileInfo::Type::File) {
-            tree->files.append({entry.path, names});
+            tree->files.append({entry.path, names, downloadedMode(entry.mode)});
         }
     }
     return std::nullopt;
+}
+
+int downloadedMode(int sandboxMode)
+{
+    const int permissions = sandboxMode & 0777;
+    return permissions == 0 ? 0644 : permissions;
 }
 
 } // namespace Sandflow::Internal

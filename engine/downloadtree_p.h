@@ -15,11 +15,16 @@ struct DownloadTree
     {
         QString sandboxPath;   ///< where it is read from
         QStringList names;     ///< where it is written, below the destination
+        int mode = 0644;       ///< its permission bits, as downloadedMode() keeps them
     };
 
     QList<QStringList> directories;   ///< parents before their children
     QList<File> files;
 };
+
+/// The permission bits a file downloaded from the sandbox gets on the host: its own, but
+/// never setuid, setgid or sticky, and 0644 when the sandbox said none (0).
+int downloadedMode(int sandboxMode);
 
 /// The tree that `listing` of `source` (absolute and clean), `depth` levels deep, asks for:
 /// its directories and regular files; links and other special files are left out. Errors

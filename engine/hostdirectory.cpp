@@ -87,7 +87,7 @@ bool HostDirectory::makeDirectory(const QStringList &names, QString *error) cons
     return openDirectory(names, error).isValid();
 }
 
-std::unique_ptr<QFile> HostDirectory::createFile(const QStringList &names, QString *error) const
+std::unique_ptr<QFile> HostDirectory::createFile(const QStringList &names, int mode, QString *error) const
 {
     if (names.isEmpty() || !isPlainName(names.last())) {
         *error = u"`%1` is not a path below `%2`"_s.arg(names.join(u'/'), m_path);
@@ -100,7 +100,7 @@ std::unique_ptr<QFile> HostDirectory::createFile(const QStringList &names, QStri
     // Never through a link at the name; and a FIFO there fails at once (no reader) instead of
     // holding the event loop until someone opens its other end.
     UniqueFd fd(::openat(parent.get(), QFile::encodeName(names.last()).constData(),
-                         O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0666));
+                         O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode & 0777));
     if (!fd.isValid()) {
         const int failure = errno;
         *error = openError(path, failure);

@@ -35,10 +35,11 @@ public:
     /// `error`, when a level is a link or not a directory.
     bool makeDirectory(const QStringList &names, QString *error) const;
     /// Creates the regular file `names` below this one, or empties the one there, open for
-    /// writing, making the levels above it that are missing. nullptr, with the reason in
-    /// `error`, when a level is a link or not a directory, or what is there is not a regular
-    /// file.
-    std::unique_ptr<QFile> createFile(const QStringList &names, QString *error) const;
+    /// writing, making the levels above it that are missing. A new file gets `mode`'s
+    /// permission bits less the umask (as `cp` gives them; setuid, setgid and sticky bits are
+    /// never set); one there already keeps its own. nullptr, with the reason in `error`, when
+    /// a level is a link or not a directory, or what is there is not a regular file.
+    std::unique_ptr<QFile> createFile(const QStringList &names, int mode, QString *error) const;
 
 private:
     HostDirectory(UniqueFd fd, QString path) : m_fd(std::move(fd)), m_path(std::move(path)) {}

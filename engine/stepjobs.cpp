@@ -159,7 +159,8 @@ void UploadStepJob::doStart()
         send(m_runner->makeDirectory(m_sandboxId, m_to, permissions));
         return;
     }
-    sendFile(source, m_to);
+    // A `to` that ends with `/` is a directory, as with `cp`: the file goes in it by its name.
+    sendFile(source, m_to.endsWith(u'/') ? m_to + source.fileName() : m_to);
 }
 
 void UploadStepJob::sendFile(const QFileInfo &source, const QString &target)
@@ -236,7 +237,7 @@ void DownloadStepJob::doStart()
         if (info->result().first().type == FileInfo::Type::Directory)
             downloadDirectory();
         else
-            downloadSingleFile();
+            downloadSingleFile(downloadedMode(info->result().first().mode));
     });
     info->start();
 }
@@ -245,7 +246,7 @@ void DownloadStepJob::doStart()
 // links among them, and are followed. The name itself is the one thing the download makes,
 // so a link found there is not the user's choice of place (it may have been planted, by a
 // sandbox sharing the directory through a volume, say): it is refused, not written through.
-void DownloadStepJob::downloadSingleFile()
+void DownloadStepJob::downloadSingleFile(int mode)
 {
     const QFileInfo file(m_to);
     if (!isPlainName(file.fileName())) {
@@ -254,7 +255,7 @@ void DownloadStepJob::downloadSingleFile()
     }
     if (!openDestination(file.path()))
         return;
-    m_files.append({m_from, {file.fileName()}});
+    m_files.append({m_from, {file.fileName()}, mode});
     downloadNext();
 }
 
@@ -310,7 +311,7 @@ void DownloadStepJob::downloadNext()
     }
     const DownloadTree::File next = m_files.takeFirst();
     QString problem;
-    m_file = m_destination->createFile(next.names, &problem);
+    m_file = m_destination->createFile(next.names, next.mode, &problem);
     if (!m_file) {
         targetUnwritable(problem, m_destination->path());
         return;

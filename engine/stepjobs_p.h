@@ -98,7 +98,8 @@ protected:
     void doStart() override;
 
 private:
-    void downloadSingleFile();
+    /// `mode`: the file's permission bits in the sandbox, kept on the host.
+    void downloadSingleFile(int mode);
     void downloadDirectory();
     /// Opens `path` (made as the user named it) as the destination; false once finished.
     bool openDestination(const QString &path);

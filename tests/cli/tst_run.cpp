@@ -16,6 +16,7 @@
 #include <QTest>
 
 #include <csignal>
+#include <sys/stat.h>
 #include <grp.h>
 #include <unistd.h>
 
@@ -122,6 +123,8 @@ private slots:
     void dataset();
     void uploadsAndDownloads_data() { runnerRows(); }
     void uploadsAndDownloads();
+    void transfersAreLikeCp_data() { runnerRows(); }
+    void transfersAreLikeCp();
     void pluginStepWaitsForAServer_data() { runnerRows(); }
     void pluginStepWaitsForAServer();
     void shellsAreGitHubs_data() { runnerRows(); }
@@ -312,6 +315,28 @@ void TestRun::uploadsAndDownloads()
     QFile downloaded(result.runDir + u"/result.txt"_s);
     QVERIFY(downloaded.open(QIODevice::ReadOnly));
     QVERIFY(downloaded.readAll().startsWith("lines: "));
+}
+
+// A `to` ending with `/` is a directory, and downloads keep the files' permission bits (less
+// the umask, as `cp` gives them).
+void TestRun::transfersAreLikeCp()
+{
+    const RunResult result = run(u"tests/data/run/transfers.yaml"_s, onRunner());
+    QVERIFY2(result.exitCode == 0, qPrintable(result.err));
+    QVERIFY2(result.lines(u"files"_s).contains(u"# Uploads and downloads as `cp` does them: a `to` ending with `/` is a directory the file goes"_s),
+             qPrintable(result.lines(u"files"_s).join(u'\n')));
+    const mode_t umaskBits = ::umask(0);
+    ::umask(umaskBits);
+    const auto modeOf = [](const QString &path) {
+        struct stat status = {};
+        return ::stat(QFile::encodeName(path).constData(), &status) == 0 ? int(status.st_mode & 07777) : -1;
+    };
+    QCOMPARE(modeOf(result.runDir + u"/out/tool.sh"_s), int(0755 & ~umaskBits));
+    QCOMPARE(modeOf(result.runDir + u"/out/secret.txt"_s), int(0640 & ~umaskBits));
+    QCOMPARE(modeOf(result.runDir + u"/tool.sh"_s), int(0755 & ~umaskBits));
+    QFile tool(result.runDir + u"/tool.sh"_s);
+    QVERIFY(tool.open(QIODevice::ReadOnly));
+    QCOMPARE(tool.readAll(), QByteArray("#!/bin/sh\necho tool\n"));
 }
 
 void TestRun::pluginStepWaitsForAServer()
