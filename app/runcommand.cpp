@@ -130,12 +130,28 @@ int run(const QCommandLineParser &parser, const Terminal &terminal)
             return ExitUsage;
         }
     }
-    for (const QString &secret : workflow.secrets) {
-        if (!qEnvironmentVariableIsSet(secret.toLocal8Bit().constData())) {
-            terminal.err(u"%1: error: secret `%2` is not set in the environment\n"_s.arg(workflow.file, secret));
-            return ExitUsage;
+    // As GitHub Actions: a secret that is not set reads as "", with a warning, unless the
+    // workflow says it is required; then nothing starts, and each missing one is named.
+    const auto isSet = [](const Secret &secret) { return qEnvironmentVariableIsSet(secret.name.toLocal8Bit().constData()); };
+    bool missingRequired = false;
+    for (const Secret &secret : workflow.secrets) {
+        if (secret.required && !isSet(secret)) {
+            terminal.err(Diagnostic{Diagnostic::Severity::Error, workflow.file, secret.pos,
+                                    u"secret `%1` is required, and not set in the environment"_s.arg(secret.name)}
+                             .toString()
+                         + u'\n');
+            missingRequired = true;
         }
-        options.secrets.insert(secret, qEnvironmentVariable(secret.toLocal8Bit().constData()));
+    }
+    if (missingRequired)
+        return ExitUsage;
+    for (const Secret &secret : workflow.secrets) {
+        if (!isSet(secret))
+            terminal.err(Diagnostic{Diagnostic::Severity::Warning, workflow.file, secret.pos,
+                                    u"secret `%1` is not set in the environment: it reads as \"\""_s.arg(secret.name)}
+                             .toString()
+                         + u'\n');
+        options.secrets.insert(secret.name, qEnvironmentVariable(secret.name.toLocal8Bit().constData()));
     }
     options.runDirectory = QDir(parser.isSet(u"run-dir"_s) ? parser.value(u"run-dir"_s)
                                                             : u".sandflow/runs/"_s + options.runId)

@@ -105,9 +105,8 @@ void WorkflowValidator::checkReference(const ExpressionReference &reference, Sou
         if (!names.contains(field))
             error(fieldPos, u"unknown variable `%1`%2"_s.arg(field, didYouMean(field, names)));
     } else if (context == u"secrets"_s) {
-        if (!m_workflow->secrets.contains(field))
-            error(fieldPos, u"unknown secret `%1` (declare it under `secrets:`)%2"_s
-                                .arg(field, didYouMean(field, m_workflow->secrets)));
+        if (const QStringList secrets = m_workflow->secretNames(); !secrets.contains(field))
+            error(fieldPos, u"unknown secret `%1` (declare it under `secrets:`)%2"_s.arg(field, didYouMean(field, secrets)));
     } else if (context == u"env"_s) {
         if (!scope.envKeys.contains(field)) {
             const QString hint = didYouMean(field, scope.envKeys);

@@ -67,8 +67,8 @@ PlanConstants PlanConstants::of(const Workflow &workflow)
 {
     PlanConstants constants;
     // Secrets are never read while planning.
-    for (const QString &secret : workflow.secrets)
-        constants.secrets.insert(secret, u"***"_s);
+    for (const Secret &secret : workflow.secrets)
+        constants.secrets.insert(secret.name, u"***"_s);
     // Variables read no context, so an empty scope evaluates them.
     const PlanConstants none;
     const PlanScope scope(none, {}, {});

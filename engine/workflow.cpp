@@ -24,6 +24,14 @@ static const T *findByKey(const QList<T> &items, const QString &key, Key T::*mem
     return nullptr;
 }
 
+QStringList Workflow::secretNames() const
+{
+    QStringList names;
+    for (const Secret &secret : secrets)
+        names.append(secret.name);
+    return names;
+}
+
 const Job *Workflow::job(const QString &id) const
 {
     return findByKey(jobs, id, &Job::id);

@@ -203,6 +203,16 @@ struct ServerConfig
 /// The runners a workflow may name in `runner` (and `--runner` choose).
 QStringList runnerNames();
 
+/// A secret the workflow reads: an environment variable of the host that runs it.
+struct Secret
+{
+    QString name;
+    /// Unset, a required secret stops the run before anything starts; any other reads as ""
+    /// with a warning, as GitHub Actions treats a secret that is not set.
+    bool required = false;
+    SourcePos pos;
+};
+
 struct Workflow
 {
     QString file;              ///< as given to the loader
@@ -214,12 +224,13 @@ struct Workflow
     ServerConfig server;
     TextMap vars;
     TextMap env;
-    QStringList secrets;
+    QList<Secret> secrets;
     QList<Volume> volumes;
     QList<NetworkPolicy> networks;
     QList<SandboxSpec> sandboxes;
     QList<Job> jobs;
 
+    QStringList secretNames() const;
     const Job *job(const QString &id) const;
     const SandboxSpec *sandboxTemplate(const QString &name) const;
     const Volume *volume(const QString &name) const;

@@ -53,18 +53,7 @@ void WorkflowReader::read(const YAML::Node &root)
     m_workflow->vars = textMap(map.value(u"vars"_s), u"`vars`"_s);
     m_workflow->env = envMap(map.value(u"env"_s));
 
-    const YAML::Node secrets = map.value(u"secrets"_s);
-    if (secrets.IsDefined()) {
-        if (!secrets.IsSequence()) {
-            m_source.error(secrets, u"`secrets` must be a list of environment variable names, not %1"_s
-                                        .arg(describeNode(secrets)));
-        } else {
-            for (const YAML::Node &secret : secrets) {
-                if (const auto secretName = identifier(secret, u"secret name"_s))
-                    m_workflow->secrets.append(*secretName);
-            }
-        }
-    }
+    readSecrets(map.value(u"secrets"_s));
 
     readVolumes(map.value(u"volumes"_s));
     readNetworks(map.value(u"networks"_s));
@@ -267,6 +256,38 @@ void WorkflowReader::readServer(const YAML::Node &node)
     m_workflow->server.apiKey = text(map.value(u"apiKey"_s), u"`server.apiKey`"_s);
     m_workflow->server.useServerProxy = boolean(map.value(u"useServerProxy"_s), u"`server.useServerProxy`"_s);
     map.finish();
+}
+
+// A list of names, or a mapping of names to `{required: true}` (GitHub's form for the secrets
+// of a reusable workflow).
+void WorkflowReader::readSecrets(const YAML::Node &node)
+{
+    if (!node.IsDefined() || node.IsNull())
+        return;
+    if (node.IsSequence()) {
+        for (const YAML::Node &secret : node) {
+            if (const auto name = identifier(secret, u"secret name"_s))
+                m_workflow->secrets.append({*name, false, m_source.position(secret)});
+        }
+        return;
+    }
+    if (!node.IsMap()) {
+        m_source.error(node, u"`secrets` must be a list of environment variable names, or a mapping of them to "
+                             u"`{required: true}`, not %1"_s.arg(describeNode(node)));
+        return;
+    }
+    forEachEntry(node, u"`secrets`"_s, [this](const MappingReader::Entry &entry) {
+        const std::optional<QString> name = identifier(entry.keyNode, u"secret name"_s);
+        bool required = false;
+        if (!entry.value.IsNull()) {
+            MappingReader options(m_source, entry.value, u"secret `%1`"_s.arg(entry.key));
+            required = boolean(options.value(u"required"_s), u"`required`"_s).value_or(false);
+            options.value(u"description"_s);
+            options.finish();
+        }
+        if (name)
+            m_workflow->secrets.append({*name, required, m_source.position(entry.keyNode)});
+    });
 }
 
 } // namespace Sandflow::Internal

@@ -71,6 +71,7 @@ private:
     }
 
     // Top-level sections (workflowreader.cpp, sandboxreader.cpp)
+    void readSecrets(const YAML::Node &node);
     void readVolumes(const YAML::Node &node);
     void readVolume(const QString &name, const YAML::Node &keyNode, const YAML::Node &node);
     void readNetworks(const YAML::Node &node);

@@ -255,6 +255,7 @@ private slots:
     void missingFile_data();
     void missingFile();
 
+    void unsetSecrets();
     void varOverride_data();
     void varOverride();
     void invalidVar_data();
@@ -604,6 +605,38 @@ void TestCli::varOverride_data()
 
 // The value given on the command line is the one the workflow sees where it uses
 // `${{ vars.NAME }}`; checked in the evaluated sandbox image of `plan --json`.
+// As GitHub Actions: a secret that is not set reads as "", with one warning naming it; one
+// declared required fails the run before anything starts, at its own line.
+void TestCli::unsetSecrets()
+{
+    QProcessEnvironment env = environment();
+    env.remove(u"SANDFLOW_TEST_UNSET_SECRET"_s);
+    env.remove(u"SANDFLOW_TEST_OPTIONAL_SECRET"_s);
+    env.remove(u"SANDFLOW_TEST_REQUIRED_SECRET"_s);
+    QTemporaryDir runs;
+    QVERIFY(runs.isValid());
+
+    const QString optional = u"tests/data/run/secrets-unset.yaml"_s;
+    const Run ran = run({u"run"_s, u"--run-dir"_s, runs.filePath(u"unset"_s), optional}, env);
+    CHECK_EXIT(ran, 0);
+    QCOMPARE(ran.err.count(u"SANDFLOW_TEST_UNSET_SECRET"_s), 1);
+    QVERIFY2(ran.err.contains(optional + u":5:11: warning: secret `SANDFLOW_TEST_UNSET_SECRET` is not set in the "
+                                          u"environment: it reads as \"\"\n"_s),
+             qPrintable(ran.err));
+    QFile log(runs.filePath(u"unset/use/step-1.log"_s));
+    QVERIFY2(log.open(QIODevice::ReadOnly), qPrintable(log.fileName()));
+    QVERIFY(log.readAll().contains("unset=[]"));
+
+    const QString required = u"tests/data/run/secrets-required.yaml"_s;
+    const Run refused = run({u"run"_s, u"--run-dir"_s, runs.filePath(u"required"_s), required}, env);
+    CHECK_EXIT(refused, 2);
+    QCOMPARE(refused.err, required + u":7:3: error: secret `SANDFLOW_TEST_REQUIRED_SECRET` is required, and not set "
+                                     u"in the environment\n"_s);
+    QVERIFY(!QFileInfo::exists(runs.filePath(u"required"_s)));
+    // validate and plan judge the file, not the environment.
+    CHECK_EXIT(run({u"validate"_s, required}, env), 0);
+}
+
 void TestCli::varOverride()
 {
     QFETCH(QStringList, before);
