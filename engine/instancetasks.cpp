@@ -279,8 +279,9 @@ Task InstanceTasks::stepTask(int index, bool jobHasGrade)
         return self->conditionHolds(*stepPtr, id, condition);
     });
 
+    // A step's timeout limits each attempt, so that an attempt that hung can be retried.
     if (const std::optional<qint64> timeout = evaluateDuration(step.timeout))
-        task.withTimeout(*timeout, m_run.options->cancelGraceMs);
+        task.withAttemptTimeout(*timeout, m_run.options->cancelGraceMs);
     if (step.retry.attempts > 1) {
         TaskRetry retry;
         retry.attempts = step.retry.attempts;
@@ -289,8 +290,11 @@ Task InstanceTasks::stepTask(int index, bool jobHasGrade)
         const bool onInfra = step.retry.onInfra;
         const qint64 backoff = step.retry.backoff;
         // Asked only when attempts are left: a yes is the moment the retry is decided.
+        // Without `on`, every failure is retried, a timed-out attempt too; an `on` list names
+        // exit statuses and `infra`, which a time-out is neither.
         retry.retryOn = [self, id, stepName, exitCodes, onInfra, backoff](const JobError &error) {
-            bool retried = error.kind == JobError::Kind::Task || error.kind == JobError::Kind::Infra;
+            bool retried = error.kind == JobError::Kind::Task || error.kind == JobError::Kind::Infra
+                || error.kind == JobError::Kind::Timeout;
             if (!exitCodes.isEmpty() || onInfra) {
                 retried = error.kind == JobError::Kind::Infra
                     ? onInfra

@@ -18,7 +18,13 @@ bool countsAsFailure(TaskOutcome outcome)
 
 bool retryByDefault(const JobError &error)
 {
-    return error.kind == JobError::Kind::Task || error.kind == JobError::Kind::Infra;
+    return error.kind == JobError::Kind::Task || error.kind == JobError::Kind::Infra
+        || error.kind == JobError::Kind::Timeout;
+}
+
+JobError timeoutError(qint64 timeoutMs)
+{
+    return JobError{JobError::Kind::Timeout, u"TIMED_OUT"_s, u"timed out after %1"_s.arg(formatDuration(timeoutMs)), {}};
 }
 
 } // namespace
@@ -78,6 +84,8 @@ TaskRun::TaskRun(TaskScheduler *scheduler, Task task, QString path, Done done, Q
 {
     m_backoff.setSingleShot(true);
     connect(&m_backoff, &QTimer::timeout, this, &TaskRun::startAttempt);
+    m_attemptTimeout.setSingleShot(true);
+    connect(&m_attemptTimeout, &QTimer::timeout, this, &TaskRun::onAttemptTimeout);
     m_timeout.setSingleShot(true);
     connect(&m_timeout, &QTimer::timeout, this, &TaskRun::onTimeout);
     m_grace.setSingleShot(true);
@@ -174,6 +182,9 @@ void TaskRun::startAttempt()
     m_job = job;
     job->setAutoDelete(false);
     connect(job, &AsyncJob::finished, this, &TaskRun::onJobFinished);
+    // Started before the job, which may finish inside start() and stop it again.
+    if (node().attemptTimeoutMs > 0)
+        m_attemptTimeout.start(int(std::min<qint64>(node().attemptTimeoutMs, INT_MAX)));
     job->start();
 }
 
@@ -181,16 +192,23 @@ void TaskRun::onJobFinished()
 {
     AsyncJob *job = m_job;
     m_job = nullptr;
-    const std::optional<JobError> error = job->error();
+    m_attemptTimeout.stop();
+    std::optional<JobError> error = job->error();
     job->deleteLater();
     if (!error) {
         finishWith(TaskOutcome::Success, std::nullopt);
         return;
     }
+    // The attempt ended because its time ran out (it was cancelled for that): a failure of
+    // its own kind, which the retry policy may accept.
+    if (m_attemptTimedOut)
+        error = timeoutError(node().attemptTimeoutMs);
     const std::optional<TaskRetry> &retry = node().retry;
     if (!m_cancelling && retry && m_attempt < retry->attempts && error->kind != JobError::Kind::Cancelled
         && (retry->retryOn ? retry->retryOn(*error) : retryByDefault(*error))) {
         m_scheduler->emitEvent(TaskEvent::Type::Retrying, m_path, TaskOutcome::Failure, m_attempt);
+        m_attemptTimedOut = false;
+        m_grace.stop();
         m_result.error = error;
         const qint64 backoff = retry->backoffMs << std::min(m_attempt - 1, 20);
         m_backoff.start(int(std::min<qint64>(backoff, INT_MAX)));
@@ -413,7 +431,7 @@ void TaskRun::forceStop()
             }
         }
     }
-    finishWith(m_timedOut ? TaskOutcome::TimedOut : TaskOutcome::Cancelled, m_result.error);
+    finishWith(m_timedOut || m_attemptTimedOut ? TaskOutcome::TimedOut : TaskOutcome::Cancelled, m_result.error);
 }
 
 void TaskRun::onTimeout()
@@ -425,6 +443,16 @@ void TaskRun::onTimeout()
     cancel();
 }
 
+// Only the attempt is stopped, not the task: onJobFinished decides whether another one runs.
+void TaskRun::onAttemptTimeout()
+{
+    if (m_finished || m_cancelling || !m_job)
+        return;
+    m_attemptTimedOut = true;
+    m_grace.start(int(std::min<qint64>(node().attemptGraceMs, INT_MAX)));
+    m_job->cancel();
+}
+
 void TaskRun::finishWith(TaskOutcome outcome, std::optional<JobError> error)
 {
     if (m_finished)
@@ -432,9 +460,11 @@ void TaskRun::finishWith(TaskOutcome outcome, std::optional<JobError> error)
     m_finished = true;
     // Its own time ran out: say that, not how the interrupted work happened to end.
     if (outcome == TaskOutcome::TimedOut && m_timedOut)
-        error = JobError{JobError::Kind::Timeout, u"TIMED_OUT"_s,
-                         u"timed out after %1"_s.arg(formatDuration(node().timeoutMs)), {}};
+        error = timeoutError(node().timeoutMs);
+    else if (outcome == TaskOutcome::TimedOut && m_attemptTimedOut)
+        error = timeoutError(node().attemptTimeoutMs);
     m_timeout.stop();
+    m_attemptTimeout.stop();
     m_grace.stop();
     m_backoff.stop();
     if (m_started)

@@ -124,6 +124,14 @@ Task &Task::withTimeout(qint64 timeoutMs, qint64 graceMs)
     return *this;
 }
 
+Task &Task::withAttemptTimeout(qint64 timeoutMs, qint64 graceMs)
+{
+    detach();
+    m_node->attemptTimeoutMs = timeoutMs;
+    m_node->attemptGraceMs = graceMs;
+    return *this;
+}
+
 Task &Task::withRetry(const TaskRetry &retry)
 {
     detach().m_node->retry = retry;

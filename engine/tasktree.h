@@ -103,8 +103,14 @@ public:
     Task &withCondition(Condition condition);
     /// When its time runs out the task is cancelled (its jobs get cancel(), the graceful
     /// interrupt); if it has not finished `graceMs` later it is abandoned. Either way its
-    /// outcome is TimedOut.
+    /// outcome is TimedOut. For a job with retries this is the limit of all attempts and
+    /// back-offs together; see withAttemptTimeout for a limit of each attempt.
     Task &withTimeout(qint64 timeoutMs, qint64 graceMs = 5000);
+    /// Jobs: each attempt may run `timeoutMs`. When that runs out the attempt's job gets
+    /// cancel() and the attempt fails with a Timeout error, which the retry policy may retry
+    /// like any other failure; not retried, the task ends TimedOut. A job still running
+    /// `graceMs` after the cancel is abandoned, and the task ends TimedOut without retrying.
+    Task &withAttemptTimeout(qint64 timeoutMs, qint64 graceMs = 5000);
     /// Jobs: failed attempts that `retry.retryOn` accepts are run again after a back-off.
     Task &withRetry(const TaskRetry &retry);
     /// A failure (or time-out) of this task does not fail its parent; the task's own outcome
@@ -138,7 +144,8 @@ struct TaskRetry
 {
     int attempts = 1;
     qint64 backoffMs = 1000;
-    /// Which failures to retry; default: every Task or Infra failure.
+    /// Which failures to retry; default: every Task, Infra or Timeout failure (the last
+    /// being an attempt that ran out of its withAttemptTimeout).
     std::function<bool(const JobError &)> retryOn;
 };
 

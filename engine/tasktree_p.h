@@ -25,6 +25,8 @@ struct Task::Node
     Condition condition;                 // empty: success()
     qint64 timeoutMs = 0;
     qint64 graceMs = 5000;
+    qint64 attemptTimeoutMs = 0;         // Job
+    qint64 attemptGraceMs = 5000;
     std::optional<TaskRetry> retry;
     bool continueOnError = false;
     QString pool;
@@ -103,6 +105,7 @@ private:
     void finishGroupIfDone();
     void finishWith(TaskOutcome outcome, std::optional<JobError> error);
     void onTimeout();
+    void onAttemptTimeout();
 
     TaskScheduler *m_scheduler;
     Task m_task;
@@ -116,6 +119,7 @@ private:
     bool m_cancelling = false;
     bool m_stopping = false;        // forceStop: children that end start nothing more
     bool m_timedOut = false;
+    bool m_attemptTimedOut = false; // Job: the running attempt ran out of its own time
     bool m_failed = false;          // groups: a child failed; fail-fast: stop starting more
     bool m_advancing = false;
     bool m_advanceAgain = false;
@@ -124,6 +128,7 @@ private:
     QPointer<AsyncJob> m_job;
     int m_attempt = 0;
     QTimer m_backoff;
+    QTimer m_attemptTimeout;
     // Groups
     QList<Child> m_children;        // ParallelFor: grows as children start
     qsizetype m_nextChild = 0;

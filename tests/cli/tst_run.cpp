@@ -130,6 +130,7 @@ private slots:
     void shellsAreGitHubs_data() { runnerRows(); }
     void shellsAreGitHubs();
     void retriesTimeoutsAndLogLimit();
+    void timedOutAttemptsAreRetried();
     void secretsAreMaskedEverywhere();
     void skippedJobsAreReported();
     void floodedOutputsFailTheStep();
@@ -415,6 +416,28 @@ void TestRun::retriesTimeoutsAndLogLimit()
     QVERIFY(text.contains("truncated"));
     QCOMPARE(result.lines(u"steps"_s).filter(u"of noise"_s).size(), 2000);
     QVERIFY(result.lines(u"steps"_s).contains(u"uid 65534"_s));
+}
+
+// `timeout` limits each attempt, and a timed-out attempt is retried unless `on` is given.
+void TestRun::timedOutAttemptsAreRetried()
+{
+    const RunResult result = run(u"tests/data/run/retry-timeout.yaml"_s);
+    QVERIFY2(result.exitCode == 0, qPrintable(result.err));
+    for (const QString &step : {u"short-form"_s, u"long-form"_s}) {
+        const QJsonObject finished = result.step(u"steps"_s, step);
+        QCOMPARE(finished.value(u"outcome"_s).toString(), u"success"_s);
+        QCOMPARE(finished.value(u"attempt"_s).toInt(), 2);
+    }
+    QStringList retried;
+    for (const QJsonObject &event : result.eventsOf(u"step_retrying"_s)) {
+        retried.append(u"%1#%2: %3"_s.arg(event.value(u"step"_s).toString())
+                           .arg(event.value(u"attempt"_s).toInt())
+                           .arg(event.value(u"text"_s).toString()));
+    }
+    QCOMPARE(retried, (QStringList{u"short-form#1: timed out after 500ms"_s, u"long-form#1: timed out after 500ms"_s}));
+    const QJsonObject codesOnly = result.step(u"steps"_s, u"exit-codes-only"_s);
+    QCOMPARE(codesOnly.value(u"outcome"_s).toString(), u"timed_out"_s);
+    QCOMPARE(codesOnly.value(u"attempt"_s).toInt(), 1);
 }
 
 void TestRun::secretsAreMaskedEverywhere()

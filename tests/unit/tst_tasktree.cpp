@@ -199,6 +199,9 @@ private slots:
     void timeoutAbandonsAJobIgnoringCancel();
     void timeoutDuringBackoff();
     void timeoutOfAGroup();
+    void attemptTimeoutIsRetried();
+    void attemptTimeoutRunsOut();
+    void attemptTimeoutAbandonsAJobIgnoringCancel();
     void cancelBeforeStart();
     void cancelAsATaskStarts();
     void cancelWhileAJobRuns();
@@ -685,6 +688,80 @@ void TestTaskTree::timeoutDuringBackoff()
     QCOMPARE(h.log, QStringList({u"started r#1"_s, u"retrying r#1"_s, u"finished r timed_out"_s}));
     QCOMPARE(h.runner->result().outcome, TaskOutcome::TimedOut);
     QCOMPARE(h.runner->error()->kind, JobError::Kind::Timeout);
+}
+
+void TestTaskTree::attemptTimeoutIsRetried()
+{
+    Probe probe;
+    int attempt = 0;
+    Task slowFirst = Task::job(u"r"_s, [&] {
+        ++attempt;
+        return new FakeJob(u"r"_s, attempt < 3 ? ok(10000) : ok(0), &probe);
+    });
+    QList<JobError> asked;
+    TaskRetry retry{3, 10, [&](const JobError &e) {
+        asked.append(e);
+        return true;
+    }};
+    TaskResult result;
+    Harness h(slowFirst.withAttemptTimeout(50, 1000).withRetry(retry).onFinished([&](const TaskResult &r) { result = r; }));
+    QElapsedTimer clock;
+    clock.start();
+    h.runner->start();
+    QTRY_COMPARE(h.finishedCount, 1);
+    QVERIFY(clock.elapsed() < 4000);
+    QCOMPARE(h.log, QStringList({u"started r#1"_s, u"retrying r#1"_s, u"started r#2"_s, u"retrying r#2"_s,
+                                 u"started r#3"_s, u"finished r success"_s}));
+    // Each attempt that ran out was cancelled, and retryOn heard why it ended.
+    QCOMPARE(probe.cancels, 2);
+    QCOMPARE(asked.size(), 2);
+    QCOMPARE(asked.first().kind, JobError::Kind::Timeout);
+    QCOMPARE(asked.first().message, u"timed out after 50ms"_s);
+    QCOMPARE(result.attempts, 3);
+    QVERIFY(!h.runner->error());
+}
+
+void TestTaskTree::attemptTimeoutRunsOut()
+{
+    // The default retryOn takes time-outs too; the last attempt's time-out is the outcome.
+    Probe probe;
+    TaskResult result;
+    Harness h(fake(probe, u"r"_s, ok(10000)).withAttemptTimeout(50, 1000).withRetry({2, 10, {}})
+                  .onFinished([&](const TaskResult &r) { result = r; }));
+    h.runner->start();
+    QTRY_COMPARE(h.finishedCount, 1);
+    QCOMPARE(h.log, QStringList({u"started r#1"_s, u"retrying r#1"_s, u"started r#2"_s, u"finished r timed_out"_s}));
+    QCOMPARE(result.outcome, TaskOutcome::TimedOut);
+    QCOMPARE(result.attempts, 2);
+    QCOMPARE(result.error->code, u"TIMED_OUT"_s);
+    QCOMPARE(h.runner->error()->kind, JobError::Kind::Timeout);
+
+    // A retryOn that does not take time-outs ends the task at the first one.
+    Probe probe2;
+    Harness h2(fake(probe2, u"r"_s, ok(10000)).withAttemptTimeout(50, 1000)
+                   .withRetry({3, 10, [](const JobError &e) { return e.kind != JobError::Kind::Timeout; }}));
+    h2.runner->start();
+    QTRY_COMPARE(h2.finishedCount, 1);
+    QCOMPARE(h2.log, QStringList({u"started r#1"_s, u"finished r timed_out"_s}));
+    QCOMPARE(probe2.created, 1);
+}
+
+void TestTaskTree::attemptTimeoutAbandonsAJobIgnoringCancel()
+{
+    // An attempt that does not end when cancelled is abandoned after the grace, and nothing
+    // is tried again next to it.
+    Probe probe;
+    JobSpec stubborn = ok(60000);
+    stubborn.ignoreCancel = true;
+    Harness h(fake(probe, u"r"_s, stubborn).withAttemptTimeout(50, 150).withRetry({3, 10, {}}));
+    h.runner->start();
+    QTRY_COMPARE(h.finishedCount, 1);
+    QCOMPARE(h.log, QStringList({u"started r#1"_s, u"finished r timed_out"_s}));
+    QCOMPARE(probe.created, 1);
+    QCOMPARE(h.runner->result().error->message, u"timed out after 50ms"_s);
+    QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
+    probe.finishAll();
+    QCOMPARE(h.finishedCount, 1);
 }
 
 void TestTaskTree::timeoutOfAGroup()
