@@ -155,6 +155,7 @@ Task InstanceTasks::build()
     children.append(finishTask());
     children.append(deleteTask());
 
+    m_state->continueOnError = continuesOnError();
     const std::shared_ptr<InstanceState> state = m_state;
     const RunContext run = m_run;
     auto startedAt = std::make_shared<QDateTime>();
@@ -168,7 +169,9 @@ Task InstanceTasks::build()
                                  startedAt](const TaskResult &result) mutable {
                         finishedEvent.time = QDateTime::currentDateTimeUtc();
                         finishedEvent.outcome = taskOutcomeName(result.outcome);
-                        finishedEvent.conclusion = finishedEvent.outcome;
+                        finishedEvent.conclusion = state->continueOnError && isFailure(result.outcome)
+                            ? u"success"_s
+                            : finishedEvent.outcome;
                         if (startedAt->isValid())
                             finishedEvent.durationMs = startedAt->msecsTo(finishedEvent.time);
                         if (!state->outputs.isEmpty())
@@ -177,6 +180,9 @@ Task InstanceTasks::build()
                             finishedEvent.text = result.error->message;
                         run.publish(finishedEvent);
                     });
+    // Per instance, so that fail-fast and the job's result leave out the failures it absorbs.
+    if (m_state->continueOnError)
+        task.withContinueOnError();
     if (m_run.options->maxSandboxes > 0)
         task.withPool(SandboxPool);
     if (const std::optional<qint64> timeout = evaluateDuration(m_job.timeout))
@@ -252,6 +258,28 @@ bool InstanceTasks::evaluateBool(const Setting<bool> &setting, bool fallback)
         return fallback;
     const EvaluationResult result = setting.expression.value.evaluate(m_state->scope);
     return result.isValue() ? Expression::isTruthy(result.value) : fallback;
+}
+
+// The job's continue-on-error for this instance, which may read its matrix, task and needs.
+// A value that cannot be worked out is reported and counts as false.
+bool InstanceTasks::continuesOnError()
+{
+    const Setting<bool> &setting = m_job.continueOnError;
+    if (setting.literal)
+        return *setting.literal;
+    if (!setting.expression.isSet)
+        return false;
+    m_state->scope.env = m_env;
+    const EvaluationResult result = setting.expression.value.evaluate(m_state->scope);
+    if (result.isValue())
+        return settingIsTrue(result.value);
+    RunEvent warning = event(RunEvent::Type::Warning);
+    warning.text = u"%1:%2: cannot evaluate `continue-on-error`: %3; it counts as false"_s
+                       .arg(setting.expression.pos.line)
+                       .arg(setting.expression.pos.column)
+                       .arg(result.error.isEmpty() ? u"a value is not known"_s : result.error);
+    m_run.publish(warning);
+    return false;
 }
 
 Task InstanceTasks::stepTask(int index, bool jobHasGrade)

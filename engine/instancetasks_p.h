@@ -59,6 +59,7 @@ private:
                     bool continueOnError);
     bool conditionHolds(const Step &step, const QString &id, const ConditionState &condition);
     bool evaluateBool(const Setting<bool> &setting, bool fallback);
+    bool continuesOnError();
     std::optional<qint64> evaluateDuration(const Setting<Duration> &setting);
 
     QString displayName(const PlannedJob &planned, const JobInstance &instance) const;

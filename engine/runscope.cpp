@@ -4,6 +4,13 @@ namespace Sandflow::Internal {
 
 using namespace Qt::StringLiterals;
 
+bool settingIsTrue(const QJsonValue &value)
+{
+    if (value.isString() && value.toString().compare(u"false"_s, Qt::CaseInsensitive) == 0)
+        return false;
+    return Expression::isTruthy(value);
+}
+
 std::optional<QJsonValue> InstanceScope::context(const QString &name) const
 {
     if (name == u"vars"_s)

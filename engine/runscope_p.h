@@ -22,6 +22,10 @@ struct RunConstants
 RunConstants runConstants(const Workflow &workflow, const QMap<QString, QString> &secrets, const QString &runId,
                           const QString &runDirectory);
 
+/// A boolean setting's evaluated value: truthy, except that the text `false` (in any case)
+/// is false, as variables are text.
+bool settingIsTrue(const QJsonValue &value);
+
 /// One instance's contexts. `steps` and `job.status` change as the instance runs; `env`
 /// is set by the caller for the level being evaluated (workflow, job or step).
 class InstanceScope final : public ExpressionScope

@@ -36,18 +36,6 @@ QJsonObject needsContext(const Job &job, const QHash<QString, JobState> &jobs)
 
 } // namespace Internal
 
-namespace {
-
-/// A boolean setting from an expression: variables are text, so `"false"` means false.
-bool settingIsTrue(const QJsonValue &value)
-{
-    if (value.isString() && value.toString().compare(u"false"_s, Qt::CaseInsensitive) == 0)
-        return false;
-    return Expression::isTruthy(value);
-}
-
-} // namespace
-
 struct WorkflowRun::Private
 {
     WorkflowRun *q;
@@ -117,10 +105,12 @@ Task WorkflowRun::Private::jobTask(const PlannedJob &planned)
         auto instance = std::make_shared<InstanceTasks>(context, *plannedPtr, index, jobs, readsOutputs);
         const std::shared_ptr<InstanceState> state = instance->state();
         Task built = instance->build();
-        // The instance's outcome counts for its job's result and outputs once it ends.
+        // The instance's outcome counts for its job's result and outputs once it ends; a
+        // failure absorbed by continue-on-error counts as a success, as in GitHub Actions.
         return built.onFinished([this, state, jobId = plannedPtr->job->id](const TaskResult &result) {
             JobState &job = jobs[jobId];
-            job.anyFailure |= result.outcome == TaskOutcome::Failure || result.outcome == TaskOutcome::TimedOut;
+            const bool failed = result.outcome == TaskOutcome::Failure || result.outcome == TaskOutcome::TimedOut;
+            job.anyFailure |= failed && !state->continueOnError;
             job.anyCancelled |= result.outcome == TaskOutcome::Cancelled;
             if (!state->outputs.isEmpty())
                 job.outputs = state->outputs;
@@ -130,9 +120,6 @@ Task WorkflowRun::Private::jobTask(const PlannedJob &planned)
         task.withLimit(std::max(1, limit->isString() ? limit->toString().toInt() : limit->toInt()));
     const std::optional<QJsonValue> failFast = jobSetting(job, job.strategy.failFast);
     task.withFailFast(failFast ? settingIsTrue(*failFast) : !job.strategy.hasDataset());
-    const std::optional<QJsonValue> continueOnError = jobSetting(job, job.continueOnError);
-    if (continueOnError && settingIsTrue(*continueOnError))
-        task.withContinueOnError();
     const Job *jobPtr = &job;
     task.withCondition([this, jobPtr](const ConditionState &condition) { return jobCondition(*jobPtr, condition); });
     // A skipped job never had instances: it is reported once, under its id.

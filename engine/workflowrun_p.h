@@ -42,6 +42,7 @@ struct InstanceState
     QString setupError;      ///< a problem evaluating the job's own settings
     QString sandboxId;
     bool failed = false;     ///< a step's conclusion was a failure: success() is false from now on
+    bool continueOnError = false;   ///< the job's continue-on-error as this instance evaluated it
     bool backgroundFailed = false;
     QJsonObject outputs;
     QHash<QString, int> attempts;             ///< by step display id

@@ -133,6 +133,7 @@ private slots:
     void timedOutAttemptsAreRetried();
     void secretsAreMaskedEverywhere();
     void skippedJobsAreReported();
+    void jobContinueOnError();
     void floodedOutputsFailTheStep();
     void strategyExpressions();
     void cgroupWarningIsSaidOnce();
@@ -486,6 +487,30 @@ void TestRun::skippedJobsAreReported()
     const QJsonObject counts = result.summary().value(u"counts"_s).toObject();
     QCOMPARE(counts.value(u"skipped"_s).toInt(), 2);
     QCOMPARE(counts.value(u"failure"_s).toInt(), 1);
+}
+
+// A job's continue-on-error, evaluated per instance: its failure shows in the job's outcome
+// only; the run, fail-fast and the jobs that need it go on as after a success.
+void TestRun::jobContinueOnError()
+{
+    const RunResult result = run(u"tests/data/run/job-continue-on-error.yaml"_s);
+    QVERIFY2(result.exitCode == 0, qPrintable(result.err));
+    QMap<QString, QString> ends;
+    for (const QJsonObject &event : result.eventsOf(u"job_finished"_s)) {
+        ends.insert(event.value(u"job"_s).toString(),
+                    event.value(u"outcome"_s).toString() + u'/' + event.value(u"conclusion"_s).toString());
+    }
+    QCOMPARE(ends, (QMap<QString, QString>{{u"build (false)"_s, u"success/success"_s},
+                                           {u"build (true)"_s, u"failure/success"_s},
+                                           {u"optional"_s, u"failure/success"_s},
+                                           {u"report"_s, u"success/success"_s}}));
+    QVERIFY(result.lines(u"build (false)"_s).contains(u"stable build done"_s));
+    QCOMPARE(result.lines(u"report"_s), QStringList{u"build=success optional=success"_s});
+    QCOMPARE(result.eventsOf(u"run_finished"_s).first().value(u"outcome"_s).toString(), u"success"_s);
+    for (const QJsonObject &warning : result.eventsOf(u"warning"_s))
+        QVERIFY2(warning.value(u"jobId"_s).toString() != u"build"_s, qPrintable(warning.value(u"text"_s).toString()));
+    // Reports still count the failures.
+    QCOMPARE(result.summary().value(u"counts"_s).toObject().value(u"failure"_s).toInt(), 2);
 }
 
 // $SANDFLOW_OUTPUT is the sandbox's to fill: the runner reads no more of it than outputs
