@@ -327,6 +327,11 @@ private:
 bool ArraySplitter::feed(QByteArrayView line, int number)
 {
     m_end = {number, int(line.size()) + 1};
+    // An element that goes on keeps its lines where they are in the file; the break comes
+    // before each further line, not after each line, so that none follows the file's last
+    // and a problem at the element's end is placed on a line the file has.
+    if (m_state == State::InElement)
+        m_element.json.append('\n');
     qsizetype i = 0;
     while (i < line.size()) {
         if (m_state == State::InElement) {
@@ -338,8 +343,6 @@ bool ArraySplitter::feed(QByteArrayView line, int number)
         if (m_state != State::InElement) // else this character starts the element
             ++i;
     }
-    if (m_state == State::InElement) // keep the element's lines where they are in the file
-        m_element.json.append('\n');
     return true;
 }
 

@@ -231,6 +231,12 @@ void TestDataset::loadsFiles_data()
     QTest::newRow("json array not closed") << u"tasks.json"_s << "[{\"id\":\"a\"},\n{\"id\":\"b\"}\n"_ba << json
         << R"([{"id": "a"}, {"id": "b"}])"_ba << QStringList{u"id"_s}
         << QStringList{u"2:11: the array is not closed: `]` is missing"_s};
+    // An element still open at the end of the file is placed on the file's last line, not
+    // on a line after it (a last line without a line break, found by fuzzing).
+    QTest::newRow("json element not closed at the end of the file") << u"tasks.json"_s
+        << "[{\"id\": \"a\"},\n{\"id\": \"b\""_ba << json << R"([{"id": "a"}])"_ba << QStringList{u"id"_s}
+        << QStringList{u"2:11: invalid JSON: unterminated string"_s,
+                       u"2:11: the array is not closed: `]` is missing"_s};
     QTest::newRow("json text after the array") << u"tasks.json"_s << "[{\"id\":\"a\"}]\n x\n"_ba << json
         << R"([{"id": "a"}])"_ba << QStringList{u"id"_s} << QStringList{u"2:2: unexpected text after the array"_s};
 
