@@ -3,6 +3,7 @@
 #include "instancetasks_p.h"
 
 #include "sandboxrequestbuilder_p.h"
+#include "steplogwriter.h"
 #include "stepshell_p.h"
 #include "units.h"
 
@@ -119,12 +120,26 @@ InstanceTasks::InstanceTasks(const RunContext &run, const PlannedJob &planned, q
         scope.task = m_job.strategy.dataset.row(instance.row);
     scope.needs = needsContext(m_job, jobs);
     m_state->name = displayName(planned, instance);
+    if (m_job.strategy.hasMatrix() || m_job.strategy.hasDataset())
+        m_state->downloadDirectory = downloadDirectory(m_state->name);
     scope.job = QJsonObject{{u"id"_s, m_job.id}, {u"name"_s, m_state->name}};
     scope.setStatus(ExecutionStatus::Success);
     QJsonObject env;
     if (scope.textMap(m_run.workflow->env, &env, &m_state->setupError, true))
         scope.textMap(m_job.env, &env, &m_state->setupError, true);
     m_env = env;
+}
+
+// The instances of a fanned-out job download the same relative paths: each into a directory
+// of its own, named after it as its logs' directory is, so that none overwrites another's.
+QString InstanceTasks::downloadDirectory(const QString &name) const
+{
+    const QString base = StepLogWriter::safeFileName(name);
+    QString directory = base;
+    for (int n = 2; m_run.downloadDirectories->contains(directory.toLower()); ++n)
+        directory = u"%1~%2"_s.arg(base).arg(n);
+    m_run.downloadDirectories->insert(directory.toLower());
+    return directory;
 }
 
 // The job's `name` as the instance evaluates it, else its id with its matrix values and
@@ -489,7 +504,8 @@ AsyncJob *InstanceTasks::makeStepJob(const Step &step, int index, const QString 
     }
     case Step::Kind::Download: {
         const QString from = scope.text(step.from, &error);
-        const QString to = QDir(m_run.options->runDirectory).absoluteFilePath(scope.text(step.to, &error));
+        const QDir runDirectory(m_run.options->runDirectory);
+        const QString to = QDir(runDirectory.filePath(m_state->downloadDirectory)).absoluteFilePath(scope.text(step.to, &error));
         if (!error.isEmpty())
             return invalid(error);
         return new DownloadStepJob(m_run.runner, sandbox, from, to);

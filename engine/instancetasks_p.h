@@ -26,6 +26,7 @@ struct RunContext
     QHash<QString, QString> *sandboxes = nullptr;   ///< live sandbox id -> instance name
     const StepTypeRegistry *stepTypes = nullptr;     ///< the plugins `uses` steps run
     QSet<QString> *names = nullptr;                  ///< job instance names given so far
+    QSet<QString> *downloadDirectories = nullptr;    ///< InstanceState::downloadDirectory given so far, lower case
 };
 
 /// The steps whose outputs something in the job reads: only theirs are fetched after they
@@ -63,6 +64,7 @@ private:
     std::optional<qint64> evaluateDuration(const Setting<Duration> &setting);
 
     QString displayName(const PlannedJob &planned, const JobInstance &instance) const;
+    QString downloadDirectory(const QString &name) const;
     RunEvent event(RunEvent::Type type) const;
     /// Publishes each line a step prints as a LogLine event.
     LineSink logLines(const QString &step) const;

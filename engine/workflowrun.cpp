@@ -46,6 +46,7 @@ struct WorkflowRun::Private
     QHash<QString, JobState> jobs;
     QHash<QString, QString> sandboxes;
     QSet<QString> names;
+    QSet<QString> downloadDirectories;
     StepTypeRegistry stepTypes = StepTypeRegistry::builtin();
     RunContext context;
     QPointer<TaskTreeRunner> tree;
@@ -67,6 +68,7 @@ struct WorkflowRun::Private
         context.sandboxes = &sandboxes;
         context.stepTypes = &stepTypes;
         context.names = &names;
+        context.downloadDirectories = &downloadDirectories;
     }
 
     RunEvent runEvent(RunEvent::Type type) const

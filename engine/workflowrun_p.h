@@ -36,6 +36,10 @@ struct InstanceState
     explicit InstanceState(const RunConstants *constants) : scope(constants) {}
 
     QString name;            ///< unique in the run: `test (3.11)`
+    /// Where a relative download of a fanned-out job goes, below the run's directory: the
+    /// instance's own, named after it (unique in the run, whatever the case); empty for a job
+    /// of one instance, whose downloads go to the run's directory itself.
+    QString downloadDirectory;
     QString jobId;
     qsizetype index = 0;
     InstanceScope scope;

@@ -125,6 +125,8 @@ private slots:
     void uploadsAndDownloads();
     void transfersAreLikeCp_data() { runnerRows(); }
     void transfersAreLikeCp();
+    void fannedOutDownloadsKeepApart_data() { runnerRows(); }
+    void fannedOutDownloadsKeepApart();
     void pluginStepWaitsForAServer_data() { runnerRows(); }
     void pluginStepWaitsForAServer();
     void shellsAreGitHubs_data() { runnerRows(); }
@@ -339,6 +341,24 @@ void TestRun::transfersAreLikeCp()
     QFile tool(result.runDir + u"/tool.sh"_s);
     QVERIFY(tool.open(QIODevice::ReadOnly));
     QCOMPARE(tool.readAll(), QByteArray("#!/bin/sh\necho tool\n"));
+}
+
+// The instances of a matrix job download the same relative path without overwriting each
+// other: each below a directory of its own, named after it; a job of one instance downloads to
+// the run's directory itself.
+void TestRun::fannedOutDownloadsKeepApart()
+{
+    const RunResult result = run(u"tests/data/run/fanned-downloads.yaml"_s, onRunner());
+    QVERIFY2(result.exitCode == 0, qPrintable(result.err));
+    for (int n = 1; n <= 3; ++n) {
+        QFile downloaded(result.runDir + u"/fanned-%1/results/result.txt"_s.arg(n));
+        QVERIFY2(downloaded.open(QIODevice::ReadOnly), qPrintable(downloaded.fileName()));
+        QCOMPARE(downloaded.readAll(), u"instance %1\n"_s.arg(n).toUtf8());
+    }
+    QVERIFY(!QFileInfo::exists(result.runDir + u"/results"_s));
+    QFile single(result.runDir + u"/single/result.txt"_s);
+    QVERIFY(single.open(QIODevice::ReadOnly));
+    QCOMPARE(single.readAll(), QByteArray("single\n"));
 }
 
 void TestRun::pluginStepWaitsForAServer()
