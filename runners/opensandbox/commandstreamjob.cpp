@@ -57,8 +57,10 @@ void CommandStreamJob<Job>::streamEnded(const HttpResult &answer)
     const bool begun = answer.status >= 200 && answer.status <= 299;
     if (answer.error && !begun)
         return end(answer.error);
+    // Silent past the pings: the connection is dead, the infrastructure's failure (which
+    // `retry: {on: [infra]}` retries), not the command's time running out.
     if (answer.error && answer.error->code == ErrorCode::Timeout)
-        return end(streamStopped(JobError::Kind::Timeout, ErrorCode::Timeout,
+        return end(streamStopped(JobError::Kind::Infra, ErrorCode::ConnectionFailed,
                                  u"went silent for %1 s; execd pings every 3 s, so the connection is dead"_s.arg(
                                      double(m_transport.config().requestTimeout.count()) / 1000.0)));
     if (!answer.error)
