@@ -133,7 +133,8 @@ LocalRunner::LocalRunner(Options options, QObject *parent)
     : Runner(parent)
     , m_options(std::move(options))
     , m_volumeSources(std::make_unique<const Internal::VolumeSources>(
-          Internal::resolveVolumeSources(m_options.allowedHostPaths, m_options.stateDirectory)))
+          Internal::resolveVolumeSources(m_options.allowedHostPaths, m_options.stateDirectory,
+                                        m_options.hostPathAdvice)))
 {
 }
 

@@ -8,6 +8,7 @@
 #include <QString>
 #include <QStringList>
 
+#include <functional>
 #include <map>
 #include <memory>
 
@@ -53,6 +54,9 @@ public:
         /// The host paths that host volumes may mount, as absolute prefixes (`/data` allows
         /// `/data/x`, not `/database`). Empty: every host volume is refused, as OpenSandbox does.
         QStringList allowedHostPaths;
+        /// What the refusal of a host volume outside allowedHostPaths adds to say how to allow
+        /// its path (the argument), such as the option that does; none: nothing.
+        std::function<QString(const QString &path)> hostPathAdvice;
         /// Recorded with each sandbox, to tell which run left it.
         QString runId;
     };

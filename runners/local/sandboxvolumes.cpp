@@ -106,24 +106,26 @@ const HostPrefix *allowedPrefixOf(const QString &path, const QList<HostPrefix> &
     return found;
 }
 
-JobError notAllowed(const SandboxVolume &volume, const QString &path, const QList<HostPrefix> &allowed)
+JobError notAllowed(const SandboxVolume &volume, const QString &path, const VolumeSources &sources)
 {
     QStringList written;
-    for (const HostPrefix &prefix : allowed)
+    for (const HostPrefix &prefix : sources.allowedHostPaths)
         written.append(prefix.written);
-    return refusal(volume, u"VOLUME_HOST_PATH_NOT_ALLOWED"_s,
-                   written.isEmpty()
-                       ? u"host path `%1` is not allowed: the runner allows no host paths"_s.arg(path)
-                       : u"host path `%1` is not within the allowed host paths (%2)"_s.arg(path, written.join(u", "_s)),
+    QString message = written.isEmpty()
+        ? u"host path `%1` is not allowed: the runner allows no host paths"_s.arg(path)
+        : u"host path `%1` is not within the allowed host paths (%2)"_s.arg(path, written.join(u", "_s));
+    if (sources.hostPathAdvice)
+        message += u"; "_s + sources.hostPathAdvice(path);
+    return refusal(volume, u"VOLUME_HOST_PATH_NOT_ALLOWED"_s, message,
                    {{u"path"_s, path}, {u"allowedHostPaths"_s, QJsonArray::fromStringList(written)}});
 }
 
-std::optional<JobError> resolveHost(const SandboxVolume &volume, const QList<HostPrefix> &allowed, UniqueFd *source)
+std::optional<JobError> resolveHost(const SandboxVolume &volume, const VolumeSources &sources, UniqueFd *source)
 {
     const QString path = QDir::cleanPath(withSubPath(volume.hostPath, volume.subPath));
-    const HostPrefix *prefix = QDir::isAbsolutePath(path) ? allowedPrefixOf(path, allowed) : nullptr;
+    const HostPrefix *prefix = QDir::isAbsolutePath(path) ? allowedPrefixOf(path, sources.allowedHostPaths) : nullptr;
     if (!prefix)
-        return notAllowed(volume, path, allowed);
+        return notAllowed(volume, path, sources);
     const auto throughLink = [&volume, &path](const QString &link) {
         return refusal(volume, u"VOLUME_HOST_PATH_NOT_ALLOWED"_s,
                        u"host path `%1` goes through the symbolic link `%2`, and host volumes follow none"_s
@@ -157,9 +159,11 @@ std::optional<JobError> resolvePvc(const SandboxVolume &volume, const QString &s
 
 } // namespace
 
-VolumeSources resolveVolumeSources(const QStringList &allowedHostPaths, const QString &stateDirectory)
+VolumeSources resolveVolumeSources(const QStringList &allowedHostPaths, const QString &stateDirectory,
+                                   std::function<QString(const QString &path)> hostPathAdvice)
 {
     VolumeSources sources;
+    sources.hostPathAdvice = std::move(hostPathAdvice);
     for (const QString &path : allowedHostPaths) {
         if (QDir::isAbsolutePath(path))
             sources.allowedHostPaths.append({QDir::cleanPath(path), realPath(QDir::cleanPath(path))});
@@ -187,7 +191,7 @@ std::optional<JobError> resolveVolumes(const QList<SandboxVolume> &volumes, cons
         std::optional<JobError> error;
         switch (volume.kind) {
         case SandboxVolume::Kind::Host:
-            error = resolveHost(volume, sources.allowedHostPaths, &source);
+            error = resolveHost(volume, sources, &source);
             break;
         case SandboxVolume::Kind::Pvc:
             error = resolvePvc(volume, sources.stateDirectory, &source);

@@ -9,6 +9,7 @@
 #include <QList>
 #include <QStringList>
 
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -25,13 +26,16 @@ struct VolumeSources
     };
     QList<HostPrefix> allowedHostPaths;   ///< empty: none
     QString stateDirectory;   ///< resolved likewise; pvc volumes live in its `volumes/`; empty: none can
+    /// How to allow a refused host path (the argument), added to the refusal; none: nothing.
+    std::function<QString(const QString &path)> hostPathAdvice;
 };
 
 /// What the runner's options allow. The operator's paths may lead through symbolic links,
 /// which are resolved here, once per runner, and never again: a link that appears in them
 /// later (where a sandbox holding a volume above one of them could put it) is refused like
 /// any other.
-VolumeSources resolveVolumeSources(const QStringList &allowedHostPaths, const QString &stateDirectory);
+VolumeSources resolveVolumeSources(const QStringList &allowedHostPaths, const QString &stateDirectory,
+                                   std::function<QString(const QString &path)> hostPathAdvice = {});
 
 /// Appends one bind mount per volume to `mounts`, in order, with its source open: the host
 /// path below the allowed directory it is written under, or the pvc's directory
