@@ -17,6 +17,7 @@
 #include <QEventLoop>
 #include <QFileInfo>
 #include <QRandomGenerator>
+#include <QRegularExpression>
 #include <QThread>
 #include <QTimer>
 
@@ -66,10 +67,33 @@ std::optional<OpenSandboxConfig> serverConfig(const QCommandLineParser &parser, 
     return config;
 }
 
+/// `text` as one shell word: as it is when nothing in it is special, else in single quotes.
+QString shellWord(const QString &text)
+{
+    static const QRegularExpression plain(u"^[A-Za-z0-9_./,:@%+=-]+$"_s);
+    if (plain.match(text).hasMatch())
+        return text;
+    QString quoted = text;
+    return u'\'' + quoted.replace(u"'"_s, u"'\\''"_s) + u'\'';
+}
+
+/// The host paths a run lets host volumes mount on the local runner: the workflow's own
+/// directory tree, where its relative host paths lead, and each `--allow-host-path`.
+QStringList allowedHostPaths(const QCommandLineParser &parser, const Workflow &workflow)
+{
+    QStringList paths = {QDir::cleanPath(QFileInfo(workflow.baseDirectory).absoluteFilePath())};
+    for (const QString &path : parser.values(u"allow-host-path"_s))
+        paths.append(QDir::cleanPath(QFileInfo(path).absoluteFilePath()));
+    return paths;
+}
+
 std::unique_ptr<Runner> makeRunner(const QCommandLineParser &parser, const Workflow &workflow,
                                    const RunOptions &options, const Terminal &terminal)
 {
     if (workflow.runner == u"opensandbox"_s) {
+        if (parser.isSet(u"allow-host-path"_s))
+            terminal.err(u"sandflow run: --allow-host-path applies to the local runner only; an OpenSandbox server "
+                         u"decides which host paths it allows\n"_s);
         const std::optional<OpenSandboxConfig> config = serverConfig(parser, workflow, options, terminal);
         if (!config)
             return nullptr;
@@ -82,6 +106,11 @@ std::unique_ptr<Runner> makeRunner(const QCommandLineParser &parser, const Workf
     runnerOptions.agentPath = QCoreApplication::applicationDirPath() + u"/sandflow-agent"_s;
     runnerOptions.stateDirectory = LocalRunner::defaultStateDirectory();
     runnerOptions.runId = options.runId;
+    runnerOptions.allowedHostPaths = allowedHostPaths(parser, workflow);
+    runnerOptions.hostPathAdvice = [](const QString &path) {
+        return u"allow it with `sandflow run --allow-host-path %1` (the workflow's directory is allowed "
+               u"without it)"_s.arg(shellWord(path));
+    };
     return std::make_unique<LocalRunner>(runnerOptions);
 }
 
@@ -247,6 +276,10 @@ Command runCommand()
              QCommandLineOption(u"run-dir"_s, u"The run directory (default: .sandflow/runs/RUN-ID)"_s, u"DIR"_s),
              QCommandLineOption(u"timeout"_s, u"Time for the whole run, e.g. 30m; then it is cancelled"_s, u"DURATION"_s),
              QCommandLineOption(u"log-limit"_s, u"Most output kept per step log, e.g. 10Mi (default)"_s, u"SIZE"_s),
+             QCommandLineOption(u"allow-host-path"_s,
+                                u"A host directory that host volumes may mount besides the workflow's own "
+                                u"directory (repeatable; local runner)"_s,
+                                u"DIR"_s),
              runnerOption(),
              QCommandLineOption(u"server"_s,
                                 u"The OpenSandbox server for the opensandbox runner (default: the workflow's "

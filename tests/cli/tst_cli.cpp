@@ -256,6 +256,7 @@ private slots:
     void missingFile();
 
     void unsetSecrets();
+    void hostVolumes();
     void varOverride_data();
     void varOverride();
     void invalidVar_data();
@@ -635,6 +636,66 @@ void TestCli::unsetSecrets()
     QVERIFY(!QFileInfo::exists(runs.filePath(u"required"_s)));
     // validate and plan judge the file, not the environment.
     CHECK_EXIT(run({u"validate"_s, required}, env), 0);
+}
+
+// `run` lets host volumes mount the workflow's own directory tree, and other directories
+// only when `--allow-host-path` names them; a refusal says how to allow the path.
+void TestCli::hostVolumes()
+{
+    QTemporaryDir workflowDir;
+    QTemporaryDir outside;
+    QTemporaryDir runs;
+    QVERIFY(workflowDir.isValid() && outside.isValid() && runs.isValid());
+    QVERIFY(QDir().mkpath(workflowDir.filePath(u"shared"_s)));
+    QVERIFY(writeFile(workflowDir.filePath(u"shared/in.txt"_s), "from the host\n"));
+    QVERIFY(writeFile(outside.filePath(u"in.txt"_s), "from outside\n"));
+    const auto workflow = [](const QByteArray &hostPath) {
+        return "version: 1\n"
+               "name: host-volumes\n"
+               "volumes:\n"
+               "  shared: { host: { path: \"" + hostPath + "\" } }\n"
+               "jobs:\n"
+               "  use:\n"
+               "    sandbox:\n"
+               "      image: debian:12\n"
+               "      mounts:\n"
+               "        - { volume: shared, path: /mnt/shared }\n"
+               "    steps:\n"
+               "      - run: cat /mnt/shared/in.txt && echo written > /mnt/shared/out.txt\n";
+    };
+
+    // Relative to the workflow's directory, and inside it: allowed without a word.
+    const QString inside = workflowDir.filePath(u"inside.yaml"_s);
+    QVERIFY(writeFile(inside, workflow("./shared")));
+    const Run ran = run({u"run"_s, u"--run-dir"_s, runs.filePath(u"inside"_s), inside});
+    CHECK_EXIT(ran, 0);
+    QFile log(runs.filePath(u"inside/use/step-1.log"_s));
+    QVERIFY2(log.open(QIODevice::ReadOnly), qPrintable(log.fileName()));
+    QVERIFY(log.readAll().contains("from the host"));
+    QFile written(workflowDir.filePath(u"shared/out.txt"_s));
+    QVERIFY(written.open(QIODevice::ReadOnly));
+    QCOMPARE(written.readAll(), QByteArray("written\n"));
+
+    // Outside it: refused, with how to allow it...
+    const QString away = workflowDir.filePath(u"outside.yaml"_s);
+    QVERIFY(writeFile(away, workflow(outside.path().toUtf8())));
+    const Run refused = run({u"run"_s, u"--run-dir"_s, runs.filePath(u"refused"_s), away});
+    CHECK_EXIT(refused, 1);
+    const QString advice = u"host path `%1` is not within the allowed host paths (%2); allow it with "
+                           u"`sandflow run --allow-host-path %1` (the workflow's directory is allowed without it)"_s
+                               .arg(outside.path(), workflowDir.path());
+    QVERIFY2(refused.out.contains(advice) || refused.err.contains(advice),
+             qPrintable(refused.out + refused.err));
+    QVERIFY(!QFileInfo::exists(outside.filePath(u"out.txt"_s)));
+
+    // ...then allowed so.
+    const Run allowed = run({u"run"_s, u"--allow-host-path"_s, outside.path(), u"--run-dir"_s,
+                             runs.filePath(u"allowed"_s), away});
+    CHECK_EXIT(allowed, 0);
+    QFile allowedLog(runs.filePath(u"allowed/use/step-1.log"_s));
+    QVERIFY2(allowedLog.open(QIODevice::ReadOnly), qPrintable(allowedLog.fileName()));
+    QVERIFY(allowedLog.readAll().contains("from outside"));
+    QVERIFY(QFileInfo::exists(outside.filePath(u"out.txt"_s)));
 }
 
 void TestCli::varOverride()
