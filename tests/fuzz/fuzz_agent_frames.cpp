@@ -6,6 +6,7 @@
 //
 // The first input byte chooses the cuts; the rest is the stream.
 #include "agentframedecoder_p.h"
+#include "fuzzrequire.h"
 
 #include <QtEndian>
 
@@ -20,12 +21,6 @@ using Sandflow::Internal::AgentFrameDecoder;
 using Sandflow::Internal::AgentMessage;
 namespace Protocol = Sandflow::AgentProtocol;
 using Protocol::FrameType;
-
-void require(bool condition)
-{
-    if (!condition)
-        std::abort();
-}
 
 bool isOutput(FrameType type)
 {

@@ -6,6 +6,7 @@
 // alike; an error for a file that gives no rows; errors located in the file, on its lines.
 #include "dataset.h"
 #include "diagnostics.h"
+#include "fuzzrequire.h"
 
 #include <QFile>
 #include <QJsonObject>
@@ -21,12 +22,6 @@ namespace {
 
 using namespace Sandflow;
 using namespace Qt::StringLiterals;
-
-void require(bool condition)
-{
-    if (!condition)
-        std::abort();
-}
 
 struct Candidate
 {

@@ -7,6 +7,7 @@
 //
 // The first input byte chooses the cuts; the rest is the stream.
 #include "execdevents_p.h"
+#include "fuzzrequire.h"
 
 #include <QJsonDocument>
 #include <QList>
@@ -19,12 +20,6 @@
 namespace {
 
 using Sandflow::Internal::ExecdEventReader;
-
-void require(bool condition)
-{
-    if (!condition)
-        std::abort();
-}
 
 /// An event the stream holds, and where the line that gives it ends (its `\n`, or the end
 /// of the stream for a last line without one).

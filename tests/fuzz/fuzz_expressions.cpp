@@ -5,6 +5,7 @@
 // must hold together: errors located inside the source, an error message for every error,
 // the same result from a second evaluation, and a template without expressions its own text.
 #include "expression.h"
+#include "fuzzrequire.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -18,12 +19,6 @@ namespace {
 
 using namespace Sandflow;
 using namespace Qt::StringLiterals;
-
-void require(bool condition)
-{
-    if (!condition)
-        std::abort();
-}
 
 /// A few contexts of each kind of value; `needs` is not known yet, so it leaves what reads
 /// it unresolved.

@@ -7,6 +7,7 @@
 // each content followed by a boundary line (at the start of a line) and holding none, and a
 // file name only when it is not empty. A form that does not parse says why.
 #include "multipartform_p.h"
+#include "fuzzrequire.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -16,12 +17,6 @@ namespace {
 
 using Sandflow::Internal::MultipartForm;
 using Sandflow::Internal::MultipartPart;
-
-void require(bool condition)
-{
-    if (!condition)
-        std::abort();
-}
 
 bool isSpace(char c)
 {
