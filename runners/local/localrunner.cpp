@@ -3,6 +3,7 @@
 #include "immediatejob_p.h"
 #include "localerrors_p.h"
 #include "localsandbox_p.h"
+#include "sandboxcgroup_p.h"
 #include "sandboxrecords_p.h"
 #include "sandboxrequest_p.h"
 #include "sandboxuserns_p.h"
@@ -305,6 +306,18 @@ QStringList LocalRunner::collectGarbage(const QString &stateDirectory, bool incl
             continue;
         records.remove(record.id);
         removed.append(record.id);
+    }
+    // Groups no record names, empty and older than a minute (a sandbox being made has its
+    // groups a moment before its processes): left by a runner that could not finish.
+    const QStringList recorded = [&records] {
+        QStringList ids;
+        for (const Internal::SandboxRecord &record : records.all())
+            ids.append(record.id);
+        return ids;
+    }();
+    for (const QString &name : Internal::SandboxCgroup::emptyLeftovers(QDateTime::currentDateTime().addSecs(-60))) {
+        if (!recorded.contains(name) && Internal::SandboxCgroup::removeLeftover(name))
+            removed.append(name);
     }
     return removed;
 }

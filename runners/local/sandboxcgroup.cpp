@@ -1,7 +1,9 @@
 #include "sandboxcgroup_p.h"
 
+#include <QDateTime>
 #include <QDir>
 #include <QFile>
+#include <QRegularExpression>
 
 #include <cmath>
 #include <csignal>
@@ -90,14 +92,39 @@ std::unique_ptr<SandboxCgroup> SandboxCgroup::create(const QString &name, const 
 // Reached with processes left only when a runner is destroyed with live sandboxes (the
 // program is ending): the killed processes leave their groups within milliseconds, and
 // waiting for that here is what keeps the machine clean.
+/// Every controller a sandbox may have a group in.
+static const QStringList &sandboxControllers()
+{
+    static const QStringList controllers{u"memory"_s, u"pids"_s, u"cpu"_s, u"cpuacct"_s, u"freezer"_s};
+    return controllers;
+}
+
 bool SandboxCgroup::removeLeftover(const QString &name)
 {
     SandboxCgroup group;
     group.m_name = name;
-    group.m_controllers = {u"memory"_s, u"pids"_s, u"cpu"_s, u"cpuacct"_s, u"freezer"_s};
+    group.m_controllers = sandboxControllers();
     const bool removed = group.remove();
     group.m_removed = true;   // one attempt here; the caller decides about retrying
     return removed;
+}
+
+QStringList SandboxCgroup::emptyLeftovers(const QDateTime &madeBefore)
+{
+    static const QRegularExpression sandboxId(u"^[0-9a-f]{32}$"_s);
+    QStringList names;
+    for (const QString &controller : sandboxControllers()) {
+        const QDir groups(u"%1/%2/sandflow"_s.arg(CgroupRoot, controller));
+        for (const QFileInfo &group : groups.entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+            if (names.contains(group.fileName()) || !sandboxId.match(group.fileName()).hasMatch()
+                || group.lastModified() >= madeBefore)
+                continue;
+            QFile procs(group.filePath() + u"/cgroup.procs"_s);
+            if (procs.open(QIODevice::ReadOnly) && procs.readAll().trimmed().isEmpty())
+                names.append(group.fileName());
+        }
+    }
+    return names;
 }
 
 SandboxCgroup::~SandboxCgroup()

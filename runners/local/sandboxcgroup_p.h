@@ -3,6 +3,7 @@
 // between fork and exec, so everything it ever starts is counted and limited.
 #pragma once
 
+#include <QDateTime>
 #include <QString>
 #include <QStringList>
 
@@ -33,6 +34,10 @@ public:
     /// Removes the groups a sandbox left behind (its runner crashed); false while any of them
     /// still holds a process.
     static bool removeLeftover(const QString &name);
+    /// The sandboxes whose groups are there, hold no process, and were made before
+    /// `madeBefore`: what a runner left that could not finish its clean-up. A live sandbox's
+    /// groups hold its processes from the moment it starts.
+    static QStringList emptyLeftovers(const QDateTime &madeBefore);
 
     /// Joins the calling process to every group. Async-signal-safe: it runs in the child
     /// between fork and exec.

@@ -23,6 +23,7 @@ private slots:
     void garbageOfACrashedRunnerIsCollected();
     void collectingEverythingKillsLiveSandboxes();
     void aPausedSandboxOfACrashedRunnerIsCollected();
+    void emptyGroupsNoRecordNamesAreCollected();
 
 private:
     static bool cgroupExists(const QString &id)
@@ -132,6 +133,36 @@ void TestSandboxRecords::aPausedSandboxOfACrashedRunnerIsCollected()
     QTRY_VERIFY(::kill(pid_t(bwrap), 0) != 0);
     QVERIFY(!cgroupExists(id));
     QVERIFY(LocalRunner::recordedSandboxes(state.path()).isEmpty());
+}
+
+// Groups a runner could not remove, with no record of theirs anywhere this state directory
+// knows: collected once empty and older than a minute, never while young (a sandbox being
+// made has its groups a moment before its processes).
+void TestSandboxRecords::emptyGroupsNoRecordNamesAreCollected()
+{
+    const QString old = u"0123456789abcdef0123456789abcdef"_s;
+    const QString young = u"fedcba9876543210fedcba9876543210"_s;
+    QStringList made;
+    const auto removeMade = qScopeGuard([&made] {
+        for (const QString &path : std::as_const(made))
+            QDir().rmdir(path);
+    });
+    for (const QString &controller : {u"memory"_s, u"freezer"_s}) {
+        for (const QString &name : {old, young}) {
+            const QString path = u"/sys/fs/cgroup/%1/sandflow/%2"_s.arg(controller, name);
+            if (!QDir().mkpath(path))
+                QSKIP("cgroup v1 groups cannot be made here");
+            made.append(path);
+        }
+        // A group's age is its directory's time.
+        QVERIFY(QProcess::execute(u"touch"_s, {u"-d"_s, u"2 hours ago"_s,
+                                               u"/sys/fs/cgroup/%1/sandflow/%2"_s.arg(controller, old)}) == 0);
+    }
+    QTemporaryDir state;
+    QCOMPARE(LocalRunner::collectGarbage(state.path(), false), QStringList{old});
+    QVERIFY(!QFileInfo::exists(u"/sys/fs/cgroup/memory/sandflow/"_s + old));
+    QVERIFY(!QFileInfo::exists(u"/sys/fs/cgroup/freezer/sandflow/"_s + old));
+    QVERIFY(QFileInfo::exists(u"/sys/fs/cgroup/memory/sandflow/"_s + young));
 }
 
 QTEST_GUILESS_MAIN(TestSandboxRecords)
