@@ -33,6 +33,19 @@ static QString formatOptions(const QList<QCommandLineOption> &options)
     return text;
 }
 
+static QString formatExitStatuses(const QList<ExitStatus> &statuses)
+{
+    QString text;
+    for (const ExitStatus &status : statuses)
+        text += u"  %1  %2\n"_s.arg(status.status, -22).arg(status.meaning);
+    return text;
+}
+
+ExitStatus exitStatus(ExitCode code, const QString &meaning)
+{
+    return {QString::number(int(code)), meaning};
+}
+
 static QCommandLineOption helpOption()
 {
     return QCommandLineOption({u"h"_s, u"help"_s}, u"Show this help"_s);
@@ -59,6 +72,7 @@ QString Command::helpText() const
 {
     QString text = u"Usage: sandflow %1 [OPTIONS] %2\n\n%3\n"_s.arg(name, arguments, description);
     text += u"\nOptions:\n"_s + formatOptions(QList<QCommandLineOption>(options) << helpOption());
+    text += u"\nExit status:\n"_s + formatExitStatuses(exitStatuses);
     return text;
 }
 

@@ -21,6 +21,17 @@ enum ExitCode : int {
     ExitInterrupted = 130,
 };
 
+/// One exit status a command may end with, and what it means: `--help` lists them, and
+/// the docs must list the same ones (tests/cli/tst_docs checks).
+struct ExitStatus
+{
+    QString status;           ///< "0", "130", or a placeholder such as "N" for a passed-on status
+    QString meaning;
+};
+
+/// The status `code` means `meaning`.
+ExitStatus exitStatus(ExitCode code, const QString &meaning);
+
 struct Command
 {
     QString name;
@@ -31,6 +42,7 @@ struct Command
     int minPositional = 0;
     int maxPositional = -1;   ///< -1: unbounded
     std::function<int(const QCommandLineParser &, const Terminal &)> run;
+    QList<ExitStatus> exitStatuses;   ///< every status it may end with, for --help
 
     QString helpText() const;
 };

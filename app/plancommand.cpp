@@ -36,7 +36,9 @@ Command planCommand()
             {varOption(), QCommandLineOption(u"json"_s, u"Print the plan as JSON"_s)},
             1,
             1,
-            plan};
+            plan,
+            {exitStatus(ExitSuccess, u"The plan was shown"_s),
+             exitStatus(ExitUsage, u"The workflow is invalid or cannot be read, or an option is wrong"_s)}};
 }
 
 } // namespace Sandflow::Cli

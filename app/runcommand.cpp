@@ -263,10 +263,8 @@ Command runCommand()
             u"FILE"_s,
             u"Run a workflow"_s,
             u"Runs every job of the workflow, each job instance in its own sandbox, in parallel as\n"
-            u"`needs` allows. Logs and reports go to the run directory. Exit status: 0 the run\n"
-            u"succeeded, 1 it failed, 2 invalid input (nothing ran), 130 interrupted. Ctrl-C cancels\n"
-            u"the running steps, runs the clean-up steps and deletes the sandboxes; a second Ctrl-C\n"
-            u"stops at once."_s,
+            u"`needs` allows. Logs and reports go to the run directory. Ctrl-C cancels the running\n"
+            u"steps, runs the clean-up steps and deletes the sandboxes; a second Ctrl-C stops at once."_s,
             {varOption(),
              QCommandLineOption(u"max-sandboxes"_s, u"Live sandboxes at most (default: from cores and memory)"_s,
                                 u"N"_s),
@@ -291,7 +289,11 @@ Command runCommand()
              QCommandLineOption(u"server-proxy"_s, u"Reach the sandboxes through the server's proxy route"_s)},
             1,
             1,
-            run};
+            run,
+            {exitStatus(ExitSuccess, u"The run succeeded"_s),
+             exitStatus(ExitFailure, u"A job failed, or the run timed out"_s),
+             exitStatus(ExitUsage, u"Invalid input: a wrong option or an invalid workflow; nothing ran"_s),
+             exitStatus(ExitInterrupted, u"Interrupted by Ctrl-C"_s)}};
 }
 
 } // namespace Sandflow::Cli

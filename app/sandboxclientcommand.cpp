@@ -18,6 +18,14 @@ QCommandLineOption metadataOption(const QString &description)
     return QCommandLineOption(u"metadata"_s, description, u"K=V"_s);
 }
 
+// The statuses every subcommand but exec ends with: `done` on success, `failed` otherwise.
+QList<ExitStatus> clientStatuses(const QString &done, const QString &failed)
+{
+    return {exitStatus(ExitSuccess, done), exitStatus(ExitFailure, failed),
+            exitStatus(ExitUsage, u"A wrong option or argument; nothing was asked of the server"_s),
+            exitStatus(ExitInterrupted, u"Interrupted by Ctrl-C"_s)};
+}
+
 Command createCommand()
 {
     return {u"create"_s,
@@ -37,7 +45,9 @@ Command createCommand()
              QCommandLineOption(u"memory"_s, u"Memory limit: 512Mi, 4Gi (default: 2Gi)"_s, u"SIZE"_s)},
             0,
             0,
-            sandboxCreate};
+            sandboxCreate,
+            clientStatuses(u"The sandbox runs; its id is printed"_s,
+                           u"The server refused or failed, or the sandbox did not become ready"_s)};
 }
 
 Command listCommand()
@@ -53,7 +63,8 @@ Command listCommand()
              QCommandLineOption(u"json"_s, u"Print the list as JSON"_s)},
             0,
             0,
-            sandboxList};
+            sandboxList,
+            clientStatuses(u"The list was shown"_s, u"The server refused or failed"_s)};
 }
 
 Command execCommand()
@@ -61,17 +72,20 @@ Command execCommand()
     return {u"exec"_s,
             u"ID -- COMMAND..."_s,
             u"Run a command in a sandbox"_s,
-            u"Runs COMMAND in sandbox ID and streams its stdout and stderr here as they come, line by line;\n"
-            u"exits with the command's exit status (1 if there is none). One word after `--` is a shell\n"
-            u"command line ('echo a; exit 3'); several words are a program and its arguments. Ctrl-C\n"
-            u"interrupts the command in the sandbox (SIGTERM, then SIGKILL after 3 seconds) and exits\n"
-            u"with 130; a second Ctrl-C stops waiting for it."_s,
+            u"Runs COMMAND in sandbox ID and streams its stdout and stderr here as they come, line by line.\n"
+            u"One word after `--` is a shell command line ('echo a; exit 3'); several words are a program\n"
+            u"and its arguments. Ctrl-C interrupts the command in the sandbox (SIGTERM, then SIGKILL after\n"
+            u"3 seconds); a second Ctrl-C stops waiting for it."_s,
             {envOption(u"An environment variable for the command (repeatable)"_s),
              QCommandLineOption(u"cwd"_s, u"The directory to run in (default: the sandbox's)"_s, u"DIR"_s),
              QCommandLineOption(u"timeout"_s, u"Kill the command after this many seconds"_s, u"SECONDS"_s)},
             2,
             -1,
-            sandboxExec};
+            sandboxExec,
+            {{u"N"_s, u"The command's own exit status"_s},
+             exitStatus(ExitFailure, u"The command has none: it could not start, was killed, or the server failed"_s),
+             exitStatus(ExitUsage, u"A wrong option or argument; nothing was run"_s),
+             exitStatus(ExitInterrupted, u"Interrupted by Ctrl-C"_s)}};
 }
 
 Command copyCommand()
@@ -87,7 +101,8 @@ Command copyCommand()
             {},
             2,
             2,
-            sandboxCopy};
+            sandboxCopy,
+            clientStatuses(u"The file was copied"_s, u"It was not: no partial file is left"_s)};
 }
 
 Command removeCommand()
@@ -95,12 +110,12 @@ Command removeCommand()
     return {u"rm"_s,
             u"ID..."_s,
             u"Delete sandboxes"_s,
-            u"Deletes each sandbox and everything running in it, and reports each; exits with 1 if any\n"
-            u"could not be deleted."_s,
+            u"Deletes each sandbox and everything running in it, and reports each."_s,
             {},
             1,
             -1,
-            sandboxRemove};
+            sandboxRemove,
+            clientStatuses(u"Every sandbox was deleted"_s, u"At least one could not be deleted"_s)};
 }
 
 } // namespace

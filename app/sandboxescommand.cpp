@@ -82,7 +82,8 @@ Command lsCommand()
                                 u"DIR"_s)},
             0,
             0,
-            list};
+            list,
+            {exitStatus(ExitSuccess, u"The list was shown"_s), exitStatus(ExitUsage, u"An option is wrong"_s)}};
 }
 
 Command gcCommand()
@@ -95,7 +96,9 @@ Command gcCommand()
             {stateDirOption(), QCommandLineOption(u"all"_s, u"Also remove running sandboxes"_s)},
             0,
             0,
-            collect};
+            collect,
+            {exitStatus(ExitSuccess, u"What was left behind is removed (maybe nothing)"_s),
+             exitStatus(ExitUsage, u"An option is wrong"_s)}};
 }
 
 } // namespace Sandflow::Cli

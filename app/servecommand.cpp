@@ -167,7 +167,10 @@ Command serveCommand()
              QCommandLineOption(u"verbose"_s, u"Print one line per request on stderr"_s)},
             0,
             0,
-            serve};
+            serve,
+            {exitStatus(ExitSuccess, u"Stopped by Ctrl-C or SIGTERM, every sandbox deleted"_s),
+             exitStatus(ExitFailure, u"It could not listen on the address"_s),
+             exitStatus(ExitUsage, u"An option is wrong, e.g. --no-auth on an address that is not loopback"_s)}};
 }
 
 } // namespace Sandflow::Cli

@@ -46,12 +46,13 @@ Command validateCommand()
             u"Check workflow files and report every problem"_s,
             u"Checks each workflow file completely: YAML syntax, keys and types, references between\n"
             u"jobs, sandboxes, volumes and networks, dependency cycles, expressions, plugin inputs\n"
-            u"and datasets. Every problem is reported as FILE:LINE:COL: error: MESSAGE.\n"
-            u"Exits 0 when every file is valid and 2 otherwise."_s,
+            u"and datasets. Every problem is reported as FILE:LINE:COL: error: MESSAGE."_s,
             {varOption(), runnerOption(), QCommandLineOption({u"q"_s, u"quiet"_s}, u"Print only problems"_s)},
             1,
             -1,
-            validate};
+            validate,
+            {exitStatus(ExitSuccess, u"Every file is valid"_s),
+             exitStatus(ExitUsage, u"A file is invalid or cannot be read, or an option is wrong"_s)}};
 }
 
 } // namespace Sandflow::Cli
