@@ -114,6 +114,9 @@ serve_start() {
     SERVE_OUT=$work/serve.out
     SERVE_LOG=$work/serve.log
     mkdir -p "$SERVE_STATE" "$SERVE_VOLUMES"
+    # The server's child truncates these only once it runs: until then the loop below would
+    # read an earlier server's first line, and its port, from a work directory used before.
+    rm -f "$SERVE_OUT" "$SERVE_LOG"
     if [ ! -x "$sandflow" ]; then
         sdk_say "no sandflow executable at $sandflow"
         return 1
