@@ -7,14 +7,20 @@ with some later error: the malformed cases would otherwise pass for the wrong re
 Files that only Sandflow rejects are counted but allowed (Sandflow is stricter in places,
 e.g. it limits nesting).
 
-PyYAML departs from YAML 1.2 in one way that matters here: it rejects a tab used as
-separation space (`key:<TAB>value`, `[a,<TAB>b]`), which YAML 1.2 allows and Sandflow
-accepts. Those rejections are skipped.
+PyYAML departs from YAML 1.2 in three ways that matter here, and those rejections are
+skipped:
+- it rejects an anchor defined twice, which YAML 1.2 allows (an alias refers to the latest);
+- it rejects a tab used as separation space (`key:<TAB>value`, `[a,<TAB>b]`), which YAML 1.2
+  allows and Sandflow accepts;
+- it reads flow indicators into a tag (`{a: !t, b: c}` has the tag `!t,`), where YAML 1.2
+  (and libyaml) end the tag. A file PyYAML rejects is asked again with a space after each
+  such tag; if PyYAML then reads it, the rejection was this quirk.
 
 Inputs: directories whose *.yaml / *.yml files are read (recursively), and --corpus
 directories whose every file is read (the fuzzer's corpus, which exists only in fuzzing
-builds; a missing one is skipped). All files go to one `sandflow validate`, so this takes
-about a second.
+builds; a missing one is skipped). The corpus grows while a fuzzer runs beside this test,
+so every file is read once into a snapshot that both parsers are given. All files go to one
+`sandflow validate`, so this takes about a second.
 
 Needs python3-yaml (Debian package).
 """
@@ -22,8 +28,11 @@ Needs python3-yaml (Debian package).
 import argparse
 import os
 import pathlib
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import yaml
 
@@ -31,19 +40,36 @@ import yaml
 SANDFLOW_YAML_ERRORS = ("invalid YAML: ", "a workflow file holds one YAML document", "nesting is too deep")
 
 
-def pyyaml_syntax_error(path):
-    """PyYAML's syntax error for the file, or None when it reads as YAML."""
+# A tag directly followed by a flow indicator, which PyYAML would read into the tag.
+TAG_BEFORE_FLOW_INDICATOR = re.compile(rb"(![^\s,\[\]{}!]*(?:![^\s,\[\]{}]*)?)(?=[,\[\]{}])")
+
+
+def pyyaml_error(data):
+    """PyYAML's syntax error for the bytes, or None when they read as YAML."""
     try:
-        yaml.safe_load(path.read_bytes())
+        yaml.safe_load(data)
     except yaml.constructor.ConstructorError:
         return None  # a tag or key type PyYAML cannot build: not syntax
     except yaml.YAMLError as e:
-        if isinstance(e, yaml.scanner.ScannerError) and _is_tab_separation(path, e):
-            return None
-        return " ".join(str(e).split())
+        return e
     except (ValueError, RecursionError):
         return None  # e.g. a timestamp that is no date, or nesting too deep for Python
     return None
+
+
+def pyyaml_syntax_error(path):
+    """PyYAML's syntax error for the file, as text, or None when it reads as YAML 1.2."""
+    data = path.read_bytes()
+    error = pyyaml_error(data)
+    if error is None:
+        return None
+    if isinstance(error, yaml.scanner.ScannerError) and _is_tab_separation(path, error):
+        return None
+    if isinstance(error, yaml.composer.ComposerError) and (error.context or "").startswith("found duplicate anchor"):
+        return None
+    if pyyaml_error(TAG_BEFORE_FLOW_INDICATOR.sub(rb"\1 ", data)) is None:
+        return None
+    return " ".join(str(error).split())
 
 
 def _is_tab_separation(path, error):
@@ -58,13 +84,24 @@ def _is_tab_separation(path, error):
     return before.strip(" \t") != ""
 
 
-def collect(dirs, corpora):
+def collect(dirs, corpora, snapshot, origins):
+    """The input files; the corpora's are copied into `snapshot` first, and `origins` maps
+    each copy to the file it was copied from."""
     files = []
     for d in dirs:
         files += sorted(p for p in pathlib.Path(d).rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
-    for d in corpora:
-        if pathlib.Path(d).is_dir():
-            files += sorted(p for p in pathlib.Path(d).iterdir() if p.is_file())
+    for n, d in enumerate(corpora):
+        if not pathlib.Path(d).is_dir():
+            continue
+        copy = pathlib.Path(snapshot) / str(n)
+        copy.mkdir()
+        for p in sorted(pathlib.Path(d).iterdir()):
+            try:
+                shutil.copyfile(p, copy / p.name)
+            except (FileNotFoundError, IsADirectoryError):
+                continue  # removed meanwhile, or not a file
+            origins[copy / p.name] = p
+            files.append(copy / p.name)
     return files
 
 
@@ -96,12 +133,14 @@ def main():
     parser.add_argument("dirs", nargs="+")
     args = parser.parse_args()
 
-    files = collect(args.dirs, args.corpus)
-    if not files:
-        sys.exit("no input files")
-    ours = sandflow_yaml_errors(args.sandflow, files)
-    theirs = {f: pyyaml_syntax_error(f) for f in files}
-    missed = [f"{f}: PyYAML rejects it ({error}), sandflow reads it as YAML"
+    with tempfile.TemporaryDirectory(prefix="yaml-differential-") as snapshot:
+        origins = {}
+        files = collect(args.dirs, args.corpus, snapshot, origins)
+        if not files:
+            sys.exit("no input files")
+        ours = sandflow_yaml_errors(args.sandflow, files)
+        theirs = {f: pyyaml_syntax_error(f) for f in files}
+    missed = [f"{origins.get(f, f)}: PyYAML rejects it ({error}), sandflow reads it as YAML"
               for f, error in theirs.items() if error and str(f) not in ours]
     stricter = [f for f, error in theirs.items() if not error and str(f) in ours]
     print(f"{len(files)} files: PyYAML rejects {sum(1 for e in theirs.values() if e)} as YAML, "
