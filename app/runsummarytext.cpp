@@ -18,6 +18,8 @@ struct JobCounts
     int failed = 0;
     int skipped = 0;
     int cancelled = 0;
+    int rewarded = 0;          ///< instances whose grade step reported a reward
+    double rewardSum = 0;
 };
 
 } // namespace
@@ -30,7 +32,7 @@ static QList<JobCounts> countByJobId(const RunSummary &summary)
         auto it = std::find_if(counts.begin(), counts.end(),
                                [&id](const JobCounts &c) { return c.jobId == id; });
         if (it == counts.end()) {
-            counts.append(JobCounts{id, 0, 0, 0, 0});
+            counts.append(JobCounts{id});
             it = counts.end() - 1;
         }
         if (job.outcome == u"success"_s)
@@ -41,6 +43,10 @@ static QList<JobCounts> countByJobId(const RunSummary &summary)
             ++it->skipped;
         else if (job.outcome == u"cancelled"_s)
             ++it->cancelled;
+        if (job.reward) {
+            ++it->rewarded;
+            it->rewardSum += *job.reward;
+        }
     }
     return counts;
 }
@@ -62,6 +68,8 @@ QString formatRunSummary(const RunSummary &summary, const ReportLocations &locat
         add(job.failed, u"failed"_s);
         add(job.skipped, u"skipped"_s);
         add(job.cancelled, u"cancelled"_s);
+        if (job.rewarded > 0)
+            parts.append(u"mean reward %1 over %2"_s.arg(job.rewardSum / job.rewarded, 0, 'g', 4).arg(job.rewarded));
         const QString symbol = job.failed > 0 ? u"✘"_s : job.passed > 0 ? u"✔"_s : u"○"_s;
         text += u"  %1 %2  %3\n"_s.arg(symbol, job.jobId.leftJustified(idWidth), parts.join(u", "_s));
     }

@@ -9,6 +9,8 @@
 
 #include <QDir>
 
+#include <cmath>
+
 namespace Sandflow::Internal {
 
 using namespace Qt::StringLiterals;
@@ -94,6 +96,19 @@ RunEvent InstanceTasks::event(RunEvent::Type type) const
     return event;
 }
 
+// What the instance is, beside its name: its task's id and its matrix values, so that
+// reports can be read by task and combination without parsing names.
+RunEvent InstanceTasks::startedEvent() const
+{
+    RunEvent started = event(RunEvent::Type::JobStarted);
+    const InstanceScope &scope = m_state->scope;
+    if (scope.task.contains(u"id"_s))
+        started.details.insert(u"task"_s, scope.task.value(u"id"_s));
+    if (!scope.matrix.isEmpty())
+        started.details.insert(u"matrix"_s, scope.matrix);
+    return started;
+}
+
 RunEvent InstanceTasks::stepEvent(RunEvent::Type type, const QString &step, const QString &stepName) const
 {
     RunEvent e = event(type);
@@ -175,7 +190,7 @@ Task InstanceTasks::build()
     const RunContext run = m_run;
     auto startedAt = std::make_shared<QDateTime>();
     Task task = Task::sequence(m_state->name, children)
-                    .onStarted([startedEvent = event(RunEvent::Type::JobStarted), run, startedAt]() mutable {
+                    .onStarted([startedEvent = startedEvent(), run, startedAt]() mutable {
                         *startedAt = QDateTime::currentDateTimeUtc();
                         startedEvent.time = *startedAt;
                         run.publish(startedEvent);
@@ -191,6 +206,8 @@ Task InstanceTasks::build()
                             finishedEvent.durationMs = startedAt->msecsTo(finishedEvent.time);
                         if (!state->outputs.isEmpty())
                             finishedEvent.details.insert(u"outputs"_s, state->outputs);
+                        if (state->reward)
+                            finishedEvent.details.insert(u"reward"_s, *state->reward);
                         if (result.error && result.outcome != TaskOutcome::Success)
                             finishedEvent.text = result.error->message;
                         run.publish(finishedEvent);
@@ -406,6 +423,8 @@ void InstanceTasks::finishStep(const Step &step, const QString &id, const QStrin
                                                          {u"outcome"_s, expressionOutcome(outcomeName)},
                                                          {u"conclusion"_s, expressionOutcome(conclusion)}});
     }
+    if (step.grade)
+        keepReward(id, outputs);
     RunEvent finished = stepEvent(RunEvent::Type::StepFinished, id, stepName);
     finished.outcome = outcomeName;
     finished.conclusion = conclusion;
@@ -417,6 +436,24 @@ void InstanceTasks::finishStep(const Step &step, const QString &id, const QStrin
     if (!outputs.isEmpty())
         finished.details.insert(u"outputs"_s, outputs);
     m_run.publish(finished);
+}
+
+// The grade step's `reward=` is the task's reward. One that is not a number is reported,
+// not kept: a report that averaged it as 0 would be wrong without saying so.
+void InstanceTasks::keepReward(const QString &step, const QJsonObject &outputs)
+{
+    if (!outputs.contains(u"reward"_s))
+        return;
+    const QString text = outputs.value(u"reward"_s).toString().trimmed();
+    bool ok = false;
+    const double reward = text.toDouble(&ok);
+    if (ok && std::isfinite(reward)) {
+        m_state->reward = reward;
+        return;
+    }
+    RunEvent warning = stepEvent(RunEvent::Type::Warning, step, QString());
+    warning.text = u"the grade step's reward `%1` is not a number; the task has no reward"_s.arg(text);
+    m_run.publish(warning);
 }
 
 AsyncJob *InstanceTasks::makeStepJob(const Step &step, int index, const QString &id, int attempt,

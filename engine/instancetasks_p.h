@@ -58,6 +58,7 @@ private:
     void finishStep(const Step &step, const QString &id, const QString &stepName, TaskOutcome outcome,
                     const std::optional<JobError> &error, int attempts, const QJsonObject &outputs,
                     bool continueOnError);
+    void keepReward(const QString &step, const QJsonObject &outputs);
     bool conditionHolds(const Step &step, const QString &id, const ConditionState &condition);
     bool evaluateBool(const Setting<bool> &setting, bool fallback);
     bool continuesOnError();
@@ -66,6 +67,7 @@ private:
     QString displayName(const PlannedJob &planned, const JobInstance &instance) const;
     QString downloadDirectory(const QString &name) const;
     RunEvent event(RunEvent::Type type) const;
+    RunEvent startedEvent() const;
     /// Publishes each line a step prints as a LogLine event.
     LineSink logLines(const QString &step) const;
     RunEvent stepEvent(RunEvent::Type type, const QString &step, const QString &stepName) const;

@@ -71,14 +71,19 @@ void RunSummary::add(const RunEvent &event)
         outcome = event.outcome;
         durationMs = event.durationMs;
         return;
-    case RunEvent::Type::JobStarted:
-        jobOf(*this, event);
+    case RunEvent::Type::JobStarted: {
+        JobSummary &job = jobOf(*this, event);
+        job.task = event.details.value(u"task"_s);
+        job.matrix = event.details.value(u"matrix"_s).toObject();
         return;
+    }
     case RunEvent::Type::JobFinished: {
         JobSummary &job = jobOf(*this, event);
         job.outcome = event.outcome;
         job.durationMs = event.durationMs;
         job.outputs = event.details.value(u"outputs"_s).toObject();
+        if (event.details.contains(u"reward"_s))
+            job.reward = event.details.value(u"reward"_s).toDouble();
         return;
     }
     case RunEvent::Type::SandboxCreated:

@@ -10,6 +10,8 @@
 #include <QMap>
 #include <QString>
 
+#include <optional>
+
 namespace Sandflow {
 
 struct StepSummary
@@ -36,6 +38,9 @@ struct JobSummary
     qint64 durationMs = 0;
     QString sandboxId;
     QJsonObject outputs;
+    QJsonValue task;              ///< its dataset task's id; undefined without a dataset
+    QJsonObject matrix;           ///< its matrix values; empty without a matrix
+    std::optional<double> reward; ///< what its grade step reported as `reward=`
     QList<StepSummary> steps;   ///< in the order they first appeared
 };
 

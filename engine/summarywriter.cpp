@@ -56,7 +56,7 @@ QJsonObject SummaryWriter::toJson() const
                 {u"log"_s, log.isEmpty() ? QJsonValue() : QJsonValue(log)},
             });
         }
-        jobs.append(QJsonObject{
+        QJsonObject instance{
             {u"name"_s, job.name},
             {u"jobId"_s, job.jobId},
             {u"instance"_s, job.instance},
@@ -64,8 +64,16 @@ QJsonObject SummaryWriter::toJson() const
             {u"durationMs"_s, job.durationMs},
             {u"sandboxId"_s, job.sandboxId},
             {u"outputs"_s, job.outputs},
+            {u"reward"_s, job.reward ? QJsonValue(*job.reward) : QJsonValue()},
             {u"steps"_s, steps},
-        });
+        };
+        // Only what the instance has: a job without a dataset has no task, one without a
+        // matrix no matrix values.
+        if (!job.task.isUndefined())
+            instance.insert(u"task"_s, job.task);
+        if (!job.matrix.isEmpty())
+            instance.insert(u"matrix"_s, job.matrix);
+        jobs.append(instance);
     }
 
     QJsonArray slowest;

@@ -13,6 +13,8 @@
 #include <QSet>
 #include <QTimer>
 
+#include <optional>
+
 namespace Sandflow::Internal {
 
 /// A job that finishes with a value known up front (a problem found while preparing).
@@ -49,6 +51,7 @@ struct InstanceState
     bool continueOnError = false;   ///< the job's continue-on-error as this instance evaluated it
     bool backgroundFailed = false;
     QJsonObject outputs;
+    std::optional<double> reward;   ///< the grade step's `reward=` output
     QHash<QString, int> attempts;             ///< by step display id
     QHash<QString, QDateTime> stepStartedAt;
     QList<QPointer<BackgroundStep>> background;

@@ -135,6 +135,7 @@ private slots:
     void timedOutAttemptsAreRetried();
     void secretsAreMaskedEverywhere();
     void skippedJobsAreReported();
+    void gradeRewardsAreKept();
     void jobContinueOnError();
     void floodedOutputsFailTheStep();
     void strategyExpressions();
@@ -306,10 +307,14 @@ void TestRun::dataset()
     QVERIFY2(result.exitCode == 0, qPrintable(result.err));
     const QList<QJsonObject> jobs = result.eventsOf(u"job_finished"_s);
     QCOMPARE(jobs.size(), 5);
-    for (const QJsonObject &job : jobs) {
+    for (const QJsonObject &job : jobs)
         QCOMPARE(job.value(u"outcome"_s).toString(), u"success"_s);
-        QCOMPARE(job.value(u"details"_s).toObject().value(u"outputs"_s).toObject().value(u"reward"_s).toString(), u"1"_s);
-    }
+    // Each task's reward, by its id, from the grade step alone.
+    QMap<QString, double> rewards;
+    for (const QJsonValue &job : result.summary().value(u"jobs"_s).toArray())
+        rewards.insert(job.toObject().value(u"task"_s).toString(), job.toObject().value(u"reward"_s).toDouble(-1));
+    QCOMPARE(rewards, (QMap<QString, double>{{u"add-small"_s, 1}, {u"add-large"_s, 1}, {u"sub"_s, 1},
+                                             {u"mul"_s, 1}, {u"mul-square"_s, 1}}));
 }
 
 void TestRun::uploadsAndDownloads()
@@ -531,6 +536,30 @@ void TestRun::jobContinueOnError()
         QVERIFY2(warning.value(u"jobId"_s).toString() != u"build"_s, qPrintable(warning.value(u"text"_s).toString()));
     // Reports still count the failures.
     QCOMPARE(result.summary().value(u"counts"_s).toObject().value(u"failure"_s).toInt(), 2);
+}
+
+void TestRun::gradeRewardsAreKept()
+{
+    const RunResult result = run(u"tests/data/run/rewards.yaml"_s);
+    QVERIFY2(result.exitCode == 0, qPrintable(result.err));
+    QMap<QString, QJsonValue> rewards;
+    for (const QJsonValue &value : result.summary().value(u"jobs"_s).toArray()) {
+        const QJsonObject job = value.toObject();
+        const QString key = job.value(u"task"_s).toString() + u'/'
+            + job.value(u"matrix"_s).toObject().value(u"agent"_s).toString();
+        rewards.insert(key, job.value(u"reward"_s));
+        QCOMPARE(job.value(u"outputs"_s).toObject(), QJsonObject());
+    }
+    QCOMPARE(rewards, (QMap<QString, QJsonValue>{{u"easy/steady"_s, 1.0}, {u"hard/steady"_s, 0.25},
+                                                 {u"easy/broken"_s, 0.0}, {u"hard/broken"_s, QJsonValue()}}));
+    QStringList rewardWarnings;
+    for (const QJsonObject &warning : result.eventsOf(u"warning"_s)) {
+        if (warning.value(u"text"_s).toString().contains(u"reward"_s))
+            rewardWarnings.append(warning.value(u"job"_s).toString() + u": "_s + warning.value(u"text"_s).toString());
+    }
+    QCOMPARE(rewardWarnings, QStringList{u"solve (hard, broken): the grade step's reward `lots` is not a number; "
+                                         u"the task has no reward"_s});
+    QVERIFY2(result.err.contains(u"4 passed, mean reward 0.4167 over 3"_s), qPrintable(result.err));
 }
 
 // $SANDFLOW_OUTPUT is the sandbox's to fill: the runner reads no more of it than outputs

@@ -275,10 +275,13 @@ private slots:
                         job(u"test (c)"_s, u"test"_s, u"timed_out"_s, 6000),
                         job(u"test (d)"_s, u"test"_s, u"cancelled"_s, 0),
                         job(u"deploy"_s, u"deploy"_s, u"skipped"_s, 0)};
+        // Rewards of the graded instances (the timed-out one has none) are averaged.
+        summary.jobs[1].reward = 1.0;
+        summary.jobs[2].reward = 0.25;
         QCOMPARE(formatRunSummary(summary, {u"runs/r1"_s, u"runs/r1/summary.json"_s, QString()}),
                  u"Run r1: failure in 11.3s\n"
                  u"  ✔ build   1 passed\n"
-                 u"  ✘ test    1 passed, 2 failed, 1 cancelled\n"
+                 u"  ✘ test    1 passed, 2 failed, 1 cancelled, mean reward 0.625 over 2\n"
                  u"  ○ deploy  1 skipped\n"
                  u"Slowest steps:\n"
                  u"    6.0s  test (c) › step-1\n"

@@ -77,11 +77,12 @@ RunEvent stepFinished(qint64 ms, const QString &job, const QString &step, const 
 }
 
 RunEvent jobFinished(qint64 ms, const QString &job, const QString &jobId, qsizetype instance,
-                     const QString &outcome, qint64 duration)
+                     const QString &outcome, qint64 duration, const QJsonObject &details = {})
 {
     RunEvent e = event(Type::JobFinished, ms, job, jobId, instance);
     e.outcome = outcome;
     e.durationMs = duration;
+    e.details = details;
     return e;
 }
 
@@ -121,7 +122,10 @@ QList<RunEvent> runEvents()
     events << buildDone;
 
     const QString test = u"test"_s;
-    events << event(Type::JobStarted, 5000, Test0, test, 0)
+    RunEvent test0Started = event(Type::JobStarted, 5000, Test0, test, 0);
+    test0Started.details = QJsonObject{{u"task"_s, u"task-7"_s},
+                                       {u"matrix"_s, QJsonObject{{u"python"_s, u"3.11"_s}, {u"mode"_s, u"tuned"_s}}}};
+    events << test0Started
            << event(Type::JobStarted, 5000, Test1, test, 1)
            << event(Type::JobStarted, 5000, Test2, test, 2);
     events << stepStarted(5100, Test0, u"step-1"_s, u"Run tests"_s)
@@ -141,7 +145,7 @@ QList<RunEvent> runEvents()
            << stepFinished(9100, Test1, u"step-1"_s, u"Run tests"_s, u"failure"_s, 4000, u"exit status 2"_s)
            << stepFinished(11100, Test2, u"step-1"_s, u"Run tests"_s, u"timed_out"_s, 6000, u"timed out after 6s"_s)
            << stepFinished(11100, Test2, u"step-2"_s, u"Upload"_s, u"cancelled"_s, 0)
-           << jobFinished(8700, Test0, test, 0, u"success"_s, 3700)
+           << jobFinished(8700, Test0, test, 0, u"success"_s, 3700, QJsonObject{{u"reward"_s, 0.75}})
            << jobFinished(9200, Test1, test, 1, u"failure"_s, 4200)
            << jobFinished(11200, Test2, test, 2, u"timed_out"_s, 6200)
            << jobFinished(11200, u"deploy"_s, u"deploy"_s, 0, u"skipped"_s, 0);
@@ -316,6 +320,11 @@ private slots:
         QCOMPARE(build.value(u"sandboxId"_s).toString(), u"sb-1"_s);
         QCOMPARE(build.value(u"durationMs"_s).toInteger(), 4990);
         QCOMPARE(build.value(u"outputs"_s).toObject(), (QJsonObject{{u"artifact"_s, u"app.tar"_s}}));
+        // No grade, no dataset, no matrix: a null reward, and no task or matrix fields.
+        QVERIFY(build.contains(u"reward"_s));
+        QCOMPARE(build.value(u"reward"_s), QJsonValue(QJsonValue::Null));
+        QVERIFY(!build.contains(u"task"_s));
+        QVERIFY(!build.contains(u"matrix"_s));
         const QJsonArray buildSteps = build.value(u"steps"_s).toArray();
         QCOMPARE(buildSteps.size(), 4);
         QCOMPARE(buildSteps.at(1).toObject().value(u"name"_s).toString(), u"Login as ***"_s);
@@ -327,6 +336,10 @@ private slots:
         const QJsonObject retried = jobs.at(1).toObject();
         QCOMPARE(retried.value(u"name"_s).toString(), Test0);
         QCOMPARE(retried.value(u"jobId"_s).toString(), u"test"_s);
+        QCOMPARE(retried.value(u"task"_s).toString(), u"task-7"_s);
+        QCOMPARE(retried.value(u"matrix"_s).toObject(),
+                 (QJsonObject{{u"python"_s, u"3.11"_s}, {u"mode"_s, u"tuned"_s}}));
+        QCOMPARE(retried.value(u"reward"_s).toDouble(), 0.75);
         QCOMPARE(retried.value(u"steps"_s).toArray().at(0).toObject().value(u"attempts"_s).toInt(), 2);
         QCOMPARE(jobs.at(2).toObject().value(u"instance"_s).toInt(), 1);
         QCOMPARE(jobs.at(2).toObject().value(u"steps"_s).toArray().at(0).toObject().value(u"log"_s).toString(),
