@@ -20,6 +20,11 @@ void Diagnostics::error(const QString &file, SourcePos pos, const QString &messa
     m_items.append({Diagnostic::Severity::Error, file, pos, message});
 }
 
+void Diagnostics::warning(const QString &file, SourcePos pos, const QString &message)
+{
+    m_items.append({Diagnostic::Severity::Warning, file, pos, message});
+}
+
 void Diagnostics::add(const Diagnostic &diagnostic)
 {
     m_items.append(diagnostic);

@@ -35,6 +35,8 @@ class Diagnostics
 {
 public:
     void error(const QString &file, SourcePos pos, const QString &message);
+    /// Something valid that is most likely not what the author meant.
+    void warning(const QString &file, SourcePos pos, const QString &message);
     void add(const Diagnostic &diagnostic);
 
     bool hasErrors() const;

@@ -86,7 +86,11 @@ void WorkflowValidator::checkReference(const ExpressionReference &reference, Sou
 {
     const QString &context = reference.context;
     if (!allContexts().contains(context)) {
-        error(pos, u"unknown context `%1`%2"_s.arg(context, didYouMean(context, allContexts())));
+        // GitHub's own contexts have no counterpart here; say which contexts there are.
+        const QString hint = context == u"github"_s || context == u"runner"_s || context == u"inputs"_s
+            ? u" (GitHub's; the contexts here are %1)"_s.arg(allContexts().join(u", "_s))
+            : didYouMean(context, allContexts());
+        error(pos, u"unknown context `%1`%2"_s.arg(context, hint));
         return;
     }
     if (!scope.contexts.contains(context)) {

@@ -24,11 +24,34 @@ QJsonValue WorkflowReader::jsonValue(const YAML::Node &node)
     // Matrix values are small; only aliases nested on aliases could make them huge.
     int budget = 100'000;
     const QJsonValue value = nodeToJson(node, &budget);
-    if (budget < 0)
+    if (budget < 0) {
         m_source.error(node, u"this value expands to more than 100000 nodes through aliases"_s);
-    else if (holdsExpression(node))
+    } else if (holdsExpression(node)) {
         m_source.error(node, u"matrix values cannot hold expressions (`${{`); list literal values"_s);
+    } else {
+        budget = 100'000;
+        lintShortenedNumbers(node, &budget);
+    }
     return value;
+}
+
+// YAML reads `3.10` as the number 3.1, so `python: [3.9, 3.10]` asks for Python 3.1: say so
+// wherever a plain number would not read back as written.
+void WorkflowReader::lintShortenedNumbers(const YAML::Node &node, int *budget)
+{
+    if (--*budget < 0)
+        return;
+    if (node.IsMap() || node.IsSequence()) {
+        for (auto it = node.begin(); it != node.end() && *budget >= 0; ++it)
+            lintShortenedNumbers(node.IsMap() ? it->second : *it, budget);
+        return;
+    }
+    const QJsonValue value = scalarToJson(node);
+    const QString written = QString::fromStdString(node.Scalar());
+    if (!value.isDouble() || Expression::toText(value) == written)
+        return;
+    m_source.warning(node, u"`%1` is the number %2 here; quote it (\"%1\") to keep it as written"_s
+                               .arg(written, Expression::toText(value)));
 }
 
 void WorkflowReader::readJobs(const YAML::Node &node)

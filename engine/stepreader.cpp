@@ -152,7 +152,8 @@ static bool matchesInputType(const YAML::Node &value, const QString &type)
     if (type == u"boolean"_s)
         return json.isBool();
     if (type == u"duration"_s)
-        return parseDuration(QString::fromStdString(value.Scalar())).value_or(0) > 0;
+        return !isBareNumber(QString::fromStdString(value.Scalar()))
+            && parseDuration(QString::fromStdString(value.Scalar())).value_or(0) > 0;
     return true;
 }
 

@@ -30,6 +30,12 @@ std::optional<qint64> parseDuration(const QString &text)
     return qint64(std::llround(milliseconds));
 }
 
+bool isBareNumber(const QString &text)
+{
+    static const QRegularExpression bare(u"^\\s*[0-9]+(?:\\.[0-9]+)?\\s*$"_s);
+    return bare.match(text).hasMatch();
+}
+
 QString formatDuration(qint64 milliseconds)
 {
     if (milliseconds < 1000)

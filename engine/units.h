@@ -11,6 +11,9 @@ namespace Sandflow {
 /// as milliseconds. std::nullopt when the text is not a duration.
 std::optional<qint64> parseDuration(const QString &text);
 
+/// A number with no unit (`30`, `1.5`): a workflow file must say which unit it means.
+bool isBareNumber(const QString &text);
+
 /// Formats milliseconds the way a user would write them: `1h30m`, `45s`, `250ms`.
 QString formatDuration(qint64 milliseconds);
 

@@ -2,6 +2,10 @@
 
 #include "units.h"
 
+#include <QRegularExpression>
+
+#include <algorithm>
+
 #include <limits>
 
 namespace Sandflow::Internal {
@@ -115,7 +119,29 @@ Text WorkflowReader::condition(const YAML::Node &node, const QString &what)
     result.value = bare ? Template::fromExpression(source, &errors) : Template::parse(source, &errors);
     result.isSet = true;
     recordExpressions(&result, node, errors, bare);
+    if (errors.isEmpty())
+        lintCondition(result.value, node);
     return result;
+}
+
+// Conditions that are valid but cannot mean what they say: text beside a `${{ }}` makes a
+// non-empty string, which is always true; a plain `false` never lets anything run.
+void WorkflowReader::lintCondition(const Template &condition, const YAML::Node &node)
+{
+    const QList<Template::Segment> &segments = condition.segments();
+    const bool hasExpression = std::any_of(segments.cbegin(), segments.cend(),
+                                           [](const Template::Segment &s) { return s.expression.isValid(); });
+    const bool hasText = std::any_of(segments.cbegin(), segments.cend(), [](const Template::Segment &s) {
+        return !s.expression.isValid() && !s.literal.trimmed().isEmpty();
+    });
+    if (hasExpression && hasText) {
+        m_source.warning(node, u"this `if` is always true: the text outside `${{ }}` makes it a non-empty string; "
+                               u"write the whole condition inside one, e.g. `${{ a == 'b' }}`"_s);
+    }
+    const QString source = condition.source().trimmed();
+    static const QRegularExpression alwaysFalse(u"^(\\$\\{\\{\\s*)?false(\\s*\\}\\})?$"_s);
+    if (alwaysFalse.match(source).hasMatch())
+        m_source.warning(node, u"this `if` is always false: what it guards never runs"_s);
 }
 
 TextMap WorkflowReader::textMap(const YAML::Node &node, const QString &what)
@@ -229,6 +255,11 @@ Setting<Duration> WorkflowReader::durationSetting(const YAML::Node &node, const 
         result.expression = text(node, what);
     } else if (allowNone && value == u"none"_s) {
         result.literal = NoExpiry;
+    } else if (isBareNumber(value)) {
+        // GitHub's timeout-minutes counts minutes, a bare number elsewhere seconds: which one
+        // the author meant is anybody's guess, so ask.
+        m_source.error(node, u"`%1` for %2 needs a unit: `%1s` for seconds or `%1m` for minutes"_s
+                                 .arg(value.trimmed(), what));
     } else if (const auto milliseconds = parseDuration(value); milliseconds && *milliseconds > 0) {
         result.literal = *milliseconds;
     } else {

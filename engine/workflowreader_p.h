@@ -21,6 +21,7 @@ private:
     // Values (workflowreader.cpp)
     Text text(const YAML::Node &node, const QString &what);
     Text condition(const YAML::Node &node, const QString &what);
+    void lintCondition(const Template &condition, const YAML::Node &node);
     TextMap textMap(const YAML::Node &node, const QString &what);
     /// An `env:` mapping: a TextMap whose keys must be exportable variable names.
     TextMap envMap(const YAML::Node &node);
@@ -33,6 +34,7 @@ private:
     void checkQuantity(const Text &value, const QString &what);
     void checkMetadata(const TextMap &metadata);
     QJsonValue jsonValue(const YAML::Node &node);
+    void lintShortenedNumbers(const YAML::Node &node, int *budget);
     void recordExpressions(Text *value, const YAML::Node &node, const QList<Template::ParseError> &errors,
                            bool bare);
 

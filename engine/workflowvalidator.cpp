@@ -1,6 +1,7 @@
 #include "workflowvalidator_p.h"
 
 #include <QDir>
+#include <QFileInfo>
 #include <QSet>
 
 #include <functional>
@@ -209,10 +210,37 @@ void WorkflowValidator::checkSteps(const Job &job, ExpressionScopeInfo scope)
         }
         checkTexts(step.env, stepScope);
         checkTexts(step.with, stepScope);
+        checkLiteralSettings(step);
         if (!step.id.isEmpty()) {
             scope.stepIds.append(step.id);
             scope.laterStepIds.removeOne(step.id);
         }
+    }
+}
+
+// What a step's literal settings name must exist before anything runs: the shell, the user,
+// the file an upload sends. (Settings from expressions are checked when the step runs.)
+void WorkflowValidator::checkLiteralSettings(const Step &step)
+{
+    if (step.shell.isSet && step.shell.isLiteral()) {
+        const QString shell = step.shell.source().trimmed();
+        if (shell != u"bash"_s && shell != u"sh"_s && !shell.contains(u"{0}"_s))
+            error(step.shell.pos, u"unknown shell `%1`: use `bash`, `sh`, or a command with `{0}` for the "
+                                  u"script's file, e.g. `%1 {0}`"_s.arg(shell));
+    }
+    if (step.user.isSet && step.user.isLiteral()) {
+        bool numeric = false;
+        step.user.source().toUInt(&numeric);
+        if (!numeric)
+            error(step.user.pos, u"unknown user `%1`: give a uid number (user names are not supported)"_s
+                                     .arg(step.user.source()));
+    }
+    if (step.kind == Step::Kind::Upload && step.from.isSet && step.from.isLiteral()
+        && !m_workflow->baseDirectory.isEmpty()) {
+        const QString path = QDir(m_workflow->baseDirectory).absoluteFilePath(step.from.source());
+        if (!QFileInfo::exists(path))
+            error(step.from.pos, u"`%1` does not exist (an upload's `from` is relative to the workflow's "
+                                 u"directory)"_s.arg(step.from.source()));
     }
 }
 

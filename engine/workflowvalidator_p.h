@@ -37,6 +37,7 @@ private:
     void checkNeeds();
     void checkCycles();
     void checkJob(const Job &job);
+    void checkLiteralSettings(const Step &step);
     void checkSteps(const Job &job, ExpressionScopeInfo scope);
 
     ExpressionScopeInfo workflowScope() const;

@@ -112,6 +112,11 @@ void YamlSource::error(const YAML::Node &node, const QString &message) const
     error(position(node), message);
 }
 
+void YamlSource::warning(const YAML::Node &node, const QString &message) const
+{
+    m_diagnostics->warning(m_fileName, position(node), message);
+}
+
 QString describeNode(const YAML::Node &node)
 {
     switch (node.Type()) {
@@ -387,13 +392,36 @@ QList<MappingReader::Entry> MappingReader::entries() const
     return result;
 }
 
+// Workflows are often written from GitHub Actions ones: for a key of theirs, what to write
+// here instead; empty for other keys.
+static QString gitHubKeyHint(const QString &key, const YAML::Node &value)
+{
+    if (key == u"on"_s)
+        return u" (not needed: a workflow runs when `sandflow run` runs it)"_s;
+    if (key == u"runs-on"_s)
+        return u" (GitHub's; say what a job runs in with `sandbox:`, e.g. `sandbox: { image: debian:12 }`)"_s;
+    if (key == u"container"_s)
+        return u" (GitHub's; give the image as `sandbox: { image: ... }`)"_s;
+    if (key == u"timeout-minutes"_s) {
+        const QString minutes = value.IsScalar() ? QString::fromStdString(value.Scalar()) : u"5"_s;
+        return u" (GitHub's; write `timeout: %1m`)"_s.arg(minutes);
+    }
+    if (key == u"working-directory"_s)
+        return u" (GitHub's; use `cwd:`)"_s;
+    if (key == u"permissions"_s || key == u"concurrency"_s || key == u"runs"_s)
+        return u" (GitHub's; it has no meaning here)"_s;
+    return {};
+}
+
 void MappingReader::finish()
 {
     for (const Entry &entry : std::as_const(m_entries)) {
         if (entry.key.startsWith(u"x-"_s) || m_known.contains(entry.key))
             continue;
-        m_source.error(entry.keyNode, u"unknown key `%1` in %2%3"_s
-                                          .arg(entry.key, m_what, didYouMean(entry.key, m_known)));
+        QString hint = gitHubKeyHint(entry.key, entry.value);
+        if (hint.isEmpty())
+            hint = didYouMean(entry.key, m_known);
+        m_source.error(entry.keyNode, u"unknown key `%1` in %2%3"_s.arg(entry.key, m_what, hint));
     }
 }
 

@@ -43,6 +43,7 @@ public:
 
     void error(SourcePos pos, const QString &message) const;
     void error(const YAML::Node &node, const QString &message) const;
+    void warning(const YAML::Node &node, const QString &message) const;
 
 private:
     int blockIndentation(int line) const;

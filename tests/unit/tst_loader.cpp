@@ -20,6 +20,7 @@ private slots:
     void scalarsFollowYaml12();
     void conditionsMayBeBare();
     void stepsKeepTheirSettings();
+    void lintsAreWarnings();
     void sandboxTemplatesAreCopiedIntoJobs();
 
 private:
@@ -121,8 +122,8 @@ void TestLoader::stepsKeepTheirSettings()
     const Workflow workflow = load(
         "version: 1\nname: s\njobs:\n  a:\n    steps:\n"
         "      - {id: w, write: {path: /w/c.json, content: '{}', mode: \"0600\"}}\n"
-        "      - {upload: {from: ./src, to: /workspace}}\n"
-        "      - id: t\n        run: make test\n        cwd: /workspace\n        timeout: 90\n"
+        "      - {upload: {from: /etc, to: /workspace}}\n"
+        "      - id: t\n        run: make test\n        cwd: /workspace\n        timeout: 90s\n"
         "        retry: {attempts: 3, backoff: 2s, on: [1, 137, infra]}\n"
         "        continue-on-error: true\n        background: true\n"
         "      - {uses: http-wait, with: {port: 8080, timeout: 30s}}\n");
@@ -142,6 +143,30 @@ void TestLoader::stepsKeepTheirSettings()
     QVERIFY(test.background);
     QCOMPARE(steps.at(3).kind, Step::Kind::Uses);
     QCOMPARE(steps.at(3).with.size(), 2);
+}
+
+// What is valid but most likely not meant is a warning: the workflow still loads.
+void TestLoader::lintsAreWarnings()
+{
+    const QByteArray yaml = "version: 1\nname: l\njobs:\n  a:\n    if: false\n    strategy:\n"
+                            "      matrix: {python: [3.9, 3.10, '3.11'], n: [10, 1e3]}\n    steps:\n"
+                            "      - run: echo\n        if: ${{ matrix.python }} == '3.9'\n"
+                            "      - run: echo\n        if: ${{ false }}\n"
+                            "      - run: echo\n        if: ${{ matrix.python == '3.9' }}\n";
+    const LoadResult result = WorkflowLoader(m_stepTypes).loadData(yaml, u"l.yaml"_s, u"/srv/flows"_s);
+    QVERIFY(result.ok());
+    QStringList warnings;
+    for (const Diagnostic &d : result.diagnostics.items()) {
+        QCOMPARE(d.severity, Diagnostic::Severity::Warning);
+        warnings.append(d.toString());
+    }
+    QCOMPARE(warnings, (QStringList{
+        u"l.yaml:5:9: warning: this `if` is always false: what it guards never runs"_s,
+        u"l.yaml:7:30: warning: `3.10` is the number 3.1 here; quote it (\"3.10\") to keep it as written"_s,
+        u"l.yaml:7:53: warning: `1e3` is the number 1000 here; quote it (\"1e3\") to keep it as written"_s,
+        u"l.yaml:10:13: warning: this `if` is always true: the text outside `${{ }}` makes it a non-empty string; "
+        u"write the whole condition inside one, e.g. `${{ a == 'b' }}`"_s,
+        u"l.yaml:12:13: warning: this `if` is always false: what it guards never runs"_s}));
 }
 
 void TestLoader::sandboxTemplatesAreCopiedIntoJobs()
