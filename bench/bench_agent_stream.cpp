@@ -1,7 +1,9 @@
 // Streams 1 GiB of command output through sandflow-agent and reads the frames as fast as it
 // can. The baseline, in the same run, reads the same command's output straight from a pipe,
-// the least any runner could do. Prints figures; not a test.
+// the least any runner could do. The two take turns over several rounds (rounds.h). Prints
+// figures; not a test.
 #include "agentprotocol.h"
+#include "rounds.h"
 
 #include <spawn.h>
 #include <sys/wait.h>
@@ -22,7 +24,7 @@ namespace {
 namespace Protocol = Sandflow::AgentProtocol;
 
 constexpr std::uint64_t Bytes = 1ull << 30;
-constexpr int Runs = 3;
+constexpr int Rounds = 5;
 constexpr std::size_t BufferSize = 1 << 20;
 const std::string Command = "head -c " + std::to_string(Bytes) + " /dev/zero";
 
@@ -155,22 +157,20 @@ double throughAgent()
 
 int main()
 {
-    std::printf("bench_agent_stream: `%s`, %d runs each, best run counts\n", Command.c_str(), Runs);
-    double bestPipe = 0, bestAgent = 0;
-    for (int run = 1; run <= Runs; ++run) {
-        const double pipe = baseline();
-        const double agent = throughAgent();
-        if (pipe < 0 || agent < 0) {
-            std::fprintf(stderr, "bench_agent_stream: run %d did not deliver %llu bytes\n", run,
-                         static_cast<unsigned long long>(Bytes));
-            return 1;
-        }
-        std::printf("  run %d: plain pipe %7.0f MB/s, through the agent %7.0f MB/s\n", run, pipe, agent);
-        bestPipe = std::max(bestPipe, pipe);
-        bestAgent = std::max(bestAgent, agent);
+    bool complete = true;
+    const auto checked = [&complete](double figure) {
+        complete = complete && figure >= 0;
+        return figure;
+    };
+    const Bench::Rounds rounds = Bench::alternate(Rounds, [&] { return checked(baseline()); },
+                                                  [&] { return checked(throughAgent()); });
+    if (!complete) {
+        std::fprintf(stderr, "bench_agent_stream: a run did not deliver %llu bytes\n",
+                     static_cast<unsigned long long>(Bytes));
+        return 1;
     }
-    std::printf("  baseline, plain pipe read(1 MiB):       %7.0f MB/s\n", bestPipe);
-    std::printf("  sandflow-agent, Stdout frames:          %7.0f MB/s  (%.2fx baseline)\n", bestAgent,
-                bestAgent / bestPipe);
+    std::printf("bench_agent_stream: `%s`, %d rounds in alternating order after one untimed run of each; "
+                "medians\n", Command.c_str(), Rounds);
+    Bench::printComparison(rounds, "MB/s", "baseline, plain pipe read(1 MiB):", "sandflow-agent, Stdout frames:");
     return 0;
 }

@@ -1,7 +1,9 @@
 // Times Dataset::load on generated 10,000-row JSON Lines and CSV files. The baseline, measured
 // in the same run on the same machine, is the least any loader does: read the JSON Lines file
-// line by line and parse each line. Prints figures; not a test.
+// line by line and parse each line. Each format takes turns with the baseline over several
+// rounds (rounds.h). Prints figures; not a test.
 #include "dataset.h"
+#include "rounds.h"
 
 #include <QElapsedTimer>
 #include <QFile>
@@ -9,10 +11,8 @@
 #include <QJsonDocument>
 #include <QTemporaryDir>
 
-#include <algorithm>
 #include <cstdio>
 #include <functional>
-#include <vector>
 
 #ifdef Q_OS_UNIX
 #include <sys/resource.h>
@@ -77,22 +77,13 @@ int parseLines(const QString &path)
     return objects;
 }
 
-/// The median time of `run` in milliseconds, after an untimed run that warms the file cache
-/// and the allocator; a negative value when a run does not produce every row.
-double medianMilliseconds(const std::function<int()> &run)
+/// The time of `run` in milliseconds; a run that does not produce every row clears `complete`.
+double milliseconds(const std::function<int()> &run, bool &complete)
 {
-    if (run() != RowCount)
-        return -1;
-    std::vector<double> times;
-    for (int i = 0; i < Runs; ++i) {
-        QElapsedTimer timer;
-        timer.start();
-        if (run() != RowCount)
-            return -1;
-        times.push_back(double(timer.nsecsElapsed()) / 1e6);
-    }
-    std::sort(times.begin(), times.end());
-    return times[times.size() / 2];
+    QElapsedTimer timer;
+    timer.start();
+    complete = run() == RowCount && complete;
+    return double(timer.nsecsElapsed()) / 1e6;
 }
 
 double peakRssMiB()
@@ -122,22 +113,23 @@ int main()
         return 1;
     }
 
-    const double baseline = medianMilliseconds([&] { return parseLines(jsonlPath); });
-    const double jsonl = medianMilliseconds([&] { return loadRows(jsonlPath); });
-    const double csvLoad = medianMilliseconds([&] { return loadRows(csvPath); });
-    if (baseline < 0 || jsonl < 0 || csvLoad < 0) {
+    bool complete = true;
+    const auto baseline = [&] { return milliseconds([&] { return parseLines(jsonlPath); }, complete); };
+    const Bench::Rounds jsonl = Bench::alternate(
+        Runs, baseline, [&] { return milliseconds([&] { return loadRows(jsonlPath); }, complete); });
+    const Bench::Rounds csvLoad = Bench::alternate(
+        Runs, baseline, [&] { return milliseconds([&] { return loadRows(csvPath); }, complete); });
+    if (!complete) {
         std::fprintf(stderr, "bench_dataset: a run did not yield %d rows\n", RowCount);
         return 1;
     }
 
-    std::printf("bench_dataset: %d rows, median of %d runs\n", RowCount, Runs);
+    std::printf("bench_dataset: %d rows, %d rounds against the baseline in alternating order after one untimed "
+                "run of each; medians\n", RowCount, Runs);
     std::printf("  files: JSONL %.2f MiB, CSV %.2f MiB\n", mebibytes(QFileInfo(jsonlPath).size()),
                 mebibytes(QFileInfo(csvPath).size()));
-    std::printf("  baseline, QFile::readLine + QJsonDocument::fromJson per line (JSONL): %8.2f ms\n", baseline);
-    std::printf("  Dataset::load JSONL:                                                 %8.2f ms  (%.2fx baseline)\n",
-                jsonl, jsonl / baseline);
-    std::printf("  Dataset::load CSV:                                                   %8.2f ms  (%.2fx baseline)\n",
-                csvLoad, csvLoad / baseline);
+    Bench::printComparison(jsonl, "ms", "baseline, readLine + fromJson per JSONL line:", "Dataset::load JSONL:");
+    Bench::printComparison(csvLoad, "ms", "baseline, readLine + fromJson per JSONL line:", "Dataset::load CSV:");
     std::printf("  peak RSS: %.1f MiB\n", peakRssMiB());
     return 0;
 }
