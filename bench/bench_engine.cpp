@@ -1,11 +1,13 @@
 // The engine's own cost, against the runner used directly, measured in the same run:
-//   1. 1,000 steps of `true` in one sandbox through `sandflow run`'s engine (WorkflowRun),
-//      against the same 1,000 commands sent straight through the Runner interface;
-//   2. a 500-instance matrix of one-step jobs at --max-sandboxes 16, against 500 bare
+//   1. 500 steps of `true` in one sandbox through `sandflow run`'s engine (WorkflowRun),
+//      against the same 500 commands sent straight through the Runner interface;
+//   2. a 200-instance matrix of one-step jobs at --max-sandboxes 16, against 200 bare
 //      create/run/delete cycles through the runner at concurrency 16; and the engine's
 //      peak resident memory.
-// Prints figures; not a test.
+// Each pair takes turns over several rounds (rounds.h). Exits non-zero, without figures,
+// when any sandbox, command or workflow failed. Prints figures; not a test.
 #include "localrunner.h"
+#include "rounds.h"
 #include "runnercycles.h"
 #include "stepplugin.h"
 #include "workflowloader.h"
@@ -22,9 +24,10 @@ using namespace Qt::StringLiterals;
 
 namespace {
 
-constexpr int Steps = 1000;
-constexpr int Instances = 500;
+constexpr int Steps = 500;
+constexpr int Instances = 200;
 constexpr int MaxSandboxes = 16;
+constexpr int Rounds = 5;
 
 QByteArray manyStepsWorkflow()
 {
@@ -44,14 +47,18 @@ QByteArray wideMatrixWorkflow()
            "    steps:\n      - run: \"true\"\n";
 }
 
-/// Runs `text` as a workflow; returns milliseconds, or -1 when it did not succeed.
-double runWorkflow(LocalRunner *runner, const QByteArray &text, const QString &runDirectory, int maxSandboxes)
+/// Runs `text` as a workflow; returns milliseconds. Not loading or not succeeding goes to
+/// `errors`.
+double runWorkflow(LocalRunner *runner, const QByteArray &text, const QString &runDirectory, int maxSandboxes,
+                   Bench::Errors &errors)
 {
     const StepTypeRegistry stepTypes = StepTypeRegistry::builtin();
     const WorkflowLoader loader(stepTypes);
     const LoadResult loaded = loader.loadData(text, u"bench.yaml"_s, runDirectory);
-    if (!loaded.ok())
-        return -1;
+    if (!loaded.ok()) {
+        errors.add(u"the workflow does not load"_s);
+        return 0;
+    }
     RunOptions options;
     options.runId = u"bench"_s;
     options.runDirectory = runDirectory;
@@ -66,23 +73,28 @@ double runWorkflow(LocalRunner *runner, const QByteArray &text, const QString &r
     run.start();
     if (!run.isFinished())
         loop.exec();
-    return run.error() ? -1 : double(timer.nsecsElapsed()) / 1e6;
+    errors.failed(&run, u"workflow"_s);
+    return double(timer.nsecsElapsed()) / 1e6;
 }
 
 /// One sandbox, `Steps` commands of `true` one after another, straight through the runner.
-double runDirectly(LocalRunner *runner)
+/// The first failed command ends the sequence.
+double runDirectly(LocalRunner *runner, Bench::Errors &errors)
 {
-    return Bench::runConcurrently(1, 1, [runner](std::function<void()> done) {
+    return Bench::runConcurrently(1, 1, [runner, &errors](std::function<void()> done) {
         SandboxJob *create = runner->createSandbox({});
-        QObject::connect(create, &AsyncJob::finished, runner, [runner, create, done] {
+        QObject::connect(create, &AsyncJob::finished, runner, [runner, create, &errors, done] {
+            if (errors.failed(create, u"create"_s))
+                return done();
             const QString id = create->result().id;
             auto remaining = std::make_shared<int>(Steps);
             auto next = std::make_shared<std::function<void()>>();
-            *next = [runner, id, remaining, next, done] {
+            *next = [runner, id, remaining, next, &errors, done] {
                 if ((*remaining)-- == 0) {
                     AsyncJob *removal = runner->deleteSandbox(id);
-                    QObject::connect(removal, &AsyncJob::finished, runner, [done, next] {
+                    QObject::connect(removal, &AsyncJob::finished, runner, [&errors, done, next](AsyncJob *job) {
                         *next = nullptr;   // breaks the cycle of the function holding itself
+                        errors.failed(job, u"delete"_s);
                         done();
                     });
                     removal->start();
@@ -91,7 +103,11 @@ double runDirectly(LocalRunner *runner)
                 CommandRequest request;
                 request.command = u"true"_s;
                 CommandJob *command = runner->runCommand(id, request);
-                QObject::connect(command, &AsyncJob::finished, runner, [next] { (*next)(); });
+                QObject::connect(command, &AsyncJob::finished, runner, [remaining, next, &errors](AsyncJob *job) {
+                    if (errors.failed(job, u"run"_s))
+                        *remaining = 0;
+                    (*next)();
+                });
                 command->start();
             };
             (*next)();
@@ -121,20 +137,28 @@ int main(int argc, char *argv[])
     LocalRunner::Options options;
     options.agentPath = QStringLiteral(SANDFLOW_AGENT_PATH);
     LocalRunner runner(options);
+    Bench::Errors errors;
 
-    const double direct = runDirectly(&runner);
-    const double engine = runWorkflow(&runner, manyStepsWorkflow(), directory.path(), 0);
-    std::printf("bench_engine: %d steps of `true` in one sandbox\n", Steps);
-    std::printf("  baseline, straight through the runner:  %8.0f ms\n", direct);
-    std::printf("  through the engine (WorkflowRun):       %8.0f ms  (%.2fx baseline)\n", engine, engine / direct);
+    const Bench::Rounds steps = Bench::alternate(
+        Rounds, [&] { return runDirectly(&runner, errors); },
+        [&] { return runWorkflow(&runner, manyStepsWorkflow(), directory.path(), 0, errors); });
+    const Bench::Rounds matrix = Bench::alternate(
+        Rounds,
+        [&] {
+            return Bench::runConcurrently(Instances, MaxSandboxes, [&](std::function<void()> done) {
+                Bench::sandboxCycle(&runner, u"true"_s, errors, done);
+            });
+        },
+        [&] { return runWorkflow(&runner, wideMatrixWorkflow(), directory.path(), MaxSandboxes, errors); });
+    if (errors.report("bench_engine"))
+        return 1;
 
-    const double bare = Bench::runConcurrently(Instances, MaxSandboxes, [&runner](std::function<void()> done) {
-        Bench::sandboxCycle(&runner, u"true"_s, done);
-    });
-    const double matrix = runWorkflow(&runner, wideMatrixWorkflow(), directory.path(), MaxSandboxes);
+    std::printf("bench_engine: %d rounds, the two sides of each figure in alternating order, after one untimed "
+                "run of each; medians\n", Rounds);
+    std::printf("%d steps of `true` in one sandbox\n", Steps);
+    Bench::printComparison(steps, "ms", "baseline, straight through the runner:", "through the engine (WorkflowRun):");
     std::printf("%d-instance matrix, one step each, %d sandboxes at once\n", Instances, MaxSandboxes);
-    std::printf("  baseline, runner create/run/delete:     %8.0f ms\n", bare);
-    std::printf("  through the engine (WorkflowRun):       %8.0f ms  (%.2fx baseline)\n", matrix, matrix / bare);
-    std::printf("  peak resident memory of this process:   %8lld kB\n", peakResidentKb());
+    Bench::printComparison(matrix, "ms", "baseline, runner create/run/delete:", "through the engine (WorkflowRun):");
+    std::printf("  peak resident memory of this process:          %9lld kB\n", peakResidentKb());
     return 0;
 }

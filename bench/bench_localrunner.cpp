@@ -1,13 +1,17 @@
 // Local sandboxes against bare bubblewrap, measured in the same run:
 //   1. one at a time: create until ready, run `echo`, delete, against starting the same
-//      bwrap command line with `true` instead of the agent (median of each);
-//   2. 200 of them, 8 at a time, against 200 bare starts 8 at a time (total time);
-//   3. what an idle sandbox costs: PSS of its bwrap processes and the agent;
+//      bwrap command line with `true` instead of the agent;
+//   2. turnover: 200 of them, 8 at a time, against 200 bare starts 8 at a time, in cycles
+//      per second;
+//   3. what an idle sandbox costs: PSS of its processes (bwrap and the agent), against the
+//      same bwrap command line running `sleep infinity`, summed the same way;
 //   4. one command printing 1 GiB to stdout, streamed through the Runner interface, against
 //      reading the same command's output from a plain pipe on the host (QProcess).
-// Prints figures; not a test.
+// The two sides of 1, 2 and 4 take turns over several rounds (rounds.h). Exits non-zero,
+// without figures, when any sandbox, command or bare start failed. Prints figures; not a test.
 #include "localrunner.h"
 #include "localsandbox_p.h"
+#include "rounds.h"
 #include "runnercycles.h"
 #include "sandboxlayout_p.h"
 
@@ -17,6 +21,7 @@
 #include <QEventLoop>
 #include <QFile>
 #include <QProcess>
+#include <QThread>
 
 #include <algorithm>
 #include <cstdio>
@@ -31,34 +36,38 @@ namespace {
 constexpr int SequentialRuns = 30;
 constexpr int Batch = 200;
 constexpr int Concurrency = 8;
+constexpr int Rounds = 5;
 constexpr qint64 StreamBytes = 1ll << 30;
 const QString StreamCommand = u"head -c %1 /dev/zero"_s.arg(StreamBytes);
 
-double median(QList<double> values)
-{
-    std::sort(values.begin(), values.end());
-    return values.isEmpty() ? 0 : values.at(values.size() / 2);
-}
-
-/// The same command line as a sandbox, running `true` instead of the agent.
-QStringList bareArguments()
+/// The same command line as a sandbox, running `command` instead of the agent.
+QStringList bareArguments(const QStringList &command)
 {
     Internal::SandboxLayout layout;
     layout.id = u"bench"_s;
     layout.agentPath = QStringLiteral(SANDFLOW_AGENT_PATH);
     QStringList arguments = Internal::bwrapArguments(layout);
-    arguments.last() = u"/bin/true"_s;
-    return arguments;
+    arguments.removeLast();
+    return arguments + command;
 }
 
-void bareStart(const std::function<void()> &done)
+void bareStart(Bench::Errors &errors, const std::function<void()> &done)
 {
     auto *process = new QProcess;
-    QObject::connect(process, &QProcess::finished, process, [process, done] {
+    QObject::connect(process, &QProcess::finished, process, [process, &errors, done] {
+        if (process->exitStatus() != QProcess::NormalExit || process->exitCode() != 0)
+            errors.add(u"bare bwrap: "_s + QString::fromUtf8(process->readAllStandardError()).trimmed());
         process->deleteLater();
         done();
     });
-    process->start(Internal::bwrapProgram(), bareArguments());
+    QObject::connect(process, &QProcess::errorOccurred, process, [process, &errors, done](QProcess::ProcessError error) {
+        if (error != QProcess::FailedToStart)
+            return;
+        errors.add(u"bare bwrap: "_s + process->errorString());
+        process->deleteLater();
+        done();
+    });
+    process->start(Internal::bwrapProgram(), bareArguments({u"/bin/true"_s}));
 }
 
 qint64 pssKb(qint64 pid)
@@ -73,7 +82,7 @@ qint64 pssKb(qint64 pid)
     return 0;
 }
 
-// The outer bwrap, its child (the sandbox's init) and that one's child (the agent).
+/// `root` and its descendants: a sandbox's are bwrap and the agent, the sandbox's pid 1.
 QList<qint64> processTree(qint64 root)
 {
     QList<qint64> pids = {root};
@@ -89,7 +98,45 @@ QList<qint64> processTree(qint64 root)
     return pids;
 }
 
-} // namespace
+QByteArray processName(qint64 pid)
+{
+    QFile comm(u"/proc/%1/comm"_s.arg(pid));
+    return comm.open(QIODevice::ReadOnly) ? comm.readAll().trimmed() : QByteArray();
+}
+
+/// PSS summed over a process tree, and each process's part, e.g. "bwrap 316 kB, agent 1132 kB".
+struct TreePss
+{
+    qint64 totalKb = 0;
+    QString parts;
+};
+
+TreePss treePss(qint64 root)
+{
+    TreePss tree;
+    for (qint64 pid : processTree(root)) {
+        const qint64 pss = pssKb(pid);
+        tree.totalKb += pss;
+        tree.parts += u"%1%2 %3 kB"_s.arg(tree.parts.isEmpty() ? u""_s : u", "_s, QString::fromUtf8(processName(pid)))
+                          .arg(pss);
+    }
+    return tree;
+}
+
+/// Waits until `root`'s tree runs a process named `name`: a bare bwrap is idle only once
+/// its command has replaced the setup. Polling is fine in a benchmark's driver.
+bool waitForProcess(qint64 root, const QByteArray &name)
+{
+    QElapsedTimer clock;
+    clock.start();
+    while (clock.elapsed() < 10'000) {
+        const QList<qint64> pids = processTree(root);
+        if (std::any_of(pids.begin(), pids.end(), [&name](qint64 pid) { return processName(pid) == name; }))
+            return true;
+        QThread::msleep(10);
+    }
+    return false;
+}
 
 double megabytesPerSecond(qint64 bytes, qint64 elapsedMs)
 {
@@ -97,7 +144,7 @@ double megabytesPerSecond(qint64 bytes, qint64 elapsedMs)
 }
 
 /// Reads the command's output on the host through a pipe, with the same event loop.
-double pipeThroughput()
+double pipeThroughput(Bench::Errors &errors)
 {
     QProcess process;
     qint64 received = 0;
@@ -111,10 +158,12 @@ double pipeThroughput()
     process.start(u"/bin/sh"_s, {u"-c"_s, StreamCommand});
     loop.exec();
     received += process.readAllStandardOutput().size();
-    return received == StreamBytes ? megabytesPerSecond(received, clock.elapsed()) : 0;
+    if (received != StreamBytes)
+        errors.add(u"plain pipe: %1 bytes, not %2"_s.arg(received).arg(StreamBytes));
+    return megabytesPerSecond(received, clock.elapsed());
 }
 
-double sandboxThroughput(LocalRunner *runner, const QString &id)
+double sandboxThroughput(LocalRunner *runner, const QString &id, Bench::Errors &errors)
 {
     CommandRequest request;
     request.command = StreamCommand;
@@ -129,8 +178,12 @@ double sandboxThroughput(LocalRunner *runner, const QString &id)
     clock.start();
     job->start();
     loop.exec();
-    return received == StreamBytes ? megabytesPerSecond(received, clock.elapsed()) : 0;
+    if (!errors.failed(job, u"stream"_s) && received != StreamBytes)
+        errors.add(u"stream: %1 bytes, not %2"_s.arg(received).arg(StreamBytes));
+    return megabytesPerSecond(received, clock.elapsed());
 }
+
+} // namespace
 
 int main(int argc, char *argv[])
 {
@@ -138,57 +191,67 @@ int main(int argc, char *argv[])
     LocalRunner::Options options;
     options.agentPath = QStringLiteral(SANDFLOW_AGENT_PATH);
     LocalRunner runner(options);
+    Bench::Errors errors;
+    const auto sandboxCycle = [&](std::function<void()> done) {
+        Bench::sandboxCycle(&runner, u"echo hello"_s, errors, done);
+    };
+    const auto bare = [&](std::function<void()> done) { bareStart(errors, done); };
 
-    QList<double> bare;
-    QList<double> sandbox;
-    for (int i = 0; i < SequentialRuns; ++i) {
-        bare.append(runConcurrently(1, 1, bareStart));
-        sandbox.append(runConcurrently(1, 1, [&](std::function<void()> done) { Bench::sandboxCycle(&runner, u"echo hello"_s, done); }));
-    }
-    std::printf("bench_localrunner: %d sequential runs, medians\n", SequentialRuns);
-    std::printf("  baseline, bare bwrap start of `true`:           %7.2f ms\n", median(bare));
-    std::printf("  sandbox create-to-ready + echo + delete:        %7.2f ms  (%.2fx baseline)\n", median(sandbox),
-                median(sandbox) / median(bare));
+    const Bench::Rounds sequential = Bench::alternate(
+        SequentialRuns, [&] { return runConcurrently(1, 1, bare); }, [&] { return runConcurrently(1, 1, sandboxCycle); });
+    const auto perSecond = [](double milliseconds) { return Batch / (milliseconds / 1000); };
+    const Bench::Rounds turnover = Bench::alternate(
+        Rounds, [&] { return perSecond(runConcurrently(Batch, Concurrency, bare)); },
+        [&] { return perSecond(runConcurrently(Batch, Concurrency, sandboxCycle)); });
 
-    const double bareBatch = runConcurrently(Batch, Concurrency, bareStart);
-    const double sandboxBatch = runConcurrently(Batch, Concurrency, [&](std::function<void()> done) {
-        Bench::sandboxCycle(&runner, u"echo hello"_s, done);
-    });
-    std::printf("%d at concurrency %d, total\n", Batch, Concurrency);
-    std::printf("  baseline, bare bwrap starts:                    %7.0f ms\n", bareBatch);
-    std::printf("  sandboxes created, used and deleted:            %7.0f ms  (%.2fx baseline)\n", sandboxBatch,
-                sandboxBatch / bareBatch);
-
-    // One idle sandbox, measured from the host.
+    // One idle sandbox and one idle bare bwrap, both up at once, measured from the host.
     SandboxJob *create = runner.createSandbox({});
+    create->setAutoDelete(false);
     QEventLoop loop;
     QObject::connect(create, &AsyncJob::finished, &loop, &QEventLoop::quit);
     create->start();
     loop.exec();
-    const QList<SandboxInfo> live = runner.sandboxes();
-    if (!live.isEmpty()) {
-        const qint64 bwrap = runner.find(live.first().id)->agent().processId();
-        qint64 total = 0;
-        std::printf("idle sandbox, PSS\n");
-        for (qint64 pid : processTree(bwrap)) {
-            const qint64 pss = pssKb(pid);
-            total += pss;
-            QFile comm(u"/proc/%1/comm"_s.arg(pid));
-            comm.open(QIODevice::ReadOnly);
-            std::printf("  %-20s %6lld kB\n", comm.readAll().trimmed().constData(), pss);
-        }
-        std::printf("  total                %6lld kB\n", total);
-
-        const double pipe = pipeThroughput();
-        const double streamed = sandboxThroughput(&runner, live.first().id);
-        std::printf("1 GiB on stdout\n");
-        std::printf("  baseline, plain pipe on the host:               %7.0f MB/s\n", pipe);
-        std::printf("  through the Runner interface:                   %7.0f MB/s  (%.2fx baseline)\n", streamed,
-                    streamed / pipe);
-        AsyncJob *removal = runner.deleteSandbox(live.first().id);
-        QObject::connect(removal, &AsyncJob::finished, &loop, &QEventLoop::quit);
-        removal->start();
-        loop.exec();
+    errors.failed(create, u"create"_s);
+    if (errors.report("bench_localrunner"))
+        return 1;
+    const QString id = create->result().id;
+    delete create;
+    QProcess idleBare;
+    idleBare.start(Internal::bwrapProgram(), bareArguments({u"/bin/sleep"_s, u"infinity"_s}));
+    if (!idleBare.waitForStarted() || !waitForProcess(idleBare.processId(), "sleep")) {
+        std::fprintf(stderr, "bench_localrunner: the bare bwrap running `sleep infinity` did not start: %s\n",
+                     idleBare.readAllStandardError().constData());
+        return 1;
     }
+    const TreePss idleSandbox = treePss(runner.find(id)->agent().processId());
+    const TreePss idleBaseline = treePss(idleBare.processId());
+    idleBare.kill();
+    idleBare.waitForFinished();
+
+    const Bench::Rounds stream = Bench::alternate(
+        Rounds, [&] { return pipeThroughput(errors); }, [&] { return sandboxThroughput(&runner, id, errors); });
+    AsyncJob *removal = runner.deleteSandbox(id);
+    QObject::connect(removal, &AsyncJob::finished, &loop, &QEventLoop::quit);
+    removal->start();
+    loop.exec();
+    if (errors.report("bench_localrunner"))
+        return 1;
+
+    std::printf("bench_localrunner: the two sides of each figure in alternating order, after one untimed run of "
+                "each; medians\n");
+    std::printf("one at a time, %d runs of each\n", SequentialRuns);
+    Bench::printComparison(sequential, "ms", "baseline, bare bwrap start of `true`:",
+                           "sandbox create-to-ready + echo + delete:");
+    std::printf("turnover, %d at concurrency %d, %d rounds\n", Batch, Concurrency, Rounds);
+    Bench::printComparison(turnover, "/s", "baseline, bare bwrap starts of `true`:",
+                           "sandboxes created, used and deleted:");
+    std::printf("idle, PSS summed over the process tree\n");
+    std::printf("  baseline, bare bwrap running `sleep infinity`: %9lld kB   (%s)\n", idleBaseline.totalKb,
+                qPrintable(idleBaseline.parts));
+    std::printf("  idle sandbox:                                  %9lld kB   (%s)  %.2fx baseline\n",
+                idleSandbox.totalKb, qPrintable(idleSandbox.parts),
+                double(idleSandbox.totalKb) / double(std::max<qint64>(idleBaseline.totalKb, 1)));
+    std::printf("1 GiB on stdout, %d rounds\n", Rounds);
+    Bench::printComparison(stream, "MB/s", "baseline, plain pipe on the host:", "through the Runner interface:");
     return 0;
 }

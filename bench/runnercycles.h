@@ -1,5 +1,5 @@
-// What the runner benchmarks share: running tasks at a fixed concurrency, and one sandbox's
-// whole life through the Runner interface.
+// What the runner benchmarks share: running tasks at a fixed concurrency, one sandbox's
+// whole life through the Runner interface, and the errors met on the way.
 #pragma once
 
 #include "runner.h"
@@ -7,9 +7,43 @@
 #include <QElapsedTimer>
 #include <QEventLoop>
 
+#include <cstdio>
 #include <functional>
 
 namespace Bench {
+
+/// The errors of a measurement's jobs. A figure over failed jobs measures the failure (a
+/// sandbox that was never created is quick to use and delete), so each error is counted,
+/// and a benchmark that met any prints no figure and exits non-zero.
+class Errors
+{
+public:
+    void add(const QString &what)
+    {
+        if (m_count++ == 0)
+            m_first = what;
+    }
+
+    /// Counts `job`'s error, if it has one, as one of `step`; true when it had one.
+    bool failed(const Sandflow::AsyncJob *job, const QString &step)
+    {
+        if (job->error())
+            add(step + QStringLiteral(": ") + job->error()->message);
+        return job->error().has_value();
+    }
+
+    /// When there were errors: says how many, and the first, on stderr; true then.
+    bool report(const char *benchmark) const
+    {
+        if (m_count > 0)
+            std::fprintf(stderr, "%s: %d errors; the first: %s\n", benchmark, m_count, qPrintable(m_first));
+        return m_count > 0;
+    }
+
+private:
+    int m_count = 0;
+    QString m_first;
+};
 
 /// Runs `count` tasks, at most `concurrency` at once; each calls its `done` when finished.
 /// Returns the total time in milliseconds.
@@ -37,19 +71,28 @@ inline double runConcurrently(int count, int concurrency, const std::function<vo
     return double(timer.nsecsElapsed()) / 1e6;
 }
 
-/// Creates a sandbox, runs `command` in it, deletes it, then calls `done`.
-inline void sandboxCycle(Sandflow::Runner *runner, const QString &command, const std::function<void()> &done)
+/// Creates a sandbox, runs `command` in it, deletes it, then calls `done`. A failed step,
+/// a command exiting non-zero among them, goes to `errors`; the sandbox is deleted all the
+/// same once it was created.
+inline void sandboxCycle(Sandflow::Runner *runner, const QString &command, Errors &errors,
+                         const std::function<void()> &done)
 {
     using namespace Sandflow;
     SandboxJob *create = runner->createSandbox({});
-    QObject::connect(create, &AsyncJob::finished, runner, [runner, command, done](AsyncJob *job) {
+    QObject::connect(create, &AsyncJob::finished, runner, [runner, command, &errors, done](AsyncJob *job) {
+        if (errors.failed(job, QStringLiteral("create")))
+            return done();
         const QString id = static_cast<SandboxJob *>(job)->result().id;
         CommandRequest request;
         request.command = command;
         CommandJob *run = runner->runCommand(id, request);
-        QObject::connect(run, &AsyncJob::finished, runner, [runner, id, done] {
+        QObject::connect(run, &AsyncJob::finished, runner, [runner, id, &errors, done](AsyncJob *job) {
+            errors.failed(job, QStringLiteral("run"));
             AsyncJob *removal = runner->deleteSandbox(id);
-            QObject::connect(removal, &AsyncJob::finished, runner, [done] { done(); });
+            QObject::connect(removal, &AsyncJob::finished, runner, [&errors, done](AsyncJob *job) {
+                errors.failed(job, QStringLiteral("delete"));
+                done();
+            });
             removal->start();
         });
         run->start();
