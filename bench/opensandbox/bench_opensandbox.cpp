@@ -6,13 +6,17 @@
 //       N sandboxes, C at a time, each: created, five commands, FILE uploaded and downloaded
 //       back (compared), deleted. Prints the wall time, this process's CPU time and the
 //       median time per sandbox.
-//   bench_opensandbox --streams N [--stream-sandboxes S]
+//   bench_opensandbox --streams N [--stream-sandboxes S] [--rounds R]
 //       N command streams at once from this one process, over S sandboxes, each command
-//       waiting 3 s: how long until all have started and until all have ended.
+//       waiting 3 s: how long until all have started and until all have ended. The baseline
+//       is the same command as a single stream, alone, from the same client to the same
+//       sandboxes: what comes on top of it is what running N at once costs. The two take
+//       turns over R rounds (rounds.h).
 //
 // The server is OPEN_SANDBOX_DOMAIN with OPEN_SANDBOX_API_KEY. Each mode ends with one
 // `result ...` line for run-bench, and exits 1 when anything failed. Prints figures; not a test.
 #include "opensandboxclient.h"
+#include "rounds.h"
 #include "runnercycles.h"
 
 #include <QBuffer>
@@ -43,9 +47,6 @@ constexpr double StreamWaitSeconds = 3;
 /// fork/exec on two cores): `read -t` on a pipe that this shell holds both ends of, so that
 /// nothing is ever written to it and it never reaches end of file.
 const QString StreamCommand = u"exec {fd}<> <(:); read -t 3 -u $fd; echo done"_s;
-/// How many connections Qt's own HTTP stack opens per host on one QNetworkAccessManager,
-/// the queue a client on it would meet; requests beyond that wait for one of them.
-constexpr int QtConnectionsPerHost = 6;
 
 void say(const QString &line)
 {
@@ -306,34 +307,35 @@ std::optional<StreamSandboxes> createStreamSandboxes(OpenSandboxClient &client, 
     return std::nullopt;
 }
 
-int runStreams(OpenSandboxClient &client, int streams, int sandboxCount)
+/// What one batch of streams, all started at once, took.
+struct StreamBatch
 {
-    const auto sandboxes = createStreamSandboxes(client, sandboxCount);
-    if (!sandboxes) {
-        say(u"result started_s=0 completed_s=0 failures=%1"_s.arg(streams));
-        return 1;
-    }
+    double allStartedMs = 0;      ///< until the last one's init event
+    double completedMs = 0;       ///< until the last one ended
+    QList<double> initToEndMs;    ///< each one's run as seen from here
+};
 
+/// Runs `count` streams at once over `sandboxes`; what went wrong goes to `failures`.
+StreamBatch runStreamBatch(OpenSandboxClient &client, const StreamSandboxes &sandboxes, int count, QStringList &failures)
+{
+    StreamBatch batch;
     int startedCount = 0;
-    double allStartedMs = 0;
-    QList<double> initToEndMs;   // per stream: how long it ran as seen from here
-    QStringList failures;
     QElapsedTimer clock;
     clock.start();
     const auto elapsedMs = [&clock] { return double(clock.nsecsElapsed()) / 1e6; };
-    const double completedMs = Bench::runConcurrently(streams, streams, [&, index = 0](std::function<void()> done) mutable {
+    batch.completedMs = Bench::runConcurrently(count, count, [&, index = 0](std::function<void()> done) mutable {
         struct Seen
         {
             QByteArray out;
             double startedMs = 0;
         };
         const int stream = index++;
-        CommandJob *run = client.runCommand(sandboxes->at(stream % sandboxCount).second, commandRequest(StreamCommand));
+        CommandJob *run = client.runCommand(sandboxes.at(stream % sandboxes.size()).second, commandRequest(StreamCommand));
         auto seen = std::make_shared<Seen>();
         QObject::connect(run, &CommandJob::started, &client, [&, seen] {
             seen->startedMs = elapsedMs();
-            if (++startedCount == streams)
-                allStartedMs = seen->startedMs;
+            if (++startedCount == count)
+                batch.allStartedMs = seen->startedMs;
         });
         QObject::connect(run, &CommandJob::output, &client, [seen](CommandJob::Stream, const QByteArray &data) {
             seen->out += data;
@@ -344,38 +346,64 @@ int runStreams(OpenSandboxClient &client, int streams, int sandboxCount)
             else if (seen->out != "done\n")
                 failures.append(u"stream %1: output `%2`, expected `done`"_s.arg(stream).arg(QString::fromUtf8(seen->out)));
             else
-                initToEndMs.append(elapsedMs() - seen->startedMs);
+                batch.initToEndMs.append(elapsedMs() - seen->startedMs);
             done();
         });
         run->start();
     });
+    if (startedCount != count)
+        batch.allStartedMs = qQNaN();
+    return batch;
+}
 
+int runStreams(OpenSandboxClient &client, int streams, int sandboxCount, int rounds)
+{
+    const auto sandboxes = createStreamSandboxes(client, sandboxCount);
+    if (!sandboxes) {
+        say(u"result started_s=0 completed_s=0 alone_s=0 failures=%1"_s.arg(streams));
+        return 1;
+    }
+
+    QStringList failures;
+    QList<StreamBatch> batches;
+    const Bench::Rounds completed = Bench::alternate(
+        rounds, [&] { return runStreamBatch(client, *sandboxes, 1, failures).completedMs; },
+        [&] {
+            batches.append(runStreamBatch(client, *sandboxes, streams, failures));
+            return batches.last().completedMs;
+        });
+    batches.removeFirst();   // alternate()'s untimed run
     deleteSandboxes(client, *sandboxes);
 
-    const double startedSeconds = startedCount == streams ? allStartedMs / 1000 : qQNaN();
-    say(u"streams: %1 concurrent command streams from one process over %2 sandboxes, each waiting %3 s: "
-        "all started (init) within %4 s, all completed within %5 s, failed %6"_s.arg(streams)
+    std::vector<double> allStarted;
+    QList<double> initToEndMs;
+    for (const StreamBatch &batch : batches) {
+        allStarted.push_back(batch.allStartedMs / 1000);
+        initToEndMs += batch.initToEndMs;
+    }
+    const Bench::Spread started = Bench::spread(allStarted);
+    const Bench::Spread all = Bench::spread(completed.measured);
+    const Bench::Spread alone = Bench::spread(completed.baseline);
+    say(u"streams: %1 concurrent command streams from one process over %2 sandboxes, each waiting %3 s, %4 rounds "
+        "in alternating order with one stream alone; failed %5"_s.arg(streams)
             .arg(sandboxCount)
             .arg(StreamWaitSeconds)
-            .arg(startedSeconds, 0, 'f', 2)
-            .arg(completedMs / 1000, 0, 'f', 2)
+            .arg(rounds)
             .arg(failures.size()));
     for (const QString &failure : failures.mid(0, FailuresShown))
         say(u"  "_s + failure);
-    // What goes beyond the wait is the server's: how soon its sandboxes start each bash, and
-    // how soon it relays their output and their end.
-    say(u"streams: each from its init event to its end: median %1 s, longest %2 s"_s
+    Bench::printComparison(completed, "ms", "baseline, one stream alone, start to end:", "all streams at once, start to end:");
+    // What goes beyond the wait is the server's and the client's: how soon the sandboxes start
+    // each bash, and how soon their output and their end are relayed.
+    say(u"streams: all started (init) within median %1 s (min %2, max %3); each from its init event to its end: "
+        "median %4 s, longest %5 s"_s.arg(started.median, 0, 'f', 2)
+            .arg(started.min, 0, 'f', 2)
+            .arg(started.max, 0, 'f', 2)
             .arg(median(initToEndMs) / 1000, 0, 'f', 2)
             .arg(initToEndMs.isEmpty() ? 0 : *std::max_element(initToEndMs.begin(), initToEndMs.end()) / 1000, 0, 'f', 2));
-    const double queuedSeconds = double(streams) / QtConnectionsPerHost * StreamWaitSeconds;
-    say(u"streams: queued behind the %1 connections per host of Qt's own HTTP stack they would take about %2/%1 x %3 s = %4 s; "
-        "measured %5 s for all to complete"_s.arg(QtConnectionsPerHost)
-            .arg(streams)
-            .arg(StreamWaitSeconds)
-            .arg(queuedSeconds, 0, 'f', 0)
-            .arg(completedMs / 1000, 0, 'f', 2));
-    say(u"result started_s=%1 completed_s=%2 failures=%3"_s.arg(startedSeconds, 0, 'f', 3)
-            .arg(completedMs / 1000, 0, 'f', 3)
+    say(u"result started_s=%1 completed_s=%2 alone_s=%3 failures=%4"_s.arg(started.median, 0, 'f', 3)
+            .arg(all.median / 1000, 0, 'f', 3)
+            .arg(alone.median / 1000, 0, 'f', 3)
             .arg(failures.size()));
     return failures.isEmpty() ? 0 : 1;
 }
@@ -404,6 +432,7 @@ int main(int argc, char *argv[])
         {u"concurrency"_s, u"How many of them at a time."_s, u"n"_s, u"10"_s},
         {u"streams"_s, u"Instead of the scenario: this many command streams at once."_s, u"n"_s},
         {u"stream-sandboxes"_s, u"Over how many sandboxes the streams go."_s, u"n"_s, u"10"_s},
+        {u"rounds"_s, u"How many rounds the streams and their baseline take turns over."_s, u"n"_s, u"3"_s},
     });
     parser.process(app);
 
@@ -411,7 +440,8 @@ int main(int argc, char *argv[])
     if (parser.isSet(u"streams"_s)) {
         const auto streams = positiveNumber(parser, u"streams"_s);
         const auto sandboxes = positiveNumber(parser, u"stream-sandboxes"_s);
-        return streams && sandboxes ? runStreams(client, *streams, *sandboxes) : 2;
+        const auto rounds = positiveNumber(parser, u"rounds"_s);
+        return streams && sandboxes && rounds ? runStreams(client, *streams, *sandboxes, *rounds) : 2;
     }
     if (!parser.isSet(u"payload"_s)) {
         say(u"bench_opensandbox: --payload FILE or --streams N is needed"_s);
