@@ -1,7 +1,8 @@
 // `sandflow serve` as the official OpenSandbox JavaScript SDK sees it: how long a sandbox takes
 // to give its first output, how many the server turns over at a given concurrency, and
-// whether command streams keep flowing under load. Prints one line per figure; exits 1 when a
-// sandbox failed or a stream stalled.
+// whether command streams keep flowing under load. The first two are set against the same
+// work done with plain fetch, the two taking turns over rounds. Prints one line per figure;
+// exits 1 when a sandbox failed or a stream stalled.
 //
 // Environment (set by run-bench): OPEN_SANDBOX_DOMAIN, OPEN_SANDBOX_API_KEY,
 // OPENSANDBOX_DISABLE_METRICS=1.
@@ -21,9 +22,9 @@ const IMAGE = "debian:12";
 const ENTRYPOINT = ["tail", "-f", "/dev/null"];
 const LIMITS = { cpu: "1", memory: "2Gi" };   // the SDK's defaults, sent by the plain client too
 const CYCLES = 20;
-const WARMUP = 2;
 const TURNOVER = 100;
 const TURNOVER_CONCURRENCY = 10;
+const TURNOVER_ROUNDS = 5;
 const STREAMS = 200;
 const STREAM_SANDBOXES = 4;
 // Each stream first waits 3 s, so that all 200 have started (starting 200 bash processes keeps
@@ -43,6 +44,25 @@ function percentile(values, p) {
   return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)];
 }
 const median = (values) => percentile(values, 0.5);
+const spread = (values) => `min ${ms(Math.min(...values))}, max ${ms(Math.max(...values))}`;
+
+// Runs each side once untimed, then `rounds` rounds in the order A B, B A, A B, ...: neither
+// side always goes first, or cold. Each side's results, one a round.
+async function alternate(rounds, a, b) {
+  await a();
+  await b();
+  const results = { a: [], b: [] };
+  for (let round = 0; round < rounds; ++round) {
+    if (round % 2 === 0) {
+      results.a.push(await a());
+      results.b.push(await b());
+    } else {
+      results.b.push(await b());
+      results.a.push(await a());
+    }
+  }
+  return results;
+}
 
 function expectLines(got, want, what) {
   if (JSON.stringify(got) !== JSON.stringify(want)) {
@@ -132,24 +152,15 @@ async function* jsonEvents(body) {
 }
 
 async function createToFirstOutput() {
-  for (let i = 0; i < WARMUP; ++i) {
-    await sdkCycle();
-    await plainCycle();
-  }
-  const sdk = [];
-  const plain = [];
-  // Interleaved, so that any drift of the machine weighs on both alike.
-  for (let i = 0; i < CYCLES; ++i) {
-    sdk.push(await sdkCycle());
-    plain.push(await plainCycle());
-  }
+  const { a: plain, b: sdk } = await alternate(CYCLES, plainCycle, sdkCycle);
   console.log(`sdk create-to-first-output: median ${ms(median(sdk))} p90 ${ms(percentile(sdk, 0.9))} ` +
     `(plain fetch ${ms(median(plain))}, ${(median(sdk) / median(plain)).toFixed(2)}x; ` +
-    `plain p90 ${ms(percentile(plain, 0.9))}; ${CYCLES} sandboxes one after another)`);
+    `plain p90 ${ms(percentile(plain, 0.9))}; ${CYCLES} sandboxes one after another, alternating with plain fetch)`);
 }
 
-// (b) Many sandboxes created, used and deleted, several at a time.
-async function turnover() {
+// (b) Many sandboxes created, used and deleted, several at a time, by `cycle`: the total
+// time, each sandbox's, and the failures.
+async function turnoverRound(cycle) {
   const perSandbox = [];
   const failures = [];
   let next = 0;
@@ -158,13 +169,7 @@ async function turnover() {
       const index = next++;
       const started = now();
       try {
-        const sbx = await Sandbox.create({ image: IMAGE, metadata: { bench: "turnover" } });
-        try {
-          const exec = await sbx.commands.run(`echo ${index}`);
-          expectLines(exec.logs.stdout.map((m) => m.text), [String(index)], `sandbox ${index}`);
-        } finally {
-          await dispose(sbx);
-        }
+        await cycle();
         perSandbox.push(now() - started);
       } catch (err) {
         failures.push(`sandbox ${index}: ${err.message}`);
@@ -173,10 +178,26 @@ async function turnover() {
   }
   const started = now();
   await Promise.all(Array.from({ length: TURNOVER_CONCURRENCY }, worker));
-  const total = now() - started;
-  console.log(`sdk ${TURNOVER} sandboxes (create, one command, delete) at concurrency ${TURNOVER_CONCURRENCY}: ` +
-    `total ${(total / 1000).toFixed(2)} s, per sandbox median ${ms(median(perSandbox))} ` +
-    `p90 ${ms(percentile(perSandbox, 0.9))}, failed ${failures.length}`);
+  return { total: now() - started, perSandbox, failures };
+}
+
+// Through the SDK, against the same cycles with plain fetch, in turns. Failures of the untimed
+// first run of each count too.
+async function turnover() {
+  const failures = [];
+  const round = (cycle) => async () => {
+    const result = await turnoverRound(cycle);
+    failures.push(...result.failures);
+    return result;
+  };
+  const { a: plain, b: sdk } = await alternate(TURNOVER_ROUNDS, round(plainCycle), round(sdkCycle));
+  const totals = (rounds) => rounds.map((r) => r.total);
+  const perSandbox = sdk.flatMap((r) => r.perSandbox);
+  console.log(`sdk ${TURNOVER} sandboxes (create, one command, delete) at concurrency ${TURNOVER_CONCURRENCY}, ` +
+    `${TURNOVER_ROUNDS} rounds alternating with plain fetch: total median ${ms(median(totals(sdk)))} ` +
+    `(${spread(totals(sdk))}), per sandbox median ${ms(median(perSandbox))} p90 ${ms(percentile(perSandbox, 0.9))} ` +
+    `(plain fetch total median ${ms(median(totals(plain)))} (${spread(totals(plain))}), ` +
+    `${(median(totals(sdk)) / median(totals(plain))).toFixed(2)}x), failed ${failures.length}`);
   for (const failure of failures.slice(0, 5)) console.log(`  ${failure}`);
   return failures.length === 0;
 }
