@@ -1,64 +1,14 @@
 // The HTTP layer of `sandflow serve` on a real socket: framing, order, limits, and clients
 // that leave in the middle of a response.
 #include "httpserver_p.h"
+#include "rawhttpclient.h"
 
 #include <QSignalSpy>
-#include <QTcpSocket>
 #include <QTest>
 #include <QTimer>
 
 using namespace Qt::StringLiterals;
 using namespace Sandflow::Internal;
-
-namespace {
-
-/// A raw client: what it reads is exactly what the server wrote.
-class RawClient
-{
-public:
-    explicit RawClient(quint16 port)
-    {
-        m_socket.connectToHost(u"127.0.0.1"_s, port);
-        QVERIFY(m_socket.waitForConnected(5000));
-    }
-
-    void send(const QByteArray &bytes) { m_socket.write(bytes); m_socket.flush(); }
-
-    /// Reads until `needle` has arrived (or the peer closed), returns everything read so far.
-    QByteArray readUntil(const QByteArray &needle, int timeoutMs = 5000)
-    {
-        QElapsedTimer clock;
-        clock.start();
-        while (!m_received.contains(needle) && clock.elapsed() < timeoutMs) {
-            if (m_socket.state() != QAbstractSocket::ConnectedState && m_socket.bytesAvailable() == 0)
-                break;
-            if (m_socket.bytesAvailable() == 0)
-                QTest::qWait(5);
-            m_received += m_socket.readAll();
-        }
-        return m_received;
-    }
-
-    bool waitClosed(int timeoutMs = 5000)
-    {
-        QElapsedTimer clock;
-        clock.start();
-        while (m_socket.state() == QAbstractSocket::ConnectedState && clock.elapsed() < timeoutMs) {
-            QTest::qWait(10);
-            m_received += m_socket.readAll();
-        }
-        return m_socket.state() != QAbstractSocket::ConnectedState;
-    }
-
-    void abort() { m_socket.abort(); }
-    void clear() { m_received.clear(); }
-
-private:
-    QTcpSocket m_socket;
-    QByteArray m_received;
-};
-
-} // namespace
 
 class tst_HttpServer : public QObject
 {
@@ -89,7 +39,7 @@ private slots:
             seenPath = exchange->request().path.toUtf8() + '?' + exchange->request().encodedQuery;
             exchange->respond(200, "text/plain", "hello");
         });
-        RawClient client(port);
+        RawHttpClient client(port);
         client.send("POST /a%20b?x=1&y=%2F HTTP/1.1\r\nHost: h\r\nX-Request-ID: abc123\r\nContent-Length: 4\r\n\r\nbody");
         const QByteArray answer = client.readUntil("hello");
         QCOMPARE(answer, "HTTP/1.1 200 OK\r\nX-Request-ID: abc123\r\nAccess-Control-Allow-Origin: *\r\n"
@@ -101,7 +51,7 @@ private slots:
     void makesUpARequestIdWhenNoneIsGiven()
     {
         const quint16 port = startServer([](HttpExchange *exchange) { exchange->respondEmpty(204); });
-        RawClient client(port);
+        RawHttpClient client(port);
         client.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
         const QByteArray answer = client.readUntil("\r\n\r\n");
         // The lifecycle spec declares the header `format: uuid`: RFC 4122's dashed form.
@@ -121,7 +71,7 @@ private slots:
                 exchange->respond(200, "text/plain", "fast");
             }
         });
-        RawClient client(port);
+        RawHttpClient client(port);
         client.send("GET /slow HTTP/1.1\r\nHost: h\r\n\r\nGET /fast HTTP/1.1\r\nHost: h\r\n\r\n");
         const QByteArray answer = client.readUntil("fast");
         QVERIFY(answer.indexOf("slow") >= 0);
@@ -137,7 +87,7 @@ private slots:
             exchange->writeChunk("0123456789abcdef!");
             exchange->endStream();
         });
-        RawClient client(port);
+        RawHttpClient client(port);
         client.send("POST /command HTTP/1.1\r\nHost: h\r\nX-Request-ID: r\r\nContent-Length: 0\r\n\r\n");
         const QByteArray answer = client.readUntil("0\r\n\r\n");
         QCOMPARE(answer, "HTTP/1.1 200 OK\r\nX-Request-ID: r\r\nAccess-Control-Allow-Origin: *\r\n"
@@ -155,7 +105,7 @@ private slots:
             exchange->writeChunk("def");
             exchange->endStream();
         });
-        RawClient client(port);
+        RawHttpClient client(port);
         client.send("GET /files/download HTTP/1.1\r\nHost: h\r\nX-Request-ID: r\r\n\r\n");
         QCOMPARE(client.readUntil("abcdef"), "HTTP/1.1 206 Partial Content\r\nX-Request-ID: r\r\n"
                                              "Access-Control-Allow-Origin: *\r\nContent-Type: application/octet-stream\r\n"
@@ -170,7 +120,7 @@ private slots:
             exchange->writeChunk("abcdef");
             exchange->endStream();
         });
-        RawClient client(port);
+        RawHttpClient client(port);
         client.send("GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n");
         const QByteArray answer = client.readUntil("abcdHTTP");
         QVERIFY2(answer.contains("Content-Length: 4\r\n\r\nabcdHTTP/1.1 200"), answer.constData());
@@ -186,7 +136,7 @@ private slots:
             exchange->request().path == u"/abort"_s ? exchange->abort() : exchange->endStream();
         });
         for (const QByteArray path : {"/short", "/abort"}) {
-            RawClient client(port);
+            RawHttpClient client(port);
             client.send("GET " + path + " HTTP/1.1\r\nHost: h\r\n\r\n");
             QVERIFY(client.waitClosed());
             QVERIFY(client.readUntil("abc").endsWith("\r\n\r\nabc"));
@@ -203,7 +153,7 @@ private slots:
             exchange->respond(200, "text/plain", exchange->request().path.toUtf8());
             --depth;
         });
-        RawClient client(port);
+        RawHttpClient client(port);
         QByteArray requests;
         for (int i = 0; i < 20; ++i)
             requests += "GET /" + QByteArray::number(i) + " HTTP/1.1\r\nHost: h\r\n\r\n";
@@ -217,7 +167,7 @@ private slots:
     void answersHeadWithoutABody()
     {
         const quint16 port = startServer([](HttpExchange *exchange) { exchange->respond(404, "text/plain", "missing"); });
-        RawClient client(port);
+        RawHttpClient client(port);
         client.send("HEAD /x HTTP/1.1\r\nHost: h\r\n\r\nGET /y HTTP/1.1\r\nHost: h\r\n\r\n");
         const QByteArray answer = client.readUntil("missing");
         QCOMPARE(answer.count("Content-Length: 7\r\n"), 2);
@@ -235,7 +185,7 @@ private slots:
             exchange->writeChunk("first\n\n");
         });
         {
-            RawClient client(port);
+            RawHttpClient client(port);
             client.send("POST /command HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
             client.readUntil("first");
             client.abort();
@@ -256,7 +206,7 @@ private slots:
             ++dispatched;
             exchange->respondEmpty(200);
         }, limits);
-        RawClient client(port);
+        RawHttpClient client(port);
         client.send("POST /files/upload HTTP/1.1\r\nHost: h\r\nContent-Length: 5000\r\n\r\n" + QByteArray(100, 'x'));
         const QByteArray answer = client.readUntil("}");
         QVERIFY2(answer.startsWith("HTTP/1.1 413 Payload Too Large\r\n"), answer.constData());
@@ -292,7 +242,7 @@ private slots:
             ++dispatched;
             exchange->respondEmpty(204);
         });
-        RawClient client(port);
+        RawHttpClient client(port);
         client.send("POST /a HTTP/1.1\r\nHost: h\r\n" + head + "\r\n0\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n");
         QVERIFY(client.waitClosed());
         const QByteArray answer = client.readUntil("}");
@@ -310,7 +260,7 @@ private slots:
             served.append(exchange->request().path.toLatin1());
             exchange->respondEmpty(204);
         });
-        RawClient client(port);
+        RawHttpClient client(port);
         client.send("GET /first HTTP/1.1\r\nHost: h\r\n\r\n"
                     "POST /second HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
                     "0\r\n\r\nGET /third HTTP/1.1\r\nHost: h\r\n\r\n");
@@ -331,7 +281,7 @@ private slots:
             ++dispatched;
             exchange->respondEmpty(200);
         }, limits);
-        RawClient client(port);
+        RawHttpClient client(port);
         client.send("POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
         for (int i = 0; i < 30 && client.readUntil("}", 1).isEmpty(); ++i)
             client.send("64\r\n" + QByteArray(100, 'z') + "\r\n");
@@ -344,7 +294,7 @@ private slots:
         HttpLimits limits;
         limits.maxBodyBytes = 1000;
         const quint16 port = startServer([](HttpExchange *exchange) { exchange->respondEmpty(200); }, limits);
-        RawClient client(port);
+        RawHttpClient client(port);
         client.send("POST /x HTTP/1.1\r\nContent-Length: 5000\r\n");
         QTest::qWait(50);
         client.send("Host: h\r\n\r\n");
@@ -358,7 +308,7 @@ private slots:
         const quint16 port = startServer([](HttpExchange *exchange) {
             exchange->respond(200, "text/plain", QByteArray::number(exchange->request().body.size()));
         }, limits);
-        RawClient client(port);
+        RawHttpClient client(port);
         client.send("POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\n");
         for (int i = 0; i < 10; ++i) {
             client.send(QByteArray(100, 'y'));
@@ -372,7 +322,7 @@ private slots:
         HttpLimits limits;
         limits.idleTimeoutMs = 200;
         const quint16 port = startServer([](HttpExchange *exchange) { exchange->respondEmpty(204); }, limits);
-        RawClient client(port);
+        RawHttpClient client(port);
         client.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
         QVERIFY(client.readUntil("\r\n\r\n").startsWith("HTTP/1.1 204"));
         QVERIFY(client.waitClosed(3000));
@@ -387,7 +337,7 @@ private slots:
             QPointer<HttpExchange> guard(exchange);
             QTimer::singleShot(400, exchange, [guard] { guard->respond(200, "text/plain", "late"); });
         }, limits);
-        RawClient client(port);
+        RawHttpClient client(port);
         client.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
         QVERIFY(client.readUntil("late").endsWith("late"));
     }
@@ -395,7 +345,7 @@ private slots:
     void honoursConnectionClose()
     {
         const quint16 port = startServer([](HttpExchange *exchange) { exchange->respond(200, "text/plain", "x"); });
-        RawClient client(port);
+        RawHttpClient client(port);
         client.send("GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
         QVERIFY(client.readUntil("x").contains("Connection: close\r\n"));
         QVERIFY(client.waitClosed());
