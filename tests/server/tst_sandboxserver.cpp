@@ -1,5 +1,7 @@
 // The real `sandflow serve` program over HTTP: what the official SDK scenario cannot reach
 // (restarts, relays to other ports, clients that hang up, upstream's error shapes).
+#include "rawhttpclient.h"
+
 #include <QDir>
 #include <QElapsedTimer>
 #include <QEventLoop>
@@ -33,6 +35,22 @@ using namespace Qt::StringLiterals;
 namespace {
 
 constexpr auto ApiKey = "test-key";
+
+/// A service for inside a sandbox: it answers every GET on port 8000 with the request line
+/// and the header lines exactly as it received them.
+const QString EchoService = QString::fromLatin1(R"(python3 -c '
+import http.server
+class Echo(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = (self.requestline + "\n" + str(self.headers)).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("127.0.0.1", 8000), Echo).serve_forever()
+')");
 
 struct Answer
 {
@@ -94,6 +112,7 @@ public:
 
     QByteArray standardError() { return m_process.readAllStandardError(); }
     const QString &base() const { return m_base; }
+    quint16 port() const { return quint16(QUrl(m_base).port()); }
 
     Answer request(const QByteArray &method, const QString &path, const QByteArray &body = {},
                    const QList<QPair<QByteArray, QByteArray>> &headers = {{"OPEN-SANDBOX-API-KEY", ApiKey}})
@@ -121,6 +140,24 @@ public:
         if (answer.status != 202)
             qWarning("create: %d %s", answer.status, answer.body.constData());
         return answer.json().value(u"id"_s).toString();
+    }
+
+    /// Starts `command` in the background in sandbox `id`, and waits until the service it
+    /// starts on `port` answers through the relay: its first answer to `path`.
+    Answer startService(const QString &id, const QString &command, quint16 port, const QString &path)
+    {
+        const QByteArray body = QJsonDocument(QJsonObject{{u"command"_s, command}, {u"background"_s, true}})
+                                    .toJson(QJsonDocument::Compact);
+        Answer answer = request("POST", u"/sandboxes/%1/proxy/44772/command"_s.arg(id), body);
+        if (answer.status != 200)
+            return answer;
+        // Nothing listens on the port until the service is up: the relay answers 502.
+        QElapsedTimer clock;
+        clock.start();
+        do {
+            answer = request("GET", u"/sandboxes/%1/proxy/%2%3"_s.arg(id).arg(port).arg(path));
+        } while (answer.status == 502 && clock.elapsed() < 60'000 && (QTest::qWait(100), true));
+        return answer;
     }
 
     qint64 pid() const { return m_process.processId(); }
@@ -449,17 +486,10 @@ private slots:
         Server server(state.path());
         const QString id = server.createSandbox();
         QVERIFY(!id.isEmpty());
-        const QString execd = u"/sandboxes/"_s + id + u"/proxy/44772"_s;
-        Answer answer = server.request("POST", execd + u"/command"_s,
-                                       R"({"command":"mkdir -p /tmp/site/sub && echo served > /tmp/site/sub/page.txt && )"
-                                       R"(cd /tmp/site && python3 -m http.server 8000 --bind 127.0.0.1","background":true})");
-        QCOMPARE(answer.status, 200);
-        // Nothing listens yet, then the service answers through the relay.
-        QElapsedTimer clock;
-        clock.start();
-        do {
-            answer = server.request("GET", u"/sandboxes/"_s + id + u"/proxy/8000/sub/page.txt?x=1"_s);
-        } while (answer.status == 502 && clock.elapsed() < 20'000 && (QTest::qWait(100), true));
+        Answer answer = server.startService(id,
+                                            u"mkdir -p /tmp/site/sub && echo served > /tmp/site/sub/page.txt && "
+                                            u"cd /tmp/site && python3 -m http.server 8000 --bind 127.0.0.1"_s,
+                                            8000, u"/sub/page.txt?x=1"_s);
         QCOMPARE(answer.status, 200);
         QCOMPARE(answer.body, "served\n");
         QCOMPARE(answer.connection, "close");
@@ -468,6 +498,57 @@ private slots:
         answer = server.request("GET", u"/sandboxes/"_s + id + u"/proxy/8001/"_s);
         QCOMPARE(answer.status, 502);
         QCOMPARE(answer.json().value(u"code"_s).toString(), u"GENERAL::UNKNOWN_ERROR"_s);
+        QCOMPARE(server.stop(), 0);
+    }
+
+    // What a service behind the relay is told: nothing of the credentials meant for this
+    // server or of the client's connection, and where the request came from.
+    void relaysNeitherCredentialsNorHopByHopHeaders()
+    {
+        QTemporaryDir state;
+        Server server(state.path());
+        const QString id = server.createSandbox();
+        QVERIFY(!id.isEmpty());
+        QCOMPARE(server.startService(id, EchoService, 8000, u"/"_s).status, 200);
+
+        RawHttpClient client(server.port());
+        client.send("GET /sandboxes/" + id.toLatin1() + "/proxy/8000/echo?x=1 HTTP/1.1\r\n"
+                    "Host: serve.test:8080\r\n"
+                    "OPEN-SANDBOX-API-KEY: " + QByteArray(ApiKey) + "\r\n"
+                    "Authorization: Bearer for-this-server\r\n"
+                    "Cookie: session=for-this-server\r\n"
+                    "Proxy-Authorization: Basic Zm9yOnByb3h5\r\n"
+                    "Connection: keep-alive, X-Named-By-Connection\r\n"
+                    "X-Named-By-Connection: this hop only\r\n"
+                    "Keep-Alive: timeout=5\r\n"
+                    "TE: trailers\r\n"
+                    "Trailer: X-Checksum\r\n"
+                    "Upgrade: h2c\r\n"
+                    "X-Passed-On: yes\r\n"
+                    "\r\n");
+        // The relay ends with the service's connection, and says so.
+        QVERIFY(client.waitClosed(30'000));
+        const QByteArray answer = client.received();
+        const qsizetype headEnd = answer.indexOf("\r\n\r\n");
+        QVERIFY2(answer.startsWith("HTTP/1.0 200 OK\r\n") && headEnd > 0, answer.constData());
+        QVERIFY2(answer.left(headEnd).contains("\r\nConnection: close"), answer.constData());
+
+        QList<QByteArray> echoed = answer.mid(headEnd + 4).trimmed().split('\n');
+        QCOMPARE(echoed.takeFirst(), "GET /echo?x=1 HTTP/1.1");
+        QList<QByteArray> headers;
+        for (const QByteArray &line : std::as_const(echoed)) {
+            const qsizetype colon = line.indexOf(':');
+            headers.append(line.left(colon).toLower() + ':' + line.mid(colon + 1).trimmed());
+        }
+        std::sort(headers.begin(), headers.end());
+        const QList<QByteArray> expected{"connection:close",
+                                         "content-length:0",
+                                         "host:127.0.0.1:8000",
+                                         "x-forwarded-for:127.0.0.1",
+                                         "x-forwarded-host:serve.test:8080",
+                                         "x-forwarded-proto:http",
+                                         "x-passed-on:yes"};
+        QCOMPARE(headers.join('\n'), expected.join('\n'));
         QCOMPARE(server.stop(), 0);
     }
 
