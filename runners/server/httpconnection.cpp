@@ -63,13 +63,21 @@ void HttpConnection::countIncoming()
         m_headComplete = true;
         if (const std::optional<FramingProblem> problem = framingProblem(QByteArrayView(m_head).first(end)))
             return refuse(problem->status, problem->code, problem->message);
-        // A body announced as too large is refused before it is read into memory.
         for (const QByteArray &line : m_head.left(end).split('\n')) {
             const qsizetype colon = line.indexOf(':');
-            if (colon < 0 || line.left(colon).trimmed().toLower() != "content-length")
+            if (colon < 0)
                 continue;
+            const QByteArray name = line.left(colon).trimmed().toLower();
+            const QByteArray value = line.mid(colon + 1).trimmed();
+            // Qt's HTTP server takes a WebSocket handshake over before it is dispatched, and
+            // closes it without a word when nothing accepts WebSockets, as here.
+            if (name == "upgrade" && value.toLower() == "websocket")
+                return refuse(400, u"GENERAL::UNSUPPORTED"_s, "This server takes no WebSocket connections.");
+            if (name != "content-length")
+                continue;
+            // A body announced as too large is refused before it is read into memory.
             bool ok = false;
-            const qint64 length = line.mid(colon + 1).trimmed().toLongLong(&ok);
+            const qint64 length = value.toLongLong(&ok);
             if (ok && length > m_limits.maxBodyBytes)
                 return refuse(413, u"REQUEST_TOO_LARGE"_s, "The request body has " + QByteArray::number(length)
                                        + " bytes; the server accepts at most " + QByteArray::number(m_limits.maxBodyBytes) + '.');

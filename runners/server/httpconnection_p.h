@@ -1,7 +1,7 @@
 // One client connection of the HTTP layer: it answers requests strictly in order, closes
 // the connection when it sits idle, refuses bodies over the size limit before they are
-// buffered, and is the only place that writes to the socket, so that nothing is written to
-// a socket whose client has gone.
+// buffered and WebSocket handshakes before the parser takes them, and is the only place that
+// writes to the socket, so that nothing is written to a socket whose client has gone.
 #pragma once
 
 #include "httpexchange_p.h"

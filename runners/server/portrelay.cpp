@@ -104,9 +104,6 @@ private:
 void relayToService(const ServerContext &context, HttpExchange *exchange, const QString &sandboxId, quint16 port,
                     const QString &path)
 {
-    if (exchange->request().header("upgrade").toLower() == "websocket")
-        return exchange->respondJson(400, QJsonObject{{u"code"_s, u"GENERAL::UNSUPPORTED"_s},
-                                                      {u"message"_s, u"WebSocket connections are not relayed."_s}});
     auto *request = new QBuffer;
     request->setData(serviceRequest(exchange->request(), port, path));
     request->open(QIODevice::ReadOnly);

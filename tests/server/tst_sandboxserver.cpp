@@ -552,6 +552,27 @@ private slots:
         QCOMPARE(server.stop(), 0);
     }
 
+    // A WebSocket handshake is refused with an answer, not left to the HTTP library, which
+    // would close the connection without one.
+    void refusesWebSocketUpgrades()
+    {
+        QTemporaryDir state;
+        Server server(state.path());
+        const QString id = server.createSandbox();
+        QVERIFY(!id.isEmpty());
+        RawHttpClient client(server.port());
+        client.send("GET /sandboxes/" + id.toLatin1() + "/proxy/8000/socket HTTP/1.1\r\nHost: h\r\n"
+                    "OPEN-SANDBOX-API-KEY: " + QByteArray(ApiKey) + "\r\n"
+                    "Connection: Upgrade\r\nUpgrade: websocket\r\n"
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        QVERIFY(client.waitClosed(30'000));
+        const QByteArray answer = client.received();
+        QVERIFY2(answer.startsWith("HTTP/1.1 400 Bad Request\r\n"), answer.constData());
+        const QJsonObject error = QJsonDocument::fromJson(answer.mid(answer.indexOf("\r\n\r\n") + 4)).object();
+        QCOMPARE(error.value(u"code"_s).toString(), u"GENERAL::UNSUPPORTED"_s);
+        QCOMPARE(server.stop(), 0);
+    }
+
     void keepsTheCommandWhenItsClientHangsUp()
     {
         QTemporaryDir state;
