@@ -65,14 +65,15 @@ struct Answer
 class Server
 {
 public:
-    /// `inChild` runs in the server's process before it starts (async-signal-safe calls only).
-    explicit Server(const QString &stateDir, const QStringList &auth = {u"--api-key"_s, QString::fromLatin1(ApiKey)},
+    /// `options` follow --listen and --state-dir. `inChild` runs in the server's process
+    /// before it starts (async-signal-safe calls only).
+    explicit Server(const QString &stateDir, const QStringList &options = {u"--api-key"_s, QString::fromLatin1(ApiKey)},
                     const std::function<void()> &inChild = {})
     {
         if (inChild)
             m_process.setChildProcessModifier(inChild);
         m_process.setProgram(QStringLiteral(SANDFLOW_BINARY));
-        m_process.setArguments(QStringList{u"serve"_s, u"--listen"_s, u"127.0.0.1:0"_s, u"--state-dir"_s, stateDir} + auth);
+        m_process.setArguments(QStringList{u"serve"_s, u"--listen"_s, u"127.0.0.1:0"_s, u"--state-dir"_s, stateDir} + options);
         m_process.start();
         QVERIFY(m_process.waitForStarted());
         QElapsedTimer clock;
@@ -570,6 +571,37 @@ private slots:
         QVERIFY2(answer.startsWith("HTTP/1.1 400 Bad Request\r\n"), answer.constData());
         const QJsonObject error = QJsonDocument::fromJson(answer.mid(answer.indexOf("\r\n\r\n") + 4)).object();
         QCOMPARE(error.value(u"code"_s).toString(), u"GENERAL::UNSUPPORTED"_s);
+        QCOMPARE(server.stop(), 0);
+    }
+
+    // --max-body: a body announced as larger is refused before a byte of it is sent; a body
+    // of exactly that size is read and served.
+    void refusesABodyOverMaxBodyBeforeItIsSent()
+    {
+        QTemporaryDir state;
+        Server server(state.path(), {u"--api-key"_s, QString::fromLatin1(ApiKey), u"--max-body"_s, u"1Ki"_s});
+        QByteArray create = R"({"image":{"uri":"ubuntu"},"entrypoint":["tail","-f","/dev/null"],)"
+                            R"("resourceLimits":{"cpu":"1","memory":"2Gi"},"timeout":600})";
+        create += QByteArray(1024 - create.size(), ' ');
+        const QByteArray head = "POST /v1/sandboxes HTTP/1.1\r\nHost: h\r\nOPEN-SANDBOX-API-KEY: " + QByteArray(ApiKey)
+                                + "\r\nContent-Type: application/json\r\nContent-Length: ";
+        {
+            RawHttpClient client(server.port());
+            client.send(head + "1025\r\n\r\n");
+            QVERIFY(client.waitClosed(30'000));
+            const QByteArray answer = client.received();
+            QVERIFY2(answer.startsWith("HTTP/1.1 413 Payload Too Large\r\n"), answer.constData());
+            const QJsonObject error = QJsonDocument::fromJson(answer.mid(answer.indexOf("\r\n\r\n") + 4)).object();
+            QCOMPARE(error.value(u"code"_s).toString(), u"REQUEST_TOO_LARGE"_s);
+            QVERIFY2(error.value(u"message"_s).toString().contains(u"at most 1024"_s), answer.constData());
+        }
+        {
+            RawHttpClient client(server.port());
+            client.send(head + "1024\r\nConnection: close\r\n\r\n" + create);
+            QVERIFY(client.waitClosed(60'000));
+            QVERIFY2(client.received().startsWith("HTTP/1.1 202 Accepted\r\n"), client.received().constData());
+        }
+        QCOMPARE(server.request("GET", u"/v1/sandboxes"_s).json().value(u"items"_s).toArray().size(), 1);
         QCOMPARE(server.stop(), 0);
     }
 
