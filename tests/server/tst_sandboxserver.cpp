@@ -605,6 +605,43 @@ private slots:
         QCOMPARE(server.stop(), 0);
     }
 
+    // Requests sent ahead of their answers wait while the one before them is answered: 32 of
+    // them are answered in turn; with a 33rd the connection is closed, none of them answered.
+    void holdsUpTo32RequestsBehindTheOneBeingAnswered()
+    {
+        QTemporaryDir state;
+        Server server(state.path());
+        const QString id = server.createSandbox();
+        QVERIFY(!id.isEmpty());
+        // A command that takes a while, then `waiting` requests in the same write; the last
+        // asks to close the connection, so that its end is the end of the answers.
+        const auto pipelined = [&id](const QString &command, int waiting) {
+            const QByteArray body = QJsonDocument(QJsonObject{{u"command"_s, command}}).toJson(QJsonDocument::Compact);
+            QByteArray bytes = "POST /sandboxes/" + id.toLatin1() + "/proxy/44772/command HTTP/1.1\r\nHost: h\r\n"
+                               "OPEN-SANDBOX-API-KEY: " + QByteArray(ApiKey) + "\r\nContent-Length: "
+                               + QByteArray::number(body.size()) + "\r\n\r\n" + body;
+            for (int i = 1; i < waiting; ++i)
+                bytes += "GET /health HTTP/1.1\r\nHost: h\r\n\r\n";
+            return bytes + "GET /health HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+        };
+        {
+            RawHttpClient client(server.port());
+            client.send(pipelined(u"sleep 2; echo slept"_s, 32));
+            QVERIFY(client.waitClosed(60'000));
+            QVERIFY2(client.received().contains(R"("text":"slept")"), client.received().constData());
+            QCOMPARE(client.received().count(R"({"status":"healthy"})"), 32);
+        }
+        {
+            // The command would go on for a minute: the connection ends long before.
+            RawHttpClient client(server.port());
+            client.send(pipelined(u"sleep 60"_s, 33));
+            QVERIFY(client.waitClosed(30'000));
+            QVERIFY2(!client.received().contains("healthy"), client.received().constData());
+        }
+        QCOMPARE(server.request("GET", u"/health"_s).status, 200);
+        QCOMPARE(server.stop(), 0);
+    }
+
     void keepsTheCommandWhenItsClientHangsUp()
     {
         QTemporaryDir state;
