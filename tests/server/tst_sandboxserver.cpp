@@ -185,16 +185,56 @@ QList<qint64> childrenOf(qint64 pid)
     return children;
 }
 
-qint64 residentKiB(qint64 pid)
+/// The most memory `pid` has held at once, in KiB, since it started or since
+/// resetPeakResident(): what it held at any moment, not only when it is looked at.
+qint64 peakResidentKiB(qint64 pid)
 {
     QFile status(u"/proc/%1/status"_s.arg(pid));
     if (!status.open(QIODevice::ReadOnly))
         return 0;
     for (const QByteArray &line : status.readAll().split('\n')) {
-        if (line.startsWith("VmRSS:"))
+        if (line.startsWith("VmHWM:"))
             return line.mid(6).trimmed().split(' ').first().toLongLong();
     }
     return 0;
+}
+
+/// Starts the peak of peakResidentKiB() over, from what `pid` holds now.
+bool resetPeakResident(qint64 pid)
+{
+    QFile refs(u"/proc/%1/clear_refs"_s.arg(pid));
+    return refs.open(QIODevice::WriteOnly) && refs.write("5") == 1;
+}
+
+/// Bytes `pid` has read so far, from files, pipes and sockets alike.
+qint64 bytesRead(qint64 pid)
+{
+    QFile io(u"/proc/%1/io"_s.arg(pid));
+    if (!io.open(QIODevice::ReadOnly))
+        return -1;
+    for (const QByteArray &line : io.readAll().split('\n')) {
+        if (line.startsWith("rchar:"))
+            return line.mid(6).trimmed().toLongLong();
+    }
+    return -1;
+}
+
+/// Waits until `pid` has read `atLeast` bytes, and then nothing more for a second; false if
+/// that does not happen within a minute. It runs no event loop meanwhile.
+bool waitUntilReadingStops(qint64 pid, qint64 atLeast)
+{
+    QElapsedTimer clock;
+    clock.start();
+    qint64 last = -1;
+    for (int still = 0; clock.elapsed() < 60'000;) {
+        QThread::msleep(100);
+        const qint64 now = bytesRead(pid);
+        still = now >= atLeast && now == last ? still + 1 : 0;
+        if (still == 10)
+            return true;
+        last = now;
+    }
+    return false;
 }
 
 bool alive(qint64 pid)
@@ -677,19 +717,23 @@ private slots:
         const QString execd = u"/sandboxes/"_s + id + u"/proxy/44772"_s;
         constexpr qint64 size = 96LL * 1024 * 1024;
         QCOMPARE(server.request("POST", execd + u"/command"_s, R"({"command":"head -c 96M /dev/zero > /workspace/big"})").status, 200);
-        const qint64 before = residentKiB(server.pid());
+        QVERIFY(resetPeakResident(server.pid()));
+        const qint64 before = peakResidentKiB(server.pid());
+        const qint64 readBefore = bytesRead(server.pid());
 
         // A client that asks and then does not read: the server must not read the whole
         // file into its memory meanwhile.
         QTcpSocket client;
-        client.connectToHost(u"127.0.0.1"_s, quint16(QUrl(server.base()).port()));
+        client.connectToHost(u"127.0.0.1"_s, server.port());
         QVERIFY(client.waitForConnected());
         client.write("GET " + execd.toLatin1() + "/files/download?path=/workspace/big HTTP/1.1\r\nHost: x\r\n"
                      "OPEN-SANDBOX-API-KEY: " + QByteArray(ApiKey) + "\r\n\r\n");
         client.flush();
-        // No event loop meanwhile, so the client really reads nothing.
-        QThread::msleep(1500);
-        const qint64 stalled = residentKiB(server.pid()) - before;
+        // Until the server has read all it will for a client that reads nothing: the file
+        // flows, then stops. A server that reads it all comes to rest too, with all of it in
+        // its memory. No event loop meanwhile, so the client really reads nothing.
+        QVERIFY2(waitUntilReadingStops(server.pid(), readBefore + 1024 * 1024), "the server never stopped reading the file");
+        const qint64 stalled = peakResidentKiB(server.pid()) - before;
         QVERIFY2(stalled < 32 * 1024, qPrintable(u"the server grew by %1 KiB for a client that does not read"_s.arg(stalled)));
 
         // Then it reads: every byte arrives.
@@ -716,6 +760,9 @@ private slots:
         }
         QVERIFY2(head.contains("Content-Length: 100663296"), head.constData());
         QCOMPARE(body, size);
+        // Nor while the client took it.
+        const qint64 peak = peakResidentKiB(server.pid()) - before;
+        QVERIFY2(peak < 32 * 1024, qPrintable(u"the server grew by %1 KiB while it sent the file"_s.arg(peak)));
         QCOMPARE(server.stop(), 0);
     }
 
