@@ -3,6 +3,7 @@
 #include "command.h"
 #include "interruptwatcher.h"
 #include "localrunner.h"
+#include "maxsandboxes.h"
 #include "opensandboxrunner.h"
 #include "serversettings.h"
 #include "units.h"
@@ -18,10 +19,7 @@
 #include <QFileInfo>
 #include <QRandomGenerator>
 #include <QRegularExpression>
-#include <QThread>
 #include <QTimer>
-
-#include <unistd.h>
 
 namespace Sandflow::Cli {
 
@@ -33,14 +31,6 @@ QString newRunId()
 {
     return QDateTime::currentDateTimeUtc().toString(u"yyyyMMdd-HHmmss"_s) + u'-'
         + QString::number(QRandomGenerator::global()->bounded(0x10000), 16).rightJustified(4, u'0');
-}
-
-/// Enough sandboxes to keep the cores busy, few enough that each can have 512 MiB.
-int defaultMaxSandboxes()
-{
-    const qint64 pages = sysconf(_SC_PHYS_PAGES);
-    const qint64 memoryMiB = pages > 0 ? pages * sysconf(_SC_PAGE_SIZE) / (1024 * 1024) : 4096;
-    return int(std::clamp<qint64>(std::min<qint64>(QThread::idealThreadCount() * 4, memoryMiB / 512), 1, 256));
 }
 
 /// The OpenSandbox server to run on: the environment's (OPEN_SANDBOX_DOMAIN and
@@ -141,7 +131,7 @@ int run(const QCommandLineParser &parser, const Terminal &terminal)
     RunOptions options;
     options.runId = newRunId();
     options.keepSandboxes = parser.isSet(u"keep"_s);
-    options.maxSandboxes = defaultMaxSandboxes();
+    options.maxSandboxes = defaultMaxSandboxesHere();
     if (parser.isSet(u"max-sandboxes"_s)) {
         bool ok = false;
         options.maxSandboxes = parser.value(u"max-sandboxes"_s).toInt(&ok);
