@@ -12,9 +12,11 @@
 #include "serverroutes_p.h"
 
 #include <QBuffer>
+#include <QDeadlineTimer>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonObject>
+#include <QTimer>
 
 #include <memory>
 
@@ -143,6 +145,23 @@ void runCommand(const ServerContext &context, HttpExchange *exchange, const QStr
     });
 }
 
+/// execd answers an interrupt once the command has ended: it sends SIGTERM, polls the
+/// process group for up to 3 s, then sends SIGKILL. The runner sends the signals; this polls
+/// until the command is over, a little past the SIGKILL, which nothing outlives for long.
+void answerOnceEnded(HttpExchange *exchange, Runner *runner, const QString &id, const QString &commandId,
+                     QDeadlineTimer deadline)
+{
+    whenFinished<ResultJob<CommandStatus>>(exchange, runner->commandStatus(id, commandId),
+                                           [runner, id, commandId, deadline](HttpExchange *exchange,
+                                                                            ResultJob<CommandStatus> *job) {
+        if (job->error() || !job->result().running || deadline.hasExpired())
+            return exchange->respondEmpty(200);
+        QTimer::singleShot(100, exchange, [exchange, runner, id, commandId, deadline] {
+            answerOnceEnded(exchange, runner, id, commandId, deadline);
+        });
+    });
+}
+
 void interruptCommand(const ServerContext &context, HttpExchange *exchange, const QString &id)
 {
     const QStringList commandIds = queryValues(exchange->request().encodedQuery, "id");
@@ -152,7 +171,7 @@ void interruptCommand(const ServerContext &context, HttpExchange *exchange, cons
     const QString commandId = commandIds.first();
     whenFinished<AsyncJob>(exchange, runner->interruptCommand(id, commandId), [runner, id, commandId](HttpExchange *exchange, AsyncJob *job) {
         if (!job->error())
-            return exchange->respondEmpty(200);
+            return answerOnceEnded(exchange, runner, id, commandId, QDeadlineTimer(std::chrono::seconds(5)));
         if (job->error()->code != u"COMMAND_NOT_FOUND"_s)
             return respondApiError(exchange, execdError(500, u"RUNTIME_ERROR"_s, job->error()->message));
         // execd interrupts a bash session with the same route: it closes it.

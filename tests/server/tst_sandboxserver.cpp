@@ -709,6 +709,33 @@ private slots:
         QCOMPARE(server.stop(), 0);
     }
 
+    // As execd: an interrupt is answered once the command has ended (SIGTERM, and SIGKILL
+    // three seconds later for one that ignores it), so that a client that goes on after the
+    // answer finds nothing of it still running.
+    void answersAnInterruptOnceTheCommandEnded()
+    {
+        QTemporaryDir state;
+        Server server(state.path());
+        const QString id = server.createSandbox();
+        const QString execd = u"/sandboxes/"_s + id + u"/proxy/44772"_s;
+        const Answer started = server.request("POST", execd + u"/command"_s,
+                                              R"({"command":"trap '' TERM; while :; do sleep 0.2; done","background":true})");
+        QCOMPARE(started.status, 200);
+        QString command;
+        for (const QByteArray &line : started.body.split('\n')) {
+            const QJsonObject event = QJsonDocument::fromJson(line).object();
+            if (event.value(u"type"_s).toString() == u"init"_s)
+                command = event.value(u"text"_s).toString();
+        }
+        QVERIFY2(!command.isEmpty(), started.body.constData());
+        QCOMPARE(server.request("GET", execd + u"/command/status/"_s + command).json().value(u"running"_s).toBool(), true);
+
+        QCOMPARE(server.request("DELETE", execd + u"/command?id="_s + command).status, 200);
+        const QJsonObject status = server.request("GET", execd + u"/command/status/"_s + command).json();
+        QCOMPARE(status.value(u"running"_s).toBool(), false);
+        QCOMPARE(server.stop(), 0);
+    }
+
     void sendsDownloadsAtTheClientsPace()
     {
         QTemporaryDir state;
