@@ -14,6 +14,7 @@
 #include <QThread>
 
 #include <csignal>
+#include <utility>
 
 #include <unistd.h>
 
@@ -139,7 +140,20 @@ LocalRunner::LocalRunner(Options options, QObject *parent)
 {
 }
 
-LocalRunner::~LocalRunner() = default;
+LocalRunner::~LocalRunner()
+{
+    // Destroying a sandbox kills its processes and removes its cgroups (~SandboxCgroup,
+    // ~AgentConnection), but no `stopped` comes to remove its record, which would then
+    // read as left behind by a crash.
+    const Internal::SandboxRecords records(m_options.stateDirectory);
+    // Taken out first: nothing a dying sandbox does may reach the map being emptied.
+    auto sandboxes = std::exchange(m_sandboxes, {});
+    for (auto &[id, sandbox] : sandboxes) {
+        sandbox.reset();
+        if (records.isEnabled())
+            records.remove(id);
+    }
+}
 
 SandboxJob *LocalRunner::createSandbox(const SandboxRequest &request)
 {

@@ -83,7 +83,7 @@ public:
     static QString defaultStateDirectory();
 
     explicit LocalRunner(Options options, QObject *parent = nullptr);
-    /// Every sandbox still alive is killed with the runner (bubblewrap --die-with-parent).
+    /// Every sandbox still alive is ended with the runner: its processes, cgroups and record.
     ~LocalRunner() override;
 
     Capabilities capabilities() const override;

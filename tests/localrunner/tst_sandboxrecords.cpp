@@ -20,6 +20,7 @@ class TestSandboxRecords : public QObject
 
 private slots:
     void recordsFollowTheSandbox();
+    void aRunnerTornDownLeavesNothing();
     void garbageOfACrashedRunnerIsCollected();
     void collectingEverythingKillsLiveSandboxes();
     void aPausedSandboxOfACrashedRunnerIsCollected();
@@ -73,6 +74,32 @@ void TestSandboxRecords::recordsFollowTheSandbox()
     removal->start();
     QVERIFY(removed.wait(30'000));
     QVERIFY(LocalRunner::recordedSandboxes(state.path()).isEmpty());
+}
+
+// A runner destroyed while its sandboxes live (a program that stops at once, as on a second
+// Ctrl-C) ends them: no process, no cgroup, and no record that `sandflow ls` would call left
+// behind.
+void TestSandboxRecords::aRunnerTornDownLeavesNothing()
+{
+    QTemporaryDir state;
+    LocalRunner::Options options;
+    options.agentPath = QStringLiteral(SANDFLOW_AGENT_PATH);
+    options.stateDirectory = state.path();
+    auto runner = std::make_unique<LocalRunner>(options);
+    std::unique_ptr<SandboxJob> create(runner->createSandbox(SandboxRequest()));
+    create->setAutoDelete(false);
+    QSignalSpy created(create.get(), &AsyncJob::finished);
+    create->start();
+    QVERIFY(created.wait(30'000));
+    QVERIFY(!create->error());
+    const QString id = create->result().id;
+    const qint64 bwrap = LocalRunner::recordedSandboxes(state.path()).value(0).pid;
+    QVERIFY(bwrap > 0);
+
+    runner.reset();
+    QVERIFY(LocalRunner::recordedSandboxes(state.path()).isEmpty());
+    QVERIFY(!cgroupExists(id));
+    QVERIFY(::kill(pid_t(bwrap), 0) != 0);
 }
 
 void TestSandboxRecords::garbageOfACrashedRunnerIsCollected()
