@@ -104,15 +104,15 @@ std::unique_ptr<Runner> makeRunner(const QCommandLineParser &parser, const Workf
     return std::make_unique<LocalRunner>(runnerOptions);
 }
 
-/// Deletions a remote server has not answered yet are waited for, a little: the process
-/// is about to end, and an unsent request would leave the sandbox until its lease ends.
+/// Deletions under way are waited for, a little, as the process is about to end: a local
+/// sandbox torn down with its runner would leave its processes to whoever adopts orphans, and
+/// a request not sent would leave a remote one until its lease ends. Ctrl-C stops the wait.
 void awaitDeletions(Runner &runner, const InterruptWatcher &interrupts)
 {
-    auto *remote = qobject_cast<OpenSandboxRunner *>(&runner);
-    if (!remote || !remote->isDeleting())
+    if (!runner.isDeleting())
         return;
     QEventLoop loop;
-    QObject::connect(remote, &OpenSandboxRunner::deletionsSettled, &loop, &QEventLoop::quit);
+    QObject::connect(&runner, &Runner::deletionsSettled, &loop, &QEventLoop::quit);
     QObject::connect(&interrupts, &InterruptWatcher::interrupted, &loop, &QEventLoop::quit);
     QTimer::singleShot(std::chrono::seconds(10), &loop, &QEventLoop::quit);
     loop.exec();

@@ -6,6 +6,17 @@ namespace Sandflow {
 
 using namespace Qt::StringLiterals;
 
+AsyncJob *Runner::trackDeletion(AsyncJob *job)
+{
+    m_deleting.append(job);
+    connect(job, &AsyncJob::finished, this, [this, job] {
+        m_deleting.removeOne(job);
+        if (m_deleting.isEmpty())
+            emit deletionsSettled();
+    });
+    return job;
+}
+
 QString sandboxStateName(SandboxState state)
 {
     switch (state) {

@@ -350,9 +350,22 @@ public:
     /// the service sends until it closes. Fails with PORT_UNREACHABLE when nothing accepts there.
     virtual FileReadJob *relayToPort(const QString &sandboxId, quint16 port, QIODevice *request) = 0;
 
+    /// Whether deletions started through this runner are still under way: a program that is
+    /// about to end waits for them (see deletionsSettled), or what they remove could be left.
+    bool isDeleting() const { return !m_deleting.isEmpty(); }
+
 signals:
     /// Something the user should know that is not an error, e.g. limits that cannot be applied.
     void warning(const QString &message);
+    /// The last deletion under way has finished (or failed).
+    void deletionsSettled();
+
+protected:
+    /// Counts `job`, a deletion, as under way until it finishes; returns it.
+    AsyncJob *trackDeletion(AsyncJob *job);
+
+private:
+    QList<AsyncJob *> m_deleting;
 };
 
 Q_DECLARE_OPERATORS_FOR_FLAGS(Runner::Capabilities)

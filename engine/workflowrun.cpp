@@ -265,8 +265,8 @@ void WorkflowRun::forceStop()
 {
     if (d->tree && !d->tree->isFinished())
         d->tree->forceStop();
-    // Nothing waits for these: a local runner ends its sandboxes itself when it goes, and
-    // a remote server gets the requests.
+    // The run does not wait for these; the program does, before it ends (Runner::isDeleting),
+    // so that they finish.
     for (auto it = d->sandboxes.cbegin(); it != d->sandboxes.cend(); ++it)
         d->context.runner->deleteSandbox(it.key())->start();
     d->sandboxes.clear();

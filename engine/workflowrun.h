@@ -50,7 +50,7 @@ public:
     ~WorkflowRun() override;
 
     /// Stops at once: no clean-up steps run; sandboxes still alive are deleted without
-    /// waiting (the runner finishes that).
+    /// waiting (the runner's deletions are still under way, see Runner::isDeleting).
     void forceStop();
 
     /// How the run ended, once finished.

@@ -260,7 +260,7 @@ SandboxJob *LocalRunner::updateMetadata(const QString &id, const QMap<QString, s
 
 AsyncJob *LocalRunner::deleteSandbox(const QString &id)
 {
-    return new DeleteJob(this, id);
+    return trackDeletion(new DeleteJob(this, id));
 }
 
 AsyncJob *LocalRunner::pauseSandbox(const QString &id)

@@ -146,14 +146,8 @@ AsyncJob *OpenSandboxRunner::deleteSandbox(const QString &id)
 {
     m_leases->release(id);
     AsyncJob *job = m_client.deleteSandbox(id);
-    m_deleting.insert(job);
-    connect(job, &AsyncJob::finished, this, [this, id, job] {
-        m_endpoints->forget(id);
-        m_deleting.remove(job);
-        if (m_deleting.isEmpty())
-            emit deletionsSettled();
-    });
-    return job;
+    connect(job, &AsyncJob::finished, this, [this, id] { m_endpoints->forget(id); });
+    return trackDeletion(job);
 }
 
 AsyncJob *OpenSandboxRunner::pauseSandbox(const QString &id)

@@ -97,13 +97,6 @@ public:
 
     FileReadJob *relayToPort(const QString &sandboxId, quint16 port, QIODevice *request) override;
 
-    /// Whether deletions started through this runner are still on their way to the server.
-    bool isDeleting() const { return !m_deleting.isEmpty(); }
-
-signals:
-    /// The last deletion under way has been answered (or failed).
-    void deletionsSettled();
-
 private:
     /// The create request the server gets for `request`, with the runner's labels and lease.
     OpenSandboxCreateRequest createRequest(const SandboxRequest &request);
@@ -115,7 +108,6 @@ private:
     std::unique_ptr<Internal::SandboxEndpoints> m_endpoints;
     std::unique_ptr<Internal::SandboxLeases> m_leases;
     QSet<QString> m_warned;
-    QSet<AsyncJob *> m_deleting;
 };
 
 } // namespace Sandflow
