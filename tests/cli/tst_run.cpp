@@ -2,6 +2,7 @@
 // runner and, with `--runner opensandbox`, on a real `sandflow serve`; the run's exit status,
 // events, logs and reports are checked, the same on both. One run is interrupted with
 // SIGINT, and nothing may be left behind, here or on the server.
+#include "runtesting.h"
 #include "serveprocess.h"
 
 #include <QDir>
@@ -22,84 +23,7 @@
 
 using namespace Qt::StringLiterals;
 
-namespace {
-
-/// Processes whose cgroup path names `sandboxId` (each sandbox has cgroups of its own).
-QList<qint64> processesInCgroupsOf(const QString &sandboxId)
-{
-    QList<qint64> pids;
-    for (const QString &entry : QDir(u"/proc"_s).entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
-        bool numeric = false;
-        const qint64 pid = entry.toLongLong(&numeric);
-        QFile cgroups(u"/proc/%1/cgroup"_s.arg(entry));
-        if (numeric && cgroups.open(QIODevice::ReadOnly) && cgroups.readAll().contains(sandboxId.toUtf8()))
-            pids.append(pid);
-    }
-    return pids;
-}
-
-/// Still there, running or a zombie not yet reaped.
-bool exists(qint64 pid)
-{
-    return QFileInfo::exists(u"/proc/%1"_s.arg(pid));
-}
-
-struct RunResult
-{
-    int exitCode = -1;
-    QList<QJsonObject> events;
-    QString err;
-    QString runDir;
-
-    QList<QJsonObject> eventsOf(const QString &type) const
-    {
-        QList<QJsonObject> found;
-        for (const QJsonObject &event : events) {
-            if (event.value(u"type"_s).toString() == type)
-                found.append(event);
-        }
-        return found;
-    }
-
-    /// The step_finished event of `step` in `job`.
-    QJsonObject step(const QString &job, const QString &step) const
-    {
-        for (const QJsonObject &event : eventsOf(u"step_finished"_s)) {
-            if (event.value(u"job"_s).toString() == job && event.value(u"step"_s).toString() == step)
-                return event;
-        }
-        return {};
-    }
-
-    /// Every log line of `job` (all steps), in order.
-    QStringList lines(const QString &job) const
-    {
-        QStringList found;
-        for (const QJsonObject &event : eventsOf(u"log_line"_s)) {
-            if (event.value(u"job"_s).toString() == job)
-                found.append(event.value(u"text"_s).toString());
-        }
-        return found;
-    }
-
-    QJsonObject summary() const
-    {
-        QFile file(runDir + u"/summary.json"_s);
-        return file.open(QIODevice::ReadOnly) ? QJsonDocument::fromJson(file.readAll()).object() : QJsonObject();
-    }
-};
-
-QList<QJsonObject> parseEvents(const QByteArray &out)
-{
-    QList<QJsonObject> events;
-    for (const QByteArray &line : out.split('\n')) {
-        if (!line.trimmed().isEmpty())
-            events.append(QJsonDocument::fromJson(line).object());
-    }
-    return events;
-}
-
-} // namespace
+using namespace RunTesting;
 
 class TestRun : public QObject
 {
@@ -146,9 +70,7 @@ private slots:
     void interruptLeavesNothing();
 
 private:
-    /// The rows of a test that runs on either runner: `local`, and `opensandbox` on the
-    /// test's server.
-    static void runnerRows();
+    static void runnerRows() { addRunnerRows(); }
     /// The options that choose the current row's runner.
     QStringList onRunner() const;
     /// `workflow` is relative to the source tree.
@@ -173,11 +95,7 @@ void TestRun::cleanup()
     if (QTest::currentDataTag() == nullptr || qstrcmp(QTest::currentDataTag(), "opensandbox") != 0)
         return;
     // Whatever the run did, it left nothing on the server.
-    QProcess list;
-    list.start(QStringLiteral(SANDFLOW_BINARY), {u"sandbox"_s, u"ls"_s, u"--server"_s, m_server.url(), u"--api-key"_s,
-                                                 m_server.apiKey()});
-    QVERIFY(list.waitForFinished(30'000));
-    QCOMPARE(QString::fromUtf8(list.readAllStandardOutput()), u"No sandboxes.\n"_s);
+    QCOMPARE(serverSandboxes(QStringLiteral(SANDFLOW_BINARY), m_server), u"No sandboxes.\n"_s);
 }
 
 void TestRun::cleanupTestCase()
@@ -185,19 +103,9 @@ void TestRun::cleanupTestCase()
     QVERIFY2(m_server.stop(), qPrintable(m_server.failure()));
 }
 
-void TestRun::runnerRows()
-{
-    QTest::addColumn<QString>("runner");
-    QTest::newRow("local") << u"local"_s;
-    QTest::newRow("opensandbox") << u"opensandbox"_s;
-}
-
 QStringList TestRun::onRunner() const
 {
-    QFETCH(QString, runner);
-    if (runner == u"local"_s)
-        return {};
-    return {u"--runner"_s, runner, u"--server"_s, m_server.url(), u"--api-key"_s, m_server.apiKey()};
+    return runnerOptions(m_server);
 }
 
 void TestRun::prepare(QProcess &process, const QString &workflow, const QString &runDir, const QStringList &options)
@@ -214,19 +122,11 @@ void TestRun::prepare(QProcess &process, const QString &workflow, const QString 
 
 RunResult TestRun::run(const QString &workflow, const QStringList &options)
 {
-    RunResult result;
     const QString tag = QString::fromLatin1(QTest::currentDataTag());
-    result.runDir = m_dir.filePath(QFileInfo(workflow).baseName() + (tag.isEmpty() ? QString() : u'-' + tag));
+    const QString runDir = m_dir.filePath(QFileInfo(workflow).baseName() + (tag.isEmpty() ? QString() : u'-' + tag));
     QProcess process;
-    prepare(process, workflow, result.runDir, options);
-    process.start();
-    if (!process.waitForFinished(180'000))
-        process.kill();
-    process.waitForFinished();
-    result.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
-    result.events = parseEvents(process.readAllStandardOutput());
-    result.err = QString::fromUtf8(process.readAllStandardError());
-    return result;
+    prepare(process, workflow, runDir, options);
+    return finish(process, runDir);
 }
 
 void TestRun::hello()
@@ -258,13 +158,7 @@ void TestRun::matrix()
     QVERIFY(result.lines(u"build debian/large"_s).contains(u"distro=debian size=large flags=--verbose"_s));
     QCOMPARE(result.step(u"build alpine/small"_s, u"step-2"_s).value(u"outcome"_s).toString(), u"skipped"_s);
     // max-parallel: 2, so never more than two instances at once.
-    int live = 0, most = 0;
-    for (const QJsonObject &event : result.events) {
-        const QString type = event.value(u"type"_s).toString();
-        live += type == u"job_started"_s ? 1 : type == u"job_finished"_s ? -1 : 0;
-        most = std::max(most, live);
-    }
-    QCOMPARE(most, 2);
+    QCOMPARE(mostAtOnce(result.events, u"job_started"_s, u"job_finished"_s), 2);
 }
 
 void TestRun::outputsBetweenJobs()
@@ -321,9 +215,27 @@ void TestRun::uploadsAndDownloads()
 {
     const RunResult result = run(u"workflows/examples/uploads.yaml"_s, onRunner());
     QVERIFY2(result.exitCode == 0, qPrintable(result.err));
+    // What the step saw: every file and directory of files/ with its permission bits, then
+    // the contents, all as they are on the host.
+    const QString from = QStringLiteral(SANDFLOW_SOURCE_DIR) + u"/workflows/examples/files"_s;
+    QStringList listing = {u"/workspace/files %1"_s.arg(permissionBits(from), 0, 8)};
+    QDirIterator entries(from, QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden, QDirIterator::Subdirectories);
+    while (entries.hasNext()) {
+        const QString path = entries.next();
+        listing.append(u"/workspace/files%1 %2"_s.arg(path.mid(from.size())).arg(permissionBits(path), 0, 8));
+    }
+    listing.sort();
+    const auto linesOf = [&](const QString &file) {
+        QFile host(from + file);
+        return host.open(QIODevice::ReadOnly) ? QString::fromUtf8(host.readAll()).split(u'\n', Qt::SkipEmptyParts)
+                                              : QStringList();
+    };
+    const QStringList expected = listing + linesOf(u"/greeting.txt"_s) + linesOf(u"/nested/numbers.txt"_s)
+                                 + QStringList{u"lines: 5"_s, u"sum: 15"_s};
+    QCOMPARE(result.lines(u"files"_s), expected);
     QFile downloaded(result.runDir + u"/result.txt"_s);
     QVERIFY(downloaded.open(QIODevice::ReadOnly));
-    QVERIFY(downloaded.readAll().startsWith("lines: "));
+    QCOMPARE(downloaded.readAll(), QByteArray("lines: 5\nsum: 15\n"));
 }
 
 // A `to` ending with `/` is a directory, and downloads keep the files' permission bits (less
@@ -336,13 +248,9 @@ void TestRun::transfersAreLikeCp()
              qPrintable(result.lines(u"files"_s).join(u'\n')));
     const mode_t umaskBits = ::umask(0);
     ::umask(umaskBits);
-    const auto modeOf = [](const QString &path) {
-        struct stat status = {};
-        return ::stat(QFile::encodeName(path).constData(), &status) == 0 ? int(status.st_mode & 07777) : -1;
-    };
-    QCOMPARE(modeOf(result.runDir + u"/out/tool.sh"_s), int(0755 & ~umaskBits));
-    QCOMPARE(modeOf(result.runDir + u"/out/secret.txt"_s), int(0640 & ~umaskBits));
-    QCOMPARE(modeOf(result.runDir + u"/tool.sh"_s), int(0755 & ~umaskBits));
+    QCOMPARE(permissionBits(result.runDir + u"/out/tool.sh"_s), int(0755 & ~umaskBits));
+    QCOMPARE(permissionBits(result.runDir + u"/out/secret.txt"_s), int(0640 & ~umaskBits));
+    QCOMPARE(permissionBits(result.runDir + u"/tool.sh"_s), int(0755 & ~umaskBits));
     QFile tool(result.runDir + u"/tool.sh"_s);
     QVERIFY(tool.open(QIODevice::ReadOnly));
     QCOMPARE(tool.readAll(), QByteArray("#!/bin/sh\necho tool\n"));
@@ -581,16 +489,10 @@ void TestRun::strategyExpressions()
     // continue-on-error from a variable: the failing instance does not fail the run.
     QVERIFY2(result.exitCode == 0, qPrintable(result.err));
     QStringList outcomes;
-    int live = 0, most = 0;
-    for (const QJsonObject &event : result.events) {
-        const QString type = event.value(u"type"_s).toString();
-        live += type == u"job_started"_s ? 1 : type == u"job_finished"_s ? -1 : 0;
-        most = std::max(most, live);
-        if (type == u"job_finished"_s)
-            outcomes.append(event.value(u"outcome"_s).toString());
-    }
+    for (const QJsonObject &event : result.eventsOf(u"job_finished"_s))
+        outcomes.append(event.value(u"outcome"_s).toString());
     // max-parallel from a variable; fail-fast off, so every instance ran.
-    QCOMPARE(most, 2);
+    QCOMPARE(mostAtOnce(result.events, u"job_started"_s, u"job_finished"_s), 2);
     QCOMPARE(outcomes.size(), 5);
     QCOMPARE(outcomes.count(u"failure"_s), 1);
 }
@@ -650,37 +552,21 @@ void TestRun::interruptLeavesNothing()
     const QString runDir = m_dir.filePath(u"interrupted-"_s + QString::fromLatin1(QTest::currentDataTag()));
     QProcess process;
     prepare(process, u"workflows/examples/long-running.yaml"_s, runDir, onRunner());
-    process.setChildProcessModifier([] { ::setsid(); });
-    QByteArray out;
-    connect(&process, &QProcess::readyReadStandardOutput, this, [&] { out += process.readAllStandardOutput(); });
-    process.start();
+    LiveRun live(process);
     // Interrupt while `sleep 300` runs.
-    QTRY_VERIFY_WITH_TIMEOUT(out.contains("sleep 300") || out.contains("Sleep for five minutes"), 30'000);
-    QString sandboxId;
-    for (const QJsonObject &event : parseEvents(out)) {
-        if (event.value(u"type"_s).toString() == u"sandbox_created"_s)
-            sandboxId = event.value(u"sandboxId"_s).toString();
-    }
+    QTRY_VERIFY_WITH_TIMEOUT(live.printed("sleep 300") || live.printed("Sleep for five minutes"), 30'000);
+    const QString sandboxId = live.firstSandboxId();
     QVERIFY(!sandboxId.isEmpty());
     // The sandbox's processes, by their cgroup: a name search would also find the processes
     // of an earlier test's sandbox that the kernel is still tearing down.
     const QList<qint64> sandboxProcesses = processesInCgroupsOf(sandboxId);
     QVERIFY(!sandboxProcesses.isEmpty());
-    // As Ctrl-C on a terminal does: SIGINT to the whole process group the program leads.
-    ::kill(-pid_t(process.processId()), SIGINT);
-    QVERIFY(process.waitForFinished(30'000));
-    out += process.readAllStandardOutput();
-    QCOMPARE(process.exitCode(), 130);
-    const QList<QJsonObject> events = parseEvents(out);
-    QVERIFY(std::any_of(events.cbegin(), events.cend(), [](const QJsonObject &e) {
-        return e.value(u"type"_s).toString() == u"sandbox_deleted"_s;
-    }));
+    live.interrupt();
+    const RunResult result = live.finish(runDir);
+    QCOMPARE(result.exitCode, 130);
+    QCOMPARE(result.eventsOf(u"sandbox_deleted"_s).size(), 1);
     // The interrupted step was cancelled by the run, not killed with its sandbox.
-    const auto sleeper = std::find_if(events.cbegin(), events.cend(), [](const QJsonObject &e) {
-        return e.value(u"type"_s).toString() == u"step_finished"_s && e.value(u"step"_s).toString() == u"step-2"_s;
-    });
-    QVERIFY(sleeper != events.cend());
-    QCOMPARE(sleeper->value(u"outcome"_s).toString(), u"cancelled"_s);
+    QCOMPARE(result.step(u"sleeper"_s, u"step-2"_s).value(u"outcome"_s).toString(), u"cancelled"_s);
     // Nothing left: no record, no cgroup, no process of the sandbox, not even a zombie: the
     // run reports a sandbox deleted, and exits, once its processes are reaped.
     QVERIFY(QDir(m_dir.filePath(u"state/sandboxes"_s)).entryList(QDir::Files).isEmpty());
