@@ -15,7 +15,8 @@ using namespace Qt::StringLiterals;
 static QCommandLineOption stateDirOption()
 {
     return QCommandLineOption(u"state-dir"_s, u"Where sandboxes are recorded (default: %1)"_s
-                                                  .arg(u"$SANDFLOW_STATE_DIR or ~/.local/state/sandflow"_s),
+                                                  .arg(u"$SANDFLOW_STATE_DIR, else $XDG_STATE_HOME/sandflow, else "
+                                                       u"~/.local/state/sandflow"_s),
                               u"DIR"_s);
 }
 

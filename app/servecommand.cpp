@@ -161,7 +161,8 @@ Command serveCommand()
                                 u"KEY"_s),
              QCommandLineOption(u"no-auth"_s, u"Accept requests without a key (loopback addresses only)"_s),
              QCommandLineOption(u"allow-host-path"_s, u"A host directory that host volumes may mount (repeatable)"_s, u"DIR"_s),
-             QCommandLineOption(u"state-dir"_s, u"Where sandboxes are recorded (default: $SANDFLOW_STATE_DIR or ~/.local/state/sandflow)"_s,
+             QCommandLineOption(u"state-dir"_s, u"Where sandboxes are recorded (default: $SANDFLOW_STATE_DIR, else "
+                                                              u"$XDG_STATE_HOME/sandflow, else ~/.local/state/sandflow)"_s,
                                 u"DIR"_s),
              QCommandLineOption(u"max-body"_s, u"The largest request body accepted, uploads included (default: 1Gi)"_s, u"SIZE"_s),
              QCommandLineOption(u"verbose"_s, u"Print one line per request on stderr"_s)},
