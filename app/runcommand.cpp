@@ -17,6 +17,8 @@
 #include <QDir>
 #include <QEventLoop>
 #include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QRandomGenerator>
 #include <QRegularExpression>
 #include <QTimer>
@@ -118,12 +120,38 @@ void awaitDeletions(Runner &runner, const InterruptWatcher &interrupts)
     loop.exec();
 }
 
+// With --json, programs read stdout: the workflow's problems go there too, one JSON object
+// per line as events are, besides the text on stderr.
+void printJsonDiagnostics(const Diagnostics &diagnostics, const Terminal &terminal)
+{
+    for (const Diagnostic &diagnostic : diagnostics.items()) {
+        QJsonObject object{{u"type"_s, u"diagnostic"_s},
+                           {u"severity"_s, diagnostic.severity == Diagnostic::Severity::Error ? u"error"_s : u"warning"_s},
+                           {u"file"_s, diagnostic.file},
+                           {u"text"_s, diagnostic.message}};
+        if (diagnostic.pos.line > 0) {
+            object.insert(u"line"_s, diagnostic.pos.line);
+            object.insert(u"column"_s, std::max(diagnostic.pos.column, 1));
+        }
+        terminal.out(QString::fromUtf8(QJsonDocument(object).toJson(QJsonDocument::Compact)) + u'\n');
+    }
+}
+
+// A run directory that holds a run already would mix two runs' logs and reports.
+bool holdsARun(const QString &directory)
+{
+    const QDir dir(directory);
+    return dir.exists(u"events.jsonl"_s) || dir.exists(u"summary.json"_s);
+}
+
 int run(const QCommandLineParser &parser, const Terminal &terminal)
 {
     const CommandLoader loader(parser, terminal);
     if (!loader.isValid())
         return ExitUsage;
     const LoadResult loaded = loader.load(parser.positionalArguments().first());
+    if (parser.isSet(u"json"_s))
+        printJsonDiagnostics(loaded.diagnostics, terminal);
     if (!loaded.ok())
         return ExitUsage;
     const Workflow &workflow = *loaded.workflow;
@@ -175,6 +203,11 @@ int run(const QCommandLineParser &parser, const Terminal &terminal)
     options.runDirectory = QDir(parser.isSet(u"run-dir"_s) ? parser.value(u"run-dir"_s)
                                                             : u".sandflow/runs/"_s + options.runId)
                                .absolutePath();
+    if (holdsARun(options.runDirectory)) {
+        terminal.err(u"sandflow run: %1 holds a run already; give --run-dir a new directory\n"_s
+                         .arg(options.runDirectory));
+        return ExitUsage;
+    }
     if (!QDir().mkpath(options.runDirectory)) {
         terminal.err(u"sandflow run: cannot create the run directory %1\n"_s.arg(options.runDirectory));
         return ExitUsage;

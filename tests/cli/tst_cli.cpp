@@ -256,6 +256,8 @@ private slots:
     void missingFile();
 
     void unsetSecrets();
+    void runJsonReportsDiagnostics();
+    void runDirectoryIsNotReused();
     void hostVolumes();
     void varOverride_data();
     void varOverride();
@@ -636,6 +638,49 @@ void TestCli::unsetSecrets()
     QVERIFY(!QFileInfo::exists(runs.filePath(u"required"_s)));
     // validate and plan judge the file, not the environment.
     CHECK_EXIT(run({u"validate"_s, required}, env), 0);
+}
+
+// With --json a program reads stdout alone: an invalid workflow's errors (and warnings) are
+// there too, one JSON object per line, and nothing else follows.
+void TestCli::runJsonReportsDiagnostics()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString workflow = dir.filePath(u"bad.yaml"_s);
+    QVERIFY(writeFile(workflow, "version: 1\nname: bad\njobs:\n  a:\n    if: false\n    steps:\n"
+                                "      - run: echo\n        timeout: 30\n"));
+    const Run ran = run({u"run"_s, u"--json"_s, u"--run-dir"_s, dir.filePath(u"run"_s), workflow});
+    CHECK_EXIT(ran, 2);
+    QList<QJsonObject> lines;
+    for (const QString &line : ran.out.split(u'\n', Qt::SkipEmptyParts))
+        lines.append(QJsonDocument::fromJson(line.toUtf8()).object());
+    QCOMPARE(lines, (QList<QJsonObject>{
+        QJsonObject{{u"type"_s, u"diagnostic"_s}, {u"severity"_s, u"warning"_s}, {u"file"_s, workflow},
+                    {u"line"_s, 5}, {u"column"_s, 9}, {u"text"_s, u"this `if` is always false: what it guards never runs"_s}},
+        QJsonObject{{u"type"_s, u"diagnostic"_s}, {u"severity"_s, u"error"_s}, {u"file"_s, workflow},
+                    {u"line"_s, 8}, {u"column"_s, 18},
+                    {u"text"_s, u"`30` for `timeout` needs a unit: `30s` for seconds or `30m` for minutes"_s}}}));
+    QVERIFY(ran.err.contains(u"error: `30` for `timeout` needs a unit"_s));
+    QVERIFY(!QFileInfo::exists(dir.filePath(u"run"_s)));
+}
+
+// A run directory holding a run would mix two runs' logs and reports: it is refused.
+void TestCli::runDirectoryIsNotReused()
+{
+    QTemporaryDir runs;
+    QVERIFY(runs.isValid());
+    const QString runDir = runs.filePath(u"once"_s);
+    CHECK_EXIT(run({u"run"_s, u"--run-dir"_s, runDir, u"workflows/examples/hello.yaml"_s}), 0);
+    QFile events(runDir + u"/events.jsonl"_s);
+    QVERIFY(events.open(QIODevice::ReadOnly));
+    const QByteArray firstRun = events.readAll();
+    events.close();
+    const Run again = run({u"run"_s, u"--run-dir"_s, runDir, u"workflows/examples/hello.yaml"_s});
+    CHECK_EXIT(again, 2);
+    QCOMPARE(again.err, u"sandflow run: %1 holds a run already; give --run-dir a new directory\n"_s
+                            .arg(QDir(runDir).absolutePath()));
+    QVERIFY(events.open(QIODevice::ReadOnly));
+    QCOMPARE(events.readAll(), firstRun);
 }
 
 // `run` lets host volumes mount the workflow's own directory tree, and other directories
