@@ -2,6 +2,7 @@
 // delete its sandbox.
 #include "instancetasks_p.h"
 
+#include "names_p.h"
 #include "sandboxrequestbuilder_p.h"
 #include "steplogwriter.h"
 #include "stepshell_p.h"
@@ -21,6 +22,19 @@ namespace {
 QString outputsPath(int stepIndex, int attempt)
 {
     return u"/tmp/.sandflow-output-%1-%2"_s.arg(stepIndex + 1).arg(attempt);
+}
+
+/// Where a `run` step's $SANDFLOW_ENV lives in the sandbox; one file per attempt.
+QString envFilePath(int stepIndex, int attempt)
+{
+    return u"/tmp/.sandflow-env-%1-%2"_s.arg(stepIndex + 1).arg(attempt);
+}
+
+/// Whether a `run` step comes after step `index`: only such a step sees what $SANDFLOW_ENV adds.
+bool runStepFollows(const Job &job, int index)
+{
+    return std::any_of(job.steps.cbegin() + index + 1, job.steps.cend(),
+                       [](const Step &step) { return step.kind == Step::Kind::Run; });
 }
 
 /// What `steps.<id>.outcome` reads: a time-out is a failure there, as in GitHub Actions.
@@ -438,6 +452,22 @@ void InstanceTasks::finishStep(const Step &step, const QString &id, const QStrin
     m_run.publish(finished);
 }
 
+// What a step wrote to $SANDFLOW_ENV is the environment of the later steps, as $GITHUB_ENV
+// is. A name a shell cannot export, or one of the runner's own, is refused with a warning.
+void InstanceTasks::addEnvironment(const QString &step, const QJsonObject &added)
+{
+    for (auto it = added.constBegin(); it != added.constEnd(); ++it) {
+        const QString &name = it.key();
+        if (isValidName(name, NameKind::EnvironmentVariable) && !name.startsWith(u"SANDFLOW_"_s)) {
+            m_state->addedEnv.insert(name, it.value());
+            continue;
+        }
+        RunEvent warning = stepEvent(RunEvent::Type::Warning, step, QString());
+        warning.text = u"$SANDFLOW_ENV: `%1` is not a variable a step may set; it is left out"_s.arg(name);
+        m_run.publish(warning);
+    }
+}
+
 // The grade step's `reward=` is the task's reward. One that is not a number is reported,
 // not kept: a report that averaged it as 0 would be wrong without saying so.
 void InstanceTasks::keepReward(const QString &step, const QJsonObject &outputs)
@@ -485,12 +515,17 @@ AsyncJob *InstanceTasks::makeStepJob(const Step &step, int index, const QString 
         request.command = stepShellCommand(shell, script);
         if (request.command.isEmpty())
             return invalid(u"`shell: %1` has no `{0}` for the script file"_s.arg(shell));
-        for (auto it = jobEnv.constBegin(); it != jobEnv.constEnd(); ++it)
-            request.env.insert(it.key(), it.value().toString());
-        for (auto it = stepEnv.constBegin(); it != stepEnv.constEnd(); ++it)
-            request.env.insert(it.key(), it.value().toString());
+        // From lowest to highest precedence: CI=true (as CI systems set it, for scripts that
+        // check it), the workflow's and job's env, what earlier steps added, the step's env.
+        request.env.insert(u"CI"_s, u"true"_s);
+        for (const QJsonObject *env : {&jobEnv, &std::as_const(m_state->addedEnv), &std::as_const(stepEnv)}) {
+            for (auto it = env->constBegin(); it != env->constEnd(); ++it)
+                request.env.insert(it.key(), it.value().toString());
+        }
         const QString outputFile = outputsPath(index, attempt);
         request.env.insert(u"SANDFLOW_OUTPUT"_s, outputFile);
+        const QString envFile = envFilePath(index, attempt);
+        request.env.insert(u"SANDFLOW_ENV"_s, envFile);
         request.cwd = cwd;
         if (!user.isEmpty()) {
             bool numeric = false;
@@ -515,9 +550,17 @@ AsyncJob *InstanceTasks::makeStepJob(const Step &step, int index, const QString 
                              });
             return command;
         }
-        auto *job = new CommandStepJob(m_run.runner, sandbox, request, lines,
-                                       m_readsOutputs->contains(id) || step.grade ? outputFile : QString());
-        QObject::connect(job, &AsyncJob::finished, job, [job, outputs] { *outputs = job->outputs(); });
+        StepFiles files;
+        if (m_readsOutputs->contains(id) || step.grade)
+            files.outputs = outputFile;
+        if (runStepFollows(m_job, index))
+            files.env = envFile;
+        auto *job = new CommandStepJob(m_run.runner, sandbox, request, lines, files);
+        const std::shared_ptr<InstanceTasks> self = shared_from_this();
+        QObject::connect(job, &AsyncJob::finished, job, [self, job, outputs, id] {
+            *outputs = job->outputs();
+            self->addEnvironment(id, job->addedEnv());
+        });
         return job;
     }
     case Step::Kind::Write: {

@@ -59,6 +59,7 @@ private:
                     const std::optional<JobError> &error, int attempts, const QJsonObject &outputs,
                     bool continueOnError);
     void keepReward(const QString &step, const QJsonObject &outputs);
+    void addEnvironment(const QString &step, const QJsonObject &added);
     bool conditionHolds(const Step &step, const QString &id, const ConditionState &condition);
     bool evaluateBool(const Setting<bool> &setting, bool fallback);
     bool continuesOnError();

@@ -99,6 +99,11 @@ FileInfo::Type fileTypeFromName(const QString &name)
     return FileInfo::Type::Other;
 }
 
+bool isFileNotFound(const JobError &error)
+{
+    return error.code == u"FILE_NOT_FOUND"_s || error.code == u"NOT_FOUND"_s;
+}
+
 QString fileTypeName(FileInfo::Type type)
 {
     switch (type) {

@@ -168,6 +168,11 @@ struct FileInfo
     QString group;
     int mode = 0;                   ///< permission bits, 0 to 0777
 };
+
+/// A file or directory that is not there: FILE_NOT_FOUND, as this contract names it, or
+/// NOT_FOUND, as the local runner's agent reports it.
+bool isFileNotFound(const JobError &error);
+
 QString fileTypeName(FileInfo::Type type);
 /// The reverse of fileTypeName(); Other for a name it does not give.
 FileInfo::Type fileTypeFromName(const QString &name);

@@ -36,12 +36,12 @@ void LineSplitter::flush()
 }
 
 CommandStepJob::CommandStepJob(Runner *runner, QString sandboxId, CommandRequest request, LineSink lines,
-                               QString outputsPath)
+                               StepFiles files)
     : m_runner(runner)
     , m_sandboxId(std::move(sandboxId))
     , m_request(std::move(request))
     , m_lines(std::move(lines))
-    , m_outputsPath(std::move(outputsPath))
+    , m_files(std::move(files))
 {
 }
 
@@ -54,10 +54,10 @@ void CommandStepJob::doStart()
     connect(m_command, &AsyncJob::finished, this, [this](AsyncJob *command) {
         m_lines.flush();
         const std::optional<JobError> error = command->error();
-        if (m_outputsPath.isEmpty() || (error && error->kind == JobError::Kind::Cancelled))
+        if (error && error->kind == JobError::Kind::Cancelled)
             finish(error);
         else
-            readOutputs(error);
+            readFiles(error);
     });
     m_command->start();
 }
@@ -72,33 +72,45 @@ void CommandStepJob::doCancel()
         finish(cancelledError());
 }
 
-// Outputs are read after a failure too: a step may say why it failed. The file is the
-// sandbox's to fill, so no more of it is read than outputs may hold: one byte past the limit
-// tells that it was over.
-void CommandStepJob::readOutputs(std::optional<JobError> commandError)
+// The files are read after a failure too: a step may say why it failed.
+void CommandStepJob::readFiles(std::optional<JobError> commandError)
 {
-    FileReadJob *read = m_runner->downloadFile(m_sandboxId, m_outputsPath, 0, MaxOutputsBytes + 1);
+    readFile(m_files.outputs, u"$SANDFLOW_OUTPUT"_s, &m_outputs, commandError, [this, commandError] {
+        readFile(m_files.env, u"$SANDFLOW_ENV"_s, &m_addedEnv, commandError, [this, commandError] {
+            finish(commandError);
+        });
+    });
+}
+
+// The file is the sandbox's to fill, so no more of it is read than it may hold: one byte past
+// the limit tells that it was over. Then `next`, unless the step fails here.
+void CommandStepJob::readFile(const QString &path, const QString &variable, QJsonObject *into,
+                              const std::optional<JobError> &commandError, std::function<void()> next)
+{
+    if (path.isEmpty())
+        return next();
+    FileReadJob *read = m_runner->downloadFile(m_sandboxId, path, 0, MaxOutputsBytes + 1);
     auto content = std::make_shared<QByteArray>();
     connect(read, &FileReadJob::data, this, [content](const QByteArray &bytes) {
         content->append(bytes.left(MaxOutputsBytes + 1 - content->size()));
     });
-    connect(read, &AsyncJob::finished, this, [this, content, commandError](AsyncJob *job) {
-        // A step that wrote no outputs has no file.
-        if (job->error() && job->error()->code != u"NOT_FOUND"_s) {
+    connect(read, &AsyncJob::finished, this, [this, content, commandError, variable, into, next](AsyncJob *job) {
+        // A step that wrote nothing has no file.
+        if (job->error() && !isFileNotFound(*job->error())) {
             finish(commandError ? commandError : job->error());
             return;
         }
         if (content->size() > MaxOutputsBytes) {
             finish(commandError ? commandError
                                 : JobError{JobError::Kind::Task, u"STEP_OUTPUTS_TOO_LARGE"_s,
-                                           u"the step wrote more than %1 MiB to $SANDFLOW_OUTPUT: outputs are for "
-                                           u"short values; write files and download them instead"_s
-                                               .arg(MaxOutputsBytes >> 20),
+                                           u"the step wrote more than %1 MiB to %2: it is for short values; write "
+                                           u"files and download them instead"_s
+                                               .arg(MaxOutputsBytes >> 20).arg(variable),
                                            {{u"limitBytes"_s, MaxOutputsBytes}}});
             return;
         }
-        m_outputs = parseStepOutputs(*content);
-        finish(commandError);
+        *into = parseStepOutputs(*content);
+        next();
     });
     read->start();
 }

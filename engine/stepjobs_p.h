@@ -32,15 +32,25 @@ private:
     QByteArray m_partial[2];
 };
 
-/// A `run` step: the command, then (when `outputsPath` is set) its outputs file.
+/// The files a `run` step fills for the runner, read once its command has ended. An empty
+/// path is not read: nothing would use what it holds.
+struct StepFiles
+{
+    QString outputs;    ///< $SANDFLOW_OUTPUT: the step's outputs
+    QString env;        ///< $SANDFLOW_ENV: environment variables for the later steps
+};
+
+/// A `run` step: the command, then the files it filled.
 class CommandStepJob final : public AsyncJob
 {
 public:
-    CommandStepJob(Runner *runner, QString sandboxId, CommandRequest request, LineSink lines, QString outputsPath);
+    CommandStepJob(Runner *runner, QString sandboxId, CommandRequest request, LineSink lines, StepFiles files);
 
     const QJsonObject &outputs() const { return m_outputs; }
+    /// What the step wrote to $SANDFLOW_ENV, by name.
+    const QJsonObject &addedEnv() const { return m_addedEnv; }
 
-    /// The most a step may write to $SANDFLOW_OUTPUT (GitHub Actions allows 1 MB per job).
+    /// The most a step may write to each of its files (GitHub Actions allows 1 MB per job).
     static constexpr qsizetype MaxOutputsBytes = 1 << 20;
 
 protected:
@@ -48,15 +58,18 @@ protected:
     void doCancel() override;
 
 private:
-    void readOutputs(std::optional<JobError> commandError);
+    void readFiles(std::optional<JobError> commandError);
+    void readFile(const QString &path, const QString &variable, QJsonObject *into,
+                  const std::optional<JobError> &commandError, std::function<void()> next);
 
     Runner *m_runner;
     QString m_sandboxId;
     CommandRequest m_request;
     LineSplitter m_lines;
-    QString m_outputsPath;
+    StepFiles m_files;
     QPointer<CommandJob> m_command;
     QJsonObject m_outputs;
+    QJsonObject m_addedEnv;
 };
 
 /// An `upload` step (a host file, or a directory whose contents go below `to`, sent one

@@ -52,6 +52,7 @@ struct InstanceState
     bool backgroundFailed = false;
     QJsonObject outputs;
     std::optional<double> reward;   ///< the grade step's `reward=` output
+    QJsonObject addedEnv;           ///< what steps wrote to $SANDFLOW_ENV, for the later ones
     QHash<QString, int> attempts;             ///< by step display id
     QHash<QString, QDateTime> stepStartedAt;
     QList<QPointer<BackgroundStep>> background;

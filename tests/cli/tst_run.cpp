@@ -60,6 +60,8 @@ private slots:
     void secretsAreMaskedEverywhere();
     void skippedJobsAreReported();
     void gradeRewardsAreKept();
+    void environmentFileSetsLaterSteps_data() { runnerRows(); }
+    void environmentFileSetsLaterSteps();
     void jobContinueOnError();
     void floodedOutputsFailTheStep();
     void strategyExpressions();
@@ -468,6 +470,24 @@ void TestRun::gradeRewardsAreKept()
     QCOMPARE(rewardWarnings, QStringList{u"solve (hard, broken): the grade step's reward `lots` is not a number; "
                                          u"the task has no reward"_s});
     QVERIFY2(result.err.contains(u"4 passed, mean reward 0.4167 over 3"_s), qPrintable(result.err));
+}
+
+void TestRun::environmentFileSetsLaterSteps()
+{
+    // Both runners: the first step of a workflow without an env file reads a missing file.
+    const RunResult result = run(u"tests/data/run/env-file.yaml"_s, onRunner());
+    QVERIFY2(result.exitCode == 0, qPrintable(result.err));
+    QCOMPARE(result.lines(u"steps"_s), (QStringList{u"ci=true"_s, u"greeting=hello from step 1"_s,
+                                                   u"notes=line one|line two"_s,
+                                                   u"from-workflow=overridden by step 1"_s,
+                                                   u"overridden=by the step's own env"_s,
+                                                   u"output-file=/tmp/.sandflow-output-2-1"_s}));
+    QStringList warnings;
+    for (const QJsonObject &warning : result.eventsOf(u"warning"_s)) {
+        if (warning.value(u"text"_s).toString().contains(u"SANDFLOW_ENV"_s))
+            warnings.append(warning.value(u"text"_s).toString());
+    }
+    QCOMPARE(warnings, QStringList{u"$SANDFLOW_ENV: `SANDFLOW_OUTPUT` is not a variable a step may set; it is left out"_s});
 }
 
 // $SANDFLOW_OUTPUT is the sandbox's to fill: the runner reads no more of it than outputs
