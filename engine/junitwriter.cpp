@@ -73,7 +73,8 @@ void JUnitWriter::handle(const RunEvent &event)
     m_summary.add(event);
     if (event.type != RunEvent::Type::LogLine)
         return;
-    QStringList &tail = m_tails[stepKey(event.job, event.step)];
+    Tails &tails = m_tails[stepKey(event.job, event.step)];
+    QStringList &tail = event.stream == u"stderr"_s ? tails.err : tails.out;
     if (tail.size() == OutputLines)
         tail.removeFirst();
     tail.append(event.text);
@@ -126,9 +127,11 @@ void JUnitWriter::close()
                     xml.writeAttribute(u"message"_s, xmlText(step.error.isEmpty() ? step.conclusion : step.error));
                     xml.writeAttribute(u"type"_s, step.conclusion);
                     xml.writeEndElement();
-                    const QStringList tail = m_tails.value(stepKey(job->name, step.id));
-                    if (!tail.isEmpty())
-                        xml.writeTextElement(u"system-out"_s, xmlText(tail.join(u'\n') + u'\n'));
+                    const Tails tails = m_tails.value(stepKey(job->name, step.id));
+                    if (!tails.out.isEmpty())
+                        xml.writeTextElement(u"system-out"_s, xmlText(tails.out.join(u'\n') + u'\n'));
+                    if (!tails.err.isEmpty())
+                        xml.writeTextElement(u"system-err"_s, xmlText(tails.err.join(u'\n') + u'\n'));
                 } else if (step.conclusion == u"skipped"_s || step.conclusion == u"cancelled"_s) {
                     xml.writeStartElement(u"skipped"_s);
                     xml.writeAttribute(u"message"_s, step.conclusion);

@@ -6,7 +6,8 @@
 //         <testcase classname="JOB INSTANCE" name="STEP NAME" time="1.234">
 //           <failure message="ERROR" type="failure|timed_out"/>   conclusion failure, timed_out
 //           <skipped message="skipped|cancelled"/>                skipped, cancelled
-//           <system-out>last 50 lines of a failed step</system-out>
+//           <system-out>last 50 lines of a failed step's stdout</system-out>
+//           <system-err>last 50 lines of its stderr</system-err>
 //         </testcase>
 //
 // A step allowed to fail (continue-on-error) passes. Times are seconds; `errors` is always
@@ -39,7 +40,13 @@ public:
 private:
     QString m_filePath;
     RunSummary m_summary;
-    QHash<QString, QStringList> m_tails;   ///< the last lines of each step, by job and step
+    /// The last lines of each step's stdout and stderr, by job and step.
+    struct Tails
+    {
+        QStringList out;
+        QStringList err;
+    };
+    QHash<QString, Tails> m_tails;
     QString m_error;
 };
 

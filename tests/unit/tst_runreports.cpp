@@ -411,6 +411,7 @@ private:
         QStringList suites;
         QStringList cases;   // "classname/name: result"
         QString failedOutput;
+        QString failedErrors;
         QString current;
         while (!xml.atEnd()) {
             xml.readNext();
@@ -431,11 +432,12 @@ private:
                 cases.last() += u" failure(%1: %2)"_s.arg(a.value(u"type"_s), a.value(u"message"_s));
             } else if (name == u"skipped"_s) {
                 cases.last() += u" skipped(%1)"_s.arg(a.value(u"message"_s));
-            } else if (name == u"system-out"_s) {
+            } else if (name == u"system-out"_s || name == u"system-err"_s) {
+                const bool out = name == u"system-out"_s;
                 const QString text = xml.readElementText();
-                cases.last() += u" out(%1 lines)"_s.arg(text.count(u'\n'));
+                cases.last() += u" %1(%2 lines)"_s.arg(out ? u"out"_s : u"err"_s).arg(text.count(u'\n'));
                 if (cases.last().startsWith(Test1))
-                    failedOutput = text;
+                    (out ? failedOutput : failedErrors) = text;
             }
         }
         QVERIFY2(!xml.hasError(), qPrintable(xml.errorString()));
@@ -448,13 +450,15 @@ private:
             u"build/Lint 0.300"_s,
             u"build/Docs 0.000 skipped(skipped)"_s,
             u"test (3.11, tuned)/Run tests 2.500"_s,
-            u"test (3.11; tuned)/Run tests 4.000 failure(failure: exit status 2) out(50 lines)"_s,
+            u"test (3.11; tuned)/Run tests 4.000 failure(failure: exit status 2) out(50 lines) err(1 lines)"_s,
             u"test (3.12)/Run tests 6.000 failure(timed_out: timed out after 6s)"_s,
             u"test (3.12)/Upload 0.000 skipped(cancelled)"_s}));
+        // stdout and stderr apart: the last 50 of 60 lines, and the one line on stderr.
         QStringList tail = failedOutput.split(u'\n');
         QCOMPARE(tail.size(), 51);
-        QCOMPARE(tail.first(), u"line 12"_s);
-        QCOMPARE(tail.at(49), u"\ufffd[31mtoken=***\ufffd[0m"_s);
+        QCOMPARE(tail.first(), u"line 11"_s);
+        QCOMPARE(tail.at(49), u"line 60"_s);
+        QCOMPARE(failedErrors, u"\ufffd[31mtoken=***\ufffd[0m\n"_s);
     }
 };
 
