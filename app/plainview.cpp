@@ -17,12 +17,13 @@ PlainView::PlainView(QIODevice *device)
 static QString finished(const QString &what, const RunEvent &event)
 {
     const QString conclusion = event.conclusion.isEmpty() ? event.outcome : event.conclusion;
-    QString text = u"%1 %2 %3"_s.arg(outcomeSymbol(conclusion), what, event.outcome);
+    QString text = u"%1 %2 %3"_s.arg(outcomeSymbol(conclusion), what, outcomeText(event.outcome));
     if (conclusion != event.outcome)
         text += u", allowed to fail"_s;
     if (!isSkipped(conclusion))
         text += u' ' + formatElapsed(event.durationMs);
-    if (!event.text.isEmpty())
+    // A message that only repeats the outcome ("cancelled: cancelled") is left out.
+    if (!event.text.isEmpty() && event.text != event.outcome && event.text != outcomeText(event.outcome))
         text += u": "_s + event.text;
     return text;
 }
@@ -35,7 +36,7 @@ QString PlainView::line(const RunEvent &event)
     case Type::RunStarted:
         return u"run %1 started: %2"_s.arg(event.runId, event.text);
     case Type::RunFinished:
-        return u"run %1 %2 in %3"_s.arg(event.runId, event.outcome, formatElapsed(event.durationMs));
+        return u"run %1 %2 in %3"_s.arg(event.runId, outcomeText(event.outcome), formatElapsed(event.durationMs));
     case Type::JobStarted:
         return prefix + u"▶ job started"_s;
     case Type::JobFinished:

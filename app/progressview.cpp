@@ -150,7 +150,7 @@ void ProgressView::handle(const RunEvent &event)
 
 QString ProgressView::groupLine(const Group &group) const
 {
-    qsizetype running = 0, succeeded = 0, failed = 0, skipped = 0;
+    qsizetype running = 0, succeeded = 0, failed = 0, skipped = 0, cancelled = 0;
     for (const Instance &instance : group.instances) {
         if (instance.outcome.isEmpty())
             ++running;
@@ -158,24 +158,29 @@ QString ProgressView::groupLine(const Group &group) const
             ++succeeded;
         else if (isFailure(instance.outcome))
             ++failed;
+        else if (instance.outcome == u"cancelled"_s)
+            ++cancelled;
         else
             ++skipped;
     }
     const qsizetype total = std::max(group.total, group.instances.size());
-    const qsizetype done = succeeded + failed + skipped;
-    QString symbol = u"○"_s;
+    const qsizetype done = succeeded + failed + skipped + cancelled;
+    QString symbol = QString::fromUtf16(WaitingSymbol);
     if (running > 0 || (done > 0 && done < total))
         symbol = u"▸"_s;
     else if (done == total)
         symbol = failed > 0 ? u"✘"_s : u"✔"_s;
-    return u"%1 %2  %3/%4  running %5  ✔ %6  ✘ %7  ○ %8"_s.arg(symbol, group.jobId)
+    QString line = u"%1 %2  %3/%4  running %5  ✔ %6  ✘ %7  ○ %8"_s.arg(symbol, group.jobId)
         .arg(done).arg(total).arg(running).arg(succeeded).arg(failed).arg(skipped);
+    if (cancelled > 0)
+        line += u"  ⊘ %1"_s.arg(cancelled);
+    return line;
 }
 
 QString ProgressView::instanceLine(const Instance &instance, const QDateTime &now) const
 {
     if (!instance.outcome.isEmpty()) {
-        QString line = u"%1 %2  %3"_s.arg(outcomeSymbol(instance.outcome), instance.name, instance.outcome);
+        QString line = u"%1 %2  %3"_s.arg(outcomeSymbol(instance.outcome), instance.name, outcomeText(instance.outcome));
         if (!isSkipped(instance.outcome))
             line += u"  "_s + formatElapsed(instance.durationMs);
         return line;
@@ -195,19 +200,19 @@ QString ProgressView::render(int width, int height, const QDateTime &now) const
     const qint64 elapsed = m_outcome.isEmpty() ? m_startedAt.msecsTo(now) : m_durationMs;
     QString header = u"%1  %2  "_s.arg(m_workflow, m_runId);
     if (!m_outcome.isEmpty())
-        header += m_outcome + u" in "_s;
+        header += outcomeText(m_outcome) + u" in "_s;
     lines.append(header + formatElapsed(elapsed));
     for (const Group &group : m_groups) {
         if (group.total > 1 || group.instances.size() > 1)
             lines.append(groupLine(group));
         else if (group.instances.isEmpty())
-            lines.append(u"○ %1  waiting"_s.arg(group.jobId));
+            lines.append(u"%1 %2  waiting"_s.arg(QString::fromUtf16(WaitingSymbol), group.jobId));
         else
             lines.append(instanceLine(group.instances.first(), now));
     }
     for (const Failure &failure : m_failures) {
         lines.append(u"✘ %1 › %2 %3: %4 after %5"_s.arg(failure.job, failure.step, failure.stepName,
-                                                         failure.outcome, formatElapsed(failure.durationMs)));
+                                                         outcomeText(failure.outcome), formatElapsed(failure.durationMs)));
         if (!failure.error.isEmpty())
             lines.last() += u": "_s + failure.error;
         for (const QString &line : failure.lastLines)

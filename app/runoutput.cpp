@@ -32,8 +32,8 @@ RunOutput::RunOutput(const RunOptions &run, const Options &options, const Termin
     , m_junitPath(options.junitPath.isEmpty() ? run.runDirectory + u"/junit.xml"_s : options.junitPath)
 {
     m_bus.setMasker(SecretMasker(run.secrets.values()));
-    auto *logs = m_bus.addSink(std::make_unique<StepLogWriter>(run.runDirectory, options.logLimitBytes));
-    m_summary = m_bus.addSink(std::make_unique<SummaryWriter>(run.runDirectory, logs));
+    m_logs = m_bus.addSink(std::make_unique<StepLogWriter>(run.runDirectory, options.logLimitBytes));
+    m_summary = m_bus.addSink(std::make_unique<SummaryWriter>(run.runDirectory, m_logs));
     m_bus.addSink(std::make_unique<JUnitWriter>(m_junitPath));
     // The journal keeps every event for tools and for resuming; a view keeps only some.
     // Unbuffered: what a killed run leaves in it is everything up to its end.
@@ -82,6 +82,7 @@ void RunOutput::close()
     locations.runDirectory = m_run.runDirectory;
     locations.summaryFile = m_summary->filePath();
     locations.junitFile = m_junitPath;
+    locations.stepLog = [logs = m_logs](const QString &job, const QString &step) { return logs->logPath(job, step); };
     const QString summary = formatRunSummary(m_summary->summary(), locations);
     // With --json, stdout is for programs only.
     if (m_options.json)

@@ -12,6 +12,7 @@
 #include <memory>
 
 namespace Sandflow {
+class StepLogWriter;
 class SummaryWriter;
 struct Workflow;
 }
@@ -46,6 +47,7 @@ private:
     QFile m_journal;
     RunEventBus m_bus;
     SummaryWriter *m_summary = nullptr;
+    StepLogWriter *m_logs = nullptr;
     QString m_junitPath;
 };
 

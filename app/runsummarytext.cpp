@@ -51,9 +51,36 @@ static QList<JobCounts> countByJobId(const RunSummary &summary)
     return counts;
 }
 
+// Each failed step, with its log, so that the next thing to read is one copy away.
+static QString failedSteps(const RunSummary &summary, const ReportLocations &locations)
+{
+    QString text;
+    int listed = 0;
+    int unlisted = 0;
+    for (const JobSummary &job : summary.jobs) {
+        for (const StepSummary &step : job.steps) {
+            if (!step.failed())
+                continue;
+            if (listed == MaxFailedListed) {
+                ++unlisted;
+                continue;
+            }
+            ++listed;
+            text += u"  ✘ %1 › %2: %3\n"_s.arg(job.name, step.id,
+                                               step.error.isEmpty() ? outcomeText(step.conclusion) : step.error);
+            const QString log = locations.stepLog ? locations.stepLog(job.name, step.id) : QString();
+            if (!log.isEmpty())
+                text += u"      %1\n"_s.arg(locations.runDirectory.isEmpty() ? log : locations.runDirectory + u'/' + log);
+        }
+    }
+    if (unlisted > 0)
+        text += u"  and %1 more (see the summary)\n"_s.arg(unlisted);
+    return text.isEmpty() ? text : u"Failed:\n"_s + text;
+}
+
 QString formatRunSummary(const RunSummary &summary, const ReportLocations &locations)
 {
-    QString text = u"Run %1: %2 in %3\n"_s.arg(summary.runId, summary.outcome, formatElapsed(summary.durationMs));
+    QString text = u"Run %1: %2 in %3\n"_s.arg(summary.runId, outcomeText(summary.outcome), formatElapsed(summary.durationMs));
     const QList<JobCounts> counts = countByJobId(summary);
     qsizetype idWidth = 0;
     for (const JobCounts &job : counts)
@@ -70,11 +97,16 @@ QString formatRunSummary(const RunSummary &summary, const ReportLocations &locat
         add(job.cancelled, u"cancelled"_s);
         if (job.rewarded > 0)
             parts.append(u"mean reward %1 over %2"_s.arg(job.rewardSum / job.rewarded, 0, 'g', 4).arg(job.rewarded));
-        const QString symbol = job.failed > 0 ? u"✘"_s : job.passed > 0 ? u"✔"_s : u"○"_s;
+        const QString symbol = job.failed > 0 ? u"✘"_s
+            : job.passed > 0                  ? u"✔"_s
+            : job.cancelled > 0               ? u"⊘"_s
+                                              : u"○"_s;
         text += u"  %1 %2  %3\n"_s.arg(symbol, job.jobId.leftJustified(idWidth), parts.join(u", "_s));
     }
+    text += failedSteps(summary, locations);
     const QList<SlowStep> slowest = summary.slowestSteps(5);
-    if (!slowest.isEmpty()) {
+    // Steps that all took less than the view shows (0.0s) tell nothing.
+    if (!slowest.isEmpty() && slowest.first().durationMs >= 50) {
         text += u"Slowest steps:\n"_s;
         for (const SlowStep &step : slowest)
             text += u"  %1  %2 › %3\n"_s.arg(formatElapsed(step.durationMs), 6).arg(step.job, step.step);

@@ -6,6 +6,8 @@
 
 #include <QString>
 
+#include <functional>
+
 namespace Sandflow::Cli {
 
 /// Where a run's reports are; empty ones are not mentioned.
@@ -14,6 +16,8 @@ struct ReportLocations
     QString runDirectory;
     QString summaryFile;
     QString junitFile;
+    /// A step's log, relative to the run directory, by job instance and step; empty if none.
+    std::function<QString(const QString &job, const QString &step)> stepLog;
 };
 
 /// For example:
@@ -22,13 +26,18 @@ struct ReportLocations
 ///       ✔ build   1 passed
 ///       ✘ test    1 passed, 2 failed
 ///       ○ deploy  1 skipped
+///     Failed:
+///       ✘ test (3.11) › step-1: exit status 2
+///           runs/r1/test-3.11/step-1.log
 ///     Slowest steps:
 ///        6.0s  test (3.12) › step-1
 ///     Run directory: runs/r1
 ///     Summary: runs/r1/summary.json
 ///     JUnit: runs/r1/junit.xml
 ///
-/// Jobs are counted by instance; timed_out counts as failed.
+/// Jobs are counted by instance; timed_out counts as failed. At most MaxFailedListed failed
+/// steps are named; slowest steps that all took less than 0.1 s are not shown.
+inline constexpr int MaxFailedListed = 10;
 QString formatRunSummary(const RunSummary &summary, const ReportLocations &locations);
 
 } // namespace Sandflow::Cli

@@ -30,9 +30,16 @@ QString outcomeSymbol(const QString &conclusion)
         return u"✔"_s;
     if (isFailure(conclusion))
         return u"✘"_s;
-    if (isSkipped(conclusion))
+    if (conclusion == u"skipped"_s)
         return u"○"_s;
+    if (conclusion == u"cancelled"_s)
+        return u"⊘"_s;
     return u"▸"_s;
+}
+
+QString outcomeText(const QString &outcome)
+{
+    return QString(outcome).replace(u'_', u' ');
 }
 
 } // namespace Sandflow::Cli::Internal

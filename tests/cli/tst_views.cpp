@@ -113,7 +113,7 @@ private slots:
         QCOMPARE(view.render(100, 20, at(3500)).split(u'\n'), (QStringList{
             u"CI  r1  3.5s"_s,
             u"▸ build  compile Compile  2.5s"_s,
-            u"○ deploy  waiting"_s,
+            u"⋯ deploy  waiting"_s,
             u"▸ eval  2/5  running 1  ✔ 1  ✘ 1  ○ 0"_s,
             u"✘ eval (b) › step-1 Score: failure after 1.9s: exit status 3"_s,
             u"    line 2 [0m"_s,
@@ -122,7 +122,7 @@ private slots:
             u"    line 5 [0m"_s,
             u"    line 6 [0m"_s}));
         QCOMPARE(view.render(12, 4, at(3500)).split(u'\n'), (QStringList{
-            u"CI  r1  3.5s"_s, u"▸ build  com"_s, u"○ deploy  wa"_s, u"+7 more"_s}));
+            u"CI  r1  3.5s"_s, u"▸ build  com"_s, u"⋯ deploy  wa"_s, u"+7 more"_s}));
         QVERIFY(device.writes.isEmpty());   // nothing is drawn before the timer or a redraw
 
         RunEvent done = finished(Type::RunFinished, 9000, {}, u"failure"_s, 9000);
@@ -195,6 +195,9 @@ private slots:
         timedOut.step = u"step-2"_s;
         RunEvent skipped = finished(Type::StepFinished, 20, u"test (3.11)"_s, u"skipped"_s, 0);
         skipped.step = u"step-3"_s;
+        RunEvent cancelled = finished(Type::StepFinished, 20, u"test (3.11)"_s, u"cancelled"_s, 0);
+        cancelled.step = u"step-4"_s;
+        cancelled.text = u"cancelled"_s;
         RunEvent retry = step(Type::StepRetrying, 20, u"test (3.11)"_s, u"step-1"_s);
         retry.text = u"exit status 1"_s;
         retry.details = QJsonObject{{u"backoffMs"_s, 2000}};
@@ -212,7 +215,7 @@ private slots:
                                   step(Type::StepStarted, 0, u"test (3.11)"_s, u"step-1"_s, u"Install"_s),
                                   log, retry, second,
                                   succeeded,
-                                  allowed, timedOut, skipped, kept, warning, done})
+                                  allowed, timedOut, skipped, cancelled, kept, warning, done})
             view.handle(e);
         QStringList lines;
         for (const QByteArray &write : std::as_const(device.writes)) {
@@ -227,8 +230,9 @@ private slots:
             u"[test (3.11)] ▶ step-1 Install (attempt 2)"_s,
             u"[test (3.11)] ✔ step-1 success 1.2s"_s,
             u"[test (3.11)] ✔ lint failure, allowed to fail 0.3s: exit status 1"_s,
-            u"[test (3.11)] ✘ step-2 timed_out 30.0s"_s,
+            u"[test (3.11)] ✘ step-2 timed out 30.0s"_s,
             u"[test (3.11)] ○ step-3 skipped"_s,
+            u"[test (3.11)] ⊘ step-4 cancelled"_s,
             u"[test (3.11)] sandbox sb-1 kept"_s,
             u"warning: [test (3.11)] step-1: slow"_s,
             u"run r1 failure in 1m01s"_s}));
@@ -278,11 +282,22 @@ private slots:
         // Rewards of the graded instances (the timed-out one has none) are averaged.
         summary.jobs[1].reward = 1.0;
         summary.jobs[2].reward = 0.25;
-        QCOMPARE(formatRunSummary(summary, {u"runs/r1"_s, u"runs/r1/summary.json"_s, QString()}),
+        // The failed steps are named with their logs, the timed-out one in words.
+        summary.jobs[2].steps[0].conclusion = u"failure"_s;
+        summary.jobs[2].steps[0].error = u"exit status 2"_s;
+        summary.jobs[3].steps[0].conclusion = u"timed_out"_s;
+        const auto stepLog = [](const QString &job, const QString &step) {
+            return job == u"test (b)"_s ? u"test-b/"_s + step + u".log"_s : QString();
+        };
+        QCOMPARE(formatRunSummary(summary, {u"runs/r1"_s, u"runs/r1/summary.json"_s, QString(), stepLog}),
                  u"Run r1: failure in 11.3s\n"
                  u"  ✔ build   1 passed\n"
                  u"  ✘ test    1 passed, 2 failed, 1 cancelled, mean reward 0.625 over 2\n"
                  u"  ○ deploy  1 skipped\n"
+                 u"Failed:\n"
+                 u"  ✘ test (b) › step-1: exit status 2\n"
+                 u"      runs/r1/test-b/step-1.log\n"
+                 u"  ✘ test (c) › step-1: timed out\n"
                  u"Slowest steps:\n"
                  u"    6.0s  test (c) › step-1\n"
                  u"    4.0s  test (b) › step-1\n"
@@ -290,6 +305,15 @@ private slots:
                  u"    1.2s  build › step-1\n"
                  u"Run directory: runs/r1\n"
                  u"Summary: runs/r1/summary.json\n"_s);
+
+        // Steps that all took less than a tenth of a second are no slowest steps; a timed-out
+        // run reads in words.
+        RunSummary quick;
+        quick.runId = u"r2"_s;
+        quick.outcome = u"timed_out"_s;
+        quick.durationMs = 40;
+        quick.jobs = {job(u"a"_s, u"a"_s, u"success"_s, 40)};
+        QCOMPARE(formatRunSummary(quick, {}), u"Run r2: timed out in 0.0s\n  ✔ a  1 passed\n"_s);
     }
 };
 
