@@ -34,11 +34,12 @@ Command createCommand()
             u"Creates a sandbox, waits until it can run commands, and prints its id alone on stdout,\n"
             u"so that scripts can write ID=$(sandflow sandbox create). Like the OpenSandbox SDKs, it asks\n"
             u"for 1 CPU and 2Gi of memory, runs `tail -f /dev/null` as the sandbox's main process, and\n"
-            u"lets the sandbox expire after 600 seconds unless --timeout says otherwise. A sandbox that\n"
+            u"lets the sandbox expire after 10 minutes unless --timeout says otherwise. A sandbox that\n"
             u"does not become ready within 30 seconds is deleted again."_s,
             {QCommandLineOption(u"image"_s, u"The image to run (default: ubuntu)"_s, u"IMAGE"_s, u"ubuntu"_s),
-             QCommandLineOption(u"timeout"_s, u"Seconds until the sandbox expires, at least 60, or `none` (default: 600)"_s,
-                                u"SECONDS"_s),
+             QCommandLineOption(u"timeout"_s, u"How long until the sandbox expires, at least 60s: 10m, 2h, "
+                                              u"seconds (600), or `none` (default: 10m)"_s,
+                                u"DURATION"_s),
              envOption(u"An environment variable of the sandbox (repeatable)"_s),
              metadataOption(u"A label to find the sandbox by (repeatable)"_s),
              QCommandLineOption(u"cpu"_s, u"CPU limit, in cores or millicores: 2, 500m (default: 1)"_s, u"N"_s),
@@ -78,7 +79,8 @@ Command execCommand()
             u"3 seconds); a second Ctrl-C stops waiting for it."_s,
             {envOption(u"An environment variable for the command (repeatable)"_s),
              QCommandLineOption(u"cwd"_s, u"The directory to run in (default: the sandbox's)"_s, u"DIR"_s),
-             QCommandLineOption(u"timeout"_s, u"Kill the command after this many seconds"_s, u"SECONDS"_s)},
+             QCommandLineOption(u"timeout"_s, u"Kill the command after this long: 30s, 5m, or seconds (30)"_s,
+                                u"DURATION"_s)},
             2,
             -1,
             sandboxExec,

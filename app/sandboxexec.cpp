@@ -61,7 +61,7 @@ int sandboxExec(const QCommandLineParser &parser, const Terminal &terminal)
     if (parser.isSet(u"timeout"_s)) {
         const std::optional<qint64> timeout = parseDuration(parser.value(u"timeout"_s));
         if (!timeout || *timeout <= 0)
-            return sandboxUsageError(terminal, where, u"--timeout wants seconds (or a duration such as 5m), not `%1`"_s
+            return sandboxUsageError(terminal, where, u"--timeout wants a duration such as 30s or 5m, not `%1`"_s
                                                           .arg(parser.value(u"timeout"_s)));
         request.timeoutMs = *timeout;
     }

@@ -101,7 +101,8 @@ int sandboxCreate(const QCommandLineParser &parser, const Terminal &terminal)
     if (parser.isSet(u"timeout"_s)) {
         const auto timeout = timeoutSeconds(parser.value(u"timeout"_s));
         if (!timeout)
-            return sandboxUsageError(terminal, where, u"--timeout wants whole seconds, at least %1, or `none`, not `%2`"_s
+            return sandboxUsageError(terminal, where, u"--timeout wants a duration of whole seconds, at least %1s "
+                                                      u"(such as 10m), or `none`, not `%2`"_s
                                                           .arg(MinimumTimeoutSeconds).arg(parser.value(u"timeout"_s)));
         request.timeoutSeconds = *timeout;
     }

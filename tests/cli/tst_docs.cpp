@@ -82,7 +82,7 @@ QStringList helpSection(const QString &help, const QString &title)
 
 // `  -q, --quiet    text` or `  --junit FILE    text`: the long name and its value's name.
 const QRegularExpression helpOptionLine(uR"(^  (?:-\w, )?(--[a-z][a-z0-9-]*)(?: (\S+))?\s{2,})"_s);
-// An option as the docs write it: `--junit FILE`, `[--env K=V]...`, `--timeout SECONDS\|none`.
+// An option as the docs write it: `--junit FILE`, `[--env K=V]...`, `--timeout DURATION\|none`.
 const QRegularExpression docOption(uR"((?:^|[\s\[`(])(--[a-z][a-z0-9-]*)(?:[ =]([A-Z][A-Z0-9_:=]*))?)"_s);
 
 QString optionText(const QString &name, const QString &value)

@@ -495,10 +495,20 @@ void TestSandboxClient::usageErrors()
     const Run unknown = runSandflow({u"sandbox"_s, u"exce"_s});
     QCOMPARE(unknown.exitCode, 2);
     QVERIFY2(unknown.errText().contains(u"did you mean"_s, Qt::CaseInsensitive), unknown.err.constData());
+    // --timeout takes durations, as its help says.
+    const Run tooShort = runSandflow({u"sandbox"_s, u"create"_s, u"--timeout"_s, u"30s"_s});
+    QCOMPARE(tooShort.exitCode, 2);
+    QCOMPARE(tooShort.errText(), u"sandflow sandbox create: --timeout wants a duration of whole seconds, at least 60s "
+                                 u"(such as 10m), or `none`, not `30s`\nRun 'sandflow sandbox create --help' for usage.\n"_s);
+    const Run noDuration = runSandflow({u"sandbox"_s, u"exec"_s, u"--timeout"_s, u"soon"_s, u"some-id"_s, u"--"_s, u"true"_s});
+    QCOMPARE(noDuration.exitCode, 2);
+    QVERIFY2(noDuration.errText().contains(u"--timeout wants a duration such as 30s or 5m, not `soon`"_s),
+             noDuration.err.constData());
     const Run help = runSandflow({u"sandbox"_s, u"exec"_s, u"--help"_s});
     QCOMPARE(help.exitCode, 0);
     QVERIFY(help.outText().startsWith(u"Usage: sandflow sandbox exec [OPTIONS] ID -- COMMAND..."_s));
     QVERIFY(help.outText().contains(u"--server URL"_s));
+    QVERIFY(help.outText().contains(u"--timeout DURATION"_s));
 }
 
 void TestSandboxClient::cleanupTestCase()
