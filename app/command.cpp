@@ -76,6 +76,23 @@ QString Command::helpText() const
     return text;
 }
 
+QCommandLineOption limitOption()
+{
+    return QCommandLineOption(u"limit"_s, u"List only the newest N (default: all)"_s, u"N"_s);
+}
+
+std::optional<qsizetype> limitValue(const QCommandLineParser &parser, const QString &where, const Terminal &terminal)
+{
+    if (!parser.isSet(u"limit"_s))
+        return 0;
+    bool ok = false;
+    const qsizetype limit = parser.value(u"limit"_s).toLongLong(&ok);
+    if (ok && limit >= 0)
+        return limit;
+    terminal.err(u"%1: --limit wants a count (0 for all), not `%2`\n"_s.arg(where, parser.value(u"limit"_s)));
+    return std::nullopt;
+}
+
 const QList<Command> &commands()
 {
     static const QList<Command> all = {validateCommand(), planCommand(), runCommand(), lsCommand(), gcCommand(), serveCommand()};

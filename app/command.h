@@ -10,6 +10,7 @@
 #include <QString>
 
 #include <functional>
+#include <optional>
 
 namespace Sandflow::Cli {
 
@@ -59,6 +60,11 @@ struct CommandGroup
 
     QString helpText() const;
 };
+
+/// --limit N for listings: the newest N only; 0 (the default) lists all.
+QCommandLineOption limitOption();
+/// The --limit given (0 without one); nothing, after saying so, when it is not a count.
+std::optional<qsizetype> limitValue(const QCommandLineParser &parser, const QString &where, const Terminal &terminal);
 
 const QList<Command> &commands();
 const QList<CommandGroup> &commandGroups();

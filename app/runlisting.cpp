@@ -1,6 +1,7 @@
 #include "runlisting.h"
 
 #include "command.h"
+#include "texttable.h"
 #include "units.h"
 
 #include <QDir>
@@ -44,13 +45,18 @@ QString defaultRunsDirectory()
     return u".sandflow/runs"_s;
 }
 
-int listRuns(const QString &runsDirectory, bool json, const Terminal &terminal)
+int listRuns(const QString &runsDirectory, bool json, qsizetype limit, const Terminal &terminal)
 {
     const QDir root(runsDirectory);
+    // Run ids start with the time they started, so the names in reverse are newest first.
     QJsonArray runs;
-    for (const QString &name : root.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name)) {
+    qsizetype count = 0;
+    for (const QString &name : root.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name | QDir::Reversed)) {
         const QDir directory(root.filePath(name));
-        if (directory.exists(u"summary.json"_s) || directory.exists(u"events.jsonl"_s))
+        if (!directory.exists(u"summary.json"_s) && !directory.exists(u"events.jsonl"_s))
+            continue;
+        ++count;
+        if (limit == 0 || runs.size() < limit)
             runs.append(describeRun(directory));
     }
     if (json) {
@@ -61,19 +67,18 @@ int listRuns(const QString &runsDirectory, bool json, const Terminal &terminal)
         terminal.out(u"No runs in %1.\n"_s.arg(runsDirectory));
         return ExitSuccess;
     }
-    terminal.out(u"%1  %2  %3  %4  %5\n"_s.arg(u"RUN"_s, -20).arg(u"OUTCOME"_s, -10).arg(u"STARTED"_s, -24)
-                     .arg(u"DURATION"_s, -9).arg(u"WORKFLOW"_s));
+    QList<QStringList> rows{{u"RUN"_s, u"OUTCOME"_s, u"STARTED"_s, u"DURATION"_s, u"WORKFLOW"_s}};
     int incomplete = 0;
     for (const QJsonValue &value : std::as_const(runs)) {
         const QJsonObject run = value.toObject();
         const bool finished = run.value(u"outcome"_s).toString() != u"incomplete"_s;
         incomplete += finished ? 0 : 1;
-        terminal.out(u"%1  %2  %3  %4  %5\n"_s.arg(run.value(u"id"_s).toString(), -20)
-                         .arg(run.value(u"outcome"_s).toString(), -10)
-                         .arg(run.value(u"startedAt"_s).toString(), -24)
-                         .arg(finished ? formatDuration(run.value(u"durationMs"_s).toInteger()) : u"-"_s, -9)
-                         .arg(run.value(u"workflow"_s).toString()));
+        rows.append({run.value(u"id"_s).toString(), run.value(u"outcome"_s).toString(),
+                     formatLocalTime(QDateTime::fromString(run.value(u"startedAt"_s).toString(), Qt::ISODateWithMs)),
+                     finished ? formatDuration(run.value(u"durationMs"_s).toInteger()) : u"-"_s,
+                     run.value(u"workflow"_s).toString()});
     }
+    terminal.out(formatTable(rows) + moreLine(runs.size(), count));
     if (incomplete > 0)
         terminal.out(u"\n%1 incomplete: still running, or ended abnormally; 'sandflow ls' shows sandboxes they "
                      u"left and 'sandflow gc' removes them.\n"_s.arg(incomplete));

@@ -11,7 +11,8 @@ namespace Sandflow::Cli {
 /// The default place runs go: `.sandflow/runs` in the current directory.
 QString defaultRunsDirectory();
 
-/// Prints the runs below `runsDirectory`, oldest first; as a JSON array with `json`.
-int listRuns(const QString &runsDirectory, bool json, const Terminal &terminal);
+/// Prints the runs below `runsDirectory`, newest first, the newest `limit` only unless it is
+/// 0; as a JSON array with `json`.
+int listRuns(const QString &runsDirectory, bool json, qsizetype limit, const Terminal &terminal);
 
 } // namespace Sandflow::Cli

@@ -61,7 +61,7 @@ Command listCommand()
             u"state is one of the given ones and it carries every given label."_s,
             {QCommandLineOption(u"state"_s, u"Only sandboxes in this state, e.g. Running (repeatable)"_s, u"S"_s),
              metadataOption(u"Only sandboxes with this label (repeatable)"_s),
-             QCommandLineOption(u"json"_s, u"Print the list as JSON"_s)},
+             QCommandLineOption(u"json"_s, u"Print the list as JSON"_s), limitOption()},
             0,
             0,
             sandboxList,

@@ -3,6 +3,7 @@
 #include "command.h"
 #include "localrunner.h"
 #include "runlisting.h"
+#include "texttable.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -27,10 +28,19 @@ static QString stateDirectory(const QCommandLineParser &parser)
 
 static int list(const QCommandLineParser &parser, const Terminal &terminal)
 {
+    const std::optional<qsizetype> limit = limitValue(parser, u"sandflow ls"_s, terminal);
+    if (!limit)
+        return ExitUsage;
     if (parser.isSet(u"runs"_s) || parser.isSet(u"runs-dir"_s))
         return listRuns(parser.isSet(u"runs-dir"_s) ? parser.value(u"runs-dir"_s) : defaultRunsDirectory(),
-                        parser.isSet(u"json"_s), terminal);
-    const QList<LocalRunner::RecordedSandbox> sandboxes = LocalRunner::recordedSandboxes(stateDirectory(parser));
+                        parser.isSet(u"json"_s), *limit, terminal);
+    QList<LocalRunner::RecordedSandbox> sandboxes = LocalRunner::recordedSandboxes(stateDirectory(parser));
+    std::stable_sort(sandboxes.begin(), sandboxes.end(), [](const auto &a, const auto &b) {
+        return a.createdAt > b.createdAt;
+    });
+    const qsizetype count = sandboxes.size();
+    if (*limit > 0 && count > *limit)
+        sandboxes.resize(*limit);
     if (parser.isSet(u"json"_s)) {
         QJsonArray array;
         for (const LocalRunner::RecordedSandbox &sandbox : sandboxes)
@@ -44,16 +54,14 @@ static int list(const QCommandLineParser &parser, const Terminal &terminal)
         terminal.out(u"No sandboxes.\n"_s);
         return ExitSuccess;
     }
-    terminal.out(u"%1  %2  %3  %4  %5\n"_s.arg(u"ID"_s, -32).arg(u"RUN"_s, -12).arg(u"STATE"_s, -12)
-                     .arg(u"CREATED"_s, -20).arg(u"IMAGE"_s));
+    QList<QStringList> rows{{u"ID"_s, u"RUN"_s, u"STATE"_s, u"CREATED"_s, u"IMAGE"_s}};
     int leftBehind = 0;
-    for (const LocalRunner::RecordedSandbox &sandbox : sandboxes) {
+    for (const LocalRunner::RecordedSandbox &sandbox : std::as_const(sandboxes)) {
         leftBehind += sandbox.alive ? 0 : 1;
-        terminal.out(u"%1  %2  %3  %4  %5\n"_s.arg(sandbox.id, -32).arg(sandbox.runId, -12)
-                         .arg(sandbox.alive ? u"running"_s : u"left behind"_s, -12)
-                         .arg(sandbox.createdAt.toLocalTime().toString(u"yyyy-MM-dd hh:mm:ss"_s), -20)
-                         .arg(sandbox.image));
+        rows.append({sandbox.id, sandbox.runId, sandbox.alive ? u"running"_s : u"left behind"_s,
+                     formatLocalTime(sandbox.createdAt), sandbox.image.isEmpty() ? u"-"_s : sandbox.image});
     }
+    terminal.out(formatTable(rows) + moreLine(sandboxes.size(), count));
     if (leftBehind > 0)
         terminal.out(u"\n%1 left behind by runs that ended abnormally: remove with 'sandflow gc'.\n"_s.arg(leftBehind));
     return ExitSuccess;
@@ -73,14 +81,15 @@ Command lsCommand()
     return {u"ls"_s,
             QString(),
             u"List sandboxes (or runs), including those left behind"_s,
-            u"Lists the local sandboxes recorded in the state directory: running ones, and those left\n"
+            u"Lists the local sandboxes recorded in the state directory, newest first: running ones, and those left\n"
             u"behind by a run that ended abnormally (remove them with 'sandflow gc'). With --runs,\n"
             u"lists the runs in .sandflow/runs (or --runs-dir) instead, with their outcome; a run\n"
             u"without a summary is still running or ended abnormally."_s,
             {stateDirOption(), QCommandLineOption(u"json"_s, u"Print the list as JSON"_s),
              QCommandLineOption(u"runs"_s, u"List runs instead of sandboxes"_s),
              QCommandLineOption(u"runs-dir"_s, u"Where the runs are (default: .sandflow/runs); implies --runs"_s,
-                                u"DIR"_s)},
+                                u"DIR"_s),
+             limitOption()},
             0,
             0,
             list,

@@ -1,6 +1,7 @@
 // `sandflow sandbox create`, `ls` and `rm`: the lifecycle API of an OpenSandbox server.
 #include "sandboxclient.h"
 
+#include "texttable.h"
 #include "units.h"
 
 #include <QJsonArray>
@@ -25,11 +26,6 @@ int interrupted(const Terminal &terminal, const QString &where)
 {
     terminal.err(u"%1: interrupted\n"_s.arg(where));
     return ExitInterrupted;
-}
-
-QString localTime(const QDateTime &time)
-{
-    return time.isValid() ? time.toLocalTime().toString(u"yyyy-MM-dd hh:mm:ss"_s) : u"-"_s;
 }
 
 QString metadataText(const QMap<QString, QString> &metadata)
@@ -63,20 +59,11 @@ void printTable(const QList<SandboxInfo> &sandboxes, const Terminal &terminal)
     QList<QStringList> rows{{u"ID"_s, u"STATE"_s, u"IMAGE"_s, u"CREATED"_s, u"EXPIRES"_s, u"METADATA"_s}};
     for (const SandboxInfo &sandbox : sandboxes) {
         rows.append({sandbox.id, sandboxStateName(sandbox.state), sandbox.image.isEmpty() ? u"-"_s : sandbox.image,
-                     localTime(sandbox.createdAt), sandbox.expiresAt ? localTime(*sandbox.expiresAt) : u"never"_s,
+                     formatLocalTime(sandbox.createdAt),
+                     sandbox.expiresAt ? formatLocalTime(*sandbox.expiresAt) : u"never"_s,
                      metadataText(sandbox.metadata)});
     }
-    QList<qsizetype> widths(rows.first().size(), 0);
-    for (const QStringList &row : rows) {
-        for (qsizetype column = 0; column < row.size(); ++column)
-            widths[column] = std::max(widths[column], row.at(column).size());
-    }
-    for (const QStringList &row : rows) {
-        QString line;
-        for (qsizetype column = 0; column + 1 < row.size(); ++column)
-            line += row.at(column).leftJustified(widths[column]) + u"  "_s;
-        terminal.out(line + row.last() + u'\n');
-    }
+    terminal.out(formatTable(rows));
 }
 
 /// --timeout: `none`, or seconds (a duration such as 30m works too).
@@ -141,6 +128,9 @@ int sandboxCreate(const QCommandLineParser &parser, const Terminal &terminal)
 int sandboxList(const QCommandLineParser &parser, const Terminal &terminal)
 {
     const QString where = u"sandflow sandbox ls"_s;
+    const std::optional<qsizetype> limit = limitValue(parser, where, terminal);
+    if (!limit)
+        return ExitUsage;
     SandboxFilter filter;
     filter.states = parser.values(u"state"_s);
     const auto metadata = keyValues(parser, u"metadata"_s, where, terminal);
@@ -159,7 +149,13 @@ int sandboxList(const QCommandLineParser &parser, const Terminal &terminal)
         terminal.err(errorLine(where, *waited.error, client.config()));
         return ExitFailure;
     }
-    const QList<SandboxInfo> &sandboxes = job->result();
+    // Servers list in their own order: newest first here.
+    QList<SandboxInfo> sandboxes = job->result();
+    std::stable_sort(sandboxes.begin(), sandboxes.end(),
+                     [](const SandboxInfo &a, const SandboxInfo &b) { return a.createdAt > b.createdAt; });
+    const qsizetype count = sandboxes.size();
+    if (*limit > 0 && count > *limit)
+        sandboxes.resize(*limit);
 
     if (parser.isSet(u"json"_s)) {
         QJsonArray array;
@@ -173,6 +169,7 @@ int sandboxList(const QCommandLineParser &parser, const Terminal &terminal)
         return ExitSuccess;
     }
     printTable(sandboxes, terminal);
+    terminal.out(moreLine(sandboxes.size(), count));
     return ExitSuccess;
 }
 

@@ -1086,22 +1086,38 @@ void TestCli::runsAreListedFromTheirDirectories()
     journal.write(R"({"type": "run_started", "text": "matrix", "time": "2026-01-02T04:00:00.000Z"})" "\n");
     journal.close();
 
+    // Newest first, columns as wide as their content, start times in the local zone.
+    const auto local = [](const QString &utc) {
+        return QDateTime::fromString(utc, Qt::ISODateWithMs).toLocalTime().toString(u"yyyy-MM-dd hh:mm:ss"_s);
+    };
     result = run(QStringList{u"ls"_s} + runsDir);
     CHECK_EXIT(result, 0);
-    const QStringList lines = result.outLines();
-    QCOMPARE(lines.size(), 4);
-    QVERIFY2(lines.at(1).startsWith(u"20260102-030405-aaaa  failure"_s), qPrintable(result.out));
-    QVERIFY(lines.at(1).endsWith(u"hello"_s));
-    QVERIFY(lines.at(2).startsWith(u"20260102-040000-bbbb  incomplete"_s));
-    QVERIFY(lines.at(3).startsWith(u"1 incomplete"_s));
+    QCOMPARE(result.outLines(), (QStringList{
+        u"RUN                   OUTCOME     STARTED              DURATION  WORKFLOW"_s,
+        u"20260102-040000-bbbb  incomplete  %1  -         matrix"_s.arg(local(u"2026-01-02T04:00:00.000Z"_s)),
+        u"20260102-030405-aaaa  failure     %1  1.500s    hello"_s.arg(local(u"2026-01-02T03:04:05.000Z"_s)),
+        u"1 incomplete: still running, or ended abnormally; 'sandflow ls' shows sandboxes they left and "
+        u"'sandflow gc' removes them."_s}));
 
     result = run(QStringList{u"ls"_s, u"--json"_s} + runsDir);
     CHECK_EXIT(result, 0);
     const QJsonArray listed = QJsonDocument::fromJson(result.out.toUtf8()).array();
     QCOMPARE(listed.size(), 2);
-    QCOMPARE(listed.at(0)[u"durationMs"_s].toInt(), 1500);
-    QCOMPARE(listed.at(1)[u"outcome"_s].toString(), u"incomplete"_s);
-    QCOMPARE(listed.at(1)[u"workflow"_s].toString(), u"matrix"_s);
+    QCOMPARE(listed.at(0)[u"outcome"_s].toString(), u"incomplete"_s);
+    QCOMPARE(listed.at(0)[u"workflow"_s].toString(), u"matrix"_s);
+    QCOMPARE(listed.at(1)[u"durationMs"_s].toInt(), 1500);
+
+    // --limit keeps the newest, and says what it left out.
+    result = run(QStringList{u"ls"_s, u"--limit"_s, u"1"_s} + runsDir);
+    CHECK_EXIT(result, 0);
+    QCOMPARE(result.outLines().mid(1, 2), (QStringList{
+        u"20260102-040000-bbbb  incomplete  %1  -         matrix"_s.arg(local(u"2026-01-02T04:00:00.000Z"_s)),
+        u"(the newest 1 of 2; --limit 0 shows all)"_s}));
+    result = run(QStringList{u"ls"_s, u"--json"_s, u"--limit"_s, u"1"_s} + runsDir);
+    QCOMPARE(QJsonDocument::fromJson(result.out.toUtf8()).array().size(), 1);
+    result = run(QStringList{u"ls"_s, u"--limit"_s, u"some"_s} + runsDir);
+    CHECK_EXIT(result, 2);
+    QCOMPARE(result.err, u"sandflow ls: --limit wants a count (0 for all), not `some`\n"_s);
 }
 
 QTEST_GUILESS_MAIN(TestCli)
