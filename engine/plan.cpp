@@ -3,6 +3,7 @@
 #include "units.h"
 
 #include <QJsonArray>
+#include <QSet>
 
 namespace Sandflow {
 
@@ -240,6 +241,25 @@ static PlanScope scopeFor(const PlanConstants &constants, const PlannedJob &job,
                      instance.row >= 0 ? job.job->strategy.dataset.row(instance.row) : QJsonObject());
 }
 
+// The name the run will give the instance: the job's `name` where planning can evaluate it,
+// else the job id with the instance's task and matrix values; a name taken already gets
+// the instance's number, as in the run.
+static QString plannedName(const PlannedJob &planned, qsizetype index, const PlanScope &scope, QSet<QString> *taken)
+{
+    QString name;
+    if (planned.job->name.isSet) {
+        const EvaluationResult result = planned.job->name.value.evaluate(scope);
+        if (result.state == EvaluationResult::State::Value)
+            name = Expression::toText(result.value).simplified();
+    }
+    if (name.isEmpty())
+        name = planned.instanceName(planned.instance(index));
+    if (taken->contains(name))
+        name += u" #%1"_s.arg(index + 1);
+    taken->insert(name);
+    return name;
+}
+
 QJsonObject Plan::toJson() const
 {
     const PlanConstants constants = PlanConstants::of(*m_workflow);
@@ -251,6 +271,7 @@ QJsonObject Plan::toJson() const
         stageArray.append(ids);
     }
     QJsonArray jobArray;
+    QSet<QString> names;
     for (const PlannedJob &planned : m_jobs) {
         const Job &job = *planned.job;
         QJsonArray steps;
@@ -261,7 +282,7 @@ QJsonObject Plan::toJson() const
         for (qsizetype i = 0; i < planned.instanceCount; ++i) {
             const JobInstance instance = planned.instance(i);
             const PlanScope scope = scopeFor(constants, planned, instance);
-            QJsonObject object{{u"name"_s, planned.instanceName(instance)},
+            QJsonObject object{{u"name"_s, plannedName(planned, i, scope, &names)},
                                {u"sandbox"_s, sandboxToJson(*m_workflow, job.sandbox, scope)}};
             if (instance.combination >= 0)
                 object.insert(u"matrix"_s, planned.combinations.at(instance.combination));
@@ -321,6 +342,7 @@ QString Plan::toText(bool colour) const
     QString out = u"%1 %2 (%3, runner %4)\n"_s.arg(u"Workflow"_s, bold(m_workflow->name), m_workflow->file,
                                                     m_workflow->runner);
     const auto allStages = stages();
+    QSet<QString> names;
     for (qsizetype s = 0; s < allStages.size(); ++s) {
         out += u"\nStage %1\n"_s.arg(s + 1);
         for (const PlannedJob *planned : allStages.at(s)) {
@@ -342,9 +364,10 @@ QString Plan::toText(bool colour) const
             out += line;
             const qsizetype shown = std::min(planned->instanceCount, shownInstances);
             for (qsizetype i = 0; i < shown; ++i) {
-                const JobInstance instance = planned->instance(i);
-                const QJsonObject sandbox = sandboxToJson(*m_workflow, job.sandbox, scopeFor(constants, *planned, instance));
-                out += u"    %1  %2\n"_s.arg(planned->instanceName(instance), dim(u"sandbox: "_s + describeSandbox(sandbox)));
+                const PlanScope scope = scopeFor(constants, *planned, planned->instance(i));
+                const QJsonObject sandbox = sandboxToJson(*m_workflow, job.sandbox, scope);
+                out += u"    %1  %2\n"_s.arg(plannedName(*planned, i, scope, &names),
+                                            dim(u"sandbox: "_s + describeSandbox(sandbox)));
             }
             if (planned->instanceCount > shown)
                 out += dim(u"    ... and %1 more\n"_s.arg(planned->instanceCount - shown));

@@ -845,8 +845,9 @@ void TestCli::planJsonMatrix()
         images.append(instance.toObject().value(u"sandbox"_s).toObject().value(u"image"_s).toString());
         combinations.append(instance.toObject().value(u"matrix"_s).toObject());
     }
-    QCOMPARE(names, QStringList({u"build (alpine, small)"_s, u"build (debian, small)"_s,
-                                 u"build (debian, large, --verbose)"_s, u"build (busybox, tiny)"_s}));
+    // The job's `name:`, as the run will call each instance.
+    QCOMPARE(names, QStringList({u"build alpine/small"_s, u"build debian/small"_s, u"build debian/large"_s,
+                                 u"build busybox/tiny"_s}));
     QCOMPARE(images, QStringList({u"alpine:latest"_s, u"debian:latest"_s, u"debian:latest"_s, u"busybox:latest"_s}));
     QCOMPARE(combinations, QList<QJsonObject>({
         QJsonObject{{u"distro"_s, u"alpine"_s}, {u"size"_s, u"small"_s}},
