@@ -3,6 +3,7 @@
 #include "viewformat_p.h"
 
 #include <QIODevice>
+#include <QJsonArray>
 #include <QJsonObject>
 
 #include <sys/ioctl.h>
@@ -82,8 +83,10 @@ void ProgressView::handle(const RunEvent &event)
         m_workflow = event.text;
         m_runId = event.runId;
         m_startedAt = event.time;
-        // {"jobs": {jobId: instances}} gives the totals of fanned-out jobs up front; the
-        // jobs it names are listed in the order of their ids, as a JSON object keeps no other.
+        // {"order": [jobId...]} lists the jobs in the order they run; {"jobs": {jobId:
+        // instances}} gives the totals of fanned-out jobs up front.
+        for (const QJsonValue &jobId : event.details.value(u"order"_s).toArray())
+            groupOf(jobId.toString());
         const QJsonObject jobs = event.details.value(u"jobs"_s).toObject();
         for (auto it = jobs.begin(); it != jobs.end(); ++it)
             groupOf(it.key()).total = it.value().toInteger();
@@ -109,11 +112,15 @@ void ProgressView::handle(const RunEvent &event)
         instance.stepName = event.stepName;
         instance.stepStartedAt = event.time;
         instance.attempt = event.attempt;
+        instance.lastLine.clear();
         // A retry's failure shows the lines of the attempt that failed.
         m_lastLines.remove(lineKey(event.job, event.step));
         return;
     }
     case Type::LogLine: {
+        Instance &instance = instanceOf(event);
+        if (instance.step == event.step && !event.text.trimmed().isEmpty())
+            instance.lastLine = event.text;
         QStringList &lines = m_lastLines[lineKey(event.job, event.step)];
         if (lines.size() == PinnedLines)
             lines.removeFirst();
@@ -202,13 +209,30 @@ QString ProgressView::render(int width, int height, const QDateTime &now) const
     if (!m_outcome.isEmpty())
         header += outcomeText(m_outcome) + u" in "_s;
     lines.append(header + formatElapsed(elapsed));
+    // A running instance's line, then the latest line its step printed.
+    const auto addInstance = [&](const Instance &instance, const QString &indent) {
+        lines.append(indent + instanceLine(instance, now));
+        if (instance.outcome.isEmpty() && !instance.step.isEmpty() && !instance.lastLine.isEmpty())
+            lines.append(indent + u"    "_s + instance.lastLine.trimmed());
+    };
     for (const Group &group : m_groups) {
-        if (group.total > 1 || group.instances.size() > 1)
+        if (group.total > 1 || group.instances.size() > 1) {
             lines.append(groupLine(group));
-        else if (group.instances.isEmpty())
+            // The instances running now, the first few of them.
+            qsizetype running = 0;
+            for (const Instance &instance : group.instances) {
+                if (!instance.outcome.isEmpty())
+                    continue;
+                if (++running <= ShownRunningInstances)
+                    addInstance(instance, u"  "_s);
+            }
+            if (running > ShownRunningInstances)
+                lines.append(u"  … %1 more running"_s.arg(running - ShownRunningInstances));
+        } else if (group.instances.isEmpty()) {
             lines.append(u"%1 %2  waiting"_s.arg(QString::fromUtf16(WaitingSymbol), group.jobId));
-        else
-            lines.append(instanceLine(group.instances.first(), now));
+        } else {
+            addInstance(group.instances.first(), QString());
+        }
     }
     for (const Failure &failure : m_failures) {
         lines.append(u"✘ %1 › %2 %3: %4 after %5"_s.arg(failure.job, failure.step, failure.stepName,

@@ -26,6 +26,8 @@ class ProgressView final : public QObject, public RunEventSink
 
 public:
     static constexpr int PinnedLines = 5;
+    /// Running instances of a fanned-out job shown under its counts.
+    static constexpr int ShownRunningInstances = 4;
 
     /// Draws on `terminal`, which should be opened unbuffered so that a frame is one write;
     /// the size is read from `terminalFd` (-1: 80x24).
@@ -59,6 +61,7 @@ private:
         QString stepName;
         QDateTime stepStartedAt;
         int attempt = 0;
+        QString lastLine;         ///< the running step's latest output line
     };
     struct Group
     {

@@ -4,6 +4,7 @@
 #include "plan.h"
 #include "workflow.h"
 
+#include <QJsonArray>
 #include <QProcessEnvironment>
 
 namespace Sandflow {
@@ -218,9 +219,16 @@ void WorkflowRun::doStart()
     QJsonObject jobs;
     for (const PlannedJob &planned : d->plan.jobs())
         jobs.insert(planned.job->id, planned.instanceCount);
+    // The order the jobs run in, stage by stage: a JSON object keeps its keys sorted.
+    QJsonArray order;
+    for (const auto &stage : d->plan.stages()) {
+        for (const PlannedJob *planned : stage)
+            order.append(planned->job->id);
+    }
     started.details = QJsonObject{{u"file"_s, d->workflow.file},
                                   {u"runDirectory"_s, d->options.runDirectory},
-                                  {u"jobs"_s, jobs}};
+                                  {u"jobs"_s, jobs},
+                                  {u"order"_s, order}};
     d->context.publish(started);
 
     d->tree = new TaskTreeRunner(d->build(), this);

@@ -6,6 +6,7 @@
 #include "runsummarytext.h"
 
 #include <QBuffer>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QTest>
 #include <QTimeZone>
@@ -75,12 +76,16 @@ void feed(ProgressView &view)
 {
     RunEvent started = makeEvent(Type::RunStarted, 0);
     started.text = u"CI"_s;
-    started.details = QJsonObject{{u"jobs"_s, QJsonObject{{u"build"_s, 1}, {u"eval"_s, 5}, {u"deploy"_s, 1}}}};
+    started.details = QJsonObject{{u"jobs"_s, QJsonObject{{u"build"_s, 1}, {u"eval"_s, 5}, {u"deploy"_s, 1}}},
+                                  {u"order"_s, QJsonArray{u"build"_s, u"eval"_s, u"deploy"_s}}};
     view.handle(started);
     view.handle(makeEvent(Type::JobStarted, 0, u"build"_s));
     view.handle(step(Type::StepStarted, 0, u"build"_s, u"step-1"_s, u"Install"_s));
     view.handle(finished(Type::StepFinished, 1000, u"build"_s, u"success"_s, 1000));
     view.handle(step(Type::StepStarted, 1000, u"build"_s, u"compile"_s, u"Compile"_s));
+    RunEvent compiling = step(Type::LogLine, 1100, u"build"_s, u"compile"_s);
+    compiling.text = u"  [3/9] compiling main.cpp"_s;
+    view.handle(compiling);
     for (const QString &name : {u"eval (a)"_s, u"eval (b)"_s, u"eval (c)"_s})
         view.handle(makeEvent(Type::JobStarted, 100, name, u"eval"_s));
     RunEvent sixLines;
@@ -96,6 +101,10 @@ void feed(ProgressView &view)
     view.handle(failed);
     view.handle(finished(Type::JobFinished, 2100, u"eval (b)"_s, u"failure"_s, 2000));
     view.handle(finished(Type::JobFinished, 2200, u"eval (c)"_s, u"success"_s, 2100));
+    view.handle(step(Type::StepStarted, 2300, u"eval (a)"_s, u"step-1"_s, u"Score"_s));
+    RunEvent scoring = step(Type::LogLine, 2400, u"eval (a)"_s, u"step-1"_s);
+    scoring.text = u"task 7 of 9"_s;
+    view.handle(scoring);
 }
 
 } // namespace
@@ -110,11 +119,15 @@ private slots:
         RecordingDevice device;
         ProgressView view(&device);
         feed(view);
+        // Jobs in the order they run; running instances with their latest line.
         QCOMPARE(view.render(100, 20, at(3500)).split(u'\n'), (QStringList{
             u"CI  r1  3.5s"_s,
             u"▸ build  compile Compile  2.5s"_s,
-            u"⋯ deploy  waiting"_s,
+            u"    [3/9] compiling main.cpp"_s,
             u"▸ eval  2/5  running 1  ✔ 1  ✘ 1  ○ 0"_s,
+            u"  ▸ eval (a)  step-1 Score  1.2s"_s,
+            u"      task 7 of 9"_s,
+            u"⋯ deploy  waiting"_s,
             u"✘ eval (b) › step-1 Score: failure after 1.9s: exit status 3"_s,
             u"    line 2 [0m"_s,
             u"    line 3 [0m"_s,
@@ -122,12 +135,28 @@ private slots:
             u"    line 5 [0m"_s,
             u"    line 6 [0m"_s}));
         QCOMPARE(view.render(12, 4, at(3500)).split(u'\n'), (QStringList{
-            u"CI  r1  3.5s"_s, u"▸ build  com"_s, u"⋯ deploy  wa"_s, u"+7 more"_s}));
+            u"CI  r1  3.5s"_s, u"▸ build  com"_s, u"    [3/9] co"_s, u"+10 more"_s}));
         QVERIFY(device.writes.isEmpty());   // nothing is drawn before the timer or a redraw
 
         RunEvent done = finished(Type::RunFinished, 9000, {}, u"failure"_s, 9000);
         view.handle(done);
-        QCOMPARE(view.render(100, 2, at(9999)).split(u'\n'), (QStringList{u"CI  r1  failure in 9.0s"_s, u"+9 more"_s}));
+        QCOMPARE(view.render(100, 2, at(9999)).split(u'\n'), (QStringList{u"CI  r1  failure in 9.0s"_s, u"+12 more"_s}));
+    }
+
+    // A wide fan-out shows its first running instances, and how many more run.
+    void progressShowsSomeRunningInstances()
+    {
+        RecordingDevice device;
+        ProgressView view(&device);
+        RunEvent started = makeEvent(Type::RunStarted, 0);
+        started.text = u"eval"_s;
+        started.details = QJsonObject{{u"jobs"_s, QJsonObject{{u"solve"_s, 100}}}, {u"order"_s, QJsonArray{u"solve"_s}}};
+        view.handle(started);
+        for (int i = 1; i <= 6; ++i)
+            view.handle(makeEvent(Type::JobStarted, 0, u"solve %1"_s.arg(i), u"solve"_s));
+        QCOMPARE(view.render(100, 20, at(1000)).split(u'\n'), (QStringList{
+            u"eval  r1  1.0s"_s, u"▸ solve  0/100  running 6  ✔ 0  ✘ 0  ○ 0"_s, u"  ▸ solve 1  1.0s"_s,
+            u"  ▸ solve 2  1.0s"_s, u"  ▸ solve 3  1.0s"_s, u"  ▸ solve 4  1.0s"_s, u"  … 2 more running"_s}));
     }
 
     void progressRedrawsInPlace()
@@ -149,13 +178,13 @@ private slots:
             now = at(4500);
             view.redraw();
             QCOMPARE(device.writes.size(), 2);
-            QCOMPARE(QString::fromUtf8(device.writes.at(1)), u"\x1b[10F\x1b[J"_s + view.render(80, 23, now) + u'\n');
+            QCOMPARE(QString::fromUtf8(device.writes.at(1)), u"\x1b[13F\x1b[J"_s + view.render(80, 23, now) + u'\n');
 
             RunEvent warning = makeEvent(Type::Warning, 4000, u"build"_s);
             warning.text = u"disk almost full"_s;
             view.handle(warning);
             QCOMPARE(device.writes.size(), 3);
-            QVERIFY(device.writes.at(2).startsWith("\x1b[10F\x1b[Jwarning: [build] disk almost full\nCI  r1"));
+            QVERIFY(device.writes.at(2).startsWith("\x1b[13F\x1b[Jwarning: [build] disk almost full\nCI  r1"));
 
             view.close();
             QCOMPARE(device.writes.last(), QByteArray("\x1b[?25h"));
