@@ -51,12 +51,21 @@ QString errorLine(const QString &where, const JobError &error, const OpenSandbox
 std::optional<QMap<QString, QString>> keyValues(const QCommandLineParser &parser, const QString &option,
                                                 const QString &where, const Terminal &terminal);
 
+/// The sandbox `given` names: itself when the server knows that id, else the one sandbox
+/// whose id starts with it. Nothing, after saying why, when none or several match or the
+/// server failed; `*exitCode` is then the status to exit with.
+std::optional<QString> resolveSandboxId(OpenSandboxClient &client, const QString &given, const QString &where,
+                                        const Terminal &terminal, int *exitCode);
+
 /// Prints a usage error as every command does; returns ExitUsage.
 int sandboxUsageError(const Terminal &terminal, const QString &where, const QString &message);
 
 int sandboxCreate(const QCommandLineParser &parser, const Terminal &terminal);
 int sandboxList(const QCommandLineParser &parser, const Terminal &terminal);
 int sandboxRemove(const QCommandLineParser &parser, const Terminal &terminal);
+int sandboxPause(const QCommandLineParser &parser, const Terminal &terminal);
+int sandboxResume(const QCommandLineParser &parser, const Terminal &terminal);
+int sandboxInspect(const QCommandLineParser &parser, const Terminal &terminal);
 int sandboxExec(const QCommandLineParser &parser, const Terminal &terminal);
 int sandboxCopy(const QCommandLineParser &parser, const Terminal &terminal);
 

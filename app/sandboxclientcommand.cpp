@@ -112,12 +112,54 @@ Command removeCommand()
     return {u"rm"_s,
             u"ID..."_s,
             u"Delete sandboxes"_s,
-            u"Deletes each sandbox and everything running in it, and reports each."_s,
+            u"Deletes each sandbox and everything running in it, and reports each. An ID may be the start of\n"
+            u"one, as long as it names only one sandbox."_s,
             {},
             1,
             -1,
             sandboxRemove,
             clientStatuses(u"Every sandbox was deleted"_s, u"At least one could not be deleted"_s)};
+}
+
+Command pauseCommand()
+{
+    return {u"pause"_s,
+            u"ID..."_s,
+            u"Pause sandboxes"_s,
+            u"Pauses each sandbox: its processes stop where they are, and keep their memory, until it is\n"
+            u"resumed. An ID may be the start of one, as long as it names only one sandbox."_s,
+            {},
+            1,
+            -1,
+            sandboxPause,
+            clientStatuses(u"Every sandbox was paused"_s, u"At least one could not be paused"_s)};
+}
+
+Command resumeCommand()
+{
+    return {u"resume"_s,
+            u"ID..."_s,
+            u"Resume paused sandboxes"_s,
+            u"Resumes each paused sandbox where its processes stopped."_s,
+            {},
+            1,
+            -1,
+            sandboxResume,
+            clientStatuses(u"Every sandbox was resumed"_s, u"At least one could not be resumed"_s)};
+}
+
+Command inspectCommand()
+{
+    return {u"inspect"_s,
+            u"ID"_s,
+            u"Show a sandbox as JSON"_s,
+            u"Prints what the server knows of one sandbox as JSON: its id, state, image, entrypoint,\n"
+            u"metadata, when it was created and when it expires."_s,
+            {},
+            1,
+            1,
+            sandboxInspect,
+            clientStatuses(u"The sandbox was shown"_s, u"The server failed, or no one sandbox has that id"_s)};
 }
 
 } // namespace
@@ -132,7 +174,8 @@ CommandGroup sandboxGroup()
             {QCommandLineOption(u"server"_s, u"The server: HOST:PORT or a URL (default: $OPEN_SANDBOX_DOMAIN, else localhost:8080)"_s,
                                 u"URL"_s),
              QCommandLineOption(u"api-key"_s, u"The server's API key (default: $OPEN_SANDBOX_API_KEY)"_s, u"KEY"_s)},
-            {createCommand(), listCommand(), execCommand(), copyCommand(), removeCommand()}};
+            {createCommand(), listCommand(), execCommand(), copyCommand(), removeCommand(), pauseCommand(),
+             resumeCommand(), inspectCommand()}};
 }
 
 } // namespace Sandflow::Cli

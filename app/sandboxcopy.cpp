@@ -46,10 +46,14 @@ int permissionBits(const QString &path)
 
 /// The execd endpoint of sandbox `id`; std::nullopt once the failure is reported (and
 /// `exitCode` set).
-std::optional<OpenSandboxEndpoint> execdOf(OpenSandboxClient &client, const QString &id, const QString &where,
+std::optional<OpenSandboxEndpoint> execdOf(OpenSandboxClient &client, QString *id, const QString &where,
                                            const Terminal &terminal, int *exitCode)
 {
-    std::unique_ptr<ResultJob<OpenSandboxEndpoint>> job(client.endpoint(id, ExecdPort));
+    const std::optional<QString> resolved = resolveSandboxId(client, *id, where, terminal, exitCode);
+    if (!resolved)
+        return std::nullopt;
+    *id = *resolved;
+    std::unique_ptr<ResultJob<OpenSandboxEndpoint>> job(client.endpoint(*id, ExecdPort));
     job->setAutoDelete(false);
     const Waited waited = waitFor(job);
     if (!job || waited.interrupted) {
@@ -57,7 +61,7 @@ std::optional<OpenSandboxEndpoint> execdOf(OpenSandboxClient &client, const QStr
         return std::nullopt;
     }
     if (waited.error) {
-        terminal.err(errorLine(where, *waited.error, client.config(), u"sandbox "_s + id));
+        terminal.err(errorLine(where, *waited.error, client.config(), u"sandbox "_s + *id));
         *exitCode = ExitFailure;
         return std::nullopt;
     }
@@ -97,7 +101,7 @@ int upload(const QString &localPath, SandboxPath target, const QCommandLineParse
 
     OpenSandboxClient client(clientConfig(parser));
     int exitCode = ExitSuccess;
-    const std::optional<OpenSandboxEndpoint> execd = execdOf(client, target.id, where, terminal, &exitCode);
+    const std::optional<OpenSandboxEndpoint> execd = execdOf(client, &target.id, where, terminal, &exitCode);
     if (!execd)
         return exitCode;
     FilePermissions permissions;
@@ -106,7 +110,7 @@ int upload(const QString &localPath, SandboxPath target, const QCommandLineParse
                     client.config(), where, target.id, terminal);
 }
 
-int download(const SandboxPath &source, QString localPath, const QCommandLineParser &parser, const QString &where,
+int download(SandboxPath source, QString localPath, const QCommandLineParser &parser, const QString &where,
              const Terminal &terminal)
 {
     if (source.path.isEmpty() || source.path.endsWith(u'/'))
@@ -116,7 +120,7 @@ int download(const SandboxPath &source, QString localPath, const QCommandLinePar
 
     OpenSandboxClient client(clientConfig(parser));
     int exitCode = ExitSuccess;
-    const std::optional<OpenSandboxEndpoint> execd = execdOf(client, source.id, where, terminal, &exitCode);
+    const std::optional<OpenSandboxEndpoint> execd = execdOf(client, &source.id, where, terminal, &exitCode);
     if (!execd)
         return exitCode;
     // Written beside the target and renamed over it at the end: a failed download leaves

@@ -50,7 +50,7 @@ int sandboxExec(const QCommandLineParser &parser, const Terminal &terminal)
 {
     const QString where = u"sandflow sandbox exec"_s;
     const QStringList positional = parser.positionalArguments();
-    const QString id = positional.first();
+    const QString given = positional.first();
     CommandRequest request;
     request.command = commandLine(positional.mid(1));
     const auto env = keyValues(parser, u"env"_s, where, terminal);
@@ -67,6 +67,11 @@ int sandboxExec(const QCommandLineParser &parser, const Terminal &terminal)
     }
 
     OpenSandboxClient client(clientConfig(parser));
+    int exitCode = ExitSuccess;
+    const std::optional<QString> named = resolveSandboxId(client, given, where, terminal, &exitCode);
+    if (!named)
+        return exitCode;
+    const QString &id = *named;
     std::unique_ptr<ResultJob<OpenSandboxEndpoint>> endpointJob(client.endpoint(id, ExecdPort));
     endpointJob->setAutoDelete(false);
     const Waited resolved = waitFor(endpointJob);

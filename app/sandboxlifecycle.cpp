@@ -9,6 +9,7 @@
 #include <QJsonObject>
 
 #include <algorithm>
+#include <functional>
 #include <limits>
 
 namespace Sandflow::Cli {
@@ -173,28 +174,86 @@ int sandboxList(const QCommandLineParser &parser, const Terminal &terminal)
     return ExitSuccess;
 }
 
-int sandboxRemove(const QCommandLineParser &parser, const Terminal &terminal)
+namespace {
+
+// Does `act` to each sandbox the arguments name, one after the other, and says `DONE ID` of
+// each; the status is 1 when any failed.
+int forEachSandbox(const QCommandLineParser &parser, const QString &where, const QString &done,
+                   const std::function<AsyncJob *(OpenSandboxClient &, const QString &)> &act,
+                   const Terminal &terminal)
 {
-    const QString where = u"sandflow sandbox rm"_s;
     OpenSandboxClient client(clientConfig(parser));
     int status = ExitSuccess;
-    for (const QString &id : parser.positionalArguments()) {
-        std::unique_ptr<AsyncJob> job(client.deleteSandbox(id));
+    for (const QString &given : parser.positionalArguments()) {
+        int failed = ExitSuccess;
+        const std::optional<QString> id = resolveSandboxId(client, given, where, terminal, &failed);
+        if (failed == ExitInterrupted)
+            return ExitInterrupted;
+        if (!id) {
+            status = ExitFailure;
+            continue;
+        }
+        std::unique_ptr<AsyncJob> job(act(client, *id));
         job->setAutoDelete(false);
         const Waited waited = waitFor(job);
         if (!job || waited.interrupted)
             return interrupted(terminal, where);
         if (!waited.error) {
-            terminal.out(u"removed %1\n"_s.arg(id));
+            terminal.out(u"%1 %2\n"_s.arg(done, *id));
             continue;
         }
-        terminal.err(errorLine(where, *waited.error, client.config(), u"sandbox "_s + id));
+        terminal.err(errorLine(where, *waited.error, client.config(), u"sandbox "_s + *id));
         status = ExitFailure;
         // Without a server the other ids fail the same way.
         if (waited.error->code == u"UNREACHABLE"_s)
             break;
     }
     return status;
+}
+
+} // namespace
+
+int sandboxRemove(const QCommandLineParser &parser, const Terminal &terminal)
+{
+    return forEachSandbox(parser, u"sandflow sandbox rm"_s, u"removed"_s,
+                          [](OpenSandboxClient &client, const QString &id) { return client.deleteSandbox(id); },
+                          terminal);
+}
+
+int sandboxPause(const QCommandLineParser &parser, const Terminal &terminal)
+{
+    return forEachSandbox(parser, u"sandflow sandbox pause"_s, u"paused"_s,
+                          [](OpenSandboxClient &client, const QString &id) { return client.pauseSandbox(id); },
+                          terminal);
+}
+
+int sandboxResume(const QCommandLineParser &parser, const Terminal &terminal)
+{
+    return forEachSandbox(parser, u"sandflow sandbox resume"_s, u"resumed"_s,
+                          [](OpenSandboxClient &client, const QString &id) { return client.resumeSandbox(id); },
+                          terminal);
+}
+
+int sandboxInspect(const QCommandLineParser &parser, const Terminal &terminal)
+{
+    const QString where = u"sandflow sandbox inspect"_s;
+    OpenSandboxClient client(clientConfig(parser));
+    int exitCode = ExitSuccess;
+    const std::optional<QString> id = resolveSandboxId(client, parser.positionalArguments().first(), where, terminal,
+                                                       &exitCode);
+    if (!id)
+        return exitCode;
+    std::unique_ptr<SandboxJob> job(client.getSandbox(*id));
+    job->setAutoDelete(false);
+    const Waited waited = waitFor(job);
+    if (!job || waited.interrupted)
+        return interrupted(terminal, where);
+    if (waited.error) {
+        terminal.err(errorLine(where, *waited.error, client.config(), u"sandbox "_s + *id));
+        return ExitFailure;
+    }
+    terminal.out(QString::fromUtf8(QJsonDocument(sandboxJson(job->result())).toJson(QJsonDocument::Indented)));
+    return ExitSuccess;
 }
 
 } // namespace Sandflow::Cli

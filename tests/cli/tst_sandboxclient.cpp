@@ -154,6 +154,7 @@ private slots:
     void execProgramAndArguments();
     void execTimeout();
     void execInterrupted();
+    void idPrefixesPauseResumeInspect();
     void copyTextFileInAndOut();
     void copyBinaryFileInAndOut();
     void copyMissingFile();
@@ -307,6 +308,56 @@ void TestSandboxClient::execTimeout()
     static const QRegularExpression message(
         u"^sandflow sandbox exec: the command ran out of time after 1s \\(.*, request [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\)\\n$"_s);
     QVERIFY2(message.match(run.errText()).hasMatch(), run.err.constData());
+}
+
+// An id may be the start of one; pause, resume and inspect do what they say.
+void TestSandboxClient::idPrefixesPauseResumeInspect()
+{
+    QVERIFY(!m_id.isEmpty());
+    const QString prefix = m_id.left(m_id.size() - 4);
+    const Run ran = sandbox(u"exec"_s, {prefix, u"--"_s, u"echo from-prefix"_s});
+    QVERIFY2(ran.exitCode == 0, ran.err.constData());
+    QCOMPARE(ran.outText(), u"from-prefix\n"_s);
+    const auto state = [this, &prefix] {
+        const Run inspected = sandbox(u"inspect"_s, {prefix});
+        const QJsonObject json = QJsonDocument::fromJson(inspected.out).object();
+        return inspected.exitCode == 0 && json.value(u"id"_s).toString() == m_id ? json.value(u"state"_s).toString()
+                                                                                 : inspected.errText();
+    };
+    QCOMPARE(state(), u"Running"_s);
+    const Run paused = sandbox(u"pause"_s, {prefix});
+    QVERIFY2(paused.exitCode == 0, paused.err.constData());
+    QCOMPARE(paused.outText(), u"paused %1\n"_s.arg(m_id));
+    QCOMPARE(state(), u"Paused"_s);
+    const Run resumed = sandbox(u"resume"_s, {prefix});
+    QVERIFY2(resumed.exitCode == 0, resumed.err.constData());
+    QCOMPARE(resumed.outText(), u"resumed %1\n"_s.arg(m_id));
+    QCOMPARE(state(), u"Running"_s);
+
+    // A prefix of two ids names neither: sandboxes are made until two ids share a first
+    // character (at most 17 for hexadecimal ids).
+    QStringList made{m_id};
+    QString shared;
+    while (shared.isEmpty() && made.size() <= 40) {
+        const Run created = sandbox(u"create"_s, {u"--metadata"_s, u"suite=prefixes"_s});
+        QVERIFY2(created.exitCode == 0, created.err.constData());
+        const QString id = created.outText().trimmed();
+        for (const QString &other : std::as_const(made)) {
+            if (other.at(0) == id.at(0))
+                shared = id.left(1);
+        }
+        made.append(id);
+    }
+    QVERIFY(!shared.isEmpty());
+    const Run ambiguous = sandbox(u"inspect"_s, {shared});
+    QCOMPARE(ambiguous.exitCode, 1);
+    QVERIFY2(ambiguous.errText().contains(u"`%1` is the start of "_s.arg(shared)), ambiguous.err.constData());
+    QVERIFY2(ambiguous.errText().endsWith(u"; give more of it\n"_s), ambiguous.err.constData());
+    const Run unknown = sandbox(u"inspect"_s, {u"no-such-sandbox"_s});
+    QCOMPARE(unknown.exitCode, 1);
+    QVERIFY2(unknown.errText().contains(u"sandbox no-such-sandbox not found"_s), unknown.err.constData());
+    const Run removed = sandbox(u"rm"_s, made.mid(1));
+    QVERIFY2(removed.exitCode == 0, removed.err.constData());
 }
 
 void TestSandboxClient::execInterrupted()
