@@ -66,6 +66,8 @@ struct Probe
     QStringList startOrder;
     QList<QPointer<FakeJob>> jobs;
 
+    /// Ends the running job `name` (a manual one): the test, not a clock, orders its end.
+    void finish(const QString &name);
     /// Ends every job still running (manual ones, and those that ignored cancel).
     void finishAll();
 };
@@ -90,6 +92,7 @@ public:
         finish(std::move(error));
     }
     void complete() { complete(m_spec.error); }
+    const QString &name() const { return m_name; }
 
 protected:
     void doStart() override
@@ -119,6 +122,17 @@ private:
     Probe *m_probe;
     bool m_running = false;
 };
+
+void Probe::finish(const QString &name)
+{
+    for (const QPointer<FakeJob> &job : std::as_const(jobs)) {
+        if (job && job->name() == name && job->isStarted() && !job->isFinished()) {
+            job->complete();
+            return;
+        }
+    }
+    QFAIL(qPrintable(u"no running job "_s + name));
+}
 
 void Probe::finishAll()
 {
@@ -280,8 +294,13 @@ void TestTaskTree::sequenceFailureSkipsTheRest()
 void TestTaskTree::parallelStartsInListOrder()
 {
     Probe probe;
-    Harness h(Task::parallel(u"run"_s, {fake(probe, u"a"_s, ok(300)), fake(probe, u"b"_s, ok(10)), fake(probe, u"c"_s, ok(120))}));
+    Harness h(Task::parallel(u"run"_s, {fake(probe, u"a"_s, manual()), fake(probe, u"b"_s, manual()), fake(probe, u"c"_s, manual())}));
     h.runner->start();
+    QTRY_COMPARE(probe.running, 3);
+    // They end in another order than they started, the one the test chooses.
+    probe.finish(u"b"_s);
+    probe.finish(u"c"_s);
+    probe.finish(u"a"_s);
     QTRY_COMPARE(h.finishedCount, 1);
     QCOMPARE(h.log, QStringList({
         u"started run#1"_s,
@@ -296,10 +315,18 @@ void TestTaskTree::parallelLimitIsNeverExceeded()
 {
     {
         Probe probe;
-        Harness h(Task::parallel(u"run"_s, {fake(probe, u"a"_s, ok(400)), fake(probe, u"b"_s, ok(30)),
-                                            fake(probe, u"c"_s, ok(30)), fake(probe, u"d"_s, ok(30))})
+        Harness h(Task::parallel(u"run"_s, {fake(probe, u"a"_s, manual()), fake(probe, u"b"_s, manual()),
+                                            fake(probe, u"c"_s, manual()), fake(probe, u"d"_s, manual())})
                       .withLimit(2));
         h.runner->start();
+        QTRY_COMPARE(probe.startOrder, QStringList({u"a"_s, u"b"_s}));
+        // a runs throughout; each end of another job lets the next one start.
+        probe.finish(u"b"_s);
+        QTRY_COMPARE(probe.startOrder.size(), 3);
+        probe.finish(u"c"_s);
+        QTRY_COMPARE(probe.startOrder.size(), 4);
+        probe.finish(u"d"_s);
+        probe.finish(u"a"_s);
         QTRY_COMPARE(h.finishedCount, 1);
         QCOMPARE(h.log, QStringList({
             u"started run#1"_s,
@@ -404,10 +431,13 @@ void TestTaskTree::failFastSkippedChildStillGetsItsHook()
 void TestTaskTree::withoutFailFastAllRun()
 {
     Probe probe;
-    Harness h(Task::parallel(u"run"_s, {fake(probe, u"a"_s, ok(300)), fake(probe, u"b"_s, fails(10, u"B_BROKE"_s)),
-                                        fake(probe, u"c"_s, ok(100))})
+    Harness h(Task::parallel(u"run"_s, {fake(probe, u"a"_s, manual()), fake(probe, u"b"_s, fails(10, u"B_BROKE"_s)),
+                                        fake(probe, u"c"_s, ok())})
                   .withLimit(2));
     h.runner->start();
+    // b's failure frees its place for c; a, still running, ends after c.
+    QTRY_VERIFY(h.log.contains(u"finished run/c success"_s));
+    probe.finish(u"a"_s);
     QTRY_COMPARE(h.finishedCount, 1);
     QCOMPARE(h.log, QStringList({
         u"started run#1"_s,
@@ -451,10 +481,13 @@ void TestTaskTree::graphOrdersByDependencies()
     Probe probe;
     // a; then b and c (both need a); then d (needs b and c).
     Harness h(Task::graph(u"g"_s,
-                          {fake(probe, u"a"_s, ok(10)), fake(probe, u"b"_s, ok(200)), fake(probe, u"c"_s, ok(20)),
+                          {fake(probe, u"a"_s, ok(10)), fake(probe, u"b"_s, manual()), fake(probe, u"c"_s, ok(20)),
                            fake(probe, u"d"_s, ok(10))},
                           {{}, {0}, {0}, {1, 2}}));
     h.runner->start();
+    // d waits for b, which ends after c.
+    QTRY_VERIFY(h.log.contains(u"finished g/c success"_s));
+    probe.finish(u"b"_s);
     QTRY_COMPARE(h.finishedCount, 1);
     QCOMPARE(h.log, QStringList({
         u"started g#1"_s,
