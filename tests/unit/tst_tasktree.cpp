@@ -361,15 +361,13 @@ void TestTaskTree::parallelLimitIsNeverExceeded()
 void TestTaskTree::failFastCancelsAndSkips()
 {
     Probe probe;
-    Harness h(Task::parallel(u"run"_s, {fake(probe, u"a"_s, ok(5000)), fake(probe, u"b"_s, fails(10, u"B_BROKE"_s)),
+    // a ends only when cancelled.
+    Harness h(Task::parallel(u"run"_s, {fake(probe, u"a"_s, manual()), fake(probe, u"b"_s, fails(10, u"B_BROKE"_s)),
                                         fake(probe, u"c"_s, ok()), fake(probe, u"d"_s, ok())})
                   .withLimit(2)
                   .withFailFast());
-    QElapsedTimer clock;
-    clock.start();
     h.runner->start();
     QTRY_COMPARE(h.finishedCount, 1);
-    QVERIFY(clock.elapsed() < 4000);
     QCOMPARE(h.log, QStringList({
         u"started run#1"_s,
         u"started run/a#1"_s, u"started run/b#1"_s,
@@ -391,7 +389,7 @@ void TestTaskTree::failFastInFanOut()
     int made = 0;
     Harness h(Task::parallelFor(u"fan"_s, 6, [&](qsizetype i) {
         ++made;
-        return i == 1 ? fake(probe, u"c1"_s, fails(10, u"BROKE"_s)) : fake(probe, u"c%1"_s.arg(i), ok(5000));
+        return i == 1 ? fake(probe, u"c1"_s, fails(10, u"BROKE"_s)) : fake(probe, u"c%1"_s.arg(i), manual());
     }).withLimit(2).withFailFast());
     h.runner->start();
     QTRY_COMPARE(h.finishedCount, 1);
@@ -591,10 +589,11 @@ void TestTaskTree::retriesWithDoublingBackoff()
     QCOMPARE(attemptTimes.size(), 3);
     const qint64 first = attemptTimes[1] - attemptTimes[0];
     const qint64 second = attemptTimes[2] - attemptTimes[1];
-    // 150 ms, then 300 ms; timers may be a little early or very late.
-    QVERIFY2(first >= 135 && first < 2000, qPrintable(QString::number(first)));
-    QVERIFY2(second >= 270 && second < 4000, qPrintable(QString::number(second)));
-    QVERIFY2(second > first, qPrintable(u"%1 then %2"_s.arg(first).arg(second)));
+    // 150 ms, then 300 ms. Only lower bounds, with room for coarse timers, which may fire
+    // 5% early: load makes timers late, which passes, while a backoff that does not double
+    // fails the second.
+    QVERIFY2(first >= 135, qPrintable(QString::number(first)));
+    QVERIFY2(second >= 270, qPrintable(QString::number(second)));
 }
 
 void TestTaskTree::retriesRunOut()
@@ -655,14 +654,11 @@ void TestTaskTree::timeoutCancelsTheJob()
     Probe probe;
     TaskResult result;
     Harness h(Task::sequence(u"run"_s, {
-        fake(probe, u"slow"_s, ok(10000)).withTimeout(50, 5000).onFinished([&](const TaskResult &r) { result = r; }),
+        fake(probe, u"slow"_s, manual()).withTimeout(50, 5000).onFinished([&](const TaskResult &r) { result = r; }),
         fake(probe, u"after"_s, ok()),
     }));
-    QElapsedTimer clock;
-    clock.start();
     h.runner->start();
     QTRY_COMPARE(h.finishedCount, 1);
-    QVERIFY(clock.elapsed() < 4000);
     // The root did not time out itself: a child that did makes it fail.
     QCOMPARE(h.log, QStringList({u"started run#1"_s, u"started run/slow#1"_s, u"finished run/slow timed_out"_s,
                                  u"finished run/after skipped"_s, u"finished run failure"_s}));
@@ -673,7 +669,7 @@ void TestTaskTree::timeoutCancelsTheJob()
 
     // A root that times out makes a Timeout error.
     Probe probe2;
-    Harness h2(fake(probe2, u"slow"_s, ok(10000)).withTimeout(30));
+    Harness h2(fake(probe2, u"slow"_s, manual()).withTimeout(30));
     h2.runner->start();
     QTRY_COMPARE(h2.finishedCount, 1);
     QCOMPARE(h2.log, QStringList({u"started slow#1"_s, u"finished slow timed_out"_s}));
@@ -684,7 +680,7 @@ void TestTaskTree::timeoutCancelsTheJob()
 void TestTaskTree::timeoutAbandonsAJobIgnoringCancel()
 {
     Probe probe;
-    JobSpec stubborn = ok(60000);
+    JobSpec stubborn = manual();
     stubborn.ignoreCancel = true;
     TaskResult result;
     Harness h(Task::sequence(u"run"_s, {
@@ -695,8 +691,10 @@ void TestTaskTree::timeoutAbandonsAJobIgnoringCancel()
     clock.start();
     h.runner->start();
     QTRY_COMPARE(h.finishedCount, 1);
+    // The time-out and then the grace (coarse timers fire at most 5% early); the job itself
+    // never ends.
     const qint64 elapsed = clock.elapsed();
-    QVERIFY2(elapsed >= 180 && elapsed < 5000, qPrintable(QString::number(elapsed)));
+    QVERIFY2(elapsed >= 180, qPrintable(QString::number(elapsed)));
     QCOMPARE(h.log, QStringList({u"started run#1"_s, u"started run/stubborn#1"_s, u"finished run/stubborn timed_out"_s,
                                  u"started run/clean#1"_s, u"finished run/clean success"_s, u"finished run failure"_s}));
     QCOMPARE(probe.cancels, 1);
@@ -713,11 +711,9 @@ void TestTaskTree::timeoutDuringBackoff()
 {
     Probe probe;
     Harness h(fake(probe, u"r"_s, fails(0, u"FLAKY"_s)).withRetry({3, 5000, {}}).withTimeout(100, 1000));
-    QElapsedTimer clock;
-    clock.start();
     h.runner->start();
     QTRY_COMPARE(h.finishedCount, 1);
-    QVERIFY(clock.elapsed() < 4000);
+    // No second attempt: the time-out ended the backoff.
     QCOMPARE(h.log, QStringList({u"started r#1"_s, u"retrying r#1"_s, u"finished r timed_out"_s}));
     QCOMPARE(h.runner->result().outcome, TaskOutcome::TimedOut);
     QCOMPARE(h.runner->error()->kind, JobError::Kind::Timeout);
@@ -729,7 +725,7 @@ void TestTaskTree::attemptTimeoutIsRetried()
     int attempt = 0;
     Task slowFirst = Task::job(u"r"_s, [&] {
         ++attempt;
-        return new FakeJob(u"r"_s, attempt < 3 ? ok(10000) : ok(0), &probe);
+        return new FakeJob(u"r"_s, attempt < 3 ? manual() : ok(0), &probe);
     });
     QList<JobError> asked;
     TaskRetry retry{3, 10, [&](const JobError &e) {
@@ -738,11 +734,8 @@ void TestTaskTree::attemptTimeoutIsRetried()
     }};
     TaskResult result;
     Harness h(slowFirst.withAttemptTimeout(50, 1000).withRetry(retry).onFinished([&](const TaskResult &r) { result = r; }));
-    QElapsedTimer clock;
-    clock.start();
     h.runner->start();
     QTRY_COMPARE(h.finishedCount, 1);
-    QVERIFY(clock.elapsed() < 4000);
     QCOMPARE(h.log, QStringList({u"started r#1"_s, u"retrying r#1"_s, u"started r#2"_s, u"retrying r#2"_s,
                                  u"started r#3"_s, u"finished r success"_s}));
     // Each attempt that ran out was cancelled, and retryOn heard why it ended.
@@ -759,7 +752,7 @@ void TestTaskTree::attemptTimeoutRunsOut()
     // The default retryOn takes time-outs too; the last attempt's time-out is the outcome.
     Probe probe;
     TaskResult result;
-    Harness h(fake(probe, u"r"_s, ok(10000)).withAttemptTimeout(50, 1000).withRetry({2, 10, {}})
+    Harness h(fake(probe, u"r"_s, manual()).withAttemptTimeout(50, 1000).withRetry({2, 10, {}})
                   .onFinished([&](const TaskResult &r) { result = r; }));
     h.runner->start();
     QTRY_COMPARE(h.finishedCount, 1);
@@ -771,7 +764,7 @@ void TestTaskTree::attemptTimeoutRunsOut()
 
     // A retryOn that does not take time-outs ends the task at the first one.
     Probe probe2;
-    Harness h2(fake(probe2, u"r"_s, ok(10000)).withAttemptTimeout(50, 1000)
+    Harness h2(fake(probe2, u"r"_s, manual()).withAttemptTimeout(50, 1000)
                    .withRetry({3, 10, [](const JobError &e) { return e.kind != JobError::Kind::Timeout; }}));
     h2.runner->start();
     QTRY_COMPARE(h2.finishedCount, 1);
@@ -784,7 +777,7 @@ void TestTaskTree::attemptTimeoutAbandonsAJobIgnoringCancel()
     // An attempt that does not end when cancelled is abandoned after the grace, and nothing
     // is tried again next to it.
     Probe probe;
-    JobSpec stubborn = ok(60000);
+    JobSpec stubborn = manual();
     stubborn.ignoreCancel = true;
     Harness h(fake(probe, u"r"_s, stubborn).withAttemptTimeout(50, 150).withRetry({3, 10, {}}));
     h.runner->start();
@@ -801,7 +794,7 @@ void TestTaskTree::timeoutOfAGroup()
 {
     Probe probe;
     Harness h(Task::sequence(u"run"_s, {
-        Task::parallel(u"p"_s, {fake(probe, u"a"_s, ok(10000)), fake(probe, u"b"_s, ok(10000))}).withTimeout(60),
+        Task::parallel(u"p"_s, {fake(probe, u"a"_s, manual()), fake(probe, u"b"_s, manual())}).withTimeout(60),
         fake(probe, u"clean"_s, ok()).withCondition(Task::always()),
     }));
     h.runner->start();
@@ -833,7 +826,7 @@ void TestTaskTree::cancelAsATaskStarts()
 {
     Probe probe;
     Harness h(Task::sequence(u"run"_s, {
-        fake(probe, u"a"_s, ok(3000)),
+        fake(probe, u"a"_s, manual()),
         fake(probe, u"b"_s, ok()),
         fake(probe, u"clean"_s, ok()).withCondition(Task::always()),
     }));
@@ -841,11 +834,8 @@ void TestTaskTree::cancelAsATaskStarts()
         if (event.type == TaskEvent::Type::Started && event.path == u"run/a"_s)
             h.runner->cancel();
     });
-    QElapsedTimer clock;
-    clock.start();
     h.runner->start();
     QTRY_COMPARE(h.finishedCount, 1);
-    QVERIFY2(clock.elapsed() < 2000, qPrintable(QString::number(clock.elapsed())));
     QCOMPARE(h.log, QStringList({
         u"started run#1"_s, u"started run/a#1"_s, u"finished run/a cancelled"_s,
         u"finished run/b skipped"_s,
@@ -858,7 +848,7 @@ void TestTaskTree::cancelAsATaskStarts()
 void TestTaskTree::cancelWhileAJobRuns()
 {
     Probe probe;
-    JobSpec slow = ok(10000);
+    JobSpec slow = manual();
     slow.cancelDelayMs = 20;
     Harness h(Task::sequence(u"run"_s, {
         fake(probe, u"a"_s, slow),
@@ -893,11 +883,9 @@ void TestTaskTree::cancelDuringBackoff()
     }));
     h.runner->start();
     QTRY_VERIFY(h.log.contains(u"retrying run/r#1"_s));
-    QElapsedTimer clock;
-    clock.start();
     h.runner->cancel();
     QTRY_COMPARE(h.finishedCount, 1);
-    QVERIFY(clock.elapsed() < 3000);
+    // No second attempt: the cancel ended the backoff.
     QCOMPARE(h.log, QStringList({
         u"started run#1"_s, u"started run/r#1"_s, u"retrying run/r#1"_s, u"finished run/r cancelled"_s,
         u"started run/clean#1"_s, u"finished run/clean success"_s,
@@ -910,7 +898,7 @@ void TestTaskTree::cancelDuringBackoff()
 void TestTaskTree::cancelWhileWaitingForAPoolToken()
 {
     Probe probe;
-    JobSpec slow = ok(10000);
+    JobSpec slow = manual();
     slow.cancelDelayMs = 20;
     Harness h(Task::parallel(u"run"_s, {
         fake(probe, u"a"_s, slow).withPool(u"p"_s),
@@ -942,8 +930,8 @@ void TestTaskTree::cancelInsideAGraph()
 {
     Probe probe;
     Harness h(Task::graph(u"g"_s,
-                          {fake(probe, u"a"_s, ok(10000)), fake(probe, u"b"_s, ok()),
-                           fake(probe, u"clean"_s, ok()).withCondition(Task::always()), fake(probe, u"other"_s, ok(10000))},
+                          {fake(probe, u"a"_s, manual()), fake(probe, u"b"_s, ok()),
+                           fake(probe, u"clean"_s, ok()).withCondition(Task::always()), fake(probe, u"other"_s, manual())},
                           {{}, {0}, {0}, {}}));
     h.runner->start();
     QTRY_COMPARE(probe.running, 2);
@@ -971,7 +959,7 @@ void TestTaskTree::cancelWithJobsCancellingAtOnce()
         ++made;
         if (i == 2)
             return fake(probe, u"clean"_s, ok(20)).withCondition(Task::always());
-        return fake(probe, u"c%1"_s.arg(i), ok(10000));
+        return fake(probe, u"c%1"_s.arg(i), manual());
     }).withLimit(2));
     h.runner->start();
     QTRY_COMPARE(probe.running, 2);
@@ -996,7 +984,7 @@ void TestTaskTree::forceStopSkipsCleanup()
     Probe probe;
     int cleanHooks = 0;
     Harness h(Task::sequence(u"run"_s, {
-        Task::parallel(u"p"_s, {fake(probe, u"a"_s, ok(10000)), fake(probe, u"b"_s, ok(10000))}),
+        Task::parallel(u"p"_s, {fake(probe, u"a"_s, manual()), fake(probe, u"b"_s, manual())}),
         fake(probe, u"clean"_s, ok()).withCondition(Task::always()).onFinished([&](const TaskResult &) { ++cleanHooks; }),
     }));
     h.runner->start();
@@ -1019,7 +1007,7 @@ void TestTaskTree::forceStopSkipsCleanup()
 void TestTaskTree::forceStopAbandonsAJobIgnoringCancel()
 {
     Probe probe;
-    JobSpec stubborn = ok(60000);
+    JobSpec stubborn = manual();
     stubborn.ignoreCancel = true;
     Harness h(Task::sequence(u"run"_s, {fake(probe, u"a"_s, stubborn), fake(probe, u"clean"_s, ok()).withCondition(Task::always())}));
     h.runner->start();
