@@ -750,4 +750,9 @@ QStringList Dataset::fields() const
     return d->fields;
 }
 
+bool Dataset::isSharedWith(const Dataset &other) const
+{
+    return d->rows.isSharedWith(other.d->rows);
+}
+
 } // namespace Sandflow

@@ -45,6 +45,9 @@ public:
     QString id(qsizetype index) const;
     /// The union of the rows' field names, in order of first appearance.
     QStringList fields() const;
+    /// Whether this and `other` hold their rows in the same memory, as every copy of one
+    /// loaded dataset does (after QList::isSharedWith).
+    bool isSharedWith(const Dataset &other) const;
 
 private:
     QSharedDataPointer<Internal::DatasetData> d;

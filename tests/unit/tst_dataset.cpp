@@ -453,6 +453,11 @@ void TestDataset::copiesShareRows()
     copy = loaded;
     const Dataset constructed(copy);
 
+    // Equal values alone would not tell shared rows from copied ones; the same memory does.
+    QVERIFY(copy.isSharedWith(loaded));
+    QVERIFY(constructed.isSharedWith(loaded));
+    QVERIFY(!Dataset::load(path, &found).isSharedWith(loaded));   // loaded again: rows of its own
+
     for (const Dataset &dataset : {copy, constructed}) {
         QCOMPARE(dataset.size(), 2);
         QCOMPARE(dataset.id(0), u"1"_s);
