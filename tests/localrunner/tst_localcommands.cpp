@@ -52,8 +52,10 @@ void TestLocalCommands::backgroundOutputIsReadByCursor()
 {
     LocalRunner runner(runnerOptions());
     const QString id = create(&runner);
+    // The command goes on only when the test writes to the fifo, so it is still running, with
+    // only its first two lines written, however slowly the checks below get to run.
     std::unique_ptr<CommandJob> job(run(runner.runCommand(
-        id, command(u"echo one; echo err >&2; sleep 1; echo two; exit 4"_s,
+        id, command(u"mkfifo /tmp/go; echo one; echo err >&2; read go < /tmp/go; echo two; exit 4"_s,
                     [](CommandRequest &r) { r.background = true; }))));
     // The job ends as soon as the command runs; the command goes on.
     QVERIFY(!job->error());
@@ -71,6 +73,7 @@ void TestLocalCommands::backgroundOutputIsReadByCursor()
     QCOMPARE(log, QByteArray("one\nerr\n"));
     QCOMPARE(cursor, 8);
 
+    QCOMPARE(shellOutput(&runner, id, u"echo go > /tmp/go"_s), QByteArray());
     QTRY_VERIFY_WITH_TIMEOUT(!resultOf(runner.commandStatus(id, commandId)).running, 10'000);
     const CommandLogs rest = resultOf(runner.commandLogs(id, commandId, cursor));
     QCOMPARE(rest.data, QByteArray("two\n"));
