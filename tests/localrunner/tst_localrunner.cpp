@@ -358,9 +358,9 @@ void TestLocalRunner::deletingAPausedSandboxEndsItAtOnce()
     LocalRunner runner(options);
     const QString id = create(&runner);
     const QByteArray marker = "paused-deletion-" + QUuid::createUuid().toByteArray(QUuid::Id128);
-    // A shell that waits on its child, with the marker in its own command line.
-    OwnedJob<CommandJob> sleeper(
-        runner.runCommand(id, command(u"exec sh -c 'sleep 1000; : %1'"_s.arg(QString::fromLatin1(marker)))));
+    // A shell that waits on its child, with the marker in its own command line from its
+    // start: no exec follows, while which its command line would read as empty.
+    OwnedJob<CommandJob> sleeper(runner.runCommand(id, command(u"sleep 1000; : %1"_s.arg(QString::fromLatin1(marker)))));
     sleeper->setAutoDelete(false);
     sleeper->start();
     QTRY_VERIFY(!processesWith(marker).isEmpty());
