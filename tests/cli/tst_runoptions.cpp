@@ -528,7 +528,7 @@ void TestRunOptions::invalidWorkflowRunsNothing_data()
 }
 
 // A workflow that is not valid runs nothing: exit status 2, no event, no sandbox, no run
-// directory; only the problems on stderr.
+// directory; only the problems, on stderr and (with --json) as diagnostics on stdout.
 void TestRunOptions::invalidWorkflowRunsNothing()
 {
     QFETCH(QStringList, options);
@@ -551,7 +551,12 @@ void TestRunOptions::invalidWorkflowRunsNothing()
     const RunResult result = run(workflow, options);
     QCOMPARE(result.exitCode, 2);
     QVERIFY2(result.err.contains(error), qPrintable(result.err));
-    QCOMPARE(result.events.size(), 0);
+    QVERIFY(!result.events.isEmpty());
+    for (const QJsonObject &event : result.events) {
+        QCOMPARE(event.value(u"type"_s).toString(), u"diagnostic"_s);
+        QVERIFY2(result.err.contains(event.value(u"text"_s).toString()), qPrintable(result.err));
+    }
+    QCOMPARE(result.events.last().value(u"severity"_s).toString(), u"error"_s);
     QVERIFY(!QFileInfo::exists(result.runDir));
     QCOMPARE(sandflow({u"ls"_s}, environment()), u"No sandboxes.\n"_s);
 }
