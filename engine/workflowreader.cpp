@@ -5,6 +5,7 @@
 #include <QRegularExpression>
 
 #include <algorithm>
+#include <cmath>
 
 #include <limits>
 
@@ -230,10 +231,14 @@ Setting<int> WorkflowReader::intSetting(const YAML::Node &node, const QString &w
     const QJsonValue value = scalarToJson(node);
     if (node.IsScalar() && node.Scalar().find("${{") != std::string::npos) {
         result.expression = text(node, what);
-    } else if (!node.IsScalar() || !value.isDouble() || value.toDouble() != double(qint64(value.toDouble()))) {
+    } else if (!node.IsScalar() || !value.isDouble() || !std::isfinite(value.toDouble())
+               || value.toDouble() != std::trunc(value.toDouble())) {
+        // Checked without converting: a double beyond qint64 has no integer to compare with.
         m_source.error(node, u"%1 must be a whole number or an expression, not %2"_s.arg(what, describeNode(node)));
-    } else if (value.toDouble() < minimum || value.toDouble() > std::numeric_limits<int>::max()) {
+    } else if (value.toDouble() < minimum) {
         m_source.error(node, u"%1 must be at least %2"_s.arg(what).arg(minimum));
+    } else if (value.toDouble() > std::numeric_limits<int>::max()) {
+        m_source.error(node, u"%1 must be at most %2"_s.arg(what).arg(std::numeric_limits<int>::max()));
     } else {
         result.literal = int(value.toDouble());
     }
