@@ -106,7 +106,7 @@ QString formatRunSummary(const RunSummary &summary, const ReportLocations &locat
     text += failedSteps(summary, locations);
     const QList<SlowStep> slowest = summary.slowestSteps(5);
     // Steps that all took less than the view shows (0.0s) tell nothing.
-    if (!slowest.isEmpty() && slowest.first().durationMs >= 50) {
+    if (!slowest.isEmpty() && formatElapsed(slowest.first().durationMs) != formatElapsed(0)) {
         text += u"Slowest steps:\n"_s;
         for (const SlowStep &step : slowest)
             text += u"  %1  %2 › %3\n"_s.arg(formatElapsed(step.durationMs), 6).arg(step.job, step.step);

@@ -36,7 +36,8 @@ struct ReportLocations
 ///     JUnit: runs/r1/junit.xml
 ///
 /// Jobs are counted by instance; timed_out counts as failed. At most MaxFailedListed failed
-/// steps are named; slowest steps that all took less than 0.1 s are not shown.
+/// steps are named; slowest steps are not shown when all of them
+/// would read 0.0s (under 50 ms).
 inline constexpr int MaxFailedListed = 10;
 QString formatRunSummary(const RunSummary &summary, const ReportLocations &locations);
 
