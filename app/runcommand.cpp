@@ -2,6 +2,7 @@
 // reports it as it goes.
 #include "command.h"
 #include "interruptwatcher.h"
+#include "localcontrol.h"
 #include "localrunner.h"
 #include "maxsandboxes.h"
 #include "opensandboxrunner.h"
@@ -217,6 +218,15 @@ int run(const QCommandLineParser &parser, const Terminal &terminal)
     if (!runnerHolder)
         return ExitUsage;
     Runner &runner = *runnerHolder;
+    // Local sandboxes can be reached from another terminal while the run lasts (and while
+    // --keep holds them): `sandflow sandbox exec ID -- bash`.
+    std::unique_ptr<RunControl> control;
+    if (workflow.runner != u"opensandbox"_s) {
+        QString error;
+        control = RunControl::start(&runner, LocalRunner::defaultStateDirectory(), options.runId, &error);
+        if (!control)
+            terminal.err(u"sandflow run: warning: `sandflow sandbox` cannot reach this run's sandboxes: %1\n"_s.arg(error));
+    }
 
     RunOutput::Options outputOptions;
     outputOptions.json = parser.isSet(u"json"_s);
@@ -238,7 +248,10 @@ int run(const QCommandLineParser &parser, const Terminal &terminal)
     workflowRun.setAutoDelete(false);
     InterruptWatcher interrupts;
     QObject::connect(&interrupts, &InterruptWatcher::interrupted, &workflowRun, [&](int count) {
-        if (count == 1) {
+        if (workflowRun.isFinished()) {
+            // Ctrl-C ends the wait of --keep below.
+            output.notice(u"deleting the kept sandboxes"_s);
+        } else if (count == 1) {
             output.notice(u"interrupted: cancelling the running steps and deleting the sandboxes "
                           u"(Ctrl-C again to stop at once)"_s);
             workflowRun.cancel();
@@ -259,6 +272,8 @@ int run(const QCommandLineParser &parser, const Terminal &terminal)
         output.notice(u"kept sandboxes (they last until Ctrl-C):"_s);
         for (const auto &[id, job] : workflowRun.keptSandboxes())
             output.notice(u"  %1  %2"_s.arg(id, job));
+        if (control)
+            output.notice(u"from another terminal: sandflow sandbox exec ID -- bash"_s);
         QObject::connect(&interrupts, &InterruptWatcher::interrupted, &loop, &QEventLoop::quit);
         loop.exec();
         for (const auto &[id, job] : workflowRun.keptSandboxes())

@@ -51,10 +51,38 @@ QString errorLine(const QString &where, const JobError &error, const OpenSandbox
 std::optional<QMap<QString, QString>> keyValues(const QCommandLineParser &parser, const QString &option,
                                                 const QString &where, const Terminal &terminal);
 
-/// The sandbox `given` names: itself when the server knows that id, else the one sandbox
-/// whose id starts with it. Nothing, after saying why, when none or several match or the
-/// server failed; `*exitCode` is then the status to exit with.
+/// The sandbox `given` names on `client`'s server: itself when the server knows that id,
+/// else the one sandbox whose id starts with it. Nothing, after saying why, when none or
+/// several match or the server failed; `*exitCode` is then the status to exit with.
 std::optional<QString> resolveSandboxId(OpenSandboxClient &client, const QString &given, const QString &where,
+                                        const Terminal &terminal, int *exitCode);
+
+/// True when the options or the environment name the server (--server, $OPEN_SANDBOX_DOMAIN).
+bool serverNamed(const QCommandLineParser &parser);
+
+/// A server `sandflow sandbox` may ask, and whose it is ("run RUN-ID", "serve"; empty for
+/// the one the options and the environment give).
+struct LocalServer
+{
+    OpenSandboxConfig config;
+    QString owner;
+};
+
+/// The servers to ask: the named one alone when serverNamed(); else this machine's runs and
+/// servers that recorded themselves (controlendpoints.h), oldest first, then the default.
+QList<LocalServer> candidateServers(const QCommandLineParser &parser);
+
+/// A sandbox found: the server that has it, and its whole id.
+struct FoundSandbox
+{
+    OpenSandboxConfig server;
+    QString id;
+};
+
+/// The sandbox `given` names (a whole id, or a unique start of one) on the servers
+/// candidateServers() gives. Nothing, after saying why, when none or several match;
+/// `*exitCode` is then the status to exit with.
+std::optional<FoundSandbox> findSandbox(const QCommandLineParser &parser, const QString &given, const QString &where,
                                         const Terminal &terminal, int *exitCode);
 
 /// Prints a usage error as every command does; returns ExitUsage.

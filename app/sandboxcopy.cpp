@@ -44,16 +44,24 @@ int permissionBits(const QString &path)
     return int(status.st_mode & 0777);
 }
 
-/// The execd endpoint of sandbox `id`; std::nullopt once the failure is reported (and
-/// `exitCode` set).
-std::optional<OpenSandboxEndpoint> execdOf(OpenSandboxClient &client, QString *id, const QString &where,
-                                           const Terminal &terminal, int *exitCode)
+/// A sandbox's server and its execd endpoint.
+struct Reached
 {
-    const std::optional<QString> resolved = resolveSandboxId(client, *id, where, terminal, exitCode);
-    if (!resolved)
+    std::unique_ptr<OpenSandboxClient> client;
+    OpenSandboxEndpoint execd;
+};
+
+/// Finds sandbox `*id` (writing back its whole id) and its execd endpoint; std::nullopt
+/// once the failure is reported (and `exitCode` set).
+std::optional<Reached> reach(const QCommandLineParser &parser, QString *id, const QString &where,
+                             const Terminal &terminal, int *exitCode)
+{
+    const std::optional<FoundSandbox> found = findSandbox(parser, *id, where, terminal, exitCode);
+    if (!found)
         return std::nullopt;
-    *id = *resolved;
-    std::unique_ptr<ResultJob<OpenSandboxEndpoint>> job(client.endpoint(*id, ExecdPort));
+    *id = found->id;
+    auto client = std::make_unique<OpenSandboxClient>(found->server);
+    std::unique_ptr<ResultJob<OpenSandboxEndpoint>> job(client->endpoint(*id, ExecdPort));
     job->setAutoDelete(false);
     const Waited waited = waitFor(job);
     if (!job || waited.interrupted) {
@@ -61,11 +69,12 @@ std::optional<OpenSandboxEndpoint> execdOf(OpenSandboxClient &client, QString *i
         return std::nullopt;
     }
     if (waited.error) {
-        terminal.err(errorLine(where, *waited.error, client.config(), u"sandbox "_s + *id));
+        terminal.err(errorLine(where, *waited.error, client->config(), u"sandbox "_s + *id));
         *exitCode = ExitFailure;
         return std::nullopt;
     }
-    return job->result();
+    const OpenSandboxEndpoint execd = job->result();
+    return Reached{std::move(client), execd};
 }
 
 /// Runs a transfer job; the exit status, with the failure reported.
@@ -99,14 +108,15 @@ int upload(const QString &localPath, SandboxPath target, const QCommandLineParse
     if (target.path.isEmpty() || target.path.endsWith(u'/'))
         target.path += local.fileName();
 
-    OpenSandboxClient client(clientConfig(parser));
     int exitCode = ExitSuccess;
-    const std::optional<OpenSandboxEndpoint> execd = execdOf(client, &target.id, where, terminal, &exitCode);
-    if (!execd)
+    const std::optional<Reached> reached = reach(parser, &target.id, where, terminal, &exitCode);
+    if (!reached)
         return exitCode;
+    OpenSandboxClient &client = *reached->client;
+    const OpenSandboxEndpoint &execd = reached->execd;
     FilePermissions permissions;
     permissions.mode = permissionBits(localPath);
-    return transfer(std::unique_ptr<AsyncJob>(client.uploadFile(*execd, localPath, target.path, permissions)),
+    return transfer(std::unique_ptr<AsyncJob>(client.uploadFile(execd, localPath, target.path, permissions)),
                     client.config(), where, target.id, terminal);
 }
 
@@ -118,11 +128,12 @@ int download(SandboxPath source, QString localPath, const QCommandLineParser &pa
     if (QFileInfo(localPath).isDir())
         localPath = QDir(localPath).filePath(baseName(source.path));
 
-    OpenSandboxClient client(clientConfig(parser));
     int exitCode = ExitSuccess;
-    const std::optional<OpenSandboxEndpoint> execd = execdOf(client, &source.id, where, terminal, &exitCode);
-    if (!execd)
+    const std::optional<Reached> reached = reach(parser, &source.id, where, terminal, &exitCode);
+    if (!reached)
         return exitCode;
+    OpenSandboxClient &client = *reached->client;
+    const OpenSandboxEndpoint &execd = reached->execd;
     // Written beside the target and renamed over it at the end: a failed download leaves
     // no half file, and an existing one stays as it was.
     QSaveFile file(localPath);
@@ -130,7 +141,7 @@ int download(SandboxPath source, QString localPath, const QCommandLineParser &pa
         terminal.err(u"%1: cannot write %2: %3\n"_s.arg(where, localPath, file.errorString()));
         return ExitFailure;
     }
-    const int status = transfer(std::unique_ptr<AsyncJob>(client.downloadFile(*execd, source.path, &file)),
+    const int status = transfer(std::unique_ptr<AsyncJob>(client.downloadFile(execd, source.path, &file)),
                                 client.config(), where, source.id, terminal);
     if (status != ExitSuccess)
         return status;

@@ -66,12 +66,12 @@ int sandboxExec(const QCommandLineParser &parser, const Terminal &terminal)
         request.timeoutMs = *timeout;
     }
 
-    OpenSandboxClient client(clientConfig(parser));
     int exitCode = ExitSuccess;
-    const std::optional<QString> named = resolveSandboxId(client, given, where, terminal, &exitCode);
-    if (!named)
+    const std::optional<FoundSandbox> found = findSandbox(parser, given, where, terminal, &exitCode);
+    if (!found)
         return exitCode;
-    const QString &id = *named;
+    OpenSandboxClient client(found->server);
+    const QString &id = found->id;
     std::unique_ptr<ResultJob<OpenSandboxEndpoint>> endpointJob(client.endpoint(id, ExecdPort));
     endpointJob->setAutoDelete(false);
     const Waited resolved = waitFor(endpointJob);

@@ -7,6 +7,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QSet>
 
 #include <algorithm>
 #include <functional>
@@ -140,18 +141,39 @@ int sandboxList(const QCommandLineParser &parser, const Terminal &terminal)
     filter.metadata = *metadata;
     filter.pageSize = MaxPageSize;
 
-    OpenSandboxClient client(clientConfig(parser));
-    std::unique_ptr<ResultJob<QList<SandboxInfo>>> job(client.listAllSandboxes(filter));
-    job->setAutoDelete(false);
-    const Waited waited = waitFor(job);
-    if (!job || waited.interrupted)
-        return interrupted(terminal, where);
-    if (waited.error) {
-        terminal.err(errorLine(where, *waited.error, client.config()));
+    // Every server asked (this machine's runs and servers too, unless one is named); one
+    // that fails is passed over while another answers.
+    const QList<LocalServer> servers = candidateServers(parser);
+    QList<SandboxInfo> sandboxes;
+    QSet<QString> seen;
+    std::optional<QString> failure;
+    bool answered = false;
+    for (const LocalServer &server : servers) {
+        OpenSandboxClient client(server.config);
+        std::unique_ptr<ResultJob<QList<SandboxInfo>>> job(client.listAllSandboxes(filter));
+        job->setAutoDelete(false);
+        const Waited waited = waitFor(job);
+        if (!job || waited.interrupted)
+            return interrupted(terminal, where);
+        if (waited.error) {
+            failure = errorLine(where, *waited.error, client.config());
+            continue;
+        }
+        answered = true;
+        // Two records of one server (serve, and the default address it listens on) list
+        // the same sandboxes.
+        for (const SandboxInfo &sandbox : job->result()) {
+            if (!seen.contains(sandbox.id)) {
+                seen.insert(sandbox.id);
+                sandboxes.append(sandbox);
+            }
+        }
+    }
+    if (!answered) {
+        terminal.err(*failure);
         return ExitFailure;
     }
     // Servers list in their own order: newest first here.
-    QList<SandboxInfo> sandboxes = job->result();
     std::stable_sort(sandboxes.begin(), sandboxes.end(),
                      [](const SandboxInfo &a, const SandboxInfo &b) { return a.createdAt > b.createdAt; });
     const qsizetype count = sandboxes.size();
@@ -182,27 +204,28 @@ int forEachSandbox(const QCommandLineParser &parser, const QString &where, const
                    const std::function<AsyncJob *(OpenSandboxClient &, const QString &)> &act,
                    const Terminal &terminal)
 {
-    OpenSandboxClient client(clientConfig(parser));
     int status = ExitSuccess;
     for (const QString &given : parser.positionalArguments()) {
         int failed = ExitSuccess;
-        const std::optional<QString> id = resolveSandboxId(client, given, where, terminal, &failed);
+        const std::optional<FoundSandbox> found = findSandbox(parser, given, where, terminal, &failed);
         if (failed == ExitInterrupted)
             return ExitInterrupted;
-        if (!id) {
+        if (!found) {
             status = ExitFailure;
             continue;
         }
-        std::unique_ptr<AsyncJob> job(act(client, *id));
+        OpenSandboxClient client(found->server);
+        const QString &id = found->id;
+        std::unique_ptr<AsyncJob> job(act(client, id));
         job->setAutoDelete(false);
         const Waited waited = waitFor(job);
         if (!job || waited.interrupted)
             return interrupted(terminal, where);
         if (!waited.error) {
-            terminal.out(u"%1 %2\n"_s.arg(done, *id));
+            terminal.out(u"%1 %2\n"_s.arg(done, id));
             continue;
         }
-        terminal.err(errorLine(where, *waited.error, client.config(), u"sandbox "_s + *id));
+        terminal.err(errorLine(where, *waited.error, client.config(), u"sandbox "_s + id));
         status = ExitFailure;
         // Without a server the other ids fail the same way.
         if (waited.error->code == u"UNREACHABLE"_s)
@@ -237,19 +260,20 @@ int sandboxResume(const QCommandLineParser &parser, const Terminal &terminal)
 int sandboxInspect(const QCommandLineParser &parser, const Terminal &terminal)
 {
     const QString where = u"sandflow sandbox inspect"_s;
-    OpenSandboxClient client(clientConfig(parser));
     int exitCode = ExitSuccess;
-    const std::optional<QString> id = resolveSandboxId(client, parser.positionalArguments().first(), where, terminal,
-                                                       &exitCode);
-    if (!id)
+    const std::optional<FoundSandbox> found = findSandbox(parser, parser.positionalArguments().first(), where, terminal,
+                                                          &exitCode);
+    if (!found)
         return exitCode;
-    std::unique_ptr<SandboxJob> job(client.getSandbox(*id));
+    OpenSandboxClient client(found->server);
+    const QString &id = found->id;
+    std::unique_ptr<SandboxJob> job(client.getSandbox(id));
     job->setAutoDelete(false);
     const Waited waited = waitFor(job);
     if (!job || waited.interrupted)
         return interrupted(terminal, where);
     if (waited.error) {
-        terminal.err(errorLine(where, *waited.error, client.config(), u"sandbox "_s + *id));
+        terminal.err(errorLine(where, *waited.error, client.config(), u"sandbox "_s + id));
         return ExitFailure;
     }
     terminal.out(QString::fromUtf8(QJsonDocument(sandboxJson(job->result())).toJson(QJsonDocument::Indented)));

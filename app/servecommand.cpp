@@ -1,13 +1,13 @@
 // `sandflow serve`: the OpenSandbox-compatible server over local sandboxes.
 #include "command.h"
 #include "interruptwatcher.h"
+#include "localcontrol.h"
 #include "localrunner.h"
 #include "sandboxserver.h"
 #include "units.h"
 
 #include <QCoreApplication>
 #include <QEventLoop>
-#include <QRandomGenerator>
 
 #include <sys/resource.h>
 
@@ -51,14 +51,6 @@ void raiseOpenFileLimit()
         files.rlim_cur = files.rlim_max;
         ::setrlimit(RLIMIT_NOFILE, &files);
     }
-}
-
-QString newApiKey()
-{
-    QString key;
-    for (int i = 0; i < 4; ++i)
-        key += u"%1"_s.arg(QRandomGenerator::system()->generate(), 8, 16, QChar(u'0'));
-    return key;
 }
 
 int serve(const QCommandLineParser &parser, const Terminal &terminal)
@@ -130,6 +122,20 @@ int serve(const QCommandLineParser &parser, const Terminal &terminal)
     terminal.out(u"sandflow serve: listening on http://%1:%2\n"_s.arg(host).arg(server.port()));
     if (generatedKey)
         terminal.out(u"API key (send it as OPEN-SANDBOX-API-KEY): %1\n"_s.arg(options.apiKey));
+    // `sandflow sandbox` finds this server's sandboxes without being told where it listens.
+    ControlEndpoint endpoint;
+    endpoint.url = u"http://%1:%2"_s.arg(listen->host.isEqual(QHostAddress::AnyIPv4) || listen->host.isEqual(QHostAddress::AnyIPv6)
+                                             ? u"127.0.0.1"_s
+                                             : host)
+                       .arg(server.port());
+    endpoint.apiKey = options.apiKey;
+    endpoint.owner = u"serve"_s;
+    QString registrationError;
+    const std::unique_ptr<ControlEndpointRegistration> registration =
+        ControlEndpointRegistration::publish(runnerOptions.stateDirectory, endpoint, &registrationError);
+    if (!registration)
+        terminal.err(u"sandflow serve: warning: `sandflow sandbox` will not find this server without --server: %1\n"_s
+                         .arg(registrationError));
 
     QEventLoop loop;
     InterruptWatcher interrupts;

@@ -46,6 +46,9 @@ QProcessEnvironment cleanEnvironment()
     env.remove(u"OPEN_SANDBOX_DOMAIN"_s);
     env.remove(u"OPEN_SANDBOX_API_KEY"_s);
     env.insert(u"NO_COLOR"_s, u"1"_s);
+    // No state directory, so no local run or server of this machine is asked: a path below
+    // this executable, a file, cannot be a directory.
+    env.insert(u"SANDFLOW_STATE_DIR"_s, QCoreApplication::applicationFilePath() + u"/state"_s);
     return env;
 }
 

@@ -1,0 +1,114 @@
+#include "controlendpoints.h"
+
+#include "sandboxrecords_p.h"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSaveFile>
+
+#include <algorithm>
+
+namespace Sandflow {
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+QString endpointsDirectory(const QString &stateDirectory)
+{
+    return stateDirectory + u"/endpoints"_s;
+}
+
+/// The directory, made if missing, readable by its owner only: the files hold API keys.
+bool makePrivateDirectory(const QString &path, QString *error)
+{
+    if (!QDir().mkpath(path)) {
+        *error = u"cannot create %1"_s.arg(path);
+        return false;
+    }
+    if (!QFile::setPermissions(path, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner)) {
+        *error = u"cannot make %1 private"_s.arg(path);
+        return false;
+    }
+    return true;
+}
+
+} // namespace
+
+ControlEndpointRegistration::ControlEndpointRegistration(QString path)
+    : m_path(std::move(path))
+{
+}
+
+ControlEndpointRegistration::~ControlEndpointRegistration()
+{
+    QFile::remove(m_path);
+}
+
+std::unique_ptr<ControlEndpointRegistration> ControlEndpointRegistration::publish(const QString &stateDirectory,
+                                                                                  ControlEndpoint endpoint, QString *error)
+{
+    const QString directory = endpointsDirectory(stateDirectory);
+    if (!makePrivateDirectory(directory, error))
+        return nullptr;
+    endpoint.pid = QCoreApplication::applicationPid();
+    const QString path = u"%1/%2.json"_s.arg(directory).arg(endpoint.pid);
+    QSaveFile file(path);
+    // The directory is its owner's alone; the file is made so as well, in case the
+    // directory's mode is changed later.
+    if (!file.open(QIODevice::WriteOnly)) {
+        *error = u"cannot write %1: %2"_s.arg(path, file.errorString());
+        return nullptr;
+    }
+    file.write(QJsonDocument(QJsonObject{{u"url"_s, endpoint.url},
+                                         {u"apiKey"_s, endpoint.apiKey},
+                                         {u"owner"_s, endpoint.owner},
+                                         {u"pid"_s, endpoint.pid},
+                                         {u"pidStartTicks"_s, Internal::SandboxRecords::processStartTicks(endpoint.pid)}})
+                   .toJson());
+    if (!file.commit()) {
+        *error = u"cannot write %1: %2"_s.arg(path, file.errorString());
+        return nullptr;
+    }
+    QFile::setPermissions(path, QFile::ReadOwner | QFile::WriteOwner);
+    return std::unique_ptr<ControlEndpointRegistration>(new ControlEndpointRegistration(path));
+}
+
+QList<ControlEndpoint> liveControlEndpoints(const QString &stateDirectory)
+{
+    struct Found
+    {
+        ControlEndpoint endpoint;
+        qint64 startTicks = 0;
+    };
+    QList<Found> found;
+    const QDir directory(endpointsDirectory(stateDirectory));
+    for (const QFileInfo &entry : directory.entryInfoList({u"*.json"_s}, QDir::Files)) {
+        QFile file(entry.filePath());
+        if (!file.open(QIODevice::ReadOnly))
+            continue;
+        const QJsonObject object = QJsonDocument::fromJson(file.read(64 * 1024)).object();
+        ControlEndpoint endpoint{object.value(u"url"_s).toString(), object.value(u"apiKey"_s).toString(),
+                                 object.value(u"owner"_s).toString(), object.value(u"pid"_s).toInteger()};
+        const qint64 startTicks = object.value(u"pidStartTicks"_s).toInteger();
+        // A pid alone could be another process's by now: its start time says it is the same.
+        const bool alive = endpoint.pid > 0 && startTicks > 0
+                           && Internal::SandboxRecords::processStartTicks(endpoint.pid) == startTicks;
+        if (!alive || endpoint.url.isEmpty()) {
+            QFile::remove(entry.filePath());
+            continue;
+        }
+        found.append({endpoint, startTicks});
+    }
+    std::sort(found.begin(), found.end(), [](const Found &a, const Found &b) { return a.startTicks < b.startTicks; });
+    QList<ControlEndpoint> endpoints;
+    for (const Found &each : found)
+        endpoints.append(each.endpoint);
+    return endpoints;
+}
+
+} // namespace Sandflow
