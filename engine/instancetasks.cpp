@@ -148,7 +148,7 @@ InstanceTasks::InstanceTasks(const RunContext &run, const PlannedJob &planned, q
     if (instance.row >= 0)
         scope.task = m_job.strategy.dataset.row(instance.row);
     scope.needs = needsContext(m_job, jobs);
-    m_state->name = displayName(planned, instance);
+    m_state->name = displayName(planned);
     if (m_job.strategy.hasMatrix() || m_job.strategy.hasDataset())
         m_state->downloadDirectory = downloadDirectory(m_state->name);
     scope.job = QJsonObject{{u"id"_s, m_job.id}, {u"name"_s, m_state->name}};
@@ -171,23 +171,17 @@ QString InstanceTasks::downloadDirectory(const QString &name) const
     return directory;
 }
 
-// The job's `name` as the instance evaluates it, else its id with its matrix values and
-// task. Names key the logs and reports, so a name taken already gets the instance's number.
-QString InstanceTasks::displayName(const PlannedJob &planned, const JobInstance &instance) const
+// The job's `name` as the instance evaluates it, under the naming rule the plan shares.
+QString InstanceTasks::displayName(const PlannedJob &planned) const
 {
-    QString name;
+    QString evaluated;
     if (m_job.name.isSet) {
         QString error;
-        name = m_state->scope.text(m_job.name, &error).simplified();
+        evaluated = m_state->scope.text(m_job.name, &error).simplified();
         if (!error.isEmpty())
-            name.clear();
+            evaluated.clear();
     }
-    if (name.isEmpty())
-        name = planned.instanceName(instance);
-    if (m_run.names->contains(name))
-        name += u" #%1"_s.arg(m_state->index + 1);
-    m_run.names->insert(name);
-    return name;
+    return planned.uniqueInstanceName(evaluated, m_state->index, m_run.names);
 }
 
 Task InstanceTasks::build()

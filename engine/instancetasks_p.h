@@ -65,7 +65,7 @@ private:
     bool continuesOnError();
     std::optional<qint64> evaluateDuration(const Setting<Duration> &setting);
 
-    QString displayName(const PlannedJob &planned, const JobInstance &instance) const;
+    QString displayName(const PlannedJob &planned) const;
     QString downloadDirectory(const QString &name) const;
     RunEvent event(RunEvent::Type type) const;
     RunEvent startedEvent() const;

@@ -182,6 +182,15 @@ QString PlannedJob::instanceName(const JobInstance &instance) const
     return parts.isEmpty() ? job->id : u"%1 (%2)"_s.arg(job->id, parts.join(u", "_s));
 }
 
+QString PlannedJob::uniqueInstanceName(const QString &evaluated, qsizetype index, QSet<QString> *taken) const
+{
+    QString name = evaluated.isEmpty() ? instanceName(instance(index)) : evaluated;
+    if (taken->contains(name))
+        name += u" #%1"_s.arg(index + 1);
+    taken->insert(name);
+    return name;
+}
+
 Plan Plan::build(const Workflow &workflow)
 {
     Plan plan;
@@ -241,23 +250,16 @@ static PlanScope scopeFor(const PlanConstants &constants, const PlannedJob &job,
                      instance.row >= 0 ? job.job->strategy.dataset.row(instance.row) : QJsonObject());
 }
 
-// The name the run will give the instance: the job's `name` where planning can evaluate it,
-// else the job id with the instance's task and matrix values; a name taken already gets
-// the instance's number, as in the run.
+// The name the run will give the instance, from its `name` where planning can evaluate it.
 static QString plannedName(const PlannedJob &planned, qsizetype index, const PlanScope &scope, QSet<QString> *taken)
 {
-    QString name;
+    QString evaluated;
     if (planned.job->name.isSet) {
         const EvaluationResult result = planned.job->name.value.evaluate(scope);
         if (result.state == EvaluationResult::State::Value)
-            name = Expression::toText(result.value).simplified();
+            evaluated = Expression::toText(result.value).simplified();
     }
-    if (name.isEmpty())
-        name = planned.instanceName(planned.instance(index));
-    if (taken->contains(name))
-        name += u" #%1"_s.arg(index + 1);
-    taken->insert(name);
-    return name;
+    return planned.uniqueInstanceName(evaluated, index, taken);
 }
 
 QJsonObject Plan::toJson() const

@@ -6,6 +6,7 @@
 
 #include <QJsonObject>
 #include <QList>
+#include <QSet>
 #include <QString>
 
 namespace Sandflow {
@@ -30,6 +31,11 @@ struct PlannedJob
     JobInstance instance(qsizetype index) const;
     /// `job (3.11, tuned)`: the job id with the instance's matrix values and task id.
     QString instanceName(const JobInstance &instance) const;
+    /// The name of instance `index` everywhere (plan, progress, logs, reports): `evaluated`,
+    /// the job's `name` as the instance reads it (empty when it has none or it failed),
+    /// else instanceName(). Names key logs and reports, so a name in `taken` gets the
+    /// instance's number; the result is added to `taken`.
+    QString uniqueInstanceName(const QString &evaluated, qsizetype index, QSet<QString> *taken) const;
 };
 
 /// Computed from a validated workflow; holds pointers into it, so the workflow must
