@@ -193,7 +193,7 @@ Task InstanceTasks::build()
     children.append(finishTask());
     children.append(deleteTask());
 
-    m_state->continueOnError = continuesOnError();
+    m_state->continueOnError = continuesOnError(m_job.continueOnError);
     const std::shared_ptr<InstanceState> state = m_state;
     const RunContext run = m_run;
     auto startedAt = std::make_shared<QDateTime>();
@@ -290,21 +290,11 @@ std::optional<qint64> InstanceTasks::evaluateDuration(const Setting<Duration> &s
     return duration;
 }
 
-bool InstanceTasks::evaluateBool(const Setting<bool> &setting, bool fallback)
+// A continue-on-error, the job's or a step's, for this instance: it may read its matrix,
+// task and needs. As in GitHub Actions the text "false" is false. A value that cannot be
+// worked out is reported and counts as false.
+bool InstanceTasks::continuesOnError(const Setting<bool> &setting)
 {
-    if (setting.literal)
-        return *setting.literal;
-    if (!setting.expression.isSet)
-        return fallback;
-    const EvaluationResult result = setting.expression.value.evaluate(m_state->scope);
-    return result.isValue() ? Expression::isTruthy(result.value) : fallback;
-}
-
-// The job's continue-on-error for this instance, which may read its matrix, task and needs.
-// A value that cannot be worked out is reported and counts as false.
-bool InstanceTasks::continuesOnError()
-{
-    const Setting<bool> &setting = m_job.continueOnError;
     if (setting.literal)
         return *setting.literal;
     if (!setting.expression.isSet)
@@ -326,7 +316,7 @@ Task InstanceTasks::stepTask(int index, bool jobHasGrade)
 {
     const Step &step = m_job.steps.at(index);
     const QString id = step.displayId(index);
-    const bool continueOnError = evaluateBool(step.continueOnError, false);
+    const bool continueOnError = continuesOnError(step.continueOnError);
     const QString stepName = Internal::stepName(step, id, m_state->scope);
     const Step *stepPtr = &step;
     auto outputs = std::make_shared<QJsonObject>();

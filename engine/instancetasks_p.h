@@ -61,8 +61,7 @@ private:
     void keepReward(const QString &step, const QJsonObject &outputs);
     void addEnvironment(const QString &step, const QJsonObject &added);
     bool conditionHolds(const Step &step, const QString &id, const ConditionState &condition);
-    bool evaluateBool(const Setting<bool> &setting, bool fallback);
-    bool continuesOnError();
+    bool continuesOnError(const Setting<bool> &setting);
     std::optional<qint64> evaluateDuration(const Setting<Duration> &setting);
 
     QString displayName(const PlannedJob &planned) const;

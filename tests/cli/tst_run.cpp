@@ -59,6 +59,7 @@ private slots:
     void timedOutAttemptsAreRetried();
     void secretsAreMaskedEverywhere();
     void skippedJobsAreReported();
+    void stepContinueOnErrorText();
     void gradeRewardsAreKept();
     void environmentFileSetsLaterSteps_data() { runnerRows(); }
     void environmentFileSetsLaterSteps();
@@ -446,6 +447,21 @@ void TestRun::jobContinueOnError()
         QVERIFY2(warning.value(u"jobId"_s).toString() != u"build"_s, qPrintable(warning.value(u"text"_s).toString()));
     // Reports still count the failures.
     QCOMPARE(result.summary().value(u"counts"_s).toObject().value(u"failure"_s).toInt(), 2);
+}
+
+// A step's continue-on-error reads the text "false" as false, as the job's does.
+void TestRun::stepContinueOnErrorText()
+{
+    const RunResult result = run(u"tests/data/run/step-continue-on-error-text.yaml"_s);
+    QCOMPARE(result.exitCode, 1);
+    QMap<QString, QString> ends;
+    for (const QJsonObject &event : result.eventsOf(u"job_finished"_s))
+        ends.insert(event.value(u"job"_s).toString(), event.value(u"outcome"_s).toString());
+    QCOMPARE(ends, (QMap<QString, QString>{{u"build (false)"_s, u"failure"_s},
+                                           {u"build (FALSE)"_s, u"failure"_s},
+                                           {u"build (true)"_s, u"success"_s}}));
+    QCOMPARE(result.lines(u"build (true)"_s), QStringList{u"went on"_s});
+    QCOMPARE(result.lines(u"build (false)"_s), QStringList());
 }
 
 void TestRun::gradeRewardsAreKept()
