@@ -322,6 +322,7 @@ void DownloadStepJob::downloadNext()
         return;
     }
     const DownloadTree::File next = m_files.takeFirst();
+    m_filePath = QDir(m_destination->path()).filePath(next.names.join(u'/'));
     QString problem;
     m_file = m_destination->createFile(next.names, next.mode, &problem);
     if (!m_file) {
@@ -329,10 +330,22 @@ void DownloadStepJob::downloadNext()
         return;
     }
     FileReadJob *read = m_runner->downloadFile(m_sandboxId, next.sandboxPath, 0, -1);
-    connect(read, &FileReadJob::data, this, [this](const QByteArray &bytes) { m_file->write(bytes); });
+    // A full disk or a size limit is the host's failure, and the file is incomplete: the
+    // read stops, and the step fails naming the file.
+    connect(read, &FileReadJob::data, this, [this, read](const QByteArray &bytes) {
+        if (m_writeProblem.isEmpty() && m_file->write(bytes) != bytes.size()) {
+            m_writeProblem = u"cannot write `%1`: %2"_s.arg(m_filePath, m_file->errorString());
+            read->cancel();
+        }
+    });
     connect(read, &AsyncJob::finished, this, [this](AsyncJob *job) {
+        // Buffered bytes are written at close, and may fail there.
+        if (!m_file->flush() && m_writeProblem.isEmpty())
+            m_writeProblem = u"cannot write `%1`: %2"_s.arg(m_filePath, m_file->errorString());
         m_file->close();
-        if (job->error())
+        if (!m_writeProblem.isEmpty())
+            targetUnwritable(m_writeProblem, m_filePath);
+        else if (job->error())
             finish(job->error());
         else
             downloadNext();

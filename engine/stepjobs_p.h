@@ -126,6 +126,8 @@ private:
     std::optional<HostDirectory> m_destination;
     QList<DownloadTree::File> m_files;
     std::unique_ptr<QFile> m_file;
+    QString m_filePath;             ///< the file being downloaded, for messages
+    QString m_writeProblem;         ///< why the file being downloaded could not be written
 };
 
 } // namespace Sandflow::Internal

@@ -17,6 +17,7 @@
 #include <QTest>
 
 #include <csignal>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <grp.h>
 #include <unistd.h>
@@ -59,6 +60,7 @@ private slots:
     void timedOutAttemptsAreRetried();
     void secretsAreMaskedEverywhere();
     void skippedJobsAreReported();
+    void downloadThatCannotBeWrittenFails();
     void stepContinueOnErrorText();
     void gradeRewardsAreKept();
     void environmentFileSetsLaterSteps_data() { runnerRows(); }
@@ -447,6 +449,29 @@ void TestRun::jobContinueOnError()
         QVERIFY2(warning.value(u"jobId"_s).toString() != u"build"_s, qPrintable(warning.value(u"text"_s).toString()));
     // Reports still count the failures.
     QCOMPARE(result.summary().value(u"counts"_s).toObject().value(u"failure"_s).toInt(), 2);
+}
+
+// A download the host cannot write, here beyond the run's file-size limit, fails its step
+// with the file's name; it is not taken for done.
+void TestRun::downloadThatCannotBeWrittenFails()
+{
+    const QString runDir = m_dir.filePath(u"download-beyond-a-limit"_s);
+    QProcess process;
+    prepare(process, u"tests/data/run/download-beyond-a-limit.yaml"_s, runDir, {});
+    process.setChildProcessModifier([] {
+        // A write past the limit then fails with EFBIG instead of killing the process.
+        ::signal(SIGXFSZ, SIG_IGN);
+        const rlimit limit{256 * 1024, 256 * 1024};
+        ::setrlimit(RLIMIT_FSIZE, &limit);
+    });
+    const RunResult result = finish(process, runDir);
+    QCOMPARE(result.exitCode, 1);
+    const QJsonObject step = result.step(u"fetch"_s, u"get"_s);
+    QCOMPARE(step.value(u"outcome"_s).toString(), u"failure"_s);
+    const QString error = step.value(u"text"_s).toString();
+    QVERIFY2(error.startsWith(u"cannot write `%1/fetched/bash`: File too large"_s.arg(runDir)),
+             qPrintable(error));
+    QVERIFY(!result.lines(u"fetch"_s).contains(u"after the download"_s));
 }
 
 // A step's continue-on-error reads the text "false" as false, as the job's does.
