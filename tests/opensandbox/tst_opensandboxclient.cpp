@@ -667,7 +667,8 @@ void TestOpenSandboxClient::commandStopsListeningAtTheLastEvent()
     finish(job.get());
     QVERIFY(!job->error());
     QCOMPARE(job->exitCode(), std::optional<int>(0));
-    QVERIFY(clock.elapsed() < 5000);
+    // Far below the server's 60 s hold, whatever the machine's load.
+    QVERIFY2(clock.elapsed() < 30'000, qPrintable(QString::number(clock.elapsed())));
 }
 
 void TestOpenSandboxClient::uploadIsMultipart()
@@ -1177,10 +1178,12 @@ void TestOpenSandboxClient::cancelDuringBackoff()
 {
     m_server->handler = [](const Request &) -> Response {
         Response busy{503, "text/plain", "Service Unavailable"};
-        busy.headers = {{"Retry-After", "1"}};
+        busy.headers = {{"Retry-After", "40"}};
         return busy;
     };
-    OpenSandboxClient client(config());
+    OpenSandboxConfig settings = config();
+    settings.retry.maxDelay = std::chrono::seconds(60);
+    OpenSandboxClient client(settings);
     std::unique_ptr<SandboxJob> job(client.getSandbox(u"sb-1"_s));
     job->setAutoDelete(false);
     QSignalSpy finished(job.get(), &AsyncJob::finished);
@@ -1191,8 +1194,9 @@ void TestOpenSandboxClient::cancelDuringBackoff()
     QElapsedTimer clock;
     clock.start();
     job->cancel();
-    QVERIFY(finished.count() == 1 || finished.wait(10'000));
-    QVERIFY(clock.elapsed() < 900);
+    QVERIFY(finished.count() == 1 || finished.wait(30'000));
+    // Far below the 40 s the server asked to wait, whatever the machine's load.
+    QVERIFY2(clock.elapsed() < 20'000, qPrintable(QString::number(clock.elapsed())));
     QCOMPARE(job->error()->kind, JobError::Kind::Cancelled);
     QTest::qWait(1500);
     QCOMPARE(m_server->requests.size(), 1);
@@ -1630,7 +1634,9 @@ void TestOpenSandboxClient::retryAfterOutOfRange()
         return {200, "application/json", sandboxJson(u"sb-1"_s, u"Running"_s)};
     };
     OpenSandboxConfig settings = config();
-    settings.retry.maxDelay = std::chrono::milliseconds(300);
+    // Far apart, so that a loaded machine does not blur them: the policy's own first wait
+    // is about 20 ms, the most it allows 3 s.
+    settings.retry.maxDelay = std::chrono::seconds(3);
     OpenSandboxClient client(settings);
     std::unique_ptr<SandboxJob> job(client.getSandbox(u"sb-1"_s));
     finish(job.get());
@@ -1638,9 +1644,9 @@ void TestOpenSandboxClient::retryAfterOutOfRange()
     QCOMPARE(m_server->requests.size(), 2);
     const qint64 waited = m_server->requests.at(1).receivedMs - m_server->requests.at(0).receivedMs;
     if (honoured)
-        QVERIFY2(waited >= 250, qPrintable(QString::number(waited)));
+        QVERIFY2(waited >= 2900, qPrintable(QString::number(waited)));   // timers may fire a little early
     else
-        QVERIFY2(waited < 250, qPrintable(QString::number(waited)));   // the policy's own wait, below 20 ms
+        QVERIFY2(waited < 2000, qPrintable(QString::number(waited)));
 }
 
 void TestOpenSandboxClient::commandLogsCursorMustAdvance_data()
@@ -1691,7 +1697,7 @@ void TestOpenSandboxClient::commandLogsCursorMustAdvance()
 void TestOpenSandboxClient::streamWithoutFinalEventEndsAfterTheCommandTimeout()
 {
     m_server->handler = [](const Request &) -> Response {
-        return eventStream({R"({"type":"init","text":"c0ffee"})"}, 250);   // five seconds of pings
+        return eventStream({R"({"type":"init","text":"c0ffee"})"}, 3000);   // a minute of pings
     };
     OpenSandboxConfig settings = config();
     settings.requestTimeout = std::chrono::milliseconds(500);
@@ -1707,7 +1713,8 @@ void TestOpenSandboxClient::streamWithoutFinalEventEndsAfterTheCommandTimeout()
     QVERIFY2(job->error()->message.startsWith(u"the stream of command c0ffee from the sandbox's execd at http://%1 "
                                               u"sent no final event within "_s.arg(m_server->domain())),
              qPrintable(job->error()->message));
-    QVERIFY2(clock.elapsed() < 3000, qPrintable(QString::number(clock.elapsed())));
+    // Far below the minute of pings, whatever the machine's load.
+    QVERIFY2(clock.elapsed() < 30'000, qPrintable(QString::number(clock.elapsed())));
 }
 
 // After the last event execd holds the stream a grace second; a server that streams on is
@@ -1724,7 +1731,8 @@ void TestOpenSandboxClient::streamHeldOnAfterTheLastEventIsDropped()
     finish(job.get());
     QVERIFY(!job->error());
     QCOMPARE(m_server->disconnections, 0);
-    QTRY_COMPARE_WITH_TIMEOUT(m_server->disconnections, 1, 3000);
+    // The server would hold on for 65 s.
+    QTRY_COMPARE_WITH_TIMEOUT(m_server->disconnections, 1, 30'000);
 }
 
 // An event line that never ends is refused at 64 MiB, without reading it again and again.
@@ -1747,8 +1755,9 @@ void TestOpenSandboxClient::eventLineWithoutEndIsCapped()
     QVERIFY(job->error());
     QCOMPARE(job->error()->code, u"UNEXPECTED_RESPONSE"_s);
     QVERIFY2(job->error()->message.contains(u"an event line larger than 64 MiB"_s), qPrintable(job->error()->message));
-    // 66 pieces 20 ms apart take 1.3 s to send.
-    QVERIFY2(clock.elapsed() < 4000, qPrintable(QString::number(clock.elapsed())));
+    // 66 pieces 20 ms apart take 1.3 s to send; far below the server's 60 s hold after
+    // them, whatever the machine's load.
+    QVERIFY2(clock.elapsed() < 30'000, qPrintable(QString::number(clock.elapsed())));
 }
 
 // A server that trickles a line without end in small pieces: each piece is searched for
@@ -1768,7 +1777,8 @@ void TestOpenSandboxClient::eventReaderReadsALongLineOnce()
         fed += piece.size();
     }
     QVERIFY(!reader.add(piece, handler));
-    QVERIFY2(clock.elapsed() < 5000, qPrintable(QString::number(clock.elapsed())));
+    // Reading it again at each piece takes many minutes; once, well under a second.
+    QVERIFY2(clock.elapsed() < 60'000, qPrintable(QString::number(clock.elapsed())));
     QCOMPARE(events, 0);
 }
 
