@@ -35,22 +35,23 @@ QByteArray serviceRequest(const HttpRequest &request, quint16 port, const QStrin
         target += '?' + request.encodedQuery;
     QByteArray head = request.method + ' ' + target + " HTTP/1.1\r\n";
     head += "Host: 127.0.0.1:" + QByteArray::number(port) + "\r\n";
-    bool forwardedFor = false, forwardedHost = false, forwardedProto = false;
+    // What the client says it forwarded is only its word: the address this server saw is
+    // added after it (the last one is the one to trust), and host and scheme are stated
+    // here, never taken from the client.
+    QByteArray forwardedFor;
     for (const auto &[name, value] : request.headers) {
         if (isDropped(name, namedByConnection))
             continue;
         const QByteArray lower = name.toLower();
-        forwardedFor |= lower == "x-forwarded-for";
-        forwardedHost |= lower == "x-forwarded-host";
-        forwardedProto |= lower == "x-forwarded-proto";
-        head += name + ": " + value + "\r\n";
+        if (lower == "x-forwarded-for")
+            forwardedFor += (forwardedFor.isEmpty() ? "" : ", ") + value.trimmed();
+        else if (lower != "x-forwarded-host" && lower != "x-forwarded-proto" && lower != "forwarded")
+            head += name + ": " + value + "\r\n";
     }
-    if (!forwardedFor)
-        head += "X-Forwarded-For: " + request.peer.toString().toLatin1() + "\r\n";
-    if (!forwardedHost)
-        head += "X-Forwarded-Host: " + request.header("host") + "\r\n";
-    if (!forwardedProto)
-        head += "X-Forwarded-Proto: http\r\n";
+    const QByteArray peer = request.peer.toString().toLatin1();
+    head += "X-Forwarded-For: " + (forwardedFor.isEmpty() ? peer : forwardedFor + ", " + peer) + "\r\n";
+    head += "X-Forwarded-Host: " + request.header("host") + "\r\n";
+    head += "X-Forwarded-Proto: http\r\n";
     head += "Content-Length: " + QByteArray::number(request.body.size()) + "\r\n";
     head += "Connection: close\r\n\r\n";
     return head + request.body;

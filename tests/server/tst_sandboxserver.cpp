@@ -543,7 +543,8 @@ private slots:
     }
 
     // What a service behind the relay is told: nothing of the credentials meant for this
-    // server or of the client's connection, and where the request came from.
+    // server or of the client's connection, and where the request came from, which a client
+    // cannot forge.
     void relaysNeitherCredentialsNorHopByHopHeaders()
     {
         QTemporaryDir state;
@@ -566,6 +567,10 @@ private slots:
                     "Trailer: X-Checksum\r\n"
                     "Upgrade: h2c\r\n"
                     "X-Passed-On: yes\r\n"
+                    "X-Forwarded-For: 10.9.9.9\r\n"
+                    "X-Forwarded-Host: spoofed.test\r\n"
+                    "X-Forwarded-Proto: https\r\n"
+                    "Forwarded: for=10.9.9.9;proto=https\r\n"
                     "\r\n");
         // The relay ends with the service's connection, and says so.
         QVERIFY(client.waitClosed(30'000));
@@ -585,7 +590,9 @@ private slots:
         const QList<QByteArray> expected{"connection:close",
                                          "content-length:0",
                                          "host:127.0.0.1:8000",
-                                         "x-forwarded-for:127.0.0.1",
+                                         // What the client claims comes first; this server
+                                         // adds what it saw, and states host and scheme itself.
+                                         "x-forwarded-for:10.9.9.9, 127.0.0.1",
                                          "x-forwarded-host:serve.test:8080",
                                          "x-forwarded-proto:http",
                                          "x-passed-on:yes"};
