@@ -70,8 +70,8 @@ void HttpConnection::countIncoming()
             const QByteArray name = line.left(colon).trimmed().toLower();
             const QByteArray value = line.mid(colon + 1).trimmed();
             // Qt's HTTP server takes a WebSocket handshake over before it is dispatched, and
-            // closes it without a word when nothing accepts WebSockets, as here.
-            if (name == "upgrade" && value.toLower() == "websocket")
+            // closes it without a word when nothing accepts WebSockets.
+            if (name == "upgrade" && value.toLower() == "websocket" && !m_limits.webSockets)
                 return refuse(400, u"GENERAL::UNSUPPORTED"_s, "This server takes no WebSocket connections.");
             if (name != "content-length")
                 continue;
@@ -105,6 +105,16 @@ void HttpConnection::refuse(int status, const QString &code, const QByteArray &m
           + "\r\nContent-Type: application/json\r\nContent-Length: " + QByteArray::number(body.size())
           + "\r\nConnection: close\r\n\r\n" + body);
     m_socket->disconnectFromHost();
+}
+
+void HttpConnection::handOver()
+{
+    m_closing = true;
+    m_idleTimer.stop();
+    if (m_socket)
+        m_socket->disconnect(this);
+    m_socket = nullptr;
+    deleteLater();
 }
 
 void HttpConnection::enqueue(HttpExchange *exchange)

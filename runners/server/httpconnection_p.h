@@ -1,7 +1,8 @@
 // One client connection of the HTTP layer: it answers requests strictly in order, closes
 // the connection when it sits idle, refuses bodies over the size limit before they are
-// buffered and WebSocket handshakes before the parser takes them, and is the only place that
-// writes to the socket, so that nothing is written to a socket whose client has gone.
+// buffered and WebSocket handshakes before the parser takes them (unless the server takes
+// WebSockets), and is the only place that writes to the socket until a WebSocket takes it
+// over, so that nothing is written to a socket whose client has gone.
 #pragma once
 
 #include "httpexchange_p.h"
@@ -22,6 +23,9 @@ struct HttpLimits
     int maxHeaderBytes = 64 * 1024;
     /// Requests a client may send ahead of their answers (pipelining) before it is cut off.
     int maxQueuedRequests = 32;
+    /// WebSocket handshakes go on to the server (HttpServer::acceptWebSockets), instead of
+    /// being refused as soon as their head is seen.
+    bool webSockets = false;
 };
 
 class HttpConnection final : public QObject
@@ -42,6 +46,8 @@ public:
     /// Answers `status` with `{code, message}` and closes the connection, serving nothing
     /// more of it (at once, if an answer is under way).
     void refuse(int status, const QString &code, const QByteArray &message);
+    /// The socket is a WebSocket's from now on: this stops serving it, and goes.
+    void handOver();
 
     // For HttpExchange.
     void write(QByteArrayView bytes);

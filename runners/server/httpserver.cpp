@@ -4,9 +4,11 @@
 
 #include <QHttpServerRequest>
 #include <QMetaEnum>
+#include <QPointer>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QUuid>
+#include <QWebSocket>
 
 #include <algorithm>
 #include <limits>
@@ -16,6 +18,8 @@
 #include <unistd.h>
 
 namespace Sandflow::Internal {
+
+using namespace Qt::StringLiterals;
 
 namespace {
 
@@ -49,12 +53,20 @@ protected:
             return;
         }
         ++m_connections;
-        connect(socket, &QObject::destroyed, this, [this] { --m_connections; });
+        countUntilDestroyed(socket);
         // Streams write small events one at a time: with Nagle's algorithm each would wait
         // for the client's delayed acknowledgement of the one before (about 40 ms).
         socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
         new HttpConnection(socket, m_limits, m_dispatch);
         addPendingConnection(socket);
+    }
+
+public:
+    /// Counts `socket` as a connection until it is destroyed. Called again once a WebSocket
+    /// has it: Qt's upgrade disconnects everything from the socket's signals.
+    void countUntilDestroyed(QTcpSocket *socket)
+    {
+        connect(socket, &QObject::destroyed, this, [this] { --m_connections; }, Qt::UniqueConnection);
     }
 
 private:
@@ -100,6 +112,25 @@ QByteArray newRequestId()
     return QUuid::createUuid().toByteArray(QUuid::WithoutBraces);
 }
 
+/// What ties a handshake to the WebSocket Qt makes of it.
+QString peerKey(const QHostAddress &address, quint16 port)
+{
+    return address.toString() + u'|' + QString::number(port);
+}
+
+/// A handshake Qt's WebSocket server would answer without a word (closing the connection)
+/// gets an answer that says what is wrong.
+std::optional<HttpRefusal> malformedHandshake(const HttpRequest &request)
+{
+    if (request.method != "GET")
+        return HttpRefusal{400, u"INVALID_HANDSHAKE"_s, "A WebSocket handshake is a GET."};
+    if (request.header("sec-websocket-version") != "13")
+        return HttpRefusal{426, u"INVALID_HANDSHAKE"_s, "Only WebSocket version 13 is spoken here."};
+    if (QByteArray::fromBase64(request.header("sec-websocket-key")).size() != 16)
+        return HttpRefusal{400, u"INVALID_HANDSHAKE"_s, "Sec-WebSocket-Key is not 16 bytes in base64."};
+    return std::nullopt;
+}
+
 } // namespace
 
 HttpServer::HttpServer(const HttpLimits &limits, HttpConnection::Dispatch dispatch, QObject *parent)
@@ -107,6 +138,57 @@ HttpServer::HttpServer(const HttpLimits &limits, HttpConnection::Dispatch dispat
     , m_limits(limits)
     , m_dispatch(std::move(dispatch))
 {
+    m_clock.start();
+}
+
+void HttpServer::acceptWebSockets(UpgradeCheck check, WebSocketAccepted accepted)
+{
+    m_upgradeCheck = std::move(check);
+    m_webSocketAccepted = std::move(accepted);
+    connect(this, &QAbstractHttpServer::newWebSocketConnection, this, &HttpServer::takeWebSockets,
+            Qt::UniqueConnection);
+}
+
+bool HttpServer::handleUpgrade(HttpRequest request, QTcpSocket *socket, HttpConnection *connection)
+{
+    std::optional<HttpRefusal> refusal = malformedHandshake(request);
+    if (!refusal && !m_upgradeCheck)
+        refusal = HttpRefusal{400, u"GENERAL::UNSUPPORTED"_s, "This server takes no WebSocket connections."};
+    if (!refusal)
+        refusal = m_upgradeCheck(request);
+    if (refusal) {
+        // Qt closes the connection after this answer.
+        connection->refuse(refusal->status, refusal->code, refusal->message);
+        return false;
+    }
+    // Handshakes whose WebSocket never came (the client left at once) are forgotten after
+    // a while, so that a client cannot grow the table.
+    constexpr qint64 ForgetAfterMs = 30'000;
+    const qint64 now = m_clock.elapsed();
+    m_pendingUpgrades.removeIf([now](const auto &entry) { return now - entry.value().checkedAtMs > ForgetAfterMs; });
+    const QString key = peerKey(socket->peerAddress(), socket->peerPort());
+    m_pendingUpgrades.insert(key, {std::move(request), QPointer<QTcpSocket>(socket), now});
+    connection->handOver();
+    return true;
+}
+
+void HttpServer::takeWebSockets()
+{
+    while (hasPendingWebSocketConnections()) {
+        std::unique_ptr<QWebSocket> socket = nextPendingWebSocketConnection();
+        const auto pending = m_pendingUpgrades.find(peerKey(socket->peerAddress(), socket->peerPort()));
+        if (pending == m_pendingUpgrades.end()) {
+            socket->close(QWebSocketProtocol::CloseCodePolicyViolated, u"unexpected connection"_s);
+            continue;
+        }
+        const PendingUpgrade upgrade = std::move(pending.value());
+        m_pendingUpgrades.erase(pending);
+        if (upgrade.socket) {
+            if (auto *listener = dynamic_cast<HttpListener *>(upgrade.socket->parent()))
+                listener->countUntilDestroyed(upgrade.socket);
+        }
+        m_webSocketAccepted(socket.release(), upgrade.request);
+    }
 }
 
 bool HttpServer::start(const QHostAddress &address, quint16 port, QString *error)
@@ -142,6 +224,9 @@ bool HttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *so
     copy.headers = request.headers();
     copy.body = request.body();
     copy.peer = request.remoteAddress();
+    // Qt asks about a WebSocket handshake before it upgrades: true lets it.
+    if (copy.header("upgrade").toLower() == "websocket")
+        return handleUpgrade(std::move(copy), socket, connection);
     QByteArray requestId = copy.header("x-request-id");
     if (requestId.isEmpty())
         requestId = newRequestId();

@@ -6,6 +6,7 @@
 #include <QSignalSpy>
 #include <QTest>
 #include <QTimer>
+#include <QWebSocket>
 
 using namespace Qt::StringLiterals;
 using namespace Sandflow::Internal;
@@ -25,10 +26,42 @@ private:
         return m_server->port();
     }
 
+    /// A server that takes WebSockets on /ws/open only, and echoes what they send back,
+    /// prefixed with the path and a header of the handshake; the port is returned.
+    quint16 startWebSocketServer()
+    {
+        HttpLimits limits;
+        limits.webSockets = true;
+        m_server = std::make_unique<HttpServer>(limits, [](HttpExchange *exchange) { exchange->respondEmpty(204); });
+        m_server->acceptWebSockets(
+            [](const HttpRequest &request) -> std::optional<HttpRefusal> {
+                if (request.path != u"/ws/open"_s)
+                    return HttpRefusal{404, u"NOT_FOUND"_s, "No WebSocket here."};
+                return std::nullopt;
+            },
+            [this](QWebSocket *socket, const HttpRequest &request) {
+                m_webSockets.emplace_back(socket);
+                const QByteArray prefix = request.path.toUtf8() + '?' + request.encodedQuery + ' ' + request.header("x-test") + ' ';
+                connect(socket, &QWebSocket::textMessageReceived, socket,
+                        [socket, prefix](const QString &text) { socket->sendTextMessage(QString::fromUtf8(prefix) + text); });
+                connect(socket, &QWebSocket::binaryMessageReceived, socket,
+                        [socket, prefix](const QByteArray &bytes) { socket->sendBinaryMessage(prefix + bytes); });
+            });
+        QString error;
+        if (!m_server->start(QHostAddress::LocalHost, 0, &error))
+            qFatal("cannot listen: %s", qPrintable(error));
+        return m_server->port();
+    }
+
     std::unique_ptr<HttpServer> m_server;
+    std::vector<std::unique_ptr<QWebSocket>> m_webSockets;
 
 private slots:
-    void cleanup() { m_server.reset(); }
+    void cleanup()
+    {
+        m_webSockets.clear();
+        m_server.reset();
+    }
 
     void answersWithLengthAndRequestId()
     {
@@ -340,6 +373,66 @@ private slots:
         RawHttpClient client(port);
         client.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
         QVERIFY(client.readUntil("late").endsWith("late"));
+    }
+
+    // A handshake the check lets through becomes a WebSocket, with the request that opened it.
+    void upgradesACheckedHandshake()
+    {
+        const quint16 port = startWebSocketServer();
+        QWebSocket client;
+        QNetworkRequest request(QUrl(u"ws://127.0.0.1:%1/ws/open?pty=0"_s.arg(port)));
+        request.setRawHeader("X-Test", "seen");
+        QSignalSpy text(&client, &QWebSocket::textMessageReceived);
+        QSignalSpy binary(&client, &QWebSocket::binaryMessageReceived);
+        client.open(request);
+        QTRY_COMPARE_WITH_TIMEOUT(client.state(), QAbstractSocket::ConnectedState, 30'000);
+        client.sendTextMessage(u"hello"_s);
+        client.sendBinaryMessage(QByteArray("\x00\x01", 2));
+        QTRY_COMPARE_WITH_TIMEOUT(text.size(), 1, 30'000);
+        QCOMPARE(text.first().first().toString(), u"/ws/open?pty=0 seen hello"_s);
+        QTRY_COMPARE_WITH_TIMEOUT(binary.size(), 1, 30'000);
+        QCOMPARE(binary.first().first().toByteArray(), QByteArray("/ws/open?pty=0 seen \x00\x01", 22));
+        // The HTTP layer let the socket go: no idle timeout of HTTP closes a WebSocket.
+        QCOMPARE(m_webSockets.size(), size_t(1));
+    }
+
+    // A refused handshake gets an HTTP answer that says why, and no WebSocket.
+    void refusesAHandshakeTheCheckRefuses()
+    {
+        const quint16 port = startWebSocketServer();
+        RawHttpClient client(port);
+        client.send("GET /ws/closed HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        QVERIFY(client.waitClosed(30'000));
+        QVERIFY2(client.received().startsWith("HTTP/1.1 404 Not Found\r\n"), client.received().constData());
+        QVERIFY2(client.received().endsWith(R"({"code":"NOT_FOUND","message":"No WebSocket here."})"),
+                 client.received().constData());
+        QVERIFY(m_webSockets.empty());
+    }
+
+    // Handshakes that Qt would close without a word are answered.
+    void answersMalformedHandshakes_data()
+    {
+        QTest::addColumn<QByteArray>("headers");
+        QTest::addColumn<QByteArray>("status");
+        QTest::newRow("no key") << QByteArray("Sec-WebSocket-Version: 13\r\n") << QByteArray("400");
+        QTest::newRow("short key") << QByteArray("Sec-WebSocket-Key: c2hvcnQ=\r\nSec-WebSocket-Version: 13\r\n")
+                                   << QByteArray("400");
+        QTest::newRow("old version") << QByteArray("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n")
+                                     << QByteArray("426");
+    }
+
+    void answersMalformedHandshakes()
+    {
+        QFETCH(QByteArray, headers);
+        QFETCH(QByteArray, status);
+        const quint16 port = startWebSocketServer();
+        RawHttpClient client(port);
+        client.send("GET /ws/open HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + headers + "\r\n");
+        QVERIFY(client.waitClosed(30'000));
+        QVERIFY2(client.received().startsWith("HTTP/1.1 " + status), client.received().constData());
+        QVERIFY2(client.received().contains(R"("code":"INVALID_HANDSHAKE")"), client.received().constData());
+        QVERIFY(m_webSockets.empty());
     }
 
     void honoursConnectionClose()
