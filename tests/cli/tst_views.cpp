@@ -3,55 +3,20 @@
 #include "jsonlinesview.h"
 #include "plainview.h"
 #include "progressview.h"
+#include "runeventtesting.h"
 #include "runsummarytext.h"
 
 #include <QBuffer>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QTest>
-#include <QTimeZone>
 
 using namespace Sandflow;
 using namespace Sandflow::Cli;
+using namespace RunEventTesting;
 using namespace Qt::StringLiterals;
 
 namespace {
-
-using Type = RunEvent::Type;
-
-QDateTime at(qint64 ms)
-{
-    return QDateTime(QDate(2026, 12, 1), QTime(19, 40), QTimeZone::utc()).addMSecs(ms);
-}
-
-RunEvent makeEvent(Type type, qint64 ms, const QString &job = {}, const QString &jobId = {})
-{
-    RunEvent e;
-    e.type = type;
-    e.time = at(ms);
-    e.runId = u"r1"_s;
-    e.job = job;
-    e.jobId = jobId.isEmpty() ? job : jobId;
-    return e;
-}
-
-RunEvent step(Type type, qint64 ms, const QString &job, const QString &id, const QString &name = {})
-{
-    RunEvent e = makeEvent(type, ms, job);
-    e.step = id;
-    e.stepName = name;
-    e.attempt = 1;
-    return e;
-}
-
-RunEvent finished(Type type, qint64 ms, const QString &job, const QString &outcome, qint64 duration)
-{
-    RunEvent e = makeEvent(type, ms, job, job.section(u' ', 0, 0));
-    e.outcome = outcome;
-    e.conclusion = outcome;
-    e.durationMs = duration;
-    return e;
-}
 
 // Counts the writes that reach it: a frame must be one.
 class RecordingDevice final : public QIODevice
