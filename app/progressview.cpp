@@ -271,8 +271,13 @@ void ProgressView::write(const QString &above)
         out += HideCursor;
         m_cursorHidden = true;
     }
+    // Back to the first line of the previous frame, and clear it and all below. The first
+    // line is cleared on its own and the rest from the line below it: clearing to the end
+    // of the screen from its top-left corner makes some terminals (tmux) push the whole
+    // screen into the scrollback first, a frame at every redraw when the view started on
+    // the top row. The line below the frame's first one is at worst the cursor's own.
     if (m_drawnLines > 0)
-        out += u"\x1b[%1F\x1b[J"_s.arg(m_drawnLines);
+        out += u"\x1b[%1F\x1b[2K\x1b[B\x1b[J\x1b[A"_s.arg(m_drawnLines);
     out += above + frame + u'\n';
     // The whole frame in one write: a terminal never shows half of one.
     m_terminal->write(out.toUtf8());

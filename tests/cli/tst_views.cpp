@@ -143,13 +143,13 @@ private slots:
             now = at(4500);
             view.redraw();
             QCOMPARE(device.writes.size(), 2);
-            QCOMPARE(QString::fromUtf8(device.writes.at(1)), u"\x1b[13F\x1b[J"_s + view.render(80, 23, now) + u'\n');
+            QCOMPARE(QString::fromUtf8(device.writes.at(1)), u"\x1b[13F\x1b[2K\x1b[B\x1b[J\x1b[A"_s + view.render(80, 23, now) + u'\n');
 
             RunEvent warning = makeEvent(Type::Warning, 4000, u"build"_s);
             warning.text = u"disk almost full"_s;
             view.handle(warning);
             QCOMPARE(device.writes.size(), 3);
-            QVERIFY(device.writes.at(2).startsWith("\x1b[13F\x1b[Jwarning: [build] disk almost full\nCI  r1"));
+            QVERIFY(device.writes.at(2).startsWith("\x1b[13F\x1b[2K\x1b[B\x1b[J\x1b[Awarning: [build] disk almost full\nCI  r1"));
 
             view.close();
             QCOMPARE(device.writes.last(), QByteArray("\x1b[?25h"));

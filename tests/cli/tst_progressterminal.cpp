@@ -1,0 +1,222 @@
+// The live progress view in a real terminal, a tmux pane: whatever a frame holds and however
+// the terminal changes between frames, a redraw leaves no line of an earlier frame behind and
+// puts nothing into the scrollback but what was printed above the view on purpose.
+#include "progressview.h"
+#include "runeventtesting.h"
+
+#include <QCoreApplication>
+#include <QFile>
+#include <QJsonArray>
+#include <QProcess>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QThread>
+
+#include <fcntl.h>
+
+using namespace Sandflow;
+using namespace Sandflow::Cli;
+using namespace RunEventTesting;
+using namespace Qt::StringLiterals;
+
+namespace {
+
+// A tmux server of its own with one pane that runs nothing; the test writes to the pane's
+// terminal as a program run in it would, and asks tmux what the pane shows.
+class TmuxPane
+{
+public:
+    ~TmuxPane()
+    {
+        m_terminal.close();
+        if (m_started)
+            tmux({u"kill-server"_s});
+    }
+
+    /// Starts the server with a pane of `width` x `height`; false when it could not.
+    bool start(int width, int height)
+    {
+        QFile config(m_dir.filePath(u"tmux.conf"_s));
+        // Without a status line the pane is the whole window.
+        if (!config.open(QIODevice::WriteOnly) || config.write("set -g status off\n") < 0)
+            return false;
+        config.close();
+        // The pane's program ends with this process: a test that crashes leaves no server.
+        m_started = true;
+        tmux({u"new-session"_s, u"-d"_s, u"-x"_s, QString::number(width), u"-y"_s, QString::number(height),
+              u"exec tail --pid=%1 -f /dev/null"_s.arg(QCoreApplication::applicationPid())});
+        const QByteArray tty = tmux({u"display"_s, u"-p"_s, u"#{pane_tty}"_s}).trimmed();
+        // Not as the controlling terminal: this process must not get the pane's hang-up.
+        const int fd = ::open(tty.constData(), O_WRONLY | O_NOCTTY | O_CLOEXEC);
+        return fd >= 0 && m_terminal.open(fd, QIODevice::WriteOnly | QIODevice::Unbuffered, QFileDevice::AutoCloseHandle);
+    }
+
+    /// The pane's terminal, as a program in the pane has it on its standard output.
+    QFile &terminal() { return m_terminal; }
+    int fd() const { return m_terminal.handle(); }
+
+    /// Returns once tmux has read everything written to the terminal so far: the pane's title
+    /// is set after it, and tmux reads a terminal in order.
+    void sync()
+    {
+        const QByteArray mark = "mark-" + QByteArray::number(++m_marks);
+        m_terminal.write("\x1b]2;" + mark + '\a');
+        while (tmux({u"display"_s, u"-p"_s, u"#{pane_title}"_s}).trimmed() != mark)
+            QThread::msleep(10);
+    }
+
+    /// Lines scrolled off the top of the pane.
+    int historySize()
+    {
+        return tmux({u"display"_s, u"-p"_s, u"#{history_size}"_s}).trimmed().toInt();
+    }
+
+    /// The scrollback, oldest line first.
+    QStringList history()
+    {
+        if (historySize() == 0)
+            return {};
+        return lines(tmux({u"capture-pane"_s, u"-p"_s, u"-S"_s, u"-"_s, u"-E"_s, u"-1"_s}));
+    }
+
+    /// What the pane shows, without the blank rows at its bottom.
+    QStringList screen()
+    {
+        QStringList rows = lines(tmux({u"capture-pane"_s, u"-p"_s}));
+        while (!rows.isEmpty() && rows.last().isEmpty())
+            rows.removeLast();
+        return rows;
+    }
+
+    /// Resizes the pane and returns once its terminal has the new size.
+    void resize(int width, int height)
+    {
+        tmux({u"resize-window"_s, u"-x"_s, QString::number(width), u"-y"_s, QString::number(height)});
+        while (ProgressView::terminalSize(fd()) != QSize(width, height))
+            QThread::msleep(10);
+    }
+
+private:
+    static QStringList lines(const QByteArray &text)
+    {
+        QStringList rows = QString::fromUtf8(text).split(u'\n');
+        if (!rows.isEmpty() && rows.last().isEmpty())
+            rows.removeLast();
+        return rows;
+    }
+
+    QByteArray tmux(const QStringList &arguments)
+    {
+        QProcess process;
+        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+        environment.remove(u"TMUX"_s);
+        environment.insert(u"LC_ALL"_s, u"C.UTF-8"_s);   // tmux shows UTF-8 only in a UTF-8 locale
+        process.setProcessEnvironment(environment);
+        process.start(u"tmux"_s, QStringList{u"-S"_s, m_dir.filePath(u"socket"_s), u"-f"_s,
+                                             m_dir.filePath(u"tmux.conf"_s)} + arguments);
+        process.waitForFinished(-1);
+        if (process.exitStatus() != QProcess::NormalExit || process.exitCode() != 0)
+            qWarning("tmux %s: %s", qPrintable(arguments.join(u' ')), process.readAllStandardError().constData());
+        return process.readAllStandardOutput();
+    }
+
+    QTemporaryDir m_dir;
+    QFile m_terminal;
+    bool m_started = false;
+    int m_marks = 0;
+};
+
+RunEvent runStarted(const QStringList &order = {})
+{
+    RunEvent started = makeEvent(Type::RunStarted, 0);
+    started.text = u"CI"_s;
+    started.details = QJsonObject{{u"order"_s, QJsonArray::fromStringList(order)}};
+    return started;
+}
+
+RunEvent logLine(qint64 ms, const QString &job, const QString &step, const QString &text)
+{
+    RunEvent line = RunEventTesting::step(Type::LogLine, ms, job, step);
+    line.text = text;
+    return line;
+}
+
+} // namespace
+
+class TestProgressTerminal : public QObject
+{
+    Q_OBJECT
+
+private:
+    // A view on the pane whose clock reads `now`.
+    static std::unique_ptr<ProgressView> viewOn(TmuxPane &pane, const QDateTime &now)
+    {
+        auto view = std::make_unique<ProgressView>(&pane.terminal(), pane.fd());
+        view->setClock([&now] { return now; });
+        return view;
+    }
+
+private slots:
+    void initTestCase()
+    {
+        if (QStandardPaths::findExecutable(u"tmux"_s).isEmpty())
+            QSKIP("tmux is not installed (scripts/bootstrap --tests installs it)");
+    }
+
+    // A view drawn from the top row, as after `clear`: clearing from the top-left corner
+    // makes tmux push the whole screen into the scrollback first.
+    void redrawsOnTheTopRow()
+    {
+        TmuxPane pane;
+        QVERIFY(pane.start(40, 10));
+        QDateTime now = at(0);
+        auto view = viewOn(pane, now);
+        view->handle(runStarted({u"build"_s}));
+        view->handle(makeEvent(Type::JobStarted, 0, u"build"_s));
+        view->handle(step(Type::StepStarted, 0, u"build"_s, u"compile"_s, u"Compile"_s));
+        for (int i = 1; i <= 5; ++i) {
+            view->handle(logLine(i * 1000 - 500, u"build"_s, u"compile"_s, u"[%1/5] compiling"_s.arg(i)));
+            now = at(i * 1000);
+            view->redraw();
+            pane.sync();
+        }
+        QCOMPARE(pane.historySize(), 0);
+        QCOMPARE(pane.screen(), (QStringList{u"CI  r1  5.0s"_s, u"▸ build  compile Compile  5.0s"_s,
+                                             u"    [5/5] compiling"_s}));
+    }
+
+    // A view started low on the screen grows until it is as high as the terminal allows: the
+    // lines printed before it scroll off, then nothing more, but a warning printed above it.
+    void growsAtTheBottom()
+    {
+        TmuxPane pane;
+        QVERIFY(pane.start(40, 10));
+        QStringList before;
+        for (int i = 1; i <= 7; ++i)
+            before.append(u"$ earlier output %1"_s.arg(i));
+        pane.terminal().write((before.join(u'\n') + u'\n').toUtf8());
+        QDateTime now = at(0);
+        auto view = viewOn(pane, now);
+        view->handle(runStarted());
+        QStringList jobs;
+        for (int i = 1; i <= 12; ++i) {
+            now = at(i * 1000);
+            view->handle(makeEvent(Type::JobStarted, i * 1000, u"job %1"_s.arg(i), u"job-%1"_s.arg(i)));
+            view->redraw();
+            pane.sync();
+        }
+        QCOMPARE(pane.history(), before);
+        RunEvent warning = makeEvent(Type::Warning, 13000);
+        warning.text = u"disk almost full"_s;
+        view->handle(warning);
+        pane.sync();
+        QCOMPARE(pane.history(), before + QStringList{u"warning: disk almost full"_s});
+        QCOMPARE(pane.screen(), (QStringList{u"CI  r1  12.0s"_s, u"▸ job 1  11.0s"_s, u"▸ job 2  10.0s"_s,
+                                             u"▸ job 3  9.0s"_s, u"▸ job 4  8.0s"_s, u"▸ job 5  7.0s"_s,
+                                             u"▸ job 6  6.0s"_s, u"▸ job 7  5.0s"_s, u"+5 more"_s}));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestProgressTerminal)
+#include "tst_progressterminal.moc"
