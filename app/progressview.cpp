@@ -1,5 +1,6 @@
 #include "progressview.h"
 
+#include "terminaltext_p.h"
 #include "viewformat_p.h"
 
 #include <QIODevice>
@@ -247,14 +248,10 @@ QString ProgressView::render(int width, int height, const QDateTime &now) const
         lines.resize(height - 1);
         lines.append(u"+%1 more"_s.arg(cut));
     }
-    for (QString &line : lines) {
-        // Control characters from step output would move the cursor and break the frame.
-        for (QChar &c : line) {
-            if (c.unicode() < 0x20)
-                c = u' ';
-        }
-        line.truncate(width);
-    }
+    // Each line takes exactly one row: a line that wrapped would take rows a redraw does
+    // not go back over, and step output could move the cursor.
+    for (QString &line : lines)
+        line = terminalLine(line, width);
     return lines.join(u'\n');
 }
 
@@ -278,7 +275,7 @@ void ProgressView::write(const QString &above)
     // the top row. The line below the frame's first one is at worst the cursor's own.
     if (m_drawnLines > 0)
         out += u"\x1b[%1F\x1b[2K\x1b[B\x1b[J\x1b[A"_s.arg(m_drawnLines);
-    out += above + frame + u'\n';
+    out += terminalText(above) + frame + u'\n';
     // The whole frame in one write: a terminal never shows half of one.
     m_terminal->write(out.toUtf8());
     m_lastFrame = frame;

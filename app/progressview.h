@@ -39,8 +39,9 @@ public:
     /// Stops redrawing, draws the last frame and shows the cursor.
     void close() override;
 
-    /// One frame: at most `height` lines of at most `width` characters, the last one
-    /// `+N more` when lines were cut; lines joined by `\n`, without a final one.
+    /// One frame: at most `height` lines of at most `width` columns, the last one
+    /// `+N more` when lines were cut; lines joined by `\n`, without a final one. What
+    /// steps print is shown without its escape sequences and control characters.
     QString render(int width, int height, const QDateTime &now) const;
     /// Draws the current frame over the previous one, unless it did not change.
     void redraw();

@@ -216,6 +216,47 @@ private slots:
                                              u"▸ job 3  9.0s"_s, u"▸ job 4  8.0s"_s, u"▸ job 5  7.0s"_s,
                                              u"▸ job 6  6.0s"_s, u"▸ job 7  5.0s"_s, u"+5 more"_s}));
     }
+
+    // Names and output lines as wide as the terminal counted in columns, not characters:
+    // CJK characters and emoji take two, combining accents none; escape sequences and
+    // control characters in step output and warnings are not the terminal's to obey.
+    void wideCharactersAndEscapes()
+    {
+        TmuxPane pane;
+        QVERIFY(pane.start(40, 12));
+        QDateTime now = at(0);
+        auto view = viewOn(pane, now);
+        view->handle(runStarted({u"build"_s, u"文書"_s, u"deploy"_s}));
+        const auto startStep = [&view](const QString &job, const QString &name, const QString &output) {
+            view->handle(makeEvent(Type::JobStarted, 0, job));
+            view->handle(step(Type::StepStarted, 0, job, job == u"build"_s ? u"compile"_s : u"step-1"_s, name));
+            view->handle(logLine(0, job, job == u"build"_s ? u"compile"_s : u"step-1"_s, output));
+        };
+        startStep(u"build"_s, u"Compile"_s, u"コンパイル中：日本語のファイル名はとても長いのでこの行は端で切られる"_s);
+        startStep(u"文書"_s, u"説明書とリファレンスを生成する"_s,
+                  u"\x1b[1;32mPASS\x1b[0m\ttest_ok\u009b2J \x1b]0;title\x07" u"done\r"_s);
+        startStep(u"deploy"_s, u"Deploy"_s,
+                  u"🚀 e\u0301te\u0301 ❤\uFE0F 👨\u200D👩\u200D👧 🇫🇷 🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀"_s);
+        RunEvent warning = makeEvent(Type::Warning, 500);
+        warning.text = u"\x1b[2J\x1b[Hdisk almost full\x1b[0m"_s;
+        view->handle(warning);
+        pane.sync();
+        for (int i = 1; i <= 5; ++i) {
+            now = at(i * 1000);
+            view->redraw();
+            pane.sync();
+        }
+        QCOMPARE(pane.historySize(), 0);
+        QCOMPARE(pane.screen(), (QStringList{
+            u"warning: disk almost full"_s,
+            u"CI  r1  5.0s"_s,
+            u"▸ build  compile Compile  5.0s"_s,
+            u"    コンパイル中：日本語のファイル名はと"_s,
+            u"▸ 文書  step-1 説明書とリファレンスを生"_s,
+            u"    PASS test_ok done"_s,
+            u"▸ deploy  step-1 Deploy  5.0s"_s,
+            u"    🚀 e\u0301te\u0301 ❤ 👨👩👧 �� 🚀🚀🚀🚀🚀🚀🚀🚀"_s}));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestProgressTerminal)

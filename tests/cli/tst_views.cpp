@@ -5,6 +5,7 @@
 #include "progressview.h"
 #include "runeventtesting.h"
 #include "runsummarytext.h"
+#include "terminaltext_p.h"
 
 #include <QBuffer>
 #include <QJsonArray>
@@ -94,11 +95,11 @@ private slots:
             u"      task 7 of 9"_s,
             u"⋯ deploy  waiting"_s,
             u"✘ eval (b) › step-1 Score: failure after 1.9s: exit status 3"_s,
-            u"    line 2 [0m"_s,
-            u"    line 3 [0m"_s,
-            u"    line 4 [0m"_s,
-            u"    line 5 [0m"_s,
-            u"    line 6 [0m"_s}));
+            u"    line 2"_s,
+            u"    line 3"_s,
+            u"    line 4"_s,
+            u"    line 5"_s,
+            u"    line 6"_s}));
         QCOMPARE(view.render(12, 4, at(3500)).split(u'\n'), (QStringList{
             u"CI  r1  3.5s"_s, u"▸ build  com"_s, u"    [3/9] co"_s, u"+10 more"_s}));
         QVERIFY(device.writes.isEmpty());   // nothing is drawn before the timer or a redraw
@@ -168,6 +169,54 @@ private slots:
             view.redraw();
         }
         QCOMPARE(abandoned.writes.last(), QByteArray("\x1b[?25h"));   // restored without close()
+    }
+
+    // A line of the live view takes exactly one row of a terminal `width` columns wide, and
+    // nothing in it moves the cursor.
+    void terminalLines_data()
+    {
+        QTest::addColumn<QString>("text");
+        QTest::addColumn<int>("width");
+        QTest::addColumn<QString>("line");
+        QTest::newRow("cut") << u"abcdef"_s << 4 << u"abcd"_s;
+        QTest::newRow("two columns each") << u"日本語"_s << 5 << u"日本"_s;
+        QTest::newRow("fullwidth") << u"ＡＢＣ"_s << 4 << u"ＡＢ"_s;
+        QTest::newRow("emoji not split") << u"a😀b"_s << 2 << u"a"_s;
+        QTest::newRow("emoji") << u"a😀b"_s << 3 << u"a😀"_s;
+        QTest::newRow("half a surrogate pair") << (u"a"_s + QChar(0xd83d) + u"b"_s) << 9 << u"a�b"_s;
+        QTest::newRow("combining accents take none") << u"e\u0301te\u0301"_s << 3 << u"e\u0301te\u0301"_s;
+        QTest::newRow("combining accent kept with its letter") << u"e\u0301te\u0301"_s << 2 << u"e\u0301t"_s;
+        QTest::newRow("combining accent on nothing") << u"\u0301x"_s << 9 << u"x"_s;
+        QTest::newRow("colours") << u"\x1b[1;31mred\x1b[0m ok"_s << 9 << u"red ok"_s;
+        QTest::newRow("cursor moves") << u"a\x1b[2J\x1b[10;1Hb\x1b[Kc\x1b" u"7d\x1b" u"8"_s << 9 << u"abcd"_s;
+        QTest::newRow("character set") << u"a\x1b(0qq\x1b(Bb"_s << 9 << u"aqqb"_s;
+        QTest::newRow("title ended by BEL") << u"a\x1b]0;title\x07" u"b"_s << 9 << u"ab"_s;
+        QTest::newRow("link ended by ST") << u"\x1b]8;;https://example.org\x1b\\link\x1b]8;;\x1b\\"_s << 9 << u"link"_s;
+        QTest::newRow("unended string") << u"a\x1b]0;title"_s << 9 << u"a"_s;
+        QTest::newRow("8-bit CSI") << u"a\u009b2Jb"_s << 9 << u"ab"_s;
+        QTest::newRow("8-bit OSC") << u"a\u009d0;t\u009c" u"b"_s << 9 << u"ab"_s;
+        QTest::newRow("controls") << u"a\tb\rc\bd\ne\u0085f\x7fg"_s << 20 << u"a b c d e f g"_s;
+        QTest::newRow("invisible joiners and marks") << u"👨\u200D👩 \u200Bx\u202Ey\uFEFF"_s << 20 << u"👨👩 xy"_s;
+        QTest::newRow("emoji selector") << u"❤\uFE0F!"_s << 2 << u"❤!"_s;
+        QTest::newRow("flag") << u"🇫🇷"_s << 9 << u"��"_s;
+        QTest::newRow("private use") << u"a\U0010FFFDb"_s << 9 << u"a\U0010FFFDb"_s;
+        QTest::newRow("unassigned") << u"a\U000E0FFFb"_s << 9 << u"a�b"_s;
+        QTest::newRow("no room") << u"abc"_s << 0 << QString();
+    }
+
+    void terminalLines()
+    {
+        QFETCH(QString, text);
+        QFETCH(int, width);
+        QFETCH(QString, line);
+        QCOMPARE(Internal::terminalLine(text, width), line);
+    }
+
+    // Warnings printed above the view keep their line breaks, and lose what would move the
+    // cursor.
+    void terminalText()
+    {
+        QCOMPARE(Internal::terminalText(u"one\x1b[31m red\none\x1b[A up\r\n\u0301x"_s), u"one red\none up \nx"_s);
     }
 
     void terminalSizeFallback()
