@@ -260,26 +260,32 @@ void ProgressView::write(const QString &above)
     const QSize size = terminalSize(m_fd);
     // One line is left free: a frame as high as the terminal would scroll it, and the top
     // line could then not be redrawn.
-    const QString frame = render(size.width(), size.height() - 1, m_clock());
-    if (above.isEmpty() && frame == m_lastFrame && m_drawnLines > 0)
+    const QStringList frame = render(size.width(), size.height() - 1, m_clock()).split(u'\n');
+    if (above.isEmpty() && frame == m_frame)
         return;
     QString out;
     if (!m_cursorHidden) {
         out += HideCursor;
         m_cursorHidden = true;
     }
-    // Back to the first line of the previous frame, and clear it and all below. The first
-    // line is cleared on its own and the rest from the line below it: clearing to the end
-    // of the screen from its top-left corner makes some terminals (tmux) push the whole
-    // screen into the scrollback first, a frame at every redraw when the view started on
-    // the top row. The line below the frame's first one is at worst the cursor's own.
-    if (m_drawnLines > 0)
-        out += u"\x1b[%1F\x1b[2K\x1b[B\x1b[J\x1b[A"_s.arg(m_drawnLines);
-    out += terminalText(above) + frame + u'\n';
+    if (!m_frame.isEmpty()) {
+        // The rows the previous frame takes now: a terminal made narrower since has
+        // wrapped its longer lines onto more rows.
+        qsizetype rows = 0;
+        for (const QString &line : std::as_const(m_frame))
+            rows += terminalRows(line, size.width());
+        // Back to the previous frame's first row, and clear it and all below. The first
+        // row is cleared on its own and the rest from the row below it: clearing to the
+        // end of the screen from its top-left corner makes some terminals (tmux) push the
+        // whole screen into the scrollback first, a frame at every redraw when the view
+        // started on the top row. The row below the frame's first one is at worst the
+        // cursor's own.
+        out += u"\x1b[%1F\x1b[2K\x1b[B\x1b[J\x1b[A"_s.arg(rows);
+    }
+    out += terminalText(above) + frame.join(u'\n') + u'\n';
     // The whole frame in one write: a terminal never shows half of one.
     m_terminal->write(out.toUtf8());
-    m_lastFrame = frame;
-    m_drawnLines = frame.count(u'\n') + 1;
+    m_frame = frame;
 }
 
 void ProgressView::redraw()

@@ -99,8 +99,7 @@ private:
     QList<Group> m_groups;
     QHash<QString, QStringList> m_lastLines;   ///< by job and step, while the step runs
     QList<Failure> m_failures;
-    QString m_lastFrame;
-    qsizetype m_drawnLines = 0;
+    QStringList m_frame;   ///< the lines drawn last, none before the first frame
     bool m_cursorHidden = false;
     bool m_closed = false;
 };

@@ -181,4 +181,23 @@ QString terminalLine(const QString &text, int width)
     return safeText(text, false, std::max(width, 0));
 }
 
+qsizetype terminalRows(const QString &line, int width)
+{
+    const Widths widths;
+    qsizetype rows = 1;
+    int column = 0;
+    for (qsizetype i = 0; i < line.size();) {
+        const int columnsOfC = widths.of(next(line, i));
+        if (columnsOfC <= 0)
+            continue;
+        // A wide character that does not fit at the end of a row starts the next one.
+        if (column > 0 && column + columnsOfC > width) {
+            ++rows;
+            column = 0;
+        }
+        column += columnsOfC;
+    }
+    return rows;
+}
+
 } // namespace Sandflow::Cli::Internal

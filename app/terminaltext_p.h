@@ -16,5 +16,8 @@ QString terminalText(const QString &text);
 /// terminalText() of one line (a line break counts as a control character), cut to at
 /// most `width` columns; a wide character that would cross the edge is left out.
 QString terminalLine(const QString &text, int width);
+/// The rows `line`, a terminalText() without line breaks, takes once a terminal `width`
+/// columns wide has wrapped it: 1 for a line that fits.
+qsizetype terminalRows(const QString &line, int width);
 
 } // namespace Sandflow::Cli::Internal

@@ -257,6 +257,58 @@ private slots:
             u"▸ deploy  step-1 Deploy  5.0s"_s,
             u"    🚀 e\u0301te\u0301 ❤ 👨👩👧 �� 🚀🚀🚀🚀🚀🚀🚀🚀"_s}));
     }
+
+    // A terminal made narrower between two frames wraps the longer lines of the one it
+    // shows (tmux pushes the rows this adds at the top into the scrollback): the next
+    // frame goes back over every row they take then. Made wider again, nothing is left
+    // either.
+    void narrowerTerminal()
+    {
+        TmuxPane pane;
+        QVERIFY(pane.start(60, 12));
+        const QStringList before{u"$ sandflow run ci.yaml"_s, u"$ # earlier"_s, u"$ # output"_s};
+        pane.terminal().write((before.join(u'\n') + u'\n').toUtf8());
+        QDateTime now = at(1000);
+        auto view = viewOn(pane, now);
+        view->handle(runStarted({u"build"_s, u"test"_s}));
+        for (const QString &job : {u"build"_s, u"test"_s}) {
+            view->handle(makeEvent(Type::JobStarted, 0, job));
+            view->handle(step(Type::StepStarted, 0, job, u"step-1"_s, u"Make"_s));
+            view->handle(logLine(0, job, u"step-1"_s, u"[1/9] %1: compiling src/engine/workflowrun.cpp, optimised"_s.arg(job)));
+        }
+        view->redraw();
+        pane.sync();
+        // Only the lines printed before the view may be above it, on the screen or in the
+        // scrollback; the frame is what the view renders for the pane's size then. (A
+        // failure here returns from the lambda only: the test checks for it after each.)
+        const auto checkScreen = [&] {
+            QStringList screen = pane.screen();
+            while (!screen.isEmpty() && before.contains(screen.first()))
+                screen.removeFirst();
+            const QSize size = ProgressView::terminalSize(pane.fd());
+            QCOMPARE(screen, view->render(size.width(), size.height() - 1, now).split(u'\n'));
+            for (const QString &line : pane.history())
+                QVERIFY2(before.contains(line), qPrintable(line));
+        };
+        checkScreen();
+        if (QTest::currentTestFailed())
+            return;
+
+        pane.resize(30, 12);
+        now = at(2000);
+        view->redraw();
+        pane.sync();
+        checkScreen();
+        if (QTest::currentTestFailed())
+            return;
+        QCOMPARE(view->render(30, 11, now).split(u'\n').at(4), u"    [1/9] test: compiling src/"_s);
+
+        pane.resize(60, 12);
+        now = at(3000);
+        view->redraw();
+        pane.sync();
+        checkScreen();
+    }
 };
 
 QTEST_GUILESS_MAIN(TestProgressTerminal)

@@ -212,6 +212,20 @@ private slots:
         QCOMPARE(Internal::terminalLine(text, width), line);
     }
 
+    // How many rows a line takes once a terminal made narrower has wrapped it.
+    void terminalRows()
+    {
+        QCOMPARE(Internal::terminalRows(QString(), 3), 1);
+        QCOMPARE(Internal::terminalRows(u"abc"_s, 3), 1);
+        QCOMPARE(Internal::terminalRows(u"abcd"_s, 3), 2);
+        QCOMPARE(Internal::terminalRows(u"abcdefg"_s, 3), 3);
+        QCOMPARE(Internal::terminalRows(u"e\u0301te\u0301"_s, 3), 1);
+        // A wide character that would cross the edge starts the next row.
+        QCOMPARE(Internal::terminalRows(u"a日日"_s, 4), 2);
+        QCOMPARE(Internal::terminalRows(u"日日日日日"_s, 5), 3);
+        QCOMPARE(Internal::terminalRows(u"😀😀"_s, 1), 2);
+    }
+
     // Warnings printed above the view keep their line breaks, and lose what would move the
     // cursor.
     void terminalText()
