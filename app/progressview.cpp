@@ -258,6 +258,16 @@ QString ProgressView::render(int width, int height, const QDateTime &now) const
 void ProgressView::write(const QString &above)
 {
     const QSize size = terminalSize(m_fd);
+    if (size.height() < 2) {
+        // No room for a frame and the cursor below it. The last frame, if any, stays where
+        // it is, above the screen: a terminal made higher again brings it back, and the
+        // next frame covers it. Unless something is printed below it now.
+        if (!above.isEmpty()) {
+            m_terminal->write(terminalText(above).toUtf8());
+            m_frame.clear();
+        }
+        return;
+    }
     // One line is left free: a frame as high as the terminal would scroll it, and the top
     // line could then not be redrawn.
     const QStringList frame = render(size.width(), size.height() - 1, m_clock()).split(u'\n');

@@ -43,7 +43,8 @@ public:
     /// `+N more` when lines were cut; lines joined by `\n`, without a final one. What
     /// steps print is shown without its escape sequences and control characters.
     QString render(int width, int height, const QDateTime &now) const;
-    /// Draws the current frame over the previous one, unless it did not change.
+    /// Draws the current frame over the previous one, unless it did not change; nothing on
+    /// a terminal less than two rows high.
     void redraw();
     /// Where the time comes from (the system clock by default).
     void setClock(std::function<QDateTime()> clock) { m_clock = std::move(clock); }

@@ -309,6 +309,53 @@ private slots:
         pane.sync();
         checkScreen();
     }
+
+    // A terminal one row high has no room for a frame and the cursor below it: the view
+    // draws none there, only warnings, and draws again once the terminal is higher. The
+    // frame it drew before the terminal was made that low comes back with the rows tmux
+    // gives back, and the next frame covers it.
+    void oneRowTerminal()
+    {
+        TmuxPane pane;
+        QVERIFY(pane.start(40, 1));
+        QDateTime now = at(0);
+        auto view = viewOn(pane, now);
+        view->handle(runStarted({u"build"_s}));
+        view->handle(makeEvent(Type::JobStarted, 0, u"build"_s));
+        view->handle(step(Type::StepStarted, 0, u"build"_s, u"step-1"_s, u"Make"_s));
+        for (int i = 1; i <= 3; ++i) {
+            now = at(i * 1000);
+            view->redraw();
+            pane.sync();
+        }
+        QCOMPARE(pane.historySize(), 0);
+        RunEvent warning = makeEvent(Type::Warning, 3000);
+        warning.text = u"disk almost full"_s;
+        view->handle(warning);
+        pane.sync();
+        QCOMPARE(pane.history(), QStringList{u"warning: disk almost full"_s});
+
+        pane.resize(40, 5);
+        now = at(4000);
+        view->redraw();
+        pane.sync();
+        QCOMPARE(pane.screen(), (QStringList{u"warning: disk almost full"_s, u"CI  r1  4.0s"_s,
+                                             u"▸ build  step-1 Make  4.0s"_s}));
+
+        pane.resize(40, 1);
+        for (int i = 5; i <= 6; ++i) {
+            now = at(i * 1000);
+            view->redraw();
+            pane.sync();
+        }
+        pane.resize(40, 5);
+        now = at(7000);
+        view->redraw();
+        pane.sync();
+        QCOMPARE(pane.historySize(), 0);
+        QCOMPARE(pane.screen(), (QStringList{u"warning: disk almost full"_s, u"CI  r1  7.0s"_s,
+                                             u"▸ build  step-1 Make  7.0s"_s}));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestProgressTerminal)
