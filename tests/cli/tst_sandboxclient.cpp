@@ -102,13 +102,21 @@ QByteArray readFile(const QString &path)
     return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
 }
 
-/// A lifecycle server that answers every request with `body`, counting them; one
-/// connection per request.
-class FixedAnswerServer : public QObject
+/// A server that answers each request as `answer` says, counting them; one connection per
+/// request. It ignores request bodies: the tests send it GETs only.
+class ScriptedServer : public QObject
 {
 public:
-    explicit FixedAnswerServer(QByteArray body)
-        : m_body(std::move(body))
+    struct Answer
+    {
+        int status = 200;
+        QByteArray body;
+    };
+    /// The answer to a request; std::nullopt holds it unanswered.
+    using Script = std::function<std::optional<Answer>(const HttpRequestHead &request)>;
+
+    explicit ScriptedServer(Script script)
+        : m_script(std::move(script))
     {
         m_server.listen(QHostAddress::LocalHost, 0);
         connect(&m_server, &QTcpServer::newConnection, this, [this] {
@@ -121,24 +129,32 @@ public:
     }
 
     QString url() const { return u"http://127.0.0.1:%1"_s.arg(m_server.serverPort()); }
+    quint16 port() const { return m_server.serverPort(); }
     int requests = 0;
+    QList<QByteArray> targets;   ///< of every request, in order
 
 private:
     void read(QTcpSocket *socket)
     {
         m_buffers[socket] += socket->readAll();
-        if (!HttpRequestHead::read(m_buffers.value(socket)))
+        const std::optional<HttpRequestHead> request = HttpRequestHead::read(m_buffers.value(socket));
+        if (!request)
             return;
         m_buffers.remove(socket);
         ++requests;
-        socket->write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: "
-                      + QByteArray::number(m_body.size()) + "\r\n\r\n" + m_body);
+        targets.append(request->target);
+        const std::optional<Answer> answer = m_script(*request);
+        if (!answer)
+            return;
+        socket->write("HTTP/1.1 " + QByteArray::number(answer->status) + " Scripted\r\nContent-Type: application/json\r\n"
+                      "Connection: close\r\nContent-Length: " + QByteArray::number(answer->body.size()) + "\r\n\r\n"
+                      + answer->body);
         socket->disconnectFromHost();
     }
 
     QTcpServer m_server;
     QHash<QTcpSocket *, QByteArray> m_buffers;
-    QByteArray m_body;
+    Script m_script;
 };
 
 } // namespace
@@ -510,9 +526,11 @@ void TestSandboxClient::noServer()
 // asked it for the next page for ever.
 void TestSandboxClient::listStopsWhenTheServerRepeatsItsFirstPage()
 {
-    FixedAnswerServer server(
-        R"({"items":[{"id":"sb-1","status":{"state":"Running"}}],)"
-        R"("pagination":{"page":1,"pageSize":200,"totalItems":400,"totalPages":2,"hasNextPage":true}})");
+    ScriptedServer server([](const HttpRequestHead &) {
+        return ScriptedServer::Answer{
+            200, R"({"items":[{"id":"sb-1","status":{"state":"Running"}}],)"
+                 R"("pagination":{"page":1,"pageSize":200,"totalItems":400,"totalPages":2,"hasNextPage":true}})"};
+    });
     QProcess process;
     process.setProgram(QStringLiteral(SANDFLOW_BINARY));
     process.setArguments({u"sandbox"_s, u"ls"_s, u"--server"_s, server.url()});
