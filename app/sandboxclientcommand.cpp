@@ -94,17 +94,20 @@ Command copyCommand()
 {
     return {u"cp"_s,
             u"SRC DEST"_s,
-            u"Copy a file into or out of a sandbox"_s,
-            u"Copies one file between this machine and a sandbox. The sandbox side is ID:PATH, the other a\n"
-            u"local path; a relative PATH is relative to the sandbox's working directory. A DEST that is a\n"
-            u"directory (or, in a sandbox, ends with /) gets the file under its own name. Missing\n"
-            u"directories in the sandbox are made; an uploaded file keeps its permission bits. The file\n"
-            u"is streamed, never held in memory, and a failed download leaves no partial file."_s,
-            {},
+            u"Copy files or directories into or out of a sandbox"_s,
+            u"Copies a file, or with -r a directory and everything in it, between this machine and a\n"
+            u"sandbox. The sandbox side is ID:PATH, the other a local path; a relative PATH is relative to\n"
+            u"the sandbox's working directory. A file DEST that is a directory (or, in a sandbox, ends with /)\n"
+            u"gets the file under its own name; a directory goes to DEST when DEST does not exist, else into\n"
+            u"DEST under its own name. Missing directories in the sandbox are made, and permission bits are\n"
+            u"kept. Symbolic links in a directory are not copied: the copy stops before it starts. Files are\n"
+            u"streamed, never held in memory; a new file or directory appears only once all of it is there."_s,
+            {QCommandLineOption({u"r"_s, u"recursive"_s}, u"Copy directories and everything in them"_s)},
             2,
             2,
             sandboxCopy,
-            clientStatuses(u"The file was copied"_s, u"It was not: no partial file is left"_s)};
+            clientStatuses(u"Everything was copied"_s,
+                           u"It was not, or not all of it: no file is left half-written, no new directory half-made"_s)};
 }
 
 Command removeCommand()

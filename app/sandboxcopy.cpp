@@ -1,6 +1,6 @@
-// `sandflow sandbox cp`: one file into or out of a sandbox, streamed between the disk and
-// the network, never whole in memory.
-#include "sandboxclient.h"
+// `sandflow sandbox cp`: a file, or with -r a directory and what it holds, into or out of a
+// sandbox. Files are streamed between the disk and the network, never whole in memory.
+#include "sandboxcopy_p.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -14,7 +14,7 @@ using namespace Qt::StringLiterals;
 
 namespace {
 
-/// `ID:PATH`, a file in a sandbox. Something with a `/` before its first `:` is a local
+/// `ID:PATH`, a path in a sandbox. Something with a `/` before its first `:` is a local
 /// path (`./a:b`), which is how to name a local file whose name has a colon.
 struct SandboxPath
 {
@@ -35,6 +35,15 @@ QString baseName(const QString &path)
     return path.mid(path.lastIndexOf(u'/') + 1);
 }
 
+/// `path` without the `/`s that end it, unless it is `/`; `.` (the working directory) for
+/// an empty one.
+QString withoutTrailingSlashes(QString path)
+{
+    while (path.size() > 1 && path.endsWith(u'/'))
+        path.chop(1);
+    return path.isEmpty() ? u"."_s : path;
+}
+
 /// The permission bits of a local file, so that an uploaded script stays executable.
 int permissionBits(const QString &path)
 {
@@ -51,8 +60,9 @@ struct Reached
     OpenSandboxEndpoint execd;
 };
 
-/// Finds sandbox `*id` (writing back its whole id) and its execd endpoint; std::nullopt
-/// once the failure is reported (and `exitCode` set).
+/// Finds sandbox `*id` (on this machine's runs and servers too, unless a server is named),
+/// which becomes the whole id when it was the start of one, and its execd endpoint;
+/// std::nullopt once the failure is reported (and `exitCode` set).
 std::optional<Reached> reach(const QCommandLineParser &parser, QString *id, const QString &where,
                              const Terminal &terminal, int *exitCode)
 {
@@ -77,95 +87,131 @@ std::optional<Reached> reach(const QCommandLineParser &parser, QString *id, cons
     return Reached{std::move(client), execd};
 }
 
-/// Runs a transfer job; the exit status, with the failure reported.
-int transfer(std::unique_ptr<AsyncJob> job, const OpenSandboxConfig &config, const QString &where, const QString &id,
-             const Terminal &terminal)
+int failure(const Terminal &terminal, const QString &message)
 {
-    job->setAutoDelete(false);
-    const Waited waited = waitFor(job);
-    if (!job || waited.interrupted)
-        return ExitInterrupted;
-    if (waited.error) {
-        terminal.err(errorLine(where, *waited.error, config, u"sandbox "_s + id));
-        return ExitFailure;
-    }
-    return ExitSuccess;
+    terminal.err(message + u'\n');
+    return ExitFailure;
 }
 
-int upload(const QString &localPath, SandboxPath target, const QCommandLineParser &parser, const QString &where,
-           const Terminal &terminal)
+int upload(const QString &localPath, SandboxPath target, bool recursive, const QCommandLineParser &parser,
+           const QString &where, const Terminal &terminal)
 {
     const QFileInfo local(localPath);
-    if (!local.exists()) {
-        terminal.err(u"%1: %2: no such file\n"_s.arg(where, localPath));
-        return ExitFailure;
+    if (!local.exists())
+        return failure(terminal, u"%1: %2: no such file"_s.arg(where, localPath));
+    // A tree is read whole before anything is sent: a link in it stops the copy at once.
+    std::optional<LocalTree> tree;
+    if (local.isDir()) {
+        if (!recursive)
+            return failure(terminal, u"%1: %2 is a directory; add -r to copy directories"_s.arg(where, localPath));
+        tree = scanLocalTree(localPath, where, terminal);
+        if (!tree)
+            return ExitFailure;
+    } else if (!local.isFile()) {
+        return failure(terminal, u"%1: %2 is neither a file nor a directory"_s.arg(where, localPath));
     }
-    if (!local.isFile()) {
-        terminal.err(u"%1: %2 is not a file (copying directories is not supported)\n"_s.arg(where, localPath));
-        return ExitFailure;
-    }
-    // Like cp: a directory as the target gets the file under its own name.
-    if (target.path.isEmpty() || target.path.endsWith(u'/'))
-        target.path += local.fileName();
 
     int exitCode = ExitSuccess;
     const std::optional<Reached> reached = reach(parser, &target.id, where, terminal, &exitCode);
     if (!reached)
         return exitCode;
     OpenSandboxClient &client = *reached->client;
-    const OpenSandboxEndpoint &execd = reached->execd;
+    const OpenSandboxEndpoint *execd = &reached->execd;
+    const CopySession session{client, *execd, target.id, where, terminal};
+    if (tree)
+        return uploadTree(session, *tree, target.path);
+    // Like cp: a directory as the target gets the file under its own name.
+    if (target.path.isEmpty() || target.path.endsWith(u'/'))
+        target.path += local.fileName();
     FilePermissions permissions;
     permissions.mode = permissionBits(localPath);
-    return transfer(std::unique_ptr<AsyncJob>(client.uploadFile(execd, localPath, target.path, permissions)),
-                    client.config(), where, target.id, terminal);
+    std::unique_ptr<AsyncJob> job(client.uploadFile(*execd, localPath, target.path, permissions));
+    return runCopyJob(job, session, session.remoteName(target.path));
 }
 
-int download(SandboxPath source, QString localPath, const QCommandLineParser &parser, const QString &where,
-             const Terminal &terminal)
+int download(SandboxPath source, QString localPath, bool recursive, const QCommandLineParser &parser,
+             const QString &where, const Terminal &terminal)
 {
-    if (source.path.isEmpty() || source.path.endsWith(u'/'))
+    const bool namesDirectory = source.path.isEmpty() || source.path.endsWith(u'/');
+    if (namesDirectory && !recursive)
         return sandboxUsageError(terminal, where, u"`%1:%2` names no file"_s.arg(source.id, source.path));
-    if (QFileInfo(localPath).isDir())
-        localPath = QDir(localPath).filePath(baseName(source.path));
 
     int exitCode = ExitSuccess;
     const std::optional<Reached> reached = reach(parser, &source.id, where, terminal, &exitCode);
     if (!reached)
         return exitCode;
     OpenSandboxClient &client = *reached->client;
-    const OpenSandboxEndpoint &execd = reached->execd;
-    // Written beside the target and renamed over it at the end: a failed download leaves
-    // no half file, and an existing one stays as it was.
-    QSaveFile file(localPath);
-    if (!file.open(QIODevice::WriteOnly)) {
-        terminal.err(u"%1: cannot write %2: %3\n"_s.arg(where, localPath, file.errorString()));
-        return ExitFailure;
-    }
-    const int status = transfer(std::unique_ptr<AsyncJob>(client.downloadFile(execd, source.path, &file)),
-                                client.config(), where, source.id, terminal);
-    if (status != ExitSuccess)
+    const OpenSandboxEndpoint *execd = &reached->execd;
+    const CopySession session{client, *execd, source.id, where, terminal};
+    // What it is first: a directory wants -r, and a file keeps its permission bits.
+    std::unique_ptr<ResultJob<QList<FileInfo>>> info(client.fileInfo(*execd, {withoutTrailingSlashes(source.path)}));
+    if (const int status = runCopyJob(info, session, session.remoteName(source.path)))
         return status;
-    if (!file.commit()) {
-        terminal.err(u"%1: cannot write %2: %3\n"_s.arg(where, localPath, file.errorString()));
-        return ExitFailure;
+    const FileInfo file = info->result().value(0);
+    if (file.type == FileInfo::Type::Directory) {
+        if (!recursive) {
+            return failure(terminal, u"%1: %2 is a directory; add -r to copy directories"_s
+                                         .arg(where, session.remoteName(source.path)));
+        }
+        return downloadTree(session, source.path, file, localPath);
     }
-    return ExitSuccess;
+    if (namesDirectory)
+        return failure(terminal, u"%1: %2 is not a directory"_s.arg(where, session.remoteName(source.path)));
+    if (QFileInfo(localPath).isDir())
+        localPath = QDir(localPath).filePath(baseName(source.path));
+    // A link's own bits say nothing of the file it leads to, which is what comes.
+    return downloadFile(session, source.path, file.type == FileInfo::Type::Symlink ? -1 : file.mode, localPath);
 }
 
 } // namespace
+
+QString joinPath(const QString &directory, const QString &name)
+{
+    if (directory.isEmpty() || name.isEmpty())
+        return directory + name;
+    return directory.endsWith(u'/') ? directory + name : directory + u'/' + name;
+}
+
+bool isPlainName(const QString &name)
+{
+    return !name.isEmpty() && name != u"."_s && name != u".."_s && !name.contains(u'/') && !name.contains(QChar(0));
+}
+
+QString partialCopyPath(const QString &path, const QString &unique)
+{
+    const qsizetype slash = path.lastIndexOf(u'/');
+    return path.left(slash + 1) + u'.' + path.mid(slash + 1) + u".sandflow-partial-"_s + unique;
+}
+
+int downloadFile(const CopySession &session, const QString &path, int mode, const QString &localPath)
+{
+    QSaveFile file(localPath);
+    if (!file.open(QIODevice::WriteOnly))
+        return failure(session.terminal, u"%1: cannot write %2: %3"_s.arg(session.where, localPath, file.errorString()));
+    std::unique_ptr<AsyncJob> job(session.client.downloadFile(session.execd, path, &file));
+    if (const int status = runCopyJob(job, session, session.remoteName(path)))
+        return status;
+    // The file in the sandbox's permission bits, as an upload keeps the local file's.
+    if (mode >= 0 && ::fchmod(file.handle(), mode_t(mode)) != 0)
+        return failure(session.terminal, u"%1: cannot write %2: %3"_s.arg(session.where, localPath, qt_error_string(errno)));
+    if (!file.commit())
+        return failure(session.terminal, u"%1: cannot write %2: %3"_s.arg(session.where, localPath, file.errorString()));
+    return ExitSuccess;
+}
 
 int sandboxCopy(const QCommandLineParser &parser, const Terminal &terminal)
 {
     const QString where = u"sandflow sandbox cp"_s;
     const QString source = parser.positionalArguments().at(0);
     const QString destination = parser.positionalArguments().at(1);
+    const bool recursive = parser.isSet(u"recursive"_s);
     const std::optional<SandboxPath> remoteSource = sandboxPath(source);
     const std::optional<SandboxPath> remoteDestination = sandboxPath(destination);
     if (remoteSource.has_value() == remoteDestination.has_value())
         return sandboxUsageError(terminal, where, u"one of SRC and DEST must be ID:PATH in a sandbox, the other a local path"_s);
     if (remoteDestination)
-        return upload(source, *remoteDestination, parser, where, terminal);
-    return download(*remoteSource, destination, parser, where, terminal);
+        return upload(source, *remoteDestination, recursive, parser, where, terminal);
+    return download(*remoteSource, destination, recursive, parser, where, terminal);
 }
 
 } // namespace Sandflow::Cli

@@ -6,6 +6,7 @@
 #include "serveprocess.h"
 
 #include <QDir>
+#include <QDirIterator>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -18,8 +19,11 @@
 #include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QUrl>
+#include <QUrlQuery>
 
 #include <csignal>
+#include <sys/stat.h>
 
 using namespace Qt::StringLiterals;
 
@@ -102,6 +106,81 @@ QByteArray readFile(const QString &path)
     return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
 }
 
+/// A tree of files and directories with the modes `cp -r` keeps, some its owner may not
+/// write to, an empty file and an empty directory, hidden and unusual names.
+bool makeTree(const QString &root)
+{
+    const QDir dir(root);
+    const QList<std::tuple<QString, QByteArray, int>> files{
+        {u"notes.txt"_s, "first line\nsecond line, no newline at the end", 0644},
+        {u"run.sh"_s, "#!/bin/sh\necho hello\n", 0750},
+        {u".hidden"_s, QByteArray(), 0600},
+        {u"blob.bin"_s, randomBytes(300 * 1024), 0644},
+        {u"name with spaces, é.txt"_s, "x", 0644},
+        {u"private/key"_s, "k", 0400},
+        {u"locked/inside.txt"_s, "r", 0444},
+        {u"deep/a/b/c/leaf.txt"_s, "leaf", 0644}};
+    const QList<std::pair<QString, int>> directories{{u"empty"_s, 0755}, {u"private"_s, 0711}, {u"locked"_s, 0555},
+                                                     {u"deep/a/b/c"_s, 0755}};
+    for (const auto &[path, mode] : directories) {
+        if (!dir.mkpath(path))
+            return false;
+    }
+    for (const auto &[path, content, mode] : files) {
+        if (!writeFile(dir.filePath(path), content) || ::chmod(QFile::encodeName(dir.filePath(path)).constData(), mode_t(mode)) != 0)
+            return false;
+    }
+    for (const auto &[path, mode] : directories) {
+        if (::chmod(QFile::encodeName(dir.filePath(path)).constData(), mode_t(mode)) != 0)
+            return false;
+    }
+    return ::chmod(QFile::encodeName(root).constData(), 0750) == 0;
+}
+
+/// Every entry below `root` as `find -printf '%P %m %y\n'` shows it: path, permission bits
+/// in octal, `f` or `d`; sorted.
+QStringList describeTree(const QString &root)
+{
+    QStringList lines;
+    QDirIterator it(root, QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot,
+                    QDirIterator::Subdirectories);
+    while (it.hasNext()) {
+        const QString path = it.next();
+        struct stat status = {};
+        ::lstat(QFile::encodeName(path).constData(), &status);
+        lines.append(u"%1 %2 %3"_s.arg(QDir(root).relativeFilePath(path)).arg(status.st_mode & 07777, 0, 8)
+                         .arg(S_ISDIR(status.st_mode) ? u"d"_s : S_ISREG(status.st_mode) ? u"f"_s : u"?"_s));
+    }
+    lines.sort();
+    return lines;
+}
+
+/// The files below `root` and what they hold.
+QMap<QString, QByteArray> treeContents(const QString &root)
+{
+    QMap<QString, QByteArray> contents;
+    QDirIterator it(root, QDir::Files | QDir::Hidden | QDir::System, QDirIterator::Subdirectories);
+    while (it.hasNext()) {
+        const QString path = it.next();
+        contents.insert(QDir(root).relativeFilePath(path), readFile(path));
+    }
+    return contents;
+}
+
+/// Output lines, sorted.
+QStringList sortedLines(const QByteArray &out)
+{
+    QStringList lines = QString::fromUtf8(out).split(u'\n', Qt::SkipEmptyParts);
+    lines.sort();
+    return lines;
+}
+
+/// What is in a local directory, hidden entries too.
+QStringList entriesOf(const QString &directory)
+{
+    return QDir(directory).entryList(QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot, QDir::Name);
+}
+
 /// A server that answers each request as `answer` says, counting them; one connection per
 /// request. It ignores request bodies: the tests send it GETs only.
 class ScriptedServer : public QObject
@@ -157,6 +236,54 @@ private:
     Script m_script;
 };
 
+/// A listing's entry, as execd describes files.
+QJsonObject entryJson(const QString &path, const QString &type, int mode = 644)
+{
+    return {{u"path"_s, path}, {u"type"_s, type}, {u"mode"_s, mode}, {u"size"_s, 0}, {u"owner"_s, u"root"_s},
+            {u"group"_s, u"root"_s}, {u"modified_at"_s, u"2026-01-01T00:00:00Z"_s},
+            {u"created_at"_s, u"2026-01-01T00:00:00Z"_s}};
+}
+
+QByteArray listingJson(const QList<QJsonObject> &entries)
+{
+    QJsonArray array;
+    for (const QJsonObject &entry : entries)
+        array.append(entry);
+    return QJsonDocument(array).toJson(QJsonDocument::Compact);
+}
+
+/// A server of one sandbox, `sb-1`, that is its own execd, with a directory /data: it
+/// answers the listings of `listings` (by the directory listed) and the downloads of
+/// `files` (by path; one without content is held unanswered), as a sandbox that a
+/// `sandbox cp -r sb-1:/data DEST` copies from.
+ScriptedServer::Script sandboxWithData(const QHash<QString, QByteArray> &listings,
+                                       const QHash<QString, std::optional<QByteArray>> &files)
+{
+    using Answer = ScriptedServer::Answer;
+    return [listings, files](const HttpRequestHead &request) -> std::optional<Answer> {
+        const QUrl url(QString::fromUtf8(request.target));
+        const QString route = url.path();
+        const QString path = QUrlQuery(url).queryItemValue(u"path"_s, QUrl::FullyDecoded);
+        if (route == u"/v1/sandboxes/sb-1"_s)
+            return Answer{200, R"({"id":"sb-1","status":{"state":"Running"}})"};
+        if (route == u"/v1/sandboxes/sb-1/endpoints/44772"_s) {
+            const QJsonObject endpoint{{u"endpoint"_s, QString::fromLatin1(request.headers.value("host"))}};
+            return Answer{200, QJsonDocument(endpoint).toJson(QJsonDocument::Compact)};
+        }
+        if (route == u"/files/info"_s && path == u"/data"_s) {
+            const QJsonObject info{{path, entryJson(path, u"directory"_s, 755)}};
+            return Answer{200, QJsonDocument(info).toJson(QJsonDocument::Compact)};
+        }
+        if (route == u"/directories/list"_s && listings.contains(path))
+            return Answer{200, listings.value(path)};
+        if (route == u"/files/download"_s && files.contains(path)) {
+            const std::optional<QByteArray> content = files.value(path);
+            return content ? std::optional(Answer{200, *content}) : std::nullopt;
+        }
+        return Answer{404, R"({"code":"FILE_NOT_FOUND","message":"no such file"})"};
+    };
+}
+
 } // namespace
 
 class TestSandboxClient : public QObject
@@ -177,6 +304,13 @@ private slots:
     void copyTextFileInAndOut();
     void copyBinaryFileInAndOut();
     void copyMissingFile();
+    void copyTreeInAndOut();
+    void copyTreeIntoExistingDirectories();
+    void copyTreeErrors();
+    void copyTreeFailureLeavesNoPartialCopy();
+    void copyTreeRefusesHostileListings_data();
+    void copyTreeRefusesHostileListings();
+    void copyTreeInterrupted();
     void removeAndListEmpty();
     void removeUnknownSandbox();
     void execInUnknownSandbox();
@@ -426,11 +560,12 @@ void TestSandboxClient::copyTextFileInAndOut()
     QVERIFY2(seen.exitCode == 0, seen.err.constData());
     QCOMPARE(seen.out, content + "\n744\n");
 
-    // Into a local directory: the file keeps its name.
+    // Into a local directory: the file keeps its name, and its permission bits.
     QDir(m_files.path()).mkpath(u"back"_s);
     const Run out = sandbox(u"cp"_s, {m_id + u":/tmp/client-copy/text/notes.txt"_s, m_files.filePath(u"back"_s)});
     QVERIFY2(out.exitCode == 0, out.err.constData());
     QCOMPARE(readFile(m_files.filePath(u"back/notes.txt"_s)), content);
+    QCOMPARE(describeTree(m_files.filePath(u"back"_s)), QStringList{u"notes.txt 744 f"_s});
 }
 
 void TestSandboxClient::copyBinaryFileInAndOut()
@@ -468,6 +603,241 @@ void TestSandboxClient::copyMissingFile()
     const Run in = sandbox(u"cp"_s, {m_files.filePath(u"absent.txt"_s), m_id + u":/tmp/x"_s});
     QCOMPARE(in.exitCode, 1);
     QVERIFY2(in.errText().contains(u"no such file"_s), in.err.constData());
+}
+
+// A directory with everything in it into a sandbox and back out: contents, modes (also of
+// directories the owner may not write to), empty files and directories, hidden names.
+void TestSandboxClient::copyTreeInAndOut()
+{
+    QVERIFY(!m_id.isEmpty());
+    const QString tree = m_files.filePath(u"tree"_s);
+    QVERIFY(makeTree(tree));
+
+    // To a path that does not exist: it becomes the copy, its missing parents made.
+    const Run in = sandbox(u"cp"_s, {u"-r"_s, tree, m_id + u":/tmp/client-tree/copy"_s});
+    QVERIFY2(in.exitCode == 0, in.err.constData());
+    QCOMPARE(in.out, QByteArray());
+    const Run listed = sandbox(u"exec"_s, {m_id, u"--"_s, u"cd /tmp/client-tree/copy && find . -mindepth 1 -printf '%P %m %y\\n'"_s});
+    QVERIFY2(listed.exitCode == 0, listed.err.constData());
+    QCOMPARE(sortedLines(listed.out), describeTree(tree));
+    const Run root = sandbox(u"exec"_s, {m_id, u"--"_s, u"stat -c %a /tmp/client-tree/copy; ls -A /tmp/client-tree"_s});
+    QCOMPARE(root.out, QByteArray("750\ncopy\n"));   // and nothing else beside it
+
+    // And back out, to a path that does not exist either.
+    const QString back = m_files.filePath(u"tree-back"_s);
+    const Run out = sandbox(u"cp"_s, {u"--recursive"_s, m_id + u":/tmp/client-tree/copy"_s, back});
+    QVERIFY2(out.exitCode == 0, out.err.constData());
+    QCOMPARE(out.out, QByteArray());
+    QCOMPARE(describeTree(back), describeTree(tree));
+    QCOMPARE(treeContents(back), treeContents(tree));
+    QCOMPARE(QFileInfo(back).permissions(), QFileInfo(tree).permissions());
+    QCOMPARE(entriesOf(m_files.path()).filter(u"tree"_s), (QStringList{u"tree"_s, u"tree-back"_s}));
+}
+
+// Like cp -r: into a directory that exists, the tree goes under its own name; a directory
+// that exists there already gets what the tree holds, file by file.
+void TestSandboxClient::copyTreeIntoExistingDirectories()
+{
+    QVERIFY(!m_id.isEmpty());
+    const QString tree = m_files.filePath(u"tree"_s);
+    const Run in = sandbox(u"cp"_s, {u"-r"_s, tree, m_id + u":/tmp/client-tree/"_s});
+    QVERIFY2(in.exitCode == 0, in.err.constData());
+    const Run listed = sandbox(u"exec"_s, {m_id, u"--"_s, u"cd /tmp/client-tree/tree && find . -mindepth 1 -printf '%P %m %y\\n'"_s});
+    QCOMPARE(sortedLines(listed.out), describeTree(tree));
+
+    // A second time, over what the first made: a changed file is replaced, a file only in the
+    // sandbox stays.
+    QVERIFY(writeFile(QDir(tree).filePath(u"notes.txt"_s), "changed"));
+    const Run added = sandbox(u"exec"_s, {m_id, u"--"_s, u"echo extra > /tmp/client-tree/tree/extra.txt"_s});
+    QVERIFY2(added.exitCode == 0, added.err.constData());
+    const Run again = sandbox(u"cp"_s, {u"-r"_s, tree, m_id + u":/tmp/client-tree"_s});
+    QVERIFY2(again.exitCode == 0, again.err.constData());
+    const Run seen = sandbox(u"exec"_s, {m_id, u"--"_s, u"cat /tmp/client-tree/tree/notes.txt /tmp/client-tree/tree/extra.txt"_s});
+    QCOMPARE(seen.out, QByteArray("changedextra\n"));
+
+    // Out of the sandbox, into a local directory that exists, the same.
+    const QString into = m_files.filePath(u"into"_s);
+    QVERIFY(QDir().mkpath(into));
+    const Run out = sandbox(u"cp"_s, {u"-r"_s, m_id + u":/tmp/client-tree/tree/"_s, into});
+    QVERIFY2(out.exitCode == 0, out.err.constData());
+    QCOMPARE(entriesOf(into), QStringList{u"tree"_s});
+    QStringList expected = describeTree(tree) << u"extra.txt 644 f"_s;
+    expected.sort();
+    QCOMPARE(describeTree(QDir(into).filePath(u"tree"_s)), expected);
+    QVERIFY(writeFile(QDir(into).filePath(u"tree/notes.txt"_s), "changed here"));
+    QVERIFY(writeFile(QDir(into).filePath(u"tree/only-here.txt"_s), "here"));
+    const Run outAgain = sandbox(u"cp"_s, {u"-r"_s, m_id + u":/tmp/client-tree/tree"_s, into});
+    QVERIFY2(outAgain.exitCode == 0, outAgain.err.constData());
+    QCOMPARE(readFile(QDir(into).filePath(u"tree/notes.txt"_s)), QByteArray("changed"));
+    QCOMPARE(readFile(QDir(into).filePath(u"tree/only-here.txt"_s)), QByteArray("here"));
+}
+
+void TestSandboxClient::copyTreeErrors()
+{
+    QVERIFY(!m_id.isEmpty());
+    const QString tree = m_files.filePath(u"tree"_s);
+    // Without -r, a directory is an error that says what to add, either way.
+    const Run up = sandbox(u"cp"_s, {tree, m_id + u":/tmp/client-errors/up"_s});
+    QCOMPARE(up.exitCode, 1);
+    QCOMPARE(up.errText(), u"sandflow sandbox cp: %1 is a directory; add -r to copy directories\n"_s.arg(tree));
+    const Run down = sandbox(u"cp"_s, {m_id + u":/tmp/client-tree/copy"_s, m_files.filePath(u"down"_s)});
+    QCOMPARE(down.exitCode, 1);
+    QCOMPARE(down.errText(), u"sandflow sandbox cp: %1:/tmp/client-tree/copy is a directory; add -r to copy directories\n"_s.arg(m_id));
+    QVERIFY(!QFile::exists(m_files.filePath(u"down"_s)));
+
+    // A symbolic link in the tree stops the copy before anything is copied, either way.
+    const QString linked = m_files.filePath(u"linked"_s);
+    QVERIFY(QDir().mkpath(linked + u"/sub"_s));
+    QVERIFY(writeFile(linked + u"/a.txt"_s, "a"));
+    QVERIFY(QFile::link(u"/etc"_s, linked + u"/sub/etc"_s));
+    const Run linkUp = sandbox(u"cp"_s, {u"-r"_s, linked, m_id + u":/tmp/client-errors/linked"_s});
+    QCOMPARE(linkUp.exitCode, 1);
+    QCOMPARE(linkUp.errText(), u"sandflow sandbox cp: %1/sub/etc is a symbolic link, and links are not copied; "
+                               u"nothing was copied\n"_s.arg(linked));
+    const Run made = sandbox(u"exec"_s, {m_id, u"--"_s, u"mkdir -p /tmp/client-errors/linked/sub && echo a > /tmp/client-errors/linked/a.txt"
+                                                       u" && ln -s /etc /tmp/client-errors/linked/sub/etc && ls -A /tmp/client-errors"_s});
+    QCOMPARE(made.out, QByteArray("linked\n"));   // nothing of the refused copy
+    const Run linkDown = sandbox(u"cp"_s, {u"-r"_s, m_id + u":/tmp/client-errors/linked"_s, m_files.filePath(u"linked-back"_s)});
+    QCOMPARE(linkDown.exitCode, 1);
+    QCOMPARE(linkDown.errText(), u"sandflow sandbox cp: %1:/tmp/client-errors/linked/sub/etc is a symbolic link, and "
+                                 u"links are not copied; nothing was copied\n"_s.arg(m_id));
+    QCOMPARE(entriesOf(m_files.path()).filter(u"linked"_s), QStringList{u"linked"_s});
+
+    // A destination that is a file.
+    const Run ontoFile = sandbox(u"cp"_s, {u"-r"_s, tree, m_id + u":/tmp/client-errors/linked/a.txt"_s});
+    QCOMPARE(ontoFile.exitCode, 1);
+    QCOMPARE(ontoFile.errText(), u"sandflow sandbox cp: %1:/tmp/client-errors/linked/a.txt exists and is not a directory\n"_s.arg(m_id));
+    const QString localFile = m_files.filePath(u"notes.txt"_s);
+    const Run ontoLocalFile = sandbox(u"cp"_s, {u"-r"_s, m_id + u":/tmp/client-tree/copy"_s, localFile});
+    QCOMPARE(ontoLocalFile.exitCode, 1);
+    QCOMPARE(ontoLocalFile.errText(), u"sandflow sandbox cp: %1 exists and is not a directory\n"_s.arg(localFile));
+}
+
+// A copy into the sandbox that fails half-way (the server takes no file over 1 MiB) leaves
+// neither the destination nor the partial copy.
+void TestSandboxClient::copyTreeFailureLeavesNoPartialCopy()
+{
+    QTemporaryDir stateDir;
+    ServeProcess small;
+    QVERIFY2(small.start(QStringLiteral(SANDFLOW_BINARY), stateDir.path(), apiKey, {u"--max-body"_s, u"1Mi"_s}, cleanEnvironment()),
+             qPrintable(small.failure()));
+    const QStringList server{u"--server"_s, small.url(), u"--api-key"_s, apiKey};
+    const Run created = runSandflow(QStringList{u"sandbox"_s, u"create"_s} + server);
+    QVERIFY2(created.exitCode == 0, created.err.constData());
+    const QString id = created.outText().trimmed();
+
+    const QString tree = m_files.filePath(u"too-big"_s);
+    QVERIFY(QDir().mkpath(tree));
+    QVERIFY(writeFile(tree + u"/a.txt"_s, "a"));
+    QVERIFY(writeFile(tree + u"/z.bin"_s, randomBytes(2 * 1024 * 1024)));
+    const Run up = runSandflow(QStringList{u"sandbox"_s, u"cp"_s, u"-r"_s, tree, id + u":/tmp/too-big"_s} + server);
+    QCOMPARE(up.exitCode, 1);
+    QVERIFY2(up.errText().startsWith(u"sandflow sandbox cp: %1:/tmp/too-big/z.bin: "_s.arg(id)), up.err.constData());
+    const Run left = runSandflow(QStringList{u"sandbox"_s, u"exec"_s} + server + QStringList{id, u"--"_s, u"ls -A /tmp"_s});
+    QVERIFY2(left.exitCode == 0, left.err.constData());
+    QVERIFY2(!left.out.contains("too-big"), left.out.constData());
+    QVERIFY2(small.stop(), qPrintable(small.failure()));
+}
+
+// Paths that come from the sandbox are not trusted: an entry of a listing that is not an
+// entry of the directory listed (`..`, a path elsewhere, a name with `/`, twice the same
+// name) stops the copy before anything is written.
+void TestSandboxClient::copyTreeRefusesHostileListings_data()
+{
+    QTest::addColumn<QByteArray>("listing");       // of /data
+    QTest::addColumn<QByteArray>("subListing");    // of /data/sub
+    QTest::addColumn<QString>("refused");
+    const auto file = [](const QString &path) { return listingJson({entryJson(path, u"file"_s)}); };
+    QTest::newRow("parent") << listingJson({entryJson(u"/data/.."_s, u"directory"_s)}) << QByteArray() << u"/data/.."_s;
+    QTest::newRow("through the parent") << file(u"/data/../../etc/cron.d/x"_s) << QByteArray() << u"/data/../../etc/cron.d/x"_s;
+    QTest::newRow("elsewhere") << file(u"/etc/passwd"_s) << QByteArray() << u"/etc/passwd"_s;
+    QTest::newRow("relative") << file(u"passwd"_s) << QByteArray() << u"passwd"_s;
+    QTest::newRow("name with a slash") << file(u"/data/a/b"_s) << QByteArray() << u"/data/a/b"_s;
+    QTest::newRow("no name") << file(u"/data/"_s) << QByteArray() << u"/data/"_s;
+    QTest::newRow("dot") << listingJson({entryJson(u"/data/."_s, u"directory"_s)}) << QByteArray() << u"/data/."_s;
+    const QString nul = u"/data/.."_s + QChar(0) + u"x"_s;
+    QTest::newRow("NUL") << file(nul) << QByteArray() << nul;
+    QTest::newRow("twice") << listingJson({entryJson(u"/data/a"_s, u"file"_s), entryJson(u"/data/a"_s, u"directory"_s)})
+                           << QByteArray() << u"/data/a"_s;
+    QTest::newRow("deeper") << listingJson({entryJson(u"/data/sub"_s, u"directory"_s)})
+                            << file(u"/data/sub/../../../tmp/x"_s) << u"/data/sub/../../../tmp/x"_s;
+}
+
+void TestSandboxClient::copyTreeRefusesHostileListings()
+{
+    QFETCH(QByteArray, listing);
+    QFETCH(QByteArray, subListing);
+    QFETCH(QString, refused);
+    ScriptedServer server(sandboxWithData({{u"/data"_s, listing}, {u"/data/sub"_s, subListing}}, {}));
+    QTemporaryDir destination;
+    QProcess process;
+    process.setProgram(QStringLiteral(SANDFLOW_BINARY));
+    process.setArguments({u"sandbox"_s, u"cp"_s, u"-r"_s, u"--server"_s, server.url(), u"sb-1:/data"_s,
+                          destination.filePath(u"copy"_s)});
+    process.setProcessEnvironment(cleanEnvironment());
+    process.setStandardInputFile(QProcess::nullDevice());
+    QSignalSpy finished(&process, &QProcess::finished);
+    process.start();
+    // The event loop runs while waiting, so that the server in this process answers.
+    QVERIFY(finished.wait(hangLimitMs));
+    QCOMPARE(process.exitCode(), 1);
+    const QString err = QString::fromUtf8(process.readAllStandardError());
+    const QString directory = refused.startsWith(u"/data/sub/"_s) ? u"/data/sub"_s : u"/data"_s;
+    QCOMPARE(err, u"sandflow sandbox cp: the listing of sb-1:%1 holds `%2`, which is not an entry of it; nothing was "
+                  u"copied\n"_s.arg(directory, refused));
+    QCOMPARE(entriesOf(destination.path()), QStringList());
+    for (const QByteArray &target : std::as_const(server.targets))
+        QVERIFY2(!target.startsWith("/files/download"), target.constData());
+}
+
+// Ctrl-C during a copy out of the sandbox leaves nothing: the files that had arrived were in
+// a partial copy, which goes too. The server holds one download until the copy is interrupted.
+void TestSandboxClient::copyTreeInterrupted()
+{
+    bool holdLast = true;
+    const QHash<QString, QByteArray> listings{
+        {u"/data"_s, listingJson({entryJson(u"/data/a.txt"_s, u"file"_s, 644), entryJson(u"/data/b.sh"_s, u"file"_s, 700),
+                                  entryJson(u"/data/sub"_s, u"directory"_s, 750)})},
+        {u"/data/sub"_s, listingJson({entryJson(u"/data/sub/c.txt"_s, u"file"_s, 600)})}};
+    const ScriptedServer::Script data = sandboxWithData(listings, {{u"/data/a.txt"_s, "a"}, {u"/data/b.sh"_s, "b"},
+                                                                   {u"/data/sub/c.txt"_s, "c"}});
+    const auto downloadsLast = [](const QByteArray &target) {
+        const QUrl url(QString::fromUtf8(target));
+        return url.path() == u"/files/download"_s
+            && QUrlQuery(url).queryItemValue(u"path"_s, QUrl::FullyDecoded) == u"/data/sub/c.txt"_s;
+    };
+    ScriptedServer server([&](const HttpRequestHead &request) -> std::optional<ScriptedServer::Answer> {
+        if (holdLast && downloadsLast(request.target))
+            return std::nullopt;
+        return data(request);
+    });
+    QTemporaryDir destination;
+    const QString copy = destination.filePath(u"copy"_s);
+    QProcess process;
+    process.setProgram(QStringLiteral(SANDFLOW_BINARY));
+    process.setArguments({u"sandbox"_s, u"cp"_s, u"-r"_s, u"--server"_s, server.url(), u"sb-1:/data"_s, copy});
+    process.setProcessEnvironment(cleanEnvironment());
+    process.setStandardInputFile(QProcess::nullDevice());
+    QSignalSpy finished(&process, &QProcess::finished);
+    process.start();
+    while (process.state() != QProcess::NotRunning && std::none_of(server.targets.cbegin(), server.targets.cend(), downloadsLast))
+        QTest::qWait(10);
+    QCOMPARE(process.state(), QProcess::Running);
+    QCOMPARE(entriesOf(destination.path()).size(), 1);   // the partial copy, with a.txt and b.sh
+    ::kill(pid_t(process.processId()), SIGINT);
+    QVERIFY(finished.wait(hangLimitMs));
+    QCOMPARE(process.exitCode(), 130);
+    QCOMPARE(entriesOf(destination.path()), QStringList());
+
+    // Not held, the same copy arrives whole, with the modes the sandbox gave.
+    holdLast = false;
+    process.start();
+    QVERIFY(finished.wait(hangLimitMs));
+    QVERIFY2(process.exitCode() == 0, process.readAllStandardError().constData());
+    QCOMPARE(describeTree(copy), (QStringList{u"a.txt 644 f"_s, u"b.sh 700 f"_s, u"sub 750 d"_s, u"sub/c.txt 600 f"_s}));
+    QCOMPARE(treeContents(copy), (QMap<QString, QByteArray>{{u"a.txt"_s, "a"}, {u"b.sh"_s, "b"}, {u"sub/c.txt"_s, "c"}}));
+    QCOMPARE(QFileInfo(copy).permissions(), QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner | QFile::ReadUser
+             | QFile::WriteUser | QFile::ExeUser | QFile::ReadGroup | QFile::ExeGroup | QFile::ReadOther | QFile::ExeOther);
 }
 
 void TestSandboxClient::removeAndListEmpty()
