@@ -63,7 +63,7 @@ public:
         const QByteArray mark = "mark-" + QByteArray::number(++m_marks);
         m_terminal.write("\x1b]2;" + mark + '\a');
         while (tmux({u"display"_s, u"-p"_s, u"#{pane_title}"_s}).trimmed() != mark)
-            QThread::msleep(10);
+            pause();
     }
 
     /// Lines scrolled off the top of the pane.
@@ -94,10 +94,19 @@ public:
     {
         tmux({u"resize-window"_s, u"-x"_s, QString::number(width), u"-y"_s, QString::number(height)});
         while (ProgressView::terminalSize(fd()) != QSize(width, height))
-            QThread::msleep(10);
+            pause();
     }
 
 private:
+    // Between two looks at the pane; a tmux that stopped answering ends the test at once
+    // instead of letting it wait for ever.
+    void pause() const
+    {
+        if (m_failed)
+            qFatal("tmux stopped answering");
+        QThread::msleep(10);
+    }
+
     static QStringList lines(const QByteArray &text)
     {
         QStringList rows = QString::fromUtf8(text).split(u'\n');
@@ -116,14 +125,17 @@ private:
         process.start(u"tmux"_s, QStringList{u"-S"_s, m_dir.filePath(u"socket"_s), u"-f"_s,
                                              m_dir.filePath(u"tmux.conf"_s)} + arguments);
         process.waitForFinished(-1);
-        if (process.exitStatus() != QProcess::NormalExit || process.exitCode() != 0)
+        if (process.exitStatus() != QProcess::NormalExit || process.exitCode() != 0) {
             qWarning("tmux %s: %s", qPrintable(arguments.join(u' ')), process.readAllStandardError().constData());
+            m_failed = true;
+        }
         return process.readAllStandardOutput();
     }
 
     QTemporaryDir m_dir;
     QFile m_terminal;
     bool m_started = false;
+    bool m_failed = false;
     int m_marks = 0;
 };
 
