@@ -6,16 +6,19 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QTcpSocket>
+#include <QUrl>
+#include <QUrlQuery>
 
 using namespace Qt::StringLiterals;
 
 namespace Sandflow::Internal {
 
-HttpConnection::HttpConnection(QTcpSocket *socket, const HttpLimits &limits, Dispatch dispatch)
+HttpConnection::HttpConnection(QTcpSocket *socket, const HttpLimits &limits, Dispatch dispatch, UpgradeCheck upgradeCheck)
     : QObject(socket)
     , m_socket(socket)
     , m_limits(limits)
     , m_dispatch(std::move(dispatch))
+    , m_upgradeCheck(std::move(upgradeCheck))
 {
     setObjectName(u"HttpConnection"_s);
     m_idleTimer.setSingleShot(true);
@@ -45,6 +48,30 @@ HttpConnection *HttpConnection::of(QTcpSocket *socket)
     return socket->findChild<HttpConnection *>(u"HttpConnection"_s, Qt::FindDirectChildrenOnly);
 }
 
+namespace {
+
+/// A request as its head says it (no body): what a WebSocket handshake is decided on.
+HttpRequest requestOfHead(const QByteArray &head, const QHostAddress &peer)
+{
+    HttpRequest request;
+    const QList<QByteArray> lines = head.split('\n');
+    const QList<QByteArray> requestLine = lines.value(0).trimmed().split(' ');
+    request.method = requestLine.value(0).toUpper();
+    const QUrl target(u"http://host"_s + QString::fromLatin1(requestLine.value(1)));
+    request.path = target.path(QUrl::FullyDecoded);
+    request.encodedQuery = target.query(QUrl::FullyEncoded).toLatin1();
+    request.query = QUrlQuery(target);
+    for (const QByteArray &line : lines.mid(1)) {
+        const qsizetype colon = line.indexOf(':');
+        if (colon > 0)
+            request.headers.append({line.left(colon).trimmed(), line.mid(colon + 1).trimmed()});
+    }
+    request.peer = peer;
+    return request;
+}
+
+} // namespace
+
 void HttpConnection::countIncoming()
 {
     if (m_closing || !m_socket)
@@ -70,9 +97,14 @@ void HttpConnection::countIncoming()
             const QByteArray name = line.left(colon).trimmed().toLower();
             const QByteArray value = line.mid(colon + 1).trimmed();
             // Qt's HTTP server takes a WebSocket handshake over before it is dispatched, and
-            // closes it without a word when nothing accepts WebSockets.
-            if (name == "upgrade" && value.toLower() == "websocket" && !m_limits.webSockets)
-                return refuse(400, u"GENERAL::UNSUPPORTED"_s, "This server takes no WebSocket connections.");
+            // closes it without a word when it is not let through: it is decided here.
+            if (name == "upgrade" && value.toLower() == "websocket") {
+                if (!m_upgradeCheck)
+                    return refuse(400, u"GENERAL::UNSUPPORTED"_s, "This server takes no WebSocket connections.");
+                if (const std::optional<HttpRefusal> refusal = m_upgradeCheck(requestOfHead(m_head.left(end), m_socket->peerAddress())))
+                    return refuse(refusal->status, refusal->code, refusal->message);
+                m_upgradeAccepted = true;
+            }
             if (name != "content-length")
                 continue;
             // A body announced as too large is refused before it is read into memory.
@@ -99,6 +131,9 @@ void HttpConnection::refuse(int status, const QString &code, const QByteArray &m
         m_socket->abort();
         return;
     }
+    // Qt's parser must not read the refused request on: it would dispatch it, or upgrade it
+    // to a WebSocket, after this answer.
+    disconnect(m_socket, &QIODevice::readyRead, nullptr, nullptr);
     const QByteArray body = QJsonDocument(QJsonObject{{u"code"_s, code}, {u"message"_s, QString::fromUtf8(message)}})
                                 .toJson(QJsonDocument::Compact);
     write("HTTP/1.1 " + QByteArray::number(status) + ' ' + reasonPhrase(status)
@@ -121,6 +156,7 @@ void HttpConnection::enqueue(HttpExchange *exchange)
 {
     m_head.clear();
     m_headComplete = false;
+    m_upgradeAccepted = false;
     m_requestBytes = 0;
     if (m_closing) {
         exchange->deleteLater();

@@ -11,6 +11,7 @@
 #include <QTimer>
 
 #include <functional>
+#include <optional>
 
 class QTcpSocket;
 
@@ -23,10 +24,19 @@ struct HttpLimits
     int maxHeaderBytes = 64 * 1024;
     /// Requests a client may send ahead of their answers (pipelining) before it is cut off.
     int maxQueuedRequests = 32;
-    /// WebSocket handshakes go on to the server (HttpServer::acceptWebSockets), instead of
-    /// being refused as soon as their head is seen.
-    bool webSockets = false;
 };
+
+/// Why a WebSocket handshake is refused: answered as `status` with `{code, message}`.
+struct HttpRefusal
+{
+    int status = 400;
+    QString code;
+    QByteArray message;
+};
+
+/// Decides on a WebSocket handshake from its head, before Qt upgrades it: std::nullopt lets
+/// it go on.
+using UpgradeCheck = std::function<std::optional<HttpRefusal>(const HttpRequest &)>;
 
 class HttpConnection final : public QObject
 {
@@ -37,7 +47,8 @@ public:
 
     /// Lives as long as `socket` (its parent). Must see the socket's data before the parser
     /// does, so it is made before the socket is handed to QAbstractHttpServer.
-    HttpConnection(QTcpSocket *socket, const HttpLimits &limits, Dispatch dispatch);
+    /// `upgradeCheck` decides on WebSocket handshakes; without one they are refused.
+    HttpConnection(QTcpSocket *socket, const HttpLimits &limits, Dispatch dispatch, UpgradeCheck upgradeCheck = {});
 
     static HttpConnection *of(QTcpSocket *socket);
 
@@ -46,6 +57,8 @@ public:
     /// Answers `status` with `{code, message}` and closes the connection, serving nothing
     /// more of it (at once, if an answer is under way).
     void refuse(int status, const QString &code, const QByteArray &message);
+    /// Whether the request being parsed is a WebSocket handshake the check let through.
+    bool upgradeAccepted() const { return m_upgradeAccepted; }
     /// The socket is a WebSocket's from now on: this stops serving it, and goes.
     void handOver();
 
@@ -63,6 +76,8 @@ private:
     QPointer<QTcpSocket> m_socket;
     HttpLimits m_limits;
     Dispatch m_dispatch;
+    UpgradeCheck m_upgradeCheck;
+    bool m_upgradeAccepted = false;
     QTimer m_idleTimer;
     QList<QPointer<HttpExchange>> m_queue;
     QPointer<HttpExchange> m_active;

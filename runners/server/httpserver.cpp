@@ -27,10 +27,11 @@ namespace {
 class HttpListener final : public QTcpServer
 {
 public:
-    HttpListener(const HttpLimits &limits, HttpConnection::Dispatch dispatch, QObject *parent)
+    HttpListener(const HttpLimits &limits, HttpConnection::Dispatch dispatch, UpgradeCheck upgradeCheck, QObject *parent)
         : QTcpServer(parent)
         , m_limits(limits)
         , m_dispatch(std::move(dispatch))
+        , m_upgradeCheck(std::move(upgradeCheck))
     {
         // Room for a burst of clients connecting at once. With Qt's defaults (a backlog of 50)
         // the kernel dropped the connections beyond it, and each came back only with TCP's
@@ -57,7 +58,7 @@ protected:
         // Streams write small events one at a time: with Nagle's algorithm each would wait
         // for the client's delayed acknowledgement of the one before (about 40 ms).
         socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-        new HttpConnection(socket, m_limits, m_dispatch);
+        new HttpConnection(socket, m_limits, m_dispatch, m_upgradeCheck);
         addPendingConnection(socket);
     }
 
@@ -66,7 +67,7 @@ public:
     /// has it: Qt's upgrade disconnects everything from the socket's signals.
     void countUntilDestroyed(QTcpSocket *socket)
     {
-        connect(socket, &QObject::destroyed, this, [this] { --m_connections; }, Qt::UniqueConnection);
+        connect(socket, &QObject::destroyed, this, [this] { --m_connections; });
     }
 
 private:
@@ -96,6 +97,7 @@ private:
 
     HttpLimits m_limits;
     HttpConnection::Dispatch m_dispatch;
+    UpgradeCheck m_upgradeCheck;
     qint64 m_connections = 0;
     const qint64 m_maxConnections = connectionBudget();
 };
@@ -143,24 +145,18 @@ HttpServer::HttpServer(const HttpLimits &limits, HttpConnection::Dispatch dispat
 
 void HttpServer::acceptWebSockets(UpgradeCheck check, WebSocketAccepted accepted)
 {
-    m_upgradeCheck = std::move(check);
+    m_upgradeCheck = [check = std::move(check)](const HttpRequest &request) -> std::optional<HttpRefusal> {
+        if (std::optional<HttpRefusal> refusal = malformedHandshake(request))
+            return refusal;
+        return check(request);
+    };
     m_webSocketAccepted = std::move(accepted);
     connect(this, &QAbstractHttpServer::newWebSocketConnection, this, &HttpServer::takeWebSockets,
             Qt::UniqueConnection);
 }
 
-bool HttpServer::handleUpgrade(HttpRequest request, QTcpSocket *socket, HttpConnection *connection)
+bool HttpServer::acceptUpgrade(HttpRequest request, QTcpSocket *socket, HttpConnection *connection)
 {
-    std::optional<HttpRefusal> refusal = malformedHandshake(request);
-    if (!refusal && !m_upgradeCheck)
-        refusal = HttpRefusal{400, u"GENERAL::UNSUPPORTED"_s, "This server takes no WebSocket connections."};
-    if (!refusal)
-        refusal = m_upgradeCheck(request);
-    if (refusal) {
-        // Qt closes the connection after this answer.
-        connection->refuse(refusal->status, refusal->code, refusal->message);
-        return false;
-    }
     // Handshakes whose WebSocket never came (the client left at once) are forgotten after
     // a while, so that a client cannot grow the table.
     constexpr qint64 ForgetAfterMs = 30'000;
@@ -193,7 +189,7 @@ void HttpServer::takeWebSockets()
 
 bool HttpServer::start(const QHostAddress &address, quint16 port, QString *error)
 {
-    auto *listener = new HttpListener(m_limits, m_dispatch, this);
+    auto *listener = new HttpListener(m_limits, m_dispatch, m_upgradeCheck, this);
     if (!listener->listen(address, port)) {
         *error = listener->errorString();
         delete listener;
@@ -224,9 +220,10 @@ bool HttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *so
     copy.headers = request.headers();
     copy.body = request.body();
     copy.peer = request.remoteAddress();
-    // Qt asks about a WebSocket handshake before it upgrades: true lets it.
+    // Qt asks about a WebSocket handshake before it upgrades: true lets it. The connection
+    // checked it as its head came in, and refused it there if it had to.
     if (copy.header("upgrade").toLower() == "websocket")
-        return handleUpgrade(std::move(copy), socket, connection);
+        return connection->upgradeAccepted() && acceptUpgrade(std::move(copy), socket, connection);
     QByteArray requestId = copy.header("x-request-id");
     if (requestId.isEmpty())
         requestId = newRequestId();

@@ -20,20 +20,9 @@ class QWebSocket;
 
 namespace Sandflow::Internal {
 
-/// Why a WebSocket handshake is refused: answered as `status` with `{code, message}`.
-struct HttpRefusal
-{
-    int status = 400;
-    QString code;
-    QByteArray message;
-};
-
 class HttpServer final : public QAbstractHttpServer
 {
 public:
-    /// Decides on a WebSocket handshake, from its request, before the upgrade: std::nullopt
-    /// lets it go on.
-    using UpgradeCheck = std::function<std::optional<HttpRefusal>(const HttpRequest &)>;
     /// A WebSocket the check let through, with the request that opened it; the callee owns it.
     using WebSocketAccepted = std::function<void(QWebSocket *, const HttpRequest &)>;
 
@@ -42,8 +31,8 @@ public:
     /// Starts listening; port 0 picks a free one. On failure returns false with `error` set.
     bool start(const QHostAddress &address, quint16 port, QString *error);
     quint16 port() const { return m_port; }
-    /// Takes WebSocket handshakes (HttpLimits::webSockets must be set): each is checked,
-    /// then upgraded and handed to `accepted`. Call before start().
+    /// Takes WebSocket handshakes: each is checked (as its head arrives, before Qt parses
+    /// it), then upgraded and handed to `accepted`. Call before start().
     void acceptWebSockets(UpgradeCheck check, WebSocketAccepted accepted);
 
 protected:
@@ -57,7 +46,7 @@ private:
         QPointer<QTcpSocket> socket;
         qint64 checkedAtMs = 0;
     };
-    bool handleUpgrade(HttpRequest request, QTcpSocket *socket, HttpConnection *connection);
+    bool acceptUpgrade(HttpRequest request, QTcpSocket *socket, HttpConnection *connection);
     void takeWebSockets();
 
     HttpLimits m_limits;
