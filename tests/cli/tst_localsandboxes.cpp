@@ -214,9 +214,11 @@ void TestLocalSandboxes::runningRunSandboxReached()
     const QString id = live.firstSandboxId();
 
     const Result peek = sandflow({u"sandbox"_s, u"exec"_s, id, u"--"_s, u"cat"_s, u"/tmp/state"_s});
+    QVERIFY2(peek.exitCode == 0, qPrintable(peek.err));
     QCOMPARE(peek.out, u"mid-run\n"_s);
     // The step goes on once the test says so from outside.
-    QCOMPARE(sandflow({u"sandbox"_s, u"exec"_s, id, u"--"_s, u"touch"_s, u"/tmp/go"_s}).exitCode, 0);
+    const Result release = sandflow({u"sandbox"_s, u"exec"_s, id, u"--"_s, u"touch"_s, u"/tmp/go"_s});
+    QVERIFY2(release.exitCode == 0, qPrintable(u"%1: %2"_s.arg(release.exitCode).arg(release.err)));
     const RunResult result = live.finish(m_dir.filePath(u"runs/running"_s));
     QCOMPARE(result.exitCode, 0);
     QVERIFY(result.lines(u"running"_s).contains(u"released"_s));
