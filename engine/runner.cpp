@@ -6,6 +6,45 @@ namespace Sandflow {
 
 using namespace Qt::StringLiterals;
 
+namespace {
+
+// What a runner without Capability::Terminals hands out: a job that says so when started,
+// so that callers learn it through the one job contract rather than from a null pointer.
+class UnsupportedTerminalJob final : public TerminalJob
+{
+public:
+    explicit UnsupportedTerminalJob(JobError error) : m_error(std::move(error)) {}
+
+    // The job never runs a process: there is nothing to write to, resize or signal.
+    void writeInput(const QByteArray &) override {}
+    void closeInput() override {}
+    void resize(int, int) override {}
+    void sendSignal(int) override {}
+    qint64 pendingInput() const override { return 0; }
+
+protected:
+    void doStart() override { finish(m_error); }
+
+private:
+    JobError m_error;
+};
+
+} // namespace
+
+TerminalJob *Runner::openTerminal(const QString &sandboxId, const TerminalRequest &)
+{
+    const QString runner = QString::fromLatin1(metaObject()->className()).section(u"::"_s, -1);
+    return new UnsupportedTerminalJob(JobError{JobError::Kind::Invalid, u"TERMINALS_NOT_SUPPORTED"_s,
+                                               u"%1 cannot open terminals in sandboxes"_s.arg(runner),
+                                               {{u"runner"_s, runner}, {u"id"_s, sandboxId}}});
+}
+
+bool isTerminalSize(int columns, int rows)
+{
+    constexpr int largest = 10'000;
+    return columns >= 1 && columns <= largest && rows >= 1 && rows <= largest;
+}
+
 AsyncJob *Runner::trackDeletion(AsyncJob *job)
 {
     m_deleting.append(job);

@@ -247,6 +247,57 @@ protected:
     std::optional<int> m_exitCode;
 };
 
+/// A process to talk to in a sandbox, as execd's /pty session gives it: with a terminal
+/// (a PTY: one output stream, the window size can change) or with pipes (stdin forwarded,
+/// stdout and stderr apart).
+struct TerminalRequest
+{
+    QStringList argv;               ///< empty: the sandbox user's login shell (bash if present, else sh), interactive
+    QString cwd;                    ///< empty: the sandbox's working directory
+    QMap<QString, QString> env;     ///< added to the sandbox's environment (TERM among them, from the client)
+    bool pty = true;                ///< false: pipes
+    int columns = 80;               ///< the window, with a PTY; see isTerminalSize()
+    int rows = 24;
+    std::optional<uint> uid;        ///< run as this user (with its groups, unless `gid`)
+    std::optional<uint> gid;        ///< needs `uid` too
+};
+
+/// Whether a window of `columns` x `rows` is one a runner accepts: each from 1 to 10000.
+/// Runners refuse a terminal of another size (INVALID_TERMINAL_SIZE) and ignore such a resize.
+bool isTerminalSize(int columns, int rows);
+
+/// A running terminal process. Output arrives through CommandJob::output (Stdout only with
+/// a PTY); the job finishes when the process exits, as a CommandJob does (exitCode()).
+/// Input given before the job starts is kept and sent once it runs; calls after it has
+/// finished do nothing.
+class TerminalJob : public CommandJob
+{
+    Q_OBJECT
+
+public:
+    using CommandJob::CommandJob;
+
+    /// Bytes typed or piped in; with a PTY they go through its line discipline (Ctrl-C is \x03).
+    virtual void writeInput(const QByteArray &data) = 0;
+    /// End of input: EOF on the stdin pipe; with a PTY, the terminal's EOF character. Input
+    /// written after it is dropped.
+    virtual void closeInput() = 0;
+    /// The window changed size (PTY only; ignored with pipes, and for a size that
+    /// isTerminalSize() refuses). The process group gets SIGWINCH.
+    virtual void resize(int columns, int rows) = 0;
+    /// Sends `signal` (e.g. SIGINT) to the process's group; with a PTY, to every process of
+    /// its terminal's session (the shell's jobs too). Ignored for a number that is no signal.
+    virtual void sendSignal(int signal) = 0;
+    /// Bytes given to writeInput() that the process has not taken yet. A process that does
+    /// not read its input holds them in the runner, not in the sandbox: whoever forwards a
+    /// stream stops reading its source while this is high, and goes on at inputWritten().
+    virtual qint64 pendingInput() const = 0;
+
+signals:
+    /// The process took some input: pendingInput() went down.
+    void inputWritten();
+};
+
 /// Bytes read from a sandbox: a file, or a service's answer, arrive as `data`, in order.
 class FileReadJob : public AsyncJob
 {
@@ -274,6 +325,7 @@ public:
         NamedVolumes = 0x4,
         EgressRules = 0x8,          ///< per-domain network rules, beyond deny-all and allow-all
         Images = 0x10,              ///< sandboxes run the requested image
+        Terminals = 0x20,           ///< openTerminal: interactive processes, with a PTY or pipes
     };
     Q_DECLARE_FLAGS(Capabilities, Capability)
     Q_FLAG(Capabilities)
@@ -307,6 +359,10 @@ public:
     virtual ResultJob<CommandLogs> *commandLogs(const QString &sandboxId, const QString &commandId, qint64 cursor) = 0;
     /// SIGTERM to the command's process group, SIGKILL three seconds later if still there.
     virtual AsyncJob *interruptCommand(const QString &sandboxId, const QString &commandId) = 0;
+    /// Starts a process to talk to (Capability::Terminals). Cancelling the job kills the
+    /// process and everything it started. Without the capability, the job fails with
+    /// TERMINALS_NOT_SUPPORTED.
+    virtual TerminalJob *openTerminal(const QString &sandboxId, const TerminalRequest &request);
 
     // Bash sessions: the working directory and exported variables persist between runs.
 

@@ -49,6 +49,7 @@ private slots:
     void theEndpointIsAskedForOnce();
     void relayToAServiceInTheSandbox();
     void unknownSandboxes();
+    void terminalsAreNotOfferedYet();
     void deletionsSettle();
 
 private:
@@ -393,6 +394,21 @@ void TestOpenSandboxRunner::unknownSandboxes()
     QCOMPARE(details.status, 404);
     QVERIFY(!details.requestId.isEmpty());
     QVERIFY2(job->error()->message.contains(details.requestId), qPrintable(job->error()->message));
+}
+
+// Until the runner speaks execd's /pty, asking for a terminal fails through the job contract,
+// saying which runner cannot.
+void TestOpenSandboxRunner::terminalsAreNotOfferedYet()
+{
+    QVERIFY(!m_runner->capabilities().testFlag(Sandflow::Runner::Capability::Terminals));
+    Sandflow::TerminalRequest request;
+    request.argv = {u"sh"_s};
+    const std::optional<Sandflow::JobError> error = errorOf(m_runner->openTerminal(m_id, request));
+    QVERIFY(error);
+    QCOMPARE(error->kind, Sandflow::JobError::Kind::Invalid);
+    QCOMPARE(error->code, u"TERMINALS_NOT_SUPPORTED"_s);
+    QCOMPARE(error->message, u"OpenSandboxRunner cannot open terminals in sandboxes"_s);
+    QCOMPARE(error->context.value(u"runner"_s).toString(), u"OpenSandboxRunner"_s);
 }
 
 void TestOpenSandboxRunner::deletionsSettle()
