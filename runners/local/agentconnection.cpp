@@ -209,6 +209,9 @@ void AgentConnection::dispatch(const AgentMessage &message)
     case FrameType::Event:
         emit notified(message.object);
         return;
+    case FrameType::StdinWritten:
+        emit stdinWritten(message.channel, message.object.value(u"bytes"_s).toInteger());
+        return;
     case FrameType::Request:
     case FrameType::Stdin:
         return;   // never: the decoder lets only the agent's own frame types through

@@ -63,6 +63,9 @@ signals:
     void written();
     void output(quint32 channel, Sandflow::Internal::AgentConnection::Stream stream, const QByteArray &data);
     void commandExited(quint32 channel, const QJsonObject &status);
+    /// The agent is done with `bytes` more of the command's stdin (StdinWritten). The count
+    /// is the agent's word: a sandbox may say anything, so users bound it by what they sent.
+    void stdinWritten(quint32 channel, qint64 bytes);
     void notified(const QJsonObject &event);
     /// The agent is gone (its process ended, or it sent a corrupt stream, after which the
     /// connection is closed). Emitted once.

@@ -40,7 +40,8 @@ std::optional<AgentMessage> AgentFrameDecoder::next()
         break;
     case FrameType::Reply:
     case FrameType::Exit:
-    case FrameType::Event: {
+    case FrameType::Event:
+    case FrameType::StdinWritten: {
         QJsonParseError parseError;
         const QJsonDocument document = QJsonDocument::fromJson(payload, &parseError);
         if (parseError.error != QJsonParseError::NoError)

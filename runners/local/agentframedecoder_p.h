@@ -19,10 +19,11 @@ namespace Sandflow::Internal {
 /// One frame from the agent.
 struct AgentMessage
 {
-    AgentProtocol::FrameType type = AgentProtocol::FrameType::Event;   ///< Reply, Stdout, Stderr, Exit or Event
+    /// Reply, Stdout, Stderr, Exit, Event or StdinWritten
+    AgentProtocol::FrameType type = AgentProtocol::FrameType::Event;
     quint32 channel = 0;
     QByteArray data;       ///< Stdout and Stderr: the output
-    QJsonObject object;    ///< Reply, Exit and Event: the payload
+    QJsonObject object;    ///< Reply, Exit, Event and StdinWritten: the payload
 };
 
 class AgentFrameDecoder

@@ -45,7 +45,7 @@ void drain(AgentFrameDecoder &decoder, Decoded &decoded)
     while (std::optional<AgentMessage> message = decoder.next()) {
         require(decoder.error().isEmpty());
         require(isOutput(message->type) || message->type == FrameType::Reply || message->type == FrameType::Exit
-                || message->type == FrameType::Event);
+                || message->type == FrameType::Event || message->type == FrameType::StdinWritten);
         require(isOutput(message->type) || message->data.isEmpty());
         require(message->data.size() <= qsizetype(Protocol::MaxPayload));
         decoded.messages.append(std::move(*message));

@@ -11,6 +11,7 @@
 #include <QJsonObject>
 #include <QProcess>
 #include <QRandomGenerator>
+#include <QRegularExpression>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
@@ -57,8 +58,12 @@ QJsonObject json(const QByteArray &payload)
     return QJsonDocument::fromJson(payload).object();
 }
 
-/// Processes in process group `group` that are still alive (zombies are dead already).
-QList<int> liveMembers(int group)
+/// Fields of /proc/PID/stat after the command's name, from the state (0) on.
+enum class StatField { Group = 2, Session = 3 };
+
+/// Processes in process group `group` (or session, as `field` says) that are still alive
+/// (zombies are dead already).
+QList<int> liveMembers(int group, StatField field = StatField::Group)
 {
     QList<int> members;
     const QStringList entries = QDir(u"/proc"_s).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
@@ -71,7 +76,7 @@ QList<int> liveMembers(int group)
         // "pid (comm) state ppid pgrp ...": comm may hold anything, so split after its ')'.
         const QByteArray line = stat.readAll();
         const QList<QByteArray> fields = line.mid(line.lastIndexOf(')') + 2).split(' ');
-        if (fields.size() > 2 && fields[0] != "Z" && fields[2].toInt() == group)
+        if (fields.size() > int(field) && fields[0] != "Z" && fields[int(field)].toInt() == group)
             members.append(pid);
     }
     return members;
@@ -138,6 +143,7 @@ public:
         QByteArray err;
         QJsonObject exit;   ///< empty when no Exit frame came
         qsizetype largestFrame = 0;
+        qint64 stdinWritten = 0;   ///< the sum of its StdinWritten frames
     };
 
     Output collect(quint32 channel)
@@ -145,7 +151,9 @@ public:
         Output output;
         while (const std::optional<Frame> frame = next(channel)) {
             output.largestFrame = std::max(output.largestFrame, frame->payload.size());
-            if (frame->type == FrameType::Stdout)
+            if (frame->type == FrameType::StdinWritten)
+                output.stdinWritten += json(frame->payload)[u"bytes"_s].toInteger();
+            else if (frame->type == FrameType::Stdout)
                 output.out += frame->payload;
             else if (frame->type == FrameType::Stderr)
                 output.err += frame->payload;
@@ -164,6 +172,20 @@ public:
         QJsonObject withOp = request;
         withOp[u"op"_s] = u"exec"_s;
         return call(channel, QJsonDocument(withOp).toJson(QJsonDocument::Compact));
+    }
+
+    /// Stdout of the command on `channel` until it holds `text`, for commands still running.
+    QByteArray outputUntil(quint32 channel, const QByteArray &text)
+    {
+        QByteArray out;
+        while (!out.contains(text)) {
+            const std::optional<Frame> frame = next(channel);
+            if (!frame || frame->type == FrameType::Exit)
+                break;
+            if (frame->type == FrameType::Stdout)
+                out += frame->payload;
+        }
+        return out;
     }
 
     Output run(quint32 channel, const QJsonObject &request)
@@ -205,6 +227,13 @@ QJsonObject argv(const QStringList &arguments)
 QJsonObject shell(const QString &script)
 {
     return argv({u"sh"_s, u"-c"_s, script});
+}
+
+/// A command on a terminal of `columns` x `rows`.
+QJsonObject onTerminal(QJsonObject request, int columns = 80, int rows = 24)
+{
+    request[u"pty"_s] = QJsonObject{{u"columns"_s, columns}, {u"rows"_s, rows}};
+    return request;
 }
 
 QJsonObject ok()
@@ -369,6 +398,158 @@ private slots:
         const Agent::Output output = agent.collect(4);
         QCOMPARE(output.out, "hello world");
         QCOMPARE(output.exit, exitCode(0));
+        // Every byte is reported taken, which is what the runner paces its input by.
+        QCOMPARE(output.stdinWritten, 11);
+    }
+
+    // Stdin that a command can no longer take is reported too, or the runner would wait for
+    // ever to send the rest.
+    void stdinDroppedIsReported()
+    {
+        Agent agent;
+        QJsonObject request = shell(u"exec 0<&-; echo closed; sleep 100"_s);
+        request[u"stdin"_s] = true;
+        QCOMPARE(agent.exec(1, request)[u"ok"_s], true);
+        QCOMPARE(agent.outputUntil(1, "closed\n"), "closed\n");
+        agent.send(quint8(FrameType::Stdin), 1, QByteArray(100'000, 'x'));
+        agent.send(quint8(FrameType::Stdin), 1, "more");
+        qint64 reported = 0;
+        while (reported < 100'004) {
+            const std::optional<Frame> frame = agent.next(1);
+            QVERIFY(frame);
+            QCOMPARE(frame->type, FrameType::StdinWritten);
+            reported += json(frame->payload)[u"bytes"_s].toInteger();
+        }
+        QCOMPARE(reported, 100'004);
+        QCOMPARE(agent.call(2, R"({"op": "signal", "target": 1, "signal": 9})"), ok());
+        QCOMPARE(agent.collect(1).exit, killedBy(SIGKILL, false));
+    }
+
+    void terminalIsTheControllingTerminal()
+    {
+        Agent agent;
+        QJsonObject request = onTerminal(shell(u"tty; stty size; test -t 0 && test -t 1 && test -t 2 && echo all; echo $TERM"_s),
+                                         100, 30);
+        request[u"env"_s] = QJsonObject{{u"PATH"_s, u"/usr/bin:/bin"_s}};
+        const Agent::Output output = agent.run(1, request);
+        QVERIFY2(QRegularExpression(u"^/dev/pts/[0-9]+\r\n30 100\r\nall\r\nxterm-256color\r\n$"_s)
+                     .match(QString::fromUtf8(output.out)).hasMatch(),
+                 output.out.constData());
+        QCOMPARE(output.err, "");
+        QCOMPARE(output.exit, exitCode(0));
+    }
+
+    void terminalInputAndEndOfInput()
+    {
+        Agent agent;
+        QCOMPARE(agent.exec(1, onTerminal(argv({u"cat"_s})))[u"ok"_s], true);
+        agent.send(quint8(FrameType::Stdin), 1, "abc\n");
+        // The line discipline echoes it, then cat prints it; an empty frame is Ctrl-D.
+        QCOMPARE(agent.outputUntil(1, "abc\r\nabc\r\n"), "abc\r\nabc\r\n");
+        agent.send(quint8(FrameType::Stdin), 1, {});
+        QCOMPARE(agent.collect(1).exit, exitCode(0));
+    }
+
+    void resizeReachesTheTerminal()
+    {
+        Agent agent;
+        const QString script = u"trap 'stty size; exit 0' WINCH; echo ready; while :; do sleep 1; done"_s;
+        QCOMPARE(agent.exec(1, onTerminal(shell(script)))[u"ok"_s], true);
+        QVERIFY(agent.outputUntil(1, "ready\r\n").endsWith("ready\r\n"));
+        QCOMPARE(agent.call(2, R"({"op": "resize", "target": 1, "columns": 120, "rows": 40})"), ok());
+        const Agent::Output output = agent.collect(1);
+        QCOMPARE(output.out, "40 120\r\n");
+        QCOMPARE(output.exit, exitCode(0));
+    }
+
+    void resizeNeedsATerminal()
+    {
+        Agent agent;
+        QJsonObject reply = agent.call(1, R"({"op": "resize", "target": 7, "columns": 120, "rows": 40})");
+        QCOMPARE(reply[u"error"_s].toString(), u"no running command on channel 7"_s);
+        QCOMPARE(agent.exec(2, argv({u"sleep"_s, u"100"_s}))[u"ok"_s], true);
+        reply = agent.call(3, R"({"op": "resize", "target": 2, "columns": 120, "rows": 40})");
+        QCOMPARE(reply[u"error"_s].toString(), u"the command on channel 2 has no terminal"_s);
+    }
+
+    // An interactive shell puts each job in a group of its own: signals, the timeout and the
+    // agent's end reach the terminal's whole session.
+    void terminalSignalsReachTheSession_data()
+    {
+        QTest::addColumn<QString>("how");
+        QTest::newRow("signal") << u"signal"_s;
+        QTest::newRow("timeout") << u"timeout"_s;
+        QTest::newRow("shutdown") << u"shutdown"_s;
+    }
+
+    void terminalSignalsReachTheSession()
+    {
+        QFETCH(QString, how);
+        Agent agent;
+        QJsonObject request = onTerminal(shell(u"set -m; sleep 100 & echo job $!; wait"_s));
+        if (how == u"timeout"_s)
+            request[u"timeoutMs"_s] = 3000;
+        const int session = agent.exec(1, request)[u"pid"_s].toInt();
+        QVERIFY(session > 0);
+        const QByteArray started = agent.outputUntil(1, "\r\n");
+        const int job = started.mid(started.indexOf("job ") + 4).trimmed().toInt();
+        QVERIFY2(job > 0, started.constData());
+        QCOMPARE(liveMembers(session, StatField::Session).size(), 2);
+        QVERIFY(liveMembers(session).size() == 1 && !liveMembers(session).contains(job));
+
+        if (how == u"signal"_s) {
+            QCOMPARE(agent.call(2, R"({"op": "signal", "target": 1, "signal": 9})"), ok());
+            QCOMPARE(agent.collect(1).exit, killedBy(SIGKILL, false));
+        } else if (how == u"timeout"_s) {
+            QCOMPARE(agent.collect(1).exit, killedBy(SIGKILL, true));
+        } else {
+            QCOMPARE(agent.call(2, R"({"op": "shutdown"})"), ok());
+            QVERIFY(agent.process.waitForFinished(HangMs));
+        }
+        QTRY_VERIFY_WITH_TIMEOUT(liveMembers(session, StatField::Session).isEmpty(), HangMs);
+    }
+
+    // What a finished terminal command left running goes with the agent, as a group does.
+    void lingeringSessionIsKilledAtTheEnd()
+    {
+        Agent agent;
+        const int session = agent.exec(1, onTerminal(shell(u"set -m; sleep 100 & echo started"_s)))[u"pid"_s].toInt();
+        QVERIFY(session > 0);
+        QCOMPARE(agent.collect(1).exit, exitCode(0));
+        // A process of the session still runs (job control gave it a group of its own, and
+        // nothing made it leave the session).
+        QCOMPARE(liveMembers(session, StatField::Session).size(), 1);
+        QCOMPARE(agent.call(2, R"({"op": "shutdown"})"), ok());
+        QVERIFY(agent.process.waitForFinished(HangMs));
+        QTRY_VERIFY_WITH_TIMEOUT(liveMembers(session, StatField::Session).isEmpty(), HangMs);
+    }
+
+    void interactiveShell_data()
+    {
+        QTest::addColumn<int>("uid");
+        QTest::addColumn<QString>("shell");
+        QTest::addColumn<QString>("user");
+        QTest::newRow("root: its passwd shell") << 0 << u"/bin/bash"_s << u"root"_s;
+        // nologin turns people away: bash instead.
+        QTest::newRow("nobody: bash") << 65534 << u"/bin/bash"_s << u"nobody"_s;
+    }
+
+    void interactiveShell()
+    {
+        QFETCH(int, uid);
+        QFETCH(QString, shell);
+        QFETCH(QString, user);
+        if (geteuid() != 0)
+            QSKIP("changing the user needs root, and the passwd entries checked are root's and nobody's");
+        Agent agent;
+        QJsonObject request = onTerminal({{u"interactiveShell"_s, true}, {u"uid"_s, uid}});
+        request[u"env"_s] = QJsonObject{{u"PATH"_s, u"/usr/bin:/bin"_s}, {u"HOME"_s, u"/tmp"_s}, {u"PS1"_s, u"$ "_s}};
+        QCOMPARE(agent.exec(1, request)[u"ok"_s], true);
+        agent.send(quint8(FrameType::Stdin), 1, "echo \"<$((6 * 7)) $0 $SHELL $USER $HOME $TERM>\"; exit 3\n");
+        const Agent::Output output = agent.collect(1);
+        const QString expected = u"<42 %1 %1 %2 /tmp xterm-256color>"_s.arg(shell, user);
+        QVERIFY2(output.out.contains(expected.toUtf8()), output.out.constData());
+        QCOMPARE(output.exit, exitCode(3));
     }
 
     void outputFileTakesBothStreams()
@@ -562,6 +743,42 @@ private slots:
                                     << u"\"signal\" is out of range"_s;
         QTest::newRow("negative timeout") << QByteArray(R"({"op": "exec", "argv": ["true"], "timeoutMs": -1})")
                                           << u"\"timeoutMs\" is out of range"_s;
+        QTest::newRow("no program") << QByteArray(R"({"op": "exec", "stdin": true})") << u"\"argv\" is required"_s;
+        QTest::newRow("argv and shell")
+            << QByteArray(R"({"op": "exec", "argv": ["sh"], "interactiveShell": true})")
+            << u"\"argv\" cannot be combined with \"interactiveShell\""_s;
+        QTest::newRow("pty of strings") << QByteArray(R"({"op": "exec", "argv": ["sh"], "pty": {"columns": "80"}})")
+                                        << u"\"pty\" must be an object of integers"_s;
+        QTest::newRow("pty of both")
+            << QByteArray(R"({"op": "exec", "argv": ["sh"], "pty": {"columns": 80, "rows": "24"}})")
+            << u"invalid JSON: nested objects hold strings or integers, not both at offset 62"_s;
+        QTest::newRow("pty without rows") << QByteArray(R"({"op": "exec", "argv": ["sh"], "pty": {"columns": 80}})")
+                                          << u"\"rows\" is required"_s;
+        QTest::newRow("pty of no columns")
+            << QByteArray(R"({"op": "exec", "argv": ["sh"], "pty": {"columns": 0, "rows": 24}})")
+            << u"\"columns\" is out of range"_s;
+        QTest::newRow("pty too tall")
+            << QByteArray(R"({"op": "exec", "argv": ["sh"], "pty": {"columns": 80, "rows": 10001}})")
+            << u"\"rows\" is out of range"_s;
+        QTest::newRow("pty with more")
+            << QByteArray(R"({"op": "exec", "argv": ["sh"], "pty": {"columns": 80, "rows": 24, "pixels": 1}})")
+            << u"\"pixels\" is not a field of \"pty\""_s;
+        QTest::newRow("pty and stdin")
+            << QByteArray(R"({"op": "exec", "argv": ["sh"], "stdin": true, "pty": {"columns": 80, "rows": 24}})")
+            << u"\"stdin\" cannot be combined with \"pty\", whose input is always fed"_s;
+        QTest::newRow("pty and output")
+            << QByteArray(R"({"op": "exec", "argv": ["sh"], "output": "/tmp/log", "pty": {"columns": 80, "rows": 24}})")
+            << u"\"output\" cannot be combined with \"pty\""_s;
+        QTest::newRow("resize of no target") << QByteArray(R"({"op": "resize", "columns": 80, "rows": 24})")
+                                             << u"\"target\" is required"_s;
+        QTest::newRow("resize of the agent")
+            << QByteArray(R"({"op": "resize", "target": 0, "columns": 80, "rows": 24})")
+            << u"\"target\" is out of range"_s;
+        QTest::newRow("resize too wide")
+            << QByteArray(R"({"op": "resize", "target": 1, "columns": 70000, "rows": 24})")
+            << u"\"columns\" is out of range"_s;
+        QTest::newRow("resize without rows") << QByteArray(R"({"op": "resize", "target": 1, "columns": 80})")
+                                             << u"\"rows\" is required"_s;
     }
 
     void malformedRequests()

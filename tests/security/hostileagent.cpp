@@ -80,6 +80,9 @@ public:
                 output_.push(FrameType::Exit, request.signal.target,
                              Json::Writer().addInteger("signal", request.signal.signal).addBool("timedOut", false).finish());
             return true;
+        case Request::Op::Resize:
+            reply(frame.channel, Json::Writer().addBool("ok", true).finish());
+            return true;
         case Request::Op::Shutdown:
             reply(frame.channel, Json::Writer().addBool("ok", true).finish());
             return false;

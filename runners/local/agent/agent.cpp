@@ -1,13 +1,14 @@
 #include "agent.h"
 
+#include "interactive.h"
 #include "json.h"
-#include "processtree.h"
 #include "spawn.h"
 
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,6 +50,12 @@ void closeFd(int &fd)
     fd = -1;
 }
 
+/// Where the command's signals go (see Processes).
+Processes processesOf(pid_t pid, int terminalFd)
+{
+    return {pid, terminalFd >= 0 ? Processes::Scope::Session : Processes::Scope::Group};
+}
+
 } // namespace
 
 Agent::Agent(int input, int output, int signals) : input_(input), signals_(signals), output_(output) {}
@@ -72,7 +79,7 @@ void Agent::pollOnce()
         fds[2].events = POLLOUT;
     const bool congested = output_.pending() >= HighWater;
     for (auto &[channel, command] : commands_) {
-        if (command.stdinFd >= 0 && !command.stdinQueue.empty()) {
+        if (command.stdinFd >= 0 && (!command.stdinQueue.empty() || command.closeStdin)) {
             fds.push_back({command.stdinFd, POLLOUT, 0});
             watches.push_back({&command, Stream::Stdin});
         }
@@ -157,7 +164,7 @@ void Agent::handleRequest(std::uint32_t channel, std::string_view payload)
         reply(channel, Json::Writer().addBool("ok", true).addInteger("pid", getpid()).finish());
         break;
     case Request::Op::Exec:
-        exec(channel, request.exec);
+        exec(channel, std::move(request.exec));
         break;
     case Request::Op::Signal: {
         if (request.signal.target == 0) {
@@ -166,14 +173,20 @@ void Agent::handleRequest(std::uint32_t channel, std::string_view payload)
             break;
         }
         const auto it = commands_.find(request.signal.target);
-        if (it == commands_.end() || it->second.exited)
+        if (it == commands_.end() || it->second.exited) {
             replyError(channel, "no running command on channel " + std::to_string(request.signal.target));
-        else if (kill(-it->second.pid, request.signal.signal) != 0)
-            replyError(channel, std::string("kill: ") + std::strerror(errno));
+            break;
+        }
+        const Command &command = it->second;
+        if (const int error = processesOf(command.pid, command.terminalFd).signal(request.signal.signal))
+            replyError(channel, std::string("kill: ") + std::strerror(error));
         else
             reply(channel, Json::Writer().addBool("ok", true).finish());
         break;
     }
+    case Request::Op::Resize:
+        resize(channel, request.resize);
+        break;
     case Request::Op::Shutdown:
         killAll();
         reply(channel, Json::Writer().addBool("ok", true).finish());
@@ -183,7 +196,7 @@ void Agent::handleRequest(std::uint32_t channel, std::string_view payload)
     }
 }
 
-void Agent::exec(std::uint32_t channel, const ExecRequest &request)
+void Agent::exec(std::uint32_t channel, ExecRequest request)
 {
     if (channel == 0) {
         replyError(channel, "channel 0 belongs to the agent");
@@ -193,8 +206,9 @@ void Agent::exec(std::uint32_t channel, const ExecRequest &request)
         replyError(channel, "channel " + std::to_string(channel) + " is in use");
         return;
     }
-    std::erase_if(lingeringGroups_, [](pid_t group) { return kill(-group, 0) != 0; });
+    std::erase_if(lingering_, [](const Processes &processes) { return !processes.alive(); });
 
+    completeInteractiveRequest(request);
     Child child;
     const std::string error = spawn(request, child);
     if (!error.empty()) {
@@ -207,6 +221,7 @@ void Agent::exec(std::uint32_t channel, const ExecRequest &request)
     command.stdinFd = child.stdinFd;
     command.stdoutFd = child.stdoutFd;
     command.stderrFd = child.stderrFd;
+    command.terminalFd = child.terminalFd;
     if (request.timeoutMs > 0) {
         const std::int64_t now = nowMs();
         command.deadline = request.timeoutMs > INT64_MAX - now ? INT64_MAX : now + request.timeoutMs;
@@ -214,27 +229,31 @@ void Agent::exec(std::uint32_t channel, const ExecRequest &request)
     reply(channel, Json::Writer().addBool("ok", true).addInteger("pid", child.pid).finish());
 }
 
-// Stdin for a command that has finished or closed its stdin is dropped without a word: the
-// runner cannot know that the command got there first, so this is a race, not an error.
-// Stdin is buffered without a limit: the runner is the only writer, and pausing the control
-// channel instead would also hold back a signal request for the very command that is stuck.
+// Stdin for a command that has finished is dropped without a word: the runner cannot know
+// that the command got there first, so this is a race, not an error; its Exit frame tells the
+// runner that nothing more will be taken. Stdin is queued here, not refused: pausing the
+// control channel would also hold back a signal request for the very command that is stuck.
+// The runner keeps the queue short (StdinWindow), going by the StdinWritten frames.
 void Agent::feedStdin(std::uint32_t channel, std::string_view payload)
 {
     const auto it = commands_.find(channel);
-    if (it == commands_.end() || it->second.stdinFd < 0 || it->second.closeStdin)
+    if (it == commands_.end())
         return;
     Command &command = it->second;
-    if (payload.empty()) {
-        command.closeStdin = true;
-        if (command.stdinQueue.empty())
-            closeFd(command.stdinFd);
+    if (command.stdinFd < 0 || command.closeStdin) {
+        acknowledgeStdin(command, payload.size());   // nobody will read it
         return;
     }
-    command.stdinQueue.emplace_back(payload);
+    if (payload.empty())
+        command.closeStdin = true;
+    else
+        command.stdinQueue.emplace_back(payload);
+    writeStdin(command);
 }
 
 void Agent::writeStdin(Command &command)
 {
+    std::size_t written = 0;
     while (!command.stdinQueue.empty()) {
         const std::string &front = command.stdinQueue.front();
         const ssize_t n = write(command.stdinFd, front.data() + command.stdinOffset, front.size() - command.stdinOffset);
@@ -242,21 +261,67 @@ void Agent::writeStdin(Command &command)
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN)
-                return;
-            // EPIPE: nobody will ever read the rest.
+                break;
+            // EPIPE, or EIO from a terminal nobody has open: nobody will ever read the rest.
+            for (const std::string &chunk : command.stdinQueue)
+                written += chunk.size();
+            written -= command.stdinOffset;
             command.stdinQueue.clear();
             command.stdinOffset = 0;
             closeFd(command.stdinFd);
-            return;
+            break;
         }
+        written += std::size_t(n);
         command.stdinOffset += std::size_t(n);
         if (command.stdinOffset == front.size()) {
             command.stdinQueue.pop_front();
             command.stdinOffset = 0;
         }
     }
-    if (command.closeStdin)
-        closeFd(command.stdinFd);
+    acknowledgeStdin(command, written);
+    if (!command.closeStdin || command.stdinFd < 0 || !command.stdinQueue.empty())
+        return;
+    // A terminal's input does not end by closing the master (its other users keep it open):
+    // the line discipline ends a read at the EOF character, as Ctrl-D on a keyboard does.
+    if (command.terminalFd >= 0) {
+        termios settings{};
+        if (tcgetattr(command.terminalFd, &settings) == 0 && settings.c_cc[VEOF] != _POSIX_VDISABLE) {
+            const char eof = char(settings.c_cc[VEOF]);
+            ssize_t n;
+            do {
+                n = write(command.stdinFd, &eof, 1);
+            } while (n < 0 && errno == EINTR);
+            if (n < 0 && errno == EAGAIN)
+                return;   // again once the terminal takes input
+        }
+    }
+    closeFd(command.stdinFd);
+}
+
+void Agent::acknowledgeStdin(const Command &command, std::size_t bytes)
+{
+    if (bytes > 0)
+        output_.push(FrameType::StdinWritten, command.channel,
+                     Json::Writer().addInteger("bytes", std::int64_t(bytes)).finish());
+}
+
+void Agent::resize(std::uint32_t channel, const ResizeRequest &request)
+{
+    const auto it = commands_.find(request.target);
+    if (it == commands_.end() || it->second.exited) {
+        replyError(channel, "no running command on channel " + std::to_string(request.target));
+        return;
+    }
+    if (it->second.terminalFd < 0) {
+        replyError(channel, "the command on channel " + std::to_string(request.target) + " has no terminal");
+        return;
+    }
+    // The kernel sends SIGWINCH to the terminal's foreground process group when the size changes.
+    const winsize window{request.size.rows, request.size.columns, 0, 0};
+    if (ioctl(it->second.terminalFd, TIOCSWINSZ, &window) != 0)
+        replyError(channel, std::string("TIOCSWINSZ: ") + std::strerror(errno));
+    else
+        reply(channel, Json::Writer().addBool("ok", true).finish());
 }
 
 void Agent::readOutput(Command &command, Stream stream)
@@ -296,7 +361,7 @@ void Agent::checkDeadlines()
     const std::int64_t now = nowMs();
     for (auto &[channel, command] : commands_) {
         if (!command.exited && command.deadline && !command.timedOut && now >= command.deadline) {
-            kill(-command.pid, SIGKILL);
+            processesOf(command.pid, command.terminalFd).signal(SIGKILL);
             command.timedOut = true;
         }
         if (command.exited && now >= command.drainDeadline) {
@@ -337,9 +402,12 @@ void Agent::finishCommands()
         else
             exit.addInteger("signal", WTERMSIG(command.status)).addBool("timedOut", command.timedOut);
         output_.push(FrameType::Exit, command.channel, exit.finish());
+        const Processes left = processesOf(command.pid, command.terminalFd);
         closeFd(command.stdinFd);
-        if (kill(-command.pid, 0) == 0)
-            lingeringGroups_.push_back(command.pid);
+        // The last of the master: the terminal hangs up for whatever still has it open.
+        closeFd(command.terminalFd);
+        if (left.alive())
+            lingering_.push_back(left);
         it = commands_.erase(it);
     }
 }
@@ -371,9 +439,9 @@ void Agent::replyError(std::uint32_t channel, const std::string &error)
 void Agent::killAll()
 {
     for (const auto &[channel, command] : commands_)
-        kill(-command.pid, SIGKILL);
-    for (const pid_t group : lingeringGroups_)
-        kill(-group, SIGKILL);
+        processesOf(command.pid, command.terminalFd).signal(SIGKILL);
+    for (const Processes &processes : lingering_)
+        processes.signal(SIGKILL);
     for (const auto &[channel, command] : commands_) {
         if (!command.exited)
             waitpid(command.pid, nullptr, 0);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "frames.h"
+#include "processtree.h"
 #include "request.h"
 
 #include <sys/types.h>
@@ -32,9 +33,10 @@ private:
         int stdinFd = -1;
         int stdoutFd = -1;
         int stderrFd = -1;
+        int terminalFd = -1;              ///< the pty's master, with a pty; stdin and stdout are copies
         std::deque<std::string> stdinQueue;
         std::size_t stdinOffset = 0;      ///< bytes of stdinQueue.front() already written
-        bool closeStdin = false;          ///< close once stdinQueue is written
+        bool closeStdin = false;          ///< close once stdinQueue is written (with a pty: send EOF)
         std::int64_t deadline = 0;        ///< monotonic ms of the timeout; 0 for none
         bool timedOut = false;
         bool exited = false;              ///< the main process has been reaped
@@ -48,9 +50,12 @@ private:
     void readInput();
     void handleFrame(const Frame &frame);
     void handleRequest(std::uint32_t channel, std::string_view payload);
-    void exec(std::uint32_t channel, const ExecRequest &request);
+    void exec(std::uint32_t channel, ExecRequest request);
     void feedStdin(std::uint32_t channel, std::string_view payload);
     void writeStdin(Command &command);
+    /// Tells the runner that `bytes` more of the command's stdin left the agent.
+    void acknowledgeStdin(const Command &command, std::size_t bytes);
+    void resize(std::uint32_t channel, const ResizeRequest &request);
     void readOutput(Command &command, Stream stream);
     void reap();
     void checkDeadlines();
@@ -67,8 +72,9 @@ private:
     FrameReader reader_;
     OutputQueue output_;
     std::map<std::uint32_t, Command> commands_;
-    /// Groups of finished commands that still had members, e.g. `sleep 100 &`.
-    std::vector<pid_t> lingeringGroups_;
+    /// What finished commands left running, e.g. `sleep 100 &`: their groups, or with a pty
+    /// their sessions.
+    std::vector<Processes> lingering_;
     std::optional<int> exitCode_;
 };
 

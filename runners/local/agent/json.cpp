@@ -136,26 +136,7 @@ private:
             });
         case '{':
             ++pos_;
-            value.kind = Value::Kind::StringObject;
-            return sequence('}', [&] {
-                std::pair<std::string, std::string> entry;
-                if (!string(entry.first))
-                    return false;
-                for (const auto &existing : value.members) {
-                    if (existing.first == entry.first)
-                        return fail("duplicate key \"" + entry.first + '"');
-                }
-                skipSpace();
-                if (!consume(':'))
-                    return fail("expected ':'");
-                skipSpace();
-                if (!startsString())
-                    return fail("nested objects may only hold strings");
-                if (!string(entry.second))
-                    return false;
-                value.members.push_back(std::move(entry));
-                return true;
-            });
+            return nestedObject(value);
         case 't':
             value.kind = Value::Kind::Bool;
             value.boolean = true;
@@ -172,6 +153,47 @@ private:
     }
 
     bool startsString() const { return pos_ < text_.size() && text_[pos_] == '"'; }
+
+    /// An object inside the request, after its '{': all strings or all integers, as its first
+    /// member says (an empty one counts as strings).
+    bool nestedObject(Value &value)
+    {
+        value.kind = Value::Kind::StringObject;
+        return sequence('}', [&] {
+            std::string key;
+            if (!string(key))
+                return false;
+            const auto taken = [&key](const auto &members) {
+                for (const auto &existing : members) {
+                    if (existing.first == key)
+                        return true;
+                }
+                return false;
+            };
+            if (taken(value.members) || taken(value.numbers))
+                return fail("duplicate key \"" + key + '"');
+            skipSpace();
+            if (!consume(':'))
+                return fail("expected ':'");
+            skipSpace();
+            if (value.members.empty() && value.numbers.empty())
+                value.kind = startsString() ? Value::Kind::StringObject : Value::Kind::IntegerObject;
+            if (startsString() != (value.kind == Value::Kind::StringObject))
+                return fail("nested objects hold strings or integers, not both");
+            if (value.kind == Value::Kind::IntegerObject) {
+                std::int64_t number = 0;
+                if (!integer(number))
+                    return false;
+                value.numbers.emplace_back(std::move(key), number);
+                return true;
+            }
+            std::string text;
+            if (!string(text))
+                return false;
+            value.members.emplace_back(std::move(key), std::move(text));
+            return true;
+        });
+    }
 
     bool literal(std::string_view word)
     {

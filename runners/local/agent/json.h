@@ -1,6 +1,6 @@
 // The JSON the protocol needs and nothing more: requests are flat objects whose members are
-// null, booleans, integers, strings, arrays of strings or objects of strings; replies are flat
-// objects of strings, integers and booleans. Anything else is rejected with a message, never
+// null, booleans, integers, strings, arrays of strings, objects of strings or objects of
+// integers; replies are flat objects of strings, integers and booleans. Anything else is rejected with a message, never
 // guessed at, so a runner bug surfaces as an error Reply instead of a half-understood request.
 #pragma once
 
@@ -13,13 +13,14 @@
 namespace Sandflow::Agent::Json {
 
 struct Value {
-    enum class Kind { Null, Bool, Integer, String, StringArray, StringObject };
+    enum class Kind { Null, Bool, Integer, String, StringArray, StringObject, IntegerObject };
     Kind kind = Kind::Null;
     bool boolean = false;
     std::int64_t integer = 0;
     std::string string;
     std::vector<std::string> strings;                          ///< Kind::StringArray
     std::vector<std::pair<std::string, std::string>> members;  ///< Kind::StringObject, in document order
+    std::vector<std::pair<std::string, std::int64_t>> numbers; ///< Kind::IntegerObject, in document order
 };
 
 /// A request's members in document order; keys are unique.

@@ -39,6 +39,39 @@ bool id(const Value &value, std::string_view field, std::int64_t &out, std::stri
     return integerIn(value, field, 0, 0xFFFFFFFE, out, error);
 }
 
+bool windowDimension(std::string_view field, std::int64_t value, unsigned short &out, std::string &error)
+{
+    if (value < 1 || value > MaxWindowSize)
+        return fieldError(error, field, "is out of range");
+    out = static_cast<unsigned short>(value);
+    return true;
+}
+
+bool windowSize(const Value &value, std::string_view field, WindowSize &size, std::string &error)
+{
+    if (value.kind != Value::Kind::IntegerObject)
+        return fieldError(error, field, "must be an object of integers");
+    bool hasColumns = false, hasRows = false;
+    for (const auto &[name, number] : value.numbers) {
+        if (name != "columns" && name != "rows")
+            return fieldError(error, name, "is not a field of \"" + std::string(field) + '"');
+        if (!windowDimension(name, number, name == "columns" ? size.columns : size.rows, error))
+            return false;
+        (name == "columns" ? hasColumns : hasRows) = true;
+    }
+    if (!hasColumns || !hasRows)
+        return fieldError(error, hasColumns ? "rows" : "columns", "is required");
+    return true;
+}
+
+bool boolean(const Value &value, std::string_view field, bool &out, std::string &error)
+{
+    if (value.kind != Value::Kind::Bool)
+        return fieldError(error, field, "must be a boolean");
+    out = value.boolean;
+    return true;
+}
+
 bool execField(std::string_view name, const Value &value, ExecRequest &exec, std::string &error)
 {
     if (name == "argv") {
@@ -88,10 +121,15 @@ bool execField(std::string_view name, const Value &value, ExecRequest &exec, std
     }
     if (name == "timeoutMs")
         return integerIn(value, name, 0, INT64_MAX, exec.timeoutMs, error);
-    if (name == "stdin") {
-        if (value.kind != Value::Kind::Bool)
-            return fieldError(error, name, "must be a boolean");
-        exec.stdinPipe = value.boolean;
+    if (name == "stdin")
+        return boolean(value, name, exec.stdinPipe, error);
+    if (name == "interactiveShell")
+        return boolean(value, name, exec.interactiveShell, error);
+    if (name == "pty") {
+        WindowSize size;
+        if (!windowSize(value, name, size, error))
+            return false;
+        exec.pty = size;
         return true;
     }
     return fieldError(error, name, "is not a field of \"exec\"");
@@ -113,6 +151,23 @@ bool signalField(std::string_view name, const Value &value, SignalRequest &signa
         return true;
     }
     return fieldError(error, name, "is not a field of \"signal\"");
+}
+
+bool resizeField(std::string_view name, const Value &value, ResizeRequest &resize, std::string &error)
+{
+    std::int64_t number = 0;
+    if (name == "target") {
+        if (!integerIn(value, name, 1, UINT32_MAX, number, error))
+            return false;
+        resize.target = std::uint32_t(number);
+        return true;
+    }
+    if (name == "columns" || name == "rows") {
+        if (value.kind != Value::Kind::Integer)
+            return fieldError(error, name, "must be an integer");
+        return windowDimension(name, value.integer, name == "columns" ? resize.size.columns : resize.size.rows, error);
+    }
+    return fieldError(error, name, "is not a field of \"resize\"");
 }
 
 } // namespace
@@ -138,6 +193,8 @@ bool parseRequest(std::string_view payload, Request &request, std::string &error
         request.op = Request::Op::Exec;
     else if (op->string == "signal")
         request.op = Request::Op::Signal;
+    else if (op->string == "resize")
+        request.op = Request::Op::Resize;
     else if (op->string == "shutdown")
         request.op = Request::Op::Shutdown;
     else
@@ -158,6 +215,10 @@ bool parseRequest(std::string_view payload, Request &request, std::string &error
             hasTarget = hasTarget || name == "target";
             hasSignal = hasSignal || name == "signal";
             break;
+        case Request::Op::Resize:
+            if (!resizeField(name, value, request.resize, error))
+                return false;
+            break;
         case Request::Op::Ping:
         case Request::Op::Shutdown:
             return fieldError(error, name, "is not a field of \"" + op->string + '"');
@@ -165,12 +226,21 @@ bool parseRequest(std::string_view payload, Request &request, std::string &error
     }
 
     if (request.op == Request::Op::Exec) {
-        if (request.exec.argv.empty())
-            return fieldError(error, "argv", "is required");
+        if (request.exec.argv.empty() == !request.exec.interactiveShell)
+            return request.exec.interactiveShell ? fieldError(error, "argv", "cannot be combined with \"interactiveShell\"")
+                                                 : fieldError(error, "argv", "is required");
         if (request.exec.gid && !request.exec.uid)
             return fieldError(error, "gid", "needs \"uid\" as well");
-        if (request.exec.output && request.exec.stdinPipe)
-            return fieldError(error, "output", "cannot be combined with \"stdin\"");
+        if (request.exec.output && (request.exec.stdinPipe || request.exec.pty))
+            return fieldError(error, "output", request.exec.pty ? "cannot be combined with \"pty\""
+                                                                : "cannot be combined with \"stdin\"");
+        if (request.exec.pty && request.exec.stdinPipe)
+            return fieldError(error, "stdin", "cannot be combined with \"pty\", whose input is always fed");
+    }
+    if (request.op == Request::Op::Resize) {
+        const ResizeRequest &resize = request.resize;
+        if (!resize.target || !resize.size.columns || !resize.size.rows)
+            return fieldError(error, !resize.target ? "target" : !resize.size.columns ? "columns" : "rows", "is required");
     }
     if (request.op == Request::Op::Signal && (!hasTarget || !hasSignal))
         return fieldError(error, hasTarget ? "signal" : "target", "is required");

@@ -4,7 +4,9 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,7 +27,7 @@ namespace {
 constexpr const char *DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The step at which the child gave up, sent to the parent with its errno.
-enum class Step : int { Setgroups, Setgid, Setuid, Chdir, Exec };
+enum class Step : int { Terminal, Setgroups, Setgid, Setuid, Chdir, Exec };
 
 struct Failure {
     Step step;
@@ -65,6 +67,30 @@ struct Pipe {
     {
         close(read);
         close(write);
+    }
+};
+
+/// A new pseudo-terminal from the sandbox's own devpts instance, closed unless taken.
+struct Terminal {
+    int master = -1;
+    int slave = -1;
+
+    /// False with errno set when no terminal can be had.
+    bool open(const WindowSize &size)
+    {
+        master = ::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (master < 0 || unlockpt(master) != 0)
+            return false;
+        // The slave from the master itself, not by a path in /dev/pts that could name another.
+        slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        const winsize window{size.rows, size.columns, 0, 0};
+        return slave >= 0 && ioctl(master, TIOCSWINSZ, &window) == 0;
+    }
+
+    ~Terminal()
+    {
+        Pipe::close(master);
+        Pipe::close(slave);
     }
 };
 
@@ -132,7 +158,19 @@ void becomeFirstOomCandidate()
 [[noreturn]] void runChild(const ExecRequest &request, const Groups &groups, const std::vector<std::string> &paths,
                            char *const argv[], char *const envp[], int stdinFd, int stdoutFd, int stderrFd, int report)
 {
-    setpgid(0, 0);
+    if (request.pty) {
+        // A session of its own, whose controlling terminal the pty is: the shell's job
+        // control, Ctrl-C and SIGWINCH work as on any terminal.
+        if (setsid() < 0 || ioctl(stdinFd, TIOCSCTTY, 0) != 0)
+            fail(report, Step::Terminal);
+        // The user's own terminal, as login gives it; where the agent may not hand it over,
+        // the command still has it open, which is all it needs.
+        if (request.uid) {
+            [[maybe_unused]] const int owned = fchown(stdinFd, *request.uid, groups.primary);
+        }
+    } else {
+        setpgid(0, 0);
+    }
     becomeFirstOomCandidate();
     // The agent blocks and ignores signals for its own loop; commands start with defaults.
     sigset_t none;
@@ -180,6 +218,7 @@ std::string describe(const Failure &failure, const ExecRequest &request, const G
 {
     std::string what;
     switch (failure.step) {
+    case Step::Terminal: what = "controlling terminal"; break;
     case Step::Setgroups: what = "setgroups"; break;
     case Step::Setgid: what = "setgid(" + std::to_string(groups.primary) + ")"; break;
     case Step::Setuid: what = "setuid(" + std::to_string(*request.uid) + ")"; break;
@@ -217,9 +256,19 @@ std::string spawn(const ExecRequest &request, Child &child)
         env = pointers(*request.env);
 
     Pipe in, out, err, report;
+    Terminal terminal;
     if ((request.stdinPipe && !in.open()) || !report.open())
         return systemError("pipe");
-    if (request.output) {
+    if (request.pty) {
+        if (!terminal.open(*request.pty))
+            return systemError("pty");
+        // The agent's ends of stdin and stdout are the master, so that each can be closed
+        // on its own; the child's three streams are the slave.
+        in.write = fcntl(terminal.master, F_DUPFD_CLOEXEC, 0);
+        out.read = fcntl(terminal.master, F_DUPFD_CLOEXEC, 0);
+        if (in.write < 0 || out.read < 0)
+            return systemError("fcntl");
+    } else if (request.output) {
         // Both streams into one file, as execd keeps a background command's combined log.
         out.write = open(request.output->c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (out.write < 0)
@@ -239,15 +288,20 @@ std::string spawn(const ExecRequest &request, Child &child)
     if (pid < 0)
         return systemError("fork");
     if (pid == 0)
-        runChild(request, groups, paths, argv.data(), request.env ? env.data() : environ, in.read, out.write, err.write,
-                 report.write);
+        runChild(request, groups, paths, argv.data(), request.env ? env.data() : environ,
+                 request.pty ? terminal.slave : in.read, request.pty ? terminal.slave : out.write,
+                 request.pty ? terminal.slave : err.write, report.write);
 
-    // Also here, so the group exists before the reply promises it, whichever process runs first.
-    setpgid(pid, pid);
+    // Also here, so the group exists before the reply promises it, whichever process runs
+    // first. Not with a pty: the child must not lead a group yet when it calls setsid(), and
+    // the report below waits for it anyway.
+    if (!request.pty)
+        setpgid(pid, pid);
     Pipe::close(in.read);
     Pipe::close(out.write);
     Pipe::close(err.write);
     Pipe::close(report.write);
+    Pipe::close(terminal.slave);
 
     // The report pipe is close-on-exec: end of file means exec succeeded.
     Failure failure{};
@@ -264,6 +318,7 @@ std::string spawn(const ExecRequest &request, Child &child)
     child.stdinFd = Pipe::take(in.write);
     child.stdoutFd = Pipe::take(out.read);
     child.stderrFd = Pipe::take(err.read);
+    child.terminalFd = Pipe::take(terminal.master);
     return {};
 }
 
