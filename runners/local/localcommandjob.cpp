@@ -7,11 +7,11 @@ namespace Sandflow::Internal {
 
 using namespace Qt::StringLiterals;
 
-LocalCommandJob::LocalCommandJob(LocalRunner *runner, QString sandboxId, CommandRequest request, QStringList argv)
+LocalCommandJob::LocalCommandJob(LocalRunner *runner, QString sandboxId, CommandRequest request, QJsonObject program)
     : m_runner(runner)
     , m_sandboxId(std::move(sandboxId))
     , m_request(std::move(request))
-    , m_argv(std::move(argv))
+    , m_program(std::move(program))
 {
 }
 
@@ -47,9 +47,9 @@ void LocalCommandJob::doStart()
         finish(sandboxLost(m_sandboxId, reason));
     });
 
-    if (m_argv.isEmpty())
-        m_argv = m_sandbox->shellArguments(m_request);
-    m_commandId = m_sandbox->startCommand(m_request, m_argv);
+    if (m_program.isEmpty())
+        m_program = LocalSandbox::argvProgram(m_sandbox->shellArguments(m_request));
+    m_commandId = m_sandbox->startCommand(m_request, m_program);
     m_channel = m_sandbox->commands().find(m_commandId)->channel;
     emit started(m_commandId);
 }
@@ -117,7 +117,8 @@ void SessionRunJob::doStart()
     }
     CommandRequest run = m_request;
     run.cwd.clear();   // the script changes directory itself, so that it can report it
-    m_run = new LocalCommandJob(m_runner, m_sandboxId, run, sessionArgv(*state, m_request.command, m_request.cwd));
+    m_run = new LocalCommandJob(m_runner, m_sandboxId, run,
+                                LocalSandbox::argvProgram(sessionArgv(*state, m_request.command, m_request.cwd)));
     m_run->setParent(this);
     m_run->setAutoDelete(false);
     connect(m_run, &CommandJob::started, this, [this](const QString &id) {

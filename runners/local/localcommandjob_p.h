@@ -13,12 +13,16 @@ class LocalRunner;
 
 namespace Sandflow::Internal {
 
-/// Runs `argv` (by default `sh -c <command>`). Cancelling interrupts it as execd does:
-/// SIGTERM to the process group, SIGKILL three seconds later.
+/// Runs `program` (the agent's exec fields, see LocalSandbox::startCommand; by default the
+/// request's command with its shell). Cancelling interrupts it as execd does: SIGTERM to
+/// the process group, SIGKILL three seconds later.
 class LocalCommandJob final : public CommandJob
 {
 public:
-    LocalCommandJob(LocalRunner *runner, QString sandboxId, CommandRequest request, QStringList argv = {});
+    LocalCommandJob(LocalRunner *runner, QString sandboxId, CommandRequest request, QJsonObject program = {});
+
+    /// The agent's channel of the command, once `started`.
+    quint32 channel() const { return m_channel; }
 
     /// Exit statuses, signals, timeouts and OOM kills as JobErrors.
     static std::optional<JobError> outcome(const QJsonObject &exitStatus, bool oomKilled);
@@ -33,7 +37,7 @@ private:
     LocalRunner *m_runner;
     QString m_sandboxId;
     CommandRequest m_request;
-    QStringList m_argv;
+    QJsonObject m_program;
     QPointer<LocalSandbox> m_sandbox;
     quint32 m_channel = 0;
     int m_oomKillsBefore = 0;

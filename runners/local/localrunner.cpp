@@ -204,7 +204,7 @@ int LocalRunner::userNamespaceFd()
 
 LocalRunner::Capabilities LocalRunner::capabilities() const
 {
-    return Capability::Pause | Capability::HostVolumes | Capability::NamedVolumes;
+    return Capability::Pause | Capability::HostVolumes | Capability::NamedVolumes | Capability::Terminals;
 }
 
 SandboxJob *LocalRunner::getSandbox(const QString &id)

@@ -101,6 +101,7 @@ public:
     ResultJob<CommandStatus> *commandStatus(const QString &sandboxId, const QString &commandId) override;
     ResultJob<CommandLogs> *commandLogs(const QString &sandboxId, const QString &commandId, qint64 cursor) override;
     AsyncJob *interruptCommand(const QString &sandboxId, const QString &commandId) override;
+    TerminalJob *openTerminal(const QString &sandboxId, const TerminalRequest &request) override;
 
     ResultJob<QString> *createSession(const QString &sandboxId, const QString &cwd) override;
     CommandJob *runInSession(const QString &sandboxId, const QString &sessionId, const CommandRequest &request) override;

@@ -1,4 +1,4 @@
-// LocalRunner: commands, their status and logs, and bash sessions.
+// LocalRunner: commands, their status and logs, terminals, and bash sessions.
 #include "localrunner.h"
 
 #include "agenttool_p.h"
@@ -6,6 +6,7 @@
 #include "localcommandjob_p.h"
 #include "localerrors_p.h"
 #include "localsandbox_p.h"
+#include "localterminaljob_p.h"
 
 namespace Sandflow {
 
@@ -27,6 +28,11 @@ JobError commandNotFound(const QString &sandboxId, const QString &commandId)
 CommandJob *LocalRunner::runCommand(const QString &sandboxId, const CommandRequest &request)
 {
     return new Internal::LocalCommandJob(this, sandboxId, request);
+}
+
+TerminalJob *LocalRunner::openTerminal(const QString &sandboxId, const TerminalRequest &request)
+{
+    return new Internal::LocalTerminalJob(this, sandboxId, request);
 }
 
 ResultJob<CommandStatus> *LocalRunner::commandStatus(const QString &sandboxId, const QString &commandId)

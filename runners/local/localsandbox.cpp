@@ -177,11 +177,16 @@ QStringList LocalSandbox::shellArguments(const CommandRequest &request) const
     return {u"/bin/sh"_s, u"-c"_s, request.command};
 }
 
-QString LocalSandbox::startCommand(const CommandRequest &request, const QStringList &argv)
+QJsonObject LocalSandbox::argvProgram(const QStringList &argv)
 {
-    QJsonObject exec{{u"op"_s, u"exec"_s},
-                     {u"argv"_s, QJsonArray::fromStringList(argv)},
-                     {u"env"_s, commandEnvironment(request.env)}};
+    return {{u"argv"_s, QJsonArray::fromStringList(argv)}};
+}
+
+QString LocalSandbox::startCommand(const CommandRequest &request, const QJsonObject &program)
+{
+    QJsonObject exec = program;
+    exec.insert(u"op"_s, u"exec"_s);
+    exec.insert(u"env"_s, commandEnvironment(request.env));
     if (!request.cwd.isEmpty())
         exec.insert(u"cwd"_s, request.cwd);
     if (request.timeoutMs)

@@ -48,10 +48,14 @@ public:
     /// A merge patch: a value adds or replaces its key, no value removes it.
     void updateMetadata(const QMap<QString, std::optional<QString>> &patch);
 
-    /// Starts `argv` through the agent with the request's environment, directory, user and
-    /// limits, and tracks it; returns its command id. Output arrives on the agent's channel
+    /// Starts a command through the agent and tracks it; returns its command id. `program`
+    /// holds the agent's exec fields that say what runs and how its streams are joined
+    /// ("argv" or "interactiveShell", "stdin", "pty": see agentprotocol.h); the request adds
+    /// its environment, directory, user and limits. Output arrives on the agent's channel
     /// (CommandTable::Entry::channel), or in the log file for background commands.
-    QString startCommand(const CommandRequest &request, const QStringList &argv);
+    QString startCommand(const CommandRequest &request, const QJsonObject &program);
+    /// The exec fields of a program that runs `argv`, for startCommand.
+    static QJsonObject argvProgram(const QStringList &argv);
     /// How the request's shell runs its command in this sandbox: bash where its root has
     /// one, else sh.
     QStringList shellArguments(const CommandRequest &request) const;
