@@ -250,7 +250,8 @@ void LocalSandbox::onReplied(quint32 channel, const QJsonObject &reply)
 {
     if (!reply.value(u"ok"_s).toBool())
         m_commands.failedToStart(channel, reply.value(u"error"_s).toString());
-    if (channel == m_entrypointChannel && !reply.value(u"ok"_s).toBool()) {
+    // Channel 0 is no request's: a reply there, from an agent that lies, says nothing.
+    if (m_entrypointChannel != 0 && channel == m_entrypointChannel && !reply.value(u"ok"_s).toBool()) {
         m_info.state = SandboxState::Failed;
         m_info.reason = u"ENTRYPOINT_FAILED"_s;
         return;

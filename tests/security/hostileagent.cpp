@@ -9,7 +9,11 @@
 //   HOSTILE_READ      the stdout of `fs read`, whatever range was asked for
 //
 // Other `fs` operations succeed with `{}`; any other command (the entrypoint) "runs" until
-// it is signalled. Plain C++, linked statically, like the agent it stands in for.
+// it is signalled. A command with a pty or a stdin pipe (a terminal) gets forged frames as it
+// starts: output on a stream a terminal does not have, counts of written stdin that are
+// negative, huge or not numbers, and frames for channels that run nothing; each Stdin frame
+// is acknowledged a thousand times over. Plain C++, linked statically, like the agent it
+// stands in for.
 #include "frames.h"
 #include "json.h"
 #include "request.h"
@@ -17,6 +21,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <set>
 #include <string>
@@ -59,8 +64,15 @@ class HostileAgent
 public:
     bool serve(const Frame &frame)
     {
+        if (frame.type == std::uint8_t(FrameType::Stdin)) {
+            // Taken and ignored; a terminal's is "written" a thousand times over.
+            if (terminals_.contains(frame.channel))
+                output_.push(FrameType::StdinWritten, frame.channel,
+                             Json::Writer().addInteger("bytes", std::int64_t(frame.payload.size()) * 1000).finish());
+            return true;
+        }
         if (frame.type != std::uint8_t(FrameType::Request))
-            return true;   // stdin for a tool: taken and ignored
+            return true;
         Request request;
         std::string error;
         if (!parseRequest(frame.payload, request, error)) {
@@ -73,15 +85,20 @@ public:
             return true;
         case Request::Op::Exec:
             exec(frame.channel, request.exec.argv);
+            if (request.exec.pty || request.exec.stdinPipe)
+                forgeTerminal(frame.channel);
+            return true;
+        case Request::Op::Resize:
+            // Answered, and on the resize's own channel a command that never ran "exits".
+            reply(frame.channel, Json::Writer().addBool("ok", true).finish());
+            output_.push(FrameType::Exit, frame.channel, Json::Writer().addInteger("exitCode", 0).finish());
             return true;
         case Request::Op::Signal:
             reply(frame.channel, Json::Writer().addBool("ok", true).finish());
+            terminals_.erase(request.signal.target);
             if (running_.erase(request.signal.target) > 0)
                 output_.push(FrameType::Exit, request.signal.target,
                              Json::Writer().addInteger("signal", request.signal.signal).addBool("timedOut", false).finish());
-            return true;
-        case Request::Op::Resize:
-            reply(frame.channel, Json::Writer().addBool("ok", true).finish());
             return true;
         case Request::Op::Shutdown:
             reply(frame.channel, Json::Writer().addBool("ok", true).finish());
@@ -111,8 +128,25 @@ private:
         output_.push(FrameType::Exit, channel, Json::Writer().addInteger("exitCode", 0).finish());
     }
 
+    void forgeTerminal(std::uint32_t channel)
+    {
+        terminals_.insert(channel);
+        output_.push(FrameType::Stdout, channel, "forged stdout\n");
+        output_.push(FrameType::Stderr, channel, "forged stderr\n");
+        for (const std::int64_t bytes : {std::int64_t(-5), std::int64_t(0), INT64_MAX, INT64_MIN})
+            output_.push(FrameType::StdinWritten, channel, Json::Writer().addInteger("bytes", bytes).finish());
+        output_.push(FrameType::StdinWritten, channel, Json::Writer().addString("bytes", "all of it").finish());
+        output_.push(FrameType::StdinWritten, channel, "{}");
+        for (const std::uint32_t elsewhere : {std::uint32_t(0), channel + 1000, UINT32_MAX}) {
+            output_.push(FrameType::StdinWritten, elsewhere, Json::Writer().addInteger("bytes", 1 << 20).finish());
+            output_.push(FrameType::Exit, elsewhere, Json::Writer().addInteger("exitCode", 0).finish());
+            reply(elsewhere, Json::Writer().addBool("ok", false).addString("error", "forged").finish());
+        }
+    }
+
     OutputQueue output_{STDOUT_FILENO};
     std::set<std::uint32_t> running_;
+    std::set<std::uint32_t> terminals_;
 };
 
 } // namespace

@@ -14,6 +14,8 @@
 #include <QJsonDocument>
 #include <QTemporaryDir>
 
+#include <csignal>
+
 using namespace Sandflow;
 using namespace RunnerTesting;
 using namespace Qt::StringLiterals;
@@ -64,6 +66,7 @@ private slots:
     void infoWithoutTheAskedPathFails();
     void answerLargerThanTheLimitFails();
     void readLongerThanAskedFails();
+    void terminalFramesAreCheckedNotBelieved();
 
 private:
     /// A sandbox of the hostile agent, answering as `env` says.
@@ -337,6 +340,46 @@ void TestHostileAgent::readLongerThanAskedFails()
     QCOMPARE(read.error->code, u"FILE_TOOL_FAILED"_s);
     QVERIFY(read.data.size() <= 4);
     QCOMPARE(read.data, Forged.left(read.data.size()));
+}
+
+// A terminal's agent says it wrote more stdin than it was sent, less than nothing, or not a
+// number; sends output on a stream a terminal does not have; and answers, exits and counts on
+// channels that run nothing. The job takes only what fits what it sent, and the sandbox is
+// none the worse for it.
+void TestHostileAgent::terminalFramesAreCheckedNotBelieved()
+{
+    const QString id = hostileSandbox({});
+    QVERIFY(!id.isEmpty());
+    TerminalRequest request;
+    request.argv = {u"sh"_s};
+    OwnedJob<TerminalJob> job(m_runner->openTerminal(id, request));
+    job->setAutoDelete(false);
+    QByteArray out, err;
+    connect(job.get(), &CommandJob::output, job.get(), [&](CommandJob::Stream stream, const QByteArray &data) {
+        (stream == CommandJob::Stream::Stdout ? out : err) += data;
+    });
+    qint64 lowest = 0;
+    connect(job.get(), &TerminalJob::inputWritten, job.get(), [&] { lowest = std::min(lowest, job->pendingInput()); });
+    job->start();
+    QTRY_COMPARE_WITH_TIMEOUT(out, QByteArray("forged stdout\n"), DefaultTimeoutMs);
+
+    const qint64 given = 3 << 20;
+    job->writeInput(QByteArray(given, 'x'));
+    QVERIFY(job->pendingInput() <= given);
+    // Each piece is "written" a thousand times over: what is left is none, not less.
+    QTRY_COMPARE_WITH_TIMEOUT(job->pendingInput(), qint64(0), DefaultTimeoutMs);
+    QCOMPARE(lowest, qint64(0));
+    job->resize(100, 30);
+
+    // The sandbox still runs commands: no forged answer on a channel of its own counted.
+    std::unique_ptr<SandboxJob> sandbox(run(m_runner->getSandbox(id)));
+    QCOMPARE(sandbox->result().state, SandboxState::Running);
+
+    job->sendSignal(SIGTERM);
+    QVERIFY(Detail::waitForFinished(job.get(), DefaultTimeoutMs));
+    QCOMPARE(job->error() ? job->error()->code : QString(), u"COMMAND_KILLED"_s);
+    QCOMPARE(out, QByteArray("forged stdout\n"));
+    QCOMPARE(err, QByteArray());
 }
 
 QTEST_GUILESS_MAIN(TestHostileAgent)
