@@ -494,8 +494,12 @@ private slots:
         const QByteArray started = agent.outputUntil(1, "\r\n");
         const int job = started.mid(started.indexOf("job ") + 4).trimmed().toInt();
         QVERIFY2(job > 0, started.constData());
-        QCOMPARE(liveMembers(session, StatField::Session).size(), 2);
-        QVERIFY(liveMembers(session).size() == 1 && !liveMembers(session).contains(job));
+        // The job is in the session but not in the shell's group (unless the timeout has
+        // struck already, on a machine slow enough).
+        if (how != u"timeout"_s) {
+            QCOMPARE(liveMembers(session, StatField::Session).size(), 2);
+            QVERIFY(liveMembers(session).size() == 1 && !liveMembers(session).contains(job));
+        }
 
         if (how == u"signal"_s) {
             QCOMPARE(agent.call(2, R"({"op": "signal", "target": 1, "signal": 9})"), ok());
