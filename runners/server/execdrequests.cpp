@@ -131,6 +131,24 @@ Parsed<QString> parseSessionBody(const QByteArray &body)
     return cwd;
 }
 
+Parsed<PtyRequest> parsePtyBody(const QByteArray &body)
+{
+    // Go decodes an empty body and `null` alike: nothing asked.
+    if (body.trimmed().isEmpty() || body.trimmed() == "null")
+        return PtyRequest{};
+    const Parsed<QJsonObject> object = objectBody(body);
+    if (!object.ok())
+        return object.error();
+    ExecdFieldReader fields(object.value());
+    PtyRequest request;
+    request.cwd = fields.string("cwd"_L1);
+    request.command = fields.string("command"_L1);
+    request.env = fields.stringMap("envs"_L1);
+    if (!fields.ok())
+        return invalidRequestBody(fields.error());
+    return request;
+}
+
 Parsed<CommandRequest> parseSessionRunBody(const QByteArray &body)
 {
     const Parsed<QJsonObject> object = objectBody(body);

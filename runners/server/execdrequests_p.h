@@ -26,6 +26,18 @@ Parsed<CommandRequest> parseCommandBody(const QByteArray &body);
 /// allowed.
 Parsed<QString> parseSessionBody(const QByteArray &body);
 
+/// What a PTY session runs, from POST /pty.
+struct PtyRequest
+{
+    QString cwd;                    ///< empty: the sandbox's working directory
+    QString command;                ///< empty: an interactive shell
+    QMap<QString, QString> env;     ///< Sandflow's addition (`envs`, as /command has): e.g. TERM
+};
+
+/// POST /pty {cwd?, command?, envs?}: an empty body is allowed. Upstream reads `cwd` and
+/// `command` only; `envs` is ignored there.
+Parsed<PtyRequest> parsePtyBody(const QByteArray &body);
+
 /// execd's timeout of a session run that asks for none: 24 hours.
 constexpr qint64 SessionRunDefaultTimeoutMs = 24 * 60 * 60 * 1000;
 

@@ -9,6 +9,7 @@
 #include "execdupload_p.h"
 #include "execdwire_p.h"
 #include "runner.h"
+#include "ptysessions_p.h"
 #include "serverroutes_p.h"
 
 #include <QBuffer>
@@ -236,6 +237,73 @@ void deleteSession(const ServerContext &context, HttpExchange *exchange, const Q
             return respondApiError(exchange, execdError(404, u"CONTEXT_NOT_FOUND"_s, job->error()->message));
         exchange->respondEmpty(200);
     });
+}
+
+// PTY sessions (ptysessions_p.h). The session is made once the sandbox is known to be
+// there and its working directory made, as upstream makes a missing one.
+void createPtySession(const ServerContext &context, HttpExchange *exchange, const QString &id)
+{
+    Parsed<PtyRequest> request = parsePtyBody(exchange->request().body);
+    if (failed(exchange, request))
+        return;
+    PtySessions *sessions = context.ptySessions;
+    const auto create = [sessions, id, request = std::move(request).value()](HttpExchange *exchange) {
+        PtySession *session = sessions->create(id, request);
+        if (!session)
+            return respondApiError(exchange, execdError(429, u"TOO_MANY_SESSIONS"_s,
+                                                        u"the sandbox has %1 pty sessions; delete one first"_s
+                                                            .arg(PtySessions::MaxPerSandbox)));
+        exchange->respondJson(201, QJsonObject{{u"session_id"_s, session->id()}});
+    };
+    Runner *runner = context.runner;
+    whenFinished<SandboxJob>(exchange, runner->getSandbox(id), [runner, id, cwd = request->cwd, create](HttpExchange *exchange, SandboxJob *job) {
+        if (job->error())
+            return respondRunnerError(exchange, *job->error());
+        if (cwd.isEmpty())
+            return create(exchange);
+        FilePermissions permissions;
+        permissions.mode = 0777;
+        whenFinished<AsyncJob>(exchange, runner->makeDirectory(id, cwd, permissions), [create](HttpExchange *exchange, AsyncJob *job) {
+            if (job->error())
+                return respondApiError(exchange, execdError(500, u"RUNTIME_ERROR"_s,
+                                                            u"error creating pty session: "_s + job->error()->message));
+            create(exchange);
+        });
+    });
+}
+
+void routePty(const ServerContext &context, HttpExchange *exchange, const QString &id, const QStringList &segments)
+{
+    const QByteArray &method = exchange->request().method;
+    if (segments.size() == 1 && method == "POST")
+        return createPtySession(context, exchange, id);
+    if (segments.size() < 2 || segments.size() > 3 || (segments.size() == 3 && segments.at(2) != u"ws"_s))
+        return respondNoExecdRoute(exchange);
+    const QString &sessionId = segments.at(1);
+    PtySession *session = context.ptySessions->find(id, sessionId);
+    const ApiError notFound = execdError(404, u"CONTEXT_NOT_FOUND"_s, u"pty session %1 not found"_s.arg(sessionId));
+    if (segments.size() == 3) {
+        // A WebSocket handshake never gets here (SandboxServer takes it): this is a plain
+        // GET, answered as the WebSocket library upstream uses answers one.
+        if (method != "GET")
+            return respondNoExecdRoute(exchange);
+        if (!session)
+            return respondApiError(exchange, notFound);
+        return exchange->respond(400, "text/plain; charset=utf-8", "Bad Request\n", {{"Sec-Websocket-Version", "13"}});
+    }
+    if (method == "GET") {
+        if (!session)
+            return respondApiError(exchange, notFound);
+        return exchange->respondJson(200, QJsonObject{{u"session_id"_s, session->id()},
+                                                      {u"running"_s, session->isRunning()},
+                                                      {u"output_offset"_s, session->outputOffset()}});
+    }
+    if (method == "DELETE") {
+        if (!context.ptySessions->remove(id, sessionId))
+            return respondApiError(exchange, notFound);
+        return exchange->respondEmpty(200);
+    }
+    respondNoExecdRoute(exchange);
 }
 
 void fileInfo(const ServerContext &context, HttpExchange *exchange, const QString &id)
@@ -487,6 +555,8 @@ void routeExecd(const ServerContext &context, HttpExchange *exchange, const QStr
         if (segments.size() == 3 && segments.at(2) == u"run"_s && method == "POST")
             return runInSession(context, exchange, id, second);
     }
+    if (first == u"pty"_s)
+        return routePty(context, exchange, id, segments);
     if (first == u"files"_s && segments.size() <= 2)
         return routeFiles(context, exchange, id, second);
     if (first == u"directories"_s && segments.size() <= 2)

@@ -1,6 +1,7 @@
 // The lifecycle API: /sandboxes and everything below it but the proxy route.
 #include "lifecyclewire_p.h"
 #include "runner.h"
+#include "ptysessions_p.h"
 #include "serverroutes_p.h"
 
 #include <QJsonObject>
@@ -155,8 +156,11 @@ void routeLifecycle(const ServerContext &context, HttpExchange *exchange, const 
     if (segments.size() == 1) {
         if (method == "GET")
             return respondWithSandbox(context, exchange, id, 200);
-        if (method == "DELETE")
+        if (method == "DELETE") {
+            // Its PTY sessions go with it: their processes are the sandbox's.
+            context.ptySessions->removeAll(id);
             return respondEmptyWhenDone(exchange, context.runner->deleteSandbox(id), 204, id, u"delete"_s);
+        }
         return respondWrongMethod(exchange);
     }
     if (segments.size() == 2) {

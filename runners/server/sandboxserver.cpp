@@ -1,13 +1,16 @@
 #include "sandboxserver.h"
 
 #include "httpserver_p.h"
+#include "execderror_p.h"
 #include "lifecyclewire_p.h"
+#include "ptysessions_p.h"
 #include "runner.h"
 #include "serverroutes_p.h"
 
 #include <QElapsedTimer>
 #include <QJsonObject>
 #include <QUrl>
+#include <QWebSocket>
 
 using namespace Qt::StringLiterals;
 
@@ -34,12 +37,43 @@ qsizetype proxyPrefixEnd(const QString &path, const QStringList &segments, bool 
     return path.startsWith(prefix) ? prefix.size() : -1;
 }
 
+/// The PTY session a WebSocket path names, `/[v1/]sandboxes/ID/proxy/44772/pty/SESSION/ws`:
+/// {sandbox id, session id}, or nothing for any other path.
+std::optional<std::pair<QString, QString>> ptySocketPath(const QString &path)
+{
+    QStringList segments = path.split(u'/', Qt::SkipEmptyParts);
+    if (!segments.isEmpty() && segments.first() == u"v1"_s)
+        segments.removeFirst();
+    if (segments.size() != 7 || segments.at(0) != u"sandboxes"_s || segments.at(2) != u"proxy"_s
+        || segments.at(3) != QString::number(ExecdPort) || segments.at(4) != u"pty"_s || segments.at(6) != u"ws"_s)
+        return std::nullopt;
+    return std::pair{segments.at(1), segments.at(5)};
+}
+
+/// A whole number at the start of `text`, as Go's Sscanf("%d") reads `since`; 0 otherwise.
+qint64 leadingNumber(const QString &text)
+{
+    qsizetype end = text.startsWith(u'-') || text.startsWith(u'+') ? 1 : 0;
+    while (end < text.size() && text.at(end).isDigit())
+        ++end;
+    bool ok = false;
+    const qint64 number = text.left(end).toLongLong(&ok);
+    return ok ? number : 0;
+}
+
+HttpRefusal refusalOf(const ApiError &error)
+{
+    return HttpRefusal{error.status, error.body.value(u"code"_s).toString(),
+                       error.body.value(u"message"_s).toString().toUtf8()};
+}
+
 } // namespace
 
 SandboxServer::SandboxServer(Runner *runner, Options options, QObject *parent)
     : QObject(parent)
     , m_runner(runner)
     , m_options(std::move(options))
+    , m_ptySessions(std::make_unique<PtySessions>(runner))
 {
 }
 
@@ -51,6 +85,8 @@ bool SandboxServer::start(QString *error)
     limits.maxBodyBytes = m_options.maxBodyBytes;
     limits.idleTimeoutMs = m_options.idleTimeoutMs;
     m_http = std::make_unique<HttpServer>(limits, [this](HttpExchange *exchange) { dispatch(exchange); });
+    m_http->acceptWebSockets([this](const HttpRequest &request) { return checkWebSocket(request); },
+                             [this](QWebSocket *socket, const HttpRequest &request) { webSocketAccepted(socket, request); });
     if (!m_http->start(m_options.address, m_options.port, error)) {
         m_http.reset();
         return false;
@@ -63,36 +99,65 @@ quint16 SandboxServer::port() const
     return m_http ? m_http->port() : 0;
 }
 
-bool SandboxServer::authorized(HttpExchange *exchange) const
+std::optional<ApiError> SandboxServer::accessRefusal(const HttpRequest &request) const
 {
-    if (m_options.apiKey.isEmpty())
-        return fromThisMachine(exchange);
-    const QByteArray given = exchange->request().header("open-sandbox-api-key");
-    if (given.isEmpty()) {
-        respondApiError(exchange, missingApiKeyError());
-        return false;
+    if (m_options.apiKey.isEmpty()) {
+        // Without a key, the only guard is that the client runs here. A web page does too:
+        // its browser sends an Origin, and a page that rebinds a name to 127.0.0.1 sends its
+        // own Host. Programs send neither.
+        const QString host = QUrl(u"http://"_s + QString::fromLatin1(request.header("host"))).host();
+        const bool loopbackHost = host.isEmpty() || host == u"localhost"_s || QHostAddress(host).isLoopback();
+        if (request.header("origin").isEmpty() && loopbackHost)
+            return std::nullopt;
+        return ApiError::coded(403, u"FORBIDDEN"_s,
+                               u"A server without an API key answers programs on this machine only, not web pages "
+                               u"(the request has an Origin or a foreign Host)."_s);
     }
-    if (!sameSecret(given, m_options.apiKey.toUtf8())) {
-        respondApiError(exchange, invalidApiKeyError());
-        return false;
-    }
-    return true;
+    const QByteArray given = request.header("open-sandbox-api-key");
+    if (given.isEmpty())
+        return missingApiKeyError();
+    if (!sameSecret(given, m_options.apiKey.toUtf8()))
+        return invalidApiKeyError();
+    return std::nullopt;
 }
 
-bool SandboxServer::fromThisMachine(HttpExchange *exchange) const
+bool SandboxServer::authorized(HttpExchange *exchange) const
 {
-    // Without a key, the only guard is that the client runs here. A web page does too: its
-    // browser sends an Origin, and a page that rebinds a name to 127.0.0.1 sends its own
-    // Host. Programs send neither.
-    const HttpRequest &request = exchange->request();
-    const QString host = QUrl(u"http://"_s + QString::fromLatin1(request.header("host"))).host();
-    const bool loopbackHost = host.isEmpty() || host == u"localhost"_s || QHostAddress(host).isLoopback();
-    if (request.header("origin").isEmpty() && loopbackHost)
-        return true;
-    exchange->respondJson(403, QJsonObject{{u"code"_s, u"FORBIDDEN"_s},
-                                           {u"message"_s, u"A server without an API key answers programs on this machine only, "
-                                                          u"not web pages (the request has an Origin or a foreign Host)."_s}});
-    return false;
+    const std::optional<ApiError> refusal = accessRefusal(exchange->request());
+    if (refusal)
+        respondApiError(exchange, *refusal);
+    return !refusal;
+}
+
+std::optional<HttpRefusal> SandboxServer::checkWebSocket(const HttpRequest &request) const
+{
+    if (const std::optional<ApiError> refusal = accessRefusal(request))
+        return refusalOf(*refusal);
+    const auto path = ptySocketPath(request.path);
+    if (!path)
+        return HttpRefusal{400, u"GENERAL::UNSUPPORTED"_s, "This server takes WebSocket connections on execd's PTY "
+                                                             "route only: /sandboxes/ID/proxy/44772/pty/SESSION/ws."};
+    const PtySession *session = m_ptySessions->find(path->first, path->second);
+    if (!session)
+        return refusalOf(execdError(404, u"CONTEXT_NOT_FOUND"_s, u"pty session %1 not found"_s.arg(path->second)));
+    if (session->isAttached() && request.query.queryItemValue(u"takeover"_s) != u"1"_s)
+        return refusalOf(execdError(409, u"ALREADY_CONNECTED"_s,
+                                    u"another client is already connected to pty session %1"_s.arg(path->second)));
+    return std::nullopt;
+}
+
+void SandboxServer::webSocketAccepted(QWebSocket *socket, const HttpRequest &request)
+{
+    const auto path = ptySocketPath(request.path);
+    PtySession *session = path ? m_ptySessions->find(path->first, path->second) : nullptr;
+    if (!session) {
+        // Deleted between the handshake's check and now.
+        socket->close(QWebSocketProtocol::CloseCodeGoingAway, u"session deleted"_s);
+        socket->deleteLater();
+        return;
+    }
+    session->attach(socket, request.query.queryItemValue(u"pty"_s) != u"0"_s,
+                    leadingNumber(request.query.queryItemValue(u"since"_s)));
 }
 
 void SandboxServer::dispatch(HttpExchange *exchange)
@@ -123,7 +188,7 @@ void SandboxServer::dispatch(HttpExchange *exchange)
     if (segments.isEmpty() || !authorized(exchange))
         return segments.isEmpty() ? respondNoRoute(exchange) : void();
 
-    const ServerContext context{m_runner, &m_options, port()};
+    const ServerContext context{m_runner, &m_options, port(), m_ptySessions.get()};
     if (segments.first() == u"sandboxes"_s) {
         if (segments.size() >= 4 && segments.at(2) == u"proxy"_s) {
             bool ok = false;

@@ -10,13 +10,19 @@
 #include <memory>
 #include <optional>
 
+class QWebSocket;
+
 namespace Sandflow {
 
 class Runner;
 
 namespace Internal {
+struct ApiError;
 class HttpExchange;
+struct HttpRefusal;
+struct HttpRequest;
 class HttpServer;
+class PtySessions;
 }
 
 class SandboxServer final : public QObject
@@ -57,12 +63,17 @@ signals:
 
 private:
     void dispatch(Internal::HttpExchange *exchange);
+    /// Whether the request may be served; else the answer to give (401, 403).
+    std::optional<Internal::ApiError> accessRefusal(const Internal::HttpRequest &request) const;
     bool authorized(Internal::HttpExchange *exchange) const;
-    bool fromThisMachine(Internal::HttpExchange *exchange) const;
+    /// A WebSocket handshake goes on only to a PTY session that is there and free.
+    std::optional<Internal::HttpRefusal> checkWebSocket(const Internal::HttpRequest &request) const;
+    void webSocketAccepted(QWebSocket *socket, const Internal::HttpRequest &request);
 
     Runner *m_runner;
     Options m_options;
     std::unique_ptr<Internal::HttpServer> m_http;
+    std::unique_ptr<Internal::PtySessions> m_ptySessions;
     bool m_stopping = false;
 };
 

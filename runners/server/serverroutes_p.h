@@ -21,11 +21,14 @@ namespace Sandflow::Internal {
 /// The port execd listens on in an upstream sandbox; the server answers it itself.
 inline constexpr quint16 ExecdPort = 44772;
 
+class PtySessions;
+
 struct ServerContext
 {
     Runner *runner;
     const SandboxServer::Options *options;
     quint16 serverPort;     ///< the port it listens on (options may say 0)
+    PtySessions *ptySessions;
 };
 
 void respondApiError(HttpExchange *exchange, const ApiError &error);

@@ -1,6 +1,7 @@
 // execd's wire format, byte for byte: what `sandflow serve` reads from requests and writes
 // in answers, without a server or a runner.
 #include "execdwire_p.h"
+#include "ptywire_p.h"
 #include "jsoncompare.h"
 
 #include <QTest>
@@ -94,6 +95,14 @@ private slots:
     void contentRanges();
     void contentDispositions_data();
     void contentDispositions();
+
+    // PTY sessions
+    void ptyBodies_data();
+    void ptyBodies();
+    void ptyServerFrames();
+    void ptyClientTextFrames_data();
+    void ptyClientTextFrames();
+    void ptyClientBinaryFrames();
 };
 
 void TestExecdWire::initTestCase()
@@ -1158,6 +1167,102 @@ void TestExecdWire::contentDispositions()
     QFETCH(QString, fileName);
     QFETCH(QByteArray, header);
     QCOMPARE(contentDispositionAttachment(fileName), header);
+}
+
+void TestExecdWire::ptyBodies_data()
+{
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<QString>("expected");   // cwd|command|env, or the error's message
+    QTest::newRow("empty") << QByteArray() << u"||"_s;
+    QTest::newRow("null, as Go decodes it") << QByteArray("null") << u"||"_s;
+    QTest::newRow("all") << QByteArray("{\"cwd\":\"/w\",\"command\":\"top\",\"envs\":{\"TERM\":\"xterm\"},\"other\":1}")
+                         << u"/w|top|TERM=xterm"_s;
+    QTest::newRow("cwd of a wrong type") << QByteArray("{\"cwd\":1}") << u"error"_s;
+    QTest::newRow("not an object") << QByteArray("[]") << u"error"_s;
+}
+
+void TestExecdWire::ptyBodies()
+{
+    QFETCH(QByteArray, body);
+    QFETCH(QString, expected);
+    const Parsed<PtyRequest> parsed = parsePtyBody(body);
+    if (expected == u"error"_s) {
+        QVERIFY(!parsed.ok());
+        QCOMPARE(parsed.error().status, 400);
+        QCOMPARE(parsed.error().body.value(u"code"_s).toString(), u"INVALID_REQUEST_BODY"_s);
+        return;
+    }
+    QVERIFY(parsed.ok());
+    QStringList env;
+    for (auto it = parsed->env.cbegin(); it != parsed->env.cend(); ++it)
+        env.append(it.key() + u'=' + it.value());
+    QCOMPARE(parsed->cwd + u'|' + parsed->command + u'|' + env.join(u','), expected);
+}
+
+// Byte for byte as upstream's execd sends them: a channel byte, the replay's big-endian
+// offset, JSON text frames ending in a newline.
+void TestExecdWire::ptyServerFrames()
+{
+    QCOMPARE(ptyOutputFrame(PtyChannel::Stdout, "hi"), QByteArray("\x01hi"));
+    QCOMPARE(ptyOutputFrame(PtyChannel::Stderr, ""), QByteArray("\x02"));
+    QCOMPARE(ptyReplayFrame(0x0102030405060708ULL, "ab"), QByteArray("\x03\x01\x02\x03\x04\x05\x06\x07\x08" "ab"));
+    QCOMPARE(ptyConnectedFrame(u"s-1"_s, true), QByteArray("{\"mode\":\"pty\",\"session_id\":\"s-1\",\"type\":\"connected\"}" "\n"));
+    QCOMPARE(ptyConnectedFrame(u"s-1"_s, false), QByteArray("{\"mode\":\"pipe\",\"session_id\":\"s-1\",\"type\":\"connected\"}" "\n"));
+    QCOMPARE(ptyExitFrame(-1), QByteArray("{\"exit_code\":-1,\"type\":\"exit\"}" "\n"));
+    QCOMPARE(ptyExitFrame(0), QByteArray("{\"exit_code\":0,\"type\":\"exit\"}" "\n"));
+    QCOMPARE(ptyPongFrame(), QByteArray("{\"type\":\"pong\"}" "\n"));
+    QCOMPARE(ptyErrorFrame(u"INVALID_FRAME"_s, u"unknown frame type \"x\""_s),
+             QByteArray("{\"code\":\"INVALID_FRAME\",\"error\":\"unknown frame type \\\"x\\\"\",\"type\":\"error\"}" "\n"));
+}
+
+void TestExecdWire::ptyClientTextFrames_data()
+{
+    QTest::addColumn<QString>("frame");
+    QTest::addColumn<QString>("expected");   // kind and its values
+    QTest::newRow("stdin as text") << u"{\"type\":\"stdin\",\"data\":\"ls\\n\"}"_s << u"input ls\n"_s;
+    QTest::newRow("resize") << u"{\"type\":\"resize\",\"cols\":120,\"rows\":40}"_s << u"resize 120x40"_s;
+    QTest::newRow("resize to nothing is dropped") << u"{\"type\":\"resize\",\"cols\":0,\"rows\":40}"_s << u"ignored"_s;
+    QTest::newRow("a size as text fails the frame") << u"{\"type\":\"resize\",\"cols\":\"80\",\"rows\":24}"_s << u"ignored"_s;
+    QTest::newRow("a fractional size fails the frame") << u"{\"type\":\"resize\",\"cols\":8.5,\"rows\":24}"_s << u"ignored"_s;
+    QTest::newRow("SIGINT") << u"{\"type\":\"signal\",\"signal\":\"SIGINT\"}"_s << u"signal 2"_s;
+    QTest::newRow("SIGHUP") << u"{\"type\":\"signal\",\"signal\":\"SIGHUP\"}"_s << u"signal 1"_s;
+    QTest::newRow("a signal by another name is dropped") << u"{\"type\":\"signal\",\"signal\":\"sigint\"}"_s << u"ignored"_s;
+    QTest::newRow("SIGSTOP is not one a client may send") << u"{\"type\":\"signal\",\"signal\":\"SIGSTOP\"}"_s << u"ignored"_s;
+    QTest::newRow("ping") << u"{\"type\":\"ping\"}"_s << u"ping"_s;
+    QTest::newRow("Sandflow's end of input") << u"{\"type\":\"eof\"}"_s << u"eof"_s;
+    QTest::newRow("unknown type") << u"{\"type\":\"dance\"}"_s << u"unknown dance"_s;
+    QTest::newRow("no type") << u"{}"_s << u"unknown "_s;
+    QTest::newRow("broken JSON") << u"{\"type\":"_s << u"ignored"_s;
+    QTest::newRow("not an object") << u"[\"ping\"]"_s << u"ignored"_s;
+    QTest::newRow("a type that is no string") << u"{\"type\":1}"_s << u"ignored"_s;
+}
+
+void TestExecdWire::ptyClientTextFrames()
+{
+    QFETCH(QString, frame);
+    QFETCH(QString, expected);
+    const PtyClientFrame parsed = parsePtyTextFrame(frame);
+    QString actual;
+    switch (parsed.kind) {
+    case PtyClientFrame::Kind::Ignored: actual = u"ignored"_s; break;
+    case PtyClientFrame::Kind::Input: actual = u"input "_s + QString::fromUtf8(parsed.data); break;
+    case PtyClientFrame::Kind::EndOfInput: actual = u"eof"_s; break;
+    case PtyClientFrame::Kind::Resize: actual = u"resize %1x%2"_s.arg(parsed.columns).arg(parsed.rows); break;
+    case PtyClientFrame::Kind::Signal: actual = u"signal %1"_s.arg(parsed.signal); break;
+    case PtyClientFrame::Kind::Ping: actual = u"ping"_s; break;
+    case PtyClientFrame::Kind::Unknown: actual = u"unknown "_s + parsed.type; break;
+    }
+    QCOMPARE(actual, expected);
+}
+
+void TestExecdWire::ptyClientBinaryFrames()
+{
+    PtyClientFrame parsed = parsePtyBinaryFrame(QByteArray("\x00ls\n", 4));
+    QCOMPARE(parsed.kind, PtyClientFrame::Kind::Input);
+    QCOMPARE(parsed.data, QByteArray("ls\n"));
+    QCOMPARE(parsePtyBinaryFrame(QByteArray("\x00", 1)).kind, PtyClientFrame::Kind::Input);
+    QCOMPARE(parsePtyBinaryFrame(QByteArray()).kind, PtyClientFrame::Kind::Ignored);
+    QCOMPARE(parsePtyBinaryFrame(QByteArray("\x01out")).kind, PtyClientFrame::Kind::Ignored);
 }
 
 QTEST_GUILESS_MAIN(TestExecdWire)
