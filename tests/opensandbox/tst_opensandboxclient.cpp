@@ -1644,7 +1644,7 @@ void TestOpenSandboxClient::retryAfterOutOfRange()
     QCOMPARE(m_server->requests.size(), 2);
     const qint64 waited = m_server->requests.at(1).receivedMs - m_server->requests.at(0).receivedMs;
     if (honoured)
-        QVERIFY2(waited >= 2900, qPrintable(QString::number(waited)));   // timers may fire a little early
+        QVERIFY2(waited >= 2800, qPrintable(QString::number(waited)));   // coarse timers fire up to 5% early
     else
         QVERIFY2(waited < 2000, qPrintable(QString::number(waited)));
 }
