@@ -88,6 +88,13 @@ std::optional<FoundSandbox> findSandbox(const QCommandLineParser &parser, const 
 /// Prints a usage error as every command does; returns ExitUsage.
 int sandboxUsageError(const Terminal &terminal, const QString &where, const QString &message);
 
+/// Runs `request` in sandbox `id` over execd's PTY route: with a terminal the size of this
+/// window (request.pty; the local terminal is in raw mode meanwhile) or with pipes, this
+/// process's stdin going to it until its end. Returns the exit status to exit with.
+int execInTerminal(OpenSandboxClient &client, const OpenSandboxEndpoint &execd, const QString &id,
+                   TerminalRequest request, std::optional<qint64> timeoutMs, const QString &where,
+                   const Terminal &terminal);
+
 int sandboxCreate(const QCommandLineParser &parser, const Terminal &terminal);
 int sandboxList(const QCommandLineParser &parser, const Terminal &terminal);
 int sandboxRemove(const QCommandLineParser &parser, const Terminal &terminal);

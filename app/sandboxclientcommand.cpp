@@ -71,17 +71,22 @@ Command listCommand()
 Command execCommand()
 {
     return {u"exec"_s,
-            u"ID -- COMMAND..."_s,
+            u"ID [-- COMMAND...]"_s,
             u"Run a command in a sandbox"_s,
             u"Runs COMMAND in sandbox ID and streams its stdout and stderr here as they come, line by line.\n"
             u"One word after `--` is a shell command line ('echo a; exit 3'); several words are a program\n"
             u"and its arguments. Ctrl-C interrupts the command in the sandbox (SIGTERM, then SIGKILL after\n"
-            u"3 seconds); a second Ctrl-C stops waiting for it."_s,
-            {envOption(u"An environment variable for the command (repeatable)"_s),
+            u"3 seconds); a second Ctrl-C stops waiting for it.\n"
+            u"With -t the command gets a terminal the size of this window (resized with it; without a\n"
+            u"COMMAND, the sandbox user's shell), and every key goes to it, Ctrl-C too. With -i, stdin goes\n"
+            u"to the command until its end, a terminal or piped input alike."_s,
+            {QCommandLineOption({u"t"_s, u"tty"_s}, u"Give the command a terminal; stdin must be one"_s),
+             QCommandLineOption({u"i"_s, u"interactive"_s}, u"Forward stdin to the command, e.g. piped input"_s),
+             envOption(u"An environment variable for the command (repeatable)"_s),
              QCommandLineOption(u"cwd"_s, u"The directory to run in (default: the sandbox's)"_s, u"DIR"_s),
              QCommandLineOption(u"timeout"_s, u"Kill the command after this long: 30s, 5m, or seconds (30)"_s,
                                 u"DURATION"_s)},
-            2,
+            1,
             -1,
             sandboxExec,
             {{u"N"_s, u"The command's own exit status"_s},

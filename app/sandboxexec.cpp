@@ -9,6 +9,8 @@
 
 #include <QEventLoop>
 
+#include <unistd.h>
+
 namespace Sandflow::Cli {
 
 using namespace Qt::StringLiterals;
@@ -51,6 +53,15 @@ int sandboxExec(const QCommandLineParser &parser, const Terminal &terminal)
     const QString where = u"sandflow sandbox exec"_s;
     const QStringList positional = parser.positionalArguments();
     const QString given = positional.first();
+    const bool tty = parser.isSet(u"tty"_s);
+    if (tty && !::isatty(STDIN_FILENO))
+        return sandboxUsageError(terminal, where, u"-t wants a terminal on stdin; -i forwards piped input"_s);
+    if (positional.size() < 2 && !tty)
+        return sandboxUsageError(terminal, where, u"a COMMAND is needed after the id (with -t, none runs a shell)"_s);
+    // Input goes to the command over execd's PTY route with -t or -i only: programs that
+    // start this one often leave a pipe on its stdin that never ends, and their commands
+    // would then wait for input nobody sends.
+    const bool forwardInput = tty || parser.isSet(u"interactive"_s);
     CommandRequest request;
     request.command = commandLine(positional.mid(1));
     const auto env = keyValues(parser, u"env"_s, where, terminal);
@@ -82,6 +93,15 @@ int sandboxExec(const QCommandLineParser &parser, const Terminal &terminal)
         return ExitFailure;
     }
     const OpenSandboxEndpoint execd = endpointJob->result();
+    if (forwardInput) {
+        TerminalRequest terminalRequest;
+        terminalRequest.pty = tty;
+        if (positional.size() > 1)
+            terminalRequest.argv = positional.size() == 2 ? QStringList{u"sh"_s, u"-c"_s, positional.at(1)} : positional.mid(1);
+        terminalRequest.cwd = request.cwd;
+        terminalRequest.env = request.env;
+        return execInTerminal(client, execd, id, terminalRequest, request.timeoutMs, where, terminal);
+    }
 
     std::unique_ptr<CommandJob> job(client.runCommand(execd, request));
     job->setAutoDelete(false);

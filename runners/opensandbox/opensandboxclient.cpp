@@ -1,5 +1,7 @@
 #include "opensandboxclient.h"
 
+#include "ptyterminaljob_p.h"
+
 #include "commandstreamjob_p.h"
 #include "createsandboxjob_p.h"
 #include "execdbodies_p.h"
@@ -104,6 +106,11 @@ CommandJob *OpenSandboxClient::runCommand(const OpenSandboxEndpoint &execd, cons
     route.interruptPath = u"/command"_s;
     route.timeoutMs = request.timeoutMs;
     return new CommandStreamJob<CommandJob>(*m_transport, execd, std::move(route));
+}
+
+TerminalJob *OpenSandboxClient::openTerminal(const OpenSandboxEndpoint &execd, const TerminalRequest &request)
+{
+    return new PtyTerminalJob(*m_transport, execd, request);
 }
 
 AsyncJob *OpenSandboxClient::interruptCommand(const OpenSandboxEndpoint &execd, const QString &commandId)

@@ -248,6 +248,11 @@ public:
     /// `request.shell` is not sent: execd runs every command with `bash -c` (`sh -c` where
     /// there is no bash).
     CommandJob *runCommand(const OpenSandboxEndpoint &execd, const CommandRequest &request);
+    /// A process to talk to, over execd's PTY route (POST /pty, then a WebSocket): with a
+    /// terminal of the request's size, or with pipes. `argv` runs with `bash -c` (empty: an
+    /// interactive shell); `uid`/`gid` cannot be asked for. The job ends as runCommand's
+    /// does, and deletes the session; cancelling it kills the process.
+    TerminalJob *openTerminal(const OpenSandboxEndpoint &execd, const TerminalRequest &request);
     /// DELETE /command?id=: SIGTERM to the command's processes, SIGKILL 3 s later.
     AsyncJob *interruptCommand(const OpenSandboxEndpoint &execd, const QString &commandId);
     /// GET /command/status/{id}: a foreground or background command, running or ended.

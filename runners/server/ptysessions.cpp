@@ -55,7 +55,7 @@ PtySession::~PtySession()
     end();
 }
 
-void PtySession::attach(QWebSocket *socket, bool pty, qint64 since)
+void PtySession::attach(QWebSocket *socket, const Attachment &attachment)
 {
     if (m_socket)
         detach(4001, u"TAKEN_OVER"_s);
@@ -79,22 +79,26 @@ void PtySession::attach(QWebSocket *socket, bool pty, qint64 since)
         }
     });
     if (!m_job)
-        start(pty);
+        start(attachment.pty, attachment.window);
     // What was kept first, then `connected`, then the live output: nothing lost or doubled
     // in between, as all of it happens here, in one go.
     const qint64 oldest = m_total - m_retained.size();
-    const qint64 from = std::max(since, oldest);
+    const qint64 from = std::max(attachment.since, oldest);
     if (from < m_total)
         m_socket->sendBinaryMessage(ptyReplayFrame(quint64(from), QByteArrayView(m_retained).sliced(from - oldest)));
     if (m_socket)
         m_socket->sendTextMessage(QString::fromUtf8(ptyConnectedFrame(m_id, m_pty)));
 }
 
-void PtySession::start(bool pty)
+void PtySession::start(bool pty, QSize window)
 {
     m_pty = pty;
     TerminalRequest request;
     request.pty = pty;
+    if (isTerminalSize(window.width(), window.height())) {
+        request.columns = window.width();
+        request.rows = window.height();
+    }
     request.cwd = m_request.cwd;
     request.env = m_request.env;
     // Upstream runs bash: `-c` with a command, else interactive. Without a command the

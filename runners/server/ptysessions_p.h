@@ -12,6 +12,7 @@
 #include <QHash>
 #include <QObject>
 #include <QPointer>
+#include <QSize>
 #include <QTimer>
 
 #include <memory>
@@ -43,10 +44,19 @@ public:
     qint64 outputOffset() const { return m_total; }
     bool isAttached() const { return m_socket != nullptr; }
 
+    /// How a client attaches: from its WebSocket's query.
+    struct Attachment
+    {
+        bool pty = true;            ///< `pty=0`: pipes
+        qint64 since = 0;           ///< the output from this byte on
+        QSize window{80, 24};       ///< Sandflow's `cols` and `rows`: the terminal's size at start
+    };
+
     /// Takes `socket`: a client attached before is closed (4001 TAKEN_OVER); the process
-    /// starts if it is not running (with a PTY unless `pty` is false); the client gets the
-    /// retained output from byte `since`, `connected`, then the output as it comes.
-    void attach(QWebSocket *socket, bool pty, qint64 since);
+    /// starts if it is not running (with a PTY of `window`'s size unless `pty` is false); the
+    /// client gets the retained output from byte `since`, `connected`, then the output as it
+    /// comes.
+    void attach(QWebSocket *socket, const Attachment &attachment);
     /// Kills the process; an attached client gets its exit and the close.
     void end();
 
@@ -55,7 +65,7 @@ signals:
     void sandboxGone(const QString &sandboxId);
 
 private:
-    void start(bool pty);
+    void start(bool pty, QSize window);
     void keep(PtyChannel channel, const QByteArray &data);
     void sendLive(PtyChannel channel, const QByteArray &data);
     void processEnded();

@@ -156,8 +156,16 @@ void SandboxServer::webSocketAccepted(QWebSocket *socket, const HttpRequest &req
         socket->deleteLater();
         return;
     }
-    session->attach(socket, request.query.queryItemValue(u"pty"_s) != u"0"_s,
-                    leadingNumber(request.query.queryItemValue(u"since"_s)));
+    PtySession::Attachment attachment;
+    attachment.pty = request.query.queryItemValue(u"pty"_s) != u"0"_s;
+    attachment.since = leadingNumber(request.query.queryItemValue(u"since"_s));
+    // Sandflow's own: the terminal starts at the client's size, so that a command that asks
+    // at once does not read upstream's 80x24 before the first resize comes.
+    const qint64 columns = leadingNumber(request.query.queryItemValue(u"cols"_s));
+    const qint64 rows = leadingNumber(request.query.queryItemValue(u"rows"_s));
+    if (columns > 0 && rows > 0 && columns <= 10000 && rows <= 10000)
+        attachment.window = QSize(int(columns), int(rows));
+    session->attach(socket, attachment);
 }
 
 void SandboxServer::dispatch(HttpExchange *exchange)

@@ -56,15 +56,9 @@ QProcessEnvironment cleanEnvironment()
     return env;
 }
 
-/// Runs `sandflow ARGS` to its end.
-Run runSandflow(const QStringList &arguments, const QProcessEnvironment &env = cleanEnvironment())
+/// Waits for a started process to end, and takes what it wrote.
+Run finished(QProcess &process)
 {
-    QProcess process;
-    process.setProgram(QStringLiteral(SANDFLOW_BINARY));
-    process.setArguments(arguments);
-    process.setProcessEnvironment(env);
-    process.setStandardInputFile(QProcess::nullDevice());
-    process.start();
     Run run;
     if (!process.waitForFinished(hangLimitMs)) {
         process.kill();
@@ -75,6 +69,32 @@ Run runSandflow(const QStringList &arguments, const QProcessEnvironment &env = c
     run.out = process.readAllStandardOutput();
     run.err = process.readAllStandardError();
     return run;
+}
+
+/// Runs `sandflow ARGS` to its end.
+Run runSandflow(const QStringList &arguments, const QProcessEnvironment &env = cleanEnvironment())
+{
+    QProcess process;
+    process.setProgram(QStringLiteral(SANDFLOW_BINARY));
+    process.setArguments(arguments);
+    process.setProcessEnvironment(env);
+    process.setStandardInputFile(QProcess::nullDevice());
+    process.start();
+    return finished(process);
+}
+
+/// Runs `program ARGS` to its end with `input` on its stdin (then closed).
+Run runWithInput(const QString &program, const QStringList &arguments, const QByteArray &input,
+                 const QProcessEnvironment &env = cleanEnvironment())
+{
+    QProcess process;
+    process.setProgram(program);
+    process.setArguments(arguments);
+    process.setProcessEnvironment(env);
+    process.start();
+    process.write(input);
+    process.closeWriteChannel();
+    return finished(process);
 }
 
 /// A loopback port that nothing listens on (it was free a moment ago).
@@ -300,6 +320,10 @@ private slots:
     void execProgramAndArguments();
     void execTimeout();
     void execInterrupted();
+    void execForwardsPipedInput();
+    void execTtyWantsATerminal();
+    void execInATerminal();
+    void execInteractiveShell();
     void idPrefixesPauseResumeInspect();
     void copyTextFileInAndOut();
     void copyBinaryFileInAndOut();
@@ -450,6 +474,59 @@ void TestSandboxClient::execProgramAndArguments()
     const Run run = sandbox(u"exec"_s, {m_id, u"--"_s, u"printf"_s, u"[%s]"_s, u"a b"_s, u"it's"_s, u"$HOME"_s});
     QVERIFY2(run.exitCode == 0, run.err.constData());
     QCOMPARE(run.out, QByteArray("[a b][it's][$HOME]\n"));
+}
+
+// With -i, input piped in goes to the command's stdin, to its end; stdout, stderr and the
+// exit status stay apart.
+void TestSandboxClient::execForwardsPipedInput()
+{
+    QVERIFY(!m_id.isEmpty());
+    const QStringList server{u"sandbox"_s, u"exec"_s, u"-i"_s, u"--server"_s, serverUrl(), u"--api-key"_s, apiKey,
+                             m_id, u"--"_s};
+    const QByteArray large(300'000, 'x');
+    Run run = runWithInput(QStringLiteral(SANDFLOW_BINARY), server + QStringList{u"wc"_s, u"-c"_s}, large);
+    QVERIFY2(run.exitCode == 0, run.err.constData());
+    QCOMPARE(run.out.trimmed(), QByteArray::number(large.size()));
+    run = runWithInput(QStringLiteral(SANDFLOW_BINARY), server + QStringList{u"cat; echo; echo err >&2; exit 4"_s}, "abc");
+    QCOMPARE(run.exitCode, 4);
+    QCOMPARE(run.out, QByteArray("abc\n"));
+    QCOMPARE(run.err, QByteArray("err\n"));
+}
+
+void TestSandboxClient::execTtyWantsATerminal()
+{
+    const Run run = sandbox(u"exec"_s, {u"-t"_s, m_id.isEmpty() ? u"x"_s : m_id, u"--"_s, u"true"_s});
+    QCOMPARE(run.exitCode, 2);
+    QVERIFY2(run.err.startsWith("sandflow sandbox exec: -t wants a terminal on stdin"), run.err.constData());
+}
+
+// -t in a real terminal (the one `script` gives): the command gets a terminal of this
+// window's size, and this terminal's TERM.
+void TestSandboxClient::execInATerminal()
+{
+    QVERIFY(!m_id.isEmpty());
+    QProcessEnvironment env = cleanEnvironment();
+    env.insert(u"TERM"_s, u"xterm-test"_s);
+    const QString command = u"stty rows 33 cols 99; '%1' sandbox exec -t --server %2 --api-key %3 %4 -- "
+                            u"sh -c 'stty size; tty; echo TERM=$TERM'"_s
+                                .arg(QStringLiteral(SANDFLOW_BINARY), serverUrl(), apiKey, m_id);
+    const Run run = runWithInput(u"script"_s, {u"-qec"_s, command, u"/dev/null"_s}, {}, env);
+    QVERIFY2(run.exitCode == 0, run.out.constData());
+    QVERIFY2(run.out.contains("33 99\r\n"), run.out.constData());
+    QVERIFY2(run.out.contains("/dev/pts/"), run.out.constData());
+    QVERIFY2(run.out.contains("TERM=xterm-test\r\n"), run.out.constData());
+}
+
+// -it without a command: the sandbox user's shell, which takes what is typed; its exit
+// status is ours.
+void TestSandboxClient::execInteractiveShell()
+{
+    QVERIFY(!m_id.isEmpty());
+    const QString command = u"'%1' sandbox exec -it --server %2 --api-key %3 %4"_s
+                                .arg(QStringLiteral(SANDFLOW_BINARY), serverUrl(), apiKey, m_id);
+    const Run run = runWithInput(u"script"_s, {u"-qec"_s, command, u"/dev/null"_s}, "echo hi-$((6*7))\nexit 5\n");
+    QCOMPARE(run.exitCode, 5);
+    QVERIFY2(run.out.contains("hi-42"), run.out.constData());
 }
 
 void TestSandboxClient::execTimeout()
@@ -928,7 +1005,8 @@ void TestSandboxClient::usageErrors()
 {
     const Run noCommand = runSandflow({u"sandbox"_s, u"exec"_s, u"some-id"_s});
     QCOMPARE(noCommand.exitCode, 2);
-    QVERIFY2(noCommand.errText().startsWith(u"sandflow sandbox exec: missing"_s), noCommand.err.constData());
+    QVERIFY2(noCommand.errText().startsWith(u"sandflow sandbox exec: a COMMAND is needed after the id"_s),
+             noCommand.err.constData());
     const Run badEnv = runSandflow({u"sandbox"_s, u"create"_s, u"--env"_s, u"NOVALUE"_s});
     QCOMPARE(badEnv.exitCode, 2);
     QVERIFY2(badEnv.errText().contains(u"--env wants KEY=VALUE"_s), badEnv.err.constData());
@@ -948,7 +1026,7 @@ void TestSandboxClient::usageErrors()
              noDuration.err.constData());
     const Run help = runSandflow({u"sandbox"_s, u"exec"_s, u"--help"_s});
     QCOMPARE(help.exitCode, 0);
-    QVERIFY(help.outText().startsWith(u"Usage: sandflow sandbox exec [OPTIONS] ID -- COMMAND..."_s));
+    QVERIFY(help.outText().startsWith(u"Usage: sandflow sandbox exec [OPTIONS] ID [-- COMMAND...]"_s));
     QVERIFY(help.outText().contains(u"--server URL"_s));
     QVERIFY(help.outText().contains(u"--timeout DURATION"_s));
 }
