@@ -166,6 +166,18 @@ void TestLocalSandboxes::keptRunSandboxReachedByIdPrefix()
     QVERIFY(downloaded.open(QIODevice::ReadOnly));
     QCOMPARE(downloaded.readAll(), QByteArray("from the host\n"));
 
+    // A shell in a terminal (the one script(1) gives), as a person would open one.
+    {
+        QProcess shell;
+        shell.setProcessEnvironment(environment());
+        shell.start(u"script"_s, {u"-qec"_s, u"'%1' sandbox exec -it %2"_s.arg(m_program, prefix), u"/dev/null"_s});
+        shell.write("cat /workspace/marker; exit 9\n");
+        shell.closeWriteChannel();
+        QVERIFY(QTest::qWaitFor([&] { return shell.state() == QProcess::NotRunning; }, HangLimitMs));
+        QCOMPARE(shell.exitCode(), 9);
+        QVERIFY(shell.readAllStandardOutput().contains("left by the run\r\n"));
+    }
+
     const Result inspect = sandflow({u"sandbox"_s, u"inspect"_s, prefix});
     QCOMPARE(inspect.exitCode, 0);
     const QJsonObject described = QJsonDocument::fromJson(inspect.out.toUtf8()).object();
