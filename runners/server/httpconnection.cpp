@@ -90,21 +90,16 @@ void HttpConnection::countIncoming()
         m_headComplete = true;
         if (const std::optional<FramingProblem> problem = framingProblem(QByteArrayView(m_head).first(end)))
             return refuse(problem->status, problem->code, problem->message);
+        bool webSocket = false;
+        bool connectionUpgrade = false;
         for (const QByteArray &line : m_head.left(end).split('\n')) {
             const qsizetype colon = line.indexOf(':');
             if (colon < 0)
                 continue;
             const QByteArray name = line.left(colon).trimmed().toLower();
             const QByteArray value = line.mid(colon + 1).trimmed();
-            // Qt's HTTP server takes a WebSocket handshake over before it is dispatched, and
-            // closes it without a word when it is not let through: it is decided here.
-            if (name == "upgrade" && value.toLower() == "websocket") {
-                if (!m_upgradeCheck)
-                    return refuse(400, u"GENERAL::UNSUPPORTED"_s, "This server takes no WebSocket connections.");
-                if (const std::optional<HttpRefusal> refusal = m_upgradeCheck(requestOfHead(m_head.left(end), m_socket->peerAddress())))
-                    return refuse(refusal->status, refusal->code, refusal->message);
-                m_upgradeAccepted = true;
-            }
+            webSocket |= name == "upgrade" && value.toLower() == "websocket";
+            connectionUpgrade |= name == "connection" && value.toLower().contains("upgrade");
             if (name != "content-length")
                 continue;
             // A body announced as too large is refused before it is read into memory.
@@ -114,11 +109,28 @@ void HttpConnection::countIncoming()
                 return refuse(413, u"REQUEST_TOO_LARGE"_s, "The request body has " + QByteArray::number(length)
                                        + " bytes; the server accepts at most " + QByteArray::number(m_limits.maxBodyBytes) + '.');
         }
+        if (webSocket)
+            return decideHandshake(m_head.left(end), connectionUpgrade);
     }
     // Bodies without a length (chunked) are counted as they come.
     if (m_requestBytes > m_limits.maxBodyBytes + m_limits.maxHeaderBytes)
         refuse(413, u"REQUEST_TOO_LARGE"_s, "The request body is larger than the " + QByteArray::number(m_limits.maxBodyBytes)
                         + " bytes the server accepts.");
+}
+
+// Qt's HTTP server takes a WebSocket handshake over before it is dispatched (when the
+// Connection header says upgrade too), and closes it without a word when it is not let
+// through: it is decided here. One that Qt would not take over is refused too: Qt would
+// serve it as a plain request, on a socket already handed over.
+void HttpConnection::decideHandshake(const QByteArray &head, bool connectionUpgrade)
+{
+    if (!m_upgradeCheck)
+        return refuse(400, u"GENERAL::UNSUPPORTED"_s, "This server takes no WebSocket connections.");
+    if (!connectionUpgrade)
+        return refuse(400, u"INVALID_HANDSHAKE"_s, "A WebSocket handshake says `Connection: Upgrade`.");
+    if (const std::optional<HttpRefusal> refusal = m_upgradeCheck(requestOfHead(head, m_socket->peerAddress())))
+        return refuse(refusal->status, refusal->code, refusal->message);
+    m_upgradeAccepted = true;
 }
 
 void HttpConnection::refuse(int status, const QString &code, const QByteArray &message)

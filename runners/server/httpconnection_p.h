@@ -69,6 +69,7 @@ public:
 
 private:
     void countIncoming();
+    void decideHandshake(const QByteArray &head, bool connectionUpgrade);
     void dispatchNext();
     void clientLeft();
     void updateIdleTimer();

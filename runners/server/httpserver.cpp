@@ -46,15 +46,14 @@ protected:
         // Short of the limit of open files, a new client is turned away at once. At the
         // limit, accept() would fail, the listening socket stay readable, and the server spin;
         // Qt re-enables a paused listener each time a connection is taken, so it cannot wait.
-        if (m_connections >= m_maxConnections)
+        if (*m_connections >= m_maxConnections)
             return turnAway(int(descriptor));
         auto *socket = new QTcpSocket(this);
         if (!socket->setSocketDescriptor(descriptor)) {
             delete socket;
             return;
         }
-        ++m_connections;
-        countUntilDestroyed(socket);
+        new ConnectionCount(socket, m_connections);
         // Streams write small events one at a time: with Nagle's algorithm each would wait
         // for the client's delayed acknowledgement of the one before (about 40 ms).
         socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
@@ -62,15 +61,26 @@ protected:
         addPendingConnection(socket);
     }
 
-public:
-    /// Counts `socket` as a connection until it is destroyed. Called again once a WebSocket
-    /// has it: Qt's upgrade disconnects everything from the socket's signals.
-    void countUntilDestroyed(QTcpSocket *socket)
-    {
-        connect(socket, &QObject::destroyed, this, [this] { --m_connections; });
-    }
-
 private:
+    /// One connection counted while its socket lives. A child of the socket, not a
+    /// connection to its `destroyed` signal: Qt's WebSocket upgrade and QWebSocket both
+    /// disconnect everything from the socket's signals. The count is shared, as the listener
+    /// may go before its sockets' children do.
+    class ConnectionCount final : public QObject
+    {
+    public:
+        ConnectionCount(QTcpSocket *socket, std::shared_ptr<qint64> count)
+            : QObject(socket)
+            , m_count(std::move(count))
+        {
+            ++*m_count;
+        }
+        ~ConnectionCount() override { --*m_count; }
+
+    private:
+        std::shared_ptr<qint64> m_count;
+    };
+
     /// 503 and close, without reading the request: the client may try again shortly.
     static void turnAway(int descriptor)
     {
@@ -98,7 +108,7 @@ private:
     HttpLimits m_limits;
     HttpConnection::Dispatch m_dispatch;
     UpgradeCheck m_upgradeCheck;
-    qint64 m_connections = 0;
+    std::shared_ptr<qint64> m_connections = std::make_shared<qint64>(0);
     const qint64 m_maxConnections = connectionBudget();
 };
 
@@ -163,7 +173,7 @@ bool HttpServer::acceptUpgrade(HttpRequest request, QTcpSocket *socket, HttpConn
     const qint64 now = m_clock.elapsed();
     m_pendingUpgrades.removeIf([now](const auto &entry) { return now - entry.value().checkedAtMs > ForgetAfterMs; });
     const QString key = peerKey(socket->peerAddress(), socket->peerPort());
-    m_pendingUpgrades.insert(key, {std::move(request), QPointer<QTcpSocket>(socket), now});
+    m_pendingUpgrades.insert(key, {std::move(request), now});
     connection->handOver();
     return true;
 }
@@ -179,10 +189,6 @@ void HttpServer::takeWebSockets()
         }
         const PendingUpgrade upgrade = std::move(pending.value());
         m_pendingUpgrades.erase(pending);
-        if (upgrade.socket) {
-            if (auto *listener = dynamic_cast<HttpListener *>(upgrade.socket->parent()))
-                listener->countUntilDestroyed(upgrade.socket);
-        }
         m_webSocketAccepted(socket.release(), upgrade.request);
     }
 }
@@ -203,8 +209,11 @@ bool HttpServer::start(const QHostAddress &address, quint16 port, QString *error
 bool HttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *socket)
 {
     HttpConnection *connection = HttpConnection::of(socket);
-    if (!connection)
+    if (!connection) {
+        // Its connection let it go to a WebSocket: nothing more is served on it as HTTP.
+        socket->abort();
         return true;
+    }
     // The connection checks the first head it sees raw; a request pipelined behind it is
     // checked here, as the parser split it.
     if (const std::optional<FramingProblem> problem = framingProblem(request.headers())) {

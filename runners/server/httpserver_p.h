@@ -10,8 +10,6 @@
 #include <QElapsedTimer>
 #include <QHash>
 #include <QHostAddress>
-#include <QPointer>
-#include <QTcpSocket>
 
 #include <functional>
 #include <optional>
@@ -43,7 +41,6 @@ private:
     struct PendingUpgrade
     {
         HttpRequest request;
-        QPointer<QTcpSocket> socket;
         qint64 checkedAtMs = 0;
     };
     bool acceptUpgrade(HttpRequest request, QTcpSocket *socket, HttpConnection *connection);

@@ -7,7 +7,10 @@
 #include <QSignalSpy>
 #include <QTest>
 #include <QTimer>
+#include <QScopeGuard>
 #include <QWebSocket>
+
+#include <sys/resource.h>
 
 using namespace Qt::StringLiterals;
 using namespace Sandflow::Internal;
@@ -436,6 +439,46 @@ private slots:
         QVERIFY2(client.received().startsWith("HTTP/1.1 " + status), client.received().constData());
         QVERIFY2(client.received().contains(R"("code":"INVALID_HANDSHAKE")"), client.received().constData());
         QVERIFY(m_webSockets.empty());
+    }
+
+    // Without `Connection: Upgrade` Qt would serve the handshake as a plain request, on a
+    // socket handed to a WebSocket that never comes: it is refused.
+    void refusesAnUpgradeQtWouldNotTake()
+    {
+        const quint16 port = startWebSocketServer();
+        RawHttpClient client(port);
+        client.send("GET /ws/open HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        QVERIFY(client.waitClosed(30'000));
+        QVERIFY2(client.received().startsWith("HTTP/1.1 400 "), client.received().constData());
+        QVERIFY2(client.received().contains(R"("code":"INVALID_HANDSHAKE")"), client.received().constData());
+        QVERIFY(m_webSockets.empty());
+    }
+
+    // A WebSocket counts as a connection while it lives, and no longer: many opened and
+    // closed in turn leave room for the next client (the budget follows the limit of open
+    // files, set low here).
+    void webSocketsGiveTheirConnectionBack()
+    {
+        rlimit saved{};
+        QCOMPARE(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+        rlimit low = saved;
+        low.rlim_cur = 160;   // a budget of 96 connections
+        QCOMPARE(::setrlimit(RLIMIT_NOFILE, &low), 0);
+        const auto restore = qScopeGuard([&] { ::setrlimit(RLIMIT_NOFILE, &saved); });
+        const quint16 port = startWebSocketServer();
+        for (int i = 0; i < 120; ++i) {
+            QWebSocket client;
+            client.open(QUrl(u"ws://127.0.0.1:%1/ws/open"_s.arg(port)));
+            QTRY_COMPARE_WITH_TIMEOUT(client.state(), QAbstractSocket::ConnectedState, 30'000);
+            client.close();
+            QTRY_COMPARE_WITH_TIMEOUT(client.state(), QAbstractSocket::UnconnectedState, 30'000);
+            m_webSockets.clear();
+        }
+        RawHttpClient plain(port);
+        plain.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+        const QByteArray answer = plain.readUntil("\r\n\r\n", 30'000);
+        QVERIFY2(answer.startsWith("HTTP/1.1 204 "), answer.constData());
     }
 
     void honoursConnectionClose()
