@@ -15,8 +15,14 @@ namespace {
 constexpr int KeepAliveMs = 30'000;
 constexpr qint64 SilenceLimitMs = 60'000;
 /// Output a client has not taken yet, and input the process has not read, beyond which the
-/// connection is closed rather than held in memory: a client reconnects with `since`.
-constexpr qint64 BacklogLimitBytes = 16 * 1024 * 1024;
+/// connection is cut rather than held in memory: a client reconnects with `since`.
+constexpr qint64 BacklogLimitBytes = 4 * 1024 * 1024;
+/// The largest message a client may send: Qt would otherwise buffer up to 2 GiB of one.
+constexpr qint64 MaxClientMessageBytes = 1024 * 1024;
+/// How long a client may take to close after its process's exit frame.
+constexpr int ClientCloseWaitMs = 5000;
+/// How often sessions of sandboxes that are gone (expired, deleted by their run) are looked for.
+constexpr int SweepIntervalMs = 60'000;
 
 /// Closes `socket` with `code` and lets it go once the client has answered (or after a
 /// while): deleted at once, its TCP connection would stay open with nobody reading it.
@@ -60,21 +66,25 @@ void PtySession::attach(QWebSocket *socket, const Attachment &attachment)
     if (m_socket)
         detach(4001, u"TAKEN_OVER"_s);
     m_socket.reset(socket);
+    socket->setMaxAllowedIncomingMessageSize(MaxClientMessageBytes);
+    socket->setMaxAllowedIncomingFrameSize(MaxClientMessageBytes);
     m_sinceHeard.start();
     m_keepAlive.start();
-    connect(socket, &QWebSocket::binaryMessageReceived, this, [this](const QByteArray &frame) {
-        m_sinceHeard.restart();
-        received(parsePtyBinaryFrame(frame));
+    // Only the attached socket is listened to: one being let go says nothing more.
+    connect(socket, &QWebSocket::binaryMessageReceived, this, [this, socket](const QByteArray &frame) {
+        if (m_socket.get() == socket)
+            received(parsePtyBinaryFrame(frame));
     });
-    connect(socket, &QWebSocket::textMessageReceived, this, [this](const QString &frame) {
-        m_sinceHeard.restart();
-        received(parsePtyTextFrame(frame));
+    connect(socket, &QWebSocket::textMessageReceived, this, [this, socket](const QString &frame) {
+        if (m_socket.get() == socket)
+            received(parsePtyTextFrame(frame));
     });
     connect(socket, &QWebSocket::pong, this, [this] { m_sinceHeard.restart(); });
     connect(socket, &QWebSocket::disconnected, this, [this, socket] {
         // The process goes on; a client may attach again.
         if (m_socket.get() == socket) {
             m_keepAlive.stop();
+            socket->disconnect(this);
             m_socket.release()->deleteLater();
         }
     });
@@ -134,7 +144,8 @@ void PtySession::start(bool pty, QSize window)
 void PtySession::keep(PtyChannel channel, const QByteArray &data)
 {
     m_retained.append(data);
-    if (m_retained.size() > RetainedBytes)
+    // Trimmed only once twice as much is kept: trimming at every chunk moved a MiB for each.
+    if (m_retained.size() > 2 * RetainedBytes)
         m_retained.remove(0, m_retained.size() - RetainedBytes);
     m_total += data.size();
     if (m_socket)
@@ -146,7 +157,7 @@ void PtySession::sendLive(PtyChannel channel, const QByteArray &data)
     for (qsizetype at = 0; at < data.size(); at += PtyChunkBytes)
         m_socket->sendBinaryMessage(ptyOutputFrame(channel, QByteArrayView(data).sliced(at, std::min(PtyChunkBytes, data.size() - at))));
     if (m_socket->bytesToWrite() > BacklogLimitBytes)
-        detach(int(QWebSocketProtocol::CloseCodePolicyViolated), u"the client does not keep up; reconnect with since"_s);
+        cut();
 }
 
 void PtySession::processEnded()
@@ -160,11 +171,20 @@ void PtySession::processEnded()
     if (!m_socket)
         return;
     m_socket->sendTextMessage(QString::fromUtf8(ptyExitFrame(exitCode)));
-    detach(int(QWebSocketProtocol::CloseCodeNormal), u"process exited"_s);
+    // The client closes on the exit frame; closing first here would drop what it still
+    // sends (its end of input, say), and the kernel answers that with a reset, which can
+    // take the unread exit frame with it on the client's side. A client that does not close
+    // is closed a little later.
+    QPointer<QWebSocket> socket = m_socket.get();
+    QTimer::singleShot(ClientCloseWaitMs, this, [this, socket] {
+        if (socket && m_socket.get() == socket)
+            detach(int(QWebSocketProtocol::CloseCodeNormal), u"process exited"_s);
+    });
 }
 
 void PtySession::received(const PtyClientFrame &frame)
 {
+    m_sinceHeard.restart();
     switch (frame.kind) {
     case PtyClientFrame::Kind::Ignored:
         return;
@@ -182,10 +202,10 @@ void PtySession::received(const PtyClientFrame &frame)
         return;
     switch (frame.kind) {
     case PtyClientFrame::Kind::Input:
-        m_job->writeInput(frame.data);
-        if (m_job->pendingInput() > BacklogLimitBytes)
-            detach(int(QWebSocketProtocol::CloseCodePolicyViolated), u"the process does not read its input"_s);
-        return;
+        // Input the process does not read is not held for it without end.
+        if (m_job->pendingInput() + frame.data.size() > BacklogLimitBytes)
+            return cut();
+        return m_job->writeInput(frame.data);
     case PtyClientFrame::Kind::EndOfInput:
         return m_job->closeInput();
     case PtyClientFrame::Kind::Resize:
@@ -194,6 +214,18 @@ void PtySession::received(const PtyClientFrame &frame)
         return m_job->sendSignal(frame.signal);
     default:
         return;
+    }
+}
+
+void PtySession::cut()
+{
+    // At once, not with a close frame queued behind megabytes: the client attaches again
+    // with `since` and gets what it missed from the kept output.
+    m_keepAlive.stop();
+    if (QWebSocket *socket = m_socket.release()) {
+        socket->disconnect(this);
+        socket->abort();
+        socket->deleteLater();
     }
 }
 
@@ -221,6 +253,22 @@ PtySessions::PtySessions(Runner *runner, QObject *parent)
     : QObject(parent)
     , m_runner(runner)
 {
+    m_sweep.setInterval(SweepIntervalMs);
+    connect(&m_sweep, &QTimer::timeout, this, &PtySessions::sweep);
+    m_sweep.start();
+}
+
+void PtySessions::sweep()
+{
+    for (auto it = m_sessions.cbegin(); it != m_sessions.cend(); ++it) {
+        const QString sandboxId = it.key();
+        SandboxJob *job = m_runner->getSandbox(sandboxId);
+        connect(job, &AsyncJob::finished, this, [this, job, sandboxId] {
+            if (job->error() && job->error()->code == u"SANDBOX_NOT_FOUND"_s)
+                removeAll(sandboxId);
+        });
+        job->start();
+    }
 }
 
 PtySession *PtySessions::create(const QString &sandboxId, PtyRequest request)

@@ -31,7 +31,7 @@ class PtySession final : public QObject
     Q_OBJECT
 
 public:
-    /// Output kept for clients that attach later.
+    /// Output kept, at the least, for clients that attach later.
     static constexpr qsizetype RetainedBytes = 1024 * 1024;
 
     PtySession(Runner *runner, QString sandboxId, QString id, PtyRequest request, QObject *parent);
@@ -71,6 +71,8 @@ private:
     void processEnded();
     void received(const PtyClientFrame &frame);
     void detach(int closeCode, const QString &reason);
+    /// Drops a client that does not keep up, or whose process does not read what it sends.
+    void cut();
 
     Runner *m_runner;
     QString m_sandboxId;
@@ -78,7 +80,7 @@ private:
     PtyRequest m_request;
     QPointer<TerminalJob> m_job;
     bool m_pty = true;
-    QByteArray m_retained;      ///< the last RetainedBytes of output
+    QByteArray m_retained;      ///< at least the last RetainedBytes of output, at most twice that
     qint64 m_total = 0;
     std::unique_ptr<QWebSocket> m_socket;
     QTimer m_keepAlive;
@@ -106,7 +108,11 @@ public:
     void removeAll(const QString &sandboxId);
 
 private:
+    /// Removes the sessions of sandboxes that are gone.
+    void sweep();
+
     Runner *m_runner;
+    QTimer m_sweep;
     /// By sandbox, then by session id.
     QHash<QString, QHash<QString, PtySession *>> m_sessions;
 };

@@ -4,6 +4,7 @@
 #include <QJsonObject>
 #include <QtEndian>
 
+#include <cmath>
 #include <csignal>
 
 using namespace Qt::StringLiterals;
@@ -43,7 +44,8 @@ std::optional<int> wholeNumber(const QJsonValue &value)
     if (!value.isDouble())
         return std::nullopt;
     const double number = value.toDouble();
-    if (number != double(qint64(number)) || number < -2147483648.0 || number > 2147483647.0)
+    // The range first: converting a number beyond it is undefined.
+    if (!(number >= -2147483648.0 && number <= 2147483647.0) || number != std::trunc(number))
         return std::nullopt;
     return int(number);
 }

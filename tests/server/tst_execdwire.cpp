@@ -1223,6 +1223,8 @@ void TestExecdWire::ptyClientTextFrames_data()
     QTest::newRow("resize") << u"{\"type\":\"resize\",\"cols\":120,\"rows\":40}"_s << u"resize 120x40"_s;
     QTest::newRow("resize to nothing is dropped") << u"{\"type\":\"resize\",\"cols\":0,\"rows\":40}"_s << u"ignored"_s;
     QTest::newRow("a size as text fails the frame") << u"{\"type\":\"resize\",\"cols\":\"80\",\"rows\":24}"_s << u"ignored"_s;
+    QTest::newRow("a size beyond any int fails the frame") << u"{\"type\":\"resize\",\"cols\":1e300,\"rows\":24}"_s
+                                                           << u"ignored"_s;
     QTest::newRow("a fractional size fails the frame") << u"{\"type\":\"resize\",\"cols\":8.5,\"rows\":24}"_s << u"ignored"_s;
     QTest::newRow("SIGINT") << u"{\"type\":\"signal\",\"signal\":\"SIGINT\"}"_s << u"signal 2"_s;
     QTest::newRow("SIGHUP") << u"{\"type\":\"signal\",\"signal\":\"SIGHUP\"}"_s << u"signal 1"_s;

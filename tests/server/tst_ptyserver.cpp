@@ -101,6 +101,7 @@ private slots:
     void oneClientAtATimeUnlessTakenOver();
     void framesUpstreamAnswers();
     void deleteEndsTheProcess();
+    void oversizedMessagesAreRefused();
     void refusedHandshakes();
     void sessionsGoWithTheirSandbox();
 
@@ -302,6 +303,18 @@ void TestPtyServer::deleteEndsTheProcess()
     QCOMPARE(gone.status, 404);
     QCOMPARE(gone.json().value(u"code"_s).toString(), u"CONTEXT_NOT_FOUND"_s);
     QCOMPARE(request("DELETE", u"/sandboxes/%1/proxy/44772/pty/%2"_s.arg(m_sandbox, session)).status, 404);
+}
+
+// A client message is at most a MiB: a larger one is not buffered, and ends the connection.
+void TestPtyServer::oversizedMessagesAreRefused()
+{
+    const QString session = createSession(R"({"command":"sleep 600"})");
+    Client client(socketUrl(session));
+    QVERIFY2(client.waitConnected(), client.describe().constData());
+    client.input(QByteArray(2 * 1024 * 1024, 'x'));
+    QVERIFY(client.waitClosed());
+    QCOMPARE(client.closeCode, int(QWebSocketProtocol::CloseCodeTooMuchData));
+    QCOMPARE(request("DELETE", u"/sandboxes/%1/proxy/44772/pty/%2"_s.arg(m_sandbox, session)).status, 200);
 }
 
 // Handshakes that cannot go on are answered over HTTP, before any upgrade.
