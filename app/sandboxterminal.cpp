@@ -158,8 +158,9 @@ int execInTerminal(OpenSandboxClient &client, const OpenSandboxEndpoint &execd, 
         return ExitFailure;
     }
     if (const std::optional<JobError> &error = job->error()) {
+        // A status is a byte here: one a server says beyond it is a failure, not 256 = 0.
         if (error->code == u"COMMAND_FAILED"_s && job->exitCode())
-            return *job->exitCode();
+            return *job->exitCode() > 0 && *job->exitCode() < 256 ? *job->exitCode() : int(ExitFailure);
         if (error->kind == JobError::Kind::Cancelled || (interrupted && error->code == u"COMMAND_KILLED"_s))
             return ExitInterrupted;
         terminal.err(error->code.startsWith(u"COMMAND_"_s) ? u"%1: %2\n"_s.arg(where, error->message)

@@ -7,6 +7,7 @@
 
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRegularExpression>
 #include <QUrlQuery>
 
 #include <csignal>
@@ -53,9 +54,11 @@ QJsonObject ptyBody(const TerminalRequest &request)
 
 std::optional<QString> sessionIdFrom(const HttpResult &answer, QString &id)
 {
+    // It goes into paths: an id that could lead elsewhere (`../`) is refused.
+    static const QRegularExpression plain(u"^[A-Za-z0-9_-]{1,128}$"_s);
     id = QJsonDocument::fromJson(answer.body).object().value(u"session_id"_s).toString();
-    if (id.isEmpty())
-        return u"the answer has no session_id"_s;
+    if (!plain.match(id).hasMatch())
+        return u"the answer's session_id is not an id: `%1`"_s.arg(id.left(80));
     return std::nullopt;
 }
 
@@ -145,6 +148,8 @@ void PtyTerminalJob::textReceived(const QString &frame)
     const QJsonObject object = QJsonDocument::fromJson(frame.toUtf8()).object();
     const QString type = object.value(u"type"_s).toString();
     if (type == u"connected"_s) {
+        if (m_connected)
+            return;
         m_connected = true;
         m_commandId = m_sessionId;
         emit started(m_sessionId);
@@ -168,7 +173,7 @@ void PtyTerminalJob::textReceived(const QString &frame)
             context.insert(u"exitCode"_s, code);
             return endWith(JobError{JobError::Kind::Task, u"COMMAND_FAILED"_s, u"exit status %1"_s.arg(code), context});
         }
-        context.insert(u"signal"_s, u"signal"_s);
+        context.insert(u"signal"_s, u"unknown"_s);
         endWith(JobError{JobError::Kind::Task, u"COMMAND_KILLED"_s, u"the process was stopped by a signal"_s, context});
     } else if (type == u"error"_s) {
         const QString code = object.value(u"code"_s).toString();
@@ -246,26 +251,29 @@ void PtyTerminalJob::doCancel()
 {
     if (m_create)
         m_create->cancel();
+    // Cancelled again while the session is being deleted: no more waiting.
+    if (m_removal)
+        return finish(cancelledError());
     endWith(cancelledError());
 }
 
 void PtyTerminalJob::endWith(std::optional<JobError> error)
 {
-    if (isFinished())
+    if (isFinished() || m_removal)
         return;
     m_exitCode = m_exit;
     m_socket.disconnect(this);
     m_socket.close();
-    deleteSession();
-    finish(std::move(error));
-}
-
-void PtyTerminalJob::deleteSession()
-{
     if (m_sessionId.isEmpty())
-        return;
-    // Fire and forget: the job may be gone before the answer, and nothing waits on it.
+        return finish(std::move(error));
+    // execd keeps a session, and a process a client left, until it is deleted: the job ends
+    // once it is, whether the deletion worked or not.
     auto *removal = new RestJob<Nothing>(m_transport, m_transport.execd(m_execd, "DELETE", u"/pty/"_s + m_sessionId));
+    m_removal = removal;
+    connect(removal, &AsyncJob::finished, this, [this, error = std::move(error)] {
+        if (!isFinished())
+            finish(error);
+    });
     removal->start();
 }
 

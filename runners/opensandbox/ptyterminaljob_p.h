@@ -39,9 +39,9 @@ private:
     void textReceived(const QString &frame);
     void socketClosed();
     void sendControl(const QJsonObject &frame);
+    /// Closes the socket, deletes the session (its process, if any is left, goes with it),
+    /// then finishes with `error`.
     void endWith(std::optional<JobError> error);
-    /// DELETE /pty/{id}: the process, if any is left, and the session go.
-    void deleteSession();
     JobError failure(const QString &code, const QString &message) const;
 
     Transport &m_transport;
@@ -49,6 +49,7 @@ private:
     TerminalRequest m_request;
     QString m_sessionId;
     QPointer<AsyncJob> m_create;
+    QPointer<AsyncJob> m_removal;
     QWebSocket m_socket;
     bool m_connected = false;
     bool m_inputClosed = false;

@@ -324,6 +324,7 @@ private slots:
     void execTtyWantsATerminal();
     void execInATerminal();
     void execInteractiveShell();
+    void execDeletesItsSession();
     void idPrefixesPauseResumeInspect();
     void copyTextFileInAndOut();
     void copyBinaryFileInAndOut();
@@ -527,6 +528,19 @@ void TestSandboxClient::execInteractiveShell()
     const Run run = runWithInput(u"script"_s, {u"-qec"_s, command, u"/dev/null"_s}, "echo hi-$((6*7))\nexit 5\n");
     QCOMPARE(run.exitCode, 5);
     QVERIFY2(run.out.contains("hi-42"), run.out.constData());
+}
+
+// Each -i or -t exec deletes its PTY session when it ends: a server keeps them otherwise,
+// and a sandbox holds at most 32.
+void TestSandboxClient::execDeletesItsSession()
+{
+    QVERIFY(!m_id.isEmpty());
+    const QStringList arguments{u"sandbox"_s, u"exec"_s, u"-i"_s, u"--server"_s, serverUrl(), u"--api-key"_s, apiKey,
+                                m_id, u"--"_s, u"true"_s};
+    for (int i = 0; i < 34; ++i) {
+        const Run run = runWithInput(QStringLiteral(SANDFLOW_BINARY), arguments, {});
+        QVERIFY2(run.exitCode == 0, qPrintable(u"exec %1: %2"_s.arg(i + 1).arg(QString::fromUtf8(run.err))));
+    }
 }
 
 void TestSandboxClient::execTimeout()
