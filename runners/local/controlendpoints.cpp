@@ -56,7 +56,10 @@ std::unique_ptr<ControlEndpointRegistration> ControlEndpointRegistration::publis
     if (!makePrivateDirectory(directory, error))
         return nullptr;
     endpoint.pid = QCoreApplication::applicationPid();
-    const QString path = u"%1/%2.json"_s.arg(directory).arg(endpoint.pid);
+    const qint64 startTicks = Internal::SandboxRecords::processStartTicks(endpoint.pid);
+    // Named by pid and start time: a reader removing the record of a process that is gone
+    // never takes that of a new process that got the same pid.
+    const QString path = u"%1/%2-%3.json"_s.arg(directory).arg(endpoint.pid).arg(startTicks);
     QSaveFile file(path);
     // The directory is its owner's alone; the file is made so as well, in case the
     // directory's mode is changed later.
@@ -68,7 +71,7 @@ std::unique_ptr<ControlEndpointRegistration> ControlEndpointRegistration::publis
                                          {u"apiKey"_s, endpoint.apiKey},
                                          {u"owner"_s, endpoint.owner},
                                          {u"pid"_s, endpoint.pid},
-                                         {u"pidStartTicks"_s, Internal::SandboxRecords::processStartTicks(endpoint.pid)}})
+                                         {u"pidStartTicks"_s, startTicks}})
                    .toJson());
     if (!file.commit()) {
         *error = u"cannot write %1: %2"_s.arg(path, file.errorString());

@@ -2,7 +2,7 @@
 // reaches a sandbox of a running (or kept) `sandflow run`, or of `sandflow serve`, from
 // another terminal without being told a server.
 //
-// Each such process writes <state directory>/endpoints/<pid>.json, in a directory only its
+// Each such process writes <state directory>/endpoints/<pid>-<start time>.json, in a directory only its
 // user may read (the file holds an API key), and removes it when it ends. A file whose
 // process is gone (a crash) is removed by the next reader.
 #pragma once

@@ -321,7 +321,7 @@ void TestLocalSandboxes::recordOfAGoneProcessIsRemoved()
     QVERIFY(gone.waitForFinished());
     const QString directory = m_dir.filePath(u"state/endpoints"_s);
     QVERIFY(QDir().mkpath(directory));
-    const QString path = directory + u"/%1.json"_s.arg(gone.processId());
+    const QString path = directory + u"/%1-1.json"_s.arg(gone.processId());
     QFile file(path);
     QVERIFY(file.open(QIODevice::WriteOnly));
     file.write(QJsonDocument(QJsonObject{{u"url"_s, u"http://127.0.0.1:9"_s},
@@ -332,7 +332,7 @@ void TestLocalSandboxes::recordOfAGoneProcessIsRemoved()
                    .toJson());
     file.close();
     // A record of this very process with a start time that is not its own: its pid was reused.
-    const QString reused = directory + u"/%1.json"_s.arg(QCoreApplication::applicationPid());
+    const QString reused = directory + u"/%1-1.json"_s.arg(QCoreApplication::applicationPid());
     QVERIFY(QFile::copy(path, reused));
 
     const quint16 port = [] {
