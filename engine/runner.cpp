@@ -1,5 +1,7 @@
 #include "runner.h"
 
+#include <csignal>
+
 #include <algorithm>
 
 namespace Sandflow {
@@ -43,6 +45,37 @@ bool isTerminalSize(int columns, int rows)
 {
     constexpr int largest = 10'000;
     return columns >= 1 && columns <= largest && rows >= 1 && rows <= largest;
+}
+
+namespace {
+
+struct NamedSignal
+{
+    int number;
+    const char16_t *name;
+};
+constexpr NamedSignal TerminalSignals[] = {
+    {SIGINT, u"SIGINT"}, {SIGTERM, u"SIGTERM"}, {SIGKILL, u"SIGKILL"}, {SIGQUIT, u"SIGQUIT"}, {SIGHUP, u"SIGHUP"},
+};
+
+} // namespace
+
+int terminalSignalNamed(const QString &name)
+{
+    for (const NamedSignal &known : TerminalSignals) {
+        if (name == QStringView(known.name))
+            return known.number;
+    }
+    return 0;
+}
+
+QString terminalSignalName(int signal)
+{
+    for (const NamedSignal &known : TerminalSignals) {
+        if (known.number == signal)
+            return QString::fromUtf16(known.name);
+    }
+    return {};
 }
 
 AsyncJob *Runner::trackDeletion(AsyncJob *job)

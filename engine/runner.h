@@ -266,6 +266,12 @@ struct TerminalRequest
 /// Runners refuse a terminal of another size (INVALID_TERMINAL_SIZE) and ignore such a resize.
 bool isTerminalSize(int columns, int rows);
 
+/// The signals a terminal's client may send by name, as execd's PTY route takes them:
+/// SIGINT, SIGTERM, SIGKILL, SIGQUIT and SIGHUP. The number of `name` (0 for any other),
+/// and the name of `signal` (empty for any other).
+int terminalSignalNamed(const QString &name);
+QString terminalSignalName(int signal);
+
 /// A running terminal process. Output arrives through CommandJob::output (Stdout only with
 /// a PTY); the job finishes when the process exits, as a CommandJob does (exitCode()).
 /// Input given before the job starts is kept and sent once it runs; calls after it has

@@ -10,26 +10,12 @@
 #include <QRegularExpression>
 #include <QUrlQuery>
 
-#include <csignal>
 
 using namespace Qt::StringLiterals;
 
 namespace Sandflow::Internal {
 
 namespace {
-
-/// execd takes these signals by name only.
-QString signalName(int signal)
-{
-    switch (signal) {
-    case SIGINT: return u"SIGINT"_s;
-    case SIGTERM: return u"SIGTERM"_s;
-    case SIGKILL: return u"SIGKILL"_s;
-    case SIGQUIT: return u"SIGQUIT"_s;
-    case SIGHUP: return u"SIGHUP"_s;
-    default: return {};
-    }
-}
 
 /// POST /pty's body: execd runs `command` with `bash -c`, so the program and its arguments
 /// are quoted into one; no command is an interactive shell. `envs` is Sandflow's addition.
@@ -231,7 +217,7 @@ void PtyTerminalJob::resize(int columns, int rows)
 
 void PtyTerminalJob::sendSignal(int signal)
 {
-    const QString name = signalName(signal);
+    const QString name = terminalSignalName(signal);
     if (!m_connected || isFinished() || name.isEmpty())
         return;
     sendControl({{u"type"_s, u"signal"_s}, {u"signal"_s, name}});

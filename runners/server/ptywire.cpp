@@ -1,11 +1,12 @@
 #include "ptywire_p.h"
 
+#include "runner.h"
+
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QtEndian>
 
 #include <cmath>
-#include <csignal>
 
 using namespace Qt::StringLiterals;
 
@@ -17,22 +18,6 @@ namespace {
 QByteArray textFrame(const QJsonObject &object)
 {
     return QJsonDocument(object).toJson(QJsonDocument::Compact) + '\n';
-}
-
-/// The signals upstream lets a client send, by their exact names.
-int signalNamed(const QString &name)
-{
-    if (name == u"SIGINT"_s)
-        return SIGINT;
-    if (name == u"SIGTERM"_s)
-        return SIGTERM;
-    if (name == u"SIGKILL"_s)
-        return SIGKILL;
-    if (name == u"SIGQUIT"_s)
-        return SIGQUIT;
-    if (name == u"SIGHUP"_s)
-        return SIGHUP;
-    return 0;
 }
 
 /// A whole number in a JSON value, as Go decodes one into an int: anything else makes the
@@ -132,7 +117,7 @@ PtyClientFrame parsePtyTextFrame(const QString &frame)
             parsed.rows = *rows;
         }
     } else if (type == u"signal"_s) {
-        if (const int number = signalNamed(object.value(u"signal"_s).toString())) {
+        if (const int number = terminalSignalNamed(object.value(u"signal"_s).toString())) {
             parsed.kind = PtyClientFrame::Kind::Signal;
             parsed.signal = number;
         }
