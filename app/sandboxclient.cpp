@@ -1,6 +1,7 @@
 #include "sandboxclient.h"
 
 #include "interruptwatcher.h"
+#include "terminaltext_p.h"
 
 #include <QEventLoop>
 
@@ -40,7 +41,23 @@ Waited waitForJob(AsyncJob &job)
     return waited;
 }
 
+namespace {
+
+QString composedErrorLine(const QString &where, const JobError &error, const OpenSandboxConfig &config,
+                          const QString &subject);
+
+} // namespace
+
 QString errorLine(const QString &where, const JobError &error, const OpenSandboxConfig &config, const QString &subject)
+{
+    // Messages carry what a server wrote: its escape sequences are not for this terminal.
+    return Internal::terminalText(composedErrorLine(where, error, config, subject));
+}
+
+namespace {
+
+QString composedErrorLine(const QString &where, const JobError &error, const OpenSandboxConfig &config,
+                          const QString &subject)
 {
     const OpenSandboxErrorDetails details = OpenSandboxErrorDetails::of(error);
     if (error.code == u"UNREACHABLE"_s && !details.execd) {
@@ -60,6 +77,8 @@ QString errorLine(const QString &where, const JobError &error, const OpenSandbox
         return u"%1: %2 not found (%3)\n"_s.arg(where, subject, details.label());
     return u"%1: %2\n"_s.arg(where, error.message);
 }
+
+} // namespace
 
 std::optional<QMap<QString, QString>> keyValues(const QCommandLineParser &parser, const QString &option,
                                                 const QString &where, const Terminal &terminal)

@@ -342,6 +342,7 @@ private slots:
     void wrongApiKey();
     void noServer();
     void listStopsWhenTheServerRepeatsItsFirstPage();
+    void serverMessagesCannotDriveTheTerminal();
     void usageErrors();
     void cleanupTestCase();
 
@@ -981,6 +982,27 @@ void TestSandboxClient::noServer()
     QCOMPARE(listed.exitCode, 1);
     QCOMPARE(listed.errText(), u"sandflow sandbox: cannot reach the server at http://127.0.0.1:%1: Connection refused "
                                u"after 4 attempts (start one with 'sandflow serve')\n"_s.arg(port));
+}
+
+// An error a server writes is shown, but its escape sequences (a cleared screen, a window
+// title, a link) are not passed to this terminal.
+void TestSandboxClient::serverMessagesCannotDriveTheTerminal()
+{
+    ScriptedServer server([](const HttpRequestHead &) {
+        return ScriptedServer::Answer{500, "{\"code\":\"BROKEN\",\"message\":\"bad \\u001b[2J\\u001b]0;owned\\u0007 day\"}"};
+    });
+    QProcess process;
+    process.setProgram(QStringLiteral(SANDFLOW_BINARY));
+    process.setArguments({u"sandbox"_s, u"inspect"_s, u"--server"_s, server.url(), u"sb-1"_s});
+    process.setProcessEnvironment(cleanEnvironment());
+    process.setStandardInputFile(QProcess::nullDevice());
+    QSignalSpy finished(&process, &QProcess::finished);
+    process.start();
+    QVERIFY(finished.wait(60'000));
+    QCOMPARE(process.exitCode(), 1);
+    const QByteArray err = process.readAllStandardError();
+    QVERIFY2(err.contains("bad") && err.contains("day"), err.constData());
+    QVERIFY2(!err.contains('\x1b') && !err.contains('\x07'), err.toPercentEncoding(" :/").constData());
 }
 
 // A server that answers page 1, and "more follow", whatever page is asked for: `ls` once
