@@ -51,12 +51,6 @@ QString errorLine(const QString &where, const JobError &error, const OpenSandbox
 std::optional<QMap<QString, QString>> keyValues(const QCommandLineParser &parser, const QString &option,
                                                 const QString &where, const Terminal &terminal);
 
-/// The sandbox `given` names on `client`'s server: itself when the server knows that id,
-/// else the one sandbox whose id starts with it. Nothing, after saying why, when none or
-/// several match or the server failed; `*exitCode` is then the status to exit with.
-std::optional<QString> resolveSandboxId(OpenSandboxClient &client, const QString &given, const QString &where,
-                                        const Terminal &terminal, int *exitCode);
-
 /// True when the options or the environment name the server (--server, $OPEN_SANDBOX_DOMAIN).
 bool serverNamed(const QCommandLineParser &parser);
 

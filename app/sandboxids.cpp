@@ -71,6 +71,30 @@ void reportAmbiguous(const QString &given, QStringList matches, const QString &w
     *exitCode = ExitFailure;
 }
 
+/// The sandbox `given` names on `client`'s server: itself when the server knows that id,
+/// else the one sandbox whose id starts with it. Nothing, after saying why, when none or
+/// several match or the server failed; `*exitCode` is then the status to exit with.
+std::optional<QString> resolveSandboxId(OpenSandboxClient &client, const QString &given, const QString &where,
+                                        const Terminal &terminal, int *exitCode)
+{
+    const Lookup lookup = lookUp(client, given);
+    if (lookup.interrupted) {
+        *exitCode = ExitInterrupted;
+        return std::nullopt;
+    }
+    if (lookup.exact)
+        return lookup.exact;
+    if (lookup.prefixed.size() == 1)
+        return lookup.prefixed.first();
+    if (lookup.prefixed.size() > 1) {
+        reportAmbiguous(given, lookup.prefixed, where, terminal, exitCode);
+        return std::nullopt;
+    }
+    terminal.err(errorLine(where, lookup.error ? *lookup.error : *lookup.notFound, client.config(), u"sandbox "_s + given));
+    *exitCode = ExitFailure;
+    return std::nullopt;
+}
+
 } // namespace
 
 bool serverNamed(const QCommandLineParser &parser)
@@ -92,27 +116,6 @@ QList<LocalServer> candidateServers(const QCommandLineParser &parser)
     }
     servers.append({named, {}});
     return servers;
-}
-
-std::optional<QString> resolveSandboxId(OpenSandboxClient &client, const QString &given, const QString &where,
-                                        const Terminal &terminal, int *exitCode)
-{
-    const Lookup lookup = lookUp(client, given);
-    if (lookup.interrupted) {
-        *exitCode = ExitInterrupted;
-        return std::nullopt;
-    }
-    if (lookup.exact)
-        return lookup.exact;
-    if (lookup.prefixed.size() == 1)
-        return lookup.prefixed.first();
-    if (lookup.prefixed.size() > 1) {
-        reportAmbiguous(given, lookup.prefixed, where, terminal, exitCode);
-        return std::nullopt;
-    }
-    terminal.err(errorLine(where, lookup.error ? *lookup.error : *lookup.notFound, client.config(), u"sandbox "_s + given));
-    *exitCode = ExitFailure;
-    return std::nullopt;
 }
 
 std::optional<FoundSandbox> findSandbox(const QCommandLineParser &parser, const QString &given, const QString &where,

@@ -151,7 +151,7 @@ void PtyTerminalJob::textReceived(const QString &frame)
     } else if (type == u"exit"_s) {
         const int code = object.value(u"exit_code"_s).toInt(-1);
         if (code >= 0)
-            m_exit = code;
+            m_exitCode = code;
         if (code == 0)
             return endWith(std::nullopt);
         QJsonObject context{{u"commandId"_s, m_sessionId}};
@@ -247,7 +247,6 @@ void PtyTerminalJob::endWith(std::optional<JobError> error)
 {
     if (isFinished() || m_removal)
         return;
-    m_exitCode = m_exit;
     m_socket.disconnect(this);
     m_socket.close();
     if (m_sessionId.isEmpty())

@@ -54,7 +54,6 @@ private:
     bool m_connected = false;
     bool m_inputClosed = false;
     QByteArray m_early;     ///< input given before the socket was connected
-    std::optional<int> m_exit;
 };
 
 } // namespace Sandflow::Internal

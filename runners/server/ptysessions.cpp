@@ -117,15 +117,14 @@ void PtySession::start(bool pty, QSize window)
         request.argv = {u"bash"_s, u"-c"_s, m_request.command};
     TerminalJob *job = m_runner->openTerminal(m_sandboxId, request);
     m_job = job;
-    auto started = std::make_shared<bool>(false);
-    connect(job, &CommandJob::started, this, [started] { *started = true; });
     connect(job, &CommandJob::output, this, [this](CommandJob::Stream stream, const QByteArray &data) {
         keep(stream == CommandJob::Stream::Stderr ? PtyChannel::Stderr : PtyChannel::Stdout, data);
     });
-    connect(job, &AsyncJob::finished, this, [this, job, started] {
+    connect(job, &AsyncJob::finished, this, [this, job] {
         if (m_job != job)
             return;
-        if (!*started && job->error()) {
+        // A job that started has a command id.
+        if (job->commandId().isEmpty() && job->error()) {
             // Upstream's answer to a process that cannot start: an error frame, and the end.
             m_job = nullptr;
             if (job->error()->code == u"SANDBOX_NOT_FOUND"_s)
@@ -244,7 +243,7 @@ void PtySession::end()
         job->cancel();
         if (m_socket)
             m_socket->sendTextMessage(QString::fromUtf8(ptyExitFrame(-1)));
-        detach(int(QWebSocketProtocol::CloseCodeNormal), u"process exited"_s);
+        return detach(int(QWebSocketProtocol::CloseCodeNormal), u"process exited"_s);
     }
     detach(int(QWebSocketProtocol::CloseCodeGoingAway), u"session deleted"_s);
 }
