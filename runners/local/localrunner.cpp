@@ -3,6 +3,7 @@
 #include "immediatejob_p.h"
 #include "localerrors_p.h"
 #include "localsandbox_p.h"
+#include "sandboxidmap_p.h"
 #include "sandboxcgroup_p.h"
 #include "sandboxrecords_p.h"
 #include "sandboxrequest_p.h"
@@ -11,9 +12,11 @@
 
 #include <QCoreApplication>
 #include <QDir>
+#include <QFile>
 #include <QThread>
 
 #include <csignal>
+#include <cstring>
 #include <utility>
 
 #include <unistd.h>
@@ -167,7 +170,7 @@ SandboxJob *LocalRunner::createSandbox(const SandboxRequest &request)
     Internal::SandboxLayout layout;
     if (std::optional<JobError> refusal = Internal::layoutForRequest(request, m_options, *m_volumeSources, &layout))
         return new RefusedCreateJob(std::move(*refusal));
-    layout.userNamespaceFd = userNamespaceFd();
+    mapIds(&layout);
     auto sandbox = std::make_unique<LocalSandbox>(std::move(layout), request);
     LocalSandbox *raw = sandbox.get();
     const QString id = raw->info().id;
@@ -189,17 +192,44 @@ SandboxJob *LocalRunner::createSandbox(const SandboxRequest &request)
     return new CreateJob(this, raw, m_options);
 }
 
-int LocalRunner::userNamespaceFd()
+const Internal::SandboxUserNamespaces &LocalRunner::userNamespaces()
 {
-    if (!m_userNamespace) {
+    using Internal::SandboxUserNamespaces;
+    if (!m_userNamespaces) {
         QString error;
-        m_userNamespace = std::make_unique<Internal::MappedUserNamespace>(Internal::MappedUserNamespace::create(&error));
-        // Only root can have one; for anyone else this is how it is, not news.
-        if (!m_userNamespace->isValid() && geteuid() == 0)
+        m_userNamespaces = std::make_unique<SandboxUserNamespaces>(SandboxUserNamespaces::create(&error));
+        // Only root can have them; for anyone else this is how it is, not news.
+        const bool root = geteuid() == 0;
+        if (root && !m_userNamespaces->isValid()) {
             warnOnce(u"sandboxes get bubblewrap's own user namespace, so commands cannot run as other users: %1"_s
                          .arg(error));
+        } else if (root && !m_userNamespaces->mapsRange()) {
+            warnOnce(u"the sandboxes' users are the runner's own, so their root is the runner's root on the files "
+                     u"it reaches: %1"_s.arg(error));
+        }
     }
-    return m_userNamespace->fd();
+    return *m_userNamespaces;
+}
+
+void LocalRunner::mapIds(Internal::SandboxLayout *layout)
+{
+    const Internal::SandboxUserNamespaces &namespaces = userNamespaces();
+    layout->enterNamespaceFd = namespaces.enterFd();
+    layout->sandboxNamespaceFd = namespaces.sandboxFd();
+    if (!namespaces.mapsRange())
+        return;
+    for (Internal::BindMount &mount : layout->mounts) {
+        int error = 0;
+        mount.idmapped = Internal::idmappedClone(mount.source.get(), namespaces.sandboxFd(), &error);
+        mount.sourcePath = QFile::encodeName(QFile::symLinkTarget(u"/proc/self/fd/%1"_s.arg(mount.source.get())));
+        // Bound as it is, the volume's files belong to nobody the sandbox knows: it reads
+        // what others may read and writes nothing.
+        if (!mount.idmapped.isValid())
+            warnOnce(u"volume at %1: the kernel cannot mount %2 id-mapped (%3), so the sandbox sees its files as "
+                     u"nobody's and can write only what anyone may"_s
+                         .arg(mount.target, QFile::decodeName(mount.sourcePath),
+                              QString::fromLocal8Bit(strerror(error))));
+    }
 }
 
 LocalRunner::Capabilities LocalRunner::capabilities() const

@@ -16,7 +16,8 @@ namespace Sandflow {
 
 namespace Internal {
 class LocalSandbox;
-class MappedUserNamespace;
+class SandboxUserNamespaces;
+struct SandboxLayout;
 struct VolumeSources;
 }
 
@@ -135,14 +136,17 @@ public:
 
 private:
     void forget(const QString &id);
-    /// The shared user namespace's descriptor, made on first use; -1 where there is none.
-    int userNamespaceFd();
+    /// The user namespaces every sandbox of this runner shares, made on first use.
+    const Internal::SandboxUserNamespaces &userNamespaces();
+    /// Gives `layout` the user namespaces and, where the ids are a range, its volumes their
+    /// id-mapped clones.
+    void mapIds(Internal::SandboxLayout *layout);
 
     Options m_options;
     /// What volumes may use, the links in the operator's paths resolved when the runner is made.
     std::unique_ptr<const Internal::VolumeSources> m_volumeSources;
     QStringList m_warned;
-    std::unique_ptr<Internal::MappedUserNamespace> m_userNamespace;
+    std::unique_ptr<Internal::SandboxUserNamespaces> m_userNamespaces;
     std::map<QString, std::unique_ptr<Internal::LocalSandbox>> m_sandboxes;
 };
 

@@ -1,6 +1,7 @@
 #include "localsandbox_p.h"
 
 #include "sandboxrequest_p.h"
+#include "sandboxuserns_p.h"
 
 #include <QFileInfo>
 #include <QJsonArray>
@@ -15,6 +16,19 @@
 namespace Sandflow::Internal {
 
 using namespace Qt::StringLiterals;
+
+namespace {
+
+/// Ends the child that was to become bubblewrap, saying why on its stderr, which the runner
+/// reads as the sandbox's diagnostics. Async-signal-safe, for the child between fork and exec.
+template<size_t Size>
+[[noreturn]] void failInChild(const char (&message)[Size])
+{
+    [[maybe_unused]] const ssize_t written = ::write(STDERR_FILENO, message, Size - 1);
+    ::_exit(126);
+}
+
+} // namespace
 
 LocalSandbox::LocalSandbox(SandboxLayout layout, const SandboxRequest &request)
     : m_request(request)
@@ -109,8 +123,11 @@ void LocalSandbox::start(const LocalRunner::Options &options, QString *warning)
     m_readyTimer.start(int(std::min<qint64>(options.readyTimeoutMs, std::numeric_limits<int>::max())));
     m_replyTimeout = std::chrono::milliseconds(options.replyTimeoutMs);
     const SandboxCgroup *cgroup = m_cgroup.get();
+    const bool rangeOfIds = layout.sandboxNamespaceFd >= 0;
     // Between fork and exec: async-signal-safe calls only.
-    m_agent.start(bwrapProgram(), bwrapArguments(layout), [cgroup, inherited = layout.inheritedDescriptors()] {
+    m_agent.start(bwrapProgram(), bwrapArguments(layout),
+                  [cgroup, rangeOfIds, inherited = layout.inheritedDescriptors(),
+                   attachments = layout.idmappedAttachments()] {
         // Out of the runner's process group: a Ctrl-C on the terminal is for the runner,
         // which cancels commands as it should, not for every sandbox at once.
         ::setsid();
@@ -118,6 +135,13 @@ void LocalSandbox::start(const LocalRunner::Options &options, QString *warning)
             cgroup->joinFromChild();
         for (const int fd : inherited)
             inheritAcrossExec(fd);
+        // Last, once nothing needs the runner's own ids. bubblewrap must not go on as the
+        // host's root where the ids are a range: the sandbox it made would have the host's
+        // root as its own.
+        if (!attachIdmappedClones(attachments))
+            failInChild("cannot attach the volumes' id-mapped mounts\n");
+        if (rangeOfIds && !SandboxUserNamespaces::becomeSandboxRoot())
+            failInChild("cannot become the sandboxes' root user\n");
     });
     // Ready means the agent answered, as OpenSandbox clients poll execd's /ping.
     m_pingChannel = m_agent.request({{u"op"_s, u"ping"_s}});

@@ -120,19 +120,28 @@ static void addTmpfs(const QString &path, const QString &perms, qint64 size, QSt
 // sandbox holding the volume renamed in the meantime.
 static void addMounts(const std::vector<BindMount> &mounts, QStringList *args)
 {
-    for (const BindMount &mount : mounts)
-        args->append({mount.readOnly ? u"--ro-bind-fd"_s : u"--bind-fd"_s, QString::number(mount.source.get()),
-                      mount.target});
+    for (const BindMount &mount : mounts) {
+        const int bound = mount.idmapped.isValid() ? mount.idmapped.get() : mount.source.get();
+        args->append({mount.readOnly ? u"--ro-bind-fd"_s : u"--bind-fd"_s, QString::number(bound), mount.target});
+    }
 }
 
 std::vector<int> SandboxLayout::inheritedDescriptors() const
 {
-    std::vector<int> descriptors;
-    if (userNamespaceFd >= 0)
-        descriptors.push_back(userNamespaceFd);
+    std::vector<int> descriptors = {enterNamespaceFd, sandboxNamespaceFd};
     for (const BindMount &mount : mounts)
-        descriptors.push_back(mount.source.get());
+        descriptors.push_back(mount.idmapped.isValid() ? mount.idmapped.get() : mount.source.get());
     return descriptors;
+}
+
+std::vector<IdmappedAttachment> SandboxLayout::idmappedAttachments() const
+{
+    std::vector<IdmappedAttachment> attachments;
+    for (const BindMount &mount : mounts) {
+        if (mount.idmapped.isValid())
+            attachments.push_back({mount.sourcePath, mount.source.get(), mount.idmapped.get()});
+    }
+    return attachments;
 }
 
 QStringList bwrapArguments(const SandboxLayout &layout)
@@ -151,8 +160,10 @@ QStringList bwrapArguments(const SandboxLayout &layout)
         u"--new-session"_s,
         u"--hostname"_s, layout.id,
     };
-    if (layout.userNamespaceFd >= 0) {
-        args.append({u"--userns"_s, QString::number(layout.userNamespaceFd)});
+    if (layout.enterNamespaceFd >= 0) {
+        args.append({u"--userns"_s, QString::number(layout.enterNamespaceFd)});
+        if (layout.sandboxNamespaceFd >= 0)
+            args.append({u"--userns2"_s, QString::number(layout.sandboxNamespaceFd)});
         // What Docker grants a container's root by default, minus what needs the network
         // or devices: enough to act as root on the sandbox's own files and users.
         for (const QString &capability : {u"CAP_CHOWN"_s, u"CAP_DAC_OVERRIDE"_s, u"CAP_FOWNER"_s, u"CAP_KILL"_s,

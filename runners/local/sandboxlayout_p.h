@@ -3,6 +3,7 @@
 // by running real sandboxes with nothing else around them.
 #pragma once
 
+#include "sandboxidmap_p.h"
 #include "uniquefd_p.h"
 
 #include <QString>
@@ -21,6 +22,11 @@ struct BindMount
     UniqueFd source;
     QString target;             ///< inside the sandbox, absolute
     bool readOnly = false;
+    /// Where the sandboxes' ids are a range: a detached clone of `source` that maps the host's
+    /// ids to theirs (sandboxidmap_p.h), attached before bubblewrap starts and bound in place
+    /// of `source`. Invalid otherwise.
+    UniqueFd idmapped;
+    QByteArray sourcePath;      ///< the source's path on the host, to attach the clone over
 };
 
 struct SandboxLayout
@@ -28,10 +34,13 @@ struct SandboxLayout
     QString id;                 ///< becomes the sandbox's host name
     QString agentPath;          ///< the host's sandflow-agent binary
     bool isolateNetwork = true; ///< an empty network namespace (policy `defaultAction: deny`)
-    /// A user namespace the runner made (sandboxuserns_p.h), open in bubblewrap as this
-    /// descriptor: the sandbox enters it rather than making its own, and its root keeps the
-    /// capabilities to act as root there (switch users, own files). -1: bubblewrap makes one.
-    int userNamespaceFd = -1;
+    /// The user namespaces the runner made (sandboxuserns_p.h), open in bubblewrap as these
+    /// descriptors: bubblewrap enters the first (`--userns`) and, where the ids are a range,
+    /// the sandbox runs in the second (`--userns2`), rather than in one bubblewrap makes; its
+    /// root keeps the capabilities to act as root there (switch users, own files). -1:
+    /// bubblewrap makes one, which maps one id.
+    int enterNamespaceFd = -1;
+    int sandboxNamespaceFd = -1;
     QStringList env;            ///< NAME=VALUE for the agent and, by default, its commands
     /// The size of /tmp and of /workspace, each (tmpfs: their files are memory); 0: the
     /// kernel's default of half the machine's memory.
@@ -41,9 +50,11 @@ struct SandboxLayout
     QString rootfs;
     std::vector<BindMount> mounts;   ///< volumes, mounted in this order
 
-    /// The descriptors bubblewrap must inherit (see inheritAcrossExec): the user namespace
-    /// and the volumes' sources. Taken before the fork, as the child may not allocate.
+    /// The descriptors bubblewrap must inherit (see inheritAcrossExec): the user namespaces
+    /// and what the volumes bind. Taken before the fork, as the child may not allocate.
     std::vector<int> inheritedDescriptors() const;
+    /// The id-mapped clones the child attaches before bubblewrap starts; taken before the fork.
+    std::vector<IdmappedAttachment> idmappedAttachments() const;
 };
 
 /// The program to start (bwrap) and its arguments. The agent is the sandbox's pid 1; its

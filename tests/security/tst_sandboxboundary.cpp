@@ -6,12 +6,17 @@
 #include "opensandboxrunner.h"
 #include "serveprocess.h"
 
+#include "sandboxuserns_p.h"
+#include "uniquefd_p.h"
+
 #include <QDir>
 #include <QFileInfo>
 #include <QSet>
 #include <QTemporaryDir>
 #include <QTemporaryFile>
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -64,6 +69,8 @@ private slots:
     void commandsCannotStopTheAgent();
     void kernelKnobsAreHidden();
     void linksInVolumesAreNotFollowed();
+    void rootIsNotTheHostsRoot();
+    void volumesMapOnlyTheSandboxesIds();
     void memoryIsBoundedByDefault();
     void tmpfsFilesCountAgainstTheLimit();
 
@@ -238,6 +245,80 @@ void TestSandboxBoundary::linksInVolumesAreNotFollowed()
     }))));
     QVERIFY2(job->error(), "a sandbox was made through a link in its volume");
     QVERIFY2(job->error()->message.contains(u"escape"_s), qPrintable(job->error()->message));
+}
+
+// Root in a sandbox is not the host's root: its ids are a range of the sandboxes' own. A
+// service of the host that trusts uid 0 (here, one on an abstract socket, which a sandbox on
+// the host's network reaches) finds another id at the other end.
+void TestSandboxBoundary::rootIsNotTheHostsRoot()
+{
+    if (::geteuid() != 0)
+        QSKIP("a runner maps its sandboxes to a range of ids when it runs as root");
+    // Listening, not accepting: the kernel keeps the peer's credentials of the time it
+    // connected, whenever the connection is accepted.
+    const Internal::UniqueFd service(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    QVERIFY(service.isValid());
+    const QByteArray name = "sandflow-boundary-" + QByteArray::number(::getpid());
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::copy(name.cbegin(), name.cend(), address.sun_path + 1);   // abstract: a leading NUL
+    const auto length = socklen_t(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+    QCOMPARE(::bind(service.get(), reinterpret_cast<sockaddr *>(&address), length), 0);
+    QCOMPARE(::listen(service.get(), 1), 0);
+    QCOMPARE(shell(u"id -u; python3 -c \"import socket; s = socket.socket(socket.AF_UNIX); "
+                   u"s.connect('\\0%1'); print('connected')\""_s.arg(QString::fromLatin1(name))),
+             QByteArray("0\nconnected\n"));
+    const Internal::UniqueFd peer(::accept4(service.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    QVERIFY(peer.isValid());
+    ucred credentials{};
+    socklen_t credentialsLength = sizeof credentials;
+    QCOMPARE(::getsockopt(peer.get(), SOL_SOCKET, SO_PEERCRED, &credentials, &credentialsLength), 0);
+    QCOMPARE(credentials.uid, Internal::SandboxUserNamespaces::FirstHostId);
+    QCOMPARE(credentials.gid, Internal::SandboxUserNamespaces::FirstHostId);
+}
+
+// A volume is mapped to the sandboxes' ids: its files keep their owners inside, what the
+// sandbox's root writes there is the host's root's, as in a container, and a file of a host
+// id beyond the range stays nobody's, out of the sandbox's reach even for its root.
+void TestSandboxBoundary::volumesMapOnlyTheSandboxesIds()
+{
+    if (::geteuid() != 0)
+        QSKIP("a runner maps its sandboxes to a range of ids when it runs as root");
+    const QString volume = m_stateDir.filePath(u"volumes/owners"_s);
+    QVERIFY(QDir().mkpath(volume));
+    // Writable for the sandbox's user 1234 too.
+    QCOMPARE(::chmod(QFile::encodeName(volume).constData(), 01777), 0);
+    const auto plant = [&volume](const QString &name, uid_t owner) {
+        QFile file(volume + u'/' + name);
+        if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate) || file.write("secret\n") != 7)
+            return false;
+        file.close();
+        const QByteArray path = QFile::encodeName(file.fileName());
+        return ::chown(path.constData(), owner, owner) == 0 && ::chmod(path.constData(), 0600) == 0;
+    };
+    QVERIFY(plant(u"user"_s, 1234));
+    QVERIFY(plant(u"beyond"_s, 70000));
+    SandboxVolume owners;
+    owners.name = u"owners"_s;
+    owners.kind = SandboxVolume::Kind::Pvc;
+    owners.claimName = u"owners"_s;
+    owners.mountPath = u"/mnt/v"_s;
+    const QString id = create(runner(), sandbox([&](SandboxRequest &request) {
+        request.image = u"debian:12"_s;
+        request.volumes = {owners};
+    }));
+    QVERIFY(!id.isEmpty());
+    const QByteArray seen = shellOutput(runner(), id,
+        u"cd /mnt/v; stat -c '%u %n' user beyond; cat user; cat beyond 2>/dev/null || echo refused; "
+        u"(echo mine > root-made && setpriv --reuid 1234 --regid 1234 --clear-groups sh -c 'echo u > user-made') "
+        u"2>&1"_s);
+    QCOMPARE(errorCodeOf(runner()->deleteSandbox(id)), QString());
+    QCOMPARE(seen, QByteArray("1234 user\n65534 beyond\nsecret\nrefused\n"));
+    for (const auto &[name, owner] : {std::pair{u"root-made"_s, 0u}, std::pair{u"user-made"_s, 1234u}}) {
+        struct stat status;
+        QCOMPARE(::stat(QFile::encodeName(volume + u'/' + name).constData(), &status), 0);
+        QCOMPARE(status.st_uid, owner);
+    }
 }
 
 // A request that names no memory gets 2 GiB, as OpenSandbox's SDKs ask by default, through
