@@ -19,6 +19,7 @@
 #include <cstring>
 #include <utility>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace Sandflow {
@@ -218,6 +219,15 @@ void LocalRunner::mapIds(Internal::SandboxLayout *layout)
     layout->sandboxNamespaceFd = namespaces.sandboxFd();
     if (!namespaces.mapsRange())
         return;
+    if (!layout->rootfs.isEmpty()) {
+        int error = 0;
+        layout->rootfsSource = Internal::UniqueFd(
+            ::open(QFile::encodeName(layout->rootfs).constData(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        layout->rootfsIdmapped = Internal::idmappedClone(layout->rootfsSource.get(), namespaces.sandboxFd(), &error);
+        if (!layout->rootfsIdmapped.isValid())
+            warnOnce(u"the kernel cannot mount the root filesystem %1 id-mapped (%2), so the sandbox sees its files "
+                     u"as nobody's"_s.arg(layout->rootfs, QString::fromLocal8Bit(strerror(error ? error : errno))));
+    }
     for (Internal::BindMount &mount : layout->mounts) {
         int error = 0;
         mount.idmapped = Internal::idmappedClone(mount.source.get(), namespaces.sandboxFd(), &error);

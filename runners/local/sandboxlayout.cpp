@@ -137,6 +137,8 @@ std::vector<int> SandboxLayout::inheritedDescriptors() const
 std::vector<IdmappedAttachment> SandboxLayout::idmappedAttachments() const
 {
     std::vector<IdmappedAttachment> attachments;
+    if (rootfsIdmapped.isValid())
+        attachments.push_back({QFile::encodeName(rootfs), rootfsSource.get(), rootfsIdmapped.get()});
     for (const BindMount &mount : mounts) {
         if (mount.idmapped.isValid())
             attachments.push_back({mount.sourcePath, mount.source.get(), mount.idmapped.get()});

@@ -48,6 +48,11 @@ struct SandboxLayout
     /// An unpacked root filesystem (absolute) to use instead of the host's system tree;
     /// empty: the host's.
     QString rootfs;
+    /// Where the sandboxes' ids are a range: `rootfs`, open, and a clone of it that maps the
+    /// host's ids to theirs, attached over it before bubblewrap binds its entries by path, so
+    /// that its files are root's in the sandbox as in a container. Invalid otherwise.
+    UniqueFd rootfsSource;
+    UniqueFd rootfsIdmapped;
     std::vector<BindMount> mounts;   ///< volumes, mounted in this order
 
     /// The descriptors bubblewrap must inherit (see inheritAcrossExec): the user namespaces
