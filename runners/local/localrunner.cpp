@@ -7,6 +7,7 @@
 #include "sandboxcgroup_p.h"
 #include "sandboxrecords_p.h"
 #include "sandboxrequest_p.h"
+#include "sandboxseccomp_p.h"
 #include "sandboxuserns_p.h"
 #include "sandboxvolumes_p.h"
 
@@ -172,6 +173,8 @@ SandboxJob *LocalRunner::createSandbox(const SandboxRequest &request)
     if (std::optional<JobError> refusal = Internal::layoutForRequest(request, m_options, *m_volumeSources, &layout))
         return new RefusedCreateJob(std::move(*refusal));
     mapIds(&layout);
+    if (std::optional<JobError> refusal = filterSystemCalls(&layout))
+        return new RefusedCreateJob(std::move(*refusal));
     auto sandbox = std::make_unique<LocalSandbox>(std::move(layout), request);
     LocalSandbox *raw = sandbox.get();
     const QString id = raw->info().id;
@@ -240,6 +243,23 @@ void LocalRunner::mapIds(Internal::SandboxLayout *layout)
                          .arg(mount.target, QFile::decodeName(mount.sourcePath),
                               QString::fromLocal8Bit(strerror(error))));
     }
+}
+
+std::optional<JobError> LocalRunner::filterSystemCalls(Internal::SandboxLayout *layout)
+{
+    if (m_seccompProgram.isEmpty() && m_seccompError.isEmpty())
+        m_seccompProgram = Internal::sandboxSeccompProgram(&m_seccompError);
+    // Without its filter a sandbox would be less of one than documented: none is made.
+    if (m_seccompProgram.isEmpty())
+        return JobError{JobError::Kind::Infra, u"SECCOMP_UNAVAILABLE"_s,
+                        u"cannot make the sandbox's system call filter: %1"_s.arg(m_seccompError), {}};
+    layout->seccompProgram = Internal::seccompProgramDescriptor(m_seccompProgram);
+    if (!layout->seccompProgram.isValid())
+        return JobError{JobError::Kind::Infra, u"SECCOMP_UNAVAILABLE"_s,
+                        u"cannot pass the system call filter to bubblewrap: %1"_s.arg(
+                            QString::fromLocal8Bit(strerror(errno))),
+                        {}};
+    return std::nullopt;
 }
 
 LocalRunner::Capabilities LocalRunner::capabilities() const

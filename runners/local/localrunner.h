@@ -3,6 +3,7 @@
 
 #include "runner.h"
 
+#include <QByteArray>
 #include <QList>
 #include <QPointer>
 #include <QString>
@@ -141,12 +142,17 @@ private:
     /// Gives `layout` the user namespaces and, where the ids are a range, its volumes their
     /// id-mapped clones.
     void mapIds(Internal::SandboxLayout *layout);
+    /// Gives `layout` the system call filter; an error where there can be none.
+    std::optional<JobError> filterSystemCalls(Internal::SandboxLayout *layout);
 
     Options m_options;
     /// What volumes may use, the links in the operator's paths resolved when the runner is made.
     std::unique_ptr<const Internal::VolumeSources> m_volumeSources;
     QStringList m_warned;
     std::unique_ptr<Internal::SandboxUserNamespaces> m_userNamespaces;
+    /// The sandboxes' seccomp filter, made on first use, or why it could not be.
+    QByteArray m_seccompProgram;
+    QString m_seccompError;
     std::map<QString, std::unique_ptr<Internal::LocalSandbox>> m_sandboxes;
 };
 

@@ -128,7 +128,7 @@ static void addMounts(const std::vector<BindMount> &mounts, QStringList *args)
 
 std::vector<int> SandboxLayout::inheritedDescriptors() const
 {
-    std::vector<int> descriptors = {enterNamespaceFd, sandboxNamespaceFd};
+    std::vector<int> descriptors = {enterNamespaceFd, sandboxNamespaceFd, seccompProgram.get()};
     for (const BindMount &mount : mounts)
         descriptors.push_back(mount.idmapped.isValid() ? mount.idmapped.get() : mount.source.get());
     return descriptors;
@@ -176,6 +176,8 @@ QStringList bwrapArguments(const SandboxLayout &layout)
     }
     if (layout.isolateNetwork)
         args.append(u"--unshare-net"_s);
+    if (layout.seccompProgram.isValid())
+        args.append({u"--seccomp"_s, QString::number(layout.seccompProgram.get())});
     if (layout.rootfs.isEmpty()) {
         addSystemTree(&args);
         addEtc(&args);

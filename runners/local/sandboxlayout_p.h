@@ -54,6 +54,9 @@ struct SandboxLayout
     UniqueFd rootfsSource;
     UniqueFd rootfsIdmapped;
     std::vector<BindMount> mounts;   ///< volumes, mounted in this order
+    /// The seccomp filter (sandboxseccomp_p.h) for bubblewrap to read and install; every
+    /// sandbox of a runner gets one.
+    UniqueFd seccompProgram;
 
     /// The descriptors bubblewrap must inherit (see inheritAcrossExec): the user namespaces
     /// and what the volumes bind. Taken before the fork, as the child may not allocate.

@@ -16,6 +16,7 @@
 #include <QTemporaryFile>
 
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -69,7 +70,9 @@ private slots:
     void commandsCannotStopTheAgent();
     void kernelKnobsAreHidden();
     void linksInVolumesAreNotFollowed();
+    void fileOperationsStayInside();
     void rootIsNotTheHostsRoot();
+    void keyringsAndNewUserNamespacesAreClosed();
     void volumesMapOnlyTheSandboxesIds();
     void memoryIsBoundedByDefault();
     void tmpfsFilesCountAgainstTheLimit();
@@ -277,6 +280,29 @@ void TestSandboxBoundary::rootIsNotTheHostsRoot()
     QCOMPARE(credentials.gid, Internal::SandboxUserNamespaces::FirstHostId);
 }
 
+// The kernel's keyrings are not namespaced per sandbox: sandboxes of one runner share root's
+// user keyring, so what one stored there the next could read. Inside a new user namespace a
+// command would hold every capability again. The sandbox's seccomp filter closes both, as
+// Docker's default profile does.
+void TestSandboxBoundary::keyringsAndNewUserNamespacesAreClosed()
+{
+    // add_key("user", "sandflow-boundary", "secret", 6, KEY_SPEC_USER_KEYRING), and
+    // keyctl(KEYCTL_SEARCH, KEY_SPEC_USER_KEYRING, "user", "sandflow-boundary", 0).
+    const QString python = u"python3 -c \"import ctypes, os; l = ctypes.CDLL(None, use_errno=True); "
+                           u"r = l.syscall(%1); print('%2' if r >= 0 else os.strerror(ctypes.get_errno()))\""_s;
+    const QString store = python.arg(u"%1, b'user', b'sandflow-boundary', b'secret', 6, -4"_s.arg(SYS_add_key),
+                                     u"stored"_s);
+    const QString search = python.arg(u"%1, 10, -4, b'user', b'sandflow-boundary', 0"_s.arg(SYS_keyctl),
+                                      u"found"_s);
+    QCOMPARE(shell(store), QByteArray("Operation not permitted\n"));
+    const QString other = create(runner(), sandbox([](SandboxRequest &request) { request.image = u"debian:12"_s; }));
+    QVERIFY(!other.isEmpty());
+    const QByteArray searched = shellOutput(runner(), other, search);
+    QCOMPARE(errorCodeOf(runner()->deleteSandbox(other)), QString());
+    QCOMPARE(searched, QByteArray("Operation not permitted\n"));
+    QCOMPARE(shell(u"unshare --user true 2>/dev/null && echo made || echo refused"_s), QByteArray("refused\n"));
+}
+
 // A volume is mapped to the sandboxes' ids: its files keep their owners inside, what the
 // sandbox's root writes there is the host's root's, as in a container, and a file of a host
 // id beyond the range stays nobody's, out of the sandbox's reach even for its root.
@@ -318,6 +344,27 @@ void TestSandboxBoundary::volumesMapOnlyTheSandboxesIds()
         struct stat status;
         QCOMPARE(::stat(QFile::encodeName(volume + u'/' + name).constData(), &status), 0);
         QCOMPARE(status.st_uid, owner);
+    }
+}
+
+// The file operations of the API act inside the sandbox, whatever path a client names: `..`
+// climbs no higher than the sandbox's root, and a link or /proc leads to the sandbox's own
+// files, never the host's.
+void TestSandboxBoundary::fileOperationsStayInside()
+{
+    const QString name = u"sandflow-boundary-%1"_s.arg(::getpid());
+    const QString climbing = u"/workspace/../../../../../../tmp/"_s + name;
+    resultOf(runner()->uploadFile(m_id, climbing, FilePermissions{}, bytes("inside\n")));
+    QVERIFY2(!QFile::exists(u"/tmp/"_s + name), "an upload climbed out of its sandbox");
+    QCOMPARE(shell(u"cat /tmp/"_s + name), QByteArray("inside\n"));
+    // Through a link to `/` and through /proc, the file is the sandbox's, which the host has
+    // not. The agent's own root (/proc/1/root) may also be closed: no answer is no escape.
+    shell(u"ln -s / /workspace/root-link"_s);
+    for (const QString &path : {u"/workspace/root-link/tmp/"_s + name, u"/proc/self/root/tmp/"_s + name,
+                                u"/proc/1/root/tmp/"_s + name}) {
+        const Read read = readAll(runner()->downloadFile(m_id, path, 0, -1));
+        QVERIFY2(read.data == "inside\n" || (read.error && read.data.isEmpty()),
+                 qPrintable(path + u": "_s + QString::fromUtf8(read.data)));
     }
 }
 
