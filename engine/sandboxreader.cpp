@@ -1,5 +1,6 @@
 // Volumes, networks and sandbox templates: the parts of a workflow that become an
 // OpenSandbox create request.
+#include "imagereference.h"
 #include "workflowreader_p.h"
 
 #include "units.h"
@@ -170,8 +171,14 @@ SandboxSpec WorkflowReader::readSandbox(const YAML::Node &node, const QString &w
     if (!map.isValid())
         return spec;
     spec.image = text(map.value(u"image"_s), u"`image`"_s);
-    if (spec.image.isSet && spec.image.source().trimmed().isEmpty())
+    if (spec.image.isSet && spec.image.source().trimmed().isEmpty()) {
         m_source.error(map.keyPosition(u"image"_s), u"`image` must not be empty"_s);
+    } else if (spec.image.isSet && spec.image.isLiteral()) {
+        // One with expressions is checked when it is known, by whoever pulls it.
+        QString problem;
+        if (!ImageReference::parse(spec.image.source(), &problem))
+            m_source.error(spec.image.pos, u"`image`: %1"_s.arg(problem));
+    }
     spec.rootfs = text(map.value(u"rootfs"_s), u"`rootfs`"_s);
     const YAML::Node entrypoint = map.value(u"entrypoint"_s);
     spec.entrypoint = textList(entrypoint, u"`entrypoint`"_s);
