@@ -73,6 +73,7 @@ private slots:
     void fileOperationsStayInside();
     void rootIsNotTheHostsRoot();
     void keyringsAndNewUserNamespacesAreClosed();
+    void noMountsAndNoHostProcesses();
     void volumesMapOnlyTheSandboxesIds();
     void memoryIsBoundedByDefault();
     void tmpfsFilesCountAgainstTheLimit();
@@ -301,6 +302,21 @@ void TestSandboxBoundary::keyringsAndNewUserNamespacesAreClosed()
     QCOMPARE(errorCodeOf(runner()->deleteSandbox(other)), QString());
     QCOMPARE(searched, QByteArray("Operation not permitted\n"));
     QCOMPARE(shell(u"unshare --user true 2>/dev/null && echo made || echo refused"_s), QByteArray("refused\n"));
+}
+
+// Root in a sandbox mounts nothing, not even over its own writable directories, and sees no
+// process of the host to signal or trace: only its own pid namespace's.
+void TestSandboxBoundary::noMountsAndNoHostProcesses()
+{
+    QCOMPARE(shell(u"mount -t tmpfs none /workspace 2>/dev/null && echo mounted || echo refused; "
+                   u"mount --bind /tmp /workspace 2>/dev/null && echo bound || echo refused"_s),
+             QByteArray("refused\nrefused\n"));
+    // The host process that runs the sandbox is not there to be seen, traced or killed.
+    const qint64 host = hostProcess();
+    // Its pid, inside, is nobody or one of the sandbox's own processes.
+    QCOMPARE(shell(u"kill -0 %1 2>/dev/null && grep -qa sandflow /proc/%1/cmdline && echo reached || echo unreached"_s
+                       .arg(host)),
+             QByteArray("unreached\n"));
 }
 
 // A volume is mapped to the sandboxes' ids: its files keep their owners inside, what the
