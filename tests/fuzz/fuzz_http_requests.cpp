@@ -12,6 +12,7 @@
 #include <QEventLoop>
 #include <QTcpSocket>
 #include <QTimer>
+#include <QWebSocket>
 
 #include <cstddef>
 #include <cstdint>
@@ -49,6 +50,19 @@ struct Harness
             require(!framingProblem(exchange->request().headers));
             exchange->respond(200, "text/plain", exchange->request().method + ' ' + exchange->request().body);
         });
+        // As serve does: handshakes checked as their head arrives, one path let through, and
+        // what comes through closed at once. Without a taker, Qt would hold every upgraded
+        // socket for ever.
+        server->acceptWebSockets(
+            [](const HttpRequest &request) -> std::optional<HttpRefusal> {
+                if (request.path == QLatin1StringView("/ws"))
+                    return std::nullopt;
+                return HttpRefusal{400, QStringLiteral("GENERAL::UNSUPPORTED"), "no WebSocket here"};
+            },
+            [](QWebSocket *socket, const HttpRequest &) {
+                socket->close();
+                socket->deleteLater();
+            });
         QString error;
         require(server->start(QHostAddress::LocalHost, 0, &error));
     }
@@ -76,6 +90,8 @@ QByteArray exchange(QTcpSocket &socket, QByteArrayView bytes, bool last)
         QObject::connect(&socket, &QTcpSocket::readyRead, &quiet, qOverload<>(&QTimer::start));
     }
     QTimer::singleShot(2000, &loop, &QEventLoop::quit);   // a server that does not close
+    if (socket.state() != QAbstractSocket::ConnectedState)
+        return socket.readAll();
     socket.write(bytes.data(), bytes.size());
     if (last) {
         socket.waitForBytesWritten(1000);
