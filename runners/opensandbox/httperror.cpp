@@ -56,6 +56,9 @@ JobError::Kind kindForStatus(int status)
 {
     if (status == 408 || status == 504)
         return JobError::Kind::Timeout;
+    // Too many requests: the request is fine, the server is busy and asks for it later.
+    if (status == 429)
+        return JobError::Kind::Infra;
     // The request itself is wrong (bad input, unknown id, wrong key): trying again is
     // pointless. Everything else is the server's or the network's trouble.
     if (status >= 400 && status < 500)

@@ -316,6 +316,7 @@ private slots:
     void retryAfterSeconds();
     void retryAfterDate();
     void commandPostIsNotRetried();
+    void turnedAwayCommandIsAnInfraFailure();
     void attemptsRunOut();
     void droppedConnection();
     void droppedCommandIsNotRetried();
@@ -861,6 +862,25 @@ void TestOpenSandboxClient::commandPostIsNotRetried()
     QCOMPARE(job->error()->code, u"HTTP_500"_s);
     QVERIFY2(job->error()->message.endsWith(u"; not tried again, since POST /command is not idempotent"_s),
              qPrintable(job->error()->message));
+}
+
+// A 429 turns the request away for now: the server's trouble, not the request's, so it is
+// an infrastructure failure, which `retry: {on: [infra]}` retries, even for a command,
+// which the client never sends again by itself.
+void TestOpenSandboxClient::turnedAwayCommandIsAnInfraFailure()
+{
+    m_server->handler = [](const Request &) -> Response {
+        Response busy{429, "application/json", R"({"code":"TOO_MANY_REQUESTS","message":"slow down"})"};
+        busy.headers = {{"Retry-After", "1"}};
+        return busy;
+    };
+    OpenSandboxClient client(config());
+    std::unique_ptr<CommandJob> job(client.runCommand({m_server->domain(), {}}, echo()));
+    finish(job.get());
+    QVERIFY(job->error());
+    QCOMPARE(m_server->requests.size(), 1);
+    QCOMPARE(job->error()->code, u"TOO_MANY_REQUESTS"_s);
+    QCOMPARE(job->error()->kind, JobError::Kind::Infra);
 }
 
 void TestOpenSandboxClient::attemptsRunOut()
