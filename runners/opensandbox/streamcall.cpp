@@ -127,6 +127,11 @@ void StreamCall::ended()
     if (brokeOff(reply, timedOut)) {
         result.error = transportError(m_spec, m_requestId, error, reply->errorString(), timedOut,
                                       m_transport.config().requestTimeout);
+        // The limit is on silence, not on the whole transfer: a stream that says nothing for
+        // that long has a dead connection, the infrastructure's failure (which `retry: {on:
+        // [infra]}` retries), not a time limit that ran out.
+        if (timedOut)
+            result.error->kind = JobError::Kind::Infra;
         result.failure = classifyFailure(0, error, timedOut);
     } else if (!successful(m_status)) {
         result.body = m_errorBody;

@@ -328,6 +328,7 @@ private slots:
     void createDeletesAFailedSandbox();
     void streamCutMidway();
     void silentStream();
+    void silentDownloadIsAnInfraFailure();
     void cancelDuringBackoff();
     void oneAttemptTriesNothingAgain();
     void retryAfterIsCapped();
@@ -1191,6 +1192,30 @@ void TestOpenSandboxClient::silentStream()
     QVERIFY2(job->error()->message.startsWith(u"the stream of command c0ffee from the sandbox's execd at http://%1 "
                                               u"went silent for 0.5 s"_s.arg(m_server->domain())),
              qPrintable(job->error()->message));
+    QCOMPARE(m_server->requests.size(), 1);
+}
+
+// A download that stops coming, its connection held open, is a dead connection as a silent
+// command stream is: an infrastructure failure, which `retry: {on: [infra]}` retries, not
+// a time limit of the step's running out.
+void TestOpenSandboxClient::silentDownloadIsAnInfraFailure()
+{
+    m_server->handler = [](const Request &) -> Response {
+        Response response;
+        response.contentType = "application/octet-stream";
+        response.pieces = {"the first bytes"};
+        response.holdMs = 60'000;
+        return response;
+    };
+    OpenSandboxConfig settings = config();
+    settings.requestTimeout = std::chrono::milliseconds(500);
+    OpenSandboxClient client(settings);
+    QBuffer buffer;
+    buffer.open(QIODevice::WriteOnly);
+    std::unique_ptr<AsyncJob> job(client.downloadFile({m_server->domain(), {}}, u"/result.txt"_s, &buffer));
+    finish(job.get());
+    QVERIFY(job->error());
+    QCOMPARE(job->error()->kind, JobError::Kind::Infra);
     QCOMPARE(m_server->requests.size(), 1);
 }
 
