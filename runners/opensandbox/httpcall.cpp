@@ -69,7 +69,12 @@ void HttpCall::send()
     connect(m_reply, &QNetworkReply::finished, this, &HttpCall::finished);
     // The SDKs bound a whole call, not just silences: a server stuck in a create is
     // reported instead of waited for.
-    m_deadline.start(m_transport.config().requestTimeout);
+    m_deadline.start(attemptTimeout());
+}
+
+std::chrono::milliseconds HttpCall::attemptTimeout() const
+{
+    return m_attemptTimeout.value_or(m_transport.config().requestTimeout);
 }
 
 void HttpCall::abort()
@@ -130,7 +135,7 @@ HttpResult HttpCall::read(QNetworkReply *reply) const
     }
     if (brokeOff(reply, m_timedOut)) {
         result.error = transportError(m_spec, m_requestId, reply->error(), reply->errorString(), m_timedOut,
-                                      m_transport.config().requestTimeout);
+                                      attemptTimeout());
         result.failure = classifyFailure(0, reply->error(), m_timedOut);
         return result;
     }

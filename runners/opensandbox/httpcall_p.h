@@ -49,6 +49,8 @@ public:
     void setRetries(Retries retries) { m_retries = retries; }
     /// The X-Request-ID to send instead of a new one, for calls that are one operation.
     void setRequestId(const QString &requestId) { m_requestId = requestId; }
+    /// How long each attempt may wait for its answer, instead of the client's request timeout.
+    void setAttemptTimeout(std::chrono::milliseconds timeout) { m_attemptTimeout = timeout; }
 
     /// Sends the request, and sends it again while a failure may pass and attempts are
     /// left, always with the same request id; `done` is called once, from the event loop,
@@ -63,6 +65,7 @@ private:
     void received();
     void finished();
     HttpResult read(QNetworkReply *reply) const;
+    std::chrono::milliseconds attemptTimeout() const;
     bool sendsAgain(const HttpResult &result) const;
 
     Transport &m_transport;
@@ -71,6 +74,7 @@ private:
     Done m_done;
     QPointer<QNetworkReply> m_reply;
     QString m_requestId;
+    std::optional<std::chrono::milliseconds> m_attemptTimeout;
     QTimer m_deadline;
     QTimer m_nextAttempt;
     int m_attempts = 0;

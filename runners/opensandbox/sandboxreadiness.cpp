@@ -79,6 +79,12 @@ void SandboxReadiness::abort()
 void SandboxReadiness::step(RequestSpec spec, HttpCall::Done done, HttpCall::Retries retries)
 {
     nextStep(m_step, m_transport, std::move(spec), this)->setRetries(retries);
+    // An answer lost on the way would otherwise be waited for the whole request timeout,
+    // which by default is the whole ready limit: one lost ping, and a sandbox that was
+    // ready counted as never ready. Each attempt gets a third of the limit at most, so that
+    // the next ping, or the call's next attempt, still has time.
+    const OpenSandboxConfig &config = m_transport.config();
+    m_step->setAttemptTimeout(std::min(config.requestTimeout, config.readyTimeout / 3));
     m_step->start(std::move(done));
 }
 

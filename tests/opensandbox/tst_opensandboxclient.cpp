@@ -291,6 +291,7 @@ private slots:
     void domains();
     void fromEnvironment();
     void createWaitsForPing();
+    void createOutlivesASilentPing();
     void createDeletesASandboxThatIsNeverReady();
     void listQuery();
     void errorBodies_data();
@@ -466,6 +467,36 @@ void TestOpenSandboxClient::createWaitsForPing()
     const Request &ping = m_server->requests.at(2);
     QCOMPARE(ping.headers.value("x-route"), QByteArray("sb-1"));
     QVERIFY(ping.headers.value("x-request-id") != create.headers.value("x-request-id"));
+}
+
+// A ping lost on the way (its answer never comes) is one failed ping, not the end of the
+// wait: by default a ping may wait the request timeout, 30 s, which is the whole ready
+// limit, so one silent ping made a ready sandbox count as never ready and deleted it.
+void TestOpenSandboxClient::createOutlivesASilentPing()
+{
+    int pings = 0;
+    m_server->handler = [&](const Request &request) -> Response {
+        if (request.method == "POST" && request.path() == "/v1/sandboxes")
+            return {202, "application/json", sandboxJson(u"sb-1"_s, u"Running"_s)};
+        if (request.path() == "/v1/sandboxes/sb-1/endpoints/44772")
+            return {200, "application/json",
+                    json({{u"endpoint"_s, u"%1/sandboxes/sb-1/proxy/44772"_s.arg(m_server->domain())}})};
+        if (request.path() == "/sandboxes/sb-1/proxy/44772/ping")
+            return ++pings == 1 ? Response::silence() : Response{200, "text/plain", {}};
+        return {404, "text/plain", "404 page not found"};
+    };
+    OpenSandboxConfig settings = config();
+    settings.requestTimeout = std::chrono::milliseconds(3000);
+    settings.readyTimeout = std::chrono::milliseconds(3000);
+    OpenSandboxClient client(settings);
+    OpenSandboxCreateRequest request;
+    request.image = u"python:3.12"_s;
+    std::unique_ptr<SandboxJob> job(client.createSandbox(request));
+    finish(job.get());
+    QVERIFY2(!job->error(), qPrintable(job->error() ? job->error()->message : QString()));
+    QCOMPARE(job->result().id, u"sb-1"_s);
+    QCOMPARE(pings, 2);
+    QVERIFY(sent(m_server->requests, "DELETE", "/v1/sandboxes/sb-1").isEmpty());
 }
 
 void TestOpenSandboxClient::createDeletesASandboxThatIsNeverReady()
