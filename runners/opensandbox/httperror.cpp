@@ -54,10 +54,11 @@ ServerError readServerError(const QByteArray &body)
 
 JobError::Kind kindForStatus(int status)
 {
-    if (status == 408 || status == 504)
+    if (status == 408)
         return JobError::Kind::Timeout;
     // Too many requests: the request is fine, the server is busy and asks for it later.
-    if (status == 429)
+    // And a 504 is a gateway that gave up on the server, not a limit of the caller's.
+    if (status == 429 || status == 504)
         return JobError::Kind::Infra;
     // The request itself is wrong (bad input, unknown id, wrong key): trying again is
     // pointless. Everything else is the server's or the network's trouble.

@@ -70,7 +70,7 @@ FaultPlan FaultSchedule::draw()
     plan.fault = kinds.at(m_random.bounded(int(kinds.size())));
     plan.bodyBytes = m_random.bounded(200);
     if (plan.fault == Fault::ServerError) {
-        static constexpr std::array statuses{500, 502, 503};
+        static constexpr std::array statuses{500, 502, 503, 504};
         m_burstStatus = statuses.at(m_random.bounded(int(statuses.size())));
         plan.status = m_burstStatus;
         // This one and up to three after it.

@@ -14,7 +14,7 @@ enum class Fault {
     None,
     ResetBeforeForwarding,  ///< the connection is reset once the request head is in; the server never sees it
     ResetAfterForwarding,   ///< the whole request goes to the server, then the client's connection is reset
-    ServerError,            ///< 500, 502 or 503 from the proxy, in bursts of several requests in a row
+    ServerError,            ///< 500, 502, 503 or 504 from the proxy, in bursts of several requests in a row
     TooManyRequests,        ///< 429 with `Retry-After: 1`
     CutResponse,            ///< the answer stops part-way (a stream after some events) and the connection closes
     Silence,                ///< the answer stops part-way and the connection stays open, silent

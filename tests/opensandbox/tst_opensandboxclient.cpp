@@ -318,6 +318,7 @@ private slots:
     void retryAfterDate();
     void commandPostIsNotRetried();
     void turnedAwayCommandIsAnInfraFailure();
+    void gatewayTimeoutIsAnInfraFailure();
     void attemptsRunOut();
     void droppedConnection();
     void droppedCommandIsNotRetried();
@@ -912,6 +913,20 @@ void TestOpenSandboxClient::turnedAwayCommandIsAnInfraFailure()
     QVERIFY(job->error());
     QCOMPARE(m_server->requests.size(), 1);
     QCOMPARE(job->error()->code, u"TOO_MANY_REQUESTS"_s);
+    QCOMPARE(job->error()->kind, JobError::Kind::Infra);
+}
+
+// A 504 is a gateway in front of the server giving up on it, the infrastructure's failure
+// as a 502 is, not a time limit of the command's: `retry: {on: [infra]}` retries it.
+void TestOpenSandboxClient::gatewayTimeoutIsAnInfraFailure()
+{
+    m_server->handler = [](const Request &) -> Response { return {504, "text/plain", "Gateway Timeout"}; };
+    OpenSandboxClient client(config());
+    std::unique_ptr<CommandJob> job(client.runCommand({m_server->domain(), {}}, echo()));
+    finish(job.get());
+    QVERIFY(job->error());
+    QCOMPARE(m_server->requests.size(), 1);
+    QCOMPARE(job->error()->code, u"HTTP_504"_s);
     QCOMPARE(job->error()->kind, JobError::Kind::Infra);
 }
 
