@@ -399,15 +399,19 @@ QStringList LocalRunner::collectGarbage(const QString &stateDirectory, bool incl
 QList<SandboxInfo> LocalRunner::sandboxes() const
 {
     QList<SandboxInfo> result;
-    for (const auto &[id, sandbox] : m_sandboxes)
-        result.append(sandbox->info());
+    for (const auto &[id, sandbox] : m_sandboxes) {
+        if (!sandbox->isStopping())
+            result.append(sandbox->info());
+    }
     return result;
 }
 
+// A sandbox on its way out answers nothing more: a command or a pause could only race its
+// end (a pause would freeze an agent that is exiting, and the deletion would wait forever).
 Internal::LocalSandbox *LocalRunner::find(const QString &id) const
 {
     const auto it = m_sandboxes.find(id);
-    return it == m_sandboxes.end() ? nullptr : it->second.get();
+    return it == m_sandboxes.end() || it->second->isStopping() ? nullptr : it->second.get();
 }
 
 void LocalRunner::forget(const QString &id)

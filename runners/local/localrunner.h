@@ -128,9 +128,10 @@ public:
 
     FileReadJob *relayToPort(const QString &sandboxId, quint16 port, QIODevice *request) override;
 
+    /// The sandboxes that are not on their way out.
     QList<SandboxInfo> sandboxes() const;
 
-    /// The sandbox, while it exists (for the runner's own jobs).
+    /// The sandbox, while it exists and is not on its way out (for the runner's own jobs).
     Internal::LocalSandbox *find(const QString &id) const;
     /// Emits `warning` the first time a message comes up (for the runner's own jobs).
     void warnOnce(const QString &message);

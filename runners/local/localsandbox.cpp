@@ -68,6 +68,7 @@ LocalSandbox::LocalSandbox(SandboxLayout layout, const SandboxRequest &request)
     connect(&m_agent, &AgentConnection::replied, this, &LocalSandbox::onReplied);
     connect(&m_agent, &AgentConnection::commandExited, this, &LocalSandbox::onCommandExited);
     connect(&m_agent, &AgentConnection::disconnected, this, [this](const QString &reason) {
+        m_stopping = true;
         m_readyTimer.stop();
         m_expiryTimer.stop();
         if (m_info.state == SandboxState::Pending || m_info.state == SandboxState::Running
@@ -161,6 +162,7 @@ QJsonObject LocalSandbox::commandEnvironment(const QMap<QString, QString> &overr
 // left). A frozen one is killed with all its processes, as a paused container is removed.
 void LocalSandbox::stop()
 {
+    m_stopping = true;
     if (m_frozen) {
         m_cgroup->killFrozen();
         m_frozen = false;

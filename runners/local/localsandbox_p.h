@@ -26,6 +26,9 @@ public:
     LocalSandbox(SandboxLayout layout, const SandboxRequest &request);
 
     const SandboxInfo &info() const { return m_info; }
+    /// Whether it is going away (deleted, expired, its entrypoint or its agent ended): to
+    /// every operation it is gone already, as it will be once `stopped` comes.
+    bool isStopping() const { return m_stopping; }
     AgentConnection &agent() { return m_agent; }
     /// A command's whole environment for the agent: `overrides` over the sandbox's, which
     /// is over a minimal base.
@@ -88,6 +91,7 @@ private:
     QTimer m_expiryTimer;
     std::chrono::milliseconds m_replyTimeout{0};   ///< the agent's, once it is ready
     bool m_frozen = false;   ///< paused by the cgroup freezer: the agent too is frozen
+    bool m_stopping = false;
     quint32 m_pingChannel = 0;
     quint32 m_entrypointChannel = 0;
     SandboxLayout m_layout;
