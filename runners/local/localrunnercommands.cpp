@@ -38,9 +38,10 @@ TerminalJob *LocalRunner::openTerminal(const QString &sandboxId, const TerminalR
 ResultJob<CommandStatus> *LocalRunner::commandStatus(const QString &sandboxId, const QString &commandId)
 {
     return new ImmediateJob<CommandStatus>([this, sandboxId, commandId](CommandStatus &status) -> std::optional<JobError> {
-        const LocalSandbox *sandbox = find(sandboxId);
+        JobError error;
+        const LocalSandbox *sandbox = Internal::runningSandbox(this, sandboxId, &error);
         if (!sandbox)
-            return Internal::sandboxNotFound(sandboxId);
+            return error;
         const Internal::CommandTable::Entry *entry = sandbox->commands().find(commandId);
         if (!entry)
             return commandNotFound(sandboxId, commandId);
@@ -51,10 +52,11 @@ ResultJob<CommandStatus> *LocalRunner::commandStatus(const QString &sandboxId, c
 
 ResultJob<CommandLogs> *LocalRunner::commandLogs(const QString &sandboxId, const QString &commandId, qint64 cursor)
 {
-    const LocalSandbox *sandbox = find(sandboxId);
+    JobError sandboxError;
+    const LocalSandbox *sandbox = Internal::runningSandbox(this, sandboxId, &sandboxError);
     const Internal::CommandTable::Entry *entry = sandbox ? sandbox->commands().find(commandId) : nullptr;
     if (!entry || entry->logPath.isEmpty()) {
-        const JobError error = !sandbox ? Internal::sandboxNotFound(sandboxId)
+        const JobError error = !sandbox ? sandboxError
             : !entry ? commandNotFound(sandboxId, commandId)
                      : JobError{JobError::Kind::Invalid, u"COMMAND_NOT_IN_BACKGROUND"_s,
                                 u"command `%1` ran in the foreground: its output was streamed, not kept"_s.arg(commandId),
@@ -76,9 +78,10 @@ ResultJob<CommandLogs> *LocalRunner::commandLogs(const QString &sandboxId, const
 AsyncJob *LocalRunner::interruptCommand(const QString &sandboxId, const QString &commandId)
 {
     return new ImmediateActionJob([this, sandboxId, commandId](std::monostate &) -> std::optional<JobError> {
-        LocalSandbox *sandbox = find(sandboxId);
+        JobError error;
+        LocalSandbox *sandbox = Internal::runningSandbox(this, sandboxId, &error);
         if (!sandbox)
-            return Internal::sandboxNotFound(sandboxId);
+            return error;
         if (!sandbox->commands().find(commandId))
             return commandNotFound(sandboxId, commandId);
         if (!sandbox->interruptCommand(commandId))
@@ -91,9 +94,10 @@ AsyncJob *LocalRunner::interruptCommand(const QString &sandboxId, const QString 
 ResultJob<QString> *LocalRunner::createSession(const QString &sandboxId, const QString &cwd)
 {
     return new ImmediateJob<QString>([this, sandboxId, cwd](QString &sessionId) -> std::optional<JobError> {
-        LocalSandbox *sandbox = find(sandboxId);
+        JobError error;
+        LocalSandbox *sandbox = Internal::runningSandbox(this, sandboxId, &error);
         if (!sandbox)
-            return Internal::sandboxNotFound(sandboxId);
+            return error;
         sessionId = sandbox->addSession(cwd);
         return std::nullopt;
     });
@@ -107,9 +111,10 @@ CommandJob *LocalRunner::runInSession(const QString &sandboxId, const QString &s
 AsyncJob *LocalRunner::deleteSession(const QString &sandboxId, const QString &sessionId)
 {
     return new ImmediateActionJob([this, sandboxId, sessionId](std::monostate &) -> std::optional<JobError> {
-        LocalSandbox *sandbox = find(sandboxId);
+        JobError error;
+        LocalSandbox *sandbox = Internal::runningSandbox(this, sandboxId, &error);
         if (!sandbox)
-            return Internal::sandboxNotFound(sandboxId);
+            return error;
         if (!sandbox->removeSession(sessionId))
             return Internal::sessionNotFound(sessionId);
         return std::nullopt;
