@@ -3,6 +3,7 @@
 #include "execderror_p.h"
 #include "execdevents_p.h"
 #include "httpexchange_p.h"
+#include "serverroutes_p.h"
 
 using namespace Qt::StringLiterals;
 
@@ -60,7 +61,10 @@ void CommandStream::end()
     const std::optional<JobError> error = m_job ? m_job->error() : std::nullopt;
     if (!m_begun) {
         // Nothing was streamed yet: execd answers a command it could not start with a
-        // plain error.
+        // plain error, and the server one about the sandbox itself as on its other routes.
+        const std::optional<ApiError> sandboxError = error ? sandboxStateError(*error) : std::nullopt;
+        if (sandboxError)
+            return m_exchange->respondJson(sandboxError->status, sandboxError->body);
         const QString message = error ? error->message : u"the command did not start"_s;
         // An unknown session is a runtime error to execd, not a bad request.
         const bool badRequest = error && error->kind == JobError::Kind::Invalid && error->code != u"SESSION_NOT_FOUND"_s;

@@ -38,12 +38,22 @@ bool isNotFound(const JobError &error)
     return error.code == u"NOT_FOUND"_s;
 }
 
+/// Answers an error about the sandbox itself (gone, paused) as every route of it does;
+/// whether `error` was one.
+bool respondedSandboxError(HttpExchange *exchange, const JobError &error)
+{
+    const std::optional<ApiError> sandboxError = sandboxStateError(error);
+    if (sandboxError)
+        respondApiError(exchange, *sandboxError);
+    return sandboxError.has_value();
+}
+
 /// execd's answer for a runner error: a missing file is 404, a malformed argument 400, and
 /// everything else (permissions, a directory where a file belongs, ...) a runtime error.
 void respondRunnerError(HttpExchange *exchange, const JobError &error)
 {
-    if (error.code == u"SANDBOX_NOT_FOUND"_s)
-        return respondApiError(exchange, sandboxNotFound(error));
+    if (respondedSandboxError(exchange, error))
+        return;
     if (isNotFound(error))
         return respondApiError(exchange, execdError(404, u"FILE_NOT_FOUND"_s, error.message));
     if (error.code == u"INVALID_ARGUMENT"_s)
@@ -173,6 +183,8 @@ void interruptCommand(const ServerContext &context, HttpExchange *exchange, cons
     whenFinished<AsyncJob>(exchange, runner->interruptCommand(id, commandId), [runner, id, commandId](HttpExchange *exchange, AsyncJob *job) {
         if (!job->error())
             return answerOnceEnded(exchange, runner, id, commandId, QDeadlineTimer(std::chrono::seconds(5)));
+        if (respondedSandboxError(exchange, *job->error()))
+            return;
         if (job->error()->code != u"COMMAND_NOT_FOUND"_s)
             return respondApiError(exchange, execdError(500, u"RUNTIME_ERROR"_s, job->error()->message));
         // execd interrupts a bash session with the same route: it closes it.
@@ -188,6 +200,8 @@ void commandStatus(const ServerContext &context, HttpExchange *exchange, const Q
 {
     whenFinished<ResultJob<CommandStatus>>(exchange, context.runner->commandStatus(id, commandId),
                                            [](HttpExchange *exchange, ResultJob<CommandStatus> *job) {
+        if (job->error() && respondedSandboxError(exchange, *job->error()))
+            return;
         if (job->error())
             return respondApiError(exchange, execdError(404, u"INVALID_REQUEST_BODY"_s, job->error()->message));
         exchange->respondJson(200, commandStatusJson(job->result()));
@@ -200,6 +214,8 @@ void commandLogs(const ServerContext &context, HttpExchange *exchange, const QSt
     const qint64 cursor = qMax<qint64>(0, queryValues(exchange->request().encodedQuery, "cursor").value(0).toLongLong());
     whenFinished<ResultJob<CommandLogs>>(exchange, context.runner->commandLogs(id, commandId, cursor),
                                          [](HttpExchange *exchange, ResultJob<CommandLogs> *job) {
+        if (job->error() && respondedSandboxError(exchange, *job->error()))
+            return;
         if (job->error())
             return respondApiError(exchange, execdError(400, u"INVALID_REQUEST_BODY"_s, job->error()->message));
         exchange->respond(200, "text/plain; charset=utf-8", job->result().data,
@@ -233,6 +249,8 @@ void runInSession(const ServerContext &context, HttpExchange *exchange, const QS
 void deleteSession(const ServerContext &context, HttpExchange *exchange, const QString &id, const QString &sessionId)
 {
     whenFinished<AsyncJob>(exchange, context.runner->deleteSession(id, sessionId), [](HttpExchange *exchange, AsyncJob *job) {
+        if (job->error() && respondedSandboxError(exchange, *job->error()))
+            return;
         if (job->error())
             return respondApiError(exchange, execdError(404, u"CONTEXT_NOT_FOUND"_s, job->error()->message));
         exchange->respondEmpty(200);

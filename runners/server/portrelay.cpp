@@ -123,8 +123,8 @@ void relayToService(const ServerContext &context, HttpExchange *exchange, const 
             return job->error() ? exchange->abort() : exchange->endRaw();
         const JobError error = job->error().value_or(JobError{JobError::Kind::Infra, u"EMPTY_REPLY"_s,
                                                               u"the service closed the connection without answering"_s, {}});
-        if (error.code == u"SANDBOX_NOT_FOUND"_s)
-            return respondApiError(exchange, sandboxNotFound(error));
+        if (const std::optional<ApiError> sandboxError = sandboxStateError(error))
+            return respondApiError(exchange, *sandboxError);
         const bool unreachable = error.code == u"PORT_UNREACHABLE"_s;
         exchange->respondJson(unreachable ? 502 : 500,
                               QJsonObject{{u"code"_s, u"GENERAL::UNKNOWN_ERROR"_s},

@@ -248,9 +248,16 @@ void Internal::respondApiError(HttpExchange *exchange, const ApiError &error)
     exchange->respondJson(error.status, error.body);
 }
 
-ApiError Internal::sandboxNotFound(const JobError &error)
+std::optional<ApiError> Internal::sandboxStateError(const JobError &error)
 {
-    return ApiError::coded(404, u"DOCKER::SANDBOX_NOT_FOUND"_s, error.message);
+    if (error.code == u"SANDBOX_NOT_FOUND"_s)
+        return ApiError::coded(404, u"DOCKER::SANDBOX_NOT_FOUND"_s, error.message);
+    // Upstream's execd is frozen with its paused container and answers nothing: the
+    // lifecycle API's code for a sandbox that must be running says so at once, and as a
+    // 4xx it tells clients not to try again until they resume it.
+    if (error.code == u"SANDBOX_NOT_RUNNING"_s)
+        return ApiError::coded(409, u"DOCKER::SANDBOX_NOT_RUNNING"_s, error.message);
+    return std::nullopt;
 }
 
 void Internal::respondNoRoute(HttpExchange *exchange)

@@ -32,8 +32,10 @@ struct ServerContext
 };
 
 void respondApiError(HttpExchange *exchange, const ApiError &error);
-/// 404 for a runner's SANDBOX_NOT_FOUND, as upstream's lifecycle API answers it.
-ApiError sandboxNotFound(const JobError &error);
+/// The answer to a runner's error about the sandbox itself, on any route of it (execd's
+/// too): 404 DOCKER::SANDBOX_NOT_FOUND, as upstream's lifecycle API answers it, or 409
+/// DOCKER::SANDBOX_NOT_RUNNING for one that is paused; std::nullopt for any other error.
+std::optional<ApiError> sandboxStateError(const JobError &error);
 
 /// `segments` follow `/sandboxes` (and `/v1`), e.g. {"ID", "pause"}.
 void routeLifecycle(const ServerContext &context, HttpExchange *exchange, const QStringList &segments);

@@ -28,8 +28,13 @@ const rules = [
     },
     {
         why: "the proxy route's own answer for a sandbox that is gone: no execd is reached, so execd's spec cannot list it",
-        covers: (entry, v) => entry.operation?.startsWith('GET /sandboxes/{sandboxId}/proxy/44772/') && entry.status === 404
+        covers: (entry, v) => /^[A-Z]+ \/sandboxes\/\{sandboxId\}\/proxy\/44772\//.test(entry.operation ?? '') && entry.status === 404
             && entry.code === 'DOCKER::SANDBOX_NOT_FOUND' && /^Unable to match the returned status code/.test(v.message),
+    },
+    {
+        why: "the proxy route's own 409 for an execd route of a paused sandbox, whose execd is frozen (docs/serve.md); execd's spec cannot list it",
+        covers: (entry, v) => /^[A-Z]+ \/sandboxes\/\{sandboxId\}\/proxy\/44772\//.test(entry.operation ?? '') && entry.status === 409
+            && entry.code === 'DOCKER::SANDBOX_NOT_RUNNING' && /^Unable to match the returned status code/.test(v.message),
     },
     {
         why: "the proxy route's own 503 to a ping of a paused sandbox, whose execd is frozen (docs/serve.md); execd's spec cannot list it",

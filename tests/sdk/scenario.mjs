@@ -246,11 +246,12 @@ describe("lifecycle", { timeout: SUITE_TIMEOUT_MS }, () => {
     await sbx.pause();
     assert.equal((await sbx.getInfo()).status.state, "Paused");
 
-    // A command on a paused sandbox is refused at once (an aborted call is no API error).
+    // A command on a paused sandbox is refused at once (an aborted call is no API error),
+    // with the lifecycle API's code for a sandbox that must be running.
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(new Error("still blocked after 3 s")), 3 * SECOND);
     await apiError(sbx.commands.run("echo while-paused", {}, undefined, abort.signal),
-      400, "INVALID_REQUEST_BODY", `sandbox \`${sbx.id}\` is Paused`);
+      409, "DOCKER::SANDBOX_NOT_RUNNING", `sandbox \`${sbx.id}\` is Paused`);
     clearTimeout(timer);
 
     // The resumed instance shares the first one's connection, which dispose() closes.
