@@ -282,7 +282,8 @@ void LocalSandbox::onReplied(quint32 channel, const QJsonObject &reply)
         m_info.reason = u"ENTRYPOINT_FAILED"_s;
         return;
     }
-    if (channel != m_pingChannel || m_info.state != SandboxState::Pending)
+    // One deleted before it was ready is never ready: its creation fails once it has stopped.
+    if (channel != m_pingChannel || m_info.state != SandboxState::Pending || m_stopping)
         return;
     m_readyTimer.stop();
     // From here on every request has its bound; the first one had the ready timer's.
