@@ -76,6 +76,12 @@ void CommandStream::end()
         m_lines[streamIndex(stream)].flush(
             [&events, stream](const QByteArray &line) { events += outputEvent(stream, line); });
     }
+    // The sandbox ended under the command: upstream's execd ends with its container, and its
+    // clients see the stream cut, not a command that failed or could not start.
+    if (error && error->code == u"SANDBOX_LOST"_s) {
+        m_exchange->writeChunk(events);
+        return m_exchange->abort();
+    }
     const std::optional<int> exitCode = m_job ? m_job->exitCode() : std::nullopt;
     events += finalEvent(error, exitCode, m_clock.elapsed(),
                          m_kind == Kind::Session ? FailureWording::Session : FailureWording::Command);
