@@ -40,6 +40,7 @@ enum class State {
 
 /// The columns, in the order each row runs them.
 enum class Operation {
+    CommandUnderWay,    ///< how a command started while the sandbox ran fares in the row's state
     Get, List, Metadata, Renew, Metrics,
     RunCommand, RunInBackground, CommandStatus, CommandLogs, InterruptCommand,
     CreateSession, RunInSession, DeleteSession, Terminal, Relay,
@@ -71,6 +72,11 @@ const Answer Unlisted{u"unlisted"_s, u"unlisted"_s};
 const Answer RunningState{u"Running"_s, u"Running"_s};
 const Answer PausedState{u"Paused"_s, u"Paused"_s};
 const Answer PendingState{u"Pending"_s, u"Pending"_s};
+/// A command under way that has not ended.
+const Answer StillRunning{u"running"_s, u"running"_s};
+/// A command under way whose sandbox ended under it: through serve its stream is cut, as
+/// upstream's execd ends with its container.
+const Answer Lost{u"SANDBOX_LOST"_s, u"CONNECTION_FAILED"_s};
 const Answer Gone{u"SANDBOX_NOT_FOUND"_s, u"DOCKER::SANDBOX_NOT_FOUND"_s};
 /// An execd operation on a sandbox whose processes are frozen.
 const Answer NotRunning{u"SANDBOX_NOT_RUNNING"_s, u"DOCKER::SANDBOX_NOT_RUNNING"_s};
@@ -96,26 +102,28 @@ struct Row
 
 const QList<Row> &table()
 {
+    // A sandbox that is gone answers so to everything; list leaves it out.
+    const QList<QPair<Operation, Answer>> asGone = {{Operation::CommandUnderWay, Lost}, {Operation::List, Unlisted}};
     static const QList<Row> rows = {
         {State::Creating, "being created", NotRunning,
          {{Operation::Get, PendingState}, {Operation::List, Listed}, {Operation::Metadata, Ok},
           {Operation::Renew, Ok}, {Operation::Metrics, Ok}, {Operation::Pause, PauseRefused},
           {Operation::Resume, ResumeRefused}, {Operation::Delete, Ok}}},
         {State::Running, "running", Ok,
-         {{Operation::Get, RunningState}, {Operation::List, Listed}, {Operation::Relay, NothingListens},
-          {Operation::Resume, ResumeRefused}}},
+         {{Operation::CommandUnderWay, StillRunning}, {Operation::Get, RunningState}, {Operation::List, Listed},
+          {Operation::Relay, NothingListens}, {Operation::Resume, ResumeRefused}}},
         {State::Paused, "paused", NotRunning,
-         {{Operation::Get, PausedState}, {Operation::List, Listed}, {Operation::Metadata, Ok},
-          {Operation::Renew, Ok}, {Operation::Metrics, Ok}, {Operation::Pause, PauseRefused},
-          {Operation::Resume, Ok}, {Operation::Delete, Ok}}},
+         {{Operation::CommandUnderWay, StillRunning}, {Operation::Get, PausedState}, {Operation::List, Listed},
+          {Operation::Metadata, Ok}, {Operation::Renew, Ok}, {Operation::Metrics, Ok},
+          {Operation::Pause, PauseRefused}, {Operation::Resume, Ok}, {Operation::Delete, Ok}}},
         {State::Expiring, "expiring", Ok,
-         {{Operation::Get, RunningState}, {Operation::List, Listed}, {Operation::Relay, NothingListens},
-          {Operation::Resume, ResumeRefused}}},
-        {State::Expired, "expired", Gone, {{Operation::List, Unlisted}}},
-        {State::Deleting, "being deleted", Gone, {{Operation::List, Unlisted}}},
-        {State::Deleted, "deleted", Gone, {{Operation::List, Unlisted}}},
-        {State::AgentKilled, "agent killed", Gone, {{Operation::List, Unlisted}}},
-        {State::EntrypointExited, "entrypoint exited", Gone, {{Operation::List, Unlisted}}},
+         {{Operation::CommandUnderWay, StillRunning}, {Operation::Get, RunningState}, {Operation::List, Listed},
+          {Operation::Relay, NothingListens}, {Operation::Resume, ResumeRefused}}},
+        {State::Expired, "expired", Gone, asGone},
+        {State::Deleting, "being deleted", Gone, asGone},
+        {State::Deleted, "deleted", Gone, asGone},
+        {State::AgentKilled, "agent killed", Gone, asGone},
+        {State::EntrypointExited, "entrypoint exited", Gone, asGone},
     };
     return rows;
 }
@@ -123,7 +131,7 @@ const QList<Row> &table()
 const char *operationName(Operation operation)
 {
     static const char *const names[] = {
-        "get", "list", "metadata", "renew", "metrics",
+        "command under way", "get", "list", "metadata", "renew", "metrics",
         "run command", "run in background", "command status", "command logs", "interrupt command",
         "create session", "run in session", "delete session", "terminal", "relay",
         "upload", "download", "file info", "list directory", "search", "replace", "chmod", "move", "remove file",
@@ -145,12 +153,13 @@ struct Fixture
     QString id;
     QString commandId;      ///< a background command (sleep) started while it ran
     QString sessionId;
+    /// A foreground command (sleep) started while it ran, before it was brought to its state.
+    std::shared_ptr<CommandJob> underWay;
     qint64 bubblewrap = 0;  ///< bubblewrap's outer process on the host
     qint64 agent = 0;       ///< the agent, bubblewrap's one child
     qint64 bubblewrapStart = 0;   ///< start times: a pid that has them is still that process
     qint64 agentStart = 0;
 };
-
 
 } // namespace
 
@@ -193,7 +202,7 @@ private:
     void end(const Fixture &fixture, State state);
     void waitUntilGone(const QString &id);
     /// Runs `operation` on `fixture`'s sandbox and says what it answered.
-    QString perform(Operation operation, const Fixture &fixture);
+    QString perform(Operation operation, const Fixture &fixture, State state);
     void checkNothingLeft();
 
     QTemporaryDir m_localState;
@@ -329,7 +338,7 @@ void TestSandboxStates::cell()
     if (state == State::Expiring && !own)
         QCOMPARE(errorCodeOf(runner()->renewSandbox(fixture.id, QDateTime::currentDateTimeUtc().addMSecs(ExpiringSoonMs))),
                  QString());
-    QCOMPARE(perform(operation, fixture), expected(answer));
+    QCOMPARE(perform(operation, fixture, state), expected(answer));
     if (deletion) {
         QVERIFY2(Detail::waitForFinished(deletion.get(), DefaultTimeoutMs), "the deletion did not finish");
         QCOMPARE(deletion->error() ? deletion->error()->code : QString(), QString());
@@ -351,7 +360,7 @@ void TestSandboxStates::creatingCell(Operation operation, const Answer &answer)
     fixture.id = found.first().id;
     // It has neither yet: the operations on them are refused for the sandbox.
     fixture.commandId = fixture.sessionId = u"none"_s;
-    QCOMPARE(perform(operation, fixture), expected(answer));
+    QCOMPARE(perform(operation, fixture, State::Creating), expected(answer));
     QVERIFY2(Detail::waitForFinished(creation.get(), DefaultTimeoutMs), "the creation did not finish");
     // Deleted before it was ready, it is not handed out as created.
     if (operation == Operation::Delete)
@@ -405,6 +414,12 @@ Fixture TestSandboxStates::make(State state)
     }))));
     fixture.commandId = background->commandId();
     fixture.sessionId = resultOf(runner()->createSession(fixture.id, {}));
+    fixture.underWay.reset(runner()->runCommand(fixture.id, command(u"sleep 1000"_s)), Detail::FinishThenDelete());
+    fixture.underWay->setAutoDelete(false);
+    QSignalSpy started(fixture.underWay.get(), &CommandJob::started);
+    fixture.underWay->start();
+    if (!started.wait(DefaultTimeoutMs))
+        QTest::qFail("the command did not start", __FILE__, __LINE__);
     bring(fixture, state);
     return fixture;
 }
@@ -460,7 +475,7 @@ void TestSandboxStates::waitUntilGone(const QString &id)
     QTRY_COMPARE_WITH_TIMEOUT(errorCodeOf(runner()->getSandbox(id)), expected(Gone), DefaultTimeoutMs);
 }
 
-QString TestSandboxStates::perform(Operation operation, const Fixture &fixture)
+QString TestSandboxStates::perform(Operation operation, const Fixture &fixture, State state)
 {
     Runner *const on = runner();
     const QString &id = fixture.id;
@@ -471,6 +486,18 @@ QString TestSandboxStates::perform(Operation operation, const Fixture &fixture)
         return success ? success() : u"ok"_s;
     };
     switch (operation) {
+    case Operation::CommandUnderWay: {
+        // A sandbox being created has none: one started now answers as any new command.
+        if (!fixture.underWay)
+            return answerOf(on->runCommand(id, command(u"sleep 1000"_s)));
+        CommandJob *job = fixture.underWay.get();
+        // Still running where it can, else ended with an answer within the bound.
+        if (!job->isFinished() && state != State::Running && state != State::Paused && state != State::Expiring)
+            Detail::waitForFinished(job, DefaultTimeoutMs);
+        if (!job->isFinished())
+            return u"running"_s;
+        return job->error() ? job->error()->code : u"ok"_s;
+    }
     case Operation::Get: {
         SandboxJob *job = on->getSandbox(id);
         return answerOf(job, [job] { return sandboxStateName(job->result().state); });
