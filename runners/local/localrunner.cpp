@@ -183,13 +183,17 @@ SandboxJob *LocalRunner::createSandbox(const SandboxRequest &request)
     connect(raw, &LocalSandbox::stopped, this, [this, id] { forget(id); });
     const Internal::SandboxRecords records(m_options.stateDirectory);
     if (records.isEnabled()) {
-        connect(&raw->agent(), &Internal::AgentConnection::started, this, [this, raw, records] {
-            const qint64 pid = raw->agent().processId();
+        // Recorded twice: before its cgroups and bubblewrap exist, with no process yet, so
+        // that `gc` finds whatever a runner killed while making it left; then with bubblewrap's.
+        const auto record = [this, raw, records](qint64 pid) {
             const qint64 owner = QCoreApplication::applicationPid();
             records.write({raw->info().id, m_options.runId, pid, Internal::SandboxRecords::processStartTicks(pid), owner,
                            Internal::SandboxRecords::processStartTicks(owner), raw->info().image,
                            raw->info().createdAt});
-        });
+        };
+        connect(raw, &LocalSandbox::starting, this, [record] { record(0); });
+        connect(&raw->agent(), &Internal::AgentConnection::started, this,
+                [record, raw] { record(raw->agent().processId()); });
         connect(raw, &LocalSandbox::stopped, this, [records, id] { records.remove(id); });
     }
     m_sandboxes.emplace(id, std::move(sandbox));

@@ -108,6 +108,7 @@ void LocalSandbox::setPaused(bool paused)
 
 void LocalSandbox::start(const LocalRunner::Options &options, QString *warning)
 {
+    emit starting();
     if (options.resourceLimits) {
         SandboxCgroup::Limits limits;
         limits.cpus = m_request.cpus;

@@ -73,6 +73,10 @@ public:
     bool removeSession(const QString &id);
 
 signals:
+    /// As start() begins, before anything of the sandbox is on the host: whoever records
+    /// sandboxes records it now, so that a runner killed at any later moment leaves nothing
+    /// that no record names.
+    void starting();
     void ready();
     void stopped(const QString &reason);
 

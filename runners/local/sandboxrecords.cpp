@@ -30,7 +30,9 @@ bool SandboxRecord::processRemains() const
 bool SandboxRecord::isAlive() const
 {
     const bool ownerRemains = ownerPid <= 0 || SandboxRecords::processStartTicks(ownerPid) == ownerStartTicks;
-    return ownerRemains && processRemains();
+    // Recorded before it has a process: a sandbox being made lives while its runner does.
+    const bool beingMade = pid <= 0 && ownerPid > 0;
+    return ownerRemains && (beingMade || processRemains());
 }
 
 SandboxRecords::SandboxRecords(QString stateDirectory)

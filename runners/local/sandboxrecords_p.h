@@ -16,7 +16,7 @@ struct SandboxRecord
 {
     QString id;
     QString runId;
-    qint64 pid = 0;              ///< bubblewrap's outer process
+    qint64 pid = 0;              ///< bubblewrap's outer process; 0 while it is being started
     qint64 pidStartTicks = 0;    ///< its start time, so a reused pid is not mistaken for it
     qint64 ownerPid = 0;         ///< the runner that made it (0 in records of older versions)
     qint64 ownerStartTicks = 0;
@@ -25,8 +25,9 @@ struct SandboxRecord
 
     /// True while the recorded process is still the sandbox's bubblewrap.
     bool processRemains() const;
-    /// True while the sandbox is in use: its bubblewrap is there and so is its runner. A
-    /// sandbox outlives its runner only when it cannot die with it (frozen by a pause).
+    /// True while the sandbox is in use: its bubblewrap is there (or is still being started)
+    /// and so is its runner. A sandbox outlives its runner only when it cannot die with it
+    /// (frozen by a pause).
     bool isAlive() const;
 };
 

@@ -2,6 +2,7 @@
 // (records and cgroups; its processes die with it) is found and removed by collectGarbage.
 #include "localrunner.h"
 
+#include <QCoreApplication>
 #include <QDir>
 #include <QProcess>
 #include <QScopeGuard>
@@ -20,6 +21,7 @@ class TestSandboxRecords : public QObject
 
 private slots:
     void recordsFollowTheSandbox();
+    void aSandboxIsRecordedBeforeItsGroupsAreMade();
     void aRunnerTornDownLeavesNothing();
     void garbageOfACrashedRunnerIsCollected();
     void collectingEverythingKillsLiveSandboxes();
@@ -74,6 +76,40 @@ void TestSandboxRecords::recordsFollowTheSandbox()
     removal->start();
     QVERIFY(removed.wait(30'000));
     QVERIFY(LocalRunner::recordedSandboxes(state.path()).isEmpty());
+}
+
+// `gc` finds what a killed runner left by its records alone: a runner killed at any moment of
+// a sandbox's making, before bubblewrap has started too, must leave a record naming the
+// sandbox's cgroups. And a sandbox being made by a live runner is no garbage.
+void TestSandboxRecords::aSandboxIsRecordedBeforeItsGroupsAreMade()
+{
+    QTemporaryDir state;
+    LocalRunner::Options options;
+    options.agentPath = QStringLiteral(SANDFLOW_AGENT_PATH);
+    options.stateDirectory = state.path();
+    LocalRunner runner(options);
+    std::unique_ptr<SandboxJob> create(runner.createSandbox(SandboxRequest()));
+    create->setAutoDelete(false);
+    QSignalSpy created(create.get(), &AsyncJob::finished);
+    create->start();
+    // A job may not be destroyed while it runs, also when a check below fails.
+    // (A failed test's event loop returns at once: waited for by polling.)
+    const auto awaitCreation = qScopeGuard([&] { (void)QTest::qWaitFor([&] { return create->isFinished(); }, 30'000); });
+    // Only the job's start, which the job queues: the cgroups are made and bubblewrap is
+    // forked, and nothing the event loop brings next (word that bubblewrap started) has come.
+    QCoreApplication::sendPostedEvents(create.get(), QEvent::MetaCall);
+    const QList<LocalRunner::RecordedSandbox> recorded = LocalRunner::recordedSandboxes(state.path());
+    QCOMPARE(recorded.size(), 1);
+    const QString id = recorded.first().id;
+    QVERIFY(cgroupExists(id));
+    QVERIFY(recorded.first().alive);
+    QCOMPARE(LocalRunner::collectGarbage(state.path(), false), QStringList());
+    QVERIFY(cgroupExists(id));
+
+    QVERIFY(created.wait(30'000));
+    QVERIFY(!create->error());
+    QCOMPARE(create->result().id, id);
+    QVERIFY(LocalRunner::recordedSandboxes(state.path()).value(0).pid > 0);
 }
 
 // A runner destroyed while its sandboxes live (a program that stops at once, as on a second
