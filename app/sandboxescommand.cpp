@@ -102,7 +102,8 @@ Command gcCommand()
             QString(),
             u"Remove sandboxes left behind by crashed runs"_s,
             u"Removes every local sandbox whose run has ended without removing it: its processes,\n"
-            u"its cgroups and its record. With --all, running sandboxes are removed too."_s,
+            u"its cgroups and its record; and the records of where ended runs and servers listened.\n"
+            u"With --all, running sandboxes are removed too."_s,
             {stateDirOption(), QCommandLineOption(u"all"_s, u"Also remove running sandboxes"_s)},
             0,
             0,

@@ -81,14 +81,19 @@ std::unique_ptr<ControlEndpointRegistration> ControlEndpointRegistration::publis
     return std::unique_ptr<ControlEndpointRegistration>(new ControlEndpointRegistration(path));
 }
 
-QList<ControlEndpoint> liveControlEndpoints(const QString &stateDirectory)
+namespace {
+
+struct RecordedEndpoint
 {
-    struct Found
-    {
-        ControlEndpoint endpoint;
-        qint64 startTicks = 0;
-    };
-    QList<Found> found;
+    ControlEndpoint endpoint;
+    qint64 startTicks = 0;
+};
+
+/// The endpoints recorded in `stateDirectory` whose process still runs, in no order; the
+/// files of the others are removed.
+QList<RecordedEndpoint> readLiveEndpoints(const QString &stateDirectory)
+{
+    QList<RecordedEndpoint> found;
     const QDir directory(endpointsDirectory(stateDirectory));
     for (const QFileInfo &entry : directory.entryInfoList({u"*.json"_s}, QDir::Files)) {
         QFile file(entry.filePath());
@@ -107,11 +112,25 @@ QList<ControlEndpoint> liveControlEndpoints(const QString &stateDirectory)
         }
         found.append({endpoint, startTicks});
     }
-    std::sort(found.begin(), found.end(), [](const Found &a, const Found &b) { return a.startTicks < b.startTicks; });
+    return found;
+}
+
+} // namespace
+
+QList<ControlEndpoint> liveControlEndpoints(const QString &stateDirectory)
+{
+    QList<RecordedEndpoint> found = readLiveEndpoints(stateDirectory);
+    std::sort(found.begin(), found.end(),
+              [](const RecordedEndpoint &a, const RecordedEndpoint &b) { return a.startTicks < b.startTicks; });
     QList<ControlEndpoint> endpoints;
-    for (const Found &each : found)
+    for (const RecordedEndpoint &each : std::as_const(found))
         endpoints.append(each.endpoint);
     return endpoints;
+}
+
+void removeDeadControlEndpoints(const QString &stateDirectory)
+{
+    readLiveEndpoints(stateDirectory);
 }
 
 } // namespace Sandflow

@@ -46,4 +46,8 @@ private:
 /// of processes that are gone, and files that cannot be read as endpoints, are removed.
 QList<ControlEndpoint> liveControlEndpoints(const QString &stateDirectory);
 
+/// Removes the files of endpoints whose process is gone from `stateDirectory`, as `sandflow gc`
+/// does with everything a killed run or server left.
+void removeDeadControlEndpoints(const QString &stateDirectory);
+
 } // namespace Sandflow

@@ -1,5 +1,6 @@
 #include "localrunner.h"
 
+#include "controlendpoints.h"
 #include "immediatejob_p.h"
 #include "localerrors_p.h"
 #include "localsandbox_p.h"
@@ -397,6 +398,8 @@ QStringList LocalRunner::collectGarbage(const QString &stateDirectory, bool incl
         if (!recorded.contains(name) && Internal::SandboxCgroup::removeLeftover(name))
             removed.append(name);
     }
+    // Where killed runs and servers listened: no client may look for them there again.
+    removeDeadControlEndpoints(stateDirectory);
     return removed;
 }
 

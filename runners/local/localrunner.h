@@ -77,7 +77,8 @@ public:
     static QList<RecordedSandbox> recordedSandboxes(const QString &stateDirectory);
     /// Removes every sandbox recorded in `stateDirectory` whose runner is gone, or every
     /// recorded sandbox with `includeAlive`: kills its processes, removes its cgroups and
-    /// its record. Returns the ids removed.
+    /// its record. Also removes the endpoint records of runs and servers that are gone.
+    /// Returns the ids of the sandboxes removed.
     static QStringList collectGarbage(const QString &stateDirectory, bool includeAlive);
 
     /// The default state directory: $SANDFLOW_STATE_DIR, else $XDG_STATE_HOME/sandflow,

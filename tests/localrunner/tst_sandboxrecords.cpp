@@ -1,5 +1,6 @@
 // The state directory: each live sandbox is recorded, and what a crashed runner left
 // (records and cgroups; its processes die with it) is found and removed by collectGarbage.
+#include "controlendpoints.h"
 #include "localrunner.h"
 
 #include <QCoreApplication>
@@ -27,6 +28,7 @@ private slots:
     void collectingEverythingKillsLiveSandboxes();
     void aPausedSandboxOfACrashedRunnerIsCollected();
     void emptyGroupsNoRecordNamesAreCollected();
+    void endpointsOfKilledProcessesAreCollected();
 
 private:
     static bool cgroupExists(const QString &id)
@@ -226,6 +228,32 @@ void TestSandboxRecords::emptyGroupsNoRecordNamesAreCollected()
     QVERIFY(!QFileInfo::exists(u"/sys/fs/cgroup/memory/sandflow/"_s + old));
     QVERIFY(!QFileInfo::exists(u"/sys/fs/cgroup/freezer/sandflow/"_s + old));
     QVERIFY(QFileInfo::exists(u"/sys/fs/cgroup/memory/sandflow/"_s + young));
+}
+
+// A run or server killed outright leaves the record of where it listened: `gc` (and a server
+// as it starts) removes it, and keeps those of processes that still listen.
+void TestSandboxRecords::endpointsOfKilledProcessesAreCollected()
+{
+    QTemporaryDir state;
+    QString error;
+    const std::unique_ptr<ControlEndpointRegistration> live =
+        ControlEndpointRegistration::publish(state.path(), {u"http://127.0.0.1:1"_s, {}, u"serve"_s, 0}, &error);
+    QVERIFY2(live, qPrintable(error));
+    QProcess ended;
+    ended.start(u"true"_s, QStringList());
+    QVERIFY(ended.waitForStarted(10'000));
+    const qint64 pid = ended.processId();
+    QVERIFY(ended.waitForFinished(10'000));
+    const QString dead = state.filePath(u"endpoints/%1-1.json"_s.arg(pid));
+    QFile file(dead);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(QByteArrayLiteral("{\"url\": \"http://127.0.0.1:2\", \"owner\": \"serve\", \"pid\": ")
+               + QByteArray::number(pid) + QByteArrayLiteral(", \"pidStartTicks\": 1}"));
+    file.close();
+
+    LocalRunner::collectGarbage(state.path(), false);
+    QVERIFY(!QFileInfo::exists(dead));
+    QCOMPARE(QDir(state.filePath(u"endpoints"_s)).entryList(QDir::Files).size(), 1);
 }
 
 QTEST_GUILESS_MAIN(TestSandboxRecords)
