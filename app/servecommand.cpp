@@ -107,6 +107,10 @@ int serve(const QCommandLineParser &parser, const Terminal &terminal)
     });
 
     raiseOpenFileLimit();
+    // Before the server says it listens: whoever stops it as soon as it does (a supervisor,
+    // a test) gets a server that deletes its sandboxes and its endpoint record, not one that
+    // dies of SIGTERM with them left.
+    InterruptWatcher interrupts;
     SandboxServer server(&runner, options);
     QString error;
     if (!server.start(&error)) {
@@ -138,7 +142,6 @@ int serve(const QCommandLineParser &parser, const Terminal &terminal)
                          .arg(registrationError));
 
     QEventLoop loop;
-    InterruptWatcher interrupts;
     QObject::connect(&interrupts, &InterruptWatcher::interrupted, &loop, [&](int count) {
         if (count > 1)
             return loop.quit();

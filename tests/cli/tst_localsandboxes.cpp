@@ -35,6 +35,7 @@ private slots:
     void endpointRecordIsPrivateAndNeedsItsKey();
     void recordOfAGoneProcessIsRemoved();
     void aGoneRunIsNotFound();
+    void aServerStoppedAsItListensEndsCleanly();
     void namedServerIsTheOnlyOneAsked();
 
 private:
@@ -355,6 +356,20 @@ void TestLocalSandboxes::recordOfAGoneProcessIsRemoved()
 
 // After the run, its sandbox is gone and so is the way to it: the error says where it was
 // looked for.
+// A server says where it listens only once SIGTERM is handled: one stopped as soon as it says
+// so (by a supervisor, or a test) exits as asked, and takes its endpoint record along,
+// instead of dying of the signal with its record left.
+void TestLocalSandboxes::aServerStoppedAsItListensEndsCleanly()
+{
+    const QString state = m_dir.filePath(u"state"_s);
+    for (int attempt = 0; attempt < 10; ++attempt) {
+        ServeProcess server;
+        QVERIFY2(server.start(m_program, state, u"key"_s), qPrintable(server.failure()));
+        QVERIFY2(server.stop(), qPrintable(u"attempt %1: %2"_s.arg(attempt).arg(server.failure())));
+        QCOMPARE(endpointRecords(), QStringList());
+    }
+}
+
 void TestLocalSandboxes::aGoneRunIsNotFound()
 {
     const QString workflow = oneStepWorkflow();
