@@ -43,6 +43,7 @@ private slots:
     void refusals();
     void jobAppliesLayersInOrder();
     void jobReportsRefusals();
+    void cancellingStopsBetweenEntries();
 
 private:
     std::optional<LayerUnpackError> apply(const QList<LayerWriter> &layers,
@@ -473,6 +474,29 @@ void TestLayerUnpacker::jobReportsRefusals()
     QCOMPARE(job.error()->context.value(u"entry"_s).toString(), u"dev/kmsg"_s);
     QVERIFY(job.error()->message.startsWith(u"layer sha256:0123: entry \"dev/kmsg\": refused: "_s));
     verifyNothingOutsideTheRoot();
+}
+
+void TestLayerUnpacker::cancellingStopsBetweenEntries()
+{
+    const QString path = m_dir->filePath(u"layers/0"_s);
+    QVERIFY(LayerWriter().file("a", "a").file("b", "b").write(path));
+    const std::atomic_bool cancelled = true;
+    const std::optional<LayerUnpackError> error = unpackLayers({{path, {}}}, m_root, m_stats, &cancelled);
+    QVERIFY(error);
+    QCOMPARE(error->reason, LayerUnpackError::Reason::Cancelled);
+    QCOMPARE(m_stats.entries, 0);
+    QVERIFY(QDir(m_root).isEmpty());
+
+    UnpackLayersJob job({{path, {}}}, m_root);
+    job.setAutoDelete(false);
+    QSignalSpy finished(&job, &AsyncJob::finished);
+    job.start();
+    job.cancel();
+    QVERIFY(finished.wait(30000));
+    QCOMPARE(finished.size(), 1);
+    QVERIFY(job.error());
+    QCOMPARE(job.error()->kind, JobError::Kind::Cancelled);
+    QVERIFY(QDir(m_root).isEmpty());
 }
 
 QTEST_GUILESS_MAIN(TestLayerUnpacker)
