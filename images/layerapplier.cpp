@@ -64,12 +64,28 @@ EntryFailure walkFailure(const DirectoryWalk &walk, const QString &subject = u"i
     }
 }
 
+// A name as the archive holds it, in the locale's charset where it converts, else in UTF-8.
+const char *entryName(const char *inLocale, const char *utf8)
+{
+    return inLocale ? inLocale : utf8;
+}
+
+const char *hardLinkTarget(archive_entry *entry)
+{
+    return entryName(archive_entry_hardlink(entry), archive_entry_hardlink_utf8(entry));
+}
+
 timespec entryMtime(archive_entry *entry)
 {
     return {archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)};
 }
 
 } // namespace
+
+const char *entryPathname(archive_entry *entry)
+{
+    return entryName(archive_entry_pathname(entry), archive_entry_pathname_utf8(entry));
+}
 
 LayerApplier::LayerApplier(int root)
     : m_root(root)
@@ -79,7 +95,7 @@ LayerApplier::LayerApplier(int root)
 
 std::optional<EntryFailure> LayerApplier::apply(archive *archive, archive_entry *entry, qint64 &bytes)
 {
-    const char *rawName = archive_entry_pathname(entry);
+    const char *rawName = entryPathname(entry);
     if (!rawName || !*rawName)
         return refused(u"it has no name"_s);
     const QByteArray name(rawName);
@@ -96,7 +112,7 @@ std::optional<EntryFailure> LayerApplier::apply(archive *archive, archive_entry 
     const mode_t type = archive_entry_filetype(entry);
     if (components->isEmpty()) {
         // The root itself: a layer may set its mode, owner and time, never replace it.
-        if (type != AE_IFDIR || archive_entry_hardlink(entry))
+        if (type != AE_IFDIR || hardLinkTarget(entry))
             return refused(u"it would replace the root with something else than a directory"_s);
         return makeDirectory(entry, {});
     }
@@ -114,7 +130,7 @@ std::optional<EntryFailure> LayerApplier::apply(archive *archive, archive_entry 
         return applyWhiteout(hidden);
     }
 
-    if (!archive_entry_hardlink(entry)) {
+    if (!hardLinkTarget(entry)) {
         switch (type) {
         case AE_IFCHR: return refused(u"it is a character device, and layers may hold no device nodes"_s);
         case AE_IFBLK: return refused(u"it is a block device, and layers may hold no device nodes"_s);
@@ -125,13 +141,13 @@ std::optional<EntryFailure> LayerApplier::apply(archive *archive, archive_entry 
     }
 
     markWritten(*components);
-    if (type == AE_IFDIR && !archive_entry_hardlink(entry))
+    if (type == AE_IFDIR && !hardLinkTarget(entry))
         return makeDirectory(entry, *components);
     UniqueFd parent;
     if (auto failure = openParent(*components, parent))
         return failure;
     const QByteArray path = components->join('/');
-    if (archive_entry_hardlink(entry))
+    if (hardLinkTarget(entry))
         return makeHardLink(entry, parent.get(), base, path);
     switch (type) {
     case AE_IFLNK: return makeSymlink(entry, parent.get(), base, path);
@@ -258,7 +274,7 @@ std::optional<EntryFailure> LayerApplier::makeDirectory(archive_entry *entry, co
 std::optional<EntryFailure> LayerApplier::makeSymlink(archive_entry *entry, int parent, const QByteArray &name,
                                                       const QByteArray &path)
 {
-    const char *target = archive_entry_symlink(entry);
+    const char *target = entryName(archive_entry_symlink(entry), archive_entry_symlink_utf8(entry));
     if (!target || !*target)
         return refused(u"it is a symbolic link to nothing"_s);
     if (auto failure = clearPlace(parent, name, path, false))
@@ -292,7 +308,7 @@ std::optional<EntryFailure> LayerApplier::makeFifo(archive_entry *entry, int par
 std::optional<EntryFailure> LayerApplier::makeHardLink(archive_entry *entry, int parent, const QByteArray &name,
                                                        const QByteArray &path)
 {
-    const QByteArray targetName(archive_entry_hardlink(entry));
+    const QByteArray targetName(hardLinkTarget(entry));
     const std::optional<QByteArrayList> target = splitEntryName(targetName);
     if (!target)
         return refused(u"its link target %1 climbs out of the root with \"..\""_s.arg(quoted(targetName)));

@@ -24,6 +24,10 @@ struct EntryFailure
     QByteArray entry;   ///< set when another entry than the current one is concerned
 };
 
+/// The entry's name as the archive holds it: a pax header's UTF-8 name is not converted to the
+/// locale's charset (which fails in the C locale), other headers' bytes are taken as they are.
+const char *entryPathname(archive_entry *entry);
+
 class LayerApplier
 {
 public:

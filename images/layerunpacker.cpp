@@ -83,7 +83,7 @@ std::optional<LayerUnpackError> unpackLayer(const ImageLayer &layer, int rootFd,
             return layerError(layer, Reason::Unreadable, {}, u"not a readable tar archive %1: %2"_s
                               .arg(where, QString::fromUtf8(archive_error_string(reader.get()))));
         }
-        const char *name = archive_entry_pathname(entry);
+        const char *name = entryPathname(entry);
         previous = QByteArray(name ? name : "");
         if (auto failure = applier.apply(reader.get(), entry, stats.bytes))
             return layerError(layer, failure->reason, previous, failure->text);

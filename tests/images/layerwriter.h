@@ -85,16 +85,17 @@ public:
             return false;
         for (const Entry &entry : m_entries) {
             const std::unique_ptr<archive_entry, void (*)(archive_entry *)> header(archive_entry_new(), archive_entry_free);
-            archive_entry_set_pathname(header.get(), entry.name.constData());
+            // As UTF-8, which pax headers hold, whatever the test's locale.
+            archive_entry_update_pathname_utf8(header.get(), entry.name.constData());
             archive_entry_set_filetype(header.get(), entry.type);
             archive_entry_set_perm(header.get(), entry.mode);
             archive_entry_set_uid(header.get(), entry.uid);
             archive_entry_set_gid(header.get(), entry.gid);
             archive_entry_set_mtime(header.get(), entry.mtime, 0);
             if (!entry.symlink.isEmpty())
-                archive_entry_set_symlink(header.get(), entry.symlink.constData());
+                archive_entry_update_symlink_utf8(header.get(), entry.symlink.constData());
             if (!entry.hardLink.isEmpty())
-                archive_entry_set_hardlink(header.get(), entry.hardLink.constData());
+                archive_entry_update_hardlink_utf8(header.get(), entry.hardLink.constData());
             if (entry.type == AE_IFCHR || entry.type == AE_IFBLK)
                 archive_entry_set_rdev(header.get(), makedev(1, 3));
             archive_entry_set_size(header.get(), entry.content.size());

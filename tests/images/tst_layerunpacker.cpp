@@ -35,6 +35,7 @@ private slots:
     void laterLayersReplaceDirectoriesAndFiles();
     void absoluteNamesStayBelowTheRoot();
     void fifosAreMade();
+    void namesAreBytes();
     void compressedLayers_data();
     void compressedLayers();
     void unreadableBlobs_data();
@@ -300,6 +301,22 @@ void TestLayerUnpacker::fifosAreMade()
     layer.add({"run/initctl", AE_IFIFO, 0600, {}, {}, {}});
     QVERIFY(!apply({layer}));
     QCOMPARE(statusOf(u"run/initctl"_s).st_mode, mode_t(S_IFIFO | 0600));
+}
+
+// Pax headers hold names in UTF-8: they are used whatever the locale, never refused.
+void TestLayerUnpacker::namesAreBytes()
+{
+    LayerWriter layer;
+    layer.file("caf\xc3\xa9/\xe2\x98\x83", "snow").symlink("\xc3\xa9t\xc3\xa9", "caf\xc3\xa9").hardLink("h", "caf\xc3\xa9/\xe2\x98\x83");
+    const auto error = apply({layer});
+    QVERIFY2(!error, qPrintable(error ? error->message : QString()));
+    QFile file(QFile::decodeName(QFile::encodeName(m_root) + "/caf\xc3\xa9/\xe2\x98\x83"));
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    QCOMPARE(file.readAll(), QByteArray("snow"));
+    struct stat status;
+    QCOMPARE(::lstat(QFile::encodeName(m_root) + "/\xc3\xa9t\xc3\xa9", &status), 0);
+    QVERIFY(S_ISLNK(status.st_mode));
+    QCOMPARE(statusOf(u"h"_s).st_nlink, nlink_t(2));
 }
 
 void TestLayerUnpacker::compressedLayers_data()
