@@ -134,7 +134,9 @@ SandboxPage selectSandboxes(QList<SandboxInfo> sandboxes, const SandboxFilter &f
     page.page = std::max(filter.page, 1);
     page.pageSize = std::max(filter.pageSize, 1);
     page.totalItems = int(sandboxes.size());
-    page.totalPages = (page.totalItems + page.pageSize - 1) / page.pageSize;
+    // Rounded up without adding pageSize - 1 first, which overflows for a page size
+    // meant as "everything" (INT_MAX).
+    page.totalPages = page.totalItems / page.pageSize + (page.totalItems % page.pageSize != 0 ? 1 : 0);
     page.hasNextPage = page.page < page.totalPages;
     const qsizetype first = qsizetype(page.page - 1) * page.pageSize;
     if (first < sandboxes.size())
