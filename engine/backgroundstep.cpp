@@ -56,9 +56,14 @@ void BackgroundStep::poll()
             }
             if (m_stopping) {
                 // Still running when the job is over: stopped, and that is not a failure.
-                m_runner->interruptCommand(m_sandboxId, m_commandId)->start();
-                m_lines.flush();
-                emit ended(std::nullopt);
+                // Ended once the interrupt is answered, not when it is sent: what follows
+                // (the sandbox's deletion, the program's exit) would cut it off midway.
+                auto *interrupt = m_runner->interruptCommand(m_sandboxId, m_commandId);
+                connect(interrupt, &AsyncJob::finished, this, [this] {
+                    m_lines.flush();
+                    emit ended(std::nullopt);
+                });
+                interrupt->start();
             }
         });
         status->start();
