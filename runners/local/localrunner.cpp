@@ -186,11 +186,11 @@ SandboxJob *LocalRunner::createSandbox(const SandboxRequest &request)
     if (records.isEnabled()) {
         // Recorded twice: before its cgroups and bubblewrap exist, with no process yet, so
         // that `gc` finds whatever a runner killed while making it left; then with bubblewrap's.
-        const auto record = [this, raw, records](qint64 pid) {
-            const qint64 owner = QCoreApplication::applicationPid();
+        const qint64 owner = QCoreApplication::applicationPid();
+        const qint64 ownerStartTicks = Internal::SandboxRecords::processStartTicks(owner);
+        const auto record = [this, raw, records, owner, ownerStartTicks](qint64 pid) {
             records.write({raw->info().id, m_options.runId, pid, Internal::SandboxRecords::processStartTicks(pid), owner,
-                           Internal::SandboxRecords::processStartTicks(owner), raw->info().image,
-                           raw->info().createdAt});
+                           ownerStartTicks, raw->info().image, raw->info().createdAt});
         };
         connect(raw, &LocalSandbox::starting, this, [record] { record(0); });
         connect(&raw->agent(), &Internal::AgentConnection::started, this,
@@ -239,13 +239,12 @@ void LocalRunner::mapIds(Internal::SandboxLayout *layout)
     for (Internal::BindMount &mount : layout->mounts) {
         int error = 0;
         mount.idmapped = Internal::idmappedClone(mount.source.get(), namespaces.sandboxFd(), &error);
-        mount.sourcePath = QFile::encodeName(QFile::symLinkTarget(u"/proc/self/fd/%1"_s.arg(mount.source.get())));
         // Bound as it is, the volume's files belong to nobody the sandbox knows: it reads
         // what others may read and writes nothing.
         if (!mount.idmapped.isValid())
             warnOnce(u"volume at %1: the kernel cannot mount %2 id-mapped (%3), so the sandbox sees its files as "
                      u"nobody's and can write only what anyone may"_s
-                         .arg(mount.target, QFile::decodeName(mount.sourcePath),
+                         .arg(mount.target, Internal::pathOfDescriptor(mount.source.get()),
                               QString::fromLocal8Bit(strerror(error))));
     }
 }

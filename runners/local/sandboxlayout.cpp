@@ -134,6 +134,11 @@ std::vector<int> SandboxLayout::inheritedDescriptors() const
     return descriptors;
 }
 
+QString pathOfDescriptor(int fd)
+{
+    return QFile::symLinkTarget(u"/proc/self/fd/%1"_s.arg(fd));
+}
+
 std::vector<IdmappedAttachment> SandboxLayout::idmappedAttachments() const
 {
     std::vector<IdmappedAttachment> attachments;
@@ -141,7 +146,8 @@ std::vector<IdmappedAttachment> SandboxLayout::idmappedAttachments() const
         attachments.push_back({QFile::encodeName(rootfs), rootfsSource.get(), rootfsIdmapped.get()});
     for (const BindMount &mount : mounts) {
         if (mount.idmapped.isValid())
-            attachments.push_back({mount.sourcePath, mount.source.get(), mount.idmapped.get()});
+            attachments.push_back({QFile::encodeName(pathOfDescriptor(mount.source.get())), mount.source.get(),
+                                   mount.idmapped.get()});
     }
     return attachments;
 }

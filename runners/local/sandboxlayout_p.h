@@ -26,7 +26,6 @@ struct BindMount
     /// ids to theirs (sandboxidmap_p.h), attached before bubblewrap starts and bound in place
     /// of `source`. Invalid otherwise.
     UniqueFd idmapped;
-    QByteArray sourcePath;      ///< the source's path on the host, to attach the clone over
 };
 
 struct SandboxLayout
@@ -64,6 +63,9 @@ struct SandboxLayout
     /// The id-mapped clones the child attaches before bubblewrap starts; taken before the fork.
     std::vector<IdmappedAttachment> idmappedAttachments() const;
 };
+
+/// The host path the kernel gives open descriptor `fd`.
+QString pathOfDescriptor(int fd);
 
 /// The program to start (bwrap) and its arguments. The agent is the sandbox's pid 1; its
 /// stdin and stdout are the control pipes.

@@ -2,7 +2,6 @@
 
 #include "sandboxidmap_p.h"
 
-#include <QFile>
 
 #include <fcntl.h>
 #include <grp.h>
@@ -86,6 +85,7 @@ bool writeFile(const char *path, const char *text)
     return written;
 }
 
+/// Writes `map` as both id maps of `pid`'s namespace: from a forked child, or the runner.
 bool writeMaps(pid_t pid, const char *map)
 {
     char path[64];
@@ -152,16 +152,6 @@ pid_t makeSandboxNamespace(int release)
     _exit(0);
 }
 
-bool writeMapsFromRunner(pid_t pid, const QByteArray &map)
-{
-    for (const char *file : {"uid_map", "gid_map"}) {
-        QFile out(u"/proc/%1/%2"_s.arg(pid).arg(QLatin1StringView(file)));
-        if (!out.open(QIODevice::WriteOnly | QIODevice::Unbuffered) || out.write(map) != map.size())
-            return false;
-    }
-    return true;
-}
-
 UniqueFd openNamespace(pid_t pid)
 {
     const QByteArray path = "/proc/" + QByteArray::number(pid) + "/ns/user";
@@ -203,7 +193,7 @@ bool makeRange(UniqueFd *setup, UniqueFd *sandbox, QString *error)
     bool made = false;
     if (!readFully(report.read.get(), &status, 1) || status != 'y') {
         *error = u"cannot make a user namespace owned by the sandboxes' root"_s;
-    } else if (!writeMapsFromRunner(child, setupMap)) {
+    } else if (!writeMaps(child, setupMap.constData())) {
         *error = describeErrno(u"cannot write the setup namespace's id maps"_s);
     } else {
         writeFully(release.write.get(), "y", 1);
@@ -252,7 +242,7 @@ UniqueFd makeIdentity(QString *error)
     UniqueFd opened;
     if (!readFully(report.read.get(), &status, 1) || status != 'y')
         *error = u"user namespaces are not available"_s;
-    else if (!writeMapsFromRunner(child, "0 0 " + QByteArray::number(Count) + '\n'))
+    else if (!writeMaps(child, ("0 0 " + QByteArray::number(Count) + '\n').constData()))
         *error = describeErrno(u"cannot write the user namespace's id maps"_s);
     else if (opened = openNamespace(child); !opened.isValid())
         *error = describeErrno(u"cannot open the user namespace"_s);

@@ -204,7 +204,7 @@ std::optional<JobError> resolveVolumes(const QList<SandboxVolume> &volumes, cons
         }
         if (error)
             return error;
-        mounts->push_back({std::move(source), target, volume.readOnly, {}, {}});
+        mounts->push_back({std::move(source), target, volume.readOnly, {}});
     }
     return std::nullopt;
 }

@@ -23,7 +23,7 @@ namespace {
 // A mount of the host's `path`, opened as the runner opens volume sources.
 BindMount bindMount(const QString &path, const QString &target, bool readOnly)
 {
-    return {UniqueFd(::open(QFile::encodeName(path).constData(), O_PATH | O_CLOEXEC)), target, readOnly, {}, {}};
+    return {UniqueFd(::open(QFile::encodeName(path).constData(), O_PATH | O_CLOEXEC)), target, readOnly, {}};
 }
 
 struct Result
