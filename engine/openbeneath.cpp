@@ -14,8 +14,6 @@ namespace Sandflow::Internal {
 
 using namespace Qt::StringLiterals;
 
-namespace {
-
 // Close-on-exec, so that only a program started to use it (inheritAcrossExec) gets it.
 // Through syscall(): glibc 2.36 has no wrapper for openat2.
 int openComponent(int parent, const QByteArray &name, bool mustBeDirectory)
@@ -25,6 +23,8 @@ int openComponent(int parent, const QByteArray &name, bool mustBeDirectory)
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
     return int(::syscall(SYS_openat2, parent, name.constData(), &how, sizeof how));
 }
+
+namespace {
 
 // One component below `parent`, made as a directory when it is missing. Someone else may
 // make it (or a link) between the two calls: then it is opened, or refused, as it is.

@@ -27,6 +27,10 @@ struct OpenedPath
 /// `directory` itself.
 OpenedPath openBeneath(int directory, const QString &path);
 
+/// One name `name` (no `/`) below `parent`, opened O_PATH and close-on-exec, following no
+/// link of any kind and never leaving `parent`: a descriptor, or -1 with errno set.
+int openComponent(int parent, const QByteArray &name, bool mustBeDirectory);
+
 /// The host's `/`, where the operator's own paths (allowed host paths, the state
 /// directory) are walked from.
 UniqueFd openHostRoot();

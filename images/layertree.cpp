@@ -1,28 +1,15 @@
 #include "layertree_p.h"
 
+#include "openbeneath_p.h"
+
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 
 namespace Sandflow::Internal {
-
-namespace {
-
-// Through syscall(): glibc 2.36 has no wrapper for openat2.
-int openDirectoryComponent(int parent, const QByteArray &name)
-{
-    open_how how = {};
-    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    return int(::syscall(SYS_openat2, parent, name.constData(), &how, sizeof how));
-}
-
-} // namespace
 
 std::optional<QByteArrayList> splitEntryName(const QByteArray &name)
 {
@@ -43,11 +30,11 @@ DirectoryWalk openDirectoryBeneath(int root, const QByteArrayList &components, Q
         return {UniqueFd(), errno, {}};
     for (qsizetype i = 0; i < components.size(); ++i) {
         const QByteArray &name = components.at(i);
-        int fd = openDirectoryComponent(current.get(), name);
+        int fd = openComponent(current.get(), name, true);
         if (fd < 0 && errno == ENOENT && made) {
             if (::mkdirat(current.get(), name.constData(), 0700) == 0)
                 made->append(components.first(i + 1));
-            fd = openDirectoryComponent(current.get(), name);
+            fd = openComponent(current.get(), name, true);
         }
         if (fd < 0)
             return {UniqueFd(), errno, components.first(i + 1).join('/')};
