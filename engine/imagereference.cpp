@@ -38,6 +38,15 @@ const QRegularExpression &digestPattern()
 }
 
 constexpr qsizetype MaxNameLength = 255;
+
+bool isValidTag(const QString &tag, QString *error)
+{
+    if (tagPattern().match(tag).hasMatch())
+        return true;
+    *error = u"`%1` is not a valid tag: letters, digits, `_`, `.` and `-`, at most 128, not starting with "
+             u"`.` or `-`"_s.arg(tag);
+    return false;
+}
 constexpr char DockerHub[] = "docker.io";
 
 /// `PATH[:TAG]` of a transport, the tag after the last colon past the last slash.
@@ -65,11 +74,8 @@ std::optional<ImageReference> parseTransport(ImageReference::Source source, cons
         *error = u"`%1:` needs a path after it"_s.arg(transport);
         return std::nullopt;
     }
-    if (!reference.tag.isEmpty() && !tagPattern().match(reference.tag).hasMatch()) {
-        *error = u"`%1` is not a valid tag: letters, digits, `_`, `.` and `-`, at most 128, not starting with "
-                 u"`.` or `-`"_s.arg(reference.tag);
+    if (!reference.tag.isEmpty() && !isValidTag(reference.tag, error))
         return std::nullopt;
-    }
     return reference;
 }
 
@@ -98,11 +104,8 @@ std::optional<ImageReference> ImageReference::parse(const QString &text, QString
     if (const qsizetype colon = name.lastIndexOf(u':'); colon > name.lastIndexOf(u'/')) {
         reference.tag = name.mid(colon + 1);
         name.truncate(colon);
-        if (!tagPattern().match(reference.tag).hasMatch()) {
-            *error = u"`%1` is not a valid tag: letters, digits, `_`, `.` and `-`, at most 128, not starting with "
-                     u"`.` or `-`"_s.arg(reference.tag);
+        if (!isValidTag(reference.tag, error))
             return std::nullopt;
-        }
     }
     // The first component names a registry when it looks like a host: it has a dot or a port,
     // is `localhost`, or has capitals (which repositories may not).

@@ -171,12 +171,12 @@ SandboxSpec WorkflowReader::readSandbox(const YAML::Node &node, const QString &w
     if (!map.isValid())
         return spec;
     spec.image = text(map.value(u"image"_s), u"`image`"_s);
-    if (spec.image.isSet && spec.image.source().trimmed().isEmpty()) {
-        m_source.error(map.keyPosition(u"image"_s), u"`image` must not be empty"_s);
-    } else if (spec.image.isSet && spec.image.isLiteral()) {
-        // One with expressions is checked when it is known, by whoever pulls it.
+    if (spec.image.isSet) {
         QString problem;
-        if (!ImageReference::parse(spec.image.source(), &problem))
+        if (spec.image.source().trimmed().isEmpty())
+            m_source.error(map.keyPosition(u"image"_s), u"`image` must not be empty"_s);
+        // One with expressions is checked when it is known, by whoever pulls it.
+        else if (spec.image.isLiteral() && !ImageReference::parse(spec.image.source(), &problem))
             m_source.error(spec.image.pos, u"`image`: %1"_s.arg(problem));
     }
     spec.rootfs = text(map.value(u"rootfs"_s), u"`rootfs`"_s);

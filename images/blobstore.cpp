@@ -81,10 +81,10 @@ BlobStore::Writer::Writer(QString finalPath, QString temporaryPath, UniqueFd fd,
 {
 }
 
+// After commit() there is nothing left to discard.
 BlobStore::Writer::~Writer()
 {
-    if (!m_committed)
-        discard();
+    discard();
 }
 
 void BlobStore::Writer::discard()
@@ -149,7 +149,6 @@ bool BlobStore::Writer::commit(QString *error)
     }
     m_fd = UniqueFd();
     m_temporaryPath.clear();
-    m_committed = true;
     return true;
 }
 

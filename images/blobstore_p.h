@@ -14,7 +14,6 @@
 #include <QString>
 
 #include <memory>
-#include <optional>
 
 namespace Sandflow::Internal {
 
@@ -66,7 +65,6 @@ private:
     qint64 m_expectedSize = 0;
     qint64 m_written = 0;
     QCryptographicHash m_hash{QCryptographicHash::Sha256};
-    bool m_committed = false;
 };
 
 } // namespace Sandflow::Internal

@@ -4,9 +4,7 @@
 #include <archive_entry.h>
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,7 +29,7 @@ constexpr qsizetype maxNameLength = 4096;
 
 QString quoted(const QByteArray &path)
 {
-    return u'"' + QString::fromUtf8(path) + u'"';
+    return u'"' + printable(path) + u'"';
 }
 
 EntryFailure refused(const QString &text)

@@ -11,6 +11,8 @@
 
 namespace Sandflow::Internal {
 
+using namespace Qt::StringLiterals;
+
 std::optional<QByteArrayList> splitEntryName(const QByteArray &name)
 {
     QByteArrayList components;
@@ -41,6 +43,18 @@ DirectoryWalk openDirectoryBeneath(int root, const QByteArrayList &components, Q
         current = UniqueFd(fd);
     }
     return {std::move(current), 0, {}};
+}
+
+QString printable(const QByteArray &name)
+{
+    QString text;
+    for (const QChar character : QString::fromUtf8(name)) {
+        if (character.unicode() < 0x20 || character.unicode() == 0x7f)
+            text += u"\\x%1"_s.arg(uint(character.unicode()), 2, 16, QChar(u'0'));
+        else
+            text += character;
+    }
+    return text;
 }
 
 std::optional<QByteArrayList> listDirectory(int directory)

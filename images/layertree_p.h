@@ -32,6 +32,10 @@ struct DirectoryWalk
 DirectoryWalk openDirectoryBeneath(int root, const QByteArrayList &components,
                                    QList<QByteArrayList> *made = nullptr);
 
+/// `name` as text for a message, with control characters written as \xNN: a layer's names
+/// must not be able to rewrite the terminal that shows the message.
+QString printable(const QByteArray &name);
+
 /// The names in the directory open as `directory`, without `.` and `..`; errno set on failure.
 std::optional<QByteArrayList> listDirectory(int directory);
 

@@ -21,20 +21,8 @@ using Reason = LayerUnpackError::Reason;
 
 namespace {
 
-// Entry names come from the layer: control characters are shown escaped, so that a name
+// Entry names come from the layer: they are shown through printable(), so that a name
 // cannot rewrite the terminal that shows the message.
-QString printable(const QByteArray &name)
-{
-    QString text;
-    for (const QChar character : QString::fromUtf8(name)) {
-        if (character.unicode() < 0x20 || character.unicode() == 0x7f)
-            text += u"\\x%1"_s.arg(uint(character.unicode()), 2, 16, QChar(u'0'));
-        else
-            text += character;
-    }
-    return text;
-}
-
 LayerUnpackError layerError(const ImageLayer &layer, Reason reason, const QByteArray &entry, const QString &text)
 {
     QString message = u"layer %1: "_s.arg(layer.displayName());

@@ -127,6 +127,7 @@ void TestBlobStore::refusesDigestsThatAreNotNames()
     QString error;
     for (const QString &digest : {u"sha256:../../../etc/passwd"_s, u"sha256:"_s + QString(64, u'A'), u"md5:abc"_s,
                                   QString()}) {
+        error.clear();
         QVERIFY2(!m_store->write(digest, 1, &error), qPrintable(digest));
         QVERIFY2(error.contains(u"is not a sha256 digest"_s), qPrintable(error));
         QVERIFY(!m_store->hasBlob(digest));

@@ -72,6 +72,7 @@ void TestRegistryAuth::buildsTheTokenUrl()
              u"repository:team/tool:pull,push"_s);
 
     for (const QString &realm : {u"file:///etc/passwd"_s, u"ftp://a/b"_s, u"not a url"_s, QString()}) {
+        error.clear();
         challenge.params.insert(u"realm"_s, realm);
         QVERIFY2(!tokenUrl(challenge, u"team/tool"_s, &error).isValid(), qPrintable(realm));
         QVERIFY2(error.contains(u"is not an http(s) URL"_s), qPrintable(error));
