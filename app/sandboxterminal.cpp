@@ -1,4 +1,4 @@
-// `sandflow sandbox exec -t/-i`, and exec with piped input: the command runs over execd's
+// `sandflow sandbox exec -t/-i`: the command runs over execd's
 // PTY route, with a terminal of this window's size (-t) or with pipes, and what comes in
 // here goes to it. The local terminal is put in raw mode for -t, so that every key
 // (Ctrl-C too) reaches the sandbox, and is restored however the command ends.

@@ -12,6 +12,9 @@
 #include <QUrl>
 #include <QWebSocket>
 
+#include <algorithm>
+#include <climits>
+
 using namespace Qt::StringLiterals;
 
 namespace Sandflow {
@@ -161,10 +164,11 @@ void SandboxServer::webSocketAccepted(QWebSocket *socket, const HttpRequest &req
     attachment.since = leadingNumber(request.query.queryItemValue(u"since"_s));
     // Sandflow's own: the terminal starts at the client's size, so that a command that asks
     // at once does not read upstream's 80x24 before the first resize comes.
-    const qint64 columns = leadingNumber(request.query.queryItemValue(u"cols"_s));
-    const qint64 rows = leadingNumber(request.query.queryItemValue(u"rows"_s));
-    if (columns > 0 && rows > 0 && columns <= 10000 && rows <= 10000)
-        attachment.window = QSize(int(columns), int(rows));
+    // PtySession::start() takes it only when isTerminalSize(); an int holds any it takes.
+    const auto dimension = [&request](const QString &name) {
+        return int(std::clamp<qint64>(leadingNumber(request.query.queryItemValue(name)), 0, INT_MAX));
+    };
+    attachment.window = QSize(dimension(u"cols"_s), dimension(u"rows"_s));
     session->attach(socket, attachment);
 }
 
