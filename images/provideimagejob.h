@@ -1,0 +1,83 @@
+// What a sandbox of an image needs before it starts: the image in the store (pulled from its
+// registry, or copied from an OCI layout or a `docker save` archive), its layers unpacked
+// into the root its sandboxes share, and its config. As a job, because pulling waits on the
+// network and unpacking is CPU-bound work for QtConcurrent's pool: neither on the event loop.
+#pragma once
+
+#include "imagemanifest_p.h"
+#include "imagereference.h"
+#include "imagestore.h"
+#include "runner.h"
+
+#include <QFutureWatcher>
+
+#include <memory>
+
+namespace Sandflow {
+
+/// When a registry's image is fetched: `missing` from the store, `always` (to see a tag's
+/// latest), `never` (offline: the store has it or the sandbox fails).
+enum class PullPolicy { Missing, Always, Never };
+
+/// The policy `text` names ("missing", "always", "never"), or std::nullopt.
+std::optional<PullPolicy> pullPolicyFromString(const QString &text);
+
+/// How a runner gets its images.
+struct ImageSettings
+{
+    QString storeDirectory;   ///< ImageStore::directoryIn(the state directory)
+    PullPolicy pull = PullPolicy::Missing;
+};
+
+/// An image ready for a sandbox. The root stays (prune leaves it) while `hold` lives: a
+/// sandbox keeps it until it is gone.
+struct ProvidedImage
+{
+    StoredImage image;
+    Internal::ImageConfig config;
+    QString root;
+    std::shared_ptr<Internal::UniqueFd> hold;
+};
+
+/// Provides `reference`'s image. Errors (all Infra, so that retries apply, but a malformed
+/// layer's, which is Invalid), each naming the image and the reason:
+/// - `IMAGE_NOT_PRESENT`: the pull policy is `never` and the store lacks it
+/// - `IMAGE_IMPORT_FAILED`: an OCI layout or archive that cannot be read, or breaks a rule
+/// - the pull's errors (pullimagejob.h), the unpacker's (unpacklayersjob.h)
+/// - `IMAGE_STORE_FAILED`: the store cannot be written
+class ProvideImageJob final : public ResultJob<ProvidedImage>
+{
+    Q_OBJECT
+
+public:
+    ProvideImageJob(ImageReference reference, ImageSettings settings, QObject *parent = nullptr);
+
+signals:
+    /// While pulling: bytes and layers fetched so far, of how many.
+    void progress(qint64 bytesDone, qint64 bytesTotal, int layersDone, int layersTotal);
+
+protected:
+    void doStart() override;
+    void doCancel() override;
+
+private:
+    struct Outcome
+    {
+        std::optional<ProvidedImage> image;
+        std::optional<StoredImage> stored;   ///< of an import
+        JobError error;
+    };
+
+    void import();
+    void prepare(const StoredImage &image);
+    void onWorkerDone();
+    JobError failure(const QString &code, const QString &message, JobError::Kind kind = JobError::Kind::Infra) const;
+
+    ImageReference m_reference;
+    ImageSettings m_settings;
+    ImageStore m_store;
+    std::shared_ptr<std::atomic_bool> m_cancelled = std::make_shared<std::atomic_bool>(false);
+    QFutureWatcher<Outcome> m_watcher;
+};
+
+} // namespace Sandflow
