@@ -1,6 +1,7 @@
 #include "command.h"
 
 #include "diagnostics.h"
+#include "localrunner.h"
 
 #include <QCoreApplication>
 
@@ -99,9 +100,22 @@ const QList<Command> &commands()
     return all;
 }
 
+QCommandLineOption stateDirOption()
+{
+    return QCommandLineOption(u"state-dir"_s, u"Where sandboxes and images are kept (default: %1)"_s
+                                                  .arg(u"$SANDFLOW_STATE_DIR, else $XDG_STATE_HOME/sandflow, else "
+                                                       u"~/.local/state/sandflow"_s),
+                              u"DIR"_s);
+}
+
+QString stateDirectory(const QCommandLineParser &parser)
+{
+    return parser.isSet(u"state-dir"_s) ? parser.value(u"state-dir"_s) : LocalRunner::defaultStateDirectory();
+}
+
 const QList<CommandGroup> &commandGroups()
 {
-    static const QList<CommandGroup> all = {sandboxGroup()};
+    static const QList<CommandGroup> all = {sandboxGroup(), imagesGroup()};
     return all;
 }
 

@@ -66,6 +66,11 @@ QCommandLineOption limitOption();
 /// The --limit given (0 without one); nothing, after saying so, when it is not a count.
 std::optional<qsizetype> limitValue(const QCommandLineParser &parser, const QString &where, const Terminal &terminal);
 
+/// --state-dir DIR, for the commands that read the local runner's state directory.
+QCommandLineOption stateDirOption();
+/// The --state-dir given, else the default one.
+QString stateDirectory(const QCommandLineParser &parser);
+
 const QList<Command> &commands();
 const QList<CommandGroup> &commandGroups();
 Command validateCommand();
@@ -75,6 +80,7 @@ Command lsCommand();
 Command gcCommand();
 Command serveCommand();
 CommandGroup sandboxGroup();
+CommandGroup imagesGroup();
 
 /// Runs the CLI with `arguments` (without the program name); returns the exit status.
 int runCli(const QStringList &arguments);

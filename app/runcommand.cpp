@@ -1,6 +1,7 @@
 // `sandflow run FILE`: runs a workflow on the local runner or an OpenSandbox server and
 // reports it as it goes.
 #include "command.h"
+#include "imageoptions.h"
 #include "interruptwatcher.h"
 #include "localcontrol.h"
 #include "localrunner.h"
@@ -104,6 +105,11 @@ std::unique_ptr<Runner> makeRunner(const QCommandLineParser &parser, const Workf
         return u"allow it with `sandflow run --allow-host-path %1` (the workflow's directory is allowed "
                u"without it)"_s.arg(shellWord(path));
     };
+    QString error;
+    if (!applyImageOptions(parser, &runnerOptions, &error)) {
+        terminal.err(u"sandflow run: %1\n"_s.arg(error));
+        return nullptr;
+    }
     return std::make_unique<LocalRunner>(runnerOptions);
 }
 
@@ -303,7 +309,7 @@ Command runCommand()
             u"Runs every job of the workflow, each job instance in its own sandbox, in parallel as\n"
             u"`needs` allows. Logs and reports go to the run directory. Ctrl-C cancels the running\n"
             u"steps, runs the clean-up steps and deletes the sandboxes; a second Ctrl-C stops at once."_s,
-            {varOption(),
+            QList<QCommandLineOption>{varOption(),
              QCommandLineOption(u"max-sandboxes"_s, u"Live sandboxes at most (default: from cores and memory)"_s,
                                 u"N"_s),
              QCommandLineOption(u"keep"_s, u"Keep the sandboxes after the run, until Ctrl-C"_s),
@@ -324,7 +330,8 @@ Command runCommand()
              QCommandLineOption(u"api-key"_s,
                                 u"Its API key (default: the workflow's server.apiKey, else $OPEN_SANDBOX_API_KEY)"_s,
                                 u"KEY"_s),
-             QCommandLineOption(u"server-proxy"_s, u"Reach the sandboxes through the server's proxy route"_s)},
+             QCommandLineOption(u"server-proxy"_s, u"Reach the sandboxes through the server's proxy route"_s)}
+                + imageOptions(),
             1,
             1,
             run,

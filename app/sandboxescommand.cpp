@@ -13,19 +13,6 @@ namespace Sandflow::Cli {
 
 using namespace Qt::StringLiterals;
 
-static QCommandLineOption stateDirOption()
-{
-    return QCommandLineOption(u"state-dir"_s, u"Where sandboxes are recorded (default: %1)"_s
-                                                  .arg(u"$SANDFLOW_STATE_DIR, else $XDG_STATE_HOME/sandflow, else "
-                                                       u"~/.local/state/sandflow"_s),
-                              u"DIR"_s);
-}
-
-static QString stateDirectory(const QCommandLineParser &parser)
-{
-    return parser.isSet(u"state-dir"_s) ? parser.value(u"state-dir"_s) : LocalRunner::defaultStateDirectory();
-}
-
 static int list(const QCommandLineParser &parser, const Terminal &terminal)
 {
     const std::optional<qsizetype> limit = limitValue(parser, u"sandflow ls"_s, terminal);

@@ -1,5 +1,6 @@
 // `sandflow serve`: the OpenSandbox-compatible server over local sandboxes.
 #include "command.h"
+#include "imageoptions.h"
 #include "interruptwatcher.h"
 #include "localcontrol.h"
 #include "localrunner.h"
@@ -96,6 +97,10 @@ int serve(const QCommandLineParser &parser, const Terminal &terminal)
                                                                 : LocalRunner::defaultStateDirectory();
     runnerOptions.runId = u"serve"_s;
     runnerOptions.allowedHostPaths = parser.values(u"allow-host-path"_s);
+    if (QString imageError; !applyImageOptions(parser, &runnerOptions, &imageError)) {
+        terminal.err(u"sandflow serve: %1\n"_s.arg(imageError));
+        return ExitUsage;
+    }
     // Local sandboxes end with the process that made them, so a server that crashed left
     // only records, cgroups and volumes of dead sandboxes: clean them up before serving.
     const QStringList removed = LocalRunner::collectGarbage(runnerOptions.stateDirectory, false);
@@ -164,7 +169,7 @@ Command serveCommand()
             u"sandbox's execd API through /sandboxes/ID/proxy/44772, so the official OpenSandbox SDKs work against\n"
             u"it. Clients send the API key as the OPEN-SANDBOX-API-KEY header. On Ctrl-C or SIGTERM every sandbox\n"
             u"is deleted; sandboxes left by a server that crashed are removed when the next one starts."_s,
-            {QCommandLineOption(u"listen"_s, u"Address and port to listen on (default: 127.0.0.1:8080; port 0: any free port)"_s,
+            QList<QCommandLineOption>{QCommandLineOption(u"listen"_s, u"Address and port to listen on (default: 127.0.0.1:8080; port 0: any free port)"_s,
                                 u"HOST:PORT"_s, u"127.0.0.1:8080"_s),
              QCommandLineOption(u"api-key"_s, u"The key clients must send (default: $OPEN_SANDBOX_API_KEY, else a new one, printed)"_s,
                                 u"KEY"_s),
@@ -174,7 +179,8 @@ Command serveCommand()
                                                               u"$XDG_STATE_HOME/sandflow, else ~/.local/state/sandflow)"_s,
                                 u"DIR"_s),
              QCommandLineOption(u"max-body"_s, u"The largest request body accepted, uploads included (default: 1Gi)"_s, u"SIZE"_s),
-             QCommandLineOption(u"verbose"_s, u"Print one line per request on stderr"_s)},
+             QCommandLineOption(u"verbose"_s, u"Print one line per request on stderr"_s)}
+                + imageOptions(),
             0,
             0,
             serve,

@@ -58,7 +58,10 @@ struct SandboxNetworkPolicy
 /// A sandbox to create, fully resolved (no expressions left).
 struct SandboxRequest
 {
-    QString image;                  ///< the local runner maps any image to the host's system tree
+    QString image;                  ///< a reference (docs/images.md); empty: the runner's default
+    /// Credentials for the image's registry (OpenSandbox's `image.auth`); empty: none given.
+    QString imageUsername;
+    QString imagePassword;
     QStringList entrypoint;         ///< runs for the sandbox's lifetime; empty: none
     QMap<QString, QString> env;     ///< the sandbox's environment, inherited by every command
     QMap<QString, QString> metadata;

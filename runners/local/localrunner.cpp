@@ -8,14 +8,20 @@
 #include "sandboxcgroup_p.h"
 #include "sandboxrecords_p.h"
 #include "sandboxrequest_p.h"
+#include "sandboxrootlayer_p.h"
 #include "sandboxseccomp_p.h"
 #include "sandboxuserns_p.h"
 #include "sandboxvolumes_p.h"
 
+#include "imagestore.h"
+#include "provideimagejob.h"
+
 #include <QCoreApplication>
 #include <QDir>
 #include <QFile>
+#include <QRegularExpression>
 #include <QThread>
+#include <QtConcurrent/QtConcurrentRun>
 
 #include <csignal>
 #include <cstring>
@@ -35,8 +41,11 @@ namespace {
 class CreateJob final : public SandboxJob
 {
 public:
-    CreateJob(LocalRunner *runner, LocalSandbox *sandbox, const LocalRunner::Options &options)
-        : m_runner(runner), m_sandbox(sandbox), m_options(options)
+    /// `image`: the image to provide before the sandbox starts; none: the host's system tree
+    /// or the request's rootfs.
+    CreateJob(LocalRunner *runner, LocalSandbox *sandbox, const LocalRunner::Options &options,
+              std::optional<ImageReference> image)
+        : m_runner(runner), m_sandbox(sandbox), m_options(options), m_image(std::move(image))
     {
     }
 
@@ -51,24 +60,69 @@ protected:
             finish(JobError{JobError::Kind::Infra, u"SANDBOX_CREATE_FAILED"_s,
                             u"cannot create the sandbox: %1"_s.arg(reason), {{u"id"_s, m_sandbox->info().id}}});
         });
-        QString warning;
-        m_sandbox->start(m_options, &warning);
-        if (!warning.isEmpty())
-            m_runner->warnOnce(warning);
+        if (!m_image) {
+            startSandbox();
+            return;
+        }
+        m_provide = std::make_unique<ProvideImageJob>(*m_image, m_runner->imageSettings());
+        m_provide->setAutoDelete(false);
+        connect(m_provide.get(), &AsyncJob::finished, this, [this] { onImageProvided(); });
+        m_provide->start();
     }
 
     // A half-made sandbox is removed before the job reports the cancellation.
     void doCancel() override
     {
         m_sandbox->disconnect(this);
+        if (!m_sandbox->isStarted()) {
+            if (m_provide)
+                m_provide->disconnect(this);
+            m_runner->discardUnstarted(m_sandbox->info().id);
+            finish(cancelledError());
+            return;
+        }
         connect(m_sandbox, &LocalSandbox::stopped, this, [this] { finish(cancelledError()); });
         m_sandbox->stop();
     }
 
 private:
+    void onImageProvided()
+    {
+        std::optional<JobError> error = m_provide->error();
+        if (!error)
+            error = m_sandbox->useImage(m_provide->result(), m_runner->canSwitchUsers());
+        if (error) {
+            abandon(std::move(*error));
+            return;
+        }
+        startSandbox();
+    }
+
+    void startSandbox()
+    {
+        if (std::optional<JobError> refusal = m_runner->prepareRoot(&m_sandbox->layout(), m_sandbox->info().id)) {
+            abandon(std::move(*refusal));
+            return;
+        }
+        QString warning;
+        m_sandbox->start(m_options, &warning);
+        if (!warning.isEmpty())
+            m_runner->warnOnce(warning);
+    }
+
+    // Before it started, the sandbox is nothing but the runner's entry and its layer.
+    void abandon(JobError error)
+    {
+        m_sandbox->disconnect(this);
+        m_runner->discardUnstarted(m_sandbox->info().id);
+        finish(std::move(error));
+    }
+
     LocalRunner *m_runner;
     LocalSandbox *m_sandbox;
     LocalRunner::Options m_options;
+    std::optional<ImageReference> m_image;
+    std::unique_ptr<ProvideImageJob> m_provide;
 };
 
 // A request the runner cannot serve: the job fails without a sandbox ever starting.
@@ -155,19 +209,25 @@ LocalRunner::~LocalRunner()
     // Taken out first: nothing a dying sandbox does may reach the map being emptied.
     auto sandboxes = std::exchange(m_sandboxes, {});
     for (auto &[id, sandbox] : sandboxes) {
+        const QString layer = sandbox->rootLayerDirectory();
         sandbox.reset();
+        // At the runner's end: nothing waits on the event loop any more.
+        if (!layer.isEmpty())
+            Internal::removeRootLayer(layer);
         if (records.isEnabled())
             records.remove(id);
     }
+    for (QFuture<int> &removal : m_layerRemovals)
+        removal.waitForFinished();
+    if (m_temporaryLayers)
+        Internal::removeRootLayer(m_temporaryLayers->path());
 }
 
 SandboxJob *LocalRunner::createSandbox(const SandboxRequest &request)
 {
-    // Said once per runner (one runner serves a whole run), not once per sandbox. A rootfs
-    // stands for the image.
-    if (!request.image.isEmpty() && request.rootfs.isEmpty())
-        warnOnce(u"the local runner does not pull images: sandboxes run on this machine's read-only system "
-                 u"tree instead of their `image`"_s);
+    std::optional<ImageReference> image;
+    if (std::optional<JobError> refusal = chooseImage(request, &image))
+        return new RefusedCreateJob(std::move(*refusal));
     if (request.gpus)
         warnOnce(u"the local runner has no GPUs to give: sandboxes run without the `gpu` they ask for"_s);
     Internal::SandboxLayout layout;
@@ -198,7 +258,7 @@ SandboxJob *LocalRunner::createSandbox(const SandboxRequest &request)
         connect(raw, &LocalSandbox::stopped, this, [records, id] { records.remove(id); });
     }
     m_sandboxes.emplace(id, std::move(sandbox));
-    return new CreateJob(this, raw, m_options);
+    return new CreateJob(this, raw, m_options, std::move(image));
 }
 
 const Internal::SandboxUserNamespaces &LocalRunner::userNamespaces()
@@ -227,15 +287,6 @@ void LocalRunner::mapIds(Internal::SandboxLayout *layout)
     layout->sandboxNamespaceFd = namespaces.sandboxFd();
     if (!namespaces.mapsRange())
         return;
-    if (!layout->rootfs.isEmpty()) {
-        int error = 0;
-        layout->rootfsSource = Internal::UniqueFd(
-            ::open(QFile::encodeName(layout->rootfs).constData(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-        layout->rootfsIdmapped = Internal::idmappedClone(layout->rootfsSource.get(), namespaces.sandboxFd(), &error);
-        if (!layout->rootfsIdmapped.isValid())
-            warnOnce(u"the kernel cannot mount the root filesystem %1 id-mapped (%2), so the sandbox sees its files "
-                     u"as nobody's"_s.arg(layout->rootfs, QString::fromLocal8Bit(strerror(error ? error : errno))));
-    }
     for (Internal::BindMount &mount : layout->mounts) {
         int error = 0;
         mount.idmapped = Internal::idmappedClone(mount.source.get(), namespaces.sandboxFd(), &error);
@@ -247,6 +298,102 @@ void LocalRunner::mapIds(Internal::SandboxLayout *layout)
                          .arg(mount.target, Internal::pathOfDescriptor(mount.source.get()),
                               QString::fromLocal8Bit(strerror(error))));
     }
+}
+
+std::optional<JobError> LocalRunner::prepareRoot(Internal::SandboxLayout *layout, const QString &sandboxId)
+{
+    const Internal::SandboxUserNamespaces &namespaces = userNamespaces();
+    if (!layout->rootfs.isEmpty() && namespaces.mapsRange()) {
+        int error = 0;
+        layout->rootfsSource = Internal::UniqueFd(
+            ::open(QFile::encodeName(layout->rootfs).constData(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        layout->rootfsIdmapped = Internal::idmappedClone(layout->rootfsSource.get(), namespaces.sandboxFd(), &error);
+        if (!layout->rootfsIdmapped.isValid())
+            warnOnce(u"the kernel cannot mount the root filesystem %1 id-mapped (%2), so the sandbox sees its files "
+                     u"as nobody's"_s.arg(layout->rootfs, QString::fromLocal8Bit(strerror(error ? error : errno))));
+    }
+    const bool overlay = !layout->rootfs.isEmpty() && overlaysAvailable();
+    // The sandbox's root writes its root directory: in a range of ids it is the range's first.
+    const uid_t owner = namespaces.mapsRange() ? Internal::SandboxUserNamespaces::FirstHostId : ::geteuid();
+    QString error;
+    layout->rootLayer = Internal::SandboxRootLayer::create(layersDirectory(), sandboxId, layout->rootfs, overlay,
+                                                           owner, &error);
+    if (!layout->rootLayer)
+        return JobError{JobError::Kind::Infra, u"ROOT_LAYER_FAILED"_s,
+                        u"cannot make the sandbox's writable root: %1"_s.arg(error), {{u"id"_s, sandboxId}}};
+    return std::nullopt;
+}
+
+std::optional<JobError> LocalRunner::chooseImage(const SandboxRequest &request, std::optional<ImageReference> *image)
+{
+    // A rootfs stands for the image.
+    if (!request.rootfs.isEmpty())
+        return std::nullopt;
+    // Said once per runner (one runner serves a whole run), not once per sandbox.
+    if (request.image.isEmpty()) {
+        warnOnce(u"sandboxes without an `image` run on this machine's read-only system tree"_s);
+        return std::nullopt;
+    }
+    QString error;
+    std::optional<ImageReference> reference = ImageReference::parse(request.image, &error);
+    if (!reference)
+        return JobError{JobError::Kind::Invalid, u"IMAGE_INVALID"_s, error, {{u"image"_s, request.image}}};
+    for (const QString &pattern : m_options.hostImages) {
+        const QRegularExpression glob(QRegularExpression::wildcardToRegularExpression(pattern));
+        if (glob.match(request.image).hasMatch() || glob.match(reference->canonical()).hasMatch()) {
+            warnOnce(u"image %1 runs on this machine's read-only system tree instead (host image `%2`)"_s
+                         .arg(request.image, pattern));
+            return std::nullopt;
+        }
+    }
+    *image = std::move(reference);
+    return std::nullopt;
+}
+
+ImageSettings LocalRunner::imageSettings()
+{
+    QString directory = m_options.imageStoreDirectory;
+    if (directory.isEmpty() && !m_options.stateDirectory.isEmpty())
+        directory = ImageStore::directoryIn(m_options.stateDirectory);
+    if (directory.isEmpty())
+        directory = layersDirectory() + u"/.images"_s;
+    return {directory, m_options.pull};
+}
+
+bool LocalRunner::canSwitchUsers()
+{
+    return userNamespaces().isValid();
+}
+
+QString LocalRunner::layersDirectory()
+{
+    if (!m_options.stateDirectory.isEmpty())
+        return m_options.stateDirectory + u"/layers"_s;
+    // Without a state directory, the layers live as long as the runner.
+    if (!m_temporaryLayers)
+        m_temporaryLayers = std::make_unique<QTemporaryDir>(QDir::tempPath() + u"/sandflow-layers-XXXXXX"_s);
+        // Removed by the runner once every layer's removal is done (see ~LocalRunner).
+        m_temporaryLayers->setAutoRemove(false);
+    return m_temporaryLayers->path();
+}
+
+bool LocalRunner::overlaysAvailable()
+{
+    if (!m_overlayError)
+        m_overlayError = Internal::overlayMountsRefused(layersDirectory());
+    if (*m_overlayError != 0)
+        warnOnce(u"this runner cannot mount overlays (%1): a sandbox's image or rootfs is its root read-only, "
+                 u"only new top-level directories are writable"_s
+                     .arg(QString::fromLocal8Bit(strerror(*m_overlayError))));
+    return *m_overlayError == 0;
+}
+
+void LocalRunner::removeRootLayerLater(const QString &directory)
+{
+    if (directory.isEmpty())
+        return;
+    m_layerRemovals.removeIf([](const QFuture<int> &removal) { return removal.isFinished(); });
+    m_layerRemovals.append(QtConcurrent::run(Internal::removeRootLayer, directory));
 }
 
 std::optional<JobError> LocalRunner::filterSystemCalls(Internal::SandboxLayout *layout)
@@ -382,6 +529,7 @@ QStringList LocalRunner::collectGarbage(const QString &stateDirectory, bool incl
         }
         if (!cgroupsGone)
             continue;
+        Internal::removeRootLayer(stateDirectory + u"/layers/"_s + record.id);
         records.remove(record.id);
         removed.append(record.id);
     }
@@ -396,6 +544,15 @@ QStringList LocalRunner::collectGarbage(const QString &stateDirectory, bool incl
     for (const QString &name : Internal::SandboxCgroup::emptyLeftovers(QDateTime::currentDateTime().addSecs(-60))) {
         if (!recorded.contains(name) && Internal::SandboxCgroup::removeLeftover(name))
             removed.append(name);
+    }
+    // Layers no record names, older than a minute (a sandbox's layer is made a moment after
+    // its record): left by a runner killed while it removed them.
+    const QFileInfoList layers = QDir(stateDirectory + u"/layers"_s).entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot);
+    for (const QFileInfo &layer : layers) {
+        if (!recorded.contains(layer.fileName()) && !layer.fileName().startsWith(u'.')
+            && layer.lastModified() < QDateTime::currentDateTime().addSecs(-60)
+            && Internal::removeRootLayer(layer.filePath()) == 0)
+            removed.append(layer.fileName());
     }
     // Where killed runs and servers listened: no client may look for them there again.
     removeDeadControlEndpoints(stateDirectory);
@@ -420,11 +577,18 @@ Internal::LocalSandbox *LocalRunner::find(const QString &id) const
     return it == m_sandboxes.end() || it->second->isStopping() ? nullptr : it->second.get();
 }
 
+void LocalRunner::discardUnstarted(const QString &id)
+{
+    removeRootLayerLater(layersDirectory() + u'/' + id);
+    forget(id);
+}
+
 void LocalRunner::forget(const QString &id)
 {
     const auto it = m_sandboxes.find(id);
     if (it == m_sandboxes.end())
         return;
+    removeRootLayerLater(it->second->rootLayerDirectory());
     // Freed once its `stopped` signal, still being delivered, has reached everyone.
     it->second.release()->deleteLater();
     m_sandboxes.erase(it);

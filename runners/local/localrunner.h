@@ -1,17 +1,22 @@
 // The embedded default runner: bubblewrap sandboxes on this machine, no server, no Docker.
 #pragma once
 
+#include "imagereference.h"
+#include "provideimagejob.h"
 #include "runner.h"
 
 #include <QByteArray>
+#include <QFuture>
 #include <QList>
 #include <QPointer>
 #include <QString>
 #include <QStringList>
+#include <QTemporaryDir>
 
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 
 namespace Sandflow {
 
@@ -61,6 +66,15 @@ public:
         std::function<QString(const QString &path)> hostPathAdvice;
         /// Recorded with each sandbox, to tell which run left it.
         QString runId;
+        /// Images (glob patterns over references, as written or canonical: `debian:*`,
+        /// `*` for all) whose sandboxes run on this machine's system tree instead: for
+        /// offline machines, tests, and clients such as the OpenSandbox SDKs that always
+        /// name an image.
+        QStringList hostImages;
+        /// When a registry's image is pulled.
+        PullPolicy pull = PullPolicy::Missing;
+        /// The image store; empty: the state directory's `images`.
+        QString imageStoreDirectory;
     };
 
     /// A sandbox recorded in a state directory, alive or left by a runner that crashed.
@@ -136,6 +150,17 @@ public:
     Internal::LocalSandbox *find(const QString &id) const;
     /// Emits `warning` the first time a message comes up (for the runner's own jobs).
     void warnOnce(const QString &message);
+    /// Gives `layout` its root as the sandbox starts: the rootfs or image's id-mapped clone
+    /// and the sandbox's writable layer (for the runner's own jobs).
+    std::optional<JobError> prepareRoot(Internal::SandboxLayout *layout, const QString &sandboxId);
+    /// Forgets a sandbox that never started, and whatever of its layer was made (for the
+    /// runner's own jobs).
+    void discardUnstarted(const QString &id);
+    /// Where and how the runner gets images (for the runner's own jobs).
+    ImageSettings imageSettings();
+    /// Whether commands can run as another user than the sandbox's root (for the runner's
+    /// own jobs).
+    bool canSwitchUsers();
 
 private:
     void forget(const QString &id);
@@ -144,6 +169,16 @@ private:
     /// Gives `layout` the user namespaces and, where the ids are a range, its volumes their
     /// id-mapped clones.
     void mapIds(Internal::SandboxLayout *layout);
+    /// The image `request` runs in: none for a rootfs, no image, or a host image (each said
+    /// once); an error when the reference is malformed.
+    std::optional<JobError> chooseImage(const SandboxRequest &request, std::optional<ImageReference> *image);
+    /// Where the sandboxes' writable layers are: the state directory's `layers`, or a
+    /// directory of the runner's own without one.
+    QString layersDirectory();
+    /// Whether the runner can mount overlays; said once when not.
+    bool overlaysAvailable();
+    /// Removes a stopped sandbox's layer off the event loop.
+    void removeRootLayerLater(const QString &directory);
     /// Gives `layout` the system call filter; an error where there can be none.
     std::optional<JobError> filterSystemCalls(Internal::SandboxLayout *layout);
 
@@ -156,6 +191,9 @@ private:
     QByteArray m_seccompProgram;
     QString m_seccompError;
     std::map<QString, std::unique_ptr<Internal::LocalSandbox>> m_sandboxes;
+    std::unique_ptr<QTemporaryDir> m_temporaryLayers;
+    std::optional<int> m_overlayError;   ///< 0: overlays work; checked on first use
+    QList<QFuture<int>> m_layerRemovals;  ///< still going, waited for at the runner's end
 };
 
 } // namespace Sandflow

@@ -42,11 +42,7 @@ LocalSandbox::LocalSandbox(SandboxLayout layout, const SandboxRequest &request)
     m_info.createdAt = QDateTime::currentDateTimeUtc();
     if (request.timeoutMs)
         m_info.expiresAt = m_info.createdAt.addMSecs(*request.timeoutMs);
-    // The sandbox sees the host's system tree or the rootfs, both readable from here.
-    for (const QString &bash : {u"/bin/bash"_s, u"/usr/bin/bash"_s}) {
-        if (m_bashPath.isEmpty() && QFileInfo(m_layout.rootfs + bash).isExecutable())
-            m_bashPath = bash;
-    }
+    findBash();
 
     // What a login shell on a minimal system would have; the request adds to it.
     m_environment = {{u"PATH"_s, u"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"_s},
@@ -78,6 +74,42 @@ LocalSandbox::LocalSandbox(SandboxLayout layout, const SandboxRequest &request)
     });
 }
 
+// The sandbox sees the host's system tree or the rootfs, both readable from here.
+void LocalSandbox::findBash()
+{
+    m_bashPath.clear();
+    for (const QString &bash : {u"/bin/bash"_s, u"/usr/bin/bash"_s}) {
+        if (m_bashPath.isEmpty() && QFileInfo(m_layout.rootfs + bash).isExecutable())
+            m_bashPath = bash;
+    }
+}
+
+std::optional<JobError> LocalSandbox::useImage(const ProvidedImage &image, bool canSwitchUsers)
+{
+    m_layout.rootfs = image.root;
+    m_imageHold = image.hold;
+    findBash();
+    const ImageConfig &config = image.config;
+    // The image's environment (its PATH above all) over the minimal base, the request's over it.
+    for (const QString &assignment : config.env) {
+        const qsizetype equals = assignment.indexOf(u'=');
+        if (equals > 0 && !m_request.env.contains(assignment.left(equals)))
+            m_environment.insert(assignment.left(equals), assignment.mid(equals + 1));
+    }
+    if (!config.workingDir.isEmpty())
+        m_layout.workingDirectory = config.workingDir;
+    if (!config.user.isEmpty() && canSwitchUsers) {
+        QString error;
+        m_imageUser = resolveImageUser(config.user, image.root, &error);
+        if (!m_imageUser)
+            return JobError{JobError::Kind::Invalid, u"IMAGE_USER_UNKNOWN"_s,
+                            u"image %1: %2"_s.arg(image.image.reference, error), {{u"image"_s, image.image.reference}}};
+    }
+    if (m_request.entrypoint.isEmpty())
+        m_imageCommand = config.entrypoint + config.cmd;
+    return std::nullopt;
+}
+
 // The sandbox is stopped once nothing of it is left: its cgroups can only be removed after
 // the kernel has torn down its last process, which follows bubblewrap's exit closely.
 void LocalSandbox::finishStopping(const QString &reason, int attempt)
@@ -88,6 +120,8 @@ void LocalSandbox::finishStopping(const QString &reason, int attempt)
         QTimer::singleShot(retryMs, this, [this, reason, attempt] { finishStopping(reason, attempt + 1); });
         return;
     }
+    // Nothing runs in the image's root any more: prune may take it.
+    m_imageHold.reset();
     emit stopped(reason);
 }
 
@@ -108,6 +142,7 @@ void LocalSandbox::setPaused(bool paused)
 
 void LocalSandbox::start(const LocalRunner::Options &options, QString *warning)
 {
+    m_startCalled = true;
     emit starting();
     if (options.resourceLimits) {
         SandboxCgroup::Limits limits;
@@ -120,6 +155,9 @@ void LocalSandbox::start(const LocalRunner::Options &options, QString *warning)
     // runner's close when this returns.
     SandboxLayout layout = std::move(m_layout);
     layout.id = m_info.id.left(12);
+    if (layout.rootLayer)
+        m_rootLayerDirectory = layout.rootLayer->directory;
+    std::optional<OverlayMount> overlay = layout.rootLayer ? layout.rootLayer->overlay : std::nullopt;
     for (auto it = m_environment.cbegin(); it != m_environment.cend(); ++it)
         layout.env.append(it.key() + u'=' + it.value());
     m_readyTimer.start(int(std::min<qint64>(options.readyTimeoutMs, std::numeric_limits<int>::max())));
@@ -129,7 +167,7 @@ void LocalSandbox::start(const LocalRunner::Options &options, QString *warning)
     // Between fork and exec: async-signal-safe calls only.
     m_agent.start(bwrapProgram(), bwrapArguments(layout),
                   [cgroup, rangeOfIds, inherited = layout.inheritedDescriptors(),
-                   attachments = layout.idmappedAttachments()] {
+                   attachments = layout.idmappedAttachments(), overlay = std::move(overlay)] {
         // Out of the runner's process group: a Ctrl-C on the terminal is for the runner,
         // which cancels commands as it should, not for every sandbox at once.
         ::setsid();
@@ -140,8 +178,13 @@ void LocalSandbox::start(const LocalRunner::Options &options, QString *warning)
         // Last, once nothing needs the runner's own ids. bubblewrap must not go on as the
         // host's root where the ids are a range: the sandbox it made would have the host's
         // root as its own.
+        if ((!attachments.empty() || overlay) && !enterOwnMountNamespace())
+            failInChild("cannot make the sandbox's mount namespace\n");
         if (!attachIdmappedClones(attachments))
             failInChild("cannot attach the volumes' id-mapped mounts\n");
+        // Over the image's root as the sandbox sees it: attached id-mapped just before.
+        if (overlay && !mountOverlay(*overlay))
+            failInChild("cannot mount the sandbox's writable root (overlay)\n");
         if (rangeOfIds && !SandboxUserNamespaces::becomeSandboxRoot())
             failInChild("cannot become the sandboxes' root user\n");
     });
@@ -163,6 +206,15 @@ QJsonObject LocalSandbox::commandEnvironment(const QMap<QString, QString> &overr
 // left). A frozen one is killed with all its processes, as a paused container is removed.
 void LocalSandbox::stop()
 {
+    // Deleted while its image was still on its way: nothing of it runs yet.
+    if (!m_startCalled) {
+        if (!m_stopping) {
+            m_stopping = true;
+            m_info.state = SandboxState::Terminated;
+            QTimer::singleShot(0, this, [this] { emit stopped(u"deleted before it started"_s); });
+        }
+        return;
+    }
     m_stopping = true;
     if (m_frozen) {
         m_cgroup->killFrozen();
@@ -220,8 +272,12 @@ QString LocalSandbox::startCommand(const CommandRequest &request, const QJsonObj
         exec.insert(u"timeoutMs"_s, *request.timeoutMs);
     if (request.uid)
         exec.insert(u"uid"_s, qint64(*request.uid));
+    else if (m_imageUser)
+        exec.insert(u"uid"_s, qint64(m_imageUser->uid));
     if (request.gid)
         exec.insert(u"gid"_s, qint64(*request.gid));
+    else if (m_imageUser && !request.uid)
+        exec.insert(u"gid"_s, qint64(m_imageUser->gid));
     // The channel is known before the request is written, so the table can name the log.
     const quint32 channel = m_agent.nextChannel();
     const QString id = m_commands.add(channel, request.command, request.background);
@@ -296,6 +352,15 @@ void LocalSandbox::onReplied(quint32 channel, const QJsonObject &reply)
         m_entrypointChannel = m_agent.request({{u"op"_s, u"exec"_s},
                                                {u"argv"_s, QJsonArray::fromStringList(m_request.entrypoint)},
                                                {u"env"_s, commandEnvironment()}});
+    }
+    // The image's own command, as a container would start it: a server image's server runs.
+    // In the background, with its log, and not the sandbox's life: a workflow's sandbox
+    // outlives a shell that ends at once for want of input.
+    if (!m_imageCommand.isEmpty()) {
+        CommandRequest imageCommand;
+        imageCommand.command = m_imageCommand.join(u' ');
+        imageCommand.background = true;
+        startCommand(imageCommand, argvProgram(m_imageCommand));
     }
     emit ready();
 }

@@ -10,6 +10,9 @@
 #include "sandboxlayout_p.h"
 #include "sessionscript_p.h"
 
+#include "imageuser_p.h"
+#include "provideimagejob.h"
+
 #include <QHash>
 #include <QObject>
 #include <QTimer>
@@ -26,9 +29,22 @@ public:
     LocalSandbox(SandboxLayout layout, const SandboxRequest &request);
 
     const SandboxInfo &info() const { return m_info; }
+    /// Until start(): what the sandbox will be, for the runner to give it its root (an image,
+    /// its writable layer) and the id mappings that go with it.
+    SandboxLayout &layout() { return m_layout; }
+    /// Before start(): runs the sandbox in `image`, as its config says: its environment under
+    /// the request's, its working directory, its user for commands that name none (where
+    /// `canSwitchUsers`), and its entrypoint and command when the request gives no
+    /// entrypoint. An error when the config names a user the image does not have.
+    std::optional<JobError> useImage(const ProvidedImage &image, bool canSwitchUsers);
+    /// The sandbox's writable layer (sandboxrootlayer_p.h), from start() on; empty: none. The
+    /// runner removes it once the sandbox has stopped.
+    const QString &rootLayerDirectory() const { return m_rootLayerDirectory; }
     /// Whether it is going away (deleted, expired, its entrypoint or its agent ended): to
     /// every operation it is gone already, as it will be once `stopped` comes.
     bool isStopping() const { return m_stopping; }
+    /// Whether start() was called: before, there is no process to stop.
+    bool isStarted() const { return m_startCalled; }
     AgentConnection &agent() { return m_agent; }
     /// A command's whole environment for the agent: `overrides` over the sandbox's, which
     /// is over a minimal base.
@@ -85,6 +101,7 @@ private:
     void finishStopping(const QString &reason, int attempt);
     void onCommandExited(quint32 channel, const QJsonObject &status);
     void startExpiryTimer();
+    void findBash();
     void signalCommand(quint32 channel, int signal);
 
     AgentConnection m_agent;
@@ -96,9 +113,16 @@ private:
     std::chrono::milliseconds m_replyTimeout{0};   ///< the agent's, once it is ready
     bool m_frozen = false;   ///< paused by the cgroup freezer: the agent too is frozen
     bool m_stopping = false;
+    bool m_startCalled = false;
     quint32 m_pingChannel = 0;
     quint32 m_entrypointChannel = 0;
     SandboxLayout m_layout;
+    QString m_rootLayerDirectory;
+    /// What the image's config says (useImage): its default user, and the command that runs
+    /// in the background from the start.
+    std::optional<ImageUser> m_imageUser;
+    QStringList m_imageCommand;
+    std::shared_ptr<UniqueFd> m_imageHold;   ///< keeps the image's root from being pruned
     QString m_bashPath;          ///< bash inside the sandbox; empty: it has none
     QString m_stopReason;   // why the runner stopped it, when it did
     std::unique_ptr<SandboxCgroup> m_cgroup;

@@ -43,14 +43,15 @@ UniqueFd idmappedClone(int source, int userNamespace, int *error)
     return clone;
 }
 
-bool attachIdmappedClones(const std::vector<IdmappedAttachment> &attachments)
+bool enterOwnMountNamespace()
 {
-    if (attachments.empty())
-        return true;
     // Slave, not private: the host's later unmounts still reach this namespace, and nothing
     // mounted here reaches the host.
-    if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0)
-        return false;
+    return ::unshare(CLONE_NEWNS) == 0 && ::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) == 0;
+}
+
+bool attachIdmappedClones(const std::vector<IdmappedAttachment> &attachments)
+{
     for (const IdmappedAttachment &attachment : attachments) {
         // The descriptors name the source in the runner's namespace; attaching needs it in
         // this one. Its path is walked again, through no link, and must be the same file: a

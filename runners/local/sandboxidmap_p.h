@@ -34,10 +34,13 @@ struct IdmappedAttachment
 };
 
 /// Between fork and exec of bubblewrap, as root (async-signal-safe): moves the child into a
-/// mount namespace of its own, whose mounts receive nothing from the host's, and there
-/// attaches each clone over its source, after checking that the source's path still names
-/// the same file. False, with errno set, when any of that fails: then the sandbox must not
-/// start, as it would miss a volume.
+/// mount namespace of its own, whose mounts receive nothing from the host's and reach
+/// nothing of it. False, with errno set, on failure.
+bool enterOwnMountNamespace();
+
+/// Then, in that namespace (async-signal-safe): attaches each clone over its source, after
+/// checking that the source's path still names the same file. False, with errno set, when
+/// any of that fails: then the sandbox must not start, as it would miss a volume.
 bool attachIdmappedClones(const std::vector<IdmappedAttachment> &attachments);
 
 } // namespace Sandflow::Internal

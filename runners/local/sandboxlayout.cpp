@@ -60,10 +60,11 @@ static void addEtc(QStringList *args)
     }
 }
 
-// An unpacked root filesystem. Bound read-only as `/` itself, it would leave bwrap no place
-// for the mount points it must create when the rootfs lacks them (/workspace, /.sandflow,
-// volume paths): a read-only directory cannot gain entries. So the root stays bwrap's own
-// tmpfs and gets each top-level entry of the rootfs: directories and files bound read-only,
+// An unpacked root filesystem without an overlay. Bound read-only as `/` itself, it would
+// leave bwrap no place for the mount points it must create when the rootfs lacks them
+// (/workspace, /.sandflow, volume paths): a read-only directory cannot gain entries. So the
+// root stays a directory of bwrap's or the sandbox's own and gets each top-level entry of
+// the rootfs: directories and files bound read-only,
 // symbolic links recreated as written (they are meant to resolve inside the rootfs, as
 // `bin -> usr/bin` does). What the sandbox gets anew anyway is left out.
 static void addRootfs(const QString &rootfs, QStringList *args)
@@ -104,6 +105,16 @@ static void maskProc(QStringList *args)
         if (QFileInfo(path).isDir())
             args->append({u"--perms"_s, u"0555"_s, u"--size"_s, u"4096"_s, u"--tmpfs"_s, path, u"--remount-ro"_s, path});
     }
+}
+
+// What a container's root has and programs expect to write to: apt's and dpkg's state under
+// /var, root's home, sockets and pid files under /run. Made in the writable root where the
+// system tree or the image lacks them.
+static void addUsualDirectories(QStringList *args)
+{
+    for (const QString &directory : {u"/var"_s, u"/home"_s, u"/run"_s, u"/opt"_s, u"/srv"_s, u"/mnt"_s})
+        args->append({u"--dir"_s, directory});
+    args->append({u"--perms"_s, u"0700"_s, u"--dir"_s, u"/root"_s});
 }
 
 // A tmpfs of `size` bytes (0: the kernel's default, half the machine's memory).
@@ -184,12 +195,16 @@ QStringList bwrapArguments(const SandboxLayout &layout)
         args.append(u"--unshare-net"_s);
     if (layout.seccompProgram.isValid())
         args.append({u"--seccomp"_s, QString::number(layout.seccompProgram.get())});
+    if (layout.rootLayer)
+        args.append({u"--bind"_s, layout.rootLayer->root, u"/"_s});
     if (layout.rootfs.isEmpty()) {
         addSystemTree(&args);
         addEtc(&args);
-    } else {
+    } else if (!layout.rootLayer || !layout.rootLayer->overlay) {
         addRootfs(layout.rootfs, &args);
     }
+    if (layout.rootLayer)
+        addUsualDirectories(&args);
     args.append({u"--proc"_s, u"/proc"_s});
     maskProc(&args);
     args.append({u"--dev"_s, u"/dev"_s});
@@ -198,11 +213,14 @@ QStringList bwrapArguments(const SandboxLayout &layout)
     addTmpfs(u"/workspace"_s, u"0755"_s, layout.tmpfsSizeBytes, &args);
     args.append({u"--ro-bind"_s, layout.agentPath, QString::fromLatin1(AgentPathInSandbox)});
     addMounts(layout.mounts, &args);
-    // Last: the root tmpfs (with /etc and the mount points in it) turns read-only; the mounts
-    // on it (/tmp, /workspace, volumes) stay as they are.
-    args.append({u"--remount-ro"_s, u"/"_s,
-                 u"--chdir"_s, u"/workspace"_s,
-                 u"--clearenv"_s});
+    // Last, for a root of bwrap's own: its tmpfs (with /etc and the mount points in it) turns
+    // read-only; the mounts on it (/tmp, /workspace, volumes) stay as they are.
+    if (!layout.rootLayer)
+        args.append({u"--remount-ro"_s, u"/"_s});
+    const QString workingDirectory = layout.workingDirectory.isEmpty() ? u"/workspace"_s : layout.workingDirectory;
+    if (workingDirectory != u"/workspace"_s && layout.rootLayer)
+        args.append({u"--dir"_s, workingDirectory});
+    args.append({u"--chdir"_s, workingDirectory, u"--clearenv"_s});
     for (const QString &assignment : layout.env) {
         const qsizetype equals = assignment.indexOf(u'=');
         args.append({u"--setenv"_s, assignment.left(equals), assignment.mid(equals + 1)});

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "sandboxidmap_p.h"
+#include "sandboxrootlayer_p.h"
 #include "uniquefd_p.h"
 
 #include <QString>
@@ -44,15 +45,22 @@ struct SandboxLayout
     /// The size of /tmp and of /workspace, each (tmpfs: their files are memory); 0: the
     /// kernel's default of half the machine's memory.
     qint64 tmpfsSizeBytes = 0;
-    /// An unpacked root filesystem (absolute) to use instead of the host's system tree;
-    /// empty: the host's.
+    /// An unpacked root filesystem (absolute: an image's or a `rootfs`) to use instead of the
+    /// host's system tree; empty: the host's.
     QString rootfs;
+    /// The sandbox's own writable root (sandboxrootlayer_p.h), made as it starts: an overlay
+    /// over `rootfs`, or a plain directory that gets the system tree or `rootfs` bound into it
+    /// read-only. Unset: the root is a tmpfs, read-only once built.
+    std::optional<SandboxRootLayer> rootLayer;
     /// Where the sandboxes' ids are a range: `rootfs`, open, and a clone of it that maps the
     /// host's ids to theirs, attached over it before bubblewrap binds its entries by path, so
     /// that its files are root's in the sandbox as in a container. Invalid otherwise.
     UniqueFd rootfsSource;
     UniqueFd rootfsIdmapped;
     std::vector<BindMount> mounts;   ///< volumes, mounted in this order
+    /// Where the agent, and so every command that names no directory, starts: an image's
+    /// WorkingDir, made when missing; empty: /workspace.
+    QString workingDirectory;
     /// The seccomp filter (sandboxseccomp_p.h) for bubblewrap to read and install; every
     /// sandbox of a runner gets one.
     UniqueFd seccompProgram;
@@ -70,11 +78,13 @@ QString pathOfDescriptor(int fd);
 /// The program to start (bwrap) and its arguments. The agent is the sandbox's pid 1; its
 /// stdin and stdout are the control pipes.
 ///
-/// The root is a fresh tmpfs holding read-only binds of the host's system tree (`/usr` and
-/// the merged-/usr links, and only the parts of `/etc` programs need, so that secrets such
-/// as /etc/shadow stay out) or of the top-level entries of `rootfs`, a private /proc (its
-/// kernel knobs read-only, what runc masks hidden) and /dev, writable /tmp and /workspace
-/// (tmpfs of tmpfsSizeBytes), and the volumes on top; the root itself is read-only.
+/// The root is the sandbox's writable layer: an overlay over `rootfs`, or a directory holding
+/// read-only binds of the host's system tree (`/usr` and the merged-/usr links, and only the
+/// parts of `/etc` programs need, so that secrets such as /etc/shadow stay out) or of the
+/// top-level entries of `rootfs`; the usual directories of a container (/var, /root, /home,
+/// /run, /opt, /srv, /mnt) exist; a private /proc (its kernel knobs read-only, what runc
+/// masks hidden) and /dev, /tmp and /workspace (tmpfs of tmpfsSizeBytes), and the volumes
+/// on top. Without a layer, the root is a tmpfs, read-only once built.
 /// Every namespace is new (user, pid, ipc, uts, cgroup, and net unless the network is
 /// allowed), all capabilities are dropped, and the sandbox dies with the runner.
 QString bwrapProgram();

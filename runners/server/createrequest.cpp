@@ -43,6 +43,8 @@ ApiError invalidParameter(const QString &message)
 struct Fields
 {
     QString imageUri;                       ///< blank counts as absent
+    QString imageUsername;                  ///< image.auth, for the image's registry
+    QString imagePassword;
     std::optional<QString> snapshotId;
     std::optional<QString> os;              ///< set with `arch` when `platform` is given
     std::optional<QString> arch;
@@ -215,9 +217,8 @@ Fields readFields(BodyReader &reader, const QJsonObject &body)
         if (uri && !uri->trimmed().isEmpty())
             fields.imageUri = *uri;
         if (const std::optional<QJsonObject> auth = reader.model(*image, u"auth"_s, imageLoc)) {
-            reader.string(*auth, u"username"_s, locAt(imageLoc, u"auth"_s));
-            reader.string(*auth, u"password"_s, locAt(imageLoc, u"auth"_s));
-            fields.warnings.append(u"image.auth is not passed to the runner; registry credentials are ignored."_s);
+            fields.imageUsername = reader.string(*auth, u"username"_s, locAt(imageLoc, u"auth"_s)).value_or(QString());
+            fields.imagePassword = reader.string(*auth, u"password"_s, locAt(imageLoc, u"auth"_s)).value_or(QString());
         }
     }
     fields.snapshotId = reader.string(body, u"snapshotId"_s, loc);
@@ -469,6 +470,8 @@ Parsed<CreateRequest> parseCreateRequest(const QByteArray &body, const CreatePol
     CreateRequest result;
     SandboxRequest &sandbox = result.sandbox;
     sandbox.image = fields.imageUri;
+    sandbox.imageUsername = fields.imageUsername;
+    sandbox.imagePassword = fields.imagePassword;
     sandbox.entrypoint = fields.entrypoint.value_or(QStringList());
     sandbox.env = fields.env;
     sandbox.metadata = fields.metadata;

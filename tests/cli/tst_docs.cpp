@@ -41,6 +41,11 @@ const QList<DocumentedCommand> &documentedCommands()
         {u"sandbox pause"_s, u"docs/sandbox-client.md"_s, {u"Which server"_s, u"Commands"_s, u"Exit status"_s}, u"pause"_s},
         {u"sandbox resume"_s, u"docs/sandbox-client.md"_s, {u"Which server"_s, u"Commands"_s, u"Exit status"_s}, u"resume"_s},
         {u"sandbox inspect"_s, u"docs/sandbox-client.md"_s, {u"Which server"_s, u"Commands"_s, u"Exit status"_s}, u"inspect"_s},
+        {u"images pull"_s, u"docs/images.md"_s, {u"The store"_s, u"Commands"_s, u"Exit status"_s}, u"pull"_s},
+        {u"images import"_s, u"docs/images.md"_s, {u"The store"_s, u"Commands"_s, u"Exit status"_s}, u"import"_s},
+        {u"images ls"_s, u"docs/images.md"_s, {u"The store"_s, u"Commands"_s, u"Exit status"_s}, u"ls"_s},
+        {u"images rm"_s, u"docs/images.md"_s, {u"The store"_s, u"Commands"_s, u"Exit status"_s}, u"rm"_s},
+        {u"images prune"_s, u"docs/images.md"_s, {u"The store"_s, u"Commands"_s, u"Exit status"_s}, u"prune"_s},
     };
     return all;
 }

@@ -33,7 +33,7 @@ private slots:
     void entrypointEndsTheSandbox();
     void unknownSandbox();
     void cancellingCreationLeavesNothing();
-    void imagesAreNotPulledAndThatIsSaidOnce();
+    void hostImagesAreSaidOncePerImage();
     void memoryHogIsOomKilled();
     void forkBombHitsTheProcessLimit();
     void pauseFreezesAndResumeContinues_data();
@@ -202,20 +202,28 @@ void TestLocalRunner::cancellingCreationLeavesNothing()
     QTRY_VERIFY(runner.sandboxes().isEmpty());
 }
 
-void TestLocalRunner::imagesAreNotPulledAndThatIsSaidOnce()
+void TestLocalRunner::hostImagesAreSaidOncePerImage()
 {
-    LocalRunner runner(runnerOptions());
+    LocalRunner::Options options = runnerOptions();
+    options.hostImages = {u"python:*"_s, u"docker.io/library/debian:*"_s};
+    LocalRunner runner(options);
     QSignalSpy warnings(&runner, &Runner::warning);
-    for (const QString &image : {u"python:3.11"_s, u"debian:12"_s}) {
+    // As written or in full, either matches.
+    for (const QString &image : {u"python:3.11"_s, u"debian:12"_s, u"python:3.11"_s}) {
         const QString id = create(&runner, sandbox([&](SandboxRequest &r) { r.image = image; }));
         QVERIFY(!id.isEmpty());
         const QList<SandboxInfo> live = runner.sandboxes();
         const auto created = std::find_if(live.cbegin(), live.cend(), [&](const SandboxInfo &s) { return s.id == id; });
         QVERIFY(created != live.cend());
         QCOMPARE(created->image, image);
+        QCOMPARE(shell(&runner, id, u"test -e /etc/debian_version && echo host-tree"_s).out, QByteArray("host-tree\n"));
     }
-    QCOMPARE(warnings.size(), 1);
-    QVERIFY(warnings.first().first().toString().contains(u"does not pull images"_s));
+    QCOMPARE(warnings.size(), 2);
+    QVERIFY(warnings.at(0).first().toString().contains(u"python:3.11 runs on this machine's read-only system tree"_s));
+    QVERIFY(warnings.at(1).first().toString().contains(u"debian:12 runs on this machine's read-only system tree"_s));
+    // An image no pattern names is the image: a malformed one is refused as such.
+    QCOMPARE(errorCodeOf(runner.createSandbox(sandbox([](SandboxRequest &r) { r.image = u"Not An Image"_s; }))),
+             u"IMAGE_INVALID"_s);
 }
 
 void TestLocalRunner::memoryHogIsOomKilled()
@@ -572,10 +580,20 @@ void TestLocalRunner::rootfsReplacesTheSystemTree()
                                              u"test -e /etc/debian_version && echo host-etc; "
                                              u"test -e /usr/bin/env && echo host-usr; "
                                              u"echo w > /workspace/f && read w < /workspace/f && echo $w; "
-                                             u"(echo x > /etc/new) 2>/dev/null && echo root-writable; true"_s, &status);
+                                             u"echo x > /etc/new && echo changed > /etc/marker && read m < /etc/marker "
+                                             u"&& echo $m; test -d /var && test -d /root && echo usual-dirs"_s, &status);
     QCOMPARE(status, 0);
-    QCOMPARE(output.out, QByteArray("tiny\nw\n"));
+    QCOMPARE(output.out, QByteArray("tiny\nw\nchanged\nusual-dirs\n"));
+    // The root is the sandbox's own: its writes land in its layer, never in the rootfs, and
+    // the next sandbox of the same rootfs starts from the rootfs again.
     QVERIFY(!QFile::exists(rootfs.filePath(u"etc/new"_s)));
+    QFile marker(rootfs.filePath(u"etc/marker"_s));
+    QVERIFY(marker.open(QIODevice::ReadOnly));
+    QCOMPARE(marker.readAll(), QByteArray("tiny\n"));
+    const QString second = create(&runner, sandbox([&](SandboxRequest &r) { r.rootfs = rootfs.path(); }));
+    QVERIFY(!second.isEmpty());
+    QCOMPARE(shell(&runner, second, u"read m < /etc/marker; echo $m; test -e /etc/new || echo no-new"_s, &status).out,
+             QByteArray("tiny\nno-new\n"));
     QVERIFY(warnings.isEmpty());
 
     QCOMPARE(errorCodeOf(runner.createSandbox(sandbox([&](SandboxRequest &r) { r.rootfs = rootfs.filePath(u"missing"_s); }))),

@@ -53,6 +53,8 @@ void TestSandboxRecords::recordsFollowTheSandbox()
     options.agentPath = QStringLiteral(SANDFLOW_AGENT_PATH);
     options.stateDirectory = state.path();
     options.runId = u"run-1"_s;
+    // The image as a record names it; the sandbox runs on the host's tree.
+    options.hostImages = {u"debian:*"_s};
     LocalRunner runner(options);
     SandboxRequest request;
     request.image = u"debian:12"_s;

@@ -130,9 +130,24 @@ QList<qint64> processTree(qint64 root)
     return pids;
 }
 
+QStringList openDescriptors()
+{
+    return QDir(u"/proc/self/fd"_s).entryList(QDir::AllEntries | QDir::System | QDir::NoDotAndDotDot);
+}
+
 qsizetype openDescriptorCount()
 {
-    return QDir(u"/proc/self/fd"_s).entryList(QDir::AllEntries | QDir::System | QDir::NoDotAndDotDot).size();
+    return openDescriptors().size();
+}
+
+// Whether the runner is done removing the sandboxes' layers under `layers`, which it does off
+// the event loop, through descriptors of its own.
+bool layersRemoved(const QString &layers)
+{
+    const QStringList fds = openDescriptors();
+    return QDir(layers).isEmpty() && std::none_of(fds.cbegin(), fds.cend(), [&](const QString &fd) {
+        return QFile::symLinkTarget(u"/proc/self/fd/"_s + fd).startsWith(layers);
+    });
 }
 
 // A sandbox with `volume`: its id, or none and the error.
@@ -379,6 +394,8 @@ void TestVolumeRace::noSourceDescriptorIsLeftInTheRunner()
     const QString first = create(&runner);
     QVERIFY(removed(&runner, first));
     QTRY_VERIFY(runner.sandboxes().isEmpty());
+    const QString layers = under.options().stateDirectory + u"/layers"_s;
+    QTRY_VERIFY(layersRemoved(layers));
     const qsizetype before = openDescriptorCount();
     for (int round = 0; round < 5; ++round) {
         const QString id = create(&runner, sandbox([&](SandboxRequest &r) {
@@ -393,6 +410,7 @@ void TestVolumeRace::noSourceDescriptorIsLeftInTheRunner()
                  u"VOLUME_INVALID_SUBPATH"_s);
     }
     QTRY_VERIFY(runner.sandboxes().isEmpty());
+    QTRY_VERIFY(layersRemoved(layers));
     QCOMPARE(openDescriptorCount(), before);
 }
 
