@@ -12,6 +12,7 @@
 #include "localrunner.h"
 #include "localsandbox_p.h"
 #include "rounds.h"
+#include "processmemory.h"
 #include "runnercycles.h"
 #include "sandboxlayout_p.h"
 
@@ -29,6 +30,9 @@
 
 using namespace Sandflow;
 using Bench::runConcurrently;
+using Bench::treePss;
+using Bench::TreePss;
+using Bench::waitForProcess;
 using namespace Qt::StringLiterals;
 
 namespace {
@@ -68,74 +72,6 @@ void bareStart(Bench::Errors &errors, const std::function<void()> &done)
         done();
     });
     process->start(Internal::bwrapProgram(), bareArguments({u"/bin/true"_s}));
-}
-
-qint64 pssKb(qint64 pid)
-{
-    QFile rollup(u"/proc/%1/smaps_rollup"_s.arg(pid));
-    if (!rollup.open(QIODevice::ReadOnly))
-        return 0;
-    for (const QByteArray &line : rollup.readAll().split('\n')) {
-        if (line.startsWith("Pss:"))
-            return line.mid(4).trimmed().split(' ').first().toLongLong();
-    }
-    return 0;
-}
-
-/// `root` and its descendants: a sandbox's are bwrap and the agent, the sandbox's pid 1.
-QList<qint64> processTree(qint64 root)
-{
-    QList<qint64> pids = {root};
-    for (int i = 0; i < pids.size(); ++i) {
-        QFile children(u"/proc/%1/task/%1/children"_s.arg(pids.at(i)));
-        if (children.open(QIODevice::ReadOnly)) {
-            for (const QByteArray &child : children.readAll().split(' ')) {
-                if (!child.trimmed().isEmpty())
-                    pids.append(child.trimmed().toLongLong());
-            }
-        }
-    }
-    return pids;
-}
-
-QByteArray processName(qint64 pid)
-{
-    QFile comm(u"/proc/%1/comm"_s.arg(pid));
-    return comm.open(QIODevice::ReadOnly) ? comm.readAll().trimmed() : QByteArray();
-}
-
-/// PSS summed over a process tree, and each process's part, e.g. "bwrap 316 kB, agent 1132 kB".
-struct TreePss
-{
-    qint64 totalKb = 0;
-    QString parts;
-};
-
-TreePss treePss(qint64 root)
-{
-    TreePss tree;
-    for (qint64 pid : processTree(root)) {
-        const qint64 pss = pssKb(pid);
-        tree.totalKb += pss;
-        tree.parts += u"%1%2 %3 kB"_s.arg(tree.parts.isEmpty() ? u""_s : u", "_s, QString::fromUtf8(processName(pid)))
-                          .arg(pss);
-    }
-    return tree;
-}
-
-/// Waits until `root`'s tree runs a process named `name`: a bare bwrap is idle only once
-/// its command has replaced the setup. Polling is fine in a benchmark's driver.
-bool waitForProcess(qint64 root, const QByteArray &name)
-{
-    QElapsedTimer clock;
-    clock.start();
-    while (clock.elapsed() < 10'000) {
-        const QList<qint64> pids = processTree(root);
-        if (std::any_of(pids.begin(), pids.end(), [&name](qint64 pid) { return processName(pid) == name; }))
-            return true;
-        QThread::msleep(10);
-    }
-    return false;
 }
 
 double megabytesPerSecond(qint64 bytes, qint64 elapsedMs)

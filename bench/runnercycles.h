@@ -71,14 +71,14 @@ inline double runConcurrently(int count, int concurrency, const std::function<vo
     return double(timer.nsecsElapsed()) / 1e6;
 }
 
-/// Creates a sandbox, runs `command` in it, deletes it, then calls `done`. A failed step,
-/// a command exiting non-zero among them, goes to `errors`; the sandbox is deleted all the
-/// same once it was created.
+/// Creates a sandbox (of `request`), runs `command` in it, deletes it, then calls `done`. A
+/// failed step, a command exiting non-zero among them, goes to `errors`; the sandbox is
+/// deleted all the same once it was created.
 inline void sandboxCycle(Sandflow::Runner *runner, const QString &command, Errors &errors,
-                         const std::function<void()> &done)
+                         const std::function<void()> &done, const Sandflow::SandboxRequest &request = {})
 {
     using namespace Sandflow;
-    SandboxJob *create = runner->createSandbox({});
+    SandboxJob *create = runner->createSandbox(request);
     QObject::connect(create, &AsyncJob::finished, runner, [runner, command, &errors, done](AsyncJob *job) {
         if (errors.failed(job, QStringLiteral("create")))
             return done();

@@ -337,6 +337,11 @@ std::optional<StoredImage> importImage(const ImageStore &store, const ImageRefer
     if (!image)
         return std::nullopt;
     image->reference = name;
+    // Run again and again from the same layout: recorded once, not rewritten (and synced)
+    // by every sandbox.
+    if (const std::optional<StoredImage> stored = store.find(name);
+        stored && stored->manifestDigest == image->manifestDigest && stored->config.digest == image->config.digest)
+        return stored;
     image->storedAt = QDateTime::currentDateTimeUtc();
     if (!store.save(*image, error))
         return std::nullopt;
