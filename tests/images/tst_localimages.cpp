@@ -4,6 +4,8 @@
 #include "localrunner.h"
 #include "localrunnertesting.h"
 #include "ocilayoutwriter.h"
+#include "opensandboxrunner.h"
+#include "serveprocess.h"
 
 #include <QDirIterator>
 #include <QProcess>
@@ -33,6 +35,7 @@ private slots:
     void concurrentSandboxesUnpackOnce();
     void pruneKeepsWhatIsInUse();
     void imagesCommand();
+    void throughServe();
 
 private:
     LocalRunner::Options options() const;
@@ -53,7 +56,7 @@ void TestLocalImages::initTestCase()
     QVERIFY(m_layouts.isValid());
     // A base layer with a shell and a few tools from this machine, and users of its own.
     m_base = OciLayoutWriter::hostProgramsLayer({u"/bin/sh"_s, u"/usr/bin/id"_s, u"/usr/bin/cat"_s, u"/usr/bin/ls"_s,
-                                                 u"/usr/bin/mkdir"_s, u"/usr/bin/wc"_s});
+                                                 u"/usr/bin/mkdir"_s, u"/usr/bin/wc"_s, u"/usr/bin/sleep"_s});
     m_base.directory("etc").directory("var").directory("var/lib").directory("home")
         .file("etc/passwd", "root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n")
         .file("etc/group", "root:x:0:\napp:x:1000:\n")
@@ -328,6 +331,39 @@ void TestLocalImages::imagesCommand()
     QVERIFY(QDir(storeDirectory() + u"/blobs/sha256"_s).isEmpty());
     QCOMPARE(sandflow({u"images"_s, u"import"_s, m_layouts.filePath(u"missing"_s), u"x:1"_s}), 2);
     QCOMPARE(sandflow({u"run"_s, u"--pull"_s, u"sometimes"_s, workflow.fileName()}), 2);
+}
+
+// What an OpenSandbox client asks for (`image.uri`) is what its sandbox runs in.
+void TestLocalImages::throughServe()
+{
+    ImageSpec spec;
+    spec.env = {u"SERVED=yes"_s};
+    spec.layers = {LayerWriter().file("etc/served", "from the served image\n")};
+    const QString image = layout(u"served"_s, spec);
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.remove(u"SANDFLOW_HOST_IMAGES"_s);
+    ServeProcess server;
+    QVERIFY2(server.start(QStringLiteral(SANDFLOW_BINARY), m_state->path(), u"images-key"_s, {}, env),
+             qPrintable(server.failure()));
+    OpenSandboxRunner::Options options;
+    options.server.domain = server.url();
+    options.server.apiKey = u"images-key"_s;
+    OpenSandboxRunner client(options);
+    const QString id = create(&client, sandbox([&](SandboxRequest &r) {
+        r.image = image;
+        r.entrypoint = {u"/bin/sh"_s, u"-c"_s, u"exec sleep 600"_s};
+    }));
+    QVERIFY(!id.isEmpty());
+    QCOMPARE(shellOutput(&client, id, u"cat /etc/served; echo $SERVED"_s), QByteArray("from the served image\nyes\n"));
+    QVERIFY(!errorOf(client.deleteSandbox(id)));
+    // An image that cannot be had fails the creation, and the message says which and why.
+    const std::optional<JobError> error = errorOf(client.createSandbox(sandbox([&](SandboxRequest &r) {
+        r.image = u"oci-layout:"_s + m_layouts.filePath(u"nowhere"_s) + u":t"_s;
+        r.entrypoint = {u"/bin/sh"_s};
+    })));
+    QVERIFY(error);
+    QVERIFY2(error->message.contains(u"nowhere"_s), qPrintable(error->message));
+    QVERIFY(server.stop());
 }
 
 QTEST_GUILESS_MAIN(TestLocalImages)
