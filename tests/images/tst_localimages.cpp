@@ -329,6 +329,17 @@ void TestLocalImages::imagesCommand()
     QVERIFY2(out.contains("1 unpacked root(s) removed"), out.constData());
     QVERIFY(roots().isEmpty());
     QVERIFY(QDir(storeDirectory() + u"/blobs/sha256"_s).isEmpty());
+    // Forgotten and pruned, the image is no more; `--host-image` runs its sandboxes on the
+    // host's tree instead, said once.
+    QCOMPARE(sandflow({u"run"_s, u"--pull"_s, u"never"_s, workflow.fileName()}, &out), 1);
+    QVERIFY2(out.contains("image docker.io/tools/imported:1: not in the image store"), out.constData());
+    QFile hostWorkflow(m_layouts.filePath(u"host.yaml"_s));
+    QVERIFY(hostWorkflow.open(QIODevice::WriteOnly));
+    hostWorkflow.write("version: 1\nname: host\njobs:\n  use:\n    sandbox:\n      image: tools/imported:1\n"
+                       "    steps:\n      - run: test -e /etc/debian_version && echo host-tree\n");
+    hostWorkflow.close();
+    QCOMPARE(sandflow({u"run"_s, u"--pull"_s, u"never"_s, u"--host-image"_s, u"tools/*"_s, hostWorkflow.fileName()}, &out), 0);
+    QVERIFY2(out.contains("host-tree"), out.constData());
     QCOMPARE(sandflow({u"images"_s, u"import"_s, m_layouts.filePath(u"missing"_s), u"x:1"_s}), 2);
     QCOMPARE(sandflow({u"run"_s, u"--pull"_s, u"sometimes"_s, workflow.fileName()}), 2);
 }
