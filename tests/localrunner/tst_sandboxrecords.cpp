@@ -136,10 +136,14 @@ void TestSandboxRecords::aRunnerTornDownLeavesNothing()
     const qint64 bwrap = LocalRunner::recordedSandboxes(state.path()).value(0).pid;
     QVERIFY(bwrap > 0);
 
+    QVERIFY(QFileInfo(state.filePath(u"layers/"_s + id)).isDir());
+
     runner.reset();
     QVERIFY(LocalRunner::recordedSandboxes(state.path()).isEmpty());
     QVERIFY(!cgroupExists(id));
     QVERIFY(::kill(pid_t(bwrap), 0) != 0);
+    // Its writable root went with it.
+    QVERIFY(QDir(state.filePath(u"layers"_s)).isEmpty());
 }
 
 void TestSandboxRecords::garbageOfACrashedRunnerIsCollected()
@@ -156,10 +160,12 @@ void TestSandboxRecords::garbageOfACrashedRunnerIsCollected()
     QTRY_VERIFY(!LocalRunner::recordedSandboxes(state.path()).value(0).alive);
     QCOMPARE(LocalRunner::recordedSandboxes(state.path()).value(0).runId, u"run-7"_s);
     QVERIFY(cgroupExists(id));
+    QVERIFY(QFileInfo(state.filePath(u"layers/"_s + id)).isDir());
 
     QCOMPARE(LocalRunner::collectGarbage(state.path(), false), QStringList{id});
     QVERIFY(LocalRunner::recordedSandboxes(state.path()).isEmpty());
     QVERIFY(!cgroupExists(id));
+    QVERIFY(!QFileInfo::exists(state.filePath(u"layers/"_s + id)));
 }
 
 void TestSandboxRecords::collectingEverythingKillsLiveSandboxes()
