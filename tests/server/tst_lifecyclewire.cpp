@@ -110,6 +110,8 @@ QJsonObject describe(const SandboxRequest &request)
                                    {u"claimName"_s, volume.claimName}});
     }
     return {{u"image"_s, request.image},
+            {u"imageUsername"_s, request.imageUsername},
+            {u"imagePassword"_s, request.imagePassword},
             {u"entrypoint"_s, QJsonArray::fromStringList(request.entrypoint)},
             {u"env"_s, toJson(request.env)},
             {u"metadata"_s, toJson(request.metadata)},
@@ -202,8 +204,8 @@ void TestLifecycleWire::sdkCreateRequest()
     const Parsed<CreateRequest> parsed = parseCreateRequest(SdkCreateBody, testPolicy());
     QVERIFY2(parsed.ok(), qPrintable(parsed.error().message()));
     QCOMPARE(json(describe(parsed->sandbox)), normalized(R"({
-        "image": "ubuntu", "entrypoint": ["tail", "-f", "/dev/null"], "env": {}, "metadata": {},
-        "timeoutMs": 600000, "network": {"defaultAction": "allow", "egress": []}, "volumes": [],
+        "image": "ubuntu", "imageUsername": "", "imagePassword": "", "entrypoint": ["tail", "-f", "/dev/null"],
+        "env": {}, "metadata": {}, "timeoutMs": 600000, "network": {"defaultAction": "allow", "egress": []}, "volumes": [],
         "rootfs": "", "cpus": 1, "memoryBytes": 2147483648, "maxProcesses": null})"));
     QCOMPARE(parsed->warnings, QStringList());
     QCOMPARE(parsed->renewOnAccessSeconds, std::nullopt);
@@ -296,7 +298,7 @@ void TestLifecycleWire::createRequest_data()
     QTest::newRow("credentialProxy disabled") << create(R"("credentialProxy": {"enabled": false})")
         << R"({"image": "ubuntu"})"_ba << QStringList();
     QTest::newRow("image.auth") << create(R"("image": {"uri": "registry.example.com/app", "auth": {"username": "u", "password": "p"}})")
-        << R"({"image": "registry.example.com/app"})"_ba << QStringList{u"image.auth"_s};
+        << R"({"image": "registry.example.com/app", "imageUsername": "u", "imagePassword": "p"})"_ba << QStringList();
     QTest::newRow("unknown members are ignored")
         << create(R"("colour": "blue", "image": {"uri": "ubuntu", "digest": "sha256:0"}, "secureAccess": false,
                      "volumes": [], "extensions": {"vendor.flag": "on"})")
