@@ -123,6 +123,11 @@ bool BlobStore::Writer::append(QByteArrayView data, QString *error)
     return true;
 }
 
+QString BlobStore::Writer::writtenDigest() const
+{
+    return u"sha256:"_s + QString::fromLatin1(m_hash.result().toHex());
+}
+
 bool BlobStore::Writer::commit(QString *error)
 {
     if (!m_fd.isValid()) {
@@ -134,7 +139,7 @@ bool BlobStore::Writer::commit(QString *error)
         discard();
         return false;
     }
-    const QString actual = u"sha256:"_s + QString::fromLatin1(m_hash.result().toHex());
+    const QString actual = writtenDigest();
     if (actual != m_digest) {
         *error = u"the blob's content does not match its digest: expected %1, got %2"_s.arg(m_digest, actual);
         discard();

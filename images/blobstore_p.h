@@ -49,6 +49,9 @@ public:
     /// expected size (a server that sends more than the manifest said).
     bool append(QByteArrayView data, QString *error);
     qint64 written() const { return m_written; }
+    /// The digest of what was appended so far ("sha256:<hex>"): once all of it is there,
+    /// tells a blob whose content is not what was asked for from a store that failed.
+    QString writtenDigest() const;
     /// Checks size and digest and renames the blob into place (another writer of the same
     /// blob may have been first: then this copy goes). False with `error` set otherwise.
     bool commit(QString *error);
