@@ -53,6 +53,8 @@ void BlobDownload::locked()
         emit progress(m_blob.size);
         return end(std::nullopt);
     }
+    // Left by a pull that was killed while it held this lock.
+    m_store.removeTemporaries(m_blob.digest);
     QString error;
     m_writer = m_store.write(m_blob.digest, m_blob.size, &error);
     if (!m_writer)

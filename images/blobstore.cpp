@@ -48,6 +48,18 @@ bool BlobStore::hasBlob(const QString &digest) const
     return isSha256Digest(digest) && QFile::exists(blobPath(digest));
 }
 
+// A temporary file is named after the first 16 digits of its blob's digest (write()).
+void BlobStore::removeTemporaries(const QString &digest) const
+{
+    if (!isSha256Digest(digest))
+        return;
+    QDir temporaryDirectory(m_directory + u"/tmp"_s);
+    const QStringList stale = temporaryDirectory.entryList({digest.section(u':', 1).left(16) + u".*"_s},
+                                                           QDir::Files | QDir::Hidden);
+    for (const QString &name : stale)
+        temporaryDirectory.remove(name);
+}
+
 std::unique_ptr<BlobStore::Writer> BlobStore::write(const QString &digest, qint64 expectedSize, QString *error) const
 {
     // The digest becomes a file name: only one that is all hexadecimal digits.

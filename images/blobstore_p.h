@@ -28,6 +28,11 @@ public:
     QString blobPath(const QString &digest) const;
     bool hasBlob(const QString &digest) const;
 
+    /// Removes the temporary files of `digest` that writers gone without a word (a process
+    /// killed mid-write) left. Only for a caller that knows no other writer of the blob is
+    /// at work: a pull holding the blob's lock (BlobLock), as every pull fetching it does.
+    void removeTemporaries(const QString &digest) const;
+
     class Writer;
     /// Starts writing the blob of `digest` and `expectedSize` bytes; nullptr with `error` set
     /// when the digest is not a sha256 one or the store cannot be written.

@@ -1,8 +1,10 @@
 // A real container registry for tests: Debian's `docker-registry` (the distribution
 // project's registry) on a free loopback port, with its storage in a directory of the test's
 // own, optionally behind htpasswd (basic) or token ("silly": any bearer token passes)
-// authentication. Images are made with umoci and pushed with skopeo (OciImage). Stopped, with
-// its process killed, when the object goes.
+// authentication, optionally redirecting blob downloads to a storage server of their own (a
+// Python http.server on the storage directory), as registries in front of object storage
+// do. Images are made with umoci and pushed with skopeo (OciImage). Stopped, with its
+// processes killed, when the object goes.
 //
 //   LocalRegistry registry;
 //   if (const QString missing = LocalRegistry::missingTools(); !missing.isEmpty())
@@ -18,6 +20,8 @@
 #include <QByteArray>
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
+#include <QHostAddress>
 #include <QMap>
 #include <QProcess>
 #include <QStandardPaths>
@@ -87,6 +91,8 @@ public:
     }
     /// For Auth::Token: the token service's URL the challenges name.
     void setTokenRealm(const QString &realm) { m_tokenRealm = realm; }
+    /// Answers blob downloads with a 307 to a storage server on another port.
+    void setRedirectBlobs(bool redirect) { m_redirectBlobs = redirect; }
 
     /// Starts serving from `directory` (made if missing) and waits until /v2/ answers.
     bool start(const QString &directory)
@@ -108,6 +114,8 @@ public:
         } else if (m_auth == Auth::Token) {
             config += QStringLiteral("auth:\n  silly:\n    realm: %1\n    service: sandflow-test\n").arg(m_tokenRealm);
         }
+        if (m_redirectBlobs && !startStorageServer(&config))
+            return false;
         writeFile(directory + QStringLiteral("/config.yml"), config.toUtf8());
         // The access log (one line per request) and warnings, for tests that count requests.
         m_process.setProcessChannelMode(QProcess::MergedChannels);
@@ -118,23 +126,20 @@ public:
             m_failure = m_process.errorString();
             return false;
         }
-        for (int attempt = 0; attempt < 200; ++attempt) {
-            if (answers())
-                return true;
-            if (m_process.state() != QProcess::Running)
-                break;
-            QThread::msleep(50);
-        }
+        if (waitForAnswer(m_process, m_port, "/v2/"))
+            return true;
         m_failure = QStringLiteral("docker-registry did not answer: %1").arg(QString::fromLocal8Bit(log()));
         return false;
     }
 
     void stop()
     {
-        if (m_process.state() == QProcess::NotRunning)
-            return;
-        m_process.kill();
-        m_process.waitForFinished(10'000);
+        for (QProcess *process : {&m_process, &m_storage}) {
+            if (process->state() == QProcess::NotRunning)
+                continue;
+            process->kill();
+            process->waitForFinished(10'000);
+        }
     }
 
     /// "127.0.0.1:PORT", as image references name it.
@@ -155,6 +160,12 @@ public:
     /// How many requests the access log shows whose line contains `text` (e.g.
     /// `"GET /v2/test/img/blobs/`).
     int requestCount(const QByteArray &text) const { return int(log().count(text)); }
+    /// The same for the storage server of setRedirectBlobs (e.g. `"GET /docker/`).
+    int storageRequestCount(const QByteArray &text) const
+    {
+        QFile file(m_directory + QStringLiteral("/storage.log"));
+        return file.open(QIODevice::ReadOnly) ? int(file.readAll().count(text)) : 0;
+    }
 
     /// Copies `source` (a skopeo image name, e.g. "oci:DIR:TAG") to `repositoryAndTag` here,
     /// with every image of an index.
@@ -174,6 +185,26 @@ public:
 private:
     QString logPath() const { return m_directory + QStringLiteral("/registry.log"); }
 
+    /// Serves the storage directory on a port of its own and has `config` redirect there.
+    bool startStorageServer(QString *config)
+    {
+        const quint16 port = freePort();
+        m_storage.setProcessChannelMode(QProcess::MergedChannels);
+        m_storage.setStandardOutputFile(m_directory + QStringLiteral("/storage.log"));
+        m_storage.setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGKILL); });
+        m_storage.start(QStringLiteral("python3"), {QStringLiteral("-u"), QStringLiteral("-m"), QStringLiteral("http.server"),
+                                                    QString::number(port), QStringLiteral("--bind"),
+                                                    QStringLiteral("127.0.0.1"), QStringLiteral("--directory"),
+                                                    storageDirectory()});
+        if (!m_storage.waitForStarted(10'000) || !waitForAnswer(m_storage, port, "/")) {
+            m_failure = QStringLiteral("python3 http.server did not answer: %1").arg(m_storage.errorString());
+            return false;
+        }
+        *config += QStringLiteral("middleware:\n  storage:\n    - name: redirect\n      options:\n"
+                                  "        baseurl: http://127.0.0.1:%1/\n").arg(port);
+        return true;
+    }
+
     static void writeFile(const QString &path, const QByteArray &data)
     {
         QFile file(path);
@@ -189,26 +220,34 @@ private:
         return server.serverPort();
     }
 
-    bool answers() const
+    /// Waits up to ten seconds for `process` to answer a GET of `path` on `port`.
+    static bool waitForAnswer(const QProcess &process, quint16 port, const QByteArray &path)
     {
-        QTcpSocket socket;
-        socket.connectToHost(QHostAddress::LocalHost, m_port);
-        if (!socket.waitForConnected(1000))
-            return false;
-        socket.write("GET /v2/ HTTP/1.0\r\n\r\n");
-        QByteArray answer;
-        while (!answer.contains("\r\n") && socket.waitForReadyRead(2000))
-            answer += socket.readAll();
-        return answer.startsWith("HTTP/1.");
+        for (int attempt = 0; attempt < 200 && process.state() == QProcess::Running; ++attempt) {
+            QTcpSocket socket;
+            socket.connectToHost(QHostAddress::LocalHost, port);
+            if (socket.waitForConnected(1000)) {
+                socket.write("GET " + path + " HTTP/1.0\r\n\r\n");
+                QByteArray answer;
+                while (!answer.contains("\r\n") && socket.waitForReadyRead(2000))
+                    answer += socket.readAll();
+                if (answer.startsWith("HTTP/1."))
+                    return true;
+            }
+            QThread::msleep(50);
+        }
+        return false;
     }
 
     Auth m_auth = Auth::None;
     QString m_user;
     QString m_password;
     QString m_tokenRealm;
+    bool m_redirectBlobs = false;
     QString m_directory;
     quint16 m_port = 0;
     QProcess m_process;
+    QProcess m_storage;
     QString m_failure;
 };
 

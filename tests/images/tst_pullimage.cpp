@@ -111,8 +111,10 @@ private slots:
     void basicAuthentication();
     void tokenAuthentication();
     void mirrorIsAskedFirst();
+    void followsBlobRedirects();
     void concurrentPullsStoreEachBlobOnce();
     void cancelLeavesNothingHalfWritten();
+    void removesWhatAKilledPullLeft();
 
 private:
     QString store() const { return m_dir->filePath(u"store"_s); }
@@ -464,6 +466,26 @@ void TestPullImage::mirrorIsAskedFirst()
     QCOMPARE(direct.error->code, u"REGISTRY_UNREACHABLE"_s);
 }
 
+void TestPullImage::followsBlobRedirects()
+{
+    // Blobs come from another server, as from a registry in front of object storage; the
+    // registry wants credentials, the storage server does not.
+    LocalRegistry registry;
+    registry.setAuth(LocalRegistry::Auth::Basic);
+    registry.setUser(u"puller"_s, u"s3cret"_s);
+    registry.setRedirectBlobs(true);
+    QVERIFY2(registry.start(m_dir->filePath(u"registry"_s)), qPrintable(registry.failure()));
+    pushTestImage(registry, u"test/img:v1"_s);
+    PullOptions options;
+    options.credentials = RegistryCredentials{u"puller"_s, u"s3cret"_s};
+    const Outcome outcome = pull(registry.host() + u"/test/img:v1"_s, store(), options);
+    QVERIFY2(!outcome.error, qPrintable(describe(outcome)));
+    QVERIFY(BlobStore(store()).hasBlob(outcome.image.layers.at(1).digest));
+    // The config and two layers, each redirected once and fetched from storage.
+    QCOMPARE(registry.requestCount("\"GET /v2/test/img/blobs/"), 3);
+    QCOMPARE(registry.storageRequestCount("\"GET /docker/registry/v2/blobs/sha256/"), 3);
+}
+
 void TestPullImage::concurrentPullsStoreEachBlobOnce()
 {
     const QByteArray blobGets = "\"GET /v2/test/big/blobs/";
@@ -511,6 +533,22 @@ void TestPullImage::cancelLeavesNothingHalfWritten()
     const Outcome again = pull(m_registry.host() + u"/test/big:v1"_s, store());
     QVERIFY2(!again.error, qPrintable(describe(again)));
     QCOMPARE(again.progressBytes.last(), total);
+}
+
+void TestPullImage::removesWhatAKilledPullLeft()
+{
+    const Outcome first = pull(m_registry.host() + u"/test/img:v1"_s, m_dir->filePath(u"reference"_s));
+    QVERIFY2(!first.error, qPrintable(describe(first)));
+    // What a pull killed while writing the layer leaves: its temporary file, no lock held.
+    QVERIFY(QDir().mkpath(store() + u"/tmp"_s));
+    const QString stale = store() + u"/tmp/"_s + first.image.layers.at(0).digest.mid(7, 16) + u".aB3xYz"_s;
+    QFile left(stale);
+    QVERIFY(left.open(QIODevice::WriteOnly) && left.write("half a layer") > 0);
+    left.close();
+    const Outcome outcome = pull(m_registry.host() + u"/test/img:v1"_s, store());
+    QVERIFY2(!outcome.error, qPrintable(describe(outcome)));
+    QVERIFY(!QFile::exists(stale));
+    QVERIFY(temporaries().isEmpty());
 }
 
 QTEST_GUILESS_MAIN(TestPullImage)
