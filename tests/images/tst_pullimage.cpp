@@ -13,6 +13,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QProcess>
 #include <QRandomGenerator>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -113,6 +114,7 @@ private slots:
     void mirrorIsAskedFirst();
     void followsBlobRedirects();
     void concurrentPullsStoreEachBlobOnce();
+    void pullsOfTwoProcessesStoreEachBlobOnce();
     void cancelLeavesNothingHalfWritten();
     void removesWhatAKilledPullLeft();
 
@@ -508,6 +510,27 @@ void TestPullImage::concurrentPullsStoreEachBlobOnce()
     QVERIFY(temporaries().isEmpty());
 }
 
+void TestPullImage::pullsOfTwoProcessesStoreEachBlobOnce()
+{
+    const QByteArray blobGets = "\"GET /v2/test/big/blobs/";
+    const int before = m_registry.requestCount(blobGets);
+    // This program again, as a puller of its own (see main()).
+    QProcess first;
+    QProcess second;
+    for (QProcess *process : {&first, &second}) {
+        process->setProcessChannelMode(QProcess::ForwardedErrorChannel);
+        process->start(QCoreApplication::applicationFilePath(),
+                       {u"--pull"_s, m_registry.host() + u"/test/big:v1"_s, store()});
+    }
+    for (QProcess *process : {&first, &second}) {
+        QVERIFY(process->waitForFinished(PullLimitMs));
+        QCOMPARE(process->exitStatus(), QProcess::NormalExit);
+        QCOMPARE(process->exitCode(), 0);
+    }
+    QCOMPARE(m_registry.requestCount(blobGets), before + 2);
+    QVERIFY(temporaries().isEmpty());
+}
+
 void TestPullImage::cancelLeavesNothingHalfWritten()
 {
     PullImageJob job(reference(m_registry.host() + u"/test/big:v1"_s), store());
@@ -551,5 +574,25 @@ void TestPullImage::removesWhatAKilledPullLeft()
     QVERIFY(temporaries().isEmpty());
 }
 
-QTEST_GUILESS_MAIN(TestPullImage)
+// With `--pull REFERENCE STORE`, one pull and nothing else: a second process for
+// pullsOfTwoProcessesStoreEachBlobOnce. Exits 0 when it succeeded.
+int main(int argc, char **argv)
+{
+    QCoreApplication application(argc, argv);
+    const QStringList arguments = application.arguments();
+    if (arguments.size() == 4 && arguments.at(1) == u"--pull"_s) {
+        PullImageJob job(reference(arguments.at(2)), arguments.at(3));
+        job.setAutoDelete(false);
+        QObject::connect(&job, &AsyncJob::finished, &application, [&job] {
+            if (job.error())
+                qWarning("%s", qPrintable(describe(job.error())));
+            QCoreApplication::exit(job.error() ? 1 : 0);
+        });
+        job.start();
+        return application.exec();
+    }
+    TestPullImage test;
+    QTEST_SET_MAIN_SOURCE_PATH
+    return QTest::qExec(&test, argc, argv);
+}
 #include "tst_pullimage.moc"
