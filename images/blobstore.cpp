@@ -137,7 +137,7 @@ bool BlobStore::Writer::append(QByteArrayView data, QString *error)
 
 QString BlobStore::Writer::writtenDigest() const
 {
-    return u"sha256:"_s + QString::fromLatin1(m_hash.result().toHex());
+    return m_hash.digest();
 }
 
 bool BlobStore::Writer::commit(QString *error)

@@ -8,9 +8,9 @@
 //   <store>/tmp/                   blobs being written
 #pragma once
 
+#include "sha256_p.h"
 #include "uniquefd_p.h"
 
-#include <QCryptographicHash>
 #include <QString>
 
 #include <memory>
@@ -72,7 +72,7 @@ private:
     QString m_digest;
     qint64 m_expectedSize = 0;
     qint64 m_written = 0;
-    QCryptographicHash m_hash{QCryptographicHash::Sha256};
+    Sha256 m_hash;
 };
 
 } // namespace Sandflow::Internal

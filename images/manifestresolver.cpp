@@ -1,8 +1,7 @@
 #include "manifestresolver_p.h"
 
 #include "pullerrors_p.h"
-
-#include <QCryptographicHash>
+#include "sha256_p.h"
 
 namespace Sandflow::Internal {
 
@@ -12,11 +11,6 @@ namespace {
 
 // Docker's own limit for a manifest or index; more is a server's flood.
 constexpr qsizetype MaxManifestBytes = 4 << 20;
-
-QString sha256Of(const QByteArray &data)
-{
-    return u"sha256:"_s + QString::fromLatin1(QCryptographicHash::hash(data, QCryptographicHash::Sha256).toHex());
-}
 
 /// Keeps a checked document in the store, as the runner's later reads expect it there.
 bool storeDocument(const BlobStore &store, const QString &digest, const QByteArray &body, QString *error)
@@ -75,7 +69,7 @@ void ManifestResolver::fetch(const QString &reference, const std::optional<BlobD
             }
             return fail(registryJobError(*error, ImageNotFound));
         }
-        const QString digest = sha256Of(m_body);
+        const QString digest = Sha256::of(m_body);
         const QString wanted = expected ? expected->digest : m_pinnedDigest;
         if (!wanted.isEmpty() && digest != wanted)
             return fail(digestMismatch(u"the manifest %1"_s.arg(reference), wanted, digest));
