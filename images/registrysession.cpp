@@ -83,7 +83,8 @@ QByteArray RegistrySession::authorizationFor(const QUrl &url) const
 void RegistrySession::authenticate(const QByteArray &challenge, const QByteArray &sent, QObject *context, AuthDone done)
 {
     const auto later = [context = QPointer<QObject>(context), done](std::optional<RegistryError> error) {
-        QTimer::singleShot(0, context, [done, error] { done(error); });
+        if (context)
+            QTimer::singleShot(0, context, [done, error] { done(error); });
     };
     // Another request met the challenge first and has its answer: try again with it.
     if (!m_authorization.isEmpty() && m_authorization != sent)

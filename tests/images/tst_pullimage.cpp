@@ -109,6 +109,7 @@ private slots:
     void refusesATamperedBlob();
     void missingImageIsNotFound();
     void unreachableRegistryIsInfra();
+    void failingRegistryIsInfra();
     void basicAuthentication();
     void tokenAuthentication();
     void mirrorIsAskedFirst();
@@ -348,6 +349,22 @@ void TestPullImage::unreachableRegistryIsInfra()
     QCOMPARE(outcome.error->code, u"REGISTRY_UNREACHABLE"_s);
     QCOMPARE(outcome.error->kind, JobError::Kind::Infra);
     QVERIFY2(outcome.error->message.contains(u"127.0.0.1:%1"_s.arg(port)), qPrintable(outcome.error->message));
+}
+
+void TestPullImage::failingRegistryIsInfra()
+{
+    LocalRegistry registry;
+    QVERIFY2(registry.start(m_dir->filePath(u"registry"_s)), qPrintable(registry.failure()));
+    pushTestImage(registry, u"test/img:v1"_s);
+    // The tag's link, which the registry reads, made unreadable: it answers 500.
+    const QString link = registry.storageDirectory()
+                         + u"/docker/registry/v2/repositories/test/img/_manifests/tags/v1/current/link"_s;
+    QVERIFY(QFile::remove(link) && QDir().mkdir(link));
+    const Outcome outcome = pull(registry.host() + u"/test/img:v1"_s, store());
+    QVERIFY(outcome.error);
+    QCOMPARE(outcome.error->code, u"REGISTRY_ERROR"_s);
+    QCOMPARE(outcome.error->kind, JobError::Kind::Infra);
+    QVERIFY2(outcome.error->message.contains(u"HTTP 500"_s), qPrintable(outcome.error->message));
 }
 
 void TestPullImage::basicAuthentication()
