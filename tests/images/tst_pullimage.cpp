@@ -5,8 +5,8 @@
 #include "blobstore_p.h"
 #include "localregistry.h"
 #include "pullimagejob.h"
+#include "sha256_p.h"
 
-#include <QCryptographicHash>
 #include <QDir>
 #include <QHttpServer>
 #include <QHttpServerResponse>
@@ -85,11 +85,6 @@ QByteArray randomBytes(qsizetype size)
     QByteArray data(size, Qt::Uninitialized);
     QRandomGenerator::global()->fillRange(reinterpret_cast<quint32 *>(data.data()), size / 4);
     return data;
-}
-
-QString sha256Of(const QByteArray &data)
-{
-    return u"sha256:"_s + QString::fromLatin1(QCryptographicHash::hash(data, QCryptographicHash::Sha256).toHex());
 }
 
 } // namespace
@@ -182,7 +177,7 @@ void TestPullImage::initTestCase()
                                                        {u"mediaType"_s, u"application/vnd.oci.image.index.v1+json"_s},
                                                        {u"manifests"_s, platforms}})
                                  .toJson(QJsonDocument::Compact);
-    const QString indexDigest = sha256Of(index);
+    const QString indexDigest = Sha256::of(index);
     QFile indexBlob(m_shared.filePath(u"multi/blobs/sha256/"_s) + indexDigest.mid(7));
     QVERIFY(indexBlob.open(QIODevice::WriteOnly) && indexBlob.write(index) == index.size());
     indexBlob.close();
@@ -224,7 +219,7 @@ void TestPullImage::pullsATaggedImage()
         QVERIFY2(blobs.hasBlob(digest), qPrintable(digest));
         QFile file(blobs.blobPath(digest));
         QVERIFY(file.open(QIODevice::ReadOnly));
-        QCOMPARE(sha256Of(file.readAll()), digest);
+        QCOMPARE(Sha256::of(file.readAll()), digest);
     }
     QCOMPARE(image.imageConfig.env.filter(u"X="_s), QStringList{u"X=1"_s});
     QCOMPARE(image.imageConfig.workingDir, u"/work"_s);
@@ -252,7 +247,7 @@ void TestPullImage::pullsByDigest()
     QVERIFY(BlobStore(store()).hasBlob(byDigest.image.layers.at(1).digest));
 
     // A digest of something else is no manifest there.
-    const Outcome unknown = pull(m_registry.host() + u"/test/img@"_s + sha256Of("no such manifest"), store());
+    const Outcome unknown = pull(m_registry.host() + u"/test/img@"_s + Sha256::of("no such manifest"), store());
     QVERIFY(unknown.error);
     QCOMPARE(unknown.error->code, u"IMAGE_NOT_FOUND"_s);
 }
