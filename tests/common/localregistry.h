@@ -158,13 +158,13 @@ public:
         return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
     }
     /// How many requests the access log shows whose line contains `text` (e.g.
-    /// `"GET /v2/test/img/blobs/`).
-    int requestCount(const QByteArray &text) const { return int(log().count(text)); }
+    /// `"GET /v2/test/img/blobs/`). A request's line is written just after its answer:
+    /// counted once the log has been still for a moment.
+    int requestCount(const QByteArray &text) const { return int(settled(logPath()).count(text)); }
     /// The same for the storage server of setRedirectBlobs (e.g. `"GET /docker/`).
     int storageRequestCount(const QByteArray &text) const
     {
-        QFile file(m_directory + QStringLiteral("/storage.log"));
-        return file.open(QIODevice::ReadOnly) ? int(file.readAll().count(text)) : 0;
+        return int(settled(m_directory + QStringLiteral("/storage.log")).count(text));
     }
 
     /// Copies `source` (a skopeo image name, e.g. "oci:DIR:TAG") to `repositoryAndTag` here,
@@ -184,6 +184,21 @@ public:
 
 private:
     QString logPath() const { return m_directory + QStringLiteral("/registry.log"); }
+
+    /// The content of the log at `path` once it has not grown for 100 ms.
+    static QByteArray settled(const QString &path)
+    {
+        QByteArray content;
+        for (int attempt = 0; attempt < 50; ++attempt) {
+            QFile file(path);
+            const QByteArray now = file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+            if (attempt > 0 && now == content)
+                break;
+            content = now;
+            QThread::msleep(100);
+        }
+        return content;
+    }
 
     /// Serves the storage directory on a port of its own and has `config` redirect there.
     bool startStorageServer(QString *config)
