@@ -60,6 +60,8 @@ void PullImageJob::doStart()
     }
     sessions.append(new RegistrySession(m_network.get(), registryBase(), m_reference.repository,
                                         credentialsFor(m_reference.registry), this));
+    for (RegistrySession *session : std::as_const(sessions))
+        session->setSilenceLimitMs(m_options.silenceLimitMs);
     const bool hostPlatform = m_options.architecture.isEmpty();
     m_resolver = new ManifestResolver(sessions, m_reference.digest.isEmpty() ? m_reference.tag : m_reference.digest,
                                       m_reference.digest, hostPlatform ? hostArchitecture() : m_options.architecture,

@@ -48,6 +48,9 @@ struct PullOptions
     QString variant;
     /// Blobs fetched at once.
     int parallelDownloads = 3;
+    /// How long a request (connecting included) may go without a byte before the registry
+    /// counts as unreachable.
+    int silenceLimitMs = 30'000;
 };
 
 /// What a pull brought into the store.

@@ -49,7 +49,7 @@ QString RegistryFetch::contentType() const
 void RegistryFetch::send()
 {
     QNetworkRequest request(m_url);
-    request.setTransferTimeout(RegistrySilenceLimitMs);
+    request.setTransferTimeout(m_session->silenceLimitMs());
     if (!m_accept.isEmpty())
         request.setRawHeader("Accept", m_accept);
     m_sentAuthorization = m_session->authorizationFor(m_url);

@@ -131,7 +131,7 @@ void RegistrySession::requestToken(const AuthChallenge &challenge)
     if (!url.isValid())
         return settle(RegistryError{RegistryError::Reason::AuthUnavailable, error});
     QNetworkRequest request(url);
-    request.setTransferTimeout(RegistrySilenceLimitMs);
+    request.setTransferTimeout(m_silenceLimitMs);
     if (m_credentials)
         request.setRawHeader("Authorization", basicAuthorization(*m_credentials));
     m_tokenPending = true;

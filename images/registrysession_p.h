@@ -37,9 +37,6 @@ struct RegistryError
     QString message;   ///< one sentence, naming the URL where that helps
 };
 
-/// The longest a request may stay silent before it counts as unreachable.
-inline constexpr int RegistrySilenceLimitMs = 30'000;
-
 class RegistrySession final : public QObject
 {
     Q_OBJECT
@@ -51,6 +48,9 @@ public:
                     std::optional<RegistryCredentials> credentials, QObject *parent = nullptr);
 
     const QUrl &base() const { return m_base; }
+    /// The longest a request may stay silent before it counts as unreachable.
+    int silenceLimitMs() const { return m_silenceLimitMs; }
+    void setSilenceLimitMs(int limitMs) { m_silenceLimitMs = limitMs; }
     /// The URL of `path` under the repository ("manifests/v1", "blobs/sha256:...").
     QUrl url(const QString &path) const;
     QNetworkAccessManager *network() const { return m_network; }
@@ -75,6 +75,7 @@ private:
     QUrl m_base;
     QString m_repository;
     std::optional<RegistryCredentials> m_credentials;
+    int m_silenceLimitMs = 30'000;
     QByteArray m_authorization;
     QDeadlineTimer m_tokenExpiry;
     bool m_tokenPending = false;

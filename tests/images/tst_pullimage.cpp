@@ -8,6 +8,7 @@
 #include "sha256_p.h"
 
 #include <QDir>
+#include <QElapsedTimer>
 #include <QHttpServer>
 #include <QHttpServerResponse>
 #include <QJsonArray>
@@ -105,6 +106,7 @@ private slots:
     void missingImageIsNotFound();
     void unreachableRegistryIsInfra();
     void failingRegistryIsInfra();
+    void silentRegistryTimesOut();
     void basicAuthentication();
     void tokenAuthentication();
     void mirrorIsAskedFirst();
@@ -360,6 +362,22 @@ void TestPullImage::failingRegistryIsInfra()
     QCOMPARE(outcome.error->code, u"REGISTRY_ERROR"_s);
     QCOMPARE(outcome.error->kind, JobError::Kind::Infra);
     QVERIFY2(outcome.error->message.contains(u"HTTP 500"_s), qPrintable(outcome.error->message));
+}
+
+void TestPullImage::silentRegistryTimesOut()
+{
+    // Takes connections and never says a word.
+    QTcpServer silent;
+    QVERIFY(silent.listen(QHostAddress::LocalHost, 0));
+    PullOptions options;
+    options.silenceLimitMs = 300;
+    QElapsedTimer clock;
+    clock.start();
+    const Outcome outcome = pull(u"127.0.0.1:%1/test/img:v1"_s.arg(silent.serverPort()), store(), options);
+    QVERIFY(outcome.error);
+    QCOMPARE(outcome.error->code, u"REGISTRY_UNREACHABLE"_s);
+    QCOMPARE(outcome.error->kind, JobError::Kind::Infra);
+    QVERIFY2(clock.elapsed() < 10'000, qPrintable(QString::number(clock.elapsed())));
 }
 
 void TestPullImage::basicAuthentication()
