@@ -34,13 +34,6 @@ PullImageJob::~PullImageJob()
     stopAll();
 }
 
-QUrl PullImageJob::registryBase() const
-{
-    // Plain HTTP where Docker allows it: loopback, and what the user listed as insecure.
-    const bool plain = m_reference.isLoopbackRegistry() || m_options.insecureRegistries.contains(m_reference.registry);
-    return QUrl((plain ? u"http://"_s : u"https://"_s) + m_reference.apiHost());
-}
-
 void PullImageJob::doStart()
 {
     if (m_reference.source != ImageReference::Source::Registry) {
@@ -58,7 +51,8 @@ void PullImageJob::doStart()
         sessions.append(new RegistrySession(m_network.get(), base, m_reference.repository,
                                             dockerConfigCredentials(m_options.dockerConfig, base.authority()), this));
     }
-    sessions.append(new RegistrySession(m_network.get(), registryBase(), m_reference.repository,
+    sessions.append(new RegistrySession(m_network.get(), registryApiBase(m_reference, m_options.insecureRegistries),
+                                        m_reference.repository,
                                         credentialsFor(m_reference.registry), this));
     for (RegistrySession *session : std::as_const(sessions))
         session->setSilenceLimitMs(m_options.silenceLimitMs);

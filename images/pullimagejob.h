@@ -12,7 +12,6 @@
 #include <QMap>
 #include <QString>
 #include <QStringList>
-#include <QUrl>
 
 #include <memory>
 #include <optional>
@@ -106,7 +105,6 @@ private:
     void complete();
     void fail(JobError error);
     void stopAll();
-    QUrl registryBase() const;
 
     ImageReference m_reference;
     QString m_storeDirectory;

@@ -38,6 +38,12 @@ bool sameServer(const QUrl &a, const QUrl &b)
 
 } // namespace
 
+QUrl registryApiBase(const ImageReference &reference, const QStringList &insecure)
+{
+    const bool plain = reference.isLoopbackRegistry() || insecure.contains(reference.registry);
+    return QUrl((plain ? u"http://"_s : u"https://"_s) + reference.apiHost());
+}
+
 RegistryError registryErrorFor(const QUrl &url, int status, const QString &networkError, const QByteArray &body)
 {
     const QString where = url.toString(QUrl::RemoveUserInfo | QUrl::RemoveQuery);

@@ -5,6 +5,7 @@
 // the answer up front, so that only the first request of a pull meets the challenge.
 #pragma once
 
+#include "imagereference.h"
 #include "registryauth_p.h"
 
 #include <QByteArray>
@@ -86,6 +87,11 @@ private:
     };
     QList<Waiter> m_waiters;
 };
+
+/// Where the distribution API of `reference`'s registry is: plain HTTP, as Docker allows,
+/// for loopback registries and those `insecure` lists ("host" or "host:port", matched as the
+/// reference names the registry); HTTPS for every other.
+QUrl registryApiBase(const ImageReference &reference, const QStringList &insecure);
 
 /// The error for an answer of HTTP `status` (0: none) from `url` that broke the exchange,
 /// with the body the server sent (its first kilobytes) for the registry's own words.

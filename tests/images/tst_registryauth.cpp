@@ -2,6 +2,7 @@
 // the CNCF distribution server, GitHub's), the token service's URL and answer, and Docker's
 // config.json credentials.
 #include "registryauth_p.h"
+#include "registrysession_p.h"
 
 #include <QTest>
 #include <QUrlQuery>
@@ -19,6 +20,7 @@ private slots:
     void buildsTheTokenUrl();
     void readsTokens();
     void readsDockerConfig();
+    void choosesTheScheme();
 };
 
 void TestRegistryAuth::parsesChallenges()
@@ -117,6 +119,25 @@ void TestRegistryAuth::readsDockerConfig()
     QVERIFY(!dockerConfigCredentials(config, u"broken.example"_s));   // "nocolon"
     QVERIFY(!dockerConfigCredentials(config, u"other.example"_s));
     QVERIFY(!dockerConfigCredentials("not json", u"docker.io"_s));
+}
+
+void TestRegistryAuth::choosesTheScheme()
+{
+    const auto base = [](const QString &text, const QStringList &insecure = {}) {
+        QString error;
+        const std::optional<Sandflow::ImageReference> reference = Sandflow::ImageReference::parse(text, &error);
+        return reference ? registryApiBase(*reference, insecure).toString() : error;
+    };
+    // Docker Hub's API is on its own host.
+    QCOMPARE(base(u"debian:12"_s), u"https://registry-1.docker.io"_s);
+    // Plain HTTP for loopback, as Docker allows it.
+    QCOMPARE(base(u"127.0.0.1:5000/team/tool:v1"_s), u"http://127.0.0.1:5000"_s);
+    QCOMPARE(base(u"localhost:5000/tool"_s), u"http://localhost:5000"_s);
+    // Every other registry over HTTPS, unless listed insecure as the reference names it.
+    QCOMPARE(base(u"registry.example:5000/tool"_s), u"https://registry.example:5000"_s);
+    QCOMPARE(base(u"registry.example:5000/tool"_s, {u"registry.example:5000"_s}), u"http://registry.example:5000"_s);
+    QCOMPARE(base(u"registry.example:5000/tool"_s, {u"registry.example"_s}), u"https://registry.example:5000"_s);
+    QCOMPARE(base(u"10.0.0.1/tool"_s, {u"10.0.0.1"_s}), u"http://10.0.0.1"_s);
 }
 
 QTEST_GUILESS_MAIN(TestRegistryAuth)
