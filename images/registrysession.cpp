@@ -107,11 +107,16 @@ void RegistrySession::authenticate(const QByteArray &challenge, const QByteArray
     // The answer sent was turned down: a token the service gave, or the credentials. Only
     // a token that outlived its time (a long pull) is asked for again.
     const bool expired = sent.startsWith("Bearer ") && m_tokenExpiry.hasExpired();
+    // Registries (Docker Hub among them) answer so for a repository that does not exist too.
+    if (!sent.isEmpty() && !(expired && bearer != challenges.end()) && m_credentials) {
+        return later(RegistryError{RegistryError::Reason::AuthFailed,
+                                   u"the registry %1 turned the credentials down for %2: wrong user name or "
+                                   "password, or no pull access to the repository"_s.arg(m_base.authority(), m_repository)});
+    }
     if (!sent.isEmpty() && !(expired && bearer != challenges.end())) {
-        return later(RegistryError{m_credentials ? RegistryError::Reason::AuthFailed : RegistryError::Reason::AuthRequired,
-                                   m_credentials ? u"the registry %1 turned the credentials down: wrong user name or password"_s.arg(m_base.authority())
-                                                 : u"the registry %1 refuses anonymous pulls of %2"_s.arg(
-                                                       m_base.authority(), m_repository)});
+        return later(RegistryError{RegistryError::Reason::AuthRequired,
+                                   u"the registry %1 refuses an anonymous pull of %2: the repository needs "
+                                   "credentials, or does not exist"_s.arg(m_base.authority(), m_repository)});
     }
     if (bearer != challenges.end()) {
         m_waiters.append({context, done});

@@ -400,6 +400,7 @@ void TestPullImage::basicAuthentication()
     QVERIFY(refused.error);
     QCOMPARE(refused.error->code, u"REGISTRY_AUTH_FAILED"_s);
     QCOMPARE(refused.error->kind, JobError::Kind::Invalid);
+    QVERIFY2(refused.error->message.contains(u"turned the credentials down"_s), qPrintable(refused.error->message));
 
     PullOptions right;
     right.credentials = RegistryCredentials{u"puller"_s, u"s3cret"_s};
