@@ -41,21 +41,18 @@ void PullImageJob::doStart()
                      u"only images of a registry are pulled"_s, {}});
     }
     m_network = std::make_unique<CurlNetworkAccessManager>();
-    const auto credentialsFor = [this](const QString &registry) {
-        return m_options.credentials ? m_options.credentials
-                                     : dockerConfigCredentials(m_options.dockerConfig, registry);
-    };
+    // The mirrors first, each with what config.json holds for its host; then the registry.
     QList<RegistrySession *> sessions;
-    for (const QString &mirror : m_options.mirrors.value(m_reference.registry)) {
-        const QUrl base(mirror);
-        sessions.append(new RegistrySession(m_network.get(), base, m_reference.repository,
-                                            dockerConfigCredentials(m_options.dockerConfig, base.authority()), this));
-    }
-    sessions.append(new RegistrySession(m_network.get(), registryApiBase(m_reference, m_options.insecureRegistries),
-                                        m_reference.repository,
-                                        credentialsFor(m_reference.registry), this));
-    for (RegistrySession *session : std::as_const(sessions))
+    const auto addSession = [&](const QUrl &base, std::optional<RegistryCredentials> credentials) {
+        auto *session = new RegistrySession(m_network.get(), base, m_reference.repository, std::move(credentials), this);
         session->setSilenceLimitMs(m_options.silenceLimitMs);
+        sessions.append(session);
+    };
+    for (const QString &mirror : m_options.mirrors.value(m_reference.registry))
+        addSession(QUrl(mirror), dockerConfigCredentials(m_options.dockerConfig, QUrl(mirror).authority()));
+    addSession(registryApiBase(m_reference, m_options.insecureRegistries),
+               m_options.credentials ? m_options.credentials
+                                     : dockerConfigCredentials(m_options.dockerConfig, m_reference.registry));
     const bool hostPlatform = m_options.architecture.isEmpty();
     m_resolver = new ManifestResolver(sessions, m_reference.digest.isEmpty() ? m_reference.tag : m_reference.digest,
                                       m_reference.digest, hostPlatform ? hostArchitecture() : m_options.architecture,
