@@ -70,7 +70,10 @@ void ManifestResolver::fetch(const QString &reference, const std::optional<BlobD
             return fail(registryJobError(*error, ImageNotFound));
         }
         const QString digest = Sha256::of(m_body);
-        const QString wanted = expected ? expected->digest : m_pinnedDigest;
+        // A tag names no digest; the registry's word for it is checked where it gives one.
+        QString wanted = expected ? expected->digest : m_pinnedDigest;
+        if (wanted.isEmpty() && isSha256Digest(m_fetch->contentDigest()))
+            wanted = m_fetch->contentDigest();
         if (!wanted.isEmpty() && digest != wanted)
             return fail(digestMismatch(u"the manifest %1"_s.arg(reference), wanted, digest));
         if (expected && m_body.size() != expected->size)

@@ -67,6 +67,7 @@ void RegistryFetch::readBody()
     const int status = statusOf(m_reply);
     if (status >= 200 && status < 300) {
         m_contentType = QString::fromLatin1(m_reply->rawHeader("Content-Type"));
+        m_contentDigest = QString::fromLatin1(m_reply->rawHeader("Docker-Content-Digest"));
         // Drained as it comes: the reply keeps nothing the blob store has not taken.
         while (m_reply && m_reply->bytesAvailable() > 0) {
             const QPointer<RegistryFetch> alive(this);

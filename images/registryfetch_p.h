@@ -31,6 +31,9 @@ public:
     void abort();
     /// The 2xx answer's Content-Type, once its body began.
     QString contentType() const;
+    /// The 2xx answer's Docker-Content-Digest (what the registry says the body hashes to),
+    /// once its body began; empty when it sent none.
+    QString contentDigest() const { return m_contentDigest; }
 
 signals:
     /// The next piece of the body of the 2xx answer.
@@ -50,6 +53,7 @@ private:
     QByteArray m_sentAuthorization;
     QNetworkReply *m_reply = nullptr;
     QString m_contentType;
+    QString m_contentDigest;
     QByteArray m_errorBody;   ///< the start of a non-2xx answer's body, for its message
     int m_redirects = 0;
     int m_challenges = 0;

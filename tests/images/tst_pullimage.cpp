@@ -103,6 +103,7 @@ private slots:
     void secondPullFetchesNoBlob();
     void picksTheHostPlatformOfAnIndex();
     void refusesATamperedBlob();
+    void refusesATamperedManifest();
     void missingImageIsNotFound();
     void unreachableRegistryIsInfra();
     void failingRegistryIsInfra();
@@ -320,6 +321,34 @@ void TestPullImage::refusesATamperedBlob()
     QCOMPARE(tampered.error->context.value(u"blob"_s).toString(), layer);
     QVERIFY(!BlobStore(store()).hasBlob(layer));
     QVERIFY(temporaries().isEmpty());
+}
+
+void TestPullImage::refusesATamperedManifest()
+{
+    LocalRegistry registry;
+    QVERIFY2(registry.start(m_dir->filePath(u"registry"_s)), qPrintable(registry.failure()));
+    pushTestImage(registry, u"test/img:v1"_s);
+    const Outcome good = pull(registry.host() + u"/test/img:v1"_s, m_dir->filePath(u"reference"_s));
+    QVERIFY2(!good.error, qPrintable(describe(good)));
+    const QString manifest = good.image.manifestDigest;
+
+    // One letter of the manifest changed, the size kept.
+    QFile data(registry.blobDataPath(manifest));
+    QVERIFY2(data.open(QIODevice::ReadWrite), qPrintable(data.fileName()));
+    QByteArray content = data.readAll();
+    QVERIFY(content.contains("schemaVersion"));
+    content.replace("schemaVersion", "SchemaVersion");
+    QVERIFY(data.seek(0) && data.write(content) == content.size());
+    data.close();
+
+    // By tag: the registry's Docker-Content-Digest is what it is checked against.
+    for (const QString &text : {registry.host() + u"/test/img:v1"_s, registry.host() + u"/test/img@"_s + manifest}) {
+        const Outcome tampered = pull(text, store());
+        QVERIFY(tampered.error);
+        QCOMPARE(tampered.error->code, u"BLOB_DIGEST_MISMATCH"_s);
+        QVERIFY2(tampered.error->message.contains(manifest), qPrintable(tampered.error->message));
+        QVERIFY(!BlobStore(store()).hasBlob(manifest));
+    }
 }
 
 void TestPullImage::missingImageIsNotFound()
