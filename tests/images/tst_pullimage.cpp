@@ -328,18 +328,31 @@ void TestPullImage::refusesATamperedManifest()
     LocalRegistry registry;
     QVERIFY2(registry.start(m_dir->filePath(u"registry"_s)), qPrintable(registry.failure()));
     pushTestImage(registry, u"test/img:v1"_s);
+    QVERIFY2(registry.push(u"oci:%1:multi"_s.arg(m_shared.filePath(u"multi"_s)), u"test/multi:v1"_s),
+             qPrintable(registry.failure()));
     const Outcome good = pull(registry.host() + u"/test/img:v1"_s, m_dir->filePath(u"reference"_s));
     QVERIFY2(!good.error, qPrintable(describe(good)));
+    const Outcome goodIndex = pull(registry.host() + u"/test/multi:v1"_s, m_dir->filePath(u"reference"_s));
+    QVERIFY2(!goodIndex.error, qPrintable(describe(goodIndex)));
     const QString manifest = good.image.manifestDigest;
+    const QString platformManifest = goodIndex.image.manifestDigest;
 
-    // One letter of the manifest changed, the size kept.
-    QFile data(registry.blobDataPath(manifest));
-    QVERIFY2(data.open(QIODevice::ReadWrite), qPrintable(data.fileName()));
-    QByteArray content = data.readAll();
-    QVERIFY(content.contains("schemaVersion"));
-    content.replace("schemaVersion", "SchemaVersion");
-    QVERIFY(data.seek(0) && data.write(content) == content.size());
-    data.close();
+    // One letter of each manifest changed, the size kept.
+    for (const QString &digest : {manifest, platformManifest}) {
+        QFile data(registry.blobDataPath(digest));
+        QVERIFY2(data.open(QIODevice::ReadWrite), qPrintable(data.fileName()));
+        QByteArray content = data.readAll();
+        QVERIFY(content.contains("schemaVersion"));
+        content.replace("schemaVersion", "SchemaVersion");
+        QVERIFY(data.seek(0) && data.write(content) == content.size());
+    }
+
+    // Through the index, the manifest is checked against the index's descriptor.
+    const Outcome throughIndex = pull(registry.host() + u"/test/multi:v1"_s, store());
+    QVERIFY(throughIndex.error);
+    QCOMPARE(throughIndex.error->code, u"BLOB_DIGEST_MISMATCH"_s);
+    QVERIFY2(throughIndex.error->message.contains(platformManifest), qPrintable(throughIndex.error->message));
+    QVERIFY(!BlobStore(store()).hasBlob(platformManifest));
 
     // By tag: the registry's Docker-Content-Digest is what it is checked against.
     for (const QString &text : {registry.host() + u"/test/img:v1"_s, registry.host() + u"/test/img@"_s + manifest}) {
