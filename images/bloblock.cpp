@@ -30,19 +30,37 @@ BlobLock::BlobLock(const BlobStore &store, const QString &digest, QObject *paren
     connect(&m_retry, &QTimer::timeout, this, &BlobLock::tryLock);
 }
 
-void BlobLock::acquire()
+bool BlobLock::open(QString *error)
 {
+    if (m_fd.isValid())
+        return true;
     const QString directory = QFileInfo(m_path).path();
     if (!QDir().mkpath(directory)) {
-        emit failed(u"cannot make the image store's directory %1"_s.arg(directory));
-        return;
+        *error = u"cannot make the image store's directory %1"_s.arg(directory);
+        return false;
     }
     m_fd = UniqueFd(::open(QFile::encodeName(m_path).constData(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
     if (!m_fd.isValid()) {
-        emit failed(u"cannot open the lock %1: %2"_s.arg(m_path, QString::fromLocal8Bit(strerror(errno))));
+        *error = u"cannot open the lock %1: %2"_s.arg(m_path, QString::fromLocal8Bit(strerror(errno)));
+        return false;
+    }
+    return true;
+}
+
+void BlobLock::acquire()
+{
+    QString error;
+    if (!open(&error)) {
+        emit failed(error);
         return;
     }
     tryLock();
+}
+
+bool BlobLock::tryAcquire()
+{
+    QString error;
+    return open(&error) && ::flock(m_fd.get(), LOCK_EX | LOCK_NB) == 0;
 }
 
 void BlobLock::tryLock()

@@ -26,6 +26,9 @@ public:
     /// Takes the lock: `acquired` once it is held (possibly before this returns), `failed`
     /// when the lock file cannot be made.
     void acquire();
+    /// One attempt, now: true when the lock is held. For writers that do not wait (a
+    /// document written at once is written beside another writer's copy).
+    bool tryAcquire();
     /// Gives the lock up (also done when destroyed).
     void release();
 
@@ -34,6 +37,7 @@ signals:
     void failed(const QString &error);
 
 private:
+    bool open(QString *error);
     void tryLock();
 
     QString m_path;

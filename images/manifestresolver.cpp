@@ -1,5 +1,6 @@
 #include "manifestresolver_p.h"
 
+#include "bloblock_p.h"
 #include "pullerrors_p.h"
 #include "sha256_p.h"
 
@@ -17,6 +18,11 @@ bool storeDocument(const BlobStore &store, const QString &digest, const QByteArr
 {
     if (store.hasBlob(digest))
         return true;
+    // Held, the lock says no other pull is writing the document: what a killed one left
+    // can go. Busy, another pull is writing it, and this copy is written beside its own.
+    BlobLock lock(store, digest);
+    if (lock.tryAcquire())
+        store.removeTemporaries(digest);
     std::unique_ptr<BlobStore::Writer> writer = store.write(digest, body.size(), error);
     return writer && writer->append(body, error) && writer->commit(error);
 }

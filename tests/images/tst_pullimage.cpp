@@ -19,6 +19,7 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QThread>
 
 using namespace Sandflow;
 using namespace Sandflow::Internal;
@@ -116,6 +117,8 @@ private slots:
     void pullsOfTwoProcessesStoreEachBlobOnce();
     void cancelLeavesNothingHalfWritten();
     void removesWhatAKilledPullLeft();
+    void killedPullLeavesOnlyVerifiedBlobs_data();
+    void killedPullLeavesOnlyVerifiedBlobs();
 
 private:
     QString store() const { return m_dir->filePath(u"store"_s); }
@@ -645,6 +648,49 @@ void TestPullImage::removesWhatAKilledPullLeft()
     QVERIFY2(!outcome.error, qPrintable(describe(outcome)));
     QVERIFY(!QFile::exists(stale));
     QVERIFY(temporaries().isEmpty());
+}
+
+void TestPullImage::killedPullLeavesOnlyVerifiedBlobs_data()
+{
+    QTest::addColumn<qint64>("writtenBytes");
+    // The first temporary file is the manifest's, written at once; one of over a MiB, the
+    // layer's, being downloaded.
+    QTest::newRow("writing the manifest") << qint64(0);
+    QTest::newRow("writing a layer") << qint64(1 << 20);
+}
+
+void TestPullImage::killedPullLeavesOnlyVerifiedBlobs()
+{
+    QFETCH(qint64, writtenBytes);
+    const auto writing = [this, writtenBytes] {
+        const QString directory = store() + u"/tmp"_s;
+        const QStringList names = entriesOf(directory);
+        return std::any_of(names.begin(), names.end(), [&](const QString &name) {
+            return QFileInfo(directory + u'/' + name).size() >= writtenBytes;
+        });
+    };
+    // A puller of its own (see main()), killed while it writes a blob.
+    QProcess puller;
+    puller.start(QCoreApplication::applicationFilePath(), {u"--pull"_s, m_registry.host() + u"/test/big:v1"_s, store()});
+    QVERIFY(puller.waitForStarted());
+    QElapsedTimer clock;
+    clock.start();
+    while (!writing() && puller.state() == QProcess::Running && clock.elapsed() < PullLimitMs)
+        QThread::usleep(200);
+    QVERIFY2(writing(), "the puller was never seen writing");
+    puller.kill();
+    QVERIFY(puller.waitForFinished());
+
+    // Whatever is under a digest's name is that content.
+    const QString blobs = store() + u"/blobs/sha256"_s;
+    for (const QString &name : entriesOf(blobs)) {
+        QFile blob(blobs + u'/' + name);
+        QVERIFY(blob.open(QIODevice::ReadOnly));
+        QCOMPARE(Sha256::of(blob.readAll()), u"sha256:"_s + name);
+    }
+    const Outcome again = pull(m_registry.host() + u"/test/big:v1"_s, store());
+    QVERIFY2(!again.error, qPrintable(describe(again)));
+    QVERIFY2(temporaries().isEmpty(), qPrintable(temporaries().join(u' ')));
 }
 
 // With `--pull REFERENCE STORE`, one pull and nothing else: a second process for
