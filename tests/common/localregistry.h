@@ -9,12 +9,13 @@
 //   LocalRegistry registry;
 //   if (const QString missing = LocalRegistry::missingTools(); !missing.isEmpty())
 //       QSKIP(qPrintable(missing));
-//   QVERIFY2(registry.start(dir.filePath("registry")), qPrintable(registry.failure()));
-//   OciImage image(dir.filePath("layout"));
-//   QVERIFY2(image.create() && image.addLayer({{"etc/motd", "hi"}}), qPrintable(image.failure()));
-//   QVERIFY2(registry.push(image.source(), "test/img:v1"), qPrintable(registry.failure()));
+//   QVERIFY2(registry.start(dir.filePath(u"registry"_s)), qPrintable(registry.failure()));
+//   OciImage image(dir.filePath(u"layout"_s));
+//   QVERIFY2(image.create() && image.addLayer({{u"etc/motd"_s, "hi\n"}}), qPrintable(image.failure()));
+//   QVERIFY2(registry.push(image.source(), u"test/img:v1"_s), qPrintable(registry.failure()));
+//   // then pull registry.host() + "/test/img:v1"; registry.requestCount() reads its access log
 //
-// Synchronous (it waits for processes): for tests only.
+// Synchronous (it waits for processes): for tests only. Needs python3 for setRedirectBlobs.
 #pragma once
 
 #include <QByteArray>
