@@ -10,11 +10,13 @@
 
 namespace Sandflow::Cli {
 
-/// --host-image PATTERN (repeatable) and --pull missing|always|never.
+/// --host-image PATTERN (repeatable), --pull missing|always|never, --insecure-registry HOST and
+/// --registry-mirror [REGISTRY=]URL (repeatable).
 QList<QCommandLineOption> imageOptions();
 
 /// Gives `options` what the command line and SANDFLOW_HOST_IMAGES (comma-separated patterns)
-/// say. False with `error` set when --pull names no policy.
+/// say, and the credentials of Docker's config.json ($DOCKER_CONFIG, else ~/.docker). False
+/// with `error` set when --pull names no policy or a mirror is no URL.
 bool applyImageOptions(const QCommandLineParser &parser, LocalRunner::Options *options, QString *error);
 
 } // namespace Sandflow::Cli

@@ -19,19 +19,15 @@ std::optional<PullPolicy> pullPolicyFromString(const QString &text)
     return std::nullopt;
 }
 
-ProvideImageJob::ProvideImageJob(ImageReference reference, ImageSettings settings, QObject *parent)
+ProvideImageJob::ProvideImageJob(ImageReference reference, ImageSettings settings,
+                                 std::optional<Internal::RegistryCredentials> credentials, QObject *parent)
     : ResultJob(parent)
     , m_reference(std::move(reference))
     , m_settings(std::move(settings))
+    , m_credentials(std::move(credentials))
     , m_store(m_settings.storeDirectory)
 {
     connect(&m_watcher, &QFutureWatcherBase::finished, this, &ProvideImageJob::onWorkerDone);
-}
-
-JobError ProvideImageJob::failure(const QString &code, const QString &message, JobError::Kind kind) const
-{
-    return JobError{kind, code, u"image %1: %2"_s.arg(m_reference.canonical(), message),
-                    {{u"image"_s, m_reference.canonical()}}};
 }
 
 void ProvideImageJob::doStart()
@@ -47,11 +43,38 @@ void ProvideImageJob::doStart()
         }
     }
     if (m_settings.pull == PullPolicy::Never) {
-        finish(failure(u"IMAGE_NOT_PRESENT"_s, u"not in the image store %1, and pulling is off (`--pull never`)"_s
-                                                   .arg(m_store.directory())));
+        finish(JobError{JobError::Kind::Infra, u"IMAGE_NOT_PRESENT"_s,
+                        u"image %1: not in the image store %2, and pulling is off (`--pull never`)"_s
+                            .arg(m_reference.canonical(), m_store.directory()),
+                        {{u"image"_s, m_reference.canonical()}}});
         return;
     }
-    finish(failure(u"IMAGE_PULL_FAILED"_s, u"pulling from %1 is not possible yet"_s.arg(m_reference.registry)));
+    pull();
+}
+
+void ProvideImageJob::pull()
+{
+    PullOptions options = m_settings.pullOptions;
+    if (m_credentials)
+        options.credentials = m_credentials;
+    m_pull = std::make_unique<PullImageJob>(m_reference, m_store.directory(), options);
+    m_pull->setAutoDelete(false);
+    connect(m_pull.get(), &PullImageJob::progress, this, &ProvideImageJob::progress);
+    connect(m_pull.get(), &AsyncJob::finished, this, &ProvideImageJob::onPulled);
+    m_pull->start();
+}
+
+void ProvideImageJob::onPulled()
+{
+    if (std::optional<JobError> error = m_pull->error()) {
+        if (error->kind != JobError::Kind::Cancelled)
+            error->kind = JobError::Kind::Infra;
+        finish(*error);
+        return;
+    }
+    const PulledImage &pulled = m_pull->result();
+    prepare({pulled.reference, pulled.manifestDigest, pulled.config, pulled.layers, QDateTime::currentDateTimeUtc()},
+            true);
 }
 
 // Reading a layout or an archive and hashing its blobs: the pool's work.
@@ -71,11 +94,16 @@ void ProvideImageJob::import()
     }));
 }
 
-void ProvideImageJob::prepare(const StoredImage &image)
+void ProvideImageJob::prepare(const StoredImage &image, bool save)
 {
-    m_watcher.setFuture(QtConcurrent::run([store = m_store, image, cancelled = m_cancelled] {
+    m_watcher.setFuture(QtConcurrent::run([store = m_store, image, save, cancelled = m_cancelled] {
         Outcome outcome;
         QString error;
+        if (save && !store.save(image, &error)) {
+            outcome.error = {JobError::Kind::Infra, u"IMAGE_STORE_FAILED"_s, u"image %1: %2"_s.arg(image.reference, error),
+                             {{u"image"_s, image.reference}}};
+            return outcome;
+        }
         std::optional<LayerUnpackError> unpackError;
         const std::optional<Internal::ImageConfig> config = store.config(image, &error);
         Internal::UniqueFd hold = config ? store.prepareRoot(image, &error, &unpackError, cancelled.get())
@@ -115,11 +143,14 @@ void ProvideImageJob::onWorkerDone()
     finish();
 }
 
-// A worker stops at its next layer entry; finished comes once it has.
+// A pull stops its transfers; a worker stops at its next layer entry. Finished comes once
+// either has.
 void ProvideImageJob::doCancel()
 {
     *m_cancelled = true;
-    if (!m_watcher.isRunning())
+    if (m_pull && !m_pull->isFinished())
+        m_pull->cancel();
+    else if (!m_watcher.isRunning())
         finish(cancelledError());
 }
 

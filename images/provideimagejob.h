@@ -7,6 +7,7 @@
 #include "imagemanifest_p.h"
 #include "imagereference.h"
 #include "imagestore.h"
+#include "pullimagejob.h"
 #include "runner.h"
 
 #include <QFutureWatcher>
@@ -27,6 +28,8 @@ struct ImageSettings
 {
     QString storeDirectory;   ///< ImageStore::directoryIn(the state directory)
     PullPolicy pull = PullPolicy::Missing;
+    /// Insecure registries, mirrors, Docker's config.json; a request's credentials go over it.
+    PullOptions pullOptions;
 };
 
 /// An image ready for a sandbox. The root stays (prune leaves it) while `hold` lives: a
@@ -39,18 +42,21 @@ struct ProvidedImage
     std::shared_ptr<Internal::UniqueFd> hold;
 };
 
-/// Provides `reference`'s image. Errors (all Infra, so that retries apply, but a malformed
-/// layer's, which is Invalid), each naming the image and the reason:
+/// Provides `reference`'s image, pulling it with `credentials` when there are any. Errors
+/// (all Infra, so that a sandbox's retries apply: a missing image or a registry that turns
+/// the credentials down may be fixed by pushing or granting it; but a layer that breaks the
+/// unpacker's rules, which is Invalid), each naming the image and the reason:
 /// - `IMAGE_NOT_PRESENT`: the pull policy is `never` and the store lacks it
 /// - `IMAGE_IMPORT_FAILED`: an OCI layout or archive that cannot be read, or breaks a rule
-/// - the pull's errors (pullimagejob.h), the unpacker's (unpacklayersjob.h)
+/// - the pull's errors (pullimagejob.h), `LAYER_REFUSED` (unpacklayersjob.h)
 /// - `IMAGE_STORE_FAILED`: the store cannot be written
 class ProvideImageJob final : public ResultJob<ProvidedImage>
 {
     Q_OBJECT
 
 public:
-    ProvideImageJob(ImageReference reference, ImageSettings settings, QObject *parent = nullptr);
+    ProvideImageJob(ImageReference reference, ImageSettings settings,
+                    std::optional<Internal::RegistryCredentials> credentials = std::nullopt, QObject *parent = nullptr);
 
 signals:
     /// While pulling: bytes and layers fetched so far, of how many.
@@ -69,13 +75,17 @@ private:
     };
 
     void import();
-    void prepare(const StoredImage &image);
+    void pull();
+    void onPulled();
+    /// Unpacks (once) and holds `image`'s root; records it first when `save`.
+    void prepare(const StoredImage &image, bool save = false);
     void onWorkerDone();
-    JobError failure(const QString &code, const QString &message, JobError::Kind kind = JobError::Kind::Infra) const;
 
     ImageReference m_reference;
     ImageSettings m_settings;
+    std::optional<Internal::RegistryCredentials> m_credentials;
     ImageStore m_store;
+    std::unique_ptr<PullImageJob> m_pull;
     std::shared_ptr<std::atomic_bool> m_cancelled = std::make_shared<std::atomic_bool>(false);
     QFutureWatcher<Outcome> m_watcher;
 };

@@ -44,8 +44,12 @@ public:
     /// `image`: the image to provide before the sandbox starts; none: the host's system tree
     /// or the request's rootfs.
     CreateJob(LocalRunner *runner, LocalSandbox *sandbox, const LocalRunner::Options &options,
-              std::optional<ImageReference> image)
-        : m_runner(runner), m_sandbox(sandbox), m_options(options), m_image(std::move(image))
+              std::optional<ImageReference> image, std::optional<Internal::RegistryCredentials> credentials)
+        : m_runner(runner)
+        , m_sandbox(sandbox)
+        , m_options(options)
+        , m_image(std::move(image))
+        , m_credentials(std::move(credentials))
     {
     }
 
@@ -64,7 +68,7 @@ protected:
             startSandbox();
             return;
         }
-        m_provide = std::make_unique<ProvideImageJob>(*m_image, m_runner->imageSettings());
+        m_provide = std::make_unique<ProvideImageJob>(*m_image, m_runner->imageSettings(), m_credentials);
         m_provide->setAutoDelete(false);
         connect(m_provide.get(), &AsyncJob::finished, this, [this] { onImageProvided(); });
         m_provide->start();
@@ -122,6 +126,7 @@ private:
     LocalSandbox *m_sandbox;
     LocalRunner::Options m_options;
     std::optional<ImageReference> m_image;
+    std::optional<Internal::RegistryCredentials> m_credentials;
     std::unique_ptr<ProvideImageJob> m_provide;
 };
 
@@ -258,7 +263,10 @@ SandboxJob *LocalRunner::createSandbox(const SandboxRequest &request)
         connect(raw, &LocalSandbox::stopped, this, [records, id] { records.remove(id); });
     }
     m_sandboxes.emplace(id, std::move(sandbox));
-    return new CreateJob(this, raw, m_options, std::move(image));
+    std::optional<Internal::RegistryCredentials> credentials;
+    if (!request.imageUsername.isEmpty() || !request.imagePassword.isEmpty())
+        credentials = Internal::RegistryCredentials{request.imageUsername, request.imagePassword};
+    return new CreateJob(this, raw, m_options, std::move(image), std::move(credentials));
 }
 
 const Internal::SandboxUserNamespaces &LocalRunner::userNamespaces()
@@ -357,7 +365,7 @@ ImageSettings LocalRunner::imageSettings()
         directory = ImageStore::directoryIn(m_options.stateDirectory);
     if (directory.isEmpty())
         directory = layersDirectory() + u"/.images"_s;
-    return {directory, m_options.pull};
+    return {directory, m_options.pull, m_options.pullOptions};
 }
 
 bool LocalRunner::canSwitchUsers()

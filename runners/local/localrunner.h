@@ -75,6 +75,9 @@ public:
         PullPolicy pull = PullPolicy::Missing;
         /// The image store; empty: the state directory's `images`.
         QString imageStoreDirectory;
+        /// How images are pulled: insecure registries, mirrors, Docker's config.json (a
+        /// request's own credentials go over its).
+        PullOptions pullOptions;
     };
 
     /// A sandbox recorded in a state directory, alive or left by a runner that crashed.

@@ -1,6 +1,7 @@
 // Real images on the local runner: OCI layouts and `docker save` archives written by the test,
 // unpacked into the store, run by real sandboxes under their writable layers.
 #include "imagestore.h"
+#include "localregistry.h"
 #include "localrunner.h"
 #include "localrunnertesting.h"
 #include "ocilayoutwriter.h"
@@ -36,6 +37,9 @@ private slots:
     void pruneKeepsWhatIsInUse();
     void imagesCommand();
     void throughServe();
+    void registryImagesRunAndAreCached();
+    void registryCredentials();
+    void unreachableRegistry();
 
 private:
     LocalRunner::Options options() const;
@@ -375,6 +379,127 @@ void TestLocalImages::throughServe()
     QVERIFY(error);
     QVERIFY2(error->message.contains(u"nowhere"_s), qPrintable(error->message));
     QVERIFY(server.stop());
+}
+
+// The whole way, as a user goes: a workflow naming an image of a registry runs in it, locally
+// and through serve; the second run finds it in the store and fetches no blob.
+void TestLocalImages::registryImagesRunAndAreCached()
+{
+    if (const QString missing = LocalRegistry::missingTools(); !missing.isEmpty())
+        QSKIP(qPrintable(missing));
+    LocalRegistry registry;
+    QVERIFY2(registry.start(m_layouts.filePath(u"registry"_s)), qPrintable(registry.failure()));
+    ImageSpec spec;
+    spec.env = {u"PULLED=yes"_s};
+    spec.layers = {LayerWriter().file("etc/pulled", "from the registry\n")};
+    const QString layoutReference = layout(u"pushed"_s, spec);
+    QVERIFY2(registry.push(u"oci:"_s + layoutReference.mid(11), u"test/img:t"_s), qPrintable(registry.failure()));
+    const QString image = registry.host() + u"/test/img:t"_s;
+
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.remove(u"SANDFLOW_HOST_IMAGES"_s);
+    env.insert(u"SANDFLOW_STATE_DIR"_s, m_state->path());
+    QFile workflow(m_layouts.filePath(u"pulled.yaml"_s));
+    QVERIFY(workflow.open(QIODevice::WriteOnly));
+    workflow.write(u"version: 1\nname: pulled\njobs:\n  use:\n    sandbox:\n      image: %1\n"
+                   u"    steps:\n      - run: cat /etc/pulled && echo $PULLED\n"_s.arg(image).toUtf8());
+    workflow.close();
+    const auto run = [&](QByteArray *out) {
+        QProcess process;
+        process.setProcessEnvironment(env);
+        process.setWorkingDirectory(m_layouts.path());
+        process.start(QStringLiteral(SANDFLOW_BINARY), {u"run"_s, workflow.fileName()});
+        process.waitForFinished(120000);
+        *out = process.readAllStandardOutput() + process.readAllStandardError();
+        return process.exitCode();
+    };
+    const QByteArray blobGets = "GET /v2/test/img/blobs/";
+    QByteArray out;
+    QCOMPARE(run(&out), 0);
+    QVERIFY2(out.contains("from the registry\n") && out.contains("yes\n"), out.constData());
+    const int fetched = registry.requestCount(blobGets);
+    QCOMPARE(fetched, 3);   // the config and the two layers...
+    QCOMPARE(run(&out), 0);
+    QVERIFY2(out.contains("from the registry\n"), out.constData());
+    QCOMPARE(registry.requestCount(blobGets), fetched);   // ...once
+
+    // `images pull` fetches again (to see the tag's latest) what is not stored yet, and says so
+    // line by line where stderr is no terminal.
+    QProcess pull;
+    pull.setProcessEnvironment(env);
+    pull.start(QStringLiteral(SANDFLOW_BINARY), {u"images"_s, u"pull"_s, image});
+    QVERIFY(pull.waitForFinished(120000));
+    QCOMPARE(pull.exitCode(), 0);
+    QVERIFY(pull.readAllStandardOutput().startsWith((registry.host() + u"/test/img:t sha256:"_s).toUtf8()));
+    QCOMPARE(registry.requestCount(blobGets), fetched);
+    pull.start(QStringLiteral(SANDFLOW_BINARY), {u"images"_s, u"pull"_s, registry.host() + u"/test/img:absent"_s});
+    QVERIFY(pull.waitForFinished(120000));
+    QCOMPARE(pull.exitCode(), 1);
+    const QByteArray refusal = pull.readAllStandardError();
+    QVERIFY2(refusal.contains("test/img:absent") && refusal.contains(registry.host().toUtf8()), refusal.constData());
+
+    ServeProcess server;
+    QVERIFY2(server.start(QStringLiteral(SANDFLOW_BINARY), m_state->path(), u"images-key"_s, {}, env),
+             qPrintable(server.failure()));
+    OpenSandboxRunner::Options options;
+    options.server.domain = server.url();
+    options.server.apiKey = u"images-key"_s;
+    OpenSandboxRunner client(options);
+    const QString id = create(&client, sandbox([&](SandboxRequest &r) {
+        r.image = image;
+        r.entrypoint = {u"/bin/sh"_s, u"-c"_s, u"exec sleep 600"_s};
+    }));
+    QVERIFY(!id.isEmpty());
+    QCOMPARE(shellOutput(&client, id, u"cat /etc/pulled"_s), QByteArray("from the registry\n"));
+    QVERIFY(!errorOf(client.deleteSandbox(id)));
+    QVERIFY(server.stop());
+}
+
+void TestLocalImages::registryCredentials()
+{
+    if (const QString missing = LocalRegistry::missingTools(); !missing.isEmpty())
+        QSKIP(qPrintable(missing));
+    LocalRegistry registry;
+    registry.setAuth(LocalRegistry::Auth::Basic);
+    registry.setUser(u"puller"_s, u"s3cret"_s);
+    QVERIFY2(registry.start(m_layouts.filePath(u"private-registry"_s)), qPrintable(registry.failure()));
+    const QString layoutReference = layout(u"private"_s, {});
+    QVERIFY2(registry.push(u"oci:"_s + layoutReference.mid(11), u"team/private:1"_s), qPrintable(registry.failure()));
+    const QString image = registry.host() + u"/team/private:1"_s;
+    LocalRunner runner(options());
+    const auto attempt = [&](const QString &user, const QString &password) {
+        return errorOf(runner.createSandbox(sandbox([&](SandboxRequest &r) {
+            r.image = image;
+            r.imageUsername = user;
+            r.imagePassword = password;
+        })));
+    };
+    std::optional<JobError> error = attempt({}, {});
+    QVERIFY(error);
+    QCOMPARE(error->code, u"REGISTRY_AUTH_REQUIRED"_s);
+    QCOMPARE(error->kind, JobError::Kind::Infra);
+    QVERIFY2(error->message.contains(image) && error->message.contains(registry.host()), qPrintable(error->message));
+    error = attempt(u"puller"_s, u"wrong"_s);
+    QVERIFY(error);
+    QCOMPARE(error->code, u"REGISTRY_AUTH_FAILED"_s);
+    QVERIFY(!attempt(u"puller"_s, u"s3cret"_s));
+}
+
+void TestLocalImages::unreachableRegistry()
+{
+    QTcpServer closed;   // a port of ours that no one answers on once closed
+    QVERIFY(closed.listen(QHostAddress::LocalHost));
+    const quint16 port = closed.serverPort();
+    closed.close();
+    const QString image = u"127.0.0.1:%1/nobody/home:1"_s.arg(port);
+    LocalRunner runner(options());
+    const std::optional<JobError> error = errorOf(runner.createSandbox(sandbox([&](SandboxRequest &r) { r.image = image; })));
+    QVERIFY(error);
+    QCOMPARE(error->code, u"REGISTRY_UNREACHABLE"_s);
+    QCOMPARE(error->kind, JobError::Kind::Infra);
+    QVERIFY2(error->message.contains(image), qPrintable(error->message));
+    QVERIFY(runner.sandboxes().isEmpty());
+    QVERIFY(QDir(m_state->filePath(u"layers"_s)).isEmpty());
 }
 
 QTEST_GUILESS_MAIN(TestLocalImages)
