@@ -50,6 +50,7 @@ void BlobDownload::locked()
         return;
     // Brought in by whoever held the lock before, or by an earlier pull.
     if (m_store.hasBlob(m_blob.digest)) {
+        m_received = m_blob.size;
         emit progress(m_blob.size);
         return end(std::nullopt);
     }
@@ -79,6 +80,7 @@ void BlobDownload::received(const QByteArray &piece)
         m_fetch->abort();
         return end(JobError{JobError::Kind::Infra, ImageStoreFailed, error, {}});
     }
+    m_received += piece.size();
     emit progress(piece.size());
 }
 

@@ -31,6 +31,9 @@ public:
     /// Aborts the request and drops what was written, at once; `done` does not follow.
     void stop();
     const BlobDescriptor &blob() const { return m_blob; }
+    RegistrySession *session() const { return m_session; }
+    /// The bytes of the blob that arrived (and were counted in `progress`) so far.
+    qint64 bytesReceived() const { return m_received; }
 
 signals:
     /// `bytes` more of the blob arrived (or, all at once, were found in the store).
@@ -50,6 +53,7 @@ private:
     BlobLock *m_lock = nullptr;
     RegistryFetch *m_fetch = nullptr;
     std::unique_ptr<BlobStore::Writer> m_writer;
+    qint64 m_received = 0;
     bool m_ended = false;
 };
 

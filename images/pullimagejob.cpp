@@ -42,11 +42,10 @@ void PullImageJob::doStart()
     }
     m_network = std::make_unique<CurlNetworkAccessManager>();
     // The mirrors first, each with what config.json holds for its host; then the registry.
-    QList<RegistrySession *> sessions;
     const auto addSession = [&](const QUrl &base, std::optional<RegistryCredentials> credentials) {
         auto *session = new RegistrySession(m_network.get(), base, m_reference.repository, std::move(credentials), this);
         session->setSilenceLimitMs(m_options.silenceLimitMs);
-        sessions.append(session);
+        m_sessions.append(session);
     };
     for (const QString &mirror : m_options.mirrors.value(m_reference.registry))
         addSession(QUrl(mirror), dockerConfigCredentials(m_options.dockerConfig, QUrl(mirror).authority()));
@@ -54,7 +53,7 @@ void PullImageJob::doStart()
                m_options.credentials ? m_options.credentials
                                      : dockerConfigCredentials(m_options.dockerConfig, m_reference.registry));
     const bool hostPlatform = m_options.architecture.isEmpty();
-    m_resolver = new ManifestResolver(sessions, m_reference.digest.isEmpty() ? m_reference.tag : m_reference.digest,
+    m_resolver = new ManifestResolver(m_sessions, m_reference.digest.isEmpty() ? m_reference.tag : m_reference.digest,
                                       m_reference.digest, hostPlatform ? hostArchitecture() : m_options.architecture,
                                       hostPlatform ? hostVariant() : m_options.variant, BlobStore(m_storeDirectory),
                                       this);
@@ -93,25 +92,36 @@ void PullImageJob::resolved(const ResolvedManifest &manifest)
 
 void PullImageJob::startDownloads()
 {
-    while (!m_queue.isEmpty() && m_running.size() < std::max(1, m_options.parallelDownloads)) {
-        auto *download = new BlobDownload(m_blobSession, BlobStore(m_storeDirectory), m_queue.takeFirst(), this);
-        m_running.append(download);
-        connect(download, &BlobDownload::progress, this, [this](qint64 bytes) {
-            m_bytesDone += bytes;
-            emit progress(m_bytesDone, m_bytesTotal, m_layersDone, int(m_result.layers.size()));
-        });
-        connect(download, &BlobDownload::done, this,
-                [this, download](const std::optional<JobError> &error) { downloaded(download, error); });
-        download->start();
-    }
+    while (!m_queue.isEmpty() && m_running.size() < std::max(1, m_options.parallelDownloads))
+        startDownload(m_queue.takeFirst(), m_blobSession);
     if (m_queue.isEmpty() && m_running.isEmpty())
         complete();
+}
+
+void PullImageJob::startDownload(const BlobDescriptor &blob, RegistrySession *session)
+{
+    auto *download = new BlobDownload(session, BlobStore(m_storeDirectory), blob, this);
+    m_running.append(download);
+    connect(download, &BlobDownload::progress, this, [this](qint64 bytes) {
+        m_bytesDone += bytes;
+        emit progress(m_bytesDone, m_bytesTotal, m_layersDone, int(m_result.layers.size()));
+    });
+    connect(download, &BlobDownload::done, this,
+            [this, download](const std::optional<JobError> &error) { downloaded(download, error); });
+    download->start();
 }
 
 void PullImageJob::downloaded(BlobDownload *download, const std::optional<JobError> &error)
 {
     m_running.removeOne(download);
     download->deleteLater();
+    // A mirror that lacks a blob, or spoils it: the next mirror, or the registry itself.
+    // What arrived from it no longer counts.
+    const qsizetype next = m_sessions.indexOf(download->session()) + 1;
+    if (error && error->code != ImageStoreFailed && next > 0 && next < m_sessions.size()) {
+        m_bytesDone -= download->bytesReceived();
+        return startDownload(download->blob(), m_sessions.at(next));
+    }
     if (error) {
         JobError withBlob = *error;
         withBlob.context.insert(u"blob"_s, download->blob().digest);

@@ -40,7 +40,8 @@ struct PullOptions
     /// Per registry as references name it ("docker.io"), base URLs of mirrors
     /// ("https://mirror.example", "http://127.0.0.1:5001"), asked in order before the
     /// registry itself, as Docker's `registry-mirrors`. A mirror that cannot give the image's
-    /// manifest is passed over; the blobs come from where the manifest came from.
+    /// manifest is passed over; the blobs come from where the manifest came from, and one
+    /// that fails there from the next mirror or the registry.
     QMap<QString, QStringList> mirrors;
     /// The platform to pull from an index, in Go's names; empty: this host's.
     QString architecture;
@@ -101,6 +102,7 @@ protected:
 private:
     void resolved(const Internal::ResolvedManifest &manifest);
     void startDownloads();
+    void startDownload(const Internal::BlobDescriptor &blob, Internal::RegistrySession *session);
     void downloaded(Internal::BlobDownload *download, const std::optional<JobError> &error);
     void complete();
     void fail(JobError error);
@@ -111,6 +113,7 @@ private:
     PullOptions m_options;
     std::unique_ptr<QNetworkAccessManager> m_network;
     Internal::ManifestResolver *m_resolver = nullptr;
+    QList<Internal::RegistrySession *> m_sessions;   ///< the mirrors, then the registry
     Internal::RegistrySession *m_blobSession = nullptr;
     QList<Internal::BlobDescriptor> m_queue;
     QList<Internal::BlobDownload *> m_running;

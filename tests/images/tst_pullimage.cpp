@@ -112,6 +112,7 @@ private slots:
     void basicAuthentication();
     void tokenAuthentication();
     void mirrorIsAskedFirst();
+    void blobAMirrorLacksComesFromTheRegistry();
     void followsBlobRedirects();
     void concurrentPullsStoreEachBlobOnce();
     void pullsOfTwoProcessesStoreEachBlobOnce();
@@ -542,6 +543,31 @@ void TestPullImage::mirrorIsAskedFirst()
     const Outcome direct = pull(down + u"/test/img:v1"_s, m_dir->filePath(u"second"_s));
     QVERIFY(direct.error);
     QCOMPARE(direct.error->code, u"REGISTRY_UNREACHABLE"_s);
+}
+
+void TestPullImage::blobAMirrorLacksComesFromTheRegistry()
+{
+    // A mirror with the image but one layer's content gone, as a cache that lost it.
+    LocalRegistry mirror;
+    QVERIFY2(mirror.start(m_dir->filePath(u"mirror"_s)), qPrintable(mirror.failure()));
+    pushTestImage(mirror, u"test/img:v1"_s);
+    const Outcome reference = pull(mirror.host() + u"/test/img:v1"_s, m_dir->filePath(u"reference"_s));
+    QVERIFY2(!reference.error, qPrintable(describe(reference)));
+    const QString lost = reference.image.layers.at(1).digest;
+    QVERIFY(QFile::remove(mirror.blobDataPath(lost)));
+
+    PullOptions options;
+    options.mirrors.insert(m_registry.host(), {mirror.url()});
+    const QByteArray lostGets = "\"GET /v2/test/img/blobs/" + lost.toLatin1();
+    const int before = m_registry.requestCount("\"GET /v2/test/img/");
+    const int lostBefore = m_registry.requestCount(lostGets);
+    const Outcome outcome = pull(m_registry.host() + u"/test/img:v1"_s, store(), options);
+    QVERIFY2(!outcome.error, qPrintable(describe(outcome)));
+    QVERIFY(BlobStore(store()).hasBlob(lost));
+    // The registry was asked for that blob alone.
+    QCOMPARE(m_registry.requestCount("\"GET /v2/test/img/"), before + 1);
+    QCOMPARE(m_registry.requestCount(lostGets), lostBefore + 1);
+    QCOMPARE(outcome.progressBytes.last(), outcome.bytesTotal);
 }
 
 void TestPullImage::followsBlobRedirects()
