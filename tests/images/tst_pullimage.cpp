@@ -124,28 +124,44 @@ private slots:
 private:
     QString store() const { return m_dir->filePath(u"store"_s); }
     QStringList temporaries() const { return entriesOf(store() + u"/tmp"_s); }
-    /// Makes the layout `name` with the test image (two layers, a config that sets every
-    /// field the runner reads) and pushes it to `registry` as `repositoryAndTag`.
-    void pushTestImage(LocalRegistry &registry, const QString &repositoryAndTag);
+    /// Makes the test image (two layers, a config that sets every field the runner reads)
+    /// once and pushes it to `registry` as `repositoryAndTag`; says why not on failure.
+    bool pushTestImage(LocalRegistry &registry, const QString &repositoryAndTag);
+    /// Starts `registry` in the test's directory `name` and pushes the test image to it.
+    bool serveTestImage(LocalRegistry &registry, const QString &name, const QString &repositoryAndTag);
 
     QTemporaryDir m_shared;
     LocalRegistry m_registry;   // test/img:v1, test/multi:v1, test/big:v1
     std::unique_ptr<QTemporaryDir> m_dir;
 };
 
-void TestPullImage::pushTestImage(LocalRegistry &registry, const QString &repositoryAndTag)
+bool TestPullImage::serveTestImage(LocalRegistry &registry, const QString &name, const QString &repositoryAndTag)
+{
+    if (!registry.start(m_dir->filePath(name))) {
+        qWarning("%s", qPrintable(registry.failure()));
+        return false;
+    }
+    return pushTestImage(registry, repositoryAndTag);
+}
+
+bool TestPullImage::pushTestImage(LocalRegistry &registry, const QString &repositoryAndTag)
 {
     OciImage image(m_shared.filePath(u"layout"_s), u"img"_s);
-    if (!QFile::exists(m_shared.filePath(u"layout/index.json"_s))) {
-        QVERIFY2(image.create(), qPrintable(image.failure()));
-        QVERIFY2(image.addLayer({{u"etc/motd"_s, "first layer\n"}}), qPrintable(image.failure()));
-        QVERIFY2(image.addLayer({{u"work/data.txt"_s, "second layer\n"}}), qPrintable(image.failure()));
-        QVERIFY2(image.configure({u"--config.env"_s, u"X=1"_s, u"--config.workingdir"_s, u"/work"_s,
-                                  u"--config.user"_s, u"1000:1000"_s, u"--config.entrypoint"_s, u"/bin/sh"_s,
-                                  u"--config.cmd"_s, u"-c"_s, u"--config.cmd"_s, u"true"_s}),
-                 qPrintable(image.failure()));
+    const bool made = QFile::exists(m_shared.filePath(u"layout/index.json"_s))
+                      || (image.create() && image.addLayer({{u"etc/motd"_s, "first layer\n"}})
+                          && image.addLayer({{u"work/data.txt"_s, "second layer\n"}})
+                          && image.configure({u"--config.env"_s, u"X=1"_s, u"--config.workingdir"_s, u"/work"_s,
+                                              u"--config.user"_s, u"1000:1000"_s, u"--config.entrypoint"_s,
+                                              u"/bin/sh"_s, u"--config.cmd"_s, u"-c"_s, u"--config.cmd"_s, u"true"_s}));
+    if (!made) {
+        qWarning("%s", qPrintable(image.failure()));
+        return false;
     }
-    QVERIFY2(registry.push(image.source(), repositoryAndTag), qPrintable(registry.failure()));
+    if (!registry.push(image.source(), repositoryAndTag)) {
+        qWarning("%s", qPrintable(registry.failure()));
+        return false;
+    }
+    return true;
 }
 
 void TestPullImage::initTestCase()
@@ -154,7 +170,7 @@ void TestPullImage::initTestCase()
         QSKIP(qPrintable(missing));
     QVERIFY(m_shared.isValid());
     QVERIFY2(m_registry.start(m_shared.filePath(u"registry"_s)), qPrintable(m_registry.failure()));
-    pushTestImage(m_registry, u"test/img:v1"_s);
+    QVERIFY(pushTestImage(m_registry, u"test/img:v1"_s));
 
     // An index of two platforms: this host's, and one that is not (its config says so).
     const QString foreign = hostArchitecture() == u"arm64"_s ? u"amd64"_s : u"arm64"_s;
@@ -303,8 +319,7 @@ void TestPullImage::refusesATamperedBlob()
 {
     // A registry of its own: the tampering must not reach the other tests.
     LocalRegistry registry;
-    QVERIFY2(registry.start(m_dir->filePath(u"registry"_s)), qPrintable(registry.failure()));
-    pushTestImage(registry, u"test/img:v1"_s);
+    QVERIFY(serveTestImage(registry, u"registry"_s, u"test/img:v1"_s));
     const Outcome good = pull(registry.host() + u"/test/img:v1"_s, m_dir->filePath(u"reference"_s));
     QVERIFY2(!good.error, qPrintable(describe(good)));
     const QString layer = good.image.layers.at(1).digest;
@@ -330,8 +345,7 @@ void TestPullImage::refusesATamperedBlob()
 void TestPullImage::refusesATamperedManifest()
 {
     LocalRegistry registry;
-    QVERIFY2(registry.start(m_dir->filePath(u"registry"_s)), qPrintable(registry.failure()));
-    pushTestImage(registry, u"test/img:v1"_s);
+    QVERIFY(serveTestImage(registry, u"registry"_s, u"test/img:v1"_s));
     QVERIFY2(registry.push(u"oci:%1:multi"_s.arg(m_shared.filePath(u"multi"_s)), u"test/multi:v1"_s),
              qPrintable(registry.failure()));
     const Outcome good = pull(registry.host() + u"/test/img:v1"_s, m_dir->filePath(u"reference"_s));
@@ -397,8 +411,7 @@ void TestPullImage::unreachableRegistryIsInfra()
 void TestPullImage::failingRegistryIsInfra()
 {
     LocalRegistry registry;
-    QVERIFY2(registry.start(m_dir->filePath(u"registry"_s)), qPrintable(registry.failure()));
-    pushTestImage(registry, u"test/img:v1"_s);
+    QVERIFY(serveTestImage(registry, u"registry"_s, u"test/img:v1"_s));
     // The tag's link, which the registry reads, made unreadable: it answers 500.
     const QString link = registry.storageDirectory()
                          + u"/docker/registry/v2/repositories/test/img/_manifests/tags/v1/current/link"_s;
@@ -431,8 +444,7 @@ void TestPullImage::basicAuthentication()
     LocalRegistry registry;
     registry.setAuth(LocalRegistry::Auth::Basic);
     registry.setUser(u"puller"_s, u"s3cret"_s);
-    QVERIFY2(registry.start(m_dir->filePath(u"registry"_s)), qPrintable(registry.failure()));
-    pushTestImage(registry, u"private/img:v1"_s);
+    QVERIFY(serveTestImage(registry, u"registry"_s, u"private/img:v1"_s));
     const QString image = registry.host() + u"/private/img:v1"_s;
 
     const Outcome anonymous = pull(image, store());
@@ -483,8 +495,7 @@ void TestPullImage::tokenAuthentication()
     LocalRegistry registry;
     registry.setAuth(LocalRegistry::Auth::Token);
     registry.setTokenRealm(u"http://127.0.0.1:%1/token"_s.arg(tokenPort));
-    QVERIFY2(registry.start(m_dir->filePath(u"registry"_s)), qPrintable(registry.failure()));
-    pushTestImage(registry, u"test/img:v1"_s);
+    QVERIFY(serveTestImage(registry, u"registry"_s, u"test/img:v1"_s));
     const QString image = registry.host() + u"/test/img:v1"_s;
 
     // Anonymous, as Docker Hub's public images: one token for the whole pull.
@@ -549,8 +560,7 @@ void TestPullImage::blobAMirrorLacksComesFromTheRegistry()
 {
     // A mirror with the image but one layer's content gone, as a cache that lost it.
     LocalRegistry mirror;
-    QVERIFY2(mirror.start(m_dir->filePath(u"mirror"_s)), qPrintable(mirror.failure()));
-    pushTestImage(mirror, u"test/img:v1"_s);
+    QVERIFY(serveTestImage(mirror, u"mirror"_s, u"test/img:v1"_s));
     const Outcome reference = pull(mirror.host() + u"/test/img:v1"_s, m_dir->filePath(u"reference"_s));
     QVERIFY2(!reference.error, qPrintable(describe(reference)));
     const QString lost = reference.image.layers.at(1).digest;
@@ -578,8 +588,7 @@ void TestPullImage::followsBlobRedirects()
     registry.setAuth(LocalRegistry::Auth::Basic);
     registry.setUser(u"puller"_s, u"s3cret"_s);
     registry.setRedirectBlobs(true);
-    QVERIFY2(registry.start(m_dir->filePath(u"registry"_s)), qPrintable(registry.failure()));
-    pushTestImage(registry, u"test/img:v1"_s);
+    QVERIFY(serveTestImage(registry, u"registry"_s, u"test/img:v1"_s));
     PullOptions options;
     options.credentials = RegistryCredentials{u"puller"_s, u"s3cret"_s};
     const Outcome outcome = pull(registry.host() + u"/test/img:v1"_s, store(), options);
