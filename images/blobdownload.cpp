@@ -3,8 +3,6 @@
 #include "bloblock_p.h"
 #include "pullerrors_p.h"
 
-#include <QTimer>
-
 namespace Sandflow::Internal {
 
 using namespace Qt::StringLiterals;

@@ -97,11 +97,9 @@ void RegistryFetch::replied()
         emit done(std::nullopt);
         return;
     }
-    if (status == 0 || reply->error() != QNetworkReply::NoError) {
-        // Cut off mid-body, or never answered.
-        if (status == 0 || (status >= 200 && status < 300))
-            return fail(registryErrorFor(m_url, 0, reply->errorString(), {}));
-    }
+    // Never answered, or cut off in the middle of a 2xx body.
+    if (status == 0 || (status >= 200 && status < 300))
+        return fail(registryErrorFor(m_url, 0, reply->errorString(), {}));
     if (isRedirect(status)) {
         const QUrl location = m_url.resolved(QUrl::fromEncoded(reply->rawHeader("Location")));
         if (++m_redirects > MaxRedirects || !location.isValid()
