@@ -33,7 +33,9 @@ QString registrySays(const QByteArray &body)
 
 bool sameServer(const QUrl &a, const QUrl &b)
 {
-    return a.scheme() == b.scheme() && a.host() == b.host() && a.port() == b.port();
+    // "https://host" and "https://host:443" are one server.
+    const auto port = [](const QUrl &url) { return url.port(url.scheme() == u"https"_s ? 443 : 80); };
+    return a.scheme() == b.scheme() && a.host() == b.host() && port(a) == port(b);
 }
 
 } // namespace
