@@ -53,16 +53,19 @@ int pull(const QCommandLineParser &parser, const Terminal &terminal)
     ProvideImageJob job(*reference, {ImageStore::directoryIn(stateDirectory(parser)), PullPolicy::Always});
     job.setAutoDelete(false);
     const bool live = ::isatty(STDERR_FILENO) != 0;
+    int layersSaid = 0;
     QObject::connect(&job, &ProvideImageJob::progress, &job,
                      [&](qint64 bytesDone, qint64 bytesTotal, int layersDone, int layersTotal) {
                          const QString line = u"%1: %2 of %3, %4 of %5 layers"_s.arg(
                              reference->canonical(), sizeText(bytesDone), sizeText(bytesTotal))
                                                   .arg(layersDone).arg(layersTotal);
-                         // On a terminal the line is rewritten in place; elsewhere each layer gets one.
-                         if (live)
+                         // On a terminal the line is rewritten in place; elsewhere one line a layer.
+                         if (live) {
                              terminal.err(u"\r\x1b[K"_s + line);
-                         else if (layersDone > 0 && bytesDone == bytesTotal)
+                         } else if (layersDone > layersSaid) {
+                             layersSaid = layersDone;
                              terminal.err(line + u'\n');
+                         }
                      });
     QEventLoop loop;
     QObject::connect(&job, &AsyncJob::finished, &loop, &QEventLoop::quit);

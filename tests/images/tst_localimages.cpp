@@ -105,7 +105,9 @@ void TestLocalImages::configIsHonoured()
     spec.env = {u"GREETING=hello"_s, u"PATH=/usr/bin:/bin"_s, u"OVERRIDDEN=image"_s};
     spec.workingDir = u"/srv/app"_s;   // not in the image: made, as Docker does
     spec.user = u"app"_s;
-    spec.cmd = {u"sh"_s, u"-c"_s, u"id -u > /tmp/started-as"_s};
+    // The entrypoint, then the command as its arguments.
+    spec.entrypoint = {u"sh"_s, u"-c"_s};
+    spec.cmd = {u"id -u > /tmp/started-as"_s};
     const QString image = layout(u"config"_s, spec);
     QVERIFY(!image.isEmpty());
     LocalRunner runner(options());
@@ -431,6 +433,8 @@ void TestLocalImages::registryImagesRunAndAreCached()
     QVERIFY(pull.waitForFinished(120000));
     QCOMPARE(pull.exitCode(), 0);
     QVERIFY(pull.readAllStandardOutput().startsWith((registry.host() + u"/test/img:t sha256:"_s).toUtf8()));
+    const QByteArray progress = pull.readAllStandardError();
+    QVERIFY2(progress.contains("2 of 2 layers\n") && !progress.contains('\r'), progress.constData());
     QCOMPARE(registry.requestCount(blobGets), fetched);
     pull.start(QStringLiteral(SANDFLOW_BINARY), {u"images"_s, u"pull"_s, registry.host() + u"/test/img:absent"_s});
     QVERIFY(pull.waitForFinished(120000));
