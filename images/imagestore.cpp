@@ -73,6 +73,13 @@ std::optional<StoredImage> imageFrom(const QByteArray &json)
     return image;
 }
 
+// The store's own directories are root's alone when the runner is root: an image's root holds
+// its setuid programs with their owners, which no one on the host may reach to run.
+bool makePrivateDirectory(const QString &path)
+{
+    return QDir().mkpath(path) && QFile::setPermissions(path, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
+}
+
 // Exclusive or shared, waiting: only ever called off the event loop.
 UniqueFd lockFile(const QString &path, int operation, QString *error)
 {
@@ -179,7 +186,7 @@ bool ImageStore::save(const StoredImage &image, QString *error) const
                                                  .toString(Qt::ISODateWithMs)}};
     const QString path = referencePath(image.reference);
     QSaveFile file(path);
-    if (!QDir().mkpath(QFileInfo(path).path()) || !file.open(QIODevice::WriteOnly)
+    if (!makePrivateDirectory(m_directory) || !makePrivateDirectory(QFileInfo(path).path()) || !file.open(QIODevice::WriteOnly)
         || file.write(QJsonDocument(object).toJson()) < 0 || !file.commit()) {
         *error = u"cannot record %1 in the image store: %2"_s.arg(image.reference, file.errorString());
         return false;
@@ -227,7 +234,8 @@ UniqueFd ImageStore::prepareRoot(const StoredImage &image, QString *error,
 {
     const QString root = rootPath(image);
     const QString temporary = m_directory + u"/tmp"_s;
-    if (!QDir().mkpath(QFileInfo(root).path()) || !QDir().mkpath(temporary)) {
+    if (!makePrivateDirectory(m_directory) || !makePrivateDirectory(QFileInfo(root).path())
+        || !makePrivateDirectory(temporary)) {
         *error = u"cannot make the image store's directories in %1"_s.arg(m_directory);
         return {};
     }

@@ -67,7 +67,10 @@ std::optional<SandboxRootLayer> SandboxRootLayer::create(const QString &layersDi
                                                          const QString &lower, bool overlay, uid_t owner,
                                                          QString *error)
 {
-    if (!QDir().mkpath(layersDirectory)) {
+    // Root's alone, as each layer is: what sandboxes write there (setuid programs among it)
+    // belongs to no one on the host.
+    if (!QDir().mkpath(layersDirectory)
+        || !QFile::setPermissions(layersDirectory, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner)) {
         *error = u"cannot make the directory of the sandboxes' layers %1"_s.arg(layersDirectory);
         return std::nullopt;
     }

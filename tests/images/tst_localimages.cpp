@@ -147,6 +147,14 @@ void TestLocalImages::writesStayInTheSandboxesLayer()
                                          u"mkdir /root/.cache && cat /var/lib/dpkg/status /usr/bin/newtool /etc/marker && "
                                          u"ls -d /var /root /home /run /opt /srv /mnt /tmp /workspace | wc -l"_s),
              QByteArray("installed\ntool\nchanged\n9\n"));
+    // What holds images' and sandboxes' files (setuid programs among them, with their owners)
+    // is no one's on the host but the runner's.
+    const QFileDevice::Permissions ownerOnly = QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner;
+    for (const QString &directory : {storeDirectory(), storeDirectory() + u"/roots"_s, m_state->filePath(u"layers"_s)}) {
+        QVERIFY2((QFileInfo(directory).permissions() & ~(ownerOnly | QFile::ReadUser | QFile::WriteUser | QFile::ExeUser))
+                     == QFileDevice::Permissions(),
+                 qPrintable(directory));
+    }
     // The image's root in the store is as it was; the next sandbox starts from it.
     const QStringList unpacked = roots();
     QCOMPARE(unpacked.size(), 1);
