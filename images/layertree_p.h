@@ -39,8 +39,9 @@ QString printable(const QByteArray &name);
 /// The names in the directory open as `directory`, without `.` and `..`; errno set on failure.
 std::optional<QByteArrayList> listDirectory(int directory);
 
-/// Removes `name` in `directory` and, when it is a directory, everything below it, without
-/// following a link. Returns 0 or an errno; a missing `name` is no error.
+/// Removes `name` in `directory` and, when it is a directory, everything below it, however
+/// deep, without following a link. Returns 0 or an errno; a missing `name` is no error, nor
+/// what vanishes while it works (another removal of the same tree).
 int removeTree(int directory, const QByteArray &name);
 
 } // namespace Sandflow::Internal

@@ -1,5 +1,6 @@
 // Real layer blobs, written here, unpacked onto a real directory: the resulting tree is
 // checked exactly, and every hostile entry is refused with nothing written outside the root.
+#include "layertree_p.h"
 #include "layerunpacker.h"
 #include "layerwriter.h"
 #include "unpacklayersjob.h"
@@ -24,6 +25,8 @@ class TestLayerUnpacker : public QObject
 
 private slots:
     void init();
+
+    void treesOfAnyDepthAreRemoved();
 
     void filesDirectoriesModesAndTimes();
     void ownershipIsKeptAsRoot();
@@ -514,6 +517,39 @@ void TestLayerUnpacker::cancellingStopsBetweenEntries()
     QVERIFY(job.error());
     QCOMPARE(job.error()->kind, JobError::Kind::Cancelled);
     QVERIFY(QDir(m_root).isEmpty());
+}
+
+// What a sandbox leaves in its layer is removed with the same code: a tree nested deeper than
+// there are descriptors to hold each level goes all the same, and a link in it is removed,
+// never followed.
+void TestLayerUnpacker::treesOfAnyDepthAreRemoved()
+{
+    QTemporaryDir outside;
+    QVERIFY(outside.isValid());
+    QFile kept(outside.filePath(u"kept"_s));
+    QVERIFY(kept.open(QIODevice::WriteOnly));
+    kept.close();
+    QTemporaryDir parent;
+    QVERIFY(parent.isValid());
+    const Sandflow::Internal::UniqueFd parentFd(::open(QFile::encodeName(parent.path()).constData(),
+                                                       O_PATH | O_DIRECTORY | O_CLOEXEC));
+    int level = ::openat(parentFd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    constexpr int depth = 30000;   // past the descriptors a process gets (1024 or 20000 are usual)
+    for (int i = 0; i < depth; ++i) {
+        const QByteArray name = i == 0 ? QByteArray("tree") : QByteArray("d");
+        QVERIFY(::mkdirat(level, name.constData(), 0700) == 0);
+        const int below = ::openat(level, name.constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (i % 5000 == 4999) {   // read-only levels and links out, here and there
+            QVERIFY(::symlinkat(QFile::encodeName(outside.path()).constData(), below, "out") == 0);
+            QVERIFY(::fchmod(below, 0500) == 0);
+        }
+        ::close(level);
+        level = below;
+    }
+    ::close(level);
+    QCOMPARE(Sandflow::Internal::removeTree(parentFd.get(), "tree"), 0);
+    QVERIFY(QDir(parent.path()).isEmpty());
+    QVERIFY(QFile::exists(outside.filePath(u"kept"_s)));
 }
 
 QTEST_GUILESS_MAIN(TestLayerUnpacker)
