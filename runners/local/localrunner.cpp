@@ -5,6 +5,7 @@
 #include "localerrors_p.h"
 #include "localsandbox_p.h"
 #include "sandboxidmap_p.h"
+#include "sandboxmountpoints_p.h"
 #include "sandboxcgroup_p.h"
 #include "sandboxrecords_p.h"
 #include "sandboxrequest_p.h"
@@ -104,7 +105,8 @@ private:
 
     void startSandbox()
     {
-        if (std::optional<JobError> refusal = m_runner->prepareRoot(&m_sandbox->layout(), m_sandbox->info().id)) {
+        const QString rootName = m_image ? m_image->canonical() : m_sandbox->layout().rootfs;
+        if (std::optional<JobError> refusal = m_runner->prepareRoot(&m_sandbox->layout(), m_sandbox->info().id, rootName)) {
             abandon(std::move(*refusal));
             return;
         }
@@ -308,7 +310,8 @@ void LocalRunner::mapIds(Internal::SandboxLayout *layout)
     }
 }
 
-std::optional<JobError> LocalRunner::prepareRoot(Internal::SandboxLayout *layout, const QString &sandboxId)
+std::optional<JobError> LocalRunner::prepareRoot(Internal::SandboxLayout *layout, const QString &sandboxId,
+                                                const QString &rootName)
 {
     const Internal::SandboxUserNamespaces &namespaces = userNamespaces();
     if (!layout->rootfs.isEmpty() && namespaces.mapsRange()) {
@@ -319,6 +322,12 @@ std::optional<JobError> LocalRunner::prepareRoot(Internal::SandboxLayout *layout
         if (!layout->rootfsIdmapped.isValid())
             warnOnce(u"the kernel cannot mount the root filesystem %1 id-mapped (%2), so the sandbox sees its files "
                      u"as nobody's"_s.arg(layout->rootfs, QString::fromLocal8Bit(strerror(error ? error : errno))));
+    }
+    // Before anything of the sandbox is made: an image that would lead bubblewrap out of it.
+    if (!layout->rootfs.isEmpty()) {
+        if (const std::optional<QString> why = Internal::unsafeMountPoint(layout->rootfs, layout->mountPoints()))
+            return JobError{JobError::Kind::Invalid, u"ROOTFS_UNSAFE"_s,
+                            u"the sandbox's root (%1) cannot be used: %2"_s.arg(rootName, *why), {{u"id"_s, sandboxId}}};
     }
     const bool overlay = !layout->rootfs.isEmpty() && overlaysAvailable();
     // The sandbox's root writes its root directory: in a range of ids it is the range's first.

@@ -154,8 +154,10 @@ public:
     /// Emits `warning` the first time a message comes up (for the runner's own jobs).
     void warnOnce(const QString &message);
     /// Gives `layout` its root as the sandbox starts: the rootfs or image's id-mapped clone
-    /// and the sandbox's writable layer (for the runner's own jobs).
-    std::optional<JobError> prepareRoot(Internal::SandboxLayout *layout, const QString &sandboxId);
+    /// and the sandbox's writable layer, once the root (`rootName` in messages) is found safe
+    /// to build the sandbox in (for the runner's own jobs).
+    std::optional<JobError> prepareRoot(Internal::SandboxLayout *layout, const QString &sandboxId,
+                                        const QString &rootName);
     /// Forgets a sandbox that never started, and whatever of its layer was made (for the
     /// runner's own jobs).
     void discardUnstarted(const QString &id);

@@ -110,11 +110,34 @@ static void maskProc(QStringList *args)
 // What a container's root has and programs expect to write to: apt's and dpkg's state under
 // /var, root's home, sockets and pid files under /run. Made in the writable root where the
 // system tree or the image lacks them.
+static const QStringList &usualDirectories()
+{
+    static const QStringList directories = {u"/var"_s, u"/home"_s, u"/run"_s, u"/opt"_s, u"/srv"_s, u"/mnt"_s, u"/root"_s};
+    return directories;
+}
+
 static void addUsualDirectories(QStringList *args)
 {
-    for (const QString &directory : {u"/var"_s, u"/home"_s, u"/run"_s, u"/opt"_s, u"/srv"_s, u"/mnt"_s})
+    for (const QString &directory : usualDirectories()) {
+        if (directory == u"/root"_s)
+            args->append({u"--perms"_s, u"0700"_s});
         args->append({u"--dir"_s, directory});
-    args->append({u"--perms"_s, u"0700"_s, u"--dir"_s, u"/root"_s});
+    }
+}
+
+QString SandboxLayout::effectiveWorkingDirectory() const
+{
+    return workingDirectory.isEmpty() ? u"/workspace"_s : workingDirectory;
+}
+
+QStringList SandboxLayout::mountPoints() const
+{
+    QStringList points = QStringList{u"/proc"_s, u"/dev"_s, u"/tmp"_s, u"/workspace"_s,
+                                     QString::fromLatin1(AgentPathInSandbox), effectiveWorkingDirectory()}
+                         + usualDirectories();
+    for (const BindMount &mount : mounts)
+        points.append(mount.target);
+    return points;
 }
 
 // A tmpfs of `size` bytes (0: the kernel's default, half the machine's memory).
@@ -217,7 +240,7 @@ QStringList bwrapArguments(const SandboxLayout &layout)
     // read-only; the mounts on it (/tmp, /workspace, volumes) stay as they are.
     if (!layout.rootLayer)
         args.append({u"--remount-ro"_s, u"/"_s});
-    const QString workingDirectory = layout.workingDirectory.isEmpty() ? u"/workspace"_s : layout.workingDirectory;
+    const QString workingDirectory = layout.effectiveWorkingDirectory();
     if (workingDirectory != u"/workspace"_s && layout.rootLayer)
         args.append({u"--dir"_s, workingDirectory});
     args.append({u"--chdir"_s, workingDirectory, u"--clearenv"_s});

@@ -65,6 +65,12 @@ struct SandboxLayout
     /// sandbox of a runner gets one.
     UniqueFd seccompProgram;
 
+    /// workingDirectory, or /workspace.
+    QString effectiveWorkingDirectory() const;
+    /// Every path inside the sandbox where bubblewrap mounts or makes something: over an
+    /// image or a rootfs, none may go through a link (sandboxmountpoints_p.h).
+    QStringList mountPoints() const;
+
     /// The descriptors bubblewrap must inherit (see inheritAcrossExec): the user namespaces
     /// and what the volumes bind. Taken before the fork, as the child may not allocate.
     std::vector<int> inheritedDescriptors() const;

@@ -26,6 +26,7 @@ struct ImageSpec
     QStringList entrypoint;
     QStringList cmd;
 };
+Q_DECLARE_METATYPE(ImageSpec)
 
 class OciLayoutWriter
 {

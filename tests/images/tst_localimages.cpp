@@ -31,6 +31,8 @@ private slots:
     void layersApplyInOrder();
     void aLayerThatEscapesIsRefused();
     void aTamperedBlobIsRefused();
+    void linksOnTheWayToMountPointsAreRefused_data();
+    void linksOnTheWayToMountPointsAreRefused();
     void dockerArchivesRun();
     void pullNeverFailsClearly();
     void concurrentSandboxesUnpackOnce();
@@ -203,6 +205,51 @@ void TestLocalImages::aLayerThatEscapesIsRefused()
     QDirIterator written(m_state->path(), {u"escaped-by-a-layer"_s}, QDir::Files, QDirIterator::Subdirectories);
     QVERIFY(!written.hasNext());
     QVERIFY(!QFile::exists(QFileInfo(m_state->path()).path() + u"/escaped-by-a-layer"_s));
+}
+
+// bubblewrap makes its mount points before it switches root, following links, the host's
+// root reachable as /oldroot: an image must not be able to point them at the host.
+void TestLocalImages::linksOnTheWayToMountPointsAreRefused_data()
+{
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<ImageSpec>("spec");
+    // A host directory that exists: bubblewrap would make things in it.
+    const QByteArray target = "/oldroot" + QFile::encodeName(m_layouts.filePath(u"escaped"_s));
+    ImageSpec tmp;
+    tmp.layers = {LayerWriter().symlink("tmp", target)};
+    QTest::newRow("/tmp a link") << u"tmp-link"_s << tmp;
+    ImageSpec agent;
+    agent.layers = {LayerWriter().symlink(".sandflow", target)};
+    QTest::newRow("the agent's place a link") << u"agent-link"_s << agent;
+    ImageSpec var;
+    var.layers = {LayerWriter().symlink("var", "../.." + target)};
+    QTest::newRow("/var a relative link") << u"var-link"_s << var;
+    ImageSpec workingDir;
+    workingDir.workingDir = u"/../.."_s + QString::fromUtf8(target);
+    QTest::newRow("WorkingDir climbing out") << u"workdir-climbs"_s << workingDir;
+    ImageSpec workingDirLink;
+    workingDirLink.layers = {LayerWriter().symlink("app", target)};
+    workingDirLink.workingDir = u"/app/src"_s;
+    QTest::newRow("WorkingDir through a link") << u"workdir-link"_s << workingDirLink;
+}
+
+void TestLocalImages::linksOnTheWayToMountPointsAreRefused()
+{
+    QFETCH(QString, name);
+    QFETCH(ImageSpec, spec);
+    QVERIFY(QDir().mkpath(m_layouts.filePath(u"escaped"_s)));
+    const QString image = layout(name, spec);
+    LocalRunner runner(options());
+    const std::optional<JobError> error = errorOf(runner.createSandbox(sandbox([&](SandboxRequest &r) { r.image = image; })));
+    QVERIFY2(QDir(m_layouts.filePath(u"escaped"_s)).isEmpty(),
+             qPrintable(QDir(m_layouts.filePath(u"escaped"_s)).entryList(QDir::AllEntries | QDir::NoDotAndDotDot).join(u' ')));
+    QVERIFY(error);
+    QCOMPARE(error->code, u"ROOTFS_UNSAFE"_s);
+    QCOMPARE(error->kind, JobError::Kind::Invalid);
+    QVERIFY2(error->message.contains(image.section(u':', 0, -2).mid(11)) || error->message.contains(u"oci-layout:"_s),
+             qPrintable(error->message));
+    QVERIFY(runner.sandboxes().isEmpty());
+    QTRY_VERIFY(QDir(m_state->filePath(u"layers"_s)).isEmpty());
 }
 
 void TestLocalImages::aTamperedBlobIsRefused()
