@@ -62,8 +62,8 @@ protected:
             finish();
         });
         connect(m_sandbox, &LocalSandbox::stopped, this, [this](const QString &reason) {
-            finish(JobError{JobError::Kind::Infra, u"SANDBOX_CREATE_FAILED"_s,
-                            u"cannot create the sandbox: %1"_s.arg(reason), {{u"id"_s, m_sandbox->info().id}}});
+            finishOnceProvided(JobError{JobError::Kind::Infra, u"SANDBOX_CREATE_FAILED"_s,
+                                        u"cannot create the sandbox: %1"_s.arg(reason), {{u"id"_s, m_sandbox->info().id}}});
         });
         if (!m_image) {
             startSandbox();
@@ -80,10 +80,8 @@ protected:
     {
         m_sandbox->disconnect(this);
         if (!m_sandbox->isStarted()) {
-            if (m_provide)
-                m_provide->disconnect(this);
             m_runner->discardUnstarted(m_sandbox->info().id);
-            finish(cancelledError());
+            finishOnceProvided(cancelledError());
             return;
         }
         connect(m_sandbox, &LocalSandbox::stopped, this, [this] { finish(cancelledError()); });
@@ -93,6 +91,9 @@ protected:
 private:
     void onImageProvided()
     {
+        // Deleted meanwhile: its `stopped` is on its way, and ends the job.
+        if (m_sandbox->isStopping())
+            return;
         std::optional<JobError> error = m_provide->error();
         if (!error)
             error = m_sandbox->useImage(m_provide->result(), m_runner->canSwitchUsers());
@@ -105,6 +106,9 @@ private:
 
     void startSandbox()
     {
+        // Deleted before it could start: its `stopped` is on its way, and ends the job.
+        if (m_sandbox->isStopping())
+            return;
         const QString rootName = m_image ? m_image->canonical() : m_sandbox->layout().rootfs;
         if (std::optional<JobError> refusal = m_runner->prepareRoot(&m_sandbox->layout(), m_sandbox->info().id, rootName)) {
             abandon(std::move(*refusal));
@@ -114,6 +118,19 @@ private:
         m_sandbox->start(m_options, &warning);
         if (!warning.isEmpty())
             m_runner->warnOnce(warning);
+    }
+
+    // A pull or an unpack under way is stopped, and waited for, before the job ends: nothing
+    // of it may outlive the job, nor run on to no purpose.
+    void finishOnceProvided(JobError error)
+    {
+        if (!m_provide || m_provide->isFinished()) {
+            finish(std::move(error));
+            return;
+        }
+        m_provide->disconnect(this);
+        connect(m_provide.get(), &AsyncJob::finished, this, [this, error] { finish(error); });
+        m_provide->cancel();
     }
 
     // Before it started, the sandbox is nothing but the runner's entry and its layer.

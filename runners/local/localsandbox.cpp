@@ -142,6 +142,7 @@ void LocalSandbox::setPaused(bool paused)
 
 void LocalSandbox::start(const LocalRunner::Options &options, QString *warning)
 {
+    Q_ASSERT(!m_stopping);   // one deleted before it started never starts
     m_startCalled = true;
     emit starting();
     if (options.resourceLimits) {

@@ -36,6 +36,8 @@ private slots:
     void dockerArchivesRun();
     void pullNeverFailsClearly();
     void concurrentSandboxesUnpackOnce();
+    void endingACreationWhileTheImageUnpacksLeavesNothing_data();
+    void endingACreationWhileTheImageUnpacksLeavesNothing();
     void pruneKeepsWhatIsInUse();
     void imagesCommand();
     void throughServe();
@@ -326,6 +328,44 @@ void TestLocalImages::concurrentSandboxesUnpackOnce()
     }
     QCOMPARE(roots().size(), 1);
     QVERIFY(QDir(storeDirectory() + u"/tmp"_s).isEmpty());
+}
+
+void TestLocalImages::endingACreationWhileTheImageUnpacksLeavesNothing_data()
+{
+    QTest::addColumn<bool>("byDeletion");
+    QTest::newRow("the creation cancelled") << false;
+    QTest::newRow("the sandbox deleted") << true;
+}
+
+// Cancelled, or its sandbox deleted, while the image is being unpacked: the unpack stops, and
+// nothing of the sandbox or of the half-made root is left.
+void TestLocalImages::endingACreationWhileTheImageUnpacksLeavesNothing()
+{
+    QFETCH(bool, byDeletion);
+    ImageSpec spec;
+    LayerWriter big;
+    for (int i = 0; i < 6; ++i)   // zeros: a small blob that takes a while to write out
+        big.file(QByteArray("big-") + QByteArray::number(i), QByteArray(64 << 20, '\0'));
+    spec.layers = {big};
+    const QString image = layout(byDeletion ? u"big-deleted"_s : u"big-cancelled"_s, spec);
+    LocalRunner runner(options());
+    OwnedJob<SandboxJob> creation(runner.createSandbox(sandbox([&](SandboxRequest &r) { r.image = image; })));
+    creation->setAutoDelete(false);
+    creation->start();
+    const QDir temporary(storeDirectory() + u"/tmp"_s);
+    QTRY_VERIFY_WITH_TIMEOUT(!temporary.entryList({u"root-*"_s}, QDir::Dirs).isEmpty(), DefaultTimeoutMs);
+    QCOMPARE(runner.sandboxes().size(), 1);
+    if (byDeletion)
+        QVERIFY(!errorOf(runner.deleteSandbox(runner.sandboxes().first().id)));
+    else
+        creation->cancel();
+    QTRY_VERIFY_WITH_TIMEOUT(creation->isFinished(), DefaultTimeoutMs);
+    QVERIFY(creation->error());
+    QCOMPARE(creation->error()->code, byDeletion ? u"SANDBOX_CREATE_FAILED"_s : u"CANCELLED"_s);
+    QVERIFY(runner.sandboxes().isEmpty());
+    QVERIFY(roots().isEmpty());
+    QTRY_VERIFY(temporary.entryList(QDir::AllEntries | QDir::NoDotAndDotDot).isEmpty());
+    QTRY_VERIFY(QDir(m_state->filePath(u"layers"_s)).entryList(QDir::AllEntries | QDir::NoDotAndDotDot).isEmpty());
 }
 
 void TestLocalImages::pruneKeepsWhatIsInUse()
