@@ -10,15 +10,20 @@ using namespace Qt::StringLiterals;
 
 QList<QCommandLineOption> imageOptions()
 {
-    return {QCommandLineOption(u"host-image"_s,
+    return QList<QCommandLineOption>{QCommandLineOption(u"host-image"_s,
                                u"Run sandboxes of images matching PATTERN (a glob such as `debian:*`, `*` for all) on "
                                u"this machine's read-only system tree instead of pulling them (repeatable; also "
                                u"$SANDFLOW_HOST_IMAGES, comma-separated; local runner)"_s,
                                u"PATTERN"_s),
             QCommandLineOption(u"pull"_s,
                                u"When images are pulled: missing (default), always, never (local runner)"_s,
-                               u"WHEN"_s, u"missing"_s),
-            QCommandLineOption(u"insecure-registry"_s,
+                               u"WHEN"_s, u"missing"_s)}
+           + registryOptions();
+}
+
+QList<QCommandLineOption> registryOptions()
+{
+    return {QCommandLineOption(u"insecure-registry"_s,
                                u"A registry (HOST[:PORT]) to pull from over plain HTTP, as loopback ones are "
                                u"(repeatable; local runner)"_s,
                                u"HOST"_s),
@@ -39,7 +44,12 @@ bool applyImageOptions(const QCommandLineParser &parser, LocalRunner::Options *o
     options->hostImages = parser.values(u"host-image"_s);
     for (const QString &pattern : qEnvironmentVariable("SANDFLOW_HOST_IMAGES").split(u',', Qt::SkipEmptyParts))
         options->hostImages.append(pattern.trimmed());
-    options->pullOptions.insecureRegistries = parser.values(u"insecure-registry"_s);
+    return applyRegistryOptions(parser, &options->pullOptions, error);
+}
+
+bool applyRegistryOptions(const QCommandLineParser &parser, PullOptions *options, QString *error)
+{
+    options->insecureRegistries = parser.values(u"insecure-registry"_s);
     for (const QString &mirror : parser.values(u"registry-mirror"_s)) {
         // REGISTRY=URL, or a URL alone for Docker Hub, as Docker's registry-mirrors.
         const qsizetype equals = mirror.indexOf(u'=');
@@ -49,7 +59,7 @@ bool applyImageOptions(const QCommandLineParser &parser, LocalRunner::Options *o
             *error = u"--registry-mirror wants [REGISTRY=]URL with an http or https URL, not `%1`"_s.arg(mirror);
             return false;
         }
-        options->pullOptions.mirrors[registry].append(url.toString());
+        options->mirrors[registry].append(url.toString());
     }
     // Docker's credentials, as `docker login` left them (credential helpers are not run).
     const QString dockerConfigDirectory = qEnvironmentVariableIsSet("DOCKER_CONFIG")
@@ -57,7 +67,7 @@ bool applyImageOptions(const QCommandLineParser &parser, LocalRunner::Options *o
                                               : QDir::homePath() + u"/.docker"_s;
     QFile dockerConfig(dockerConfigDirectory + u"/config.json"_s);
     if (dockerConfig.open(QIODevice::ReadOnly))
-        options->pullOptions.dockerConfig = dockerConfig.read(1 << 20);
+        options->dockerConfig = dockerConfig.read(1 << 20);
     return true;
 }
 

@@ -10,13 +10,16 @@
 
 namespace Sandflow::Cli {
 
-/// --host-image PATTERN (repeatable), --pull missing|always|never, --insecure-registry HOST and
-/// --registry-mirror [REGISTRY=]URL (repeatable).
+/// --host-image PATTERN (repeatable), --pull missing|always|never, and registryOptions().
 QList<QCommandLineOption> imageOptions();
+/// --insecure-registry HOST and --registry-mirror [REGISTRY=]URL (repeatable).
+QList<QCommandLineOption> registryOptions();
 
 /// Gives `options` what the command line and SANDFLOW_HOST_IMAGES (comma-separated patterns)
-/// say, and the credentials of Docker's config.json ($DOCKER_CONFIG, else ~/.docker). False
-/// with `error` set when --pull names no policy or a mirror is no URL.
+/// say, and applyRegistryOptions(). False with `error` set when --pull names no policy.
 bool applyImageOptions(const QCommandLineParser &parser, LocalRunner::Options *options, QString *error);
+/// Gives `options` the registries' options and the credentials of Docker's config.json
+/// ($DOCKER_CONFIG, else ~/.docker). False with `error` set when a mirror is no URL.
+bool applyRegistryOptions(const QCommandLineParser &parser, PullOptions *options, QString *error);
 
 } // namespace Sandflow::Cli

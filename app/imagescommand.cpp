@@ -1,6 +1,7 @@
 // `sandflow images`: the local runner's image store. Pull an image ahead of a run, import one
 // from an OCI layout or a `docker save` archive under a name, list, forget and prune.
 #include "command.h"
+#include "imageoptions.h"
 #include "imageimport_p.h"
 #include "imagereference.h"
 #include "imagestore.h"
@@ -50,7 +51,12 @@ int pull(const QCommandLineParser &parser, const Terminal &terminal)
     const std::optional<ImageReference> reference = parseReference(parser.positionalArguments().at(0), u"pull"_s, terminal);
     if (!reference)
         return ExitUsage;
-    ProvideImageJob job(*reference, {ImageStore::directoryIn(stateDirectory(parser)), PullPolicy::Always});
+    ImageSettings settings{ImageStore::directoryIn(stateDirectory(parser)), PullPolicy::Always, {}};
+    if (QString error; !applyRegistryOptions(parser, &settings.pullOptions, &error)) {
+        terminal.err(u"sandflow images pull: %1\n"_s.arg(error));
+        return ExitUsage;
+    }
+    ProvideImageJob job(*reference, settings);
     job.setAutoDelete(false);
     const bool live = ::isatty(STDERR_FILENO) != 0;
     int layersSaid = 0;
@@ -201,7 +207,7 @@ CommandGroup imagesGroup()
             {{u"pull"_s, u"IMAGE"_s, u"Pull an image and unpack it"_s,
               u"Pulls IMAGE (e.g. debian:12, 127.0.0.1:5000/team/tool:1) from its registry into the store, and\n"
               u"unpacks it, so that the first sandbox of it starts at once. Pulls show progress on a terminal."_s,
-              {}, 1, 1, pull, plainStatuses(u"The image could not be pulled"_s)},
+              registryOptions(), 1, 1, pull, plainStatuses(u"The image could not be pulled"_s)},
              {u"import"_s, u"SOURCE NAME"_s, u"Store an OCI layout or a docker save archive under a name"_s,
               u"Copies the image of SOURCE (oci-layout:DIR[:TAG], docker-archive:FILE, or a directory or file)\n"
               u"into the store under NAME, which workflows then use as their `image`."_s,

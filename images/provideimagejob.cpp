@@ -80,7 +80,7 @@ void ProvideImageJob::onPulled()
 // Reading a layout or an archive and hashing its blobs: the pool's work.
 void ProvideImageJob::import()
 {
-    m_watcher.setFuture(QtConcurrent::run([store = m_store, reference = m_reference, cancelled = m_cancelled] {
+    m_watcher.setFuture(QtConcurrent::run([store = m_store, reference = m_reference] {
         Outcome outcome;
         QString error;
         const std::optional<StoredImage> image = Internal::importImage(store, reference, reference.canonical(), &error);

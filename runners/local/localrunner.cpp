@@ -95,8 +95,12 @@ private:
         if (m_sandbox->isStopping())
             return;
         std::optional<JobError> error = m_provide->error();
+        const bool canSwitchUsers = m_runner->canSwitchUsers();
+        if (!error && !canSwitchUsers && !m_provide->result().config.user.isEmpty())
+            m_runner->warnOnce(u"image %1 names the user `%2`, but this runner's sandboxes have one user only: commands "
+                               u"run as it"_s.arg(m_image->canonical(), m_provide->result().config.user));
         if (!error)
-            error = m_sandbox->useImage(m_provide->result(), m_runner->canSwitchUsers());
+            error = m_sandbox->useImage(m_provide->result(), canSwitchUsers);
         if (error) {
             abandon(std::move(*error));
             return;
@@ -386,11 +390,9 @@ std::optional<JobError> LocalRunner::chooseImage(const SandboxRequest &request, 
 
 ImageSettings LocalRunner::imageSettings()
 {
-    QString directory = m_options.imageStoreDirectory;
-    if (directory.isEmpty() && !m_options.stateDirectory.isEmpty())
-        directory = ImageStore::directoryIn(m_options.stateDirectory);
-    if (directory.isEmpty())
-        directory = layersDirectory() + u"/.images"_s;
+    // Without a state directory, the runner's images live as long as its layers.
+    const QString directory = m_options.stateDirectory.isEmpty() ? layersDirectory() + u"/.images"_s
+                                                                 : ImageStore::directoryIn(m_options.stateDirectory);
     return {directory, m_options.pull, m_options.pullOptions};
 }
 
@@ -404,11 +406,13 @@ QString LocalRunner::layersDirectory()
     if (!m_options.stateDirectory.isEmpty())
         return m_options.stateDirectory + u"/layers"_s;
     // Without a state directory, the layers live as long as the runner.
-    if (!m_temporaryLayers)
+    if (!m_temporaryLayers) {
         m_temporaryLayers = std::make_unique<QTemporaryDir>(QDir::tempPath() + u"/sandflow-layers-XXXXXX"_s);
         // Removed by the runner once every layer's removal is done (see ~LocalRunner).
         m_temporaryLayers->setAutoRemove(false);
-    return m_temporaryLayers->path();
+    }
+    // Invalid: an empty path, which every use then fails to make anything in (no `/ID`).
+    return m_temporaryLayers->isValid() ? m_temporaryLayers->path() : QDir::tempPath() + u"/sandflow-layers-unavailable"_s;
 }
 
 bool LocalRunner::overlaysAvailable()
@@ -579,11 +583,13 @@ QStringList LocalRunner::collectGarbage(const QString &stateDirectory, bool incl
         if (!recorded.contains(name) && Internal::SandboxCgroup::removeLeftover(name))
             removed.append(name);
     }
-    // Layers no record names, older than a minute (a sandbox's layer is made a moment after
-    // its record): left by a runner killed while it removed them.
-    const QFileInfoList layers = QDir(stateDirectory + u"/layers"_s).entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot);
+    // Layers no record names, older than a minute (a sandbox's layer is made a moment before
+    // its record), and overlay probes (`.probe-*`) as old: left by a runner killed while it
+    // made or removed them.
+    const QFileInfoList layers = QDir(stateDirectory + u"/layers"_s).entryInfoList(QDir::Dirs | QDir::Hidden | QDir::NoDotAndDotDot);
     for (const QFileInfo &layer : layers) {
-        if (!recorded.contains(layer.fileName()) && !layer.fileName().startsWith(u'.')
+        const bool probe = layer.fileName().startsWith(u".probe-"_s);
+        if (!recorded.contains(layer.fileName()) && (probe || !layer.fileName().startsWith(u'.'))
             && layer.lastModified() < QDateTime::currentDateTime().addSecs(-60)
             && Internal::removeRootLayer(layer.filePath()) == 0)
             removed.append(layer.fileName());

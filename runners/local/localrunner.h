@@ -73,8 +73,6 @@ public:
         QStringList hostImages;
         /// When a registry's image is pulled.
         PullPolicy pull = PullPolicy::Missing;
-        /// The image store; empty: the state directory's `images`.
-        QString imageStoreDirectory;
         /// How images are pulled: insecure registries, mirrors, Docker's config.json (a
         /// request's own credentials go over its).
         PullOptions pullOptions;

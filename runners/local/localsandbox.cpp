@@ -101,6 +101,13 @@ std::optional<JobError> LocalSandbox::useImage(const ProvidedImage &image, bool 
     if (!config.user.isEmpty() && canSwitchUsers) {
         QString error;
         m_imageUser = resolveImageUser(config.user, image.root, &error);
+        // Where the sandboxes' ids are a range, no other id exists in a sandbox.
+        if (m_imageUser && m_layout.sandboxNamespaceFd >= 0
+            && (m_imageUser->uid >= SandboxUserNamespaces::MappedIds || m_imageUser->gid >= SandboxUserNamespaces::MappedIds)) {
+            error = u"the image's user `%1` is %2:%3, beyond the %4 ids a sandbox has"_s.arg(config.user)
+                        .arg(m_imageUser->uid).arg(m_imageUser->gid).arg(SandboxUserNamespaces::MappedIds);
+            m_imageUser.reset();
+        }
         if (!m_imageUser)
             return JobError{JobError::Kind::Invalid, u"IMAGE_USER_UNKNOWN"_s,
                             u"image %1: %2"_s.arg(image.image.reference, error), {{u"image"_s, image.image.reference}}};

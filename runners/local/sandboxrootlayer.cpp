@@ -81,7 +81,6 @@ std::optional<SandboxRootLayer> SandboxRootLayer::create(const QString &layersDi
     if (!makePrivateDirectory(layer.directory, 0700, error) || !makePrivateDirectory(layer.root, 0755, error))
         return std::nullopt;
     if (!overlay) {
-        layer.changes = layer.root;
         if (!giveTo(layer.root, owner, error))
             return std::nullopt;
         return layer;
@@ -97,7 +96,6 @@ std::optional<SandboxRootLayer> SandboxRootLayer::create(const QString &layersDi
     if (!makePrivateDirectory(upper, lowerRoot.st_mode & 07777, error) || !giveTo(upper, owner, error)
         || !makePrivateDirectory(work, 0700, error))
         return std::nullopt;
-    layer.changes = upper;
     layer.overlay = OverlayMount{QFile::encodeName(layer.root), overlayOptions(lower, upper, work)};
     return layer;
 }

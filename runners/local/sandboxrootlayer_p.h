@@ -1,6 +1,6 @@
 // A sandbox's own writable root, as a container has: whatever the sandbox writes outside its
-// tmpfs and volumes lands in a directory of its own on the host, which goes with the sandbox
-// and which the runner can read (snapshots build on it).
+// tmpfs and volumes lands in a directory of its own on the host (`upper`, or `root` when
+// plain), which goes with the sandbox and which the runner can read, for snapshots to build on.
 //
 // - Over an image (or a `rootfs`), the root is a kernel overlay: the image's unpacked root,
 //   read-only and shared by every sandbox of that image, below; the sandbox's layer
@@ -40,7 +40,6 @@ struct SandboxRootLayer
 {
     QString directory;    ///< <layers>/<sandbox id>, what removeRootLayer() removes
     QString root;         ///< what bubblewrap binds as `/`
-    QString changes;      ///< what the sandbox wrote: `upper`, or `root` when plain
     std::optional<OverlayMount> overlay;
 
     /// Makes the layer of sandbox `sandboxId` under `layersDirectory`: an overlay over `lower`

@@ -137,6 +137,14 @@ void TestLocalImages::configIsHonoured()
     QVERIFY(error);
     QCOMPARE(error->code, u"IMAGE_USER_UNKNOWN"_s);
     QVERIFY2(error->message.contains(u"nobody-here"_s), qPrintable(error->message));
+    // Nor one whose user is beyond the sandbox's ids.
+    ImageSpec beyond;
+    beyond.user = u"70000:70000"_s;
+    const QString beyondImage = layout(u"beyond-user"_s, beyond);
+    error = errorOf(runner.createSandbox(sandbox([&](SandboxRequest &r) { r.image = beyondImage; })));
+    QVERIFY(error);
+    QCOMPARE(error->code, u"IMAGE_USER_UNKNOWN"_s);
+    QVERIFY2(error->message.contains(u"beyond the 65536 ids"_s), qPrintable(error->message));
 }
 
 void TestLocalImages::writesStayInTheSandboxesLayer()
