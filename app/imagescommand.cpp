@@ -122,7 +122,11 @@ int import(const QCommandLineParser &parser, const Terminal &terminal)
     QObject::connect(&watcher, &QFutureWatcherBase::finished, &loop, &QEventLoop::quit);
     watcher.setFuture(QtConcurrent::run([store = storeOf(parser), source = *source, name = name->canonical()] {
         QString error;
-        std::optional<StoredImage> image = Internal::importImage(store, source, name, &error);
+        bool busy = false;
+        // Not while a prune works, which would take the blobs before they are recorded.
+        const Internal::UniqueFd hold = store.writeHold(true, &busy, &error);
+        std::optional<StoredImage> image = hold.isValid() ? Internal::importImage(store, source, name, &error)
+                                                          : std::nullopt;
         return std::make_pair(image, error);
     }));
     loop.exec();

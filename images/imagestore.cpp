@@ -275,9 +275,39 @@ UniqueFd ImageStore::prepareRoot(const StoredImage &image, QString *error,
     return hold;
 }
 
+UniqueFd ImageStore::writeHold(bool wait, bool *busy, QString *error) const
+{
+    *busy = false;
+    const QString path = m_directory + u"/store.lock"_s;
+    UniqueFd fd(makePrivateDirectory(m_directory) ? ::open(QFile::encodeName(path).constData(),
+                                                           O_RDWR | O_CREAT | O_CLOEXEC, 0600)
+                                                  : -1);
+    if (!fd.isValid()) {
+        *error = u"cannot open the image store's lock %1: %2"_s.arg(path, errnoText());
+        return {};
+    }
+    while (::flock(fd.get(), LOCK_SH | (wait ? 0 : LOCK_NB)) != 0) {
+        if (errno == EWOULDBLOCK) {
+            *busy = true;
+            return {};
+        }
+        if (errno != EINTR) {
+            *error = u"cannot lock %1: %2"_s.arg(path, errnoText());
+            return {};
+        }
+    }
+    return fd;
+}
+
 ImagePruneStats ImageStore::prune() const
 {
     ImagePruneStats stats;
+    QString error;
+    const UniqueFd exclusive = makePrivateDirectory(m_directory)
+                                   ? lockFile(m_directory + u"/store.lock"_s, LOCK_EX, &error)
+                                   : UniqueFd();
+    if (!exclusive.isValid())
+        return stats;
     QSet<QString> used;
     QSet<QString> usedRoots;
     for (const StoredImage &image : images()) {
@@ -310,13 +340,10 @@ ImagePruneStats ImageStore::prune() const
         if (Internal::removeTree(parent.get(), QFile::encodeName(root.fileName())) == 0)
             ++stats.roots;
     }
-    // Interrupted writes: a pull or unpack still going renames its files within the hour.
+    // With every writer held off, whatever tmp/ holds was left by one that was killed.
     const QFileInfoList leftovers = QDir(m_directory + u"/tmp"_s).entryInfoList(QDir::AllEntries | QDir::NoDotAndDotDot
                                                                                  | QDir::Hidden | QDir::System);
-    const QDateTime hourAgo = QDateTime::currentDateTime().addSecs(-3600);
     for (const QFileInfo &leftover : leftovers) {
-        if (leftover.lastModified() >= hourAgo)
-            continue;
         const UniqueFd parent(::open(QFile::encodeName(leftover.path()).constData(), O_PATH | O_DIRECTORY | O_CLOEXEC));
         Internal::removeTree(parent.get(), QFile::encodeName(leftover.fileName()));
     }

@@ -11,6 +11,8 @@
 //                                  by prune while it removes the root
 //   <store>/roots/<hex>.unpack     held by the run unpacking the root
 //   <store>/tmp/                   what is being written: blobs, roots being unpacked
+//   <store>/store.lock             held shared by every pull, import and unpack while it
+//                                  writes, exclusively by prune
 //
 // Nothing is ever modified in place: a blob, a root, a reference's file appears whole under
 // its name (a rename), so a run killed at any moment leaves only what `prune` sweeps.
@@ -71,8 +73,16 @@ public:
     /// Forgets `reference`; its blobs and root stay until prune(). False when it was unknown.
     bool remove(const QString &reference) const;
     /// Removes blobs and roots no reference names (roots only when no sandbox holds them),
-    /// and what interrupted writes left in tmp/ more than an hour ago.
+    /// and what interrupted writes left in tmp/. Waits for the pulls, imports and unpacks
+    /// under way (writeHold()) to end first, and keeps new ones waiting while it works.
+    /// Blocking: for the command line, or off the event loop.
     ImagePruneStats prune() const;
+
+    /// A hold on the store while a pull, an import or an unpack writes to it, so that prune
+    /// does not take its blobs before it has recorded them. While prune works: with `wait`
+    /// (off the event loop only), once it is done; without, invalid with `*busy` set, to be
+    /// tried again a moment later. Invalid with `error` set when the store cannot be made.
+    Internal::UniqueFd writeHold(bool wait, bool *busy, QString *error) const;
 
     /// The image's config, read from its blob; std::nullopt with `error` set when unreadable.
     std::optional<Internal::ImageConfig> config(const StoredImage &image, QString *error) const;

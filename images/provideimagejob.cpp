@@ -2,6 +2,7 @@
 
 #include "imageimport_p.h"
 
+#include <QTimer>
 #include <QtConcurrent/QtConcurrentRun>
 
 namespace Sandflow {
@@ -31,6 +32,30 @@ ProvideImageJob::ProvideImageJob(ImageReference reference, ImageSettings setting
 }
 
 void ProvideImageJob::doStart()
+{
+    holdTheStore();
+}
+
+void ProvideImageJob::holdTheStore()
+{
+    if (isFinished())
+        return;
+    bool busy = false;
+    QString error;
+    m_storeHold = m_store.writeHold(false, &busy, &error);
+    if (busy) {
+        QTimer::singleShot(std::chrono::milliseconds(50), this, &ProvideImageJob::holdTheStore);
+        return;
+    }
+    if (!m_storeHold.isValid()) {
+        finish(JobError{JobError::Kind::Infra, u"IMAGE_STORE_FAILED"_s, u"image %1: %2"_s.arg(m_reference.canonical(), error),
+                        {{u"image"_s, m_reference.canonical()}}});
+        return;
+    }
+    provide();
+}
+
+void ProvideImageJob::provide()
 {
     if (m_reference.source != ImageReference::Source::Registry) {
         import();

@@ -74,6 +74,9 @@ private:
         JobError error;
     };
 
+    /// Takes the store's write hold, waiting (without blocking) while prune works; then goes on.
+    void holdTheStore();
+    void provide();
     void import();
     void pull();
     void onPulled();
@@ -86,6 +89,7 @@ private:
     std::optional<Internal::RegistryCredentials> m_credentials;
     ImageStore m_store;
     std::unique_ptr<PullImageJob> m_pull;
+    Internal::UniqueFd m_storeHold;   ///< held while the job may write to the store
     std::shared_ptr<std::atomic_bool> m_cancelled = std::make_shared<std::atomic_bool>(false);
     QFutureWatcher<Outcome> m_watcher;
 };

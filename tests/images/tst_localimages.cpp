@@ -9,6 +9,7 @@
 #include "serveprocess.h"
 
 #include <QDirIterator>
+#include <QtConcurrent/QtConcurrentRun>
 #include <QProcess>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -386,8 +387,18 @@ void TestLocalImages::pruneKeepsWhatIsInUse()
     const QList<StoredImage> images = store.images();
     QCOMPARE(images.size(), 1);
     QVERIFY(store.remove(images.first().reference));
+    // A pull or an import under way holds prune off until it has recorded what it stored.
+    bool busy = false;
+    QString error;
+    Internal::UniqueFd writing = store.writeHold(false, &busy, &error);
+    QVERIFY2(writing.isValid(), qPrintable(error));
+    QFuture<ImagePruneStats> pruning = QtConcurrent::run([&store] { return store.prune(); });
+    QTest::qWait(200);
+    QVERIFY(!pruning.isFinished());
+    writing = Internal::UniqueFd();
+    QTRY_VERIFY(pruning.isFinished());
     // Forgotten, but a sandbox still runs in it: the blobs go, the root stays.
-    ImagePruneStats stats = store.prune();
+    ImagePruneStats stats = pruning.result();
     QCOMPARE(stats.roots, 0);
     QVERIFY(stats.blobs > 0);
     QCOMPARE(roots().size(), 1);
