@@ -418,7 +418,8 @@ QString LocalRunner::layersDirectory()
 bool LocalRunner::overlaysAvailable()
 {
     if (!m_overlayError)
-        m_overlayError = Internal::overlayMountsRefused(layersDirectory());
+        m_overlayError = Internal::overlayMountsRefused(
+            layersDirectory(), userNamespaces().mapsRange() ? userNamespaces().sandboxFd() : -1);
     if (*m_overlayError != 0)
         warnOnce(u"this runner cannot mount overlays (%1): a sandbox's image or rootfs is its root read-only, "
                  u"only new top-level directories are writable"_s

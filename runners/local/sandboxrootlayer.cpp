@@ -1,6 +1,7 @@
 #include "sandboxrootlayer_p.h"
 
 #include "layertree_p.h"
+#include "sandboxidmap_p.h"
 #include "uniquefd_p.h"
 
 #include <QDir>
@@ -100,7 +101,7 @@ std::optional<SandboxRootLayer> SandboxRootLayer::create(const QString &layersDi
     return layer;
 }
 
-int overlayMountsRefused(const QString &layersDirectory)
+int overlayMountsRefused(const QString &layersDirectory, int userNamespace)
 {
     if (!QDir().mkpath(layersDirectory))
         return errno ? errno : EACCES;
@@ -112,13 +113,24 @@ int overlayMountsRefused(const QString &layersDirectory)
     const OverlayMount overlay{QFile::encodeName(probe.path() + u"/merged"_s),
                                overlayOptions(probe.path() + u"/lower"_s, probe.path() + u"/upper"_s,
                                               probe.path() + u"/work"_s)};
-    // The mount lives and dies with the child's own namespace: the host never sees it.
+    // As a sandbox's: over an id-mapped lower layer where the ids are a range, which some
+    // kernels that map mounts still refuse to overlay.
+    std::vector<IdmappedAttachment> attachments;
+    const UniqueFd lower(::open(QFile::encodeName(probe.path() + u"/lower"_s).constData(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd clone;
+    if (userNamespace >= 0) {
+        int error = 0;
+        clone = idmappedClone(lower.get(), userNamespace, &error);
+        if (!clone.isValid())
+            return error;
+        attachments.push_back({QFile::encodeName(probe.path() + u"/lower"_s), lower.get(), clone.get()});
+    }
+    // The mounts live and die with the child's own namespace: the host never sees them.
     const pid_t child = ::fork();
     if (child < 0)
         return errno;
     if (child == 0) {
-        const bool mounted = ::unshare(CLONE_NEWNS) == 0 && ::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) == 0
-                             && mountOverlay(overlay);
+        const bool mounted = enterOwnMountNamespace() && attachIdmappedClones(attachments) && mountOverlay(overlay);
         ::_exit(mounted ? 0 : (errno & 0xff));
     }
     int status = 0;

@@ -50,9 +50,10 @@ struct SandboxRootLayer
                                                   const QString &lower, bool overlay, uid_t owner, QString *error);
 };
 
-/// 0 where this process can mount an overlay in a mount namespace of its own (checked once
-/// in a short-lived child, with directories under `layersDirectory`), else why not (errno).
-int overlayMountsRefused(const QString &layersDirectory);
+/// 0 where this process can mount an overlay in a mount namespace of its own, over a lower
+/// layer id-mapped by `userNamespace` where that is not -1 (checked once in a short-lived
+/// child, with directories under `layersDirectory`), else why not (errno).
+int overlayMountsRefused(const QString &layersDirectory, int userNamespace);
 
 /// Between fork and exec (async-signal-safe), in the child's own mount namespace: mounts
 /// `overlay`. False with errno set on failure.
