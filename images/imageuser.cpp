@@ -22,15 +22,21 @@ namespace {
 // passwd and group files of real images are a few kilobytes.
 constexpr qint64 MaxDatabaseSize = 1 << 20;
 
-// `path` (absolute inside the image) read as the sandbox would resolve it: links and `..`
-// stay below the root. Empty when there is none, or it is not a regular file.
-QByteArray readInImage(const QString &root, const char *path)
+// `path` (absolute inside the image) opened as the sandbox would resolve it: links and `..`
+// stay below the root.
+UniqueFd openInImage(const QString &root, const char *path, int flags)
 {
     const UniqueFd rootFd(::open(QFile::encodeName(root).constData(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     open_how how{};
-    how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+    how.flags = quint64(flags | O_CLOEXEC);
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    const UniqueFd fd(int(::syscall(SYS_openat2, rootFd.get(), path, &how, sizeof how)));
+    return UniqueFd(int(::syscall(SYS_openat2, rootFd.get(), path, &how, sizeof how)));
+}
+
+// Empty when there is none, or it is not a regular file.
+QByteArray readInImage(const QString &root, const char *path)
+{
+    const UniqueFd fd = openInImage(root, path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
     struct stat info;
     if (!fd.isValid() || ::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode) || info.st_size > MaxDatabaseSize)
         return {};
@@ -102,6 +108,17 @@ std::optional<ImageUser> resolveImageUser(const QString &user, const QString &ro
     }
     ids.gid = *gid;
     return ids;
+}
+
+QString imageBashPath(const QString &root)
+{
+    for (const char *bash : {"/bin/bash", "/usr/bin/bash"}) {
+        const UniqueFd fd = openInImage(root, bash, O_PATH);
+        struct stat info;
+        if (fd.isValid() && ::fstat(fd.get(), &info) == 0 && S_ISREG(info.st_mode) && (info.st_mode & 0111))
+            return QString::fromLatin1(bash);
+    }
+    return {};
 }
 
 } // namespace Sandflow::Internal

@@ -23,4 +23,8 @@ struct ImageUser
 /// set when a name is unknown to the image or the text is malformed.
 std::optional<ImageUser> resolveImageUser(const QString &user, const QString &root, QString *error);
 
+/// Where the image unpacked at `root` has bash, `/bin/bash` or `/usr/bin/bash`, looked up as
+/// the sandbox would (links resolved inside the root); empty when it has none.
+QString imageBashPath(const QString &root);
+
 } // namespace Sandflow::Internal

@@ -144,7 +144,10 @@ void ProvideImageJob::prepare(const StoredImage &image, bool save)
             return outcome;
         }
         outcome.image = ProvidedImage{image, *config, store.rootPath(image),
-                                      std::make_shared<Internal::UniqueFd>(std::move(hold))};
+                                      std::make_shared<Internal::UniqueFd>(std::move(hold)), std::nullopt, {},
+                                      Internal::imageBashPath(store.rootPath(image))};
+        if (!config->user.isEmpty())
+            outcome.image->user = Internal::resolveImageUser(config->user, outcome.image->root, &outcome.image->userError);
         return outcome;
     }));
 }

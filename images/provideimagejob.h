@@ -7,6 +7,7 @@
 #include "imagemanifest_p.h"
 #include "imagereference.h"
 #include "imagestore.h"
+#include "imageuser_p.h"
 #include "pullimagejob.h"
 #include "runner.h"
 
@@ -40,6 +41,12 @@ struct ProvidedImage
     Internal::ImageConfig config;
     QString root;
     std::shared_ptr<Internal::UniqueFd> hold;
+    /// What the root says, read off the event loop: the ids of the config's User (none
+    /// without one; none and `userError` set when the image does not have it), and where
+    /// the image has bash (empty: nowhere).
+    std::optional<Internal::ImageUser> user;
+    QString userError;
+    QString bashPath;
 };
 
 /// Provides `reference`'s image, pulling it with `credentials` when there are any. Errors

@@ -88,7 +88,7 @@ std::optional<JobError> LocalSandbox::useImage(const ProvidedImage &image, bool 
 {
     m_layout.rootfs = image.root;
     m_imageHold = image.hold;
-    findBash();
+    m_bashPath = image.bashPath;
     const ImageConfig &config = image.config;
     // The image's environment (its PATH above all) over the minimal base, the request's over it.
     for (const QString &assignment : config.env) {
@@ -99,8 +99,8 @@ std::optional<JobError> LocalSandbox::useImage(const ProvidedImage &image, bool 
     if (!config.workingDir.isEmpty())
         m_layout.workingDirectory = config.workingDir;
     if (!config.user.isEmpty() && canSwitchUsers) {
-        QString error;
-        m_imageUser = resolveImageUser(config.user, image.root, &error);
+        QString error = image.userError;
+        m_imageUser = image.user;
         // Where the sandboxes' ids are a range, no other id exists in a sandbox.
         if (m_imageUser && m_layout.sandboxNamespaceFd >= 0
             && (m_imageUser->uid >= SandboxUserNamespaces::MappedIds || m_imageUser->gid >= SandboxUserNamespaces::MappedIds)) {
