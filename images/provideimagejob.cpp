@@ -61,20 +61,19 @@ void ProvideImageJob::provide()
         import();
         return;
     }
-    if (m_settings.pull != PullPolicy::Always) {
-        if (const std::optional<StoredImage> stored = m_store.find(m_reference.canonical())) {
-            prepare(*stored);
-            return;
-        }
-    }
-    if (m_settings.pull == PullPolicy::Never) {
-        finish(JobError{JobError::Kind::Infra, u"IMAGE_NOT_PRESENT"_s,
-                        u"image %1: not in the image store %2, and pulling is off (`--pull never`)"_s
-                            .arg(m_reference.canonical(), m_store.directory()),
-                        {{u"image"_s, m_reference.canonical()}}});
+    if (m_settings.pull == PullPolicy::Always) {
+        pull();
         return;
     }
-    pull();
+    // The store's record is read, and the root made, on the pool: a missing image comes back
+    // to be pulled.
+    m_watcher.setFuture(QtConcurrent::run([store = m_store, reference = m_reference.canonical(), cancelled = m_cancelled] {
+        if (const std::optional<StoredImage> stored = store.find(reference))
+            return prepared(store, *stored, false, cancelled.get());
+        Outcome outcome;
+        outcome.missing = true;
+        return outcome;
+    }));
 }
 
 void ProvideImageJob::pull()
@@ -102,19 +101,17 @@ void ProvideImageJob::onPulled()
             true);
 }
 
-// Reading a layout or an archive and hashing its blobs: the pool's work.
+// Reading a layout or an archive and hashing its blobs: the pool's work, and the root then.
 void ProvideImageJob::import()
 {
-    m_watcher.setFuture(QtConcurrent::run([store = m_store, reference = m_reference] {
-        Outcome outcome;
+    m_watcher.setFuture(QtConcurrent::run([store = m_store, reference = m_reference, cancelled = m_cancelled] {
         QString error;
         const std::optional<StoredImage> image = Internal::importImage(store, reference, reference.canonical(), &error);
-        if (!image) {
-            outcome.error = {JobError::Kind::Infra, u"IMAGE_IMPORT_FAILED"_s,
-                             u"image %1: %2"_s.arg(reference.canonical(), error), {{u"image"_s, reference.canonical()}}};
-            return outcome;
-        }
-        outcome.stored = image;
+        if (image)
+            return prepared(store, *image, false, cancelled.get());
+        Outcome outcome;
+        outcome.error = {JobError::Kind::Infra, u"IMAGE_IMPORT_FAILED"_s, u"image %1: %2"_s.arg(reference.canonical(), error),
+                         {{u"image"_s, reference.canonical()}}};
         return outcome;
     }));
 }
@@ -122,34 +119,39 @@ void ProvideImageJob::import()
 void ProvideImageJob::prepare(const StoredImage &image, bool save)
 {
     m_watcher.setFuture(QtConcurrent::run([store = m_store, image, save, cancelled = m_cancelled] {
-        Outcome outcome;
-        QString error;
-        if (save && !store.save(image, &error)) {
-            outcome.error = {JobError::Kind::Infra, u"IMAGE_STORE_FAILED"_s, u"image %1: %2"_s.arg(image.reference, error),
-                             {{u"image"_s, image.reference}}};
-            return outcome;
-        }
-        std::optional<LayerUnpackError> unpackError;
-        const std::optional<Internal::ImageConfig> config = store.config(image, &error);
-        Internal::UniqueFd hold = config ? store.prepareRoot(image, &error, &unpackError, cancelled.get())
-                                         : Internal::UniqueFd();
-        if (!hold.isValid()) {
-            const bool refused = unpackError && (unpackError->reason == LayerUnpackError::Reason::Refused
-                                                 || unpackError->reason == LayerUnpackError::Reason::Unreadable);
-            outcome.error = {refused ? JobError::Kind::Invalid : JobError::Kind::Infra,
-                             refused ? u"LAYER_REFUSED"_s : u"IMAGE_STORE_FAILED"_s,
-                             u"image %1: %2"_s.arg(image.reference, error), {{u"image"_s, image.reference}}};
-            if (unpackError && unpackError->reason == LayerUnpackError::Reason::Cancelled)
-                outcome.error = cancelledError();
-            return outcome;
-        }
-        outcome.image = ProvidedImage{image, *config, store.rootPath(image),
-                                      std::make_shared<Internal::UniqueFd>(std::move(hold)), std::nullopt, {},
-                                      Internal::imageBashPath(store.rootPath(image))};
-        if (!config->user.isEmpty())
-            outcome.image->user = Internal::resolveImageUser(config->user, outcome.image->root, &outcome.image->userError);
-        return outcome;
+        return prepared(store, image, save, cancelled.get());
     }));
+}
+
+ProvideImageJob::Outcome ProvideImageJob::prepared(const ImageStore &store, const StoredImage &image, bool save,
+                                                   const std::atomic_bool *cancelled)
+{
+    Outcome outcome;
+    QString error;
+    if (save && !store.save(image, &error)) {
+        outcome.error = {JobError::Kind::Infra, u"IMAGE_STORE_FAILED"_s, u"image %1: %2"_s.arg(image.reference, error),
+                         {{u"image"_s, image.reference}}};
+        return outcome;
+    }
+    std::optional<LayerUnpackError> unpackError;
+    const std::optional<Internal::ImageConfig> config = store.config(image, &error);
+    Internal::UniqueFd hold = config ? store.prepareRoot(image, &error, &unpackError, cancelled) : Internal::UniqueFd();
+    if (!hold.isValid()) {
+        const bool refused = unpackError && (unpackError->reason == LayerUnpackError::Reason::Refused
+                                             || unpackError->reason == LayerUnpackError::Reason::Unreadable);
+        outcome.error = {refused ? JobError::Kind::Invalid : JobError::Kind::Infra,
+                         refused ? u"LAYER_REFUSED"_s : u"IMAGE_STORE_FAILED"_s,
+                         u"image %1: %2"_s.arg(image.reference, error), {{u"image"_s, image.reference}}};
+        if (unpackError && unpackError->reason == LayerUnpackError::Reason::Cancelled)
+            outcome.error = cancelledError();
+        return outcome;
+    }
+    outcome.image = ProvidedImage{image, *config, store.rootPath(image),
+                                  std::make_shared<Internal::UniqueFd>(std::move(hold)), std::nullopt, {},
+                                  Internal::imageBashPath(store.rootPath(image))};
+    if (!config->user.isEmpty())
+        outcome.image->user = Internal::resolveImageUser(config->user, outcome.image->root, &outcome.image->userError);
+    return outcome;
 }
 
 void ProvideImageJob::onWorkerDone()
@@ -159,8 +161,14 @@ void ProvideImageJob::onWorkerDone()
         finish(cancelledError());
         return;
     }
-    if (outcome.stored) {
-        prepare(*outcome.stored);
+    if (outcome.missing) {
+        if (m_settings.pull == PullPolicy::Never)
+            finish(JobError{JobError::Kind::Infra, u"IMAGE_NOT_PRESENT"_s,
+                            u"image %1: not in the image store %2, and pulling is off (`--pull never`)"_s
+                                .arg(m_reference.canonical(), m_store.directory()),
+                            {{u"image"_s, m_reference.canonical()}}});
+        else
+            pull();
         return;
     }
     if (!outcome.image) {

@@ -77,7 +77,7 @@ private:
     struct Outcome
     {
         std::optional<ProvidedImage> image;
-        std::optional<StoredImage> stored;   ///< of an import
+        bool missing = false;   ///< the store lacks the image: to pull, if the policy allows
         JobError error;
     };
 
@@ -87,8 +87,11 @@ private:
     void import();
     void pull();
     void onPulled();
-    /// Unpacks (once) and holds `image`'s root; records it first when `save`.
-    void prepare(const StoredImage &image, bool save = false);
+    /// Unpacks (once) and holds `image`'s root on the pool; records it first when `save`.
+    void prepare(const StoredImage &image, bool save);
+    /// The work of prepare(), on a worker thread.
+    static Outcome prepared(const ImageStore &store, const StoredImage &image, bool save,
+                            const std::atomic_bool *cancelled);
     void onWorkerDone();
 
     ImageReference m_reference;
