@@ -181,6 +181,34 @@ QString normalizedEntryName(const char *name)
     return path;
 }
 
+/// The regular file `name` of the archive, at most MaxDocumentSize bytes.
+std::optional<QByteArray> readArchiveDocument(const QString &archivePath, const QString &name, QString *error)
+{
+    const ArchiveReader reader = openArchive(archivePath, error);
+    if (!reader)
+        return std::nullopt;
+    archive_entry *entry = nullptr;
+    int status;
+    while ((status = archive_read_next_header(reader.get(), &entry)) == ARCHIVE_OK) {
+        if (archive_entry_filetype(entry) != AE_IFREG || normalizedEntryName(archive_entry_pathname(entry)) != name)
+            continue;
+        if (archive_entry_size(entry) > MaxDocumentSize) {
+            *error = u"`%1` in the archive `%2` is %3 bytes, more than a document of an image"_s.arg(name, archivePath)
+                         .arg(archive_entry_size(entry));
+            return std::nullopt;
+        }
+        QByteArray data(archive_entry_size(entry), Qt::Uninitialized);
+        if (archive_read_data(reader.get(), data.data(), size_t(data.size())) == data.size())
+            return data;
+        break;
+    }
+    *error = status == ARCHIVE_EOF
+                 ? u"`%1` is no `docker save` archive: it has no %2"_s.arg(archivePath, name)
+                 : u"the archive `%1` is damaged or lacks %2: %3"_s.arg(archivePath, name,
+                                                                         QString::fromLocal8Bit(archive_error_string(reader.get())));
+    return std::nullopt;
+}
+
 } // namespace
 
 std::optional<StoredImage> importOciLayout(const ImageStore &store, const QString &layoutPath, const QString &tag,
@@ -221,31 +249,12 @@ std::optional<StoredImage> importOciLayout(const ImageStore &store, const QStrin
 std::optional<StoredImage> importDockerArchive(const ImageStore &store, const QString &archivePath,
                                                const QString &tag, QString *error)
 {
-    // First pass: the small JSON documents (manifest.json, the configs), whatever their order.
-    QHash<QString, QByteArray> documents;
-    {
-        const ArchiveReader reader = openArchive(archivePath, error);
-        if (!reader)
-            return std::nullopt;
-        archive_entry *entry = nullptr;
-        int status;
-        while ((status = archive_read_next_header(reader.get(), &entry)) == ARCHIVE_OK) {
-            const QString name = normalizedEntryName(archive_entry_pathname(entry));
-            if (archive_entry_filetype(entry) != AE_IFREG || archive_entry_size(entry) > MaxDocumentSize
-                || (!name.endsWith(u".json"_s) && !name.startsWith(u"blobs/"_s)))
-                continue;
-            QByteArray data(archive_entry_size(entry), Qt::Uninitialized);
-            if (archive_read_data(reader.get(), data.data(), size_t(data.size())) != data.size())
-                break;
-            documents.insert(name, data);
-        }
-        if (status != ARCHIVE_EOF) {
-            *error = u"the archive `%1` is damaged: %2"_s.arg(archivePath,
-                                                              QString::fromLocal8Bit(archive_error_string(reader.get())));
-            return std::nullopt;
-        }
-    }
-    const QJsonArray manifest = QJsonDocument::fromJson(documents.value(u"manifest.json"_s)).array();
+    // One small document read at a time, whatever the entries' order: an archive's size bounds
+    // nothing of what is held in memory.
+    const std::optional<QByteArray> manifestJson = readArchiveDocument(archivePath, u"manifest.json"_s, error);
+    if (!manifestJson)
+        return std::nullopt;
+    const QJsonArray manifest = QJsonDocument::fromJson(*manifestJson).array();
     if (manifest.isEmpty()) {
         *error = u"`%1` is no `docker save` archive: it has no manifest.json naming an image"_s.arg(archivePath);
         return std::nullopt;
@@ -266,7 +275,10 @@ std::optional<StoredImage> importDockerArchive(const ImageStore &store, const QS
         return std::nullopt;
     }
     const QString configName = normalizedEntryName(chosen->value(u"Config"_s).toString().toUtf8().constData());
-    const QByteArray configBody = documents.value(configName);
+    const std::optional<QByteArray> configJson = readArchiveDocument(archivePath, configName, error);
+    if (!configJson)
+        return std::nullopt;
+    const QByteArray &configBody = *configJson;
     const std::optional<ImageConfig> config = parseImageConfig(configBody, error);
     if (!config)
         return std::nullopt;

@@ -304,6 +304,18 @@ void TestLocalImages::dockerArchivesRun()
     const QString id = create(&runner, sandbox([&](SandboxRequest &r) { r.image = u"docker-archive:"_s + archive; }));
     QVERIFY(!id.isEmpty());
     QCOMPARE(shellOutput(&runner, id, u"cat /etc/archived; echo $FROM_ARCHIVE"_s), QByteArray("archived\nyes\n"));
+    // A tar that is no `docker save` output, its documents however many and large: refused by
+    // name, each document read alone (an archive's size bounds nothing held in memory).
+    LayerWriter notAnImage;
+    for (int i = 0; i < 8; ++i)
+        notAnImage.file(QByteArray("blobs/large-") + QByteArray::number(i) + ".json", QByteArray(3 << 20, '{'));
+    const QString other = m_layouts.filePath(u"not-an-image.tar"_s);
+    QVERIFY(notAnImage.write(other));
+    const std::optional<JobError> error =
+        errorOf(runner.createSandbox(sandbox([&](SandboxRequest &r) { r.image = u"docker-archive:"_s + other; })));
+    QVERIFY(error);
+    QCOMPARE(error->code, u"IMAGE_IMPORT_FAILED"_s);
+    QVERIFY2(error->message.contains(u"it has no manifest.json"_s), qPrintable(error->message));
 }
 
 void TestLocalImages::pullNeverFailsClearly()
