@@ -53,6 +53,10 @@ private:
     QString storeDirectory() const { return m_state->filePath(u"images"_s); }
     /// The directories of unpacked roots in the store.
     QStringList roots() const;
+    /// An OpenSandbox client of `server`.
+    static OpenSandboxRunner::Options clientOptions(const ServeProcess &server);
+    /// What an SDK asks a server for: `image`, and a main process that outlives the test.
+    static SandboxRequest servedSandbox(const QString &image);
 
     LayerWriter m_base;
     std::unique_ptr<QTemporaryDir> m_state;
@@ -102,6 +106,22 @@ QString TestLocalImages::layout(const QString &name, ImageSpec spec, OciLayoutWr
 QStringList TestLocalImages::roots() const
 {
     return QDir(storeDirectory() + u"/roots"_s).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+}
+
+OpenSandboxRunner::Options TestLocalImages::clientOptions(const ServeProcess &server)
+{
+    OpenSandboxRunner::Options options;
+    options.server.domain = server.url();
+    options.server.apiKey = server.apiKey();
+    return options;
+}
+
+SandboxRequest TestLocalImages::servedSandbox(const QString &image)
+{
+    return sandbox([&](SandboxRequest &r) {
+        r.image = image;
+        r.entrypoint = {u"/bin/sh"_s, u"-c"_s, u"exec sleep 600"_s};
+    });
 }
 
 void TestLocalImages::configIsHonoured()
@@ -488,22 +508,14 @@ void TestLocalImages::throughServe()
     ServeProcess server;
     QVERIFY2(server.start(QStringLiteral(SANDFLOW_BINARY), m_state->path(), u"images-key"_s, {}, env),
              qPrintable(server.failure()));
-    OpenSandboxRunner::Options options;
-    options.server.domain = server.url();
-    options.server.apiKey = u"images-key"_s;
-    OpenSandboxRunner client(options);
-    const QString id = create(&client, sandbox([&](SandboxRequest &r) {
-        r.image = image;
-        r.entrypoint = {u"/bin/sh"_s, u"-c"_s, u"exec sleep 600"_s};
-    }));
+    OpenSandboxRunner client(clientOptions(server));
+    const QString id = create(&client, servedSandbox(image));
     QVERIFY(!id.isEmpty());
     QCOMPARE(shellOutput(&client, id, u"cat /etc/served; echo $SERVED"_s), QByteArray("from the served image\nyes\n"));
     QVERIFY(!errorOf(client.deleteSandbox(id)));
     // An image that cannot be had fails the creation, and the message says which and why.
-    const std::optional<JobError> error = errorOf(client.createSandbox(sandbox([&](SandboxRequest &r) {
-        r.image = u"oci-layout:"_s + m_layouts.filePath(u"nowhere"_s) + u":t"_s;
-        r.entrypoint = {u"/bin/sh"_s};
-    })));
+    const std::optional<JobError> error =
+        errorOf(client.createSandbox(servedSandbox(u"oci-layout:"_s + m_layouts.filePath(u"nowhere"_s) + u":t"_s)));
     QVERIFY(error);
     QVERIFY2(error->message.contains(u"nowhere"_s), qPrintable(error->message));
     QVERIFY(server.stop());
@@ -571,14 +583,8 @@ void TestLocalImages::registryImagesRunAndAreCached()
     ServeProcess server;
     QVERIFY2(server.start(QStringLiteral(SANDFLOW_BINARY), m_state->path(), u"images-key"_s, {}, env),
              qPrintable(server.failure()));
-    OpenSandboxRunner::Options options;
-    options.server.domain = server.url();
-    options.server.apiKey = u"images-key"_s;
-    OpenSandboxRunner client(options);
-    const QString id = create(&client, sandbox([&](SandboxRequest &r) {
-        r.image = image;
-        r.entrypoint = {u"/bin/sh"_s, u"-c"_s, u"exec sleep 600"_s};
-    }));
+    OpenSandboxRunner client(clientOptions(server));
+    const QString id = create(&client, servedSandbox(image));
     QVERIFY(!id.isEmpty());
     QCOMPARE(shellOutput(&client, id, u"cat /etc/pulled"_s), QByteArray("from the registry\n"));
     QVERIFY(!errorOf(client.deleteSandbox(id)));
