@@ -131,17 +131,9 @@ int main(int argc, char *argv[])
     }
 
     // One idle sandbox of the image and one idle bare bwrap over its root, up at once.
-    SandboxJob *create = runner.createSandbox(request);
-    create->setAutoDelete(false);
-    QEventLoop loop;
-    QObject::connect(create, &AsyncJob::finished, &loop, &QEventLoop::quit);
-    create->start();
-    loop.exec();
-    errors.failed(create, u"create"_s);
+    const QString id = Bench::createAndWait(&runner, request, errors);
     if (errors.report("bench_images"))
         return 1;
-    const QString id = create->result().id;
-    delete create;
     QProcess idleBare;
     idleBare.start(bwrap, bareArguments(root, {u"/bin/sleep"_s, u"infinity"_s}));
     if (!idleBare.waitForStarted() || !Bench::waitForProcess(idleBare.processId(), "sleep")) {
@@ -153,10 +145,7 @@ int main(int argc, char *argv[])
     const Bench::TreePss idleBaseline = Bench::treePss(idleBare.processId());
     idleBare.kill();
     idleBare.waitForFinished();
-    AsyncJob *removal = runner.deleteSandbox(id);
-    QObject::connect(removal, &AsyncJob::finished, &loop, &QEventLoop::quit);
-    removal->start();
-    loop.exec();
+    Bench::waitFor(runner.deleteSandbox(id));
     if (errors.report("bench_images"))
         return 1;
 

@@ -141,17 +141,9 @@ int main(int argc, char *argv[])
         [&] { return perSecond(runConcurrently(Batch, Concurrency, sandboxCycle)); });
 
     // One idle sandbox and one idle bare bwrap, both up at once, measured from the host.
-    SandboxJob *create = runner.createSandbox({});
-    create->setAutoDelete(false);
-    QEventLoop loop;
-    QObject::connect(create, &AsyncJob::finished, &loop, &QEventLoop::quit);
-    create->start();
-    loop.exec();
-    errors.failed(create, u"create"_s);
+    const QString id = Bench::createAndWait(&runner, {}, errors);
     if (errors.report("bench_localrunner"))
         return 1;
-    const QString id = create->result().id;
-    delete create;
     QProcess idleBare;
     idleBare.start(Internal::bwrapProgram(), bareArguments({u"/bin/sleep"_s, u"infinity"_s}));
     if (!idleBare.waitForStarted() || !waitForProcess(idleBare.processId(), "sleep")) {
@@ -166,10 +158,7 @@ int main(int argc, char *argv[])
 
     const Bench::Rounds stream = Bench::alternate(
         Rounds, [&] { return pipeThroughput(errors); }, [&] { return sandboxThroughput(&runner, id, errors); });
-    AsyncJob *removal = runner.deleteSandbox(id);
-    QObject::connect(removal, &AsyncJob::finished, &loop, &QEventLoop::quit);
-    removal->start();
-    loop.exec();
+    Bench::waitFor(runner.deleteSandbox(id));
     if (errors.report("bench_localrunner"))
         return 1;
 

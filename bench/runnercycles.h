@@ -71,6 +71,30 @@ inline double runConcurrently(int count, int concurrency, const std::function<vo
     return double(timer.nsecsElapsed()) / 1e6;
 }
 
+/// Starts `job` (deleted once finished) and waits for its end.
+inline void waitFor(Sandflow::AsyncJob *job)
+{
+    QEventLoop loop;
+    QObject::connect(job, &Sandflow::AsyncJob::finished, &loop, &QEventLoop::quit);
+    job->start();
+    loop.exec();
+}
+
+/// Creates a sandbox of `request` and waits until it is ready: its id, or empty with the
+/// error counted in `errors`.
+inline QString createAndWait(Sandflow::Runner *runner, const Sandflow::SandboxRequest &request, Errors &errors)
+{
+    using namespace Sandflow;
+    SandboxJob *create = runner->createSandbox(request);
+    QString id;
+    QObject::connect(create, &AsyncJob::finished, create, [&](AsyncJob *job) {
+        if (!errors.failed(job, QStringLiteral("create")))
+            id = static_cast<SandboxJob *>(job)->result().id;
+    });
+    waitFor(create);
+    return id;
+}
+
 /// Creates a sandbox (of `request`), runs `command` in it, deletes it, then calls `done`. A
 /// failed step, a command exiting non-zero among them, goes to `errors`; the sandbox is
 /// deleted all the same once it was created.
