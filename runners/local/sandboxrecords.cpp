@@ -1,10 +1,12 @@
 #include "sandboxrecords_p.h"
 
 #include <QDir>
+#include <QFileInfo>
 #include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QSaveFile>
+
+#include <cstdio>
 
 namespace Sandflow::Internal {
 
@@ -45,29 +47,53 @@ QString SandboxRecords::path(const QString &id) const
     return u"%1/%2.json"_s.arg(m_directory, id);
 }
 
+// Replaced whole by a rename, so a reader never sees half a record, but not flushed to disk:
+// the page cache outlives a crash of the runner, and after a power loss nothing a record
+// names still runs (cgroups and processes are gone) while what stays on disk, the layers,
+// `gc` finds by listing them. A flush costs each start a millisecond or more.
 bool SandboxRecords::write(const SandboxRecord &record) const
 {
     if (!isEnabled() || !QDir().mkpath(m_directory))
         return false;
-    QSaveFile file(path(record.id));
-    if (!file.open(QIODevice::WriteOnly))
+    const QString temporary = path(record.id) + QLatin1StringView(TemporarySuffix);
+    QFile file(temporary);
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate))
         return false;
-    file.write(QJsonDocument(QJsonObject{{u"id"_s, record.id},
-                                         {u"runId"_s, record.runId},
-                                         {u"pid"_s, record.pid},
-                                         {u"pidStartTicks"_s, record.pidStartTicks},
-                                         {u"ownerPid"_s, record.ownerPid},
-                                         {u"ownerStartTicks"_s, record.ownerStartTicks},
-                                         {u"image"_s, record.image},
-                                         {u"createdAt"_s, record.createdAt.toString(Qt::ISODateWithMs)}})
-                   .toJson(QJsonDocument::Compact));
-    return file.commit();
+    const QByteArray json = QJsonDocument(QJsonObject{{u"id"_s, record.id},
+                                                      {u"runId"_s, record.runId},
+                                                      {u"pid"_s, record.pid},
+                                                      {u"pidStartTicks"_s, record.pidStartTicks},
+                                                      {u"ownerPid"_s, record.ownerPid},
+                                                      {u"ownerStartTicks"_s, record.ownerStartTicks},
+                                                      {u"image"_s, record.image},
+                                                      {u"createdAt"_s, record.createdAt.toString(Qt::ISODateWithMs)}})
+                                .toJson(QJsonDocument::Compact);
+    const bool written = file.write(json) == json.size() && file.flush();
+    file.close();
+    if (!written || ::rename(QFile::encodeName(temporary).constData(), QFile::encodeName(path(record.id)).constData()) != 0) {
+        QFile::remove(temporary);
+        return false;
+    }
+    return true;
 }
 
 void SandboxRecords::remove(const QString &id) const
 {
     if (isEnabled())
         QFile::remove(path(id));
+}
+
+int SandboxRecords::removeTemporariesBefore(const QDateTime &before) const
+{
+    int removed = 0;
+    if (!isEnabled())
+        return removed;
+    const QFileInfoList temporaries = QDir(m_directory).entryInfoList({u"*"_s + QLatin1StringView(TemporarySuffix)}, QDir::Files);
+    for (const QFileInfo &temporary : temporaries) {
+        if (temporary.lastModified() < before && QFile::remove(temporary.filePath()))
+            ++removed;
+    }
+    return removed;
 }
 
 QList<SandboxRecord> SandboxRecords::all() const

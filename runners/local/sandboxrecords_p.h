@@ -1,12 +1,13 @@
 // What the local runner leaves on disk about each live sandbox, so that sandboxes of a run
 // that crashed can be listed (`sandflow ls`) and removed (`sandflow gc`) later.
 //
-// One JSON file per sandbox in <state directory>/sandboxes/<id>.json, written when the
-// sandbox starts and removed when it is gone.
+// One JSON file per sandbox in <state directory>/sandboxes/<id>.json, written (replaced whole
+// through <id>.json.tmp) when the sandbox starts and removed when it is gone.
 #pragma once
 
 #include "runner.h"
 
+#include <QDateTime>
 #include <QList>
 #include <QString>
 
@@ -39,12 +40,17 @@ public:
     bool isEnabled() const { return !m_directory.isEmpty(); }
     bool write(const SandboxRecord &record) const;
     void remove(const QString &id) const;
+    /// Removes what writes cut short by a crash left (`<id>.json.tmp`) before `before`;
+    /// how many it removed.
+    int removeTemporariesBefore(const QDateTime &before) const;
     QList<SandboxRecord> all() const;
 
     /// The start time of process `pid` in clock ticks since boot (0 when it does not exist).
     static qint64 processStartTicks(qint64 pid);
 
 private:
+    static constexpr char TemporarySuffix[] = ".tmp";
+
     QString path(const QString &id) const;
 
     QString m_directory;

@@ -29,6 +29,7 @@ private slots:
     void aPausedSandboxOfACrashedRunnerIsCollected();
     void emptyGroupsNoRecordNamesAreCollected();
     void endpointsOfKilledProcessesAreCollected();
+    void recordWritesCutShortAreCollected();
 
 private:
     static bool cgroupExists(const QString &id)
@@ -71,6 +72,8 @@ void TestSandboxRecords::recordsFollowTheSandbox()
     QCOMPARE(recorded.first().runId, u"run-1"_s);
     QCOMPARE(recorded.first().image, u"debian:12"_s);
     QVERIFY(recorded.first().alive);
+    // Written whole, by a rename: nothing but the record is left in the directory.
+    QCOMPARE(QDir(state.filePath(u"sandboxes"_s)).entryList(QDir::Files), QStringList{recorded.first().id + u".json"_s});
     // A live sandbox of a live runner is not garbage.
     QCOMPARE(LocalRunner::collectGarbage(state.path(), false), QStringList());
 
@@ -262,6 +265,26 @@ void TestSandboxRecords::endpointsOfKilledProcessesAreCollected()
     LocalRunner::collectGarbage(state.path(), false);
     QVERIFY(!QFileInfo::exists(dead));
     QCOMPARE(QDir(state.filePath(u"endpoints"_s)).entryList(QDir::Files).size(), 1);
+}
+
+// A runner killed while it wrote a record leaves the temporary it was to rename: `gc` removes
+// those older than a minute, and leaves a fresh one, which a live runner is about to rename.
+void TestSandboxRecords::recordWritesCutShortAreCollected()
+{
+    QTemporaryDir state;
+    QVERIFY(QDir().mkpath(state.filePath(u"sandboxes"_s)));
+    const auto writeTemporary = [&state](const QString &name, const QDateTime &modified) {
+        QFile file(state.filePath(u"sandboxes/"_s + name));
+        return file.open(QIODevice::WriteOnly) && file.write("{\"id\":") > 0 && file.flush()
+               && file.setFileTime(modified, QFileDevice::FileModificationTime);
+    };
+    QVERIFY(writeTemporary(u"aaaa.json.tmp"_s, QDateTime::currentDateTime().addSecs(-120)));
+    QVERIFY(writeTemporary(u"bbbb.json.tmp"_s, QDateTime::currentDateTime()));
+
+    QCOMPARE(LocalRunner::collectGarbage(state.path(), false), QStringList());
+    QCOMPARE(QDir(state.filePath(u"sandboxes"_s)).entryList(QDir::Files), QStringList{u"bbbb.json.tmp"_s});
+    // Never read as a sandbox's record, whole or cut short.
+    QVERIFY(LocalRunner::recordedSandboxes(state.path()).isEmpty());
 }
 
 QTEST_GUILESS_MAIN(TestSandboxRecords)
