@@ -5,6 +5,7 @@
 #include <QFile>
 #include <QRegularExpression>
 
+#include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <fcntl.h>
@@ -194,7 +195,8 @@ bool SandboxCgroup::remove()
     bool removed = true;
     for (const QString &controller : std::as_const(m_controllers)) {
         const QString path = controllerPath(controller);
-        if (!QFileInfo::exists(path))
+        // A sandbox that ended left its groups empty: one rmdir each, on every deletion.
+        if (::rmdir(QFile::encodeName(path).constData()) == 0 || errno == ENOENT)
             continue;
         // A frozen process dies only once thawed.
         if (controller == u"freezer"_s)
