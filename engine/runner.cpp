@@ -41,6 +41,47 @@ TerminalJob *Runner::openTerminal(const QString &sandboxId, const TerminalReques
                                                {{u"runner"_s, runner}, {u"id"_s, sandboxId}}});
 }
 
+namespace {
+
+/// The egress operations of a runner that cannot filter: each fails when it starts.
+class UnsupportedEgressJob final : public ResultJob<SandboxNetworkPolicy>
+{
+public:
+    explicit UnsupportedEgressJob(JobError error) : m_error(std::move(error)) {}
+
+protected:
+    void doStart() override { finish(m_error); }
+
+private:
+    JobError m_error;
+};
+
+} // namespace
+
+// One refusal for the three: a runner that overrides some must override all.
+static ResultJob<SandboxNetworkPolicy> *unsupportedEgress(const QObject *runnerObject, const QString &sandboxId)
+{
+    const QString runner = QString::fromLatin1(runnerObject->metaObject()->className()).section(u"::"_s, -1);
+    return new UnsupportedEgressJob(JobError{JobError::Kind::Invalid, u"EGRESS_NOT_SUPPORTED"_s,
+                                             u"%1 cannot filter a sandbox's network"_s.arg(runner),
+                                             {{u"runner"_s, runner}, {u"id"_s, sandboxId}}});
+}
+
+ResultJob<SandboxNetworkPolicy> *Runner::egressPolicy(const QString &sandboxId)
+{
+    return unsupportedEgress(this, sandboxId);
+}
+
+ResultJob<SandboxNetworkPolicy> *Runner::patchEgressRules(const QString &sandboxId, const QList<SandboxNetworkPolicy::Rule> &)
+{
+    return unsupportedEgress(this, sandboxId);
+}
+
+ResultJob<SandboxNetworkPolicy> *Runner::deleteEgressRules(const QString &sandboxId, const QStringList &)
+{
+    return unsupportedEgress(this, sandboxId);
+}
+
 bool isTerminalSize(int columns, int rows)
 {
     constexpr int largest = 10'000;

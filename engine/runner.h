@@ -66,7 +66,9 @@ struct SandboxRequest
     QMap<QString, QString> env;     ///< the sandbox's environment, inherited by every command
     QMap<QString, QString> metadata;
     std::optional<qint64> timeoutMs;   ///< time to live; std::nullopt: no expiry
-    SandboxNetworkPolicy network;   ///< by default, the host's network
+    /// Where the sandbox may connect; none: the host's network, unfiltered. Given, even as
+    /// allow-all, it is enforced: as in OpenSandbox, where a policy starts the egress filter.
+    std::optional<SandboxNetworkPolicy> network;
     QList<SandboxVolume> volumes;
     /// Local runner: an unpacked root filesystem to run in instead of the host's system
     /// tree; empty: the host's.
@@ -420,6 +422,20 @@ public:
     /// the service sends until it closes. Fails with PORT_UNREACHABLE when nothing accepts there.
     virtual FileReadJob *relayToPort(const QString &sandboxId, quint16 port, QIODevice *request) = 0;
 
+    // Egress (OpenSandbox's egress API; runners with Capability::EgressRules)
+
+    /// The network policy the sandbox's connections follow now. Fails with
+    /// EGRESS_POLICY_NOT_FOUND when the sandbox was created without one (its network is the
+    /// host's), EGRESS_NOT_SUPPORTED where the runner cannot filter.
+    virtual ResultJob<SandboxNetworkPolicy> *egressPolicy(const QString &sandboxId);
+    /// Merges `rules` into the policy as patchedPolicy() does (networkpolicy.h); the new
+    /// policy is the result. New connections follow it within a second.
+    virtual ResultJob<SandboxNetworkPolicy> *patchEgressRules(const QString &sandboxId,
+                                                              const QList<SandboxNetworkPolicy::Rule> &rules);
+    /// Removes the policy's rules for `targets` (policyWithoutTargets()); the new policy is
+    /// the result.
+    virtual ResultJob<SandboxNetworkPolicy> *deleteEgressRules(const QString &sandboxId, const QStringList &targets);
+
     /// Whether deletions started through this runner are still under way: a program that is
     /// about to end waits for them (see deletionsSettled), or what they remove could be left.
     bool isDeleting() const { return !m_deleting.isEmpty(); }
@@ -427,6 +443,9 @@ public:
 signals:
     /// Something the user should know that is not an error, e.g. limits that cannot be applied.
     void warning(const QString &message);
+    /// A sandbox's policy denied a connection or a name: `target` is the name asked for, or
+    /// the address connected to; `port` is the port (0 for a name).
+    void egressDenied(const QString &sandboxId, const QString &target, int port);
     /// The last deletion under way has finished (or failed).
     void deletionsSettled();
 

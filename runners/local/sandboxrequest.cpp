@@ -56,8 +56,10 @@ std::optional<JobError> layoutForRequest(const SandboxRequest &request, const Lo
 {
     layout->agentPath = options.agentPath;
     layout->tmpfsSizeBytes = options.tmpfsSizeBytes > 0 ? options.tmpfsSizeBytes : memoryLimit(request, options);
-    if (std::optional<JobError> error = checkNetwork(request.network, &layout->isolateNetwork))
-        return error;
+    if (request.network) {
+        if (std::optional<JobError> error = checkNetwork(*request.network, &layout->isolateNetwork))
+            return error;
+    }
     if (!request.rootfs.isEmpty()) {
         if (std::optional<JobError> error = checkRootfs(request.rootfs, &layout->rootfs))
             return error;

@@ -42,11 +42,6 @@ QString memoryQuantity(qint64 bytes)
     return bytes % MiB == 0 ? u"%1Mi"_s.arg(bytes / MiB) : QString::number(bytes);
 }
 
-bool allowsEverything(const SandboxNetworkPolicy &policy)
-{
-    return policy.defaultAction == SandboxNetworkPolicy::Action::Allow && policy.egress.isEmpty();
-}
-
 } // namespace
 
 OpenSandboxRunner::OpenSandboxRunner(Options options, QObject *parent)
@@ -103,8 +98,7 @@ OpenSandboxCreateRequest OpenSandboxRunner::createRequest(const SandboxRequest &
     if (!request.rootfs.isEmpty())
         warnOnce(u"`rootfs` is for the local runner: OpenSandbox servers run the sandbox's image"_s);
     create.volumes = request.volumes;
-    if (!allowsEverything(request.network))
-        create.networkPolicy = request.network;
+    create.networkPolicy = request.network;
     if (!request.timeoutMs) {
         create.timeoutSeconds = int(m_leases->lease().count());
     } else {

@@ -506,8 +506,7 @@ void TestLocalRunner::networkIsAllOrNothing()
     const QString interfaces = u"tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '"_s;
     // Deny rules under a deny default change nothing.
     const QString offline = create(&runner, sandbox([](SandboxRequest &r) {
-        r.network.defaultAction = Action::Deny;
-        r.network.egress = {{Action::Deny, u"example.com"_s}};
+        r.network = SandboxNetworkPolicy{Action::Deny, {{Action::Deny, u"example.com"_s}}};
     }));
     QCOMPARE(shell(&runner, offline, interfaces).out, QByteArray("lo\n"));
 
@@ -515,7 +514,7 @@ void TestLocalRunner::networkIsAllOrNothing()
     host.start(u"/bin/sh"_s, {u"-c"_s, interfaces});
     QVERIFY(host.waitForFinished());
     const QString online = create(&runner, sandbox([](SandboxRequest &r) {
-        r.network.egress = {{Action::Allow, u"*.example.com"_s}};
+        r.network = SandboxNetworkPolicy{Action::Allow, {{Action::Allow, u"*.example.com"_s}}};
     }));
     QCOMPARE(shell(&runner, online, interfaces).out, host.readAllStandardOutput());
 
@@ -524,8 +523,7 @@ void TestLocalRunner::networkIsAllOrNothing()
         // The rule that repeats the default passes; the one after it is named.
         const Action defaultAction = rule.action == Action::Allow ? Action::Deny : Action::Allow;
         const std::optional<JobError> error = errorOf(runner.createSandbox(sandbox([&](SandboxRequest &r) {
-            r.network.defaultAction = defaultAction;
-            r.network.egress = {{defaultAction, u"*.example.com"_s}, rule};
+            r.network = SandboxNetworkPolicy{defaultAction, {{defaultAction, u"*.example.com"_s}, rule}};
         })));
         QVERIFY(error);
         QCOMPARE(error->code, u"NETWORK_POLICY_NOT_SUPPORTED"_s);

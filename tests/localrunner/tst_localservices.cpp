@@ -77,7 +77,7 @@ quint16 freeHostPort()
 
 SandboxRequest offline()
 {
-    return sandbox([](SandboxRequest &r) { r.network.defaultAction = SandboxNetworkPolicy::Action::Deny; });
+    return sandbox([](SandboxRequest &r) { r.network = SandboxNetworkPolicy{SandboxNetworkPolicy::Action::Deny, {}}; });
 }
 
 } // namespace

@@ -93,9 +93,13 @@ QJsonObject describe(const SandboxRequest &request)
     const auto action = [](SandboxNetworkPolicy::Action a) {
         return a == SandboxNetworkPolicy::Action::Allow ? u"allow"_s : u"deny"_s;
     };
-    QJsonArray egress;
-    for (const SandboxNetworkPolicy::Rule &rule : request.network.egress)
-        egress.append(QJsonObject{{u"action"_s, action(rule.action)}, {u"target"_s, rule.target}});
+    QJsonValue network;   // null: none given
+    if (request.network) {
+        QJsonArray egress;
+        for (const SandboxNetworkPolicy::Rule &rule : request.network->egress)
+            egress.append(QJsonObject{{u"action"_s, action(rule.action)}, {u"target"_s, rule.target}});
+        network = QJsonObject{{u"defaultAction"_s, action(request.network->defaultAction)}, {u"egress"_s, egress}};
+    }
     QJsonArray volumes;
     for (const SandboxVolume &volume : request.volumes) {
         const QString kind = volume.kind == SandboxVolume::Kind::Host  ? u"host"_s
@@ -116,8 +120,7 @@ QJsonObject describe(const SandboxRequest &request)
             {u"env"_s, toJson(request.env)},
             {u"metadata"_s, toJson(request.metadata)},
             {u"timeoutMs"_s, optionalJson(request.timeoutMs)},
-            {u"network"_s, QJsonObject{{u"defaultAction"_s, action(request.network.defaultAction)},
-                                       {u"egress"_s, egress}}},
+            {u"network"_s, network},
             {u"volumes"_s, volumes},
             {u"rootfs"_s, request.rootfs},
             {u"cpus"_s, optionalJson(request.cpus)},
@@ -205,7 +208,7 @@ void TestLifecycleWire::sdkCreateRequest()
     QVERIFY2(parsed.ok(), qPrintable(parsed.error().message()));
     QCOMPARE(json(describe(parsed->sandbox)), normalized(R"({
         "image": "ubuntu", "imageUsername": "", "imagePassword": "", "entrypoint": ["tail", "-f", "/dev/null"],
-        "env": {}, "metadata": {}, "timeoutMs": 600000, "network": {"defaultAction": "allow", "egress": []}, "volumes": [],
+        "env": {}, "metadata": {}, "timeoutMs": 600000, "network": null, "volumes": [],
         "rootfs": "", "cpus": 1, "memoryBytes": 2147483648, "maxProcesses": null})"));
     QCOMPARE(parsed->warnings, QStringList());
     QCOMPARE(parsed->renewOnAccessSeconds, std::nullopt);
@@ -252,7 +255,7 @@ void TestLifecycleWire::createRequest_data()
                   {"action": "deny", "target": "*.example.com"}, {"action": "allow", "target": "10.0.0.0/8"}]}})"_ba
         << QStringList();
     QTest::newRow("networkPolicy null: the host's network")
-        << create(R"("networkPolicy": null)") << R"({"network": {"defaultAction": "allow", "egress": []}})"_ba
+        << create(R"("networkPolicy": null)") << R"({"network": null})"_ba
         << QStringList();
 
     QTest::newRow("volumes of each backend")
