@@ -144,6 +144,11 @@ public:
 
     FileReadJob *relayToPort(const QString &sandboxId, quint16 port, QIODevice *request) override;
 
+    ResultJob<SandboxNetworkPolicy> *egressPolicy(const QString &sandboxId) override;
+    ResultJob<SandboxNetworkPolicy> *patchEgressRules(const QString &sandboxId,
+                                                      const QList<SandboxNetworkPolicy::Rule> &rules) override;
+    ResultJob<SandboxNetworkPolicy> *deleteEgressRules(const QString &sandboxId, const QStringList &targets) override;
+
     /// The sandboxes that are not on their way out.
     QList<SandboxInfo> sandboxes() const;
 

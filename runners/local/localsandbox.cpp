@@ -39,6 +39,7 @@ LocalSandbox::LocalSandbox(SandboxLayout layout, const SandboxRequest &request)
     m_info.image = request.image;
     m_info.entrypoint = request.entrypoint;
     m_info.metadata = request.metadata;
+    m_networkPolicy = request.network;
     m_info.createdAt = QDateTime::currentDateTimeUtc();
     if (request.timeoutMs)
         m_info.expiresAt = m_info.createdAt.addMSecs(*request.timeoutMs);
@@ -244,6 +245,13 @@ void LocalSandbox::setExpiry(const QDateTime &expiresAt)
     m_info.expiresAt = expiresAt;
     if (m_info.state != SandboxState::Pending)
         startExpiryTimer();
+}
+
+void LocalSandbox::setNetworkPolicy(const SandboxNetworkPolicy &policy)
+{
+    Q_ASSERT(m_networkPolicy);
+    m_networkPolicy = policy;
+    emit networkPolicyChanged();
 }
 
 void LocalSandbox::updateMetadata(const QMap<QString, std::optional<QString>> &patch)

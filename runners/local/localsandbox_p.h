@@ -46,6 +46,10 @@ public:
     /// Whether start() was called: before, there is no process to stop.
     bool isStarted() const { return m_startCalled; }
     AgentConnection &agent() { return m_agent; }
+    /// The policy its connections follow; none: the host's network, unfiltered.
+    const std::optional<SandboxNetworkPolicy> &networkPolicy() const { return m_networkPolicy; }
+    /// Replaces the policy of a sandbox created with one; `networkPolicyChanged` follows.
+    void setNetworkPolicy(const SandboxNetworkPolicy &policy);
     /// A command's whole environment for the agent: `overrides` over the sandbox's, which
     /// is over a minimal base.
     QJsonObject commandEnvironment(const QMap<QString, QString> &overrides = {}) const;
@@ -95,6 +99,7 @@ signals:
     void starting();
     void ready();
     void stopped(const QString &reason);
+    void networkPolicyChanged();
 
 private:
     void onReplied(quint32 channel, const QJsonObject &reply);
@@ -114,6 +119,7 @@ private:
     bool m_frozen = false;   ///< paused by the cgroup freezer: the agent too is frozen
     bool m_stopping = false;
     bool m_startCalled = false;
+    std::optional<SandboxNetworkPolicy> m_networkPolicy;
     quint32 m_pingChannel = 0;
     quint32 m_entrypointChannel = 0;
     SandboxLayout m_layout;
