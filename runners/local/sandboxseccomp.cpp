@@ -22,23 +22,6 @@ struct ContextDeleter
 };
 using Context = std::unique_ptr<void, ContextDeleter>;
 
-/// The other ABIs a process of this host can call the kernel with: a filter that left them
-/// out would let a 32-bit program make the denied calls.
-void addCompatibleArchitectures(scmp_filter_ctx context)
-{
-    switch (seccomp_arch_native()) {
-    case SCMP_ARCH_X86_64:
-        seccomp_arch_add(context, SCMP_ARCH_X86);
-        seccomp_arch_add(context, SCMP_ARCH_X32);
-        break;
-    case SCMP_ARCH_AARCH64:
-        seccomp_arch_add(context, SCMP_ARCH_ARM);
-        break;
-    default:
-        break;
-    }
-}
-
 /// Denies `name` outright. A call this kernel's headers do not know is skipped: it cannot
 /// be made here anyway.
 int deny(scmp_filter_ctx context, const char *name, int error = EPERM)
@@ -57,6 +40,41 @@ int denyNewUserNamespace(scmp_filter_ctx context, const char *name, unsigned arg
 }
 
 } // namespace
+
+void addCompatibleArchitectures(scmp_filter_ctx context)
+{
+    switch (seccomp_arch_native()) {
+    case SCMP_ARCH_X86_64:
+        seccomp_arch_add(context, SCMP_ARCH_X86);
+        seccomp_arch_add(context, SCMP_ARCH_X32);
+        break;
+    case SCMP_ARCH_AARCH64:
+        seccomp_arch_add(context, SCMP_ARCH_ARM);
+        break;
+    default:
+        break;
+    }
+}
+
+QByteArray exportSeccompProgram(scmp_filter_ctx filter, QString *error)
+{
+    // libseccomp writes the program to a descriptor; a memory file holds it for reading back.
+    const UniqueFd buffer(::memfd_create("sandflow-seccomp", MFD_CLOEXEC));
+    if (!buffer.isValid() || seccomp_export_bpf(filter, buffer.get()) != 0 || ::lseek(buffer.get(), 0, SEEK_SET) != 0) {
+        *error = u"cannot export the seccomp filter: %1"_s.arg(QString::fromLocal8Bit(strerror(errno)));
+        return {};
+    }
+    QByteArray program;
+    char chunk[4096];
+    ssize_t got;
+    while ((got = ::read(buffer.get(), chunk, sizeof chunk)) > 0)
+        program.append(chunk, got);
+    if (got < 0 || program.isEmpty()) {
+        *error = u"cannot read the seccomp filter back: %1"_s.arg(QString::fromLocal8Bit(strerror(errno)));
+        return {};
+    }
+    return program;
+}
 
 QByteArray sandboxSeccompProgram(QString *error)
 {
@@ -83,22 +101,7 @@ QByteArray sandboxSeccompProgram(QString *error)
         *error = u"libseccomp cannot add a rule: %1"_s.arg(QString::fromLocal8Bit(strerror(-failed)));
         return {};
     }
-    // libseccomp writes the program to a descriptor; a memory file holds it for reading back.
-    const UniqueFd buffer(::memfd_create("sandflow-seccomp", MFD_CLOEXEC));
-    if (!buffer.isValid() || seccomp_export_bpf(filter, buffer.get()) != 0 || ::lseek(buffer.get(), 0, SEEK_SET) != 0) {
-        *error = u"cannot export the seccomp filter: %1"_s.arg(QString::fromLocal8Bit(strerror(errno)));
-        return {};
-    }
-    QByteArray program;
-    char chunk[4096];
-    ssize_t got;
-    while ((got = ::read(buffer.get(), chunk, sizeof chunk)) > 0)
-        program.append(chunk, got);
-    if (got < 0 || program.isEmpty()) {
-        *error = u"cannot read the seccomp filter back: %1"_s.arg(QString::fromLocal8Bit(strerror(errno)));
-        return {};
-    }
-    return program;
+    return exportSeccompProgram(filter, error);
 }
 
 UniqueFd seccompProgramDescriptor(const QByteArray &program)

@@ -22,7 +22,17 @@
 #include <QByteArray>
 #include <QString>
 
+#include <seccomp.h>
+
 namespace Sandflow::Internal {
+
+/// Adds the other ABIs a process of this host can call the kernel with: a filter that left
+/// them out would let a 32-bit program make the calls it filters.
+void addCompatibleArchitectures(scmp_filter_ctx context);
+
+/// `filter` as a BPF program (struct sock_filter after struct sock_filter); empty with
+/// `error` set on failure.
+QByteArray exportSeccompProgram(scmp_filter_ctx filter, QString *error);
 
 /// The filter as a BPF program, made once per runner; empty with `error` set when libseccomp
 /// cannot make it.
