@@ -1,9 +1,12 @@
 #include "localrunner.h"
 
 #include "controlendpoints.h"
+#include "egressseccomp_p.h"
 #include "immediatejob_p.h"
 #include "localerrors_p.h"
 #include "localsandbox_p.h"
+#include "networkpolicy.h"
+#include "sandboxegress_p.h"
 #include "sandboxidmap_p.h"
 #include "sandboxmountpoints_p.h"
 #include "sandboxcgroup_p.h"
@@ -264,9 +267,19 @@ SandboxJob *LocalRunner::createSandbox(const SandboxRequest &request)
     mapIds(&layout);
     if (std::optional<JobError> refusal = filterSystemCalls(&layout))
         return new RefusedCreateJob(std::move(*refusal));
+    std::unique_ptr<Internal::SandboxEgress> egress;
+    if (request.network) {
+        if (std::optional<JobError> refusal = filterEgress(*request.network, &layout, &egress))
+            return new RefusedCreateJob(std::move(*refusal));
+    }
     auto sandbox = std::make_unique<LocalSandbox>(std::move(layout), request);
     LocalSandbox *raw = sandbox.get();
     const QString id = raw->info().id;
+    if (egress) {
+        raw->useEgress(std::move(egress));
+        connect(raw, &LocalSandbox::egressDenied, this,
+                [this, id](const QString &target, int port) { emit egressDenied(id, target, port); });
+    }
     // Whatever ends the sandbox, the runner forgets it at once (connected first, so that
     // whoever hears the signal after finds it gone: deleted means gone).
     connect(raw, &LocalSandbox::stopped, this, [this, id] { forget(id); });
@@ -452,9 +465,36 @@ std::optional<JobError> LocalRunner::filterSystemCalls(Internal::SandboxLayout *
     return std::nullopt;
 }
 
+std::optional<JobError> LocalRunner::filterEgress(const SandboxNetworkPolicy &policy, Internal::SandboxLayout *layout,
+                                                std::unique_ptr<Internal::SandboxEgress> *egress)
+{
+    for (const SandboxNetworkPolicy::Rule &rule : policy.egress) {
+        if (const std::optional<QString> reason = invalidTargetReason(rule.target))
+            return JobError{JobError::Kind::Invalid, u"EGRESS_RULE_INVALID"_s, u"network policy: %1"_s.arg(*reason),
+                            {{u"target"_s, rule.target}}};
+    }
+    if (m_egressProgram.isEmpty() && m_egressError.isEmpty())
+        m_egressProgram = Internal::egressFilterProgram(&m_egressError);
+    QString error = m_egressError;
+    std::optional<Internal::SandboxNetwork> network;
+    if (!m_egressProgram.isEmpty())
+        network = Internal::SandboxNetwork::create(&error);
+    if (!network)
+        return JobError{JobError::Kind::Infra, u"EGRESS_UNAVAILABLE"_s,
+                        u"cannot give the sandbox its network policy: %1"_s.arg(error), {}};
+    layout->egressProgram = m_egressProgram;
+    layout->resolvConf = Internal::SandboxNetwork::resolvConfDescriptor();
+    Internal::SandboxEgress::Settings settings;
+    settings.upstream = m_options.dnsUpstream;
+    settings.upstreamPort = m_options.dnsUpstreamPort;
+    *egress = std::make_unique<Internal::SandboxEgress>(std::move(*network), policy, settings);
+    return std::nullopt;
+}
+
 LocalRunner::Capabilities LocalRunner::capabilities() const
 {
-    return Capability::Pause | Capability::HostVolumes | Capability::NamedVolumes | Capability::Terminals;
+    return Capability::Pause | Capability::HostVolumes | Capability::NamedVolumes | Capability::Terminals
+           | Capability::EgressRules;
 }
 
 SandboxJob *LocalRunner::getSandbox(const QString &id)

@@ -6,6 +6,7 @@
 #include "runner.h"
 
 #include <QByteArray>
+#include <QHostAddress>
 #include <QFuture>
 #include <QList>
 #include <QPointer>
@@ -22,6 +23,7 @@ namespace Sandflow {
 
 namespace Internal {
 class LocalSandbox;
+class SandboxEgress;
 class SandboxUserNamespaces;
 struct SandboxLayout;
 struct VolumeSources;
@@ -76,6 +78,10 @@ public:
         /// How images are pulled: insecure registries, mirrors, Docker's config.json (a
         /// request's own credentials go over its).
         PullOptions pullOptions;
+        /// The DNS server that sandboxes with a network policy have their allowed names
+        /// resolved by; none: the host's resolver (so /etc/hosts entries count).
+        std::optional<QHostAddress> dnsUpstream;
+        quint16 dnsUpstreamPort = 53;
     };
 
     /// A sandbox recorded in a state directory, alive or left by a runner that crashed.
@@ -189,6 +195,10 @@ private:
     void removeRootLayerLater(const QString &directory);
     /// Gives `layout` the system call filter; an error where there can be none.
     std::optional<JobError> filterSystemCalls(Internal::SandboxLayout *layout);
+    /// Gives a sandbox with a network policy its network (egress/sandboxegress_p.h): into
+    /// `layout`, the egress filter and resolv.conf; an error where there can be none.
+    std::optional<JobError> filterEgress(const SandboxNetworkPolicy &policy, Internal::SandboxLayout *layout,
+                                         std::unique_ptr<Internal::SandboxEgress> *egress);
 
     Options m_options;
     /// What volumes may use, the links in the operator's paths resolved when the runner is made.
@@ -198,6 +208,9 @@ private:
     /// The sandboxes' seccomp filter, made on first use, or why it could not be.
     QByteArray m_seccompProgram;
     QString m_seccompError;
+    /// The egress filter's program (egress/egressseccomp_p.h), likewise.
+    QByteArray m_egressProgram;
+    QString m_egressError;
     std::map<QString, std::unique_ptr<Internal::LocalSandbox>> m_sandboxes;
     std::unique_ptr<QTemporaryDir> m_temporaryLayers;
     std::optional<int> m_overlayError;   ///< 0: overlays work; checked on first use

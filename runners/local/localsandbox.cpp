@@ -1,5 +1,6 @@
 #include "localsandbox_p.h"
 
+#include "egressseccomp_p.h"
 #include "sandboxrequest_p.h"
 #include "sandboxuserns_p.h"
 
@@ -11,6 +12,8 @@
 #include <csignal>
 #include <limits>
 
+#include <sched.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace Sandflow::Internal {
@@ -173,15 +176,44 @@ void LocalSandbox::start(const LocalRunner::Options &options, QString *warning)
     m_replyTimeout = std::chrono::milliseconds(options.replyTimeoutMs);
     const SandboxCgroup *cgroup = m_cgroup.get();
     const bool rangeOfIds = layout.sandboxNamespaceFd >= 0;
+    // The egress filter's listener comes back over a socket pair: the child sends it before
+    // it starts bubblewrap, which never holds it.
+    UniqueFd egressChannelForChild;
+    if (m_egress) {
+        int pair[2];
+        if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0) {
+            m_egressChannel = UniqueFd(pair[0]);
+            egressChannelForChild = UniqueFd(pair[1]);
+        }
+        layout.networkNamespaceFd = m_egress->namespaceFd();
+        layout.egressChannel = egressChannelForChild.get();
+        m_egressChannelNotifier = std::make_unique<QSocketNotifier>(m_egressChannel.get(), QSocketNotifier::Read);
+        connect(m_egressChannelNotifier.get(), &QSocketNotifier::activated, this, [this] {
+            UniqueFd listener = receiveDescriptor(m_egressChannel.get());
+            m_egressChannelNotifier.reset();
+            m_egressChannel = UniqueFd();
+            // Without it every connect of the sandbox would wait forever: it is stopped.
+            if (!listener.isValid()) {
+                m_stopReason = u"the sandbox's egress filter did not come back to the runner"_s;
+                m_agent.kill();
+                return;
+            }
+            m_egress->attachFilter(std::move(listener));
+        });
+    }
     // Between fork and exec: async-signal-safe calls only.
     m_agent.start(bwrapProgram(), bwrapArguments(layout),
                   [cgroup, rangeOfIds, inherited = layout.inheritedDescriptors(),
-                   attachments = layout.idmappedAttachments(), overlay = std::move(overlay)] {
+                   attachments = layout.idmappedAttachments(), overlay = std::move(overlay),
+                   network = layout.networkNamespaceFd, egressProgram = layout.egressProgram,
+                   egressChannel = layout.egressChannel] {
         // Out of the runner's process group: a Ctrl-C on the terminal is for the runner,
         // which cancels commands as it should, not for every sandbox at once.
         ::setsid();
         if (cgroup)
             cgroup->joinFromChild();
+        if (network >= 0 && ::setns(network, CLONE_NEWNET) != 0)
+            failInChild("cannot enter the sandbox's network namespace\n");
         for (const int fd : inherited)
             inheritAcrossExec(fd);
         // Last, once nothing needs the runner's own ids. bubblewrap must not go on as the
@@ -196,6 +228,13 @@ void LocalSandbox::start(const LocalRunner::Options &options, QString *warning)
             failInChild("cannot mount the sandbox's writable root (overlay)\n");
         if (rangeOfIds && !SandboxUserNamespaces::becomeSandboxRoot())
             failInChild("cannot become the sandboxes' root user\n");
+        // Last: the filter holds this process's own connects too, and there are none left.
+        if (!egressProgram.isEmpty()) {
+            const int listener = installEgressFilter(egressProgram);
+            if (listener < 0 || !sendDescriptor(egressChannel, listener))
+                failInChild("cannot install the sandbox's egress filter\n");
+            ::close(listener);
+        }
     });
     // Ready means the agent answered, as OpenSandbox clients poll execd's /ping.
     m_pingChannel = m_agent.request({{u"op"_s, u"ping"_s}});
@@ -251,7 +290,15 @@ void LocalSandbox::setNetworkPolicy(const SandboxNetworkPolicy &policy)
 {
     Q_ASSERT(m_networkPolicy);
     m_networkPolicy = policy;
+    if (m_egress)
+        m_egress->setPolicy(policy);
     emit networkPolicyChanged();
+}
+
+void LocalSandbox::useEgress(std::unique_ptr<SandboxEgress> egress)
+{
+    m_egress = std::move(egress);
+    connect(m_egress.get(), &SandboxEgress::denied, this, &LocalSandbox::egressDenied);
 }
 
 void LocalSandbox::updateMetadata(const QMap<QString, std::optional<QString>> &patch)

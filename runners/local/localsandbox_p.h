@@ -7,6 +7,7 @@
 #include "localrunner.h"
 #include "runner.h"
 #include "sandboxcgroup_p.h"
+#include "sandboxegress_p.h"
 #include "sandboxlayout_p.h"
 #include "sessionscript_p.h"
 
@@ -15,6 +16,7 @@
 
 #include <QHash>
 #include <QObject>
+#include <QSocketNotifier>
 #include <QTimer>
 
 namespace Sandflow::Internal {
@@ -50,6 +52,9 @@ public:
     const std::optional<SandboxNetworkPolicy> &networkPolicy() const { return m_networkPolicy; }
     /// Replaces the policy of a sandbox created with one; `networkPolicyChanged` follows.
     void setNetworkPolicy(const SandboxNetworkPolicy &policy);
+    /// Before start(): the network that enforces the sandbox's policy. Its bubblewrap enters
+    /// the network's namespace and installs the egress filter, whose listener comes back to it.
+    void useEgress(std::unique_ptr<SandboxEgress> egress);
     /// A command's whole environment for the agent: `overrides` over the sandbox's, which
     /// is over a minimal base.
     QJsonObject commandEnvironment(const QMap<QString, QString> &overrides = {}) const;
@@ -100,6 +105,8 @@ signals:
     void ready();
     void stopped(const QString &reason);
     void networkPolicyChanged();
+    /// Its policy refused a name (`port` 0) or a connection.
+    void egressDenied(const QString &target, int port);
 
 private:
     void onReplied(quint32 channel, const QJsonObject &reply);
@@ -120,6 +127,10 @@ private:
     bool m_stopping = false;
     bool m_startCalled = false;
     std::optional<SandboxNetworkPolicy> m_networkPolicy;
+    std::unique_ptr<SandboxEgress> m_egress;
+    /// The runner's end of the channel the egress filter's listener comes back over.
+    UniqueFd m_egressChannel;
+    std::unique_ptr<QSocketNotifier> m_egressChannelNotifier;
     quint32 m_pingChannel = 0;
     quint32 m_entrypointChannel = 0;
     SandboxLayout m_layout;

@@ -162,7 +162,7 @@ static void addMounts(const std::vector<BindMount> &mounts, QStringList *args)
 
 std::vector<int> SandboxLayout::inheritedDescriptors() const
 {
-    std::vector<int> descriptors = {enterNamespaceFd, sandboxNamespaceFd, seccompProgram.get()};
+    std::vector<int> descriptors = {enterNamespaceFd, sandboxNamespaceFd, seccompProgram.get(), resolvConf.get()};
     for (const BindMount &mount : mounts)
         descriptors.push_back(mount.idmapped.isValid() ? mount.idmapped.get() : mount.source.get());
     return descriptors;
@@ -214,8 +214,6 @@ QStringList bwrapArguments(const SandboxLayout &layout)
     } else {
         args.append(u"--unshare-user"_s);
     }
-    if (layout.isolateNetwork)
-        args.append(u"--unshare-net"_s);
     if (layout.seccompProgram.isValid())
         args.append({u"--seccomp"_s, QString::number(layout.seccompProgram.get())});
     if (layout.rootLayer)
@@ -235,6 +233,8 @@ QStringList bwrapArguments(const SandboxLayout &layout)
     addTmpfs(u"/tmp"_s, u"1777"_s, layout.tmpfsSizeBytes, &args);
     addTmpfs(u"/workspace"_s, u"0755"_s, layout.tmpfsSizeBytes, &args);
     args.append({u"--ro-bind"_s, layout.agentPath, QString::fromLatin1(AgentPathInSandbox)});
+    if (layout.resolvConf.isValid())
+        args.append({u"--ro-bind-data"_s, QString::number(layout.resolvConf.get()), u"/etc/resolv.conf"_s});
     addMounts(layout.mounts, &args);
     // Last, for a root of bwrap's own: its tmpfs (with /etc and the mount points in it) turns
     // read-only; the mounts on it (/tmp, /workspace, volumes) stay as they are.

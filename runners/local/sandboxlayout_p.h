@@ -33,7 +33,17 @@ struct SandboxLayout
 {
     QString id;                 ///< becomes the sandbox's host name
     QString agentPath;          ///< the host's sandflow-agent binary
-    bool isolateNetwork = true; ///< an empty network namespace (policy `defaultAction: deny`)
+    /// Where the sandbox has a network policy: the network namespace made for it
+    /// (egress/sandboxnetwork_p.h), which its bubblewrap enters before anything else, and the
+    /// egress filter installed last (egress/egressseccomp_p.h), whose listener goes back to the
+    /// runner over `egressChannel` (SCM_RIGHTS). -1 and empty: the host's network, unfiltered.
+    int networkNamespaceFd = -1;
+    QByteArray egressProgram;
+    int egressChannel = -1;
+    /// The resolv.conf bound over /etc/resolv.conf (bubblewrap reads it from this descriptor),
+    /// or written into the writable root's upper layer where the root is an overlay (an
+    /// image's /etc/resolv.conf may be a link, which a mount would follow). Invalid: none.
+    UniqueFd resolvConf;
     /// The user namespaces the runner made (sandboxuserns_p.h), open in bubblewrap as these
     /// descriptors: bubblewrap enters the first (`--userns`) and, where the ids are a range,
     /// the sandbox runs in the second (`--userns2`), rather than in one bubblewrap makes; its

@@ -1,6 +1,6 @@
-// What a sandbox request asks of this machine, checked before anything starts: its network
-// policy, root filesystem and volumes become a bubblewrap layout, or an error saying why the
-// local runner cannot give them.
+// What a sandbox request asks of this machine, checked before anything starts: its root
+// filesystem and volumes become a bubblewrap layout, or an error saying why the local runner
+// cannot give them. (Its network policy becomes a network of its own as it starts.)
 #pragma once
 
 #include "asyncjob.h"
@@ -15,9 +15,9 @@ namespace Sandflow::Internal {
 /// The memory a sandbox may use: its request's limit, else the runner's default.
 qint64 memoryLimit(const SandboxRequest &request, const LocalRunner::Options &options);
 
-/// Fills in `layout`'s agent, network, root filesystem, tmpfs size and mounts (not its id or
-/// environment). Returns the first refusal (Kind::Invalid: NETWORK_POLICY_NOT_SUPPORTED,
-/// ROOTFS_NOT_FOUND, VOLUME_*) or, when a volume cannot be created, a Kind::Infra error.
+/// Fills in `layout`'s agent, root filesystem, tmpfs size and mounts (not its id, network or
+/// environment). Returns the first refusal (Kind::Invalid: ROOTFS_NOT_FOUND, VOLUME_*) or,
+/// when a volume cannot be created, a Kind::Infra error.
 std::optional<JobError> layoutForRequest(const SandboxRequest &request, const LocalRunner::Options &options,
                                          const VolumeSources &volumeSources, SandboxLayout *layout);
 

@@ -1,0 +1,362 @@
+#include "egressfilter_p.h"
+
+#include "tcprelay_p.h"
+#include "udprelay_p.h"
+
+#include <QSocketNotifier>
+#include <QTimer>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace Sandflow::Internal {
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+/// Longer than the kernel would try on its own (about two minutes): a connect held past it
+/// fails with ETIMEDOUT.
+constexpr int HostConnectTimeoutMs = 150'000;
+/// Beyond these, new flows of a sandbox fail with EAGAIN rather than grow the runner.
+constexpr size_t MostHostConnects = 1024;
+constexpr size_t MostDatagramRelays = 256;
+
+QHostAddress addressOf(const sockaddr_storage &address, quint16 *port)
+{
+    QHostAddress host(reinterpret_cast<const sockaddr *>(&address));
+    *port = address.ss_family == AF_INET6 ? ntohs(reinterpret_cast<const sockaddr_in6 *>(&address)->sin6_port)
+                                          : ntohs(reinterpret_cast<const sockaddr_in *>(&address)->sin_port);
+    // An IPv4 address an IPv6 socket names (::ffff:a.b.c.d) is that IPv4 address.
+    bool mapped = false;
+    const quint32 ipv4 = host.toIPv4Address(&mapped);
+    return mapped ? QHostAddress(ipv4) : host;
+}
+
+/// Where a connection stays inside the sandbox's own namespace.
+bool isSandboxLocal(const QHostAddress &address)
+{
+    return address.isLoopback() || address == QHostAddress::AnyIPv4 || address == QHostAddress::AnyIPv6
+           || address.isInSubnet(QHostAddress(u"0.0.0.0"_s), 8);
+}
+
+sockaddr_storage socketAddress(const QHostAddress &address, quint16 port, socklen_t *length)
+{
+    sockaddr_storage storage{};
+    if (address.protocol() == QAbstractSocket::IPv6Protocol) {
+        auto *in6 = reinterpret_cast<sockaddr_in6 *>(&storage);
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(port);
+        const Q_IPV6ADDR bytes = address.toIPv6Address();
+        std::memcpy(&in6->sin6_addr, &bytes, sizeof bytes);
+        in6->sin6_scope_id = address.scopeId().toUInt();
+        *length = sizeof(sockaddr_in6);
+    } else {
+        auto *in4 = reinterpret_cast<sockaddr_in *>(&storage);
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons(port);
+        in4->sin_addr.s_addr = htonl(address.toIPv4Address());
+        *length = sizeof(sockaddr_in);
+    }
+    return storage;
+}
+
+int socketOption(int fd, int level, int name)
+{
+    int value = -1;
+    socklen_t length = sizeof value;
+    return ::getsockopt(fd, level, name, &value, &length) == 0 ? value : -1;
+}
+
+/// The key the proxy finds a connection by: the sandbox socket's address as the dual-stack
+/// proxy sees it, and its port.
+std::pair<QString, quint16> proxyKey(const sockaddr_storage &local)
+{
+    quint16 port = 0;
+    const QHostAddress address = addressOf(local, &port);
+    return {address.toString(), port};
+}
+
+} // namespace
+
+struct EgressFilter::HostConnect
+{
+    SeccompCall call;
+    UniqueFd sandboxSocket;
+    UniqueFd host;
+    std::unique_ptr<QSocketNotifier> writable;
+    QTimer timeout;
+};
+
+EgressFilter::EgressFilter(UniqueFd listener, UniqueFd proxyListener, quint16 proxyPort, Decide decide,
+                           MakeSandboxSocket makeSandboxSocket, QObject *parent)
+    : QObject(parent)
+    , m_listener(std::move(listener))
+    , m_proxyListener(std::move(proxyListener))
+    , m_proxyPort(proxyPort)
+    , m_decide(std::move(decide))
+    , m_makeSandboxSocket(std::move(makeSandboxSocket))
+{
+    sockaddr_storage bound{};
+    socklen_t length = sizeof bound;
+    m_proxyDualStack = ::getsockname(m_proxyListener.get(), reinterpret_cast<sockaddr *>(&bound), &length) == 0
+                       && bound.ss_family == AF_INET6;
+    m_listenerNotifier = std::make_unique<QSocketNotifier>(m_listener.descriptor(), QSocketNotifier::Read);
+    connect(m_listenerNotifier.get(), &QSocketNotifier::activated, this, &EgressFilter::onCall);
+    m_proxyNotifier = std::make_unique<QSocketNotifier>(m_proxyListener.get(), QSocketNotifier::Read);
+    connect(m_proxyNotifier.get(), &QSocketNotifier::activated, this, &EgressFilter::onProxyConnection);
+}
+
+EgressFilter::~EgressFilter()
+{
+    // Calls still held fail: their sandbox is going away.
+    for (const auto &[id, connect] : m_hostConnects)
+        m_listener.fail(id, ECONNABORTED);
+}
+
+int EgressFilter::relayCount() const
+{
+    return int(m_relays.size() + m_datagramRelays.size());
+}
+
+void EgressFilter::onCall()
+{
+    const std::optional<SeccompCall> call = m_listener.receive();
+    if (!call)
+        return;
+    // Only connect is held. The 32-bit ABIs' arguments are laid out otherwise (socketcall
+    // passes them in memory): their calls run inside the namespace, where they reach nothing.
+    if (!SeccompListener::isNative(call->architecture) || call->number != SYS_connect) {
+        m_listener.letRun(call->id);
+        return;
+    }
+    onConnect(*call);
+}
+
+void EgressFilter::onConnect(const SeccompCall &call)
+{
+    const int fd = int(call.arguments[0]);
+    const quint64 addressLength = call.arguments[2];
+    sockaddr_storage destination{};
+    // Read once: the decision and the connection from the host both use this copy. A length
+    // or family the kernel would refuse is left to it, inside the namespace.
+    if (addressLength < sizeof(sa_family_t) || addressLength > sizeof destination
+        || !readProcessMemory(call.pid, call.arguments[1], &destination, size_t(addressLength))
+        || !m_listener.isHeld(call.id)
+        || (destination.ss_family != AF_INET && destination.ss_family != AF_INET6)
+        || addressLength < (destination.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in))) {
+        m_listener.letRun(call.id);
+        return;
+    }
+    quint16 port = 0;
+    const QHostAddress address = addressOf(destination, &port);
+    const Verdict verdict = m_decide(address);
+    if (isSandboxLocal(address) && !verdict.named) {
+        m_listener.letRun(call.id);
+        return;
+    }
+    if (!verdict.allow) {
+        m_listener.fail(call.id, EPERM);
+        emit denied(address.toString(), port);
+        return;
+    }
+    UniqueFd sandboxSocket = duplicateDescriptorOf(call.pid, fd);
+    if (!sandboxSocket.isValid() || !m_listener.isHeld(call.id)) {
+        // Not a descriptor of the caller: the kernel says so itself, inside the namespace.
+        m_listener.letRun(call.id);
+        return;
+    }
+    const int type = socketOption(sandboxSocket.get(), SOL_SOCKET, SO_TYPE);
+    const int protocol = socketOption(sandboxSocket.get(), SOL_SOCKET, SO_PROTOCOL);
+    const bool tcp = type == SOCK_STREAM && protocol == IPPROTO_TCP;
+    const bool udp = type == SOCK_DGRAM && protocol == IPPROTO_UDP;
+    if (!tcp && !udp) {
+        // SCTP, raw and the like: nothing of theirs goes through the proxy.
+        m_listener.fail(call.id, EPERM);
+        emit denied(address.toString(), port);
+        return;
+    }
+    sockaddr_storage peer{};
+    socklen_t peerLength = sizeof peer;
+    if (tcp && ::getpeername(sandboxSocket.get(), reinterpret_cast<sockaddr *>(&peer), &peerLength) == 0) {
+        m_listener.fail(call.id, EISCONN);
+        return;
+    }
+    connectFromHost(call, std::move(sandboxSocket), type, address, port);
+}
+
+void EgressFilter::connectFromHost(const SeccompCall &call, UniqueFd sandboxSocket, int type,
+                                   const QHostAddress &address, quint16 port)
+{
+    if (m_hostConnects.size() >= MostHostConnects) {
+        m_listener.fail(call.id, EAGAIN);
+        return;
+    }
+    socklen_t length = 0;
+    const sockaddr_storage destination = socketAddress(address, port, &length);
+    UniqueFd host(::socket(destination.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!host.isValid()) {
+        m_listener.fail(call.id, errno);
+        return;
+    }
+    const int one = 1;
+    if (type == SOCK_STREAM)
+        ::setsockopt(host.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const int connected = ::connect(host.get(), reinterpret_cast<const sockaddr *>(&destination), length);
+    if (connected != 0 && errno != EINPROGRESS) {
+        m_listener.fail(call.id, errno);
+        return;
+    }
+    if (type == SOCK_DGRAM) {
+        relayDatagrams(call, std::move(sandboxSocket), std::move(host));
+        return;
+    }
+    auto pending = std::make_unique<HostConnect>();
+    pending->call = call;
+    pending->sandboxSocket = std::move(sandboxSocket);
+    pending->host = std::move(host);
+    const quint64 id = call.id;
+    if (connected == 0) {
+        m_hostConnects.emplace(id, std::move(pending));
+        onHostConnected(id);
+        return;
+    }
+    pending->writable = std::make_unique<QSocketNotifier>(pending->host.get(), QSocketNotifier::Write);
+    connect(pending->writable.get(), &QSocketNotifier::activated, this, [this, id] { onHostConnected(id); });
+    pending->timeout.setSingleShot(true);
+    connect(&pending->timeout, &QTimer::timeout, this, [this, id] {
+        const auto it = m_hostConnects.find(id);
+        if (it == m_hostConnects.end())
+            return;
+        m_listener.fail(id, ETIMEDOUT);
+        m_hostConnects.erase(it);
+    });
+    pending->timeout.start(HostConnectTimeoutMs);
+    m_hostConnects.emplace(id, std::move(pending));
+}
+
+void EgressFilter::onHostConnected(quint64 id)
+{
+    const auto it = m_hostConnects.find(id);
+    if (it == m_hostConnects.end())
+        return;
+    std::unique_ptr<HostConnect> pending = std::move(it->second);
+    m_hostConnects.erase(it);
+    const int error = socketOption(pending->host.get(), SOL_SOCKET, SO_ERROR);
+    if (error != 0) {
+        m_listener.fail(id, error < 0 ? ECONNREFUSED : error);
+        return;
+    }
+    // The caller may have gone meanwhile (killed, or a signal ended its wait).
+    if (!m_listener.isHeld(id))
+        return;
+    joinProxy(*pending);
+}
+
+// The sandbox's socket to the proxy, from here: its descriptor is the one the caller named,
+// duplicated, so what it is cannot change under this. Non-blocking for the moment of the
+// call only (the flag is the caller's too, and it waits in connect meanwhile): the proxy's
+// backlog never holds the runner's event loop.
+void EgressFilter::joinProxy(HostConnect &pending)
+{
+    const int sandbox = pending.sandboxSocket.get();
+    const int family = socketOption(sandbox, SOL_SOCKET, SO_DOMAIN);
+    const QHostAddress proxyAddress = family == AF_INET6 ? QHostAddress(m_proxyDualStack ? u"::1"_s : u"::ffff:127.0.0.1"_s)
+                                                         : QHostAddress(QHostAddress::LocalHost);
+    socklen_t length = 0;
+    const sockaddr_storage proxy = socketAddress(proxyAddress, m_proxyPort, &length);
+    const int flags = ::fcntl(sandbox, F_GETFL);
+    ::fcntl(sandbox, F_SETFL, flags | O_NONBLOCK);
+    const int connected = ::connect(sandbox, reinterpret_cast<const sockaddr *>(&proxy), length);
+    const int connectError = errno;
+    ::fcntl(sandbox, F_SETFL, flags);
+    sockaddr_storage local{};
+    socklen_t localLength = sizeof local;
+    if ((connected != 0 && connectError != EINPROGRESS)
+        || ::getsockname(sandbox, reinterpret_cast<sockaddr *>(&local), &localLength) != 0) {
+        m_listener.fail(pending.call.id, connected != 0 ? connectError : errno);
+        return;
+    }
+    // Blocking for the relay's threads.
+    ::fcntl(pending.host.get(), F_SETFL, ::fcntl(pending.host.get(), F_GETFL) & ~O_NONBLOCK);
+    m_awaitingProxy[proxyKey(local)] = std::move(pending.host);
+    m_listener.succeed(pending.call.id, 0);
+}
+
+void EgressFilter::onProxyConnection()
+{
+    for (;;) {
+        sockaddr_storage peer{};
+        socklen_t length = sizeof peer;
+        UniqueFd accepted(::accept4(m_proxyListener.get(), reinterpret_cast<sockaddr *>(&peer), &length, SOCK_CLOEXEC));
+        if (!accepted.isValid())
+            return;
+        // Connections the runner did not make (a program connecting to the proxy's port
+        // itself) have no host side: closed.
+        const auto it = m_awaitingProxy.find(proxyKey(peer));
+        if (it == m_awaitingProxy.end())
+            continue;
+        auto relay = std::make_unique<TcpRelay>(std::move(accepted), std::move(it->second));
+        m_awaitingProxy.erase(it);
+        TcpRelay *raw = relay.get();
+        connect(raw, &TcpRelay::finished, this, [this, raw] {
+            // Not from inside its own signal: it is deleted once the event loop is back.
+            if (const auto found = m_relays.find(raw); found != m_relays.end()) {
+                found->second.release()->deleteLater();
+                m_relays.erase(found);
+            }
+        });
+        m_relays.emplace(raw, std::move(relay));
+    }
+}
+
+void EgressFilter::relayDatagrams(const SeccompCall &call, UniqueFd sandboxSocket, UniqueFd host)
+{
+    if (m_datagramRelays.size() >= MostDatagramRelays) {
+        m_listener.fail(call.id, EAGAIN);
+        return;
+    }
+    // The runner's end of the flow, in the sandbox's namespace, on its loopback.
+    const int sandboxFamily = socketOption(sandboxSocket.get(), SOL_SOCKET, SO_DOMAIN);
+    UniqueFd relayEnd = m_makeSandboxSocket(sandboxFamily);
+    socklen_t length = 0;
+    const QHostAddress loopback = sandboxFamily == AF_INET6 ? QHostAddress(QHostAddress::LocalHostIPv6)
+                                                            : QHostAddress(QHostAddress::LocalHost);
+    const sockaddr_storage any = socketAddress(loopback, 0, &length);
+    sockaddr_storage relayAddress{};
+    socklen_t relayLength = sizeof relayAddress;
+    if (!relayEnd.isValid() || ::bind(relayEnd.get(), reinterpret_cast<const sockaddr *>(&any), length) != 0
+        || ::getsockname(relayEnd.get(), reinterpret_cast<sockaddr *>(&relayAddress), &relayLength) != 0
+        || ::connect(sandboxSocket.get(), reinterpret_cast<const sockaddr *>(&relayAddress), relayLength) != 0) {
+        m_listener.fail(call.id, errno ? errno : EAGAIN);
+        return;
+    }
+    sockaddr_storage sandboxAddress{};
+    socklen_t sandboxLength = sizeof sandboxAddress;
+    if (::getsockname(sandboxSocket.get(), reinterpret_cast<sockaddr *>(&sandboxAddress), &sandboxLength) != 0
+        || ::connect(relayEnd.get(), reinterpret_cast<const sockaddr *>(&sandboxAddress), sandboxLength) != 0) {
+        m_listener.fail(call.id, errno);
+        return;
+    }
+    auto relay = std::make_unique<UdpRelay>(std::move(relayEnd), std::move(host));
+    UdpRelay *raw = relay.get();
+    connect(raw, &UdpRelay::finished, this, [this, raw] {
+        // Not from inside its own signal: it is deleted once the event loop is back.
+        if (const auto it = m_datagramRelays.find(raw); it != m_datagramRelays.end()) {
+            it->second.release()->deleteLater();
+            m_datagramRelays.erase(it);
+        }
+    });
+    m_datagramRelays.emplace(raw, std::move(relay));
+    m_listener.succeed(call.id, 0);
+}
+
+} // namespace Sandflow::Internal

@@ -1,0 +1,105 @@
+#include "sandboxegress_p.h"
+
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+namespace Sandflow::Internal {
+
+namespace {
+
+/// Programs keep what they resolved for a while (the C library does not, language runtimes
+/// and HTTP clients do): an address stays allowed at least this long after its name
+/// resolved to it, whatever the answer's TTL said.
+constexpr qint64 ShortestVouchMs = 60'000;
+
+} // namespace
+
+SandboxEgress::SandboxEgress(SandboxNetwork network, const SandboxNetworkPolicy &policy, const Settings &settings,
+                             QObject *parent)
+    : QObject(parent)
+    , m_network(std::move(network))
+    , m_policy(policy)
+    , m_rules(policy)
+{
+    m_clock.start();
+    Q_UNUSED(settings)
+}
+
+SandboxEgress::~SandboxEgress() = default;
+
+void SandboxEgress::attachFilter(UniqueFd listener)
+{
+    m_filter = std::make_unique<EgressFilter>(
+        std::move(listener), std::move(m_network.proxyListener), m_network.proxyPort,
+        [this](const QHostAddress &address) { return decide(address); },
+        [this](int family) { return socketInside(family); });
+    connect(m_filter.get(), &EgressFilter::denied, this, &SandboxEgress::denied);
+}
+
+void SandboxEgress::setPolicy(const SandboxNetworkPolicy &policy)
+{
+    m_policy = policy;
+    m_rules = EgressRules(policy);
+
+}
+
+void SandboxEgress::learn(const QString &name, const QList<QHostAddress> &addresses, int ttlSeconds)
+{
+    const qint64 until = m_clock.elapsed() + std::max<qint64>(ShortestVouchMs, qint64(ttlSeconds) * 1000);
+    for (const QHostAddress &address : addresses) {
+        bool mapped = false;
+        const quint32 ipv4 = address.toIPv4Address(&mapped);
+        m_learned[(mapped ? QHostAddress(ipv4) : address).toString()][name] = until;
+    }
+}
+
+// A rule naming the address decides first. Else the names that resolved to it, as the
+// policy judges them now: one it allows lets the connection through (named, if a rule names
+// it); where all it resolved from are denied, so is the address. Else the default.
+EgressFilter::Verdict SandboxEgress::decide(const QHostAddress &address)
+{
+    if (const std::optional<EgressDecision> byAddress = m_rules.forAddress(address))
+        return {byAddress->allow, true};
+    const auto learned = m_learned.find(address.toString());
+    if (learned != m_learned.end()) {
+        const qint64 now = m_clock.elapsed();
+        bool deniedByName = false;
+        for (auto it = learned->second.begin(); it != learned->second.end();) {
+            if (it->second < now) {
+                it = learned->second.erase(it);
+                continue;
+            }
+            const EgressDecision byName = m_rules.forName(it->first);
+            if (byName.allow)
+                return {true, byName.explicitRule};
+            deniedByName = true;
+            ++it;
+        }
+        if (learned->second.empty())
+            m_learned.erase(learned);
+        if (deniedByName)
+            return {false, true};
+    }
+    return {m_policy.defaultAction == SandboxNetworkPolicy::Action::Allow, false};
+}
+
+// A socket of the sandbox's namespace, for the relays: made by a thread that enters the
+// namespace and ends there, as the namespace itself was made.
+UniqueFd SandboxEgress::socketInside(int family) const
+{
+    UniqueFd socket;
+    const int ns = m_network.namespaceFd.get();
+    std::thread maker([&socket, ns, family] {
+        if (::setns(ns, CLONE_NEWNET) == 0)
+            socket = UniqueFd(::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    });
+    maker.join();
+    return socket;
+}
+
+} // namespace Sandflow::Internal
