@@ -8,64 +8,77 @@ using namespace Qt::StringLiterals;
 
 namespace {
 
-QHostAddress unmapped(const QHostAddress &address)
+/// `address` as an IPv4 address when it is an IPv4-mapped IPv6 one; else unchanged.
+QHostAddress withoutMapping(const QHostAddress &address)
 {
-    bool mapped = false;
-    const quint32 ipv4 = address.toIPv4Address(&mapped);
-    return mapped && address.protocol() == QAbstractSocket::IPv6Protocol ? QHostAddress(ipv4) : address;
+    if (address.protocol() != QAbstractSocket::IPv6Protocol)
+        return address;
+    bool isMapped = false;
+    const quint32 ipv4 = address.toIPv4Address(&isMapped);
+    return isMapped ? QHostAddress(ipv4) : address;
 }
+
+/// `::ffff:a.b.c.d`: an IPv4 address as IPv6 ranges see it.
+QHostAddress mapped(const QHostAddress &ipv4)
+{
+    return QHostAddress(u"::ffff:"_s + ipv4.toString());
+}
+
+constexpr int MappedPrefixBits = 96;
 
 } // namespace
 
-EgressRules::EgressRules(const SandboxNetworkPolicy &policy)
-    : m_defaultAllow(policy.defaultAction == SandboxNetworkPolicy::Action::Allow)
+EgressRules::EgressRules(const SandboxNetworkPolicy &policy) : m_defaultAction(policy.defaultAction)
 {
-    for (const SandboxNetworkPolicy::Rule &source : policy.egress) {
-        Rule rule;
-        rule.allow = source.action == SandboxNetworkPolicy::Action::Allow;
-        const QString target = normalizedTarget(source.target);
-        const QHostAddress address(target.section(u'/', 0, 0));
-        if (!address.isNull()) {
-            const QHostAddress plain = unmapped(address);
-            const int bits = plain.protocol() == QAbstractSocket::IPv6Protocol ? 128 : 32;
-            bool isNumber = true;
-            const int prefix = target.contains(u'/') ? target.section(u'/', 1).toInt(&isNumber) : bits;
-            // A mapped range (::ffff:10.0.0.0/104) is the IPv4 range it holds.
-            const int plainPrefix = bits == 32 && address.protocol() == QAbstractSocket::IPv6Protocol ? prefix - 96 : prefix;
-            if (!isNumber || plainPrefix < 0 || plainPrefix > bits)
-                continue;
-            rule.range = qMakePair(plain, plainPrefix);
-        } else if (target.startsWith(u"*."_s)) {
-            rule.wildcard = true;
-            rule.name = target.mid(1);
-        } else {
-            rule.name = target;
+    for (const SandboxNetworkPolicy::Rule &rule : policy.egress) {
+        const QString target = normalizedTarget(rule.target);
+        QPair<QHostAddress, int> range = QHostAddress::parseSubnet(target);
+        if (!target.contains(u'/')) {
+            const QHostAddress single(target);
+            range = {single, single.protocol() == QAbstractSocket::IPv4Protocol ? 32 : 128};
         }
-        m_rules.append(rule);
+        if (range.first.isNull()) {
+            const bool wildcard = target.startsWith(u"*."_s);
+            m_nameRules.append({rule.action, wildcard ? target.mid(1) : target, wildcard});
+            continue;
+        }
+        const QHostAddress network = withoutMapping(range.first);
+        // `::ffff:10.0.0.0/104` is `10.0.0.0/8`; a shorter prefix reaches beyond the mapped
+        // addresses and stays IPv6 (contains() maps IPv4 addresses for it).
+        if (network.protocol() != range.first.protocol() && range.second >= MappedPrefixBits)
+            m_rangeRules.append({rule.action, network, range.second - MappedPrefixBits});
+        else
+            m_rangeRules.append({rule.action, range.first, range.second});
     }
 }
 
-EgressDecision EgressRules::forName(const QString &name) const
+EgressRules::Decision EgressRules::forName(const QString &name) const
 {
     const QString normalized = normalizedTarget(name);
-    for (const Rule &rule : m_rules) {
-        if (rule.range)
-            continue;
-        if (rule.wildcard ? normalized.endsWith(rule.name) && normalized.size() > rule.name.size()
-                          : normalized == rule.name)
-            return {rule.allow, true};
+    for (const NameRule &rule : m_nameRules) {
+        const bool matches = rule.wildcard ? normalized.endsWith(rule.name) && normalized.size() > rule.name.size()
+                                           : normalized == rule.name;
+        if (matches)
+            return {rule.action, true};
     }
-    return {m_defaultAllow, false};
+    return {m_defaultAction, false};
 }
 
-std::optional<EgressDecision> EgressRules::forAddress(const QHostAddress &address) const
+std::optional<EgressRules::Decision> EgressRules::forAddress(const QHostAddress &address) const
 {
-    const QHostAddress plain = unmapped(address);
-    for (const Rule &rule : m_rules) {
-        if (rule.range && plain.isInSubnet(rule.range->first, rule.range->second))
-            return EgressDecision{rule.allow, true};
+    const QHostAddress normalized = withoutMapping(address);
+    for (const RangeRule &rule : m_rangeRules) {
+        if (contains(rule, normalized))
+            return Decision{rule.action, true};
     }
     return std::nullopt;
+}
+
+bool EgressRules::contains(const RangeRule &rule, const QHostAddress &address)
+{
+    if (address.protocol() == QAbstractSocket::IPv4Protocol && rule.network.protocol() == QAbstractSocket::IPv6Protocol)
+        return mapped(address).isInSubnet(rule.network, rule.prefixLength);
+    return address.isInSubnet(rule.network, rule.prefixLength);
 }
 
 } // namespace Sandflow::Internal

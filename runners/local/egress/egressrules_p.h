@@ -1,8 +1,5 @@
-// A sandbox's network policy as the filter and the resolver ask it: of a name, or of an
-// address. The first rule that matches decides, else the default (opensandbox-protocol-notes
-// section 3): names match exact targets and `*.suffix` wildcards (which leave out the suffix
-// itself), case-insensitively, trailing dots ignored; addresses match address and CIDR rules,
-// IPv4 inside IPv6 (::ffff:a.b.c.d) as the IPv4 address.
+// A sandbox's network policy as the egress filter asks it: which names a sandbox may look
+// up, and which addresses it may reach.
 #pragma once
 
 #include "runner.h"
@@ -13,34 +10,54 @@
 
 namespace Sandflow::Internal {
 
-struct EgressDecision
-{
-    bool allow = false;
-    /// Decided by a rule, not by the default.
-    bool explicitRule = false;
-};
-
 class EgressRules
 {
 public:
-    explicit EgressRules(const SandboxNetworkPolicy &policy);
-
-    /// The first name rule matching `name`, else the default.
-    EgressDecision forName(const QString &name) const;
-    /// The first address or CIDR rule containing `address`; std::nullopt when none does.
-    std::optional<EgressDecision> forAddress(const QHostAddress &address) const;
-
-private:
-    struct Rule
+    /// What the policy says about one name or address.
+    struct Decision
     {
-        bool allow = false;
-        QString name;                     ///< normalized; for `*.suffix`, ".suffix"
-        bool wildcard = false;
-        std::optional<QPair<QHostAddress, int>> range;   ///< address rules
+        SandboxNetworkPolicy::Action action = SandboxNetworkPolicy::Action::Deny;
+        /// A rule named it; false when the default action decided. The filter lets the host's
+        /// loopback addresses through only when a rule allows them explicitly.
+        bool explicitRule = false;
+
+        bool allowed() const { return action == SandboxNetworkPolicy::Action::Allow; }
+        bool operator==(const Decision &) const = default;
     };
 
-    bool m_defaultAllow = false;
-    QList<Rule> m_rules;
+    explicit EgressRules(const SandboxNetworkPolicy &policy = {});
+
+    /// The first rule whose target matches `name` decides (an exact name, or `*.suffix` over
+    /// the suffix's subdomains but not the suffix itself); else the default action. Address
+    /// and range rules never match a name. Case and a trailing dot do not matter.
+    Decision forName(const QString &name) const;
+
+    /// The first address or range rule containing `address` decides; std::nullopt when none
+    /// does. An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) counts as its IPv4 address, in
+    /// rules and in `address` alike.
+    std::optional<Decision> forAddress(const QHostAddress &address) const;
+
+private:
+    struct NameRule
+    {
+        SandboxNetworkPolicy::Action action;
+        QString name;           ///< normalized; for a wildcard, the suffix with its dot (`.a.com`)
+        bool wildcard;
+    };
+    struct RangeRule
+    {
+        SandboxNetworkPolicy::Action action;
+        QHostAddress network;   ///< IPv4 where the rule named an IPv4-mapped range
+        int prefixLength;
+    };
+
+    static bool contains(const RangeRule &rule, const QHostAddress &address);
+
+    SandboxNetworkPolicy::Action m_defaultAction;
+    // Kept apart, each in policy order: a name never matches a range rule nor an address a
+    // name rule, so the first match of either kind is the first in the whole policy.
+    QList<NameRule> m_nameRules;
+    QList<RangeRule> m_rangeRules;
 };
 
 } // namespace Sandflow::Internal
