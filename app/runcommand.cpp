@@ -1,6 +1,7 @@
 // `sandflow run FILE`: runs a workflow on the local runner or an OpenSandbox server and
 // reports it as it goes.
 #include "command.h"
+#include "egressoptions.h"
 #include "imageoptions.h"
 #include "interruptwatcher.h"
 #include "localcontrol.h"
@@ -106,7 +107,7 @@ std::unique_ptr<Runner> makeRunner(const QCommandLineParser &parser, const Workf
                u"without it)"_s.arg(shellWord(path));
     };
     QString error;
-    if (!applyImageOptions(parser, &runnerOptions, &error)) {
+    if (!applyImageOptions(parser, &runnerOptions, &error) || !applyEgressOptions(parser, &runnerOptions, &error)) {
         terminal.err(u"sandflow run: %1\n"_s.arg(error));
         return nullptr;
     }
@@ -331,7 +332,7 @@ Command runCommand()
                                 u"Its API key (default: the workflow's server.apiKey, else $OPEN_SANDBOX_API_KEY)"_s,
                                 u"KEY"_s),
              QCommandLineOption(u"server-proxy"_s, u"Reach the sandboxes through the server's proxy route"_s)}
-                + imageOptions(),
+                + imageOptions() + egressOptions(),
             1,
             1,
             run,

@@ -1,5 +1,6 @@
 // `sandflow serve`: the OpenSandbox-compatible server over local sandboxes.
 #include "command.h"
+#include "egressoptions.h"
 #include "imageoptions.h"
 #include "interruptwatcher.h"
 #include "localcontrol.h"
@@ -97,7 +98,8 @@ int serve(const QCommandLineParser &parser, const Terminal &terminal)
                                                                 : LocalRunner::defaultStateDirectory();
     runnerOptions.runId = u"serve"_s;
     runnerOptions.allowedHostPaths = parser.values(u"allow-host-path"_s);
-    if (QString imageError; !applyImageOptions(parser, &runnerOptions, &imageError)) {
+    if (QString imageError; !applyImageOptions(parser, &runnerOptions, &imageError)
+                                || !applyEgressOptions(parser, &runnerOptions, &imageError)) {
         terminal.err(u"sandflow serve: %1\n"_s.arg(imageError));
         return ExitUsage;
     }
@@ -180,7 +182,7 @@ Command serveCommand()
                                 u"DIR"_s),
              QCommandLineOption(u"max-body"_s, u"The largest request body accepted, uploads included (default: 1Gi)"_s, u"SIZE"_s),
              QCommandLineOption(u"verbose"_s, u"Print one line per request on stderr"_s)}
-                + imageOptions(),
+                + imageOptions() + egressOptions(),
             0,
             0,
             serve,

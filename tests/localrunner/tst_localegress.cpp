@@ -1,10 +1,13 @@
 // Network policies on the local runner, with real traffic: servers of the test on host
 // loopback addresses (127.0.0.2, 127.0.0.3), clients in sandboxes (bash's /dev/tcp and
 // /dev/udp), the policy changed while the sandbox runs, and what a sandbox leaves behind.
+#include "dnstesting.h"
 #include "localrunnertesting.h"
 #include "shellquote.h"
 
 #include <QDir>
+#include <QProcess>
+#include <QTemporaryDir>
 #include <QSignalSpy>
 #include <QTcpServer>
 #include <QTcpSocket>
@@ -100,6 +103,8 @@ private slots:
     void changesApplyToNewConnections();
     void deniedConnectionsAreReported();
     void noSocketOfTheSandboxIsTheHosts();
+    void onlyAllowedNamesResolve();
+    void anAllowedNameIsReachedOverHttps();
     void nothingIsLeftBehind();
 };
 
@@ -235,6 +240,85 @@ void TestLocalEgress::noSocketOfTheSandboxIsTheHosts()
                                    u"port = s.getpeername()[1]; d = socket.create_connection(('127.0.0.1', port)); "
                                    u"print(repr(d.recv(100)))\""_s.arg(server.port()));
     QCOMPARE(direct, QByteArray("b''\n"));
+}
+
+namespace {
+
+/// A runner whose sandboxes' resolver asks `dnsmasq`.
+LocalRunner::Options throughDnsmasq(const DnsTesting::Dnsmasq &dnsmasq)
+{
+    LocalRunner::Options options = runnerOptions();
+    options.dnsUpstream = QHostAddress(QHostAddress::LocalHost);
+    options.dnsUpstreamPort = dnsmasq.port();
+    return options;
+}
+
+} // namespace
+
+// svc.test is 127.0.0.2 to dnsmasq, alias.test a CNAME of it.
+void TestLocalEgress::onlyAllowedNamesResolve()
+{
+    DnsTesting::Dnsmasq dnsmasq;
+    QVERIFY(dnsmasq.waitUntilAnswering());
+    LineServer server(u"127.0.0.2"_s);
+    LocalRunner runner(throughDnsmasq(dnsmasq));
+    QSignalSpy denied(&runner, &Runner::egressDenied);
+    const QString id = create(&runner, withPolicy(Action::Deny, {{Action::Allow, u"SVC.test."_s}}));
+    QCOMPARE(bash(&runner, id, u"getent hosts svc.test | cut -d' ' -f1"_s), QByteArray("127.0.0.2\n"));
+    // By name: the name is allowed, so its address is the host's, and reached.
+    QCOMPARE(bash(&runner, id, fetch(u"svc.test"_s, server.port())), QByteArray("served by 127.0.0.2\n"));
+    // Not allowed: it does not resolve, even through the name it is an alias of.
+    QCOMPARE(bash(&runner, id, u"getent hosts alias.test || echo unresolved"_s), QByteArray("unresolved\n"));
+    QTRY_VERIFY(!denied.isEmpty());
+    QCOMPARE(denied.last().at(1).toString(), u"alias.test"_s);
+    QCOMPARE(denied.last().at(2).toInt(), 0);
+    // Another DNS server, asked directly: out of reach.
+    QCOMPARE(bash(&runner, id, u"(echo x > /dev/udp/192.0.2.53/53) 2>&1 | tail -n 1 | sed 's/^.*: //'"_s),
+             QByteArray("Operation not permitted\n"));
+
+    // A wildcard covers subdomains, not the name itself; names come back as the policy changes.
+    const QString wild = create(&runner, withPolicy(Action::Deny, {{Action::Allow, u"*.test"_s}}));
+    QCOMPARE(bash(&runner, wild, u"getent hosts alias.test | cut -d' ' -f1"_s), QByteArray("127.0.0.2\n"));
+    resultOf(runner.patchEgressRules(wild, {{Action::Deny, u"alias.test"_s}}));
+    QCOMPARE(bash(&runner, wild, u"getent hosts alias.test || echo unresolved"_s), QByteArray("unresolved\n"));
+    const QString apex = create(&runner, withPolicy(Action::Deny, {{Action::Allow, u"*.svc.test"_s}}));
+    QCOMPARE(bash(&runner, apex, u"getent hosts svc.test || echo unresolved"_s), QByteArray("unresolved\n"));
+}
+
+void TestLocalEgress::anAllowedNameIsReachedOverHttps()
+{
+    DnsTesting::Dnsmasq dnsmasq;
+    QVERIFY(dnsmasq.waitUntilAnswering());
+    QTemporaryDir keys;
+    QProcess openssl;
+    openssl.start(u"openssl"_s, {u"req"_s, u"-x509"_s, u"-newkey"_s, u"rsa:2048"_s, u"-nodes"_s, u"-days"_s, u"1"_s,
+                                  u"-subj"_s, u"/CN=svc.test"_s, u"-keyout"_s, keys.filePath(u"key.pem"_s), u"-out"_s,
+                                  keys.filePath(u"cert.pem"_s)});
+    QVERIFY(openssl.waitForFinished(60'000) && openssl.exitCode() == 0);
+    QTcpServer probe;
+    QVERIFY(probe.listen(QHostAddress(u"127.0.0.2"_s)));
+    const quint16 port = probe.serverPort();
+    probe.close();
+    QProcess server;
+    server.start(u"openssl"_s, {u"s_server"_s, u"-accept"_s, u"127.0.0.2:%1"_s.arg(port), u"-cert"_s,
+                                 keys.filePath(u"cert.pem"_s), u"-key"_s, keys.filePath(u"key.pem"_s), u"-www"_s,
+                                 u"-quiet"_s});
+    QVERIFY(server.waitForStarted());
+    const auto stopServer = qScopeGuard([&server] {
+        server.kill();
+        server.waitForFinished();
+    });
+    QTRY_VERIFY_WITH_TIMEOUT(QTcpSocket().bind(QHostAddress(u"127.0.0.2"_s), port) == false, 10'000);
+    LocalRunner runner(throughDnsmasq(dnsmasq));
+    const QString id = create(&runner, withPolicy(Action::Deny, {{Action::Allow, u"svc.test"_s}}));
+    QFile certificate(keys.filePath(u"cert.pem"_s));
+    QVERIFY(certificate.open(QIODevice::ReadOnly));
+    // Verified against the server's certificate, for the name asked: the TLS session is the
+    // client's and the server's, end to end through the proxy.
+    const QByteArray page = bash(&runner, id,
+                                 u"cat > /tmp/ca.pem <<'PEM'\n%1PEM\ncurl -sS --cacert /tmp/ca.pem https://svc.test:%2/ "
+                                 u"| grep -q s_server && echo verified"_s.arg(QString::fromLatin1(certificate.readAll())).arg(port));
+    QCOMPARE(page, QByteArray("verified\n"));
 }
 
 // Deleting a sandbox closes its network: the namespace, the proxy, its connections.

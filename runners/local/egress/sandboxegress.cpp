@@ -1,5 +1,6 @@
 #include "sandboxegress_p.h"
 
+#include "sandboxresolver_p.h"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -27,7 +28,14 @@ SandboxEgress::SandboxEgress(SandboxNetwork network, const SandboxNetworkPolicy 
     , m_rules(policy)
 {
     m_clock.start();
-    Q_UNUSED(settings)
+    SandboxResolverSettings resolverSettings;
+    if (settings.upstream)
+        resolverSettings.upstream = SandboxResolverSettings::Upstream{*settings.upstream, settings.upstreamPort};
+    resolverSettings.policy = policy;
+    m_resolver = std::make_unique<SandboxResolver>(m_network.resolverUdp.release(), m_network.resolverTcp.release(),
+                                                   resolverSettings);
+    connect(m_resolver.get(), &SandboxResolver::denied, this, [this](const QString &name) { emit denied(name, 0); });
+    connect(m_resolver.get(), &SandboxResolver::learned, this, &SandboxEgress::learn);
 }
 
 SandboxEgress::~SandboxEgress() = default;
@@ -45,7 +53,7 @@ void SandboxEgress::setPolicy(const SandboxNetworkPolicy &policy)
 {
     m_policy = policy;
     m_rules = EgressRules(policy);
-
+    m_resolver->setPolicy(policy);
 }
 
 void SandboxEgress::learn(const QString &name, const QList<QHostAddress> &addresses, int ttlSeconds)
@@ -63,8 +71,8 @@ void SandboxEgress::learn(const QString &name, const QList<QHostAddress> &addres
 // it); where all it resolved from are denied, so is the address. Else the default.
 EgressFilter::Verdict SandboxEgress::decide(const QHostAddress &address)
 {
-    if (const std::optional<EgressDecision> byAddress = m_rules.forAddress(address))
-        return {byAddress->allow, true};
+    if (const std::optional<EgressRules::Decision> byAddress = m_rules.forAddress(address))
+        return {byAddress->allowed(), true};
     const auto learned = m_learned.find(address.toString());
     if (learned != m_learned.end()) {
         const qint64 now = m_clock.elapsed();
@@ -74,8 +82,8 @@ EgressFilter::Verdict SandboxEgress::decide(const QHostAddress &address)
                 it = learned->second.erase(it);
                 continue;
             }
-            const EgressDecision byName = m_rules.forName(it->first);
-            if (byName.allow)
+            const EgressRules::Decision byName = m_rules.forName(it->first);
+            if (byName.allowed())
                 return {true, byName.explicitRule};
             deniedByName = true;
             ++it;

@@ -58,6 +58,7 @@ private:
     SandboxNetwork m_network;
     SandboxNetworkPolicy m_policy;
     EgressRules m_rules;
+    std::unique_ptr<SandboxResolver> m_resolver;
     std::unique_ptr<EgressFilter> m_filter;
     /// What allowed names resolved to, with when each name stops vouching for the address
     /// (milliseconds on m_clock).
