@@ -190,7 +190,39 @@ class Dnsmasq
 public:
     static constexpr int RecordTtl = 60;
 
-    Dnsmasq()
+    Dnsmasq() { start(); }
+    ~Dnsmasq()
+    {
+        m_process.terminate();
+        m_process.waitForFinished(AnswerWaitMs);
+    }
+
+    /// Whether it answers, asked until it does (it binds its port shortly after it starts).
+    /// A port free for UDP may be taken for TCP, which dnsmasq binds too: it is started
+    /// again on another one then.
+    bool waitUntilAnswering()
+    {
+        for (int start = 0; start < 5; ++start) {
+            if (start > 0)
+                this->start();
+            if (!m_process.waitForStarted(AnswerWaitMs))
+                return false;
+            QUdpSocket socket;
+            socket.bind(QHostAddress::LocalHost, 0);
+            for (int attempt = 0; attempt < 100 && m_process.state() == QProcess::Running; ++attempt) {
+                socket.writeDatagram(query(1, "svc.test", LDNS_RR_TYPE_A), QHostAddress::LocalHost, m_port);
+                if (socket.waitForReadyRead(100))
+                    return true;
+            }
+            m_process.waitForFinished(AnswerWaitMs);
+        }
+        return false;
+    }
+
+    quint16 port() const { return m_port; }
+
+private:
+    void start()
     {
         m_port = freeUdpPort();
         m_process.setProcessChannelMode(QProcess::ForwardedErrorChannel);
@@ -202,30 +234,7 @@ public:
                          u"--cname=alias.test,svc.test"_s, u"--mx-host=mail.test,svc.test,10"_s,
                          u"--txt-record=txt.test,hello"_s});
     }
-    ~Dnsmasq()
-    {
-        m_process.terminate();
-        m_process.waitForFinished(AnswerWaitMs);
-    }
 
-    /// Whether it answers, asked until it does (it binds its port shortly after it starts).
-    bool waitUntilAnswering()
-    {
-        if (!m_process.waitForStarted(AnswerWaitMs))
-            return false;
-        QUdpSocket socket;
-        socket.bind(QHostAddress::LocalHost, 0);
-        for (int attempt = 0; attempt < 100 && m_process.state() == QProcess::Running; ++attempt) {
-            socket.writeDatagram(query(1, "svc.test", LDNS_RR_TYPE_A), QHostAddress::LocalHost, m_port);
-            if (socket.waitForReadyRead(100))
-                return true;
-        }
-        return false;
-    }
-
-    quint16 port() const { return m_port; }
-
-private:
     QProcess m_process;
     quint16 m_port = 0;
 };
