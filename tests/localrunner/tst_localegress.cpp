@@ -42,6 +42,32 @@ private:
     QTcpServer m_server;
 };
 
+/// Sends zeros to every connection until it closes.
+class FloodServer : public QObject
+{
+public:
+    explicit FloodServer(const QString &address)
+    {
+        m_server.listen(QHostAddress(address));
+        connect(&m_server, &QTcpServer::newConnection, this, [this] {
+            while (QTcpSocket *socket = m_server.nextPendingConnection()) {
+                const auto more = [socket] {
+                    if (socket->bytesToWrite() < (1 << 20))
+                        socket->write(QByteArray(1 << 20, '\0'));
+                };
+                connect(socket, &QTcpSocket::bytesWritten, socket, more);
+                connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+                connect(socket, &QTcpSocket::errorOccurred, socket, &QObject::deleteLater);
+                more();
+            }
+        });
+    }
+    quint16 port() const { return m_server.serverPort(); }
+
+private:
+    QTcpServer m_server;
+};
+
 /// Echoes every datagram back, prefixed.
 class EchoServer : public QObject
 {
@@ -106,6 +132,10 @@ private slots:
     void onlyAllowedNamesResolve();
     void anAllowedNameIsReachedOverHttps();
     void nothingIsLeftBehind();
+    void aClientThatResetsDoesNotHurtTheRunner();
+    void threadsConnectLikeTheirProcess();
+    void wideRangesDoNotNameTheHostsOwnAddresses();
+    void fastOpenGoesThroughAsAPlainConnect();
 };
 
 void TestLocalEgress::allowedAddressesAreReachedOthersAreNot()
@@ -338,6 +368,65 @@ void TestLocalEgress::nothingIsLeftBehind()
         QCOMPARE(errorOf(runner.deleteSandbox(id)), std::nullopt);
     }
     QTRY_VERIFY2(openDescriptors() <= before, qPrintable(u"%1 descriptors open, %2 before"_s.arg(openDescriptors()).arg(before)));
+}
+
+// A client that reads a little of a large download and resets its connection: the relay's
+// write to it fails (EPIPE), which must not end the runner.
+void TestLocalEgress::aClientThatResetsDoesNotHurtTheRunner()
+{
+    FloodServer server(u"127.0.0.2"_s);
+    LocalRunner runner(runnerOptions());
+    const QString id = create(&runner, withPolicy(Action::Deny, {{Action::Allow, u"127.0.0.2"_s}}));
+    const QString reset = u"python3 -c \"import socket, struct, time\nfor _ in range(5):\n"
+                          u" s = socket.create_connection(('127.0.0.2', %1)); time.sleep(0.2); s.recv(10)\n"
+                          u" s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0)); s.close()\n"
+                          u"print('reset')\""_s.arg(server.port());
+    QCOMPARE(bash(&runner, id, reset), QByteArray("reset\n"));
+    QTest::qWait(500);
+    QCOMPARE(bash(&runner, id, u"echo alive"_s), QByteArray("alive\n"));
+}
+
+void TestLocalEgress::threadsConnectLikeTheirProcess()
+{
+    LineServer server(u"127.0.0.2"_s);
+    LocalRunner runner(runnerOptions());
+    const QString id = create(&runner, withPolicy(Action::Deny, {{Action::Allow, u"127.0.0.2"_s}}));
+    QCOMPARE(bash(&runner, id,
+                  u"python3 -c \"import socket, threading\nout = []\n"
+                  u"t = threading.Thread(target=lambda: out.append(socket.create_connection(('127.0.0.2', %1)).recv(100)))\n"
+                  u"t.start(); t.join(); print(out[0].decode().strip())\""_s.arg(server.port())),
+             QByteArray("served by 127.0.0.2\n"));
+}
+
+// `0.0.0.0/0` allows the world, not the host's loopback nor its link-local services (cloud
+// metadata); denied, it leaves the sandbox its own loopback and resolver.
+void TestLocalEgress::wideRangesDoNotNameTheHostsOwnAddresses()
+{
+    LineServer host(u"127.0.0.1"_s);
+    LocalRunner runner(runnerOptions());
+    const QString open = create(&runner, withPolicy(Action::Deny, {{Action::Allow, u"0.0.0.0/0"_s}, {Action::Allow, u"::/0"_s}}));
+    QCOMPARE(bash(&runner, open, fetch(u"127.0.0.1"_s, host.port())), QByteArray("Connection refused\n"));
+    QCOMPARE(bash(&runner, open, fetch(u"169.254.169.254"_s, 80)), QByteArray("Operation not permitted\n"));
+    const QString byDefault = create(&runner, withPolicy(Action::Allow, {}));
+    QCOMPARE(bash(&runner, byDefault, fetch(u"169.254.169.254"_s, 80)), QByteArray("Operation not permitted\n"));
+    const QString closed = create(&runner, withPolicy(Action::Allow, {{Action::Deny, u"0.0.0.0/0"_s}}));
+    QCOMPARE(bash(&runner, closed,
+                  u"python3 -c \"import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); "
+                  u"c = socket.create_connection(s.getsockname()); print('own loopback')\""_s),
+             QByteArray("own loopback\n"));
+    QCOMPARE(bash(&runner, closed, u"getent hosts localhost | head -n 1 | cut -d' ' -f1"_s).isEmpty(), false);
+}
+
+void TestLocalEgress::fastOpenGoesThroughAsAPlainConnect()
+{
+    LineServer server(u"127.0.0.2"_s);
+    LocalRunner runner(runnerOptions());
+    const QString id = create(&runner, withPolicy(Action::Deny, {{Action::Allow, u"127.0.0.2"_s}}));
+    QCOMPARE(bash(&runner, id,
+                  u"python3 -c \"import socket; s = socket.socket(); "
+                  u"s.setsockopt(socket.IPPROTO_TCP, 30, 1); s.connect(('127.0.0.2', %1)); "
+                  u"print(s.recv(100).decode().strip())\""_s.arg(server.port())),
+             QByteArray("served by 127.0.0.2\n"));
 }
 
 QTEST_GUILESS_MAIN(TestLocalEgress)

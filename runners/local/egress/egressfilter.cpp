@@ -1,5 +1,6 @@
 #include "egressfilter_p.h"
 
+#include "sandboxnetwork_p.h"
 #include "tcprelay_p.h"
 #include "udprelay_p.h"
 
@@ -8,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -16,6 +18,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 
 namespace Sandflow::Internal {
 
@@ -26,9 +29,16 @@ namespace {
 /// Longer than the kernel would try on its own (about two minutes): a connect held past it
 /// fails with ETIMEDOUT.
 constexpr int HostConnectTimeoutMs = 150'000;
-/// Beyond these, new flows of a sandbox fail with EAGAIN rather than grow the runner.
-constexpr size_t MostHostConnects = 1024;
-constexpr size_t MostDatagramRelays = 256;
+/// Beyond this, new flows of a sandbox fail with EAGAIN rather than grow the runner: each
+/// holds a few descriptors, a relay two threads.
+constexpr size_t MostFlows = 256;
+/// A sockaddr_in6 without its scope id, as RFC 2133 had it: the kernel takes it too.
+constexpr quint64 ShortestIpv6Address = 24;
+/// How long the proxy waits for the sandbox's side of a connection the runner made.
+constexpr int ProxyJoinTimeoutMs = 5'000;
+/// Connections accepted, or calls read, per turn of the event loop: one sandbox cannot
+/// hold the runner.
+constexpr int MostPerTurn = 64;
 
 QHostAddress addressOf(const sockaddr_storage &address, quint16 *port)
 {
@@ -87,6 +97,13 @@ std::pair<QString, quint16> proxyKey(const sockaddr_storage &local)
 
 } // namespace
 
+struct EgressFilter::AwaitingProxy
+{
+    UniqueFd host;
+    quint64 callId = 0;
+    QTimer expiry;
+};
+
 struct EgressFilter::HostConnect
 {
     SeccompCall call;
@@ -120,15 +137,25 @@ EgressFilter::~EgressFilter()
     // Calls still held fail: their sandbox is going away.
     for (const auto &[id, connect] : m_hostConnects)
         m_listener.fail(id, ECONNABORTED);
+    for (const auto &[key, awaiting] : m_awaitingProxy)
+        m_listener.fail(awaiting->callId, ECONNABORTED);
 }
 
-int EgressFilter::relayCount() const
+size_t EgressFilter::flowCount() const
 {
-    return int(m_relays.size() + m_datagramRelays.size());
+    return m_hostConnects.size() + m_awaitingProxy.size() + m_relays.size() + m_datagramRelays.size();
 }
 
 void EgressFilter::onCall()
 {
+    // Once every process of the sandbox is gone the listener only hangs up: receiving then
+    // would fail at once (or, on older kernels, wait for good).
+    pollfd ready{m_listener.descriptor(), POLLIN, 0};
+    if (::poll(&ready, 1, 0) != 1 || !(ready.revents & POLLIN)) {
+        if (ready.revents & (POLLHUP | POLLERR | POLLNVAL))
+            m_listenerNotifier->setEnabled(false);
+        return;
+    }
     const std::optional<SeccompCall> call = m_listener.receive();
     if (!call)
         return;
@@ -152,12 +179,17 @@ void EgressFilter::onConnect(const SeccompCall &call)
         || !readProcessMemory(call.pid, call.arguments[1], &destination, size_t(addressLength))
         || !m_listener.isHeld(call.id)
         || (destination.ss_family != AF_INET && destination.ss_family != AF_INET6)
-        || addressLength < (destination.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in))) {
+        || addressLength < (destination.ss_family == AF_INET6 ? ShortestIpv6Address : sizeof(sockaddr_in))) {
         m_listener.letRun(call.id);
         return;
     }
     quint16 port = 0;
     const QHostAddress address = addressOf(destination, &port);
+    // The sandbox's resolver is its own, whatever the rules say of loopback.
+    if (port == SandboxNetwork::ResolverPort && address == QHostAddress(QLatin1StringView(SandboxNetwork::ResolverAddress))) {
+        m_listener.letRun(call.id);
+        return;
+    }
     const Verdict verdict = m_decide(address);
     if (isSandboxLocal(address) && !verdict.named) {
         m_listener.letRun(call.id);
@@ -196,7 +228,7 @@ void EgressFilter::onConnect(const SeccompCall &call)
 void EgressFilter::connectFromHost(const SeccompCall &call, UniqueFd sandboxSocket, int type,
                                    const QHostAddress &address, quint16 port)
 {
-    if (m_hostConnects.size() >= MostHostConnects) {
+    if (flowCount() >= MostFlows) {
         m_listener.fail(call.id, EAGAIN);
         return;
     }
@@ -258,6 +290,18 @@ void EgressFilter::onHostConnected(quint64 id)
     // The caller may have gone meanwhile (killed, or a signal ended its wait).
     if (!m_listener.isHeld(id))
         return;
+    // The policy may have changed while the host connected: the new one decides.
+    sockaddr_storage peer{};
+    socklen_t peerLength = sizeof peer;
+    quint16 port = 0;
+    if (::getpeername(pending->host.get(), reinterpret_cast<sockaddr *>(&peer), &peerLength) == 0) {
+        const QHostAddress address = addressOf(peer, &port);
+        if (!m_decide(address).allow) {
+            m_listener.fail(id, EPERM);
+            emit denied(address.toString(), port);
+            return;
+        }
+    }
     joinProxy(*pending);
 }
 
@@ -273,6 +317,9 @@ void EgressFilter::joinProxy(HostConnect &pending)
                                                          : QHostAddress(QHostAddress::LocalHost);
     socklen_t length = 0;
     const sockaddr_storage proxy = socketAddress(proxyAddress, m_proxyPort, &length);
+    // Fast Open would make this connect send nothing until the sandbox writes.
+    const int off = 0;
+    ::setsockopt(sandbox, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &off, sizeof off);
     const int flags = ::fcntl(sandbox, F_GETFL);
     ::fcntl(sandbox, F_SETFL, flags | O_NONBLOCK);
     const int connected = ::connect(sandbox, reinterpret_cast<const sockaddr *>(&proxy), length);
@@ -287,25 +334,53 @@ void EgressFilter::joinProxy(HostConnect &pending)
     }
     // Blocking for the relay's threads.
     ::fcntl(pending.host.get(), F_SETFL, ::fcntl(pending.host.get(), F_GETFL) & ~O_NONBLOCK);
-    m_awaitingProxy[proxyKey(local)] = std::move(pending.host);
-    m_listener.succeed(pending.call.id, 0);
+    const std::pair<QString, quint16> key = proxyKey(local);
+    auto awaiting = std::make_unique<AwaitingProxy>();
+    awaiting->host = std::move(pending.host);
+    awaiting->callId = pending.call.id;
+    awaiting->expiry.setSingleShot(true);
+    connect(&awaiting->expiry, &QTimer::timeout, this, [this, key] {
+        const auto it = m_awaitingProxy.find(key);
+        if (it == m_awaitingProxy.end())
+            return;
+        m_listener.fail(it->second->callId, ECONNABORTED);
+        m_awaitingProxy.erase(it);
+    });
+    awaiting->expiry.start(ProxyJoinTimeoutMs);
+    m_awaitingProxy[key] = std::move(awaiting);
 }
 
 void EgressFilter::onProxyConnection()
 {
-    for (;;) {
+    for (int turn = 0; turn < MostPerTurn; ++turn) {
         sockaddr_storage peer{};
         socklen_t length = sizeof peer;
         UniqueFd accepted(::accept4(m_proxyListener.get(), reinterpret_cast<sockaddr *>(&peer), &length, SOCK_CLOEXEC));
-        if (!accepted.isValid())
+        if (!accepted.isValid()) {
+            // Out of descriptors: the connection stays queued; the listener rests a moment
+            // rather than wake the event loop at once again.
+            if (errno == EMFILE || errno == ENFILE) {
+                m_proxyNotifier->setEnabled(false);
+                QTimer::singleShot(100, this, [this] { m_proxyNotifier->setEnabled(true); });
+            }
             return;
+        }
         // Connections the runner did not make (a program connecting to the proxy's port
         // itself) have no host side: closed.
         const auto it = m_awaitingProxy.find(proxyKey(peer));
         if (it == m_awaitingProxy.end())
             continue;
-        auto relay = std::make_unique<TcpRelay>(std::move(accepted), std::move(it->second));
+        const std::unique_ptr<AwaitingProxy> awaiting = std::move(it->second);
         m_awaitingProxy.erase(it);
+        std::unique_ptr<TcpRelay> relay;
+        try {
+            relay = std::make_unique<TcpRelay>(std::move(accepted), std::move(awaiting->host));
+        } catch (const std::system_error &) {
+            // No thread to be had: the connection fails, the runner goes on.
+            m_listener.fail(awaiting->callId, EAGAIN);
+            continue;
+        }
+        m_listener.succeed(awaiting->callId, 0);
         TcpRelay *raw = relay.get();
         connect(raw, &TcpRelay::finished, this, [this, raw] {
             // Not from inside its own signal: it is deleted once the event loop is back.
@@ -320,10 +395,6 @@ void EgressFilter::onProxyConnection()
 
 void EgressFilter::relayDatagrams(const SeccompCall &call, UniqueFd sandboxSocket, UniqueFd host)
 {
-    if (m_datagramRelays.size() >= MostDatagramRelays) {
-        m_listener.fail(call.id, EAGAIN);
-        return;
-    }
     // The runner's end of the flow, in the sandbox's namespace, on its loopback.
     const int sandboxFamily = socketOption(sandboxSocket.get(), SOL_SOCKET, SO_DOMAIN);
     UniqueFd relayEnd = m_makeSandboxSocket(sandboxFamily);
@@ -336,7 +407,7 @@ void EgressFilter::relayDatagrams(const SeccompCall &call, UniqueFd sandboxSocke
     if (!relayEnd.isValid() || ::bind(relayEnd.get(), reinterpret_cast<const sockaddr *>(&any), length) != 0
         || ::getsockname(relayEnd.get(), reinterpret_cast<sockaddr *>(&relayAddress), &relayLength) != 0
         || ::connect(sandboxSocket.get(), reinterpret_cast<const sockaddr *>(&relayAddress), relayLength) != 0) {
-        m_listener.fail(call.id, errno ? errno : EAGAIN);
+        m_listener.fail(call.id, relayEnd.isValid() ? errno : EAGAIN);
         return;
     }
     sockaddr_storage sandboxAddress{};

@@ -12,7 +12,7 @@
 //   and the call returns 0, or the host's error (ECONNREFUSED, ETIMEDOUT, ...). The proxy
 //   pairs the connection it accepts with the host's and relays the bytes (tcprelay_p.h).
 //   A connect() the sandbox meant as non-blocking returns only once connected, which the
-//   call may do too.
+//   call may do too. TCP Fast Open is not relayed: the sandbox's socket connects plainly.
 // - Datagram sockets connect the same way through a relay of the runner's in the namespace.
 #pragma once
 
@@ -55,15 +55,13 @@ public:
                  MakeSandboxSocket makeSandboxSocket, QObject *parent = nullptr);
     ~EgressFilter() override;
 
-    /// Connections through the proxy now (for tests and metrics).
-    int relayCount() const;
-
-signals:
+    signals:
     /// A connect the policy refused: the address as text and the port.
     void denied(const QString &address, int port);
 
 private:
     struct HostConnect;
+    struct AwaitingProxy;
 
     void onCall();
     void onConnect(const SeccompCall &call);
@@ -73,6 +71,9 @@ private:
     void joinProxy(HostConnect &connect);
     void relayDatagrams(const SeccompCall &call, UniqueFd sandboxSocket, UniqueFd host);
     void onProxyConnection();
+    /// Flows of the sandbox now: connects held, connections on their way to the proxy or
+    /// relayed, datagram relays. Bounded, so that no sandbox grows the runner without end.
+    size_t flowCount() const;
 
     SeccompListener m_listener;
     std::unique_ptr<QSocketNotifier> m_listenerNotifier;
@@ -84,8 +85,9 @@ private:
     MakeSandboxSocket m_makeSandboxSocket;
     std::map<quint64, std::unique_ptr<HostConnect>> m_hostConnects;   // by call id
     /// Host connections whose sandbox side is on its way to the proxy, by the sandbox
-    /// socket's address and port (IPv4 ones as the dual-stack proxy sees them, mapped).
-    std::map<std::pair<QString, quint16>, UniqueFd> m_awaitingProxy;
+    /// socket's address and port (IPv4 ones as the dual-stack proxy sees them, mapped). The
+    /// sandbox's connect is answered once the proxy has its side.
+    std::map<std::pair<QString, quint16>, std::unique_ptr<AwaitingProxy>> m_awaitingProxy;
     std::map<TcpRelay *, std::unique_ptr<TcpRelay>> m_relays;
     std::map<UdpRelay *, std::unique_ptr<UdpRelay>> m_datagramRelays;
 };

@@ -68,8 +68,11 @@ std::optional<EgressRules::Decision> EgressRules::forAddress(const QHostAddress 
 {
     const QHostAddress normalized = withoutMapping(address);
     for (const RangeRule &rule : m_rangeRules) {
-        if (contains(rule, normalized))
-            return Decision{rule.action, true};
+        if (contains(rule, normalized)) {
+            const bool widened = normalized.protocol() == QAbstractSocket::IPv4Protocol
+                                 && rule.network.protocol() == QAbstractSocket::IPv6Protocol;
+            return Decision{rule.action, true, widened ? rule.prefixLength - 96 : rule.prefixLength};
+        }
     }
     return std::nullopt;
 }

@@ -20,9 +20,17 @@ public:
         /// A rule named it; false when the default action decided. The filter lets the host's
         /// loopback addresses through only when a rule allows them explicitly.
         bool explicitRule = false;
+        /// For an address rule: its prefix length, counted in the address's own family (an
+        /// IPv6 range over an IPv4 address counts 96 bits fewer; below 0 when it covers all
+        /// of IPv4). -1 otherwise.
+        int prefixLength = -1;
 
         bool allowed() const { return action == SandboxNetworkPolicy::Action::Allow; }
-        bool operator==(const Decision &) const = default;
+        /// The same decision, whatever range decided it.
+        bool operator==(const Decision &other) const
+        {
+            return action == other.action && explicitRule == other.explicitRule;
+        }
     };
 
     explicit EgressRules(const SandboxNetworkPolicy &policy = {});

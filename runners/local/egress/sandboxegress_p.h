@@ -13,6 +13,7 @@
 
 #include <QElapsedTimer>
 #include <QObject>
+#include <QSet>
 
 #include <map>
 #include <memory>
@@ -53,6 +54,7 @@ signals:
 private:
     EgressFilter::Verdict decide(const QHostAddress &address);
     void learn(const QString &name, const QList<QHostAddress> &addresses, int ttlSeconds);
+    void forgetExpired(qint64 now);
     UniqueFd socketInside(int family) const;
 
     SandboxNetwork m_network;
@@ -64,6 +66,9 @@ private:
     /// (milliseconds on m_clock).
     std::map<QString, std::map<QString, qint64>> m_learned;
     QElapsedTimer m_clock;
+    /// The host's interfaces' addresses as the sandbox was made: the host's own, which the
+    /// default does not reach.
+    QSet<QHostAddress> m_hostAddresses;
 };
 
 } // namespace Sandflow::Internal

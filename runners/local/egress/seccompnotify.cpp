@@ -1,13 +1,18 @@
 #include "seccompnotify_p.h"
 
+#include <QByteArray>
+
 #include <linux/audit.h>
 #include <linux/seccomp.h>
+#include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 namespace Sandflow::Internal {
@@ -84,9 +89,26 @@ bool readProcessMemory(pid_t pid, quint64 address, void *buffer, size_t length)
     return ::process_vm_readv(pid, &local, 1, &remote, 1, 0) == ssize_t(length);
 }
 
+// The call's pid is its thread's id; a pidfd is of a whole process, its thread group.
+static pid_t threadGroupOf(pid_t thread)
+{
+    const QByteArray path = "/proc/" + QByteArray::number(thread) + "/status";
+    const UniqueFd status(::open(path.constData(), O_RDONLY | O_CLOEXEC));
+    char text[4096];
+    const ssize_t got = status.isValid() ? ::read(status.get(), text, sizeof text - 1) : -1;
+    if (got <= 0)
+        return -1;
+    text[got] = '\0';
+    const char *line = std::strstr(text, "\nTgid:");
+    return line ? pid_t(std::strtol(line + 6, nullptr, 10)) : -1;
+}
+
 UniqueFd duplicateDescriptorOf(pid_t pid, int fd)
 {
-    const UniqueFd process(int(::syscall(SYS_pidfd_open, pid, 0)));
+    const pid_t group = threadGroupOf(pid);
+    if (group <= 0)
+        return {};
+    const UniqueFd process(int(::syscall(SYS_pidfd_open, group, 0)));
     if (!process.isValid())
         return {};
     return UniqueFd(int(::syscall(SYS_pidfd_getfd, process.get(), fd, 0)));

@@ -1,6 +1,8 @@
 #include "tcprelay_p.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -10,7 +12,8 @@ namespace Sandflow::Internal {
 
 namespace {
 
-constexpr size_t PipeBytes = 1 << 20;
+// What one direction holds between its two sockets, on top of their buffers.
+constexpr size_t PipeBytes = 256 << 10;
 
 /// Ends a side that failed the other way too, with a reset rather than a clean end: the
 /// program on it learns the connection broke.
@@ -44,6 +47,12 @@ TcpRelay::~TcpRelay()
 // half-close, so request/response protocols that close their sending side work through it.
 void TcpRelay::pump(int from, int to)
 {
+    // splice has no MSG_NOSIGNAL: a write to a side that is gone raises SIGPIPE at this
+    // thread, which would end the runner. Blocked here, it only leaves EPIPE.
+    sigset_t pipeSignal;
+    sigemptyset(&pipeSignal);
+    sigaddset(&pipeSignal, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipeSignal, nullptr);
     int pipe[2];
     bool clean = false;
     if (::pipe2(pipe, O_CLOEXEC) == 0) {

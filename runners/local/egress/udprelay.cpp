@@ -11,6 +11,7 @@ namespace Sandflow::Internal {
 namespace {
 constexpr int IdleMs = 120'000;
 constexpr size_t LargestDatagram = 65536;
+constexpr int DatagramsPerTurn = 64;
 } // namespace
 
 UdpRelay::UdpRelay(UniqueFd sandboxSide, UniqueFd hostSide, QObject *parent)
@@ -34,7 +35,8 @@ UdpRelay::~UdpRelay() = default;
 void UdpRelay::forward(int from, int to)
 {
     char datagram[LargestDatagram];
-    for (;;) {
+    // A bounded share of each turn of the event loop, however fast the sandbox sends.
+    for (int turn = 0; turn < DatagramsPerTurn; ++turn) {
         const ssize_t got = ::recv(from, datagram, sizeof datagram, MSG_DONTWAIT);
         if (got < 0) {
             // The sandbox's socket is gone: loopback answered the last datagram with a refusal.
