@@ -6,11 +6,6 @@ using namespace Qt::StringLiterals;
 
 namespace {
 
-QString actionName(SandboxNetworkPolicy::Action action)
-{
-    return action == SandboxNetworkPolicy::Action::Allow ? u"allow"_s : u"deny"_s;
-}
-
 /// A backend object from the volume's settings: the API types `createIfNotExists` and
 /// `deleteOnSandboxTermination` as booleans and `accessModes` and `options` as lists.
 QJsonObject backendJson(const SandboxVolume &volume)
@@ -58,14 +53,6 @@ QJsonArray volumesJson(const QList<SandboxVolume> &volumes)
         array.append(object);
     }
     return array;
-}
-
-QJsonObject networkPolicyJson(const SandboxNetworkPolicy &policy)
-{
-    QJsonArray egress;
-    for (const SandboxNetworkPolicy::Rule &rule : policy.egress)
-        egress.append(QJsonObject{{u"action"_s, actionName(rule.action)}, {u"target"_s, rule.target}});
-    return {{u"defaultAction"_s, actionName(policy.defaultAction)}, {u"egress"_s, egress}};
 }
 
 } // namespace Sandflow::Internal

@@ -1,5 +1,5 @@
-// The parts of a create request that describe a sandbox's surroundings: volumes and the
-// egress network policy, as the lifecycle API's `volumes[]` and `networkPolicy` objects.
+// The part of a create request that describes a sandbox's volumes, as the lifecycle API's
+// `volumes[]` (its `networkPolicy` object is networkpolicyjson.h's).
 #pragma once
 
 #include "runner.h"
@@ -12,7 +12,5 @@ namespace Sandflow::Internal {
 /// `[{name, mountPath, readOnly, subPath?, host|pvc|ossfs}]`; each backend's settings with
 /// the types the API gives them (booleans, lists, strings).
 QJsonArray volumesJson(const QList<SandboxVolume> &volumes);
-/// `{defaultAction, egress: [{action, target}]}`.
-QJsonObject networkPolicyJson(const SandboxNetworkPolicy &policy);
 
 } // namespace Sandflow::Internal

@@ -1,5 +1,6 @@
 #include "wirejson_p.h"
 
+#include "networkpolicyjson.h"
 #include "sandboxspecjson_p.h"
 
 #include <QJsonArray>
