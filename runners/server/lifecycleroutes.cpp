@@ -121,7 +121,9 @@ void patchMetadata(const ServerContext &context, HttpExchange *exchange, const Q
 }
 
 /// Every port of every sandbox is reached through this server's proxy route, so that each
-/// sandbox has its own execd although they all share one address.
+/// sandbox has its own execd although they all share one address; port 18080 is the
+/// server's own egress API. Unlike upstream's, that endpoint carries no
+/// OPENSANDBOX-EGRESS-AUTH header: the proxy route asks for the API key as every route does.
 void endpoint(const ServerContext &context, HttpExchange *exchange, const QString &id, const QString &portText)
 {
     const auto port = parseEndpointPort(portText);

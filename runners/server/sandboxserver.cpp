@@ -209,6 +209,8 @@ void SandboxServer::dispatch(HttpExchange *exchange)
                 return respondNoRoute(exchange);
             if (port == ExecdPort)
                 return routeExecd(context, exchange, segments.at(1), segments.mid(4));
+            if (port == EgressPort)
+                return routeEgress(context, exchange, segments.at(1), segments.mid(4));
             const qsizetype end = proxyPrefixEnd(request.path, segments, versioned);
             const QString rest = end < 0 ? QString() : request.path.mid(end);
             return relayToService(context, exchange, segments.at(1), quint16(port), rest.isEmpty() ? u"/"_s : rest);

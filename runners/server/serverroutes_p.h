@@ -1,5 +1,6 @@
 // The routes of `sandflow serve`, split by API: the lifecycle API, the execd API of a
-// sandbox (the proxy route's port 44772) and the relay to other ports.
+// sandbox (the proxy route's port 44772), its egress API (port 18080) and the relay to
+// other ports.
 #pragma once
 
 #include "apierror_p.h"
@@ -20,6 +21,8 @@ namespace Sandflow::Internal {
 
 /// The port execd listens on in an upstream sandbox; the server answers it itself.
 inline constexpr quint16 ExecdPort = 44772;
+/// The port upstream's egress sidecar serves the egress API on; the server answers it itself.
+inline constexpr quint16 EgressPort = 18080;
 
 class PtySessions;
 
@@ -42,6 +45,9 @@ void routeLifecycle(const ServerContext &context, HttpExchange *exchange, const 
 /// `segments` follow `/sandboxes/ID/proxy/44772`, e.g. {"files", "info"}.
 void routeExecd(const ServerContext &context, HttpExchange *exchange, const QString &sandboxId,
                 const QStringList &segments);
+/// `segments` follow `/sandboxes/ID/proxy/18080`, e.g. {"policy"}.
+void routeEgress(const ServerContext &context, HttpExchange *exchange, const QString &sandboxId,
+                 const QStringList &segments);
 /// Relays the request to `port` inside the sandbox; `path` starts with `/`.
 void relayToService(const ServerContext &context, HttpExchange *exchange, const QString &sandboxId, quint16 port,
                     const QString &path);

@@ -132,12 +132,13 @@ public:
         return answer;
     }
 
-    /// Creates a sandbox as the SDKs do; returns its id.
-    QString createSandbox()
+    /// Creates a sandbox as the SDKs do, with `networkPolicy` (JSON) when given; returns its id.
+    QString createSandbox(const QByteArray &networkPolicy = {})
     {
+        const QByteArray policy = networkPolicy.isEmpty() ? QByteArray() : R"("networkPolicy":)" + networkPolicy + ',';
         const Answer answer = request("POST", u"/v1/sandboxes"_s,
-                                      R"({"image":{"uri":"ubuntu"},"entrypoint":["tail","-f","/dev/null"],)"
-                                      R"("resourceLimits":{"cpu":"1","memory":"2Gi"},"timeout":600})");
+                                      R"({"image":{"uri":"ubuntu"},"entrypoint":["tail","-f","/dev/null"],)" + policy
+                                      + R"("resourceLimits":{"cpu":"1","memory":"2Gi"},"timeout":600})");
         if (answer.status != 202)
             qWarning("create: %d %s", answer.status, answer.body.constData());
         return answer.json().value(u"id"_s).toString();
@@ -413,6 +414,9 @@ private slots:
             {"DELETE", execd + u"/directories?path=/workspace"_s},
             {"GET", execd + u"/metrics"_s},
             {"GET", u"/sandboxes/%1/proxy/8080/anything"_s.arg(id)},
+            {"GET", u"/sandboxes/%1/proxy/18080/policy"_s.arg(id)},
+            {"PATCH", u"/sandboxes/%1/proxy/18080/policy"_s.arg(id)},
+            {"DELETE", u"/sandboxes/%1/proxy/18080/policy"_s.arg(id)},
             {"GET", u"/v1/sandboxes/%1/proxy/44772/ping"_s.arg(id)},
         };
         const QList<QPair<QByteArray, QList<QPair<QByteArray, QByteArray>>>> credentials{
@@ -539,6 +543,70 @@ private slots:
         answer = server.request("GET", u"/sandboxes/"_s + id + u"/proxy/8001/"_s);
         QCOMPARE(answer.status, 502);
         QCOMPARE(answer.json().value(u"code"_s).toString(), u"GENERAL::UNKNOWN_ERROR"_s);
+        QCOMPARE(server.stop(), 0);
+    }
+
+    // Port 18080 is the egress API, as upstream's egress sidecar serves it: the endpoint
+    // leads there, in both of its forms; the bodies and errors are the sidecar's.
+    void servesTheEgressApiOnPort18080()
+    {
+        QTemporaryDir state;
+        Server server(state.path());
+        const QString id = server.createSandbox(R"({"defaultAction":"deny"})");
+        QVERIFY(!id.isEmpty());
+        for (const QString &proxy : {u"true"_s, u"false"_s}) {
+            const Answer endpoint = server.request("GET", u"/v1/sandboxes/%1/endpoints/18080?use_server_proxy=%2"_s.arg(id, proxy));
+            QCOMPARE(endpoint.status, 200);
+            QCOMPARE(endpoint.json().value(u"endpoint"_s).toString(),
+                     u"127.0.0.1:%1/sandboxes/%2/proxy/18080"_s.arg(server.port()).arg(id));
+            // No egress token: the API key guards the egress API as every other route.
+            QVERIFY(endpoint.json().value(u"headers"_s).toObject().isEmpty());
+        }
+        const QString policy = u"/sandboxes/%1/proxy/18080/policy"_s.arg(id);
+        Answer answer = server.request("GET", policy);
+        QCOMPARE(answer.status, 200);
+        QCOMPARE(answer.body, R"({"enforcementMode":"dns","mode":"deny_all","policy":{"defaultAction":"deny","egress":[]},"status":"ok"})");
+        answer = server.request("PATCH", policy, R"([{"action":"allow","target":"api.example.com"},)"
+                                                 R"({"action":"allow","target":"*.pypi.org"},{"action":"deny","target":"api.example.com"}])");
+        QCOMPARE(answer.status, 200);
+        QCOMPARE(answer.body, R"({"enforcementMode":"dns","mode":"enforcing","status":"ok"})");
+        answer = server.request("PATCH", u"/v1"_s + policy, R"([{"action":"deny","target":"*.pypi.org"}])");
+        QCOMPARE(answer.status, 200);
+        answer = server.request("GET", policy);
+        QCOMPARE(answer.json().value(u"policy"_s).toObject().value(u"egress"_s).toArray(),
+                 QJsonDocument::fromJson(R"([{"action":"deny","target":"*.pypi.org"},{"action":"allow","target":"api.example.com"}])").array());
+        QCOMPARE(answer.json().value(u"mode"_s).toString(), u"enforcing"_s);
+        answer = server.request("DELETE", policy, R"(["*.PYPI.org","not-there.org"])");
+        QCOMPARE(answer.status, 200);
+        QCOMPARE(answer.json().value(u"mode"_s).toString(), u"enforcing"_s);
+        answer = server.request("DELETE", policy, R"(["api.example.com"])");
+        QCOMPARE(answer.body, R"({"enforcementMode":"dns","mode":"deny_all","status":"ok"})");
+
+        // Refusals are plain text, as Go's http.Error writes them.
+        for (const QByteArray &body : {QByteArray(), QByteArray("[]"), QByteArray("{"), QByteArray(R"([{"action":"block","target":"a.org"}])"),
+                                       QByteArray(R"([{"action":"allow","target":"a b"}])")}) {
+            answer = server.request("PATCH", policy, body);
+            QVERIFY2(answer.status == 400 && answer.body.startsWith("invalid policy: "), (body + " -> " + answer.body).constData());
+        }
+        answer = server.request("DELETE", policy, "[]");
+        QCOMPARE(answer.status, 400);
+        QVERIFY(answer.body.startsWith("invalid policy: "));
+        answer = server.request("GET", policy);
+        QCOMPARE(answer.json().value(u"mode"_s).toString(), u"deny_all"_s);   // nothing refused was applied
+        QCOMPARE(server.request("POST", policy, "{}").status, 405);
+        answer = server.request("GET", u"/sandboxes/%1/proxy/18080/healthz"_s.arg(id));
+        QCOMPARE(answer.status, 404);
+        QCOMPARE(answer.body, "404 page not found\n");
+
+        // A sandbox without a policy has no egress API: its endpoint is handed out (the SDKs
+        // ask for it at create), and its calls answer 404.
+        const QString open = server.createSandbox();
+        answer = server.request("GET", u"/sandboxes/%1/proxy/18080/policy"_s.arg(open));
+        QCOMPARE(answer.status, 404);
+        QVERIFY2(answer.body.startsWith("no egress policy: "), answer.body.constData());
+        answer = server.request("GET", u"/sandboxes/nope/proxy/18080/policy"_s);
+        QCOMPARE(answer.status, 404);
+        QCOMPARE(answer.json().value(u"code"_s).toString(), u"DOCKER::SANDBOX_NOT_FOUND"_s);
         QCOMPARE(server.stop(), 0);
     }
 
