@@ -166,6 +166,9 @@ protected:
 
 /// The port execd listens on in every sandbox.
 inline constexpr int ExecdPort = 44772;
+/// The port of the egress API (upstream's egress sidecar) of a sandbox created with a
+/// network policy.
+inline constexpr int EgressPort = 18080;
 
 /// A code interpreter context of execd (/code): a kernel of one language whose state lasts
 /// from one runCode to the next.
@@ -349,6 +352,20 @@ public:
 
     /// GET /metrics: CPU and memory figures (execd samples the CPU for about a second).
     ResultJob<SandboxMetrics> *metrics(const OpenSandboxEndpoint &execd);
+
+    // Egress API, at an endpoint of port EgressPort. A sandbox created without a network
+    // policy has none: its calls fail with EGRESS_POLICY_NOT_FOUND. Rules the API refuses
+    // fail with EGRESS_RULE_INVALID.
+
+    /// GET /policy: the policy the sandbox's connections follow now.
+    ResultJob<SandboxNetworkPolicy> *egressPolicy(const OpenSandboxEndpoint &egress);
+    /// PATCH /policy, which merges `rules` into the policy as networkpolicy.h's
+    /// patchedPolicy() does, then GET /policy: the result is the policy it left, since the
+    /// API answers a change with the policy's mode only.
+    ResultJob<SandboxNetworkPolicy> *patchEgressRules(const OpenSandboxEndpoint &egress,
+                                                      const QList<SandboxNetworkPolicy::Rule> &rules);
+    /// DELETE /policy, which removes the rules for `targets`, then GET /policy.
+    ResultJob<SandboxNetworkPolicy> *deleteEgressRules(const OpenSandboxEndpoint &egress, const QStringList &targets);
 
 private:
     std::unique_ptr<Internal::Transport> m_transport;

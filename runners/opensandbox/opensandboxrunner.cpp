@@ -19,12 +19,12 @@ namespace {
 /// The shortest time to live OpenSandbox servers accept.
 constexpr int MinimumTimeoutSeconds = 60;
 
-/// A client call on a sandbox's execd, once its endpoint is known.
+/// A client call on a sandbox's execd (or on its `port`), once its endpoint is known.
 template <typename Make>
-auto *onExecd(SandboxEndpoints &endpoints, const QString &sandboxId, Make make)
+auto *onExecd(SandboxEndpoints &endpoints, const QString &sandboxId, Make make, quint16 port = ExecdPort)
 {
     using Job = std::remove_pointer_t<std::invoke_result_t<Make, const OpenSandboxEndpoint &>>;
-    return new ExecdJob<Job>(endpoints, sandboxId, std::move(make));
+    return new ExecdJob<Job>(endpoints, sandboxId, std::move(make), port);
 }
 
 /// Cores as a Kubernetes quantity: `2`, or millicores (`500m`) for a fraction.
@@ -303,6 +303,28 @@ AsyncJob *OpenSandboxRunner::removeDirectory(const QString &sandboxId, const QSt
 ResultJob<SandboxMetrics> *OpenSandboxRunner::metrics(const QString &sandboxId)
 {
     return onExecd(*m_endpoints, sandboxId, [this](const OpenSandboxEndpoint &execd) { return m_client.metrics(execd); });
+}
+
+ResultJob<SandboxNetworkPolicy> *OpenSandboxRunner::egressPolicy(const QString &sandboxId)
+{
+    return onExecd(*m_endpoints, sandboxId, [this](const OpenSandboxEndpoint &egress) {
+        return m_client.egressPolicy(egress);
+    }, EgressPort);
+}
+
+ResultJob<SandboxNetworkPolicy> *OpenSandboxRunner::patchEgressRules(const QString &sandboxId,
+                                                                     const QList<SandboxNetworkPolicy::Rule> &rules)
+{
+    return onExecd(*m_endpoints, sandboxId, [this, rules](const OpenSandboxEndpoint &egress) {
+        return m_client.patchEgressRules(egress, rules);
+    }, EgressPort);
+}
+
+ResultJob<SandboxNetworkPolicy> *OpenSandboxRunner::deleteEgressRules(const QString &sandboxId, const QStringList &targets)
+{
+    return onExecd(*m_endpoints, sandboxId, [this, targets](const OpenSandboxEndpoint &egress) {
+        return m_client.deleteEgressRules(egress, targets);
+    }, EgressPort);
 }
 
 FileReadJob *OpenSandboxRunner::relayToPort(const QString &sandboxId, quint16 port, QIODevice *request)

@@ -96,6 +96,10 @@ public:
     ResultJob<SandboxMetrics> *metrics(const QString &sandboxId) override;
 
     FileReadJob *relayToPort(const QString &sandboxId, quint16 port, QIODevice *request) override;
+    ResultJob<SandboxNetworkPolicy> *egressPolicy(const QString &sandboxId) override;
+    ResultJob<SandboxNetworkPolicy> *patchEgressRules(const QString &sandboxId,
+                                                      const QList<SandboxNetworkPolicy::Rule> &rules) override;
+    ResultJob<SandboxNetworkPolicy> *deleteEgressRules(const QString &sandboxId, const QStringList &targets) override;
 
 private:
     /// The create request the server gets for `request`, with the runner's labels and lease.

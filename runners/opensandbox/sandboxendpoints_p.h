@@ -52,18 +52,20 @@ private:
     quint64 m_lastTicket = 0;
 };
 
-/// A runner call on a sandbox's execd: resolves the endpoint, then runs the client job that
-/// `make` builds for it and finishes as that job does, with its result, signals and error.
+/// A runner call on a sandbox's execd (or on another port the server resolves, such as the
+/// egress API's): resolves the endpoint, then runs the client job that `make` builds for it
+/// and finishes as that job does, with its result, signals and error.
 template <typename Base>
 class ExecdJob final : public Base
 {
 public:
     using Make = std::function<Base *(const OpenSandboxEndpoint &execd)>;
 
-    ExecdJob(SandboxEndpoints &endpoints, QString sandboxId, Make make)
+    ExecdJob(SandboxEndpoints &endpoints, QString sandboxId, Make make, quint16 port = ExecdPort)
         : m_endpoints(&endpoints)
         , m_sandboxId(std::move(sandboxId))
         , m_make(std::move(make))
+        , m_port(port)
     {
     }
 
@@ -82,7 +84,7 @@ protected:
             if (error)
                 return this->finish(error);
             run(execd);
-        });
+        }, m_port);
     }
 
     void doCancel() override
@@ -129,6 +131,7 @@ private:
     QPointer<SandboxEndpoints> m_endpoints;
     QString m_sandboxId;
     Make m_make;
+    quint16 m_port;
     Base *m_inner = nullptr;
     quint64 m_ticket = 0;
 };

@@ -5,6 +5,7 @@
 #include "runnertesting.h"
 #include "serveprocess.h"
 
+#include <QScopeGuard>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -48,6 +49,7 @@ private slots:
     void metrics();
     void theEndpointIsAskedForOnce();
     void relayToAServiceInTheSandbox();
+    void egressPolicyThroughTheEgressApi();
     void unknownSandboxes();
     void terminalsAreNotOfferedYet();
     void deletionsSettle();
@@ -355,6 +357,56 @@ void TestOpenSandboxRunner::theEndpointIsAskedForOnce()
     QCOMPARE(shellOutput(&fresh, m_id, u"echo again"_s), QByteArray("again\n"));
     QTest::qWait(200);
     QCOMPARE(serverRequests().filter(lookup).size(), before + 1);
+}
+
+// The egress operations go to the sandbox's port-18080 endpoint, which the server resolves to
+// its egress API: read, merge, remove, and the errors a caller can act on.
+void TestOpenSandboxRunner::egressPolicyThroughTheEgressApi()
+{
+    using Sandflow::SandboxNetworkPolicy;
+    using Action = SandboxNetworkPolicy::Action;
+    const QString filtered = create(m_runner.get(), sandbox([](SandboxRequest &request) {
+                                        request.image = u"debian:12"_s;
+                                        request.network = SandboxNetworkPolicy{Action::Deny, {}};
+                                    }));
+    QVERIFY(!filtered.isEmpty());
+    const auto deleteFiltered = qScopeGuard([&] { errorCodeOf(m_runner->deleteSandbox(filtered)); });
+    SandboxNetworkPolicy policy = resultOf(m_runner->egressPolicy(filtered));
+    QCOMPARE(policy.defaultAction, Action::Deny);
+    QVERIFY(policy.egress.isEmpty());
+
+    policy = resultOf(m_runner->patchEgressRules(filtered, {{Action::Allow, u"api.example.com"_s},
+                                                            {Action::Allow, u"*.pypi.org"_s}}));
+    QCOMPARE(policy.egress.size(), 2);
+    policy = resultOf(m_runner->patchEgressRules(filtered, {{Action::Deny, u"*.pypi.org"_s}}));
+    QCOMPARE(policy.egress.size(), 2);
+    QCOMPARE(policy.egress.at(0).action, Action::Deny);
+    QCOMPARE(policy.egress.at(0).target, u"*.pypi.org"_s);
+    QCOMPARE(policy.egress.at(1).target, u"api.example.com"_s);
+    QCOMPARE(resultOf(m_runner->egressPolicy(filtered)).egress.size(), 2);
+
+    policy = resultOf(m_runner->deleteEgressRules(filtered, {u"API.example.com"_s, u"absent.org"_s}));
+    QCOMPARE(policy.egress.size(), 1);
+    QCOMPARE(policy.egress.first().target, u"*.pypi.org"_s);
+
+    // A rule the API refuses changes nothing.
+    std::optional<Sandflow::JobError> error = errorOf(m_runner->patchEgressRules(filtered, {{Action::Allow, u"not a host"_s}}));
+    QVERIFY(error);
+    QCOMPARE(error->code, u"EGRESS_RULE_INVALID"_s);
+    QCOMPARE(error->kind, Sandflow::JobError::Kind::Invalid);
+    QVERIFY2(error->message.contains(u"not a host"_s), qPrintable(error->message));
+    QCOMPARE(resultOf(m_runner->egressPolicy(filtered)).egress.size(), 1);
+
+    // Without a policy at create there is no egress API for the sandbox.
+    error = errorOf(m_runner->egressPolicy(m_id));
+    QVERIFY(error);
+    QCOMPARE(error->code, u"EGRESS_POLICY_NOT_FOUND"_s);
+    QCOMPARE(Sandflow::OpenSandboxErrorDetails::of(*error).status, 404);
+    // A sandbox the server does not know is that, not a missing policy.
+    error = errorOf(m_runner->deleteEgressRules(u"no-such-sandbox"_s, {u"a.org"_s}));
+    QVERIFY(error);
+    QCOMPARE(Sandflow::OpenSandboxErrorDetails::of(*error).status, 404);
+    QVERIFY2(error->code != u"EGRESS_POLICY_NOT_FOUND"_s, qPrintable(error->code));
 }
 
 void TestOpenSandboxRunner::relayToAServiceInTheSandbox()
