@@ -27,9 +27,14 @@ const rules = [
             && /^(The received media type "" does not match|Response body must be object)/.test(v.message),
     },
     {
-        why: "the proxy route's own answer for a sandbox that is gone: no execd is reached, so execd's spec cannot list it",
-        covers: (entry, v) => /^[A-Z]+ \/sandboxes\/\{sandboxId\}\/proxy\/44772\//.test(entry.operation ?? '') && entry.status === 404
+        why: "the proxy route's own answer for a sandbox that is gone: no execd or egress API is reached, so their specs cannot list it",
+        covers: (entry, v) => /^[A-Z]+ \/sandboxes\/\{sandboxId\}\/proxy\/(44772|18080)\//.test(entry.operation ?? '') && entry.status === 404
             && entry.code === 'DOCKER::SANDBOX_NOT_FOUND' && /^Unable to match the returned status code/.test(v.message),
+    },
+    {
+        why: "a sandbox created without a networkPolicy has no egress API, upstream no sidecar: serve answers its calls 404 in plain text (docs/serve.md)",
+        covers: (entry, v) => /^[A-Z]+ \/sandboxes\/\{sandboxId\}\/proxy\/18080\/policy$/.test(entry.operation ?? '') && entry.status === 404
+            && /^Unable to match the returned status code/.test(v.message),
     },
     {
         why: "the proxy route's own 409 for an execd route of a paused sandbox, whose execd is frozen (docs/serve.md); execd's spec cannot list it",
@@ -46,8 +51,8 @@ const rules = [
 // Requests that no spec describes, passed on unjudged.
 const unjudgedAllowed = [
     { why: "serve's health check, outside the lifecycle spec", covers: (entry) => entry.method === 'GET' && entry.path === '/health' },
-    { why: "a service's own answer on a port other than execd's, relayed by the proxy route",
-      covers: (entry) => /^\/sandboxes\/[^/]+\/proxy\/(?!44772\/)\d+(\/|$)/.test(entry.path) },
+    { why: "a service's own answer on a port other than execd's and the egress API's, relayed by the proxy route",
+      covers: (entry) => /^\/sandboxes\/[^/]+\/proxy\/(?!(44772|18080)\/)\d+(\/|$)/.test(entry.path) },
 ];
 
 const entries = readFileSync(process.argv[2], 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));

@@ -11,6 +11,8 @@
 //                        server-proxy route /sandboxes/{sandboxId}/proxy/44772; that route
 //                        takes the lifecycle API key (docs/serve.md), so the key is a second
 //                        way to authenticate beside execd's own token
+//   egress-proxied.yml   the egress API as serve answers it, under .../proxy/18080, with the
+//                        lifecycle API key as its authentication
 //   execd.yml            execd at the root, as a sandbox's own execd answers it
 //   lifecycle-mock.yml   (with EXECD_ADDRESS) the lifecycle API for Prism's mock: every
 //                        endpoint it makes up names EXECD_ADDRESS, the execd mock on loopback,
@@ -55,12 +57,22 @@ save('lifecycle.yml', movePaths(structuredClone(lifecycle), serverPath(lifecycle
 const execd = load('execd-api.yaml');
 save('execd.yml', execd);
 
-const proxied = movePaths(structuredClone(execd), '/sandboxes/{sandboxId}/proxy/44772', [
-    { name: 'sandboxId', in: 'path', required: true, schema: { type: 'string' } },
-]);
-proxied.components.securitySchemes.apiKeyAuth = lifecycle.components.securitySchemes.apiKeyAuth;
-proxied.security = [...(proxied.security ?? []), { apiKeyAuth: [] }];
-save('execd-proxied.yml', proxied);
+/// `spec` as serve answers it under its proxy route for `port`, where the lifecycle API key
+/// authenticates too.
+function underProxyRoute(spec, port) {
+    const proxied = movePaths(structuredClone(spec), `/sandboxes/{sandboxId}/proxy/${port}`, [
+        { name: 'sandboxId', in: 'path', required: true, schema: { type: 'string' } },
+    ]);
+    proxied.components.securitySchemes = {
+        ...(proxied.components.securitySchemes ?? {}),
+        apiKeyAuth: lifecycle.components.securitySchemes.apiKeyAuth,
+    };
+    proxied.security = [...(proxied.security ?? []), { apiKeyAuth: [] }];
+    return proxied;
+}
+
+save('execd-proxied.yml', underProxyRoute(execd, 44772));
+save('egress-proxied.yml', underProxyRoute(load('egress-api.yaml'), 18080));
 
 if (execdAddress) {
     const mock = movePaths(structuredClone(lifecycle), serverPath(lifecycle));
