@@ -38,7 +38,7 @@ void respondRunnerError(HttpExchange *exchange, const JobError &error)
         return respondText(exchange, 501, u"egress policy not supported: "_s + error.message);
     if (error.kind == JobError::Kind::Invalid)
         return respondInvalid(exchange, error.message);
-    respondText(exchange, 500, u"failed to apply policy: "_s + error.message);
+    respondText(exchange, 500, error.message);
 }
 
 /// Runs `job` and answers its policy as `toJson` writes it.

@@ -1,10 +1,10 @@
 #include "egresswire_p.h"
 
+#include "execdjsonreader_p.h"
 #include "networkpolicy.h"
 #include "networkpolicyjson.h"
 
 #include <QJsonArray>
-#include <QJsonDocument>
 
 namespace Sandflow::Internal {
 
@@ -15,25 +15,19 @@ namespace {
 /// The body as a JSON array with at least one item; std::nullopt with `problem` otherwise.
 std::optional<QJsonArray> nonEmptyArray(const QByteArray &body, const QString &items, QString *problem)
 {
-    if (body.trimmed().isEmpty()) {
-        *problem = u"the body must be a JSON array of %1, and is empty"_s.arg(items);
+    // The sidecar is a Go server, as execd is, and reads a body as execd does.
+    const std::optional<QJsonValue> json = parseExecdJson(body, problem);
+    if (!json)
         return std::nullopt;
-    }
-    QJsonParseError parseError;
-    const QJsonDocument document = QJsonDocument::fromJson(body, &parseError);
-    if (parseError.error != QJsonParseError::NoError) {
-        *problem = u"the body is not JSON: %1 at offset %2"_s.arg(parseError.errorString()).arg(parseError.offset);
-        return std::nullopt;
-    }
-    if (!document.isArray()) {
+    if (!json->isArray()) {
         *problem = u"the body must be a JSON array of %1"_s.arg(items);
         return std::nullopt;
     }
-    if (document.array().isEmpty()) {
+    if (json->toArray().isEmpty()) {
         *problem = u"the body must hold at least one of %1"_s.arg(items);
         return std::nullopt;
     }
-    return document.array();
+    return json->toArray();
 }
 
 } // namespace

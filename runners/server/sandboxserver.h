@@ -1,5 +1,5 @@
 // `sandflow serve`: the OpenSandbox lifecycle API and, through its server-proxy route, the
-// execd API of every sandbox, over any Runner. Official OpenSandbox SDKs work against it
+// execd and egress APIs of every sandbox, over any Runner. Official OpenSandbox SDKs work against it
 // unchanged (docs/serve.md lists where it differs from an upstream server, and why).
 #pragma once
 

@@ -54,8 +54,8 @@ private slots:
     {
         QTest::addColumn<QByteArray>("body");
         QTest::addColumn<QString>("problem");
-        QTest::newRow("empty body") << QByteArray() << u"the body must be a JSON array of rules {\"action\", \"target\"}, and is empty"_s;
-        QTest::newRow("not JSON") << QByteArray("[{") << u"the body is not JSON: "_s;
+        QTest::newRow("empty body") << QByteArray() << u"the body is empty; expected JSON"_s;
+        QTest::newRow("not JSON") << QByteArray("[{") << u"invalid JSON at offset "_s;
         QTest::newRow("an object") << QByteArray(R"({"egress":[]})") << u"the body must be a JSON array of rules"_s;
         QTest::newRow("no rules") << QByteArray("[]") << u"the body must hold at least one of rules"_s;
         QTest::newRow("not a rule") << QByteArray(R"(["example.com"])")
