@@ -28,6 +28,23 @@ static QString finished(const QString &what, const RunEvent &event)
     return text;
 }
 
+// `10.0.0.1:443`, `[2001:db8::1]:443`, or a name alone, with how many attempts the event
+// stands for when it is more than one.
+static QString egressDenied(const RunEvent &event)
+{
+    const QString target = event.details.value(u"target"_s).toString();
+    const int port = event.details.value(u"port"_s).toInt();
+    QString text = u"egress denied: "_s;
+    if (port == 0)
+        text += u"name "_s + target;
+    else
+        text += (target.contains(u':') ? u"[%1]:%2"_s : u"%1:%2"_s).arg(target).arg(port);
+    const qint64 count = event.details.value(u"count"_s).toInteger();
+    if (count > 1)
+        text += u" (%1 attempts)"_s.arg(count);
+    return text;
+}
+
 QString PlainView::line(const RunEvent &event)
 {
     using Type = RunEvent::Type;
@@ -60,6 +77,8 @@ QString PlainView::line(const RunEvent &event)
         return prefix + finished(event.step, event);
     case Type::LogLine:
         return prefix + u"%1 | %2"_s.arg(event.step, event.text);
+    case Type::EgressDenied:
+        return prefix + egressDenied(event);
     case Type::Warning: {
         QString text = u"warning: "_s;
         if (!event.job.isEmpty())

@@ -151,6 +151,8 @@ void ProgressView::handle(const RunEvent &event)
     }
     case Type::SandboxCreated:
     case Type::SandboxDeleted:
+    // Counted in the end summary; a view that redraws in place has no room for each one.
+    case Type::EgressDenied:
     case Type::StepRetrying:
         return;
     }

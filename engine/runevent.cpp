@@ -27,6 +27,7 @@ QString RunEvent::typeName(Type type)
     case Type::StepFinished: return u"step_finished"_s;
     case Type::LogLine: return u"log_line"_s;
     case Type::Warning: return u"warning"_s;
+    case Type::EgressDenied: return u"egress_denied"_s;
     }
     Q_UNREACHABLE();
     return {};

@@ -24,6 +24,10 @@ struct RunEvent
         StepFinished,     ///< job, step, outcome, conclusion, durationMs, attempt, text: the error, if any
         LogLine,          ///< job, step, stream, text: one line without its line break
         Warning,          ///< text; job and step when it concerns one
+        /// job, jobId, instance, sandboxId; details: {"target": the name asked for or the
+        /// address connected to, "port" (not for a name), "count": the attempts it stands
+        /// for, as repeats are collapsed (egressdenials_p.h)}
+        EgressDenied,
     };
 
     Type type = Type::Warning;

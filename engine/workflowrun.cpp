@@ -1,5 +1,6 @@
 #include "workflowrun.h"
 
+#include "egressdenials_p.h"
 #include "instancetasks_p.h"
 #include "plan.h"
 #include "workflow.h"
@@ -65,7 +66,10 @@ struct WorkflowRun::Private
         context.runner = runner;
         context.options = &options;
         context.constants = &constants;
-        context.publish = std::move(publish);
+        // Every event goes through the denials, which place theirs among the run's; the
+        // instances' tasks hold the publisher, so it lives as long as the last of them.
+        context.publish = [denials = std::make_shared<EgressDenials>(runner, std::move(publish))](
+                              const RunEvent &event) { denials->publish(event); };
         context.sandboxes = &sandboxes;
         context.stepTypes = &stepTypes;
         context.names = &names;

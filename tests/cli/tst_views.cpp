@@ -265,6 +265,15 @@ private slots:
         kept.details = QJsonObject{{u"kept"_s, true}};
         RunEvent warning = step(Type::Warning, 20, u"test (3.11)"_s, u"step-1"_s);
         warning.text = u"slow"_s;
+        // Denials: of a connection to an address, to an IPv6 one (several, collapsed), of a name.
+        const auto denied = [](const QString &target, int port, qint64 count) {
+            RunEvent e = makeEvent(Type::EgressDenied, 20, u"test (3.11)"_s);
+            e.sandboxId = u"sb-1"_s;
+            e.details = QJsonObject{{u"target"_s, target}, {u"count"_s, count}};
+            if (port != 0)
+                e.details.insert(u"port"_s, port);
+            return e;
+        };
         RunEvent done = finished(Type::RunFinished, 20, {}, u"failure"_s, 61000);
         RunEvent succeeded = finished(Type::StepFinished, 20, u"test (3.11)"_s, u"success"_s, 1200);
         succeeded.step = u"step-1"_s;
@@ -272,7 +281,9 @@ private slots:
                                   step(Type::StepStarted, 0, u"test (3.11)"_s, u"step-1"_s, u"Install"_s),
                                   log, retry, second,
                                   succeeded,
-                                  allowed, timedOut, skipped, cancelled, kept, warning, done})
+                                  allowed, timedOut, skipped, cancelled, kept, warning,
+                                  denied(u"10.0.0.1"_s, 443, 1), denied(u"2001:db8::1"_s, 80, 7),
+                                  denied(u"pypi.org"_s, 0, 1), done})
             view.handle(e);
         QStringList lines;
         for (const QByteArray &write : std::as_const(device.writes)) {
@@ -292,6 +303,9 @@ private slots:
             u"[test (3.11)] ⊘ step-4 cancelled"_s,
             u"[test (3.11)] sandbox sb-1 kept"_s,
             u"warning: [test (3.11)] step-1: slow"_s,
+            u"[test (3.11)] egress denied: 10.0.0.1:443"_s,
+            u"[test (3.11)] egress denied: [2001:db8::1]:80 (7 attempts)"_s,
+            u"[test (3.11)] egress denied: name pypi.org"_s,
             u"run r1 failure in 1m01s"_s}));
     }
 
