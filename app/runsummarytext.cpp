@@ -20,6 +20,7 @@ struct JobCounts
     int cancelled = 0;
     int rewarded = 0;          ///< instances whose grade step reported a reward
     double rewardSum = 0;
+    qint64 egressDenied = 0;
 };
 
 } // namespace
@@ -47,6 +48,7 @@ static QList<JobCounts> countByJobId(const RunSummary &summary)
             ++it->rewarded;
             it->rewardSum += *job.reward;
         }
+        it->egressDenied += job.egressDenied;
     }
     return counts;
 }
@@ -87,7 +89,7 @@ QString formatRunSummary(const RunSummary &summary, const ReportLocations &locat
         idWidth = std::max(idWidth, job.jobId.size());
     for (const JobCounts &job : counts) {
         QStringList parts;
-        const auto add = [&parts](int n, const QString &what) {
+        const auto add = [&parts](qint64 n, const QString &what) {
             if (n > 0)
                 parts.append(u"%1 %2"_s.arg(n).arg(what));
         };
@@ -97,12 +99,15 @@ QString formatRunSummary(const RunSummary &summary, const ReportLocations &locat
         add(job.cancelled, u"cancelled"_s);
         if (job.rewarded > 0)
             parts.append(u"mean reward %1 over %2"_s.arg(job.rewardSum / job.rewarded, 0, 'g', 4).arg(job.rewarded));
+        add(job.egressDenied, u"egress denied"_s);
         const QString symbol = job.failed > 0 ? u"✘"_s
             : job.passed > 0                  ? u"✔"_s
             : job.cancelled > 0               ? u"⊘"_s
                                               : u"○"_s;
         text += u"  %1 %2  %3\n"_s.arg(symbol, job.jobId.leftJustified(idWidth), parts.join(u", "_s));
     }
+    if (const qint64 denied = summary.egressDenied(); denied > 0)
+        text += u"Egress denied: %1 attempts (events: egress_denied)\n"_s.arg(denied);
     text += failedSteps(summary, locations);
     const QList<SlowStep> slowest = summary.slowestSteps(5);
     // Steps that all took less than the view shows (0.0s) tell nothing.

@@ -37,7 +37,9 @@ struct ReportLocations
 ///
 /// Jobs are counted by instance; timed_out counts as failed. At most MaxFailedListed failed
 /// steps are named; slowest steps are not shown when all of them
-/// would read 0.0s (under 50 ms).
+/// would read 0.0s (under 50 ms). Denied egress attempts are counted per job
+/// (`1 passed, 12 egress denied`) and over the run (`Egress denied: 12 attempts` after the
+/// jobs); nothing is said of egress when none was denied.
 inline constexpr int MaxFailedListed = 10;
 QString formatRunSummary(const RunSummary &summary, const ReportLocations &locations);
 

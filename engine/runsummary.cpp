@@ -103,6 +103,9 @@ void RunSummary::add(const RunEvent &event)
         step.error = event.text;
         return;
     }
+    case RunEvent::Type::EgressDenied:
+        jobOf(*this, event).egressDenied += event.details.value(u"count"_s).toInteger();
+        return;
     case RunEvent::Type::SandboxDeleted:
     case RunEvent::Type::StepRetrying:
     case RunEvent::Type::LogLine:
@@ -120,6 +123,14 @@ QMap<QString, int> RunSummary::counts() const
             ++counts[job.outcome];
     }
     return counts;
+}
+
+qint64 RunSummary::egressDenied() const
+{
+    qint64 total = 0;
+    for (const JobSummary &job : jobs)
+        total += job.egressDenied;
+    return total;
 }
 
 QList<SlowStep> RunSummary::slowestSteps(qsizetype limit) const

@@ -41,6 +41,7 @@ struct JobSummary
     QJsonValue task;              ///< its dataset task's id; undefined without a dataset
     QJsonObject matrix;           ///< its matrix values; empty without a matrix
     std::optional<double> reward; ///< what its grade step reported as `reward=`
+    qint64 egressDenied = 0;      ///< connections and names its sandbox's policy denied
     QList<StepSummary> steps;   ///< in the order they first appeared
 };
 
@@ -69,6 +70,8 @@ struct RunSummary
     /// Job instances per outcome: always the keys success, failure, cancelled, skipped and
     /// timed_out.
     QMap<QString, int> counts() const;
+    /// Connections and names the policies of the run's sandboxes denied, over all of them.
+    qint64 egressDenied() const;
     /// The `limit` longest steps, longest first; equal ones in the order they ran.
     QList<SlowStep> slowestSteps(qsizetype limit = 5) const;
 

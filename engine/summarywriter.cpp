@@ -73,6 +73,9 @@ QJsonObject SummaryWriter::toJson() const
             instance.insert(u"task"_s, job.task);
         if (!job.matrix.isEmpty())
             instance.insert(u"matrix"_s, job.matrix);
+        // Egress is not mentioned where nothing was denied.
+        if (job.egressDenied > 0)
+            instance.insert(u"egressDenied"_s, job.egressDenied);
         jobs.append(instance);
     }
 
@@ -82,7 +85,7 @@ QJsonObject SummaryWriter::toJson() const
             {u"job"_s, step.job}, {u"step"_s, step.step}, {u"durationMs"_s, step.durationMs}});
     }
 
-    return QJsonObject{
+    QJsonObject summary{
         {u"runId"_s, m_summary.runId},
         {u"workflow"_s, m_summary.workflow},
         {u"file"_s, m_summary.file},
@@ -94,6 +97,9 @@ QJsonObject SummaryWriter::toJson() const
         {u"jobs"_s, jobs},
         {u"slowestSteps"_s, slowest},
     };
+    if (const qint64 denied = m_summary.egressDenied(); denied > 0)
+        summary.insert(u"egressDenied"_s, denied);
+    return summary;
 }
 
 void SummaryWriter::close()

@@ -4,13 +4,17 @@
 //     {"runId", "workflow", "file", "startedAt", "finishedAt", "durationMs", "outcome",
 //      "counts": {"success", "failure", "cancelled", "skipped", "timed_out"},
 //      "jobs": [{"name", "jobId", "instance", "outcome", "durationMs", "sandboxId", "outputs",
+//                "egressDenied",
 //                "steps": [{"id", "name", "outcome", "conclusion", "durationMs", "attempts",
 //                           "error", "log"}]}],
-//      "slowestSteps": [{"job", "step", "durationMs"}]}
+//      "slowestSteps": [{"job", "step", "durationMs"}],
+//      "egressDenied"}
 //
 // Times are RFC 3339 UTC with milliseconds, or null when unknown; counts are over job
 // instances; `log` is the step's log relative to the run directory; slowestSteps holds the
-// five longest steps, longest first.
+// five longest steps, longest first. `egressDenied` counts the connections and names the
+// sandbox's (a job's) or all sandboxes' (the run's) network policies denied; it is only
+// there when some were.
 #pragma once
 
 #include "runsummary.h"

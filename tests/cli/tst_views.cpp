@@ -357,14 +357,18 @@ private slots:
         summary.jobs[2].steps[0].conclusion = u"failure"_s;
         summary.jobs[2].steps[0].error = u"exit status 2"_s;
         summary.jobs[3].steps[0].conclusion = u"timed_out"_s;
+        // Denied egress attempts are added up per job and over the run.
+        summary.jobs[2].egressDenied = 3;
+        summary.jobs[3].egressDenied = 2;
         const auto stepLog = [](const QString &job, const QString &step) {
             return job == u"test (b)"_s ? u"test-b/"_s + step + u".log"_s : QString();
         };
         QCOMPARE(formatRunSummary(summary, {u"runs/r1"_s, u"runs/r1/summary.json"_s, QString(), stepLog}),
                  u"Run r1: failure in 11.3s\n"
                  u"  ✔ build   1 passed\n"
-                 u"  ✘ test    1 passed, 2 failed, 1 cancelled, mean reward 0.625 over 2\n"
+                 u"  ✘ test    1 passed, 2 failed, 1 cancelled, mean reward 0.625 over 2, 5 egress denied\n"
                  u"  ○ deploy  1 skipped\n"
+                 u"Egress denied: 5 attempts (events: egress_denied)\n"
                  u"Failed:\n"
                  u"  ✘ test (b) › step-1: exit status 2\n"
                  u"      runs/r1/test-b/step-1.log\n"
@@ -378,7 +382,7 @@ private slots:
                  u"Summary: runs/r1/summary.json\n"_s);
 
         // Steps that all took less than a tenth of a second are no slowest steps; a timed-out
-        // run reads in words.
+        // run reads in words; a run without denied egress says nothing of egress.
         RunSummary quick;
         quick.runId = u"r2"_s;
         quick.outcome = u"timed_out"_s;

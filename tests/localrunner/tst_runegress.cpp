@@ -1,7 +1,8 @@
 // Denied egress attempts as events of a run: a real run over real local sandboxes, with the
 // runner's egressDenied signal standing for its egress filter. The run names each denial's
-// job instance and collapses repeats.
+// job instance and collapses repeats, and the summary counts every denial.
 #include "localrunnertesting.h"
+#include "summarywriter.h"
 #include "workflowloader.h"
 #include "workflowrun.h"
 
@@ -65,12 +66,14 @@ jobs:
     QStringList log;
     QString sandboxId;
     QList<RunEvent> denials;
+    SummaryWriter summary(runDir.path());
     const auto deny = [&runner, &sandboxId](const QString &target, int port, int times) {
         for (int i = 0; i < times; ++i)
             emit runner.egressDenied(sandboxId, target, port);
     };
     WorkflowRun run(*loaded.workflow, &runner, options, [&](const RunEvent &event) {
         log.append(describe(event));
+        summary.handle(event);
         switch (event.type) {
         case RunEvent::Type::SandboxCreated:
             sandboxId = event.sandboxId;
@@ -124,6 +127,10 @@ jobs:
     }
     QVERIFY(!denials.at(1).details.contains(u"port"_s));
 
+    // The summary counts every attempt, collapsed or not: 6 + 1 + 3.
+    QCOMPARE(summary.summary().egressDenied(), 10);
+    QCOMPARE(summary.summary().findJob(u"probe"_s)->egressDenied, 10);
+    QCOMPARE(summary.toJson().value(u"egressDenied"_s).toInteger(), 10);
 }
 
 QTEST_GUILESS_MAIN(TestRunEgress)

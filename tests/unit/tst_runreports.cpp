@@ -136,6 +136,12 @@ QList<RunEvent> runEvents()
     retrying.step = u"step-1"_s;
     retrying.attempt = 1;
     retrying.text = u"exit status 1"_s;
+    // Its sandbox's policy denied a connection once, then four more times, collapsed.
+    for (const qint64 count : {1, 4}) {
+        RunEvent denied = event(Type::EgressDenied, 5600, Test0, test, 0);
+        denied.details = QJsonObject{{u"target"_s, u"10.0.0.1"_s}, {u"port"_s, 443}, {u"count"_s, count}};
+        events << denied;
+    }
     events << retrying << stepStarted(6000, Test0, u"step-1"_s, u"Run tests"_s, 2)
            << log(6100, Test0, u"step-1"_s, u"ok"_s)
            << stepFinished(8600, Test0, u"step-1"_s, u"Run tests"_s, u"success"_s, 2500, {}, {}, 2);
@@ -325,6 +331,8 @@ private slots:
         QCOMPARE(build.value(u"reward"_s), QJsonValue(QJsonValue::Null));
         QVERIFY(!build.contains(u"task"_s));
         QVERIFY(!build.contains(u"matrix"_s));
+        // Nothing denied: nothing said of egress.
+        QVERIFY(!build.contains(u"egressDenied"_s));
         const QJsonArray buildSteps = build.value(u"steps"_s).toArray();
         QCOMPARE(buildSteps.size(), 4);
         QCOMPARE(buildSteps.at(1).toObject().value(u"name"_s).toString(), u"Login as ***"_s);
@@ -340,6 +348,9 @@ private slots:
         QCOMPARE(retried.value(u"matrix"_s).toObject(),
                  (QJsonObject{{u"python"_s, u"3.11"_s}, {u"mode"_s, u"tuned"_s}}));
         QCOMPARE(retried.value(u"reward"_s).toDouble(), 0.75);
+        // Every denial counts, collapsed or not, in its job and in the run.
+        QCOMPARE(retried.value(u"egressDenied"_s).toInteger(), 5);
+        QCOMPARE(json.value(u"egressDenied"_s).toInteger(), 5);
         QCOMPARE(retried.value(u"steps"_s).toArray().at(0).toObject().value(u"attempts"_s).toInt(), 2);
         QCOMPARE(jobs.at(2).toObject().value(u"instance"_s).toInt(), 1);
         QCOMPARE(jobs.at(2).toObject().value(u"steps"_s).toArray().at(0).toObject().value(u"log"_s).toString(),
