@@ -16,12 +16,6 @@ using namespace Qt::StringLiterals;
 
 namespace {
 
-struct ContextDeleter
-{
-    void operator()(scmp_filter_ctx context) const { seccomp_release(context); }
-};
-using Context = std::unique_ptr<void, ContextDeleter>;
-
 /// Denies `name` outright. A call this kernel's headers do not know is skipped: it cannot
 /// be made here anyway.
 int deny(scmp_filter_ctx context, const char *name, int error = EPERM)
@@ -78,7 +72,7 @@ QByteArray exportSeccompProgram(scmp_filter_ctx filter, QString *error)
 
 QByteArray sandboxSeccompProgram(QString *error)
 {
-    const Context context(seccomp_init(SCMP_ACT_ALLOW));
+    const SeccompContext context(seccomp_init(SCMP_ACT_ALLOW));
     if (!context) {
         *error = u"libseccomp cannot make a filter"_s;
         return {};

@@ -24,7 +24,16 @@
 
 #include <seccomp.h>
 
+#include <memory>
+
 namespace Sandflow::Internal {
+
+/// A libseccomp filter context, released when it goes.
+struct SeccompContextDeleter
+{
+    void operator()(scmp_filter_ctx context) const { seccomp_release(context); }
+};
+using SeccompContext = std::unique_ptr<void, SeccompContextDeleter>;
 
 /// Adds the other ABIs a process of this host can call the kernel with: a filter that left
 /// them out would let a 32-bit program make the calls it filters.

@@ -17,19 +17,9 @@ namespace Sandflow::Internal {
 
 using namespace Qt::StringLiterals;
 
-namespace {
-
-struct ContextDeleter
-{
-    void operator()(scmp_filter_ctx context) const { seccomp_release(context); }
-};
-using Context = std::unique_ptr<void, ContextDeleter>;
-
-} // namespace
-
 QByteArray egressFilterProgram(QString *error)
 {
-    const Context context(seccomp_init(SCMP_ACT_ALLOW));
+    const SeccompContext context(seccomp_init(SCMP_ACT_ALLOW));
     if (!context) {
         *error = u"libseccomp cannot make a filter"_s;
         return {};
@@ -53,37 +43,45 @@ int installEgressFilter(const QByteArray &program)
     return int(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &filter));
 }
 
-bool sendDescriptor(int channel, int fd)
+namespace {
+
+/// One byte and room for one descriptor: the message the listener travels in.
+struct DescriptorMessage
 {
     char byte = 0;
     iovec data{&byte, 1};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr message{};
-    message.msg_iov = &data;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
-    cmsghdr *header = CMSG_FIRSTHDR(&message);
+    msghdr header{};
+
+    DescriptorMessage()
+    {
+        header.msg_iov = &data;
+        header.msg_iovlen = 1;
+        header.msg_control = control;
+        header.msg_controllen = sizeof control;
+    }
+    DescriptorMessage(const DescriptorMessage &) = delete;
+};
+
+} // namespace
+
+bool sendDescriptor(int channel, int fd)
+{
+    DescriptorMessage message;
+    cmsghdr *header = CMSG_FIRSTHDR(&message.header);
     header->cmsg_level = SOL_SOCKET;
     header->cmsg_type = SCM_RIGHTS;
     header->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(header), &fd, sizeof fd);
-    return ::sendmsg(channel, &message, MSG_NOSIGNAL) == 1;
+    return ::sendmsg(channel, &message.header, MSG_NOSIGNAL) == 1;
 }
 
 UniqueFd receiveDescriptor(int channel)
 {
-    char byte = 0;
-    iovec data{&byte, 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr message{};
-    message.msg_iov = &data;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
-    if (::recvmsg(channel, &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1)
+    DescriptorMessage message;
+    if (::recvmsg(channel, &message.header, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1)
         return {};
-    const cmsghdr *header = CMSG_FIRSTHDR(&message);
+    const cmsghdr *header = CMSG_FIRSTHDR(&message.header);
     if (!header || header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS
         || header->cmsg_len != CMSG_LEN(sizeof(int)))
         return {};
