@@ -82,57 +82,57 @@ private slots:
         QCOMPARE(rules.forName(u"10.0.0.0/8"_s), DefaultDeny);
     }
 
-    void nameRulesNeverMatchAddresses()
+    // Address rules, one address a row: the rules ("allow TARGET" or "deny TARGET", in
+    // order, over a default of deny), the address, and "allow", "deny" or "none" (no rule
+    // contains it).
+    void forAddress_data()
     {
-        const EgressRules rules(policy(Action::Allow, {{Action::Deny, u"example.com"_s}}));
-        QCOMPARE(rules.forAddress(QHostAddress(u"93.184.216.34"_s)), std::nullopt);
-    }
-
-    void ipv4Ranges()
-    {
-        const EgressRules rules(policy(Action::Deny, {{Action::Deny, u"10.1.0.0/16"_s}, {Action::Allow, u"10.0.0.0/8"_s}}));
-        QCOMPARE(rules.forAddress(QHostAddress(u"10.2.3.4"_s)), ExplicitAllow);
-        QCOMPARE(rules.forAddress(QHostAddress(u"10.1.3.4"_s)), ExplicitDeny);
-        QCOMPARE(rules.forAddress(QHostAddress(u"11.0.0.1"_s)), std::nullopt);
-        QCOMPARE(rules.forAddress(QHostAddress(u"fd00::1"_s)), std::nullopt);
-    }
-
-    void ipv6Ranges()
-    {
-        const EgressRules rules(policy(Action::Deny, {{Action::Allow, u"fd00::/8"_s}}));
-        QCOMPARE(rules.forAddress(QHostAddress(u"fd12:3456::1"_s)), ExplicitAllow);
-        QCOMPARE(rules.forAddress(QHostAddress(u"fe80::1"_s)), std::nullopt);
-        QCOMPARE(rules.forAddress(QHostAddress(u"10.0.0.1"_s)), std::nullopt);
-    }
-
-    void singleAddresses()
-    {
-        const EgressRules rules(policy(Action::Deny, {{Action::Allow, u"192.0.2.7"_s}, {Action::Deny, u"2001:db8::7"_s}}));
-        QCOMPARE(rules.forAddress(QHostAddress(u"192.0.2.7"_s)), ExplicitAllow);
-        QCOMPARE(rules.forAddress(QHostAddress(u"192.0.2.8"_s)), std::nullopt);
-        QCOMPARE(rules.forAddress(QHostAddress(u"2001:db8::7"_s)), ExplicitDeny);
-        QCOMPARE(rules.forAddress(QHostAddress(u"2001:db8::8"_s)), std::nullopt);
-    }
-
-    void mappedAddressesCountAsIpv4()
-    {
-        const EgressRules ipv4Rules(policy(Action::Deny, {{Action::Allow, u"10.0.0.0/8"_s}, {Action::Deny, u"127.0.0.1"_s}}));
-        QCOMPARE(ipv4Rules.forAddress(QHostAddress(u"::ffff:10.9.8.7"_s)), ExplicitAllow);
-        QCOMPARE(ipv4Rules.forAddress(QHostAddress(u"::ffff:127.0.0.1"_s)), ExplicitDeny);
-        QCOMPARE(ipv4Rules.forAddress(QHostAddress(u"::ffff:11.0.0.1"_s)), std::nullopt);
-
-        const EgressRules mappedRules(policy(Action::Deny, {{Action::Allow, u"::ffff:10.0.0.0/104"_s},
-                                                             {Action::Deny, u"::ffff:192.0.2.1"_s}}));
-        QCOMPARE(mappedRules.forAddress(QHostAddress(u"10.1.2.3"_s)), ExplicitAllow);
-        QCOMPARE(mappedRules.forAddress(QHostAddress(u"::ffff:10.1.2.3"_s)), ExplicitAllow);
-        QCOMPARE(mappedRules.forAddress(QHostAddress(u"11.1.2.3"_s)), std::nullopt);
-        QCOMPARE(mappedRules.forAddress(QHostAddress(u"192.0.2.1"_s)), ExplicitDeny);
-
+        QTest::addColumn<QStringList>("rules");
+        QTest::addColumn<QString>("address");
+        QTest::addColumn<QString>("expected");
+        const QStringList ipv4Ranges{u"deny 10.1.0.0/16"_s, u"allow 10.0.0.0/8"_s};
+        QTest::newRow("IPv4 range") << ipv4Ranges << u"10.2.3.4"_s << u"allow"_s;
+        QTest::newRow("IPv4 range, the narrower first") << ipv4Ranges << u"10.1.3.4"_s << u"deny"_s;
+        QTest::newRow("IPv4 beside the ranges") << ipv4Ranges << u"11.0.0.1"_s << u"none"_s;
+        QTest::newRow("IPv6 against IPv4 ranges") << ipv4Ranges << u"fd00::1"_s << u"none"_s;
+        const QStringList ipv6Range{u"allow fd00::/8"_s};
+        QTest::newRow("IPv6 range") << ipv6Range << u"fd12:3456::1"_s << u"allow"_s;
+        QTest::newRow("IPv6 beside the range") << ipv6Range << u"fe80::1"_s << u"none"_s;
+        QTest::newRow("IPv4 against an IPv6 range") << ipv6Range << u"10.0.0.1"_s << u"none"_s;
+        const QStringList singles{u"allow 192.0.2.7"_s, u"deny 2001:db8::7"_s};
+        QTest::newRow("IPv4 address") << singles << u"192.0.2.7"_s << u"allow"_s;
+        QTest::newRow("IPv4 next to the address") << singles << u"192.0.2.8"_s << u"none"_s;
+        QTest::newRow("IPv6 address") << singles << u"2001:db8::7"_s << u"deny"_s;
+        QTest::newRow("IPv6 next to the address") << singles << u"2001:db8::8"_s << u"none"_s;
+        const QStringList ipv4Rules{u"allow 10.0.0.0/8"_s, u"deny 127.0.0.1"_s};
+        QTest::newRow("mapped address, IPv4 range") << ipv4Rules << u"::ffff:10.9.8.7"_s << u"allow"_s;
+        QTest::newRow("mapped address, IPv4 address") << ipv4Rules << u"::ffff:127.0.0.1"_s << u"deny"_s;
+        QTest::newRow("mapped address beside") << ipv4Rules << u"::ffff:11.0.0.1"_s << u"none"_s;
+        const QStringList mappedRules{u"allow ::ffff:10.0.0.0/104"_s, u"deny ::ffff:192.0.2.1"_s};
+        QTest::newRow("mapped range, IPv4 address") << mappedRules << u"10.1.2.3"_s << u"allow"_s;
+        QTest::newRow("mapped range, mapped address") << mappedRules << u"::ffff:10.1.2.3"_s << u"allow"_s;
+        QTest::newRow("mapped range, IPv4 beside") << mappedRules << u"11.1.2.3"_s << u"none"_s;
+        QTest::newRow("mapped address rule") << mappedRules << u"192.0.2.1"_s << u"deny"_s;
         // A range wider than the mapped addresses holds every IPv4 address too.
-        const EgressRules everything(policy(Action::Deny, {{Action::Allow, u"::/0"_s}}));
-        QCOMPARE(everything.forAddress(QHostAddress(u"203.0.113.9"_s)), ExplicitAllow);
-        const EgressRules documentation(policy(Action::Deny, {{Action::Allow, u"2001:db8::/32"_s}}));
-        QCOMPARE(documentation.forAddress(QHostAddress(u"203.0.113.9"_s)), std::nullopt);
+        QTest::newRow("::/0 holds IPv4") << QStringList{u"allow ::/0"_s} << u"203.0.113.9"_s << u"allow"_s;
+        QTest::newRow("2001:db8::/32 does not") << QStringList{u"allow 2001:db8::/32"_s} << u"203.0.113.9"_s
+                                                << u"none"_s;
+        QTest::newRow("name rules never match addresses") << QStringList{u"allow example.com"_s}
+                                                           << u"93.184.216.34"_s << u"none"_s;
+    }
+
+    void forAddress()
+    {
+        QFETCH(QStringList, rules);
+        QFETCH(QString, address);
+        QFETCH(QString, expected);
+        SandboxNetworkPolicy written;
+        written.defaultAction = Action::Deny;
+        for (const QString &rule : rules)
+            written.egress.append({rule.startsWith(u"allow"_s) ? Action::Allow : Action::Deny, rule.section(u' ', 1)});
+        const std::optional<EgressRules::Decision> decision = EgressRules(written).forAddress(QHostAddress(address));
+        QCOMPARE(decision ? (decision->allowed() ? u"allow"_s : u"deny"_s) : u"none"_s, expected);
+        QVERIFY(!decision || decision->explicitRule);
     }
 
     void explicitFlagTellsRuleFromDefault()

@@ -20,30 +20,34 @@ constexpr int DatagramsPerRound = 64;
 // A DNS message over UDP is at most this long.
 constexpr qint64 MaximumDatagramSize = 65535;
 
+/// `socket` once `use` gave it `descriptor`; else nullptr, with the descriptor closed, since
+/// the resolver owns it either way.
+template<typename Socket, typename Use>
+Socket *adopted(Socket *socket, int descriptor, const char *transport, Use use)
+{
+    if (use(socket, descriptor))
+        return socket;
+    qWarning("Sandbox DNS: cannot serve %s: %s", transport, qUtf8Printable(socket->errorString()));
+    delete socket;
+    ::close(descriptor);
+    return nullptr;
+}
+
 } // namespace
 
 SandboxResolver::SandboxResolver(int udpSocket, int tcpListeningSocket, const SandboxResolverSettings &settings,
                                  QObject *parent)
     : QObject(parent), m_rules(settings.policy)
 {
-    auto *udp = new QUdpSocket(this);
-    if (udp->setSocketDescriptor(udpSocket, QAbstractSocket::BoundState)) {
-        m_udp = udp;
+    m_udp = adopted(new QUdpSocket(this), udpSocket, "UDP", [](QUdpSocket *socket, int descriptor) {
+        return socket->setSocketDescriptor(descriptor, QAbstractSocket::BoundState);
+    });
+    if (m_udp)
         connect(m_udp, &QUdpSocket::readyRead, this, &SandboxResolver::readDatagrams);
-    } else {
-        qWarning("Sandbox DNS: cannot serve UDP: %s", qUtf8Printable(udp->errorString()));
-        delete udp;
-        ::close(udpSocket);
-    }
-    auto *tcp = new QTcpServer(this);
-    if (tcp->setSocketDescriptor(tcpListeningSocket)) {
-        m_tcp = tcp;
+    m_tcp = adopted(new QTcpServer(this), tcpListeningSocket, "TCP",
+                    [](QTcpServer *server, int descriptor) { return server->setSocketDescriptor(descriptor); });
+    if (m_tcp)
         connect(m_tcp, &QTcpServer::newConnection, this, &SandboxResolver::acceptConnections);
-    } else {
-        qWarning("Sandbox DNS: cannot serve TCP: %s", qUtf8Printable(tcp->errorString()));
-        delete tcp;
-        ::close(tcpListeningSocket);
-    }
     if (settings.upstream) {
         m_upstream = new UpstreamForwarder(settings.upstream->address, settings.upstream->port, this);
         connect(m_upstream, &UpstreamForwarder::answered, this, &SandboxResolver::relayResponse);
