@@ -48,9 +48,9 @@ inline quint16 freeUdpPort()
     return port;
 }
 
-inline QByteArray query(quint16 id, const char *name, ldns_rr_type type)
+inline QByteArray query(quint16 id, const char *name, ldns_rr_type type, ldns_rr_class recordClass = LDNS_RR_CLASS_IN)
 {
-    ldns_pkt *packet = ldns_pkt_query_new(ldns_dname_new_frm_str(name), type, LDNS_RR_CLASS_IN, LDNS_RD);
+    ldns_pkt *packet = ldns_pkt_query_new(ldns_dname_new_frm_str(name), type, recordClass, LDNS_RD);
     ldns_pkt_set_id(packet, id);
     uint8_t *data = nullptr;
     size_t size = 0;

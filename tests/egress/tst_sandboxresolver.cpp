@@ -137,7 +137,7 @@ private slots:
         QCOMPARE(learned.size(), expected.isEmpty() ? 2 : 3);
     }
 
-    void hostLookupAnswersNxdomainAndNumericNames()
+    void hostLookupAnswersNxdomainNumericNamesAndOtherTypes()
     {
         Served served({std::nullopt, policy(Action::Allow)});
         QSignalSpy learned(served.resolver.get(), &SandboxResolver::learned);
@@ -149,6 +149,9 @@ private slots:
         const Response mx = client.ask(query(4, "localhost", LDNS_RR_TYPE_MX));
         QCOMPARE(mx.rcode, int(LDNS_RCODE_NOERROR));
         QVERIFY(mx.answerTypes.isEmpty());
+        const Response chaos = client.ask(query(5, "localhost", LDNS_RR_TYPE_A, LDNS_RR_CLASS_CH));
+        QCOMPARE(chaos.rcode, int(LDNS_RCODE_NOERROR));
+        QVERIFY(chaos.answerTypes.isEmpty());
         QCOMPARE(learned.size(), 0);
     }
 

@@ -166,7 +166,9 @@ ReadQuery readQuery(const QByteArray &message)
     const std::optional<QString> name = hostName(ldns_rr_owner(question));
     if (!name)
         return formatError;
-    return {Query{message, ldns_pkt_id(packet.get()), *name, quint16(ldns_rr_get_type(question))}, QByteArray()};
+    return {Query{message, ldns_pkt_id(packet.get()), *name, quint16(ldns_rr_get_type(question)),
+                  quint16(ldns_rr_get_class(question))},
+            QByteArray()};
 }
 
 QByteArray answer(const Query &query, ResponseCode code, const QList<QHostAddress> &addresses, int ttlSeconds)

@@ -21,7 +21,9 @@ enum class ResponseCode : quint8 {
 };
 
 /// Record types the resolver answers itself; any other is forwarded or answered empty.
-enum RecordType : quint16 { A = 1, Cname = 5, Aaaa = 28 };
+enum RecordType : quint16 { A = 1, Aaaa = 28 };
+/// The class of every address record; the others (CHAOS, HESIOD) have none.
+constexpr quint16 InternetClass = 1;
 
 /// A well-formed query with its one question.
 struct Query
@@ -32,6 +34,7 @@ struct Query
     /// the root's dot; empty for the root itself.
     QString name;
     quint16 type = 0;
+    quint16 recordClass = 0;
 };
 
 /// What to do with a message a client sent.

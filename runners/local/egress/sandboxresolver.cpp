@@ -113,7 +113,7 @@ void SandboxResolver::answerMessage(const QByteArray &message, const Client &cli
 
 void SandboxResolver::resolve(const Dns::Query &query, const Client &client)
 {
-    const bool isAddressQuery = query.type == Dns::A || query.type == Dns::Aaaa;
+    const bool isAddressQuery = query.recordClass == Dns::InternetClass && (query.type == Dns::A || query.type == Dns::Aaaa);
     if (!m_upstream && (!isAddressQuery || query.name.isEmpty())) {
         reply(client, Dns::answer(query, Dns::ResponseCode::NoError));
         return;
