@@ -11,6 +11,8 @@
 #include "warnings.h"
 
 #include <QBuffer>
+#include <QDir>
+#include <QFile>
 #include <QEventLoop>
 #include <QSignalSpy>
 #include <QTest>
@@ -208,6 +210,21 @@ inline QIODevice *bytes(const QByteArray &data)
     buffer->setData(data);
     buffer->open(QIODevice::ReadOnly);
     return buffer;
+}
+
+/// What this process holds open (the targets of /proc/self/fd), but the event dispatchers'
+/// eventfds: each Qt thread has one, and the thread pool's threads (which remove sandboxes'
+/// layers) come and go on their own time.
+inline QStringList openDescriptors()
+{
+    QStringList targets;
+    const QStringList fds = QDir(QStringLiteral("/proc/self/fd")).entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::System);
+    for (const QString &fd : fds) {
+        const QString target = QFile::symLinkTarget(QStringLiteral("/proc/self/fd/") + fd);
+        if (!target.endsWith(QStringLiteral("anon_inode:[eventfd]")))
+            targets.append(target);
+    }
+    return targets;
 }
 
 inline Sandflow::SandboxRequest sandbox(const std::function<void(Sandflow::SandboxRequest &)> &set)

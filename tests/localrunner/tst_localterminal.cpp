@@ -69,12 +69,6 @@ QByteArray countOf(Runner *runner, const QString &sandboxId, const QString &name
     return shellOutput(runner, sandboxId, u"ps -e -o stat=,comm= | grep -v '^Z' | grep -c ' %1$' || true"_s.arg(name));
 }
 
-/// This process's open descriptors.
-qsizetype openDescriptors()
-{
-    return QDir(u"/proc/self/fd"_s).entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::System).size();
-}
-
 /// Processes on this machine whose command line holds `argument`.
 int processesWithArgument(const QByteArray &argument)
 {
@@ -346,7 +340,7 @@ void TestLocalTerminal::deletingTheSandboxEndsTheJob()
     LocalRunner runner(runnerOptions());
     // Made first, so that what the runner and Qt open once for good is open already.
     const QString other = create(&runner);
-    const qsizetype descriptorsBefore = openDescriptors();
+    const qsizetype descriptorsBefore = openDescriptors().size();
 
     const QString id = create(&runner);
     Terminal shell(&runner, id, terminal({}));
@@ -358,7 +352,7 @@ void TestLocalTerminal::deletingTheSandboxEndsTheJob()
     QCOMPARE(shell.errorCode(), u"SANDBOX_LOST"_s);
     // Nothing of it is left on the machine, and the runner holds nothing of it open.
     QTRY_COMPARE_WITH_TIMEOUT(processesWithArgument("1234.5"), 0, DefaultTimeoutMs);
-    QTRY_COMPARE_WITH_TIMEOUT(openDescriptors(), descriptorsBefore, DefaultTimeoutMs);
+    QTRY_COMPARE_WITH_TIMEOUT(openDescriptors().size(), descriptorsBefore, DefaultTimeoutMs);
     QCOMPARE(shellOutput(&runner, other, u"echo still here"_s), QByteArray("still here\n"));
 }
 
