@@ -13,7 +13,7 @@ namespace Sandflow::Internal {
 namespace {
 
 // What one direction holds between its two sockets, on top of their buffers.
-constexpr size_t PipeBytes = 256 << 10;
+constexpr size_t PipeBytes = 1 << 20;
 
 /// Ends a side that failed the other way too, with a reset rather than a clean end: the
 /// program on it learns the connection broke.
