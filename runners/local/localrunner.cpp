@@ -635,7 +635,7 @@ QStringList LocalRunner::collectGarbage(const QString &stateDirectory, bool incl
             && Internal::removeRootLayer(layer.filePath()) == 0)
             removed.append(layer.fileName());
     }
-    records.removeTemporariesBefore(QDateTime::currentDateTime().addSecs(-60));
+    records.removeAbandonedTemporaries();
     // Where killed runs and servers listened: no client may look for them there again.
     removeDeadControlEndpoints(stateDirectory);
     return removed;

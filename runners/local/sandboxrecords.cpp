@@ -1,10 +1,12 @@
 #include "sandboxrecords_p.h"
 
+#include <QCoreApplication>
 #include <QDir>
 #include <QFileInfo>
 #include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRegularExpression>
 
 #include <cstdio>
 
@@ -55,7 +57,10 @@ bool SandboxRecords::write(const SandboxRecord &record) const
 {
     if (!isEnabled() || !QDir().mkpath(m_directory))
         return false;
-    const QString temporary = path(record.id) + QLatin1StringView(TemporarySuffix);
+    // Named after its writer, so that `gc` knows at once one whose writer is gone.
+    const qint64 writer = QCoreApplication::applicationPid();
+    const QString temporary = u"%1.%2-%3%4"_s.arg(path(record.id)).arg(writer).arg(processStartTicks(writer))
+                                  .arg(QLatin1StringView(TemporarySuffix));
     QFile file(temporary);
     if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate))
         return false;
@@ -83,14 +88,19 @@ void SandboxRecords::remove(const QString &id) const
         QFile::remove(path(id));
 }
 
-int SandboxRecords::removeTemporariesBefore(const QDateTime &before) const
+int SandboxRecords::removeAbandonedTemporaries() const
 {
     int removed = 0;
     if (!isEnabled())
         return removed;
+    static const QRegularExpression writerOf(u"\\.(\\d+)-(\\d+)\\.tmp$"_s);
+    const QDateTime old = QDateTime::currentDateTime().addSecs(-60);
     const QFileInfoList temporaries = QDir(m_directory).entryInfoList({u"*"_s + QLatin1StringView(TemporarySuffix)}, QDir::Files);
     for (const QFileInfo &temporary : temporaries) {
-        if (temporary.lastModified() < before && QFile::remove(temporary.filePath()))
+        const QRegularExpressionMatch writer = writerOf.match(temporary.fileName());
+        const bool writerGone = writer.hasMatch()
+                                && processStartTicks(writer.captured(1).toLongLong()) != writer.captured(2).toLongLong();
+        if ((writerGone || temporary.lastModified() < old) && QFile::remove(temporary.filePath()))
             ++removed;
     }
     return removed;

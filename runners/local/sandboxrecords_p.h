@@ -2,7 +2,8 @@
 // that crashed can be listed (`sandflow ls`) and removed (`sandflow gc`) later.
 //
 // One JSON file per sandbox in <state directory>/sandboxes/<id>.json, written (replaced whole
-// through <id>.json.tmp) when the sandbox starts and removed when it is gone.
+// through a temporary named after its writer) when the sandbox starts and removed when it is
+// gone.
 #pragma once
 
 #include "runner.h"
@@ -40,9 +41,10 @@ public:
     bool isEnabled() const { return !m_directory.isEmpty(); }
     bool write(const SandboxRecord &record) const;
     void remove(const QString &id) const;
-    /// Removes what writes cut short by a crash left (`<id>.json.tmp`) before `before`;
-    /// how many it removed.
-    int removeTemporariesBefore(const QDateTime &before) const;
+    /// Removes what writes cut short by a crash left (`<id>.json.<writer pid>-<its start
+    /// time>.tmp`): those of writers that are gone, and any older than a minute. How many it
+    /// removed.
+    int removeAbandonedTemporaries() const;
     QList<SandboxRecord> all() const;
 
     /// The start time of process `pid` in clock ticks since boot (0 when it does not exist).

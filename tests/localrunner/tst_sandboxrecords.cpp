@@ -267,8 +267,9 @@ void TestSandboxRecords::endpointsOfKilledProcessesAreCollected()
     QCOMPARE(QDir(state.filePath(u"endpoints"_s)).entryList(QDir::Files).size(), 1);
 }
 
-// A runner killed while it wrote a record leaves the temporary it was to rename: `gc` removes
-// those older than a minute, and leaves a fresh one, which a live runner is about to rename.
+// A runner killed while it wrote a record leaves the temporary it was to rename, named after
+// itself: `gc` removes those of writers that are gone at once, and any older than a minute;
+// a live writer's is about to be renamed and stays.
 void TestSandboxRecords::recordWritesCutShortAreCollected()
 {
     QTemporaryDir state;
@@ -278,11 +279,22 @@ void TestSandboxRecords::recordWritesCutShortAreCollected()
         return file.open(QIODevice::WriteOnly) && file.write("{\"id\":") > 0 && file.flush()
                && file.setFileTime(modified, QFileDevice::FileModificationTime);
     };
-    QVERIFY(writeTemporary(u"aaaa.json.tmp"_s, QDateTime::currentDateTime().addSecs(-120)));
-    QVERIFY(writeTemporary(u"bbbb.json.tmp"_s, QDateTime::currentDateTime()));
+    QProcess ended;
+    ended.start(u"true"_s, QStringList());
+    QVERIFY(ended.waitForStarted(10'000));
+    const qint64 gone = ended.processId();
+    QVERIFY(ended.waitForFinished(10'000));
+    QFile stat(u"/proc/self/stat"_s);
+    QVERIFY(stat.open(QIODevice::ReadOnly));
+    const QList<QByteArray> fields = stat.readAll().split(')').last().trimmed().split(' ');
+    const QString self = u"%1-%2"_s.arg(QCoreApplication::applicationPid()).arg(QString::fromLatin1(fields.at(19)));
+    const QDateTime now = QDateTime::currentDateTime();
+    QVERIFY(writeTemporary(u"aaaa.json.%1-1.tmp"_s.arg(gone), now));
+    QVERIFY(writeTemporary(u"bbbb.json.%1.tmp"_s.arg(self), now));
+    QVERIFY(writeTemporary(u"cccc.json.%1.tmp"_s.arg(self), now.addSecs(-120)));
 
     QCOMPARE(LocalRunner::collectGarbage(state.path(), false), QStringList());
-    QCOMPARE(QDir(state.filePath(u"sandboxes"_s)).entryList(QDir::Files), QStringList{u"bbbb.json.tmp"_s});
+    QCOMPARE(QDir(state.filePath(u"sandboxes"_s)).entryList(QDir::Files), QStringList{u"bbbb.json.%1.tmp"_s.arg(self)});
     // Never read as a sandbox's record, whole or cut short.
     QVERIFY(LocalRunner::recordedSandboxes(state.path()).isEmpty());
 }
