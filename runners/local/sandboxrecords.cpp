@@ -1,6 +1,5 @@
 #include "sandboxrecords_p.h"
 
-#include <QCoreApplication>
 #include <QDir>
 #include <QFileInfo>
 #include <QFile>
@@ -57,9 +56,9 @@ bool SandboxRecords::write(const SandboxRecord &record) const
 {
     if (!isEnabled() || !QDir().mkpath(m_directory))
         return false;
-    // Named after its writer, so that `gc` knows at once one whose writer is gone.
-    const qint64 writer = QCoreApplication::applicationPid();
-    const QString temporary = u"%1.%2-%3%4"_s.arg(path(record.id)).arg(writer).arg(processStartTicks(writer))
+    // Named after its writer, the record's owner, so that `gc` knows at once one whose
+    // writer is gone.
+    const QString temporary = u"%1.%2-%3%4"_s.arg(path(record.id)).arg(record.ownerPid).arg(record.ownerStartTicks)
                                   .arg(QLatin1StringView(TemporarySuffix));
     QFile file(temporary);
     if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate))

@@ -1,5 +1,6 @@
 #include "egressfilter_p.h"
 
+#include "egressrules_p.h"
 #include "sandboxnetwork_p.h"
 #include "tcprelay_p.h"
 #include "udprelay_p.h"
@@ -36,19 +37,16 @@ constexpr size_t MostFlows = 256;
 constexpr quint64 ShortestIpv6Address = 24;
 /// How long the proxy waits for the sandbox's side of a connection the runner made.
 constexpr int ProxyJoinTimeoutMs = 5'000;
-/// Connections accepted, or calls read, per turn of the event loop: one sandbox cannot
-/// hold the runner.
+/// Connections the proxy accepts per turn of the event loop: one sandbox cannot hold the
+/// runner.
 constexpr int MostPerTurn = 64;
 
 QHostAddress addressOf(const sockaddr_storage &address, quint16 *port)
 {
-    QHostAddress host(reinterpret_cast<const sockaddr *>(&address));
     *port = address.ss_family == AF_INET6 ? ntohs(reinterpret_cast<const sockaddr_in6 *>(&address)->sin6_port)
                                           : ntohs(reinterpret_cast<const sockaddr_in *>(&address)->sin_port);
-    // An IPv4 address an IPv6 socket names (::ffff:a.b.c.d) is that IPv4 address.
-    bool mapped = false;
-    const quint32 ipv4 = host.toIPv4Address(&mapped);
-    return mapped ? QHostAddress(ipv4) : host;
+    // An IPv4 address an IPv6 socket names is that IPv4 address.
+    return withoutMapping(QHostAddress(reinterpret_cast<const sockaddr *>(&address)));
 }
 
 /// Where a connection stays inside the sandbox's own namespace.
@@ -86,6 +84,21 @@ int socketOption(int fd, int level, int name)
     return ::getsockopt(fd, level, name, &value, &length) == 0 ? value : -1;
 }
 
+/// Keeps `relay` in `relays` until it has finished; it is deleted then once the event loop
+/// is back, not from inside its own signal.
+template<typename Relay>
+void keepUntilFinished(QObject *context, std::map<Relay *, std::unique_ptr<Relay>> *relays, std::unique_ptr<Relay> relay)
+{
+    Relay *raw = relay.get();
+    QObject::connect(raw, &Relay::finished, context, [relays, raw] {
+        if (const auto found = relays->find(raw); found != relays->end()) {
+            found->second.release()->deleteLater();
+            relays->erase(found);
+        }
+    });
+    relays->emplace(raw, std::move(relay));
+}
+
 /// The key the proxy finds a connection by: the sandbox socket's address as the dual-stack
 /// proxy sees it, and its port.
 std::pair<QString, quint16> proxyKey(const sockaddr_storage &local)
@@ -107,6 +120,8 @@ struct EgressFilter::AwaitingProxy
 struct EgressFilter::HostConnect
 {
     SeccompCall call;
+    QHostAddress address;
+    quint16 port = 0;
     UniqueFd sandboxSocket;
     UniqueFd host;
     std::unique_ptr<QSocketNotifier> writable;
@@ -253,6 +268,8 @@ void EgressFilter::connectFromHost(const SeccompCall &call, UniqueFd sandboxSock
     }
     auto pending = std::make_unique<HostConnect>();
     pending->call = call;
+    pending->address = address;
+    pending->port = port;
     pending->sandboxSocket = std::move(sandboxSocket);
     pending->host = std::move(host);
     const quint64 id = call.id;
@@ -291,16 +308,10 @@ void EgressFilter::onHostConnected(quint64 id)
     if (!m_listener.isHeld(id))
         return;
     // The policy may have changed while the host connected: the new one decides.
-    sockaddr_storage peer{};
-    socklen_t peerLength = sizeof peer;
-    quint16 port = 0;
-    if (::getpeername(pending->host.get(), reinterpret_cast<sockaddr *>(&peer), &peerLength) == 0) {
-        const QHostAddress address = addressOf(peer, &port);
-        if (!m_decide(address).allow) {
-            m_listener.fail(id, EPERM);
-            emit denied(address.toString(), port);
-            return;
-        }
+    if (!m_decide(pending->address).allow) {
+        m_listener.fail(id, EPERM);
+        emit denied(pending->address.toString(), pending->port);
+        return;
     }
     joinProxy(*pending);
 }
@@ -381,15 +392,7 @@ void EgressFilter::onProxyConnection()
             continue;
         }
         m_listener.succeed(awaiting->callId, 0);
-        TcpRelay *raw = relay.get();
-        connect(raw, &TcpRelay::finished, this, [this, raw] {
-            // Not from inside its own signal: it is deleted once the event loop is back.
-            if (const auto found = m_relays.find(raw); found != m_relays.end()) {
-                found->second.release()->deleteLater();
-                m_relays.erase(found);
-            }
-        });
-        m_relays.emplace(raw, std::move(relay));
+        keepUntilFinished(this, &m_relays, std::move(relay));
     }
 }
 
@@ -417,16 +420,7 @@ void EgressFilter::relayDatagrams(const SeccompCall &call, UniqueFd sandboxSocke
         m_listener.fail(call.id, errno);
         return;
     }
-    auto relay = std::make_unique<UdpRelay>(std::move(relayEnd), std::move(host));
-    UdpRelay *raw = relay.get();
-    connect(raw, &UdpRelay::finished, this, [this, raw] {
-        // Not from inside its own signal: it is deleted once the event loop is back.
-        if (const auto it = m_datagramRelays.find(raw); it != m_datagramRelays.end()) {
-            it->second.release()->deleteLater();
-            m_datagramRelays.erase(it);
-        }
-    });
-    m_datagramRelays.emplace(raw, std::move(relay));
+    keepUntilFinished(this, &m_datagramRelays, std::make_unique<UdpRelay>(std::move(relayEnd), std::move(host)));
     m_listener.succeed(call.id, 0);
 }
 

@@ -6,9 +6,6 @@ namespace Sandflow::Internal {
 
 using namespace Qt::StringLiterals;
 
-namespace {
-
-/// `address` as an IPv4 address when it is an IPv4-mapped IPv6 one; else unchanged.
 QHostAddress withoutMapping(const QHostAddress &address)
 {
     if (address.protocol() != QAbstractSocket::IPv6Protocol)
@@ -17,6 +14,8 @@ QHostAddress withoutMapping(const QHostAddress &address)
     const quint32 ipv4 = address.toIPv4Address(&isMapped);
     return isMapped ? QHostAddress(ipv4) : address;
 }
+
+namespace {
 
 /// `::ffff:a.b.c.d`: an IPv4 address as IPv6 ranges see it.
 QHostAddress mapped(const QHostAddress &ipv4)

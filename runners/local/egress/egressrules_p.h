@@ -10,6 +10,10 @@
 
 namespace Sandflow::Internal {
 
+/// `address` as an IPv4 address when it is an IPv4-mapped IPv6 one (`::ffff:a.b.c.d`);
+/// else unchanged. Rules, learned names and the filter all compare addresses so.
+QHostAddress withoutMapping(const QHostAddress &address);
+
 class EgressRules
 {
 public:
@@ -39,6 +43,9 @@ public:
     /// the suffix's subdomains but not the suffix itself); else the default action. Address
     /// and range rules never match a name. Case and a trailing dot do not matter.
     Decision forName(const QString &name) const;
+
+    /// What no rule matching decides.
+    SandboxNetworkPolicy::Action defaultAction() const { return m_defaultAction; }
 
     /// The first address or range rule containing `address` decides; std::nullopt when none
     /// does. An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) counts as its IPv4 address, in

@@ -27,7 +27,6 @@ SandboxEgress::SandboxEgress(SandboxNetwork network, const SandboxNetworkPolicy 
                              QObject *parent)
     : QObject(parent)
     , m_network(std::move(network))
-    , m_policy(policy)
     , m_rules(policy)
 {
     m_clock.start();
@@ -58,7 +57,6 @@ void SandboxEgress::attachFilter(UniqueFd listener)
 
 void SandboxEgress::setPolicy(const SandboxNetworkPolicy &policy)
 {
-    m_policy = policy;
     m_rules = EgressRules(policy);
     m_resolver->setPolicy(policy);
 }
@@ -74,9 +72,7 @@ void SandboxEgress::learn(const QString &name, const QList<QHostAddress> &addres
         // allowed until older ones expire.
         if (m_learned.size() >= MostLearnedAddresses)
             break;
-        bool mapped = false;
-        const quint32 ipv4 = address.toIPv4Address(&mapped);
-        m_learned[(mapped ? QHostAddress(ipv4) : address).toString()][name] = until;
+        m_learned[withoutMapping(address).toString()][name] = until;
     }
 }
 
@@ -140,7 +136,7 @@ EgressFilter::Verdict SandboxEgress::decide(const QHostAddress &address)
         if (deniedByName)
             return {false, true};
     }
-    return {hostPrefix < 0 && m_policy.defaultAction == SandboxNetworkPolicy::Action::Allow, false};
+    return {hostPrefix < 0 && m_rules.defaultAction() == SandboxNetworkPolicy::Action::Allow, false};
 }
 
 void SandboxEgress::forgetExpired(qint64 now)

@@ -58,7 +58,6 @@ private:
     UniqueFd socketInside(int family) const;
 
     SandboxNetwork m_network;
-    SandboxNetworkPolicy m_policy;
     EgressRules m_rules;
     std::unique_ptr<SandboxResolver> m_resolver;
     std::unique_ptr<EgressFilter> m_filter;

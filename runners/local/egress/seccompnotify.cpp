@@ -17,7 +17,13 @@
 
 namespace Sandflow::Internal {
 
-SeccompListener::SeccompListener(UniqueFd listener) : m_listener(std::move(listener)) {}
+SeccompListener::SeccompListener(UniqueFd listener) : m_listener(std::move(listener))
+{
+    // The kernel's structure may be larger than the headers this was built with.
+    seccomp_notif_sizes sizes{};
+    const bool known = ::syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) == 0;
+    m_notificationSize = std::max<size_t>(known ? sizes.seccomp_notif : 0, sizeof(seccomp_notif));
+}
 
 bool SeccompListener::isNative(quint32 architecture)
 {
@@ -33,11 +39,7 @@ bool SeccompListener::isNative(quint32 architecture)
 
 std::optional<SeccompCall> SeccompListener::receive()
 {
-    // The kernel's structure may be larger than the headers this was built with.
-    seccomp_notif_sizes sizes{};
-    if (::syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0)
-        return std::nullopt;
-    std::vector<char> buffer(std::max<size_t>(sizes.seccomp_notif, sizeof(seccomp_notif)), 0);
+    std::vector<char> buffer(m_notificationSize, 0);
     auto *notification = reinterpret_cast<seccomp_notif *>(buffer.data());
     if (::ioctl(m_listener.get(), SECCOMP_IOCTL_NOTIF_RECV, notification) != 0)
         return std::nullopt;

@@ -50,6 +50,7 @@ private:
     void respond(quint64 id, qint64 value, int error, quint32 flags);
 
     UniqueFd m_listener;
+    size_t m_notificationSize = 0;   ///< of the kernel's struct seccomp_notif
 };
 
 /// `length` bytes of process `pid`'s memory at `address`; false when unreadable.
